@@ -1,0 +1,384 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads, decodes, overrides from the environment and validates the
+// configuration file at path. On failure the error is a *Problems listing
+// everything wrong, each with its key path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(data, os.LookupEnv)
+}
+
+// Parse is Load on bytes, with the environment given as a lookup function so
+// tests do not depend on the process environment.
+func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	cfg := Defaults()
+	problems := &Problems{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		problems.add("", "the file is not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, problems
+	}
+	(&decoder{problems: problems}).decode(&root, reflect.ValueOf(&cfg).Elem(), "")
+	if lookupEnv != nil {
+		applyEnv(reflect.ValueOf(&cfg).Elem(), "", lookupEnv, problems)
+	}
+	resolveSecrets(reflect.ValueOf(&cfg).Elem(), "", problems)
+	for i := range cfg.Directories {
+		directoryDefaults(&cfg.Directories[i])
+	}
+	cfg.validate(problems)
+	if err := problems.errOrNil(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// envName turns a key path into its environment variable:
+// directories[0].bind_password -> SSPR_DIRECTORIES_0_BIND_PASSWORD.
+func envName(path string) string {
+	r := strings.NewReplacer(".", "_", "[", "_", "]", "")
+	return "SSPR_" + strings.ToUpper(r.Replace(path))
+}
+
+// applyEnv overrides every scalar setting that has an SSPR_* variable.
+// List elements can be overridden only where the file has them, because an
+// environment cannot say how long a list should be.
+func applyEnv(v reflect.Value, path string, lookup func(string) (string, bool), problems *Problems) {
+	switch {
+	case v.Type() == secretType:
+		s := v.Addr().Interface().(*Secret)
+		if val, ok := lookup(envName(path)); ok {
+			s.Value, s.File = val, ""
+		}
+		if val, ok := lookup(envName(path) + "_FILE"); ok {
+			s.File, s.Value = val, ""
+		}
+		return
+	case v.Kind() == reflect.Struct && v.Type() != durationType:
+		for i := 0; i < v.NumField(); i++ {
+			if key := yamlKey(v.Type().Field(i)); key != "" {
+				applyEnv(v.Field(i), join(path, key), lookup, problems)
+			}
+		}
+		return
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		for i := 0; i < v.Len(); i++ {
+			applyEnv(v.Index(i), fmt.Sprintf("%s[%d]", path, i), lookup, problems)
+		}
+		return
+	}
+	name := envName(path)
+	val, ok := lookup(name)
+	if !ok {
+		return
+	}
+	bad := func(what string) { problems.addf(path, "environment variable %s: %q is not %s", name, val, what) }
+	switch {
+	case v.Type() == durationType:
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			bad("a duration")
+			return
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(val)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			bad("true or false")
+			return
+		}
+		v.SetBool(b)
+	case v.Kind() == reflect.Int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			bad("a whole number")
+			return
+		}
+		v.SetInt(int64(n))
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		var items []string
+		for _, item := range strings.Split(val, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		v.Set(reflect.ValueOf(items))
+	}
+}
+
+// resolveSecrets reads every Secret given as a file.
+func resolveSecrets(v reflect.Value, path string, problems *Problems) {
+	switch {
+	case v.Type() == secretType:
+		s := v.Addr().Interface().(*Secret)
+		if s.File == "" {
+			return
+		}
+		data, err := os.ReadFile(s.File)
+		if err != nil {
+			problems.addf(path+"_file", "cannot read the secret file: %v", errors.Unwrap(err))
+			return
+		}
+		s.Value = strings.TrimRight(string(data), "\r\n")
+	case v.Kind() == reflect.Struct && v.Type() != durationType:
+		for i := 0; i < v.NumField(); i++ {
+			if key := yamlKey(v.Type().Field(i)); key != "" {
+				resolveSecrets(v.Field(i), join(path, key), problems)
+			}
+		}
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		for i := 0; i < v.Len(); i++ {
+			resolveSecrets(v.Index(i), fmt.Sprintf("%s[%d]", path, i), problems)
+		}
+	}
+}
+
+// HMACKeyBytes decodes secrets.hmac_key (validated by Load).
+func (c *Config) HMACKeyBytes() []byte {
+	b, _ := decodeKey(c.Secrets.HMACKey.Value)
+	return b
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawURLEncoding.DecodeString(s)
+}
+
+func (c *Config) validate(p *Problems) {
+	// server
+	if c.Server.Listen == "" {
+		p.add("server.listen", "is required")
+	} else if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		p.addf("server.listen", "%q is not host:port", c.Server.Listen)
+	}
+	if c.Server.BaseURL == "" {
+		p.add("server.base_url", "is required: links in mails are built from it, never from the request")
+	} else if u, err := url.Parse(c.Server.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.addf("server.base_url", "%q is not an absolute http(s) URL", c.Server.BaseURL)
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		p.add("server.base_url", "must not have a query or fragment")
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file go together: set both or neither")
+	}
+	for _, f := range []struct{ key, path string }{{"server.tls_cert_file", c.Server.TLSCertFile}, {"server.tls_key_file", c.Server.TLSKeyFile}} {
+		checkFile(p, f.key, f.path)
+	}
+	for i, cidr := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p.addf(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	// storage
+	if c.Storage.Driver != "sqlite" {
+		p.addf("storage.driver", "%q is not supported; use sqlite", c.Storage.Driver)
+	}
+	if c.Storage.Path == "" {
+		p.add("storage.path", "is required (the SQLite database file)")
+	}
+	// secrets
+	if c.Secrets.HMACKey.Value == "" {
+		p.add("secrets.hmac_key", "is required: 32 random bytes in base64, e.g. from `openssl rand -base64 32`")
+	} else if key, err := decodeKey(c.Secrets.HMACKey.Value); err != nil {
+		p.add("secrets.hmac_key", "is not base64")
+	} else if len(key) < 32 {
+		p.addf("secrets.hmac_key", "is %d bytes; at least 32 are needed", len(key))
+	}
+	// directories
+	if len(c.Directories) == 0 {
+		p.add("directories", "at least one directory is required")
+	}
+	names := map[string]bool{}
+	for i := range c.Directories {
+		c.Directories[i].validate(p, fmt.Sprintf("directories[%d]", i), names)
+	}
+	// mail
+	if c.Mail.From == "" {
+		p.add("mail.from", "is required")
+	} else if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		p.addf("mail.from", "%q is not a mail address", c.Mail.From)
+	}
+	if c.Mail.SMTP.Host == "" {
+		p.add("mail.smtp.host", "is required")
+	}
+	if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
+		p.addf("mail.smtp.port", "%d is not a port number", c.Mail.SMTP.Port)
+	}
+	switch c.Mail.SMTP.Security {
+	case "starttls", "tls", "none":
+	default:
+		p.addf("mail.smtp.security", "%q is not one of starttls, tls, none", c.Mail.SMTP.Security)
+	}
+	if c.Mail.SMTP.Username != "" && c.Mail.SMTP.Password.Value == "" {
+		p.add("mail.smtp.password", "is required when mail.smtp.username is set")
+	}
+	checkFile(p, "mail.smtp.ca_file", c.Mail.SMTP.CAFile)
+	positive(p, "mail.smtp.timeout", c.Mail.SMTP.Timeout)
+	positive(p, "mail.outbox.poll_interval", c.Mail.Outbox.PollInterval)
+	positive(p, "mail.outbox.initial_backoff", c.Mail.Outbox.InitialBackoff)
+	if c.Mail.Outbox.MaxBackoff < c.Mail.Outbox.InitialBackoff {
+		p.add("mail.outbox.max_backoff", "must not be shorter than initial_backoff")
+	}
+	if c.Mail.Outbox.MaxAttempts < 1 {
+		p.add("mail.outbox.max_attempts", "must be at least 1")
+	}
+	// reset
+	r := c.Reset
+	if r.CodeLength < 6 || r.CodeLength > 10 {
+		p.addf("reset.code_length", "%d is outside 6..10 (NIST SP 800-63B asks for at least 6 digits)", r.CodeLength)
+	}
+	if r.CodeTTL <= 0 || r.CodeTTL > 10*time.Minute {
+		p.addf("reset.code_ttl", "%s is outside (0, 10m]: codes must be short-lived", r.CodeTTL)
+	}
+	if r.MaxCodeAttempts < 1 || r.MaxCodeAttempts > 5 {
+		p.addf("reset.max_code_attempts", "%d is outside 1..5", r.MaxCodeAttempts)
+	}
+	if r.FlowTTL < r.CodeTTL {
+		p.add("reset.flow_ttl", "must not be shorter than reset.code_ttl")
+	}
+	if r.IdentifyMinDuration < 0 || r.IdentifyMinDuration > 10*time.Second {
+		p.add("reset.identify_min_duration", "must be between 0 and 10s")
+	}
+	if r.MaxPasswordAttempts < 1 {
+		p.add("reset.max_password_attempts", "must be at least 1")
+	}
+	// portal, log
+	if c.Portal.HelpDesk.URL != "" {
+		if u, err := url.Parse(c.Portal.HelpDesk.URL); err != nil || u.Scheme == "" {
+			p.addf("portal.help_desk.url", "%q is not an absolute URL", c.Portal.HelpDesk.URL)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.addf("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.addf("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+}
+
+func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
+	if d.Name == "" {
+		p.add(path+".name", "is required")
+	} else if names[d.Name] {
+		p.addf(path+".name", "%q is used by another directory", d.Name)
+	}
+	names[d.Name] = true
+	switch d.Type {
+	case "ad", "openldap":
+	case "":
+		p.add(path+".type", "is required: ad or openldap")
+	default:
+		p.addf(path+".type", "%q is not one of ad, openldap", d.Type)
+	}
+	if len(d.URLs) == 0 {
+		p.add(path+".urls", "at least one ldap:// or ldaps:// URL is required")
+	}
+	for i, raw := range d.URLs {
+		key := fmt.Sprintf("%s.urls[%d]", path, i)
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+			p.addf(key, "%q is not an ldap:// or ldaps:// URL", raw)
+			continue
+		}
+		if u.Scheme == "ldaps" && d.StartTLS {
+			p.add(key, "ldaps:// is already encrypted; start_tls applies to ldap:// only")
+		}
+		if port := u.Port(); d.Type == "ad" && (port == "3268" || port == "3269") {
+			p.add(key, "is the global catalog port, which cannot write passwords; use 636 (ldaps) or 389 with start_tls")
+		}
+	}
+	if d.BindDN == "" {
+		p.add(path+".bind_dn", "is required (the service account)")
+	}
+	if d.BindPassword.Value == "" {
+		p.add(path+".bind_password", "is required (or bind_password_file)")
+	}
+	if d.BaseDN == "" {
+		p.add(path+".base_dn", "is required")
+	}
+	checkFile(p, path+".ca_file", d.CAFile)
+	if d.Type == "openldap" && d.PasswordWrite != "exop" && d.PasswordWrite != "modify" {
+		p.addf(path+".password_write", "%q is not one of exop, modify", d.PasswordWrite)
+	}
+	if d.Type == "ad" && d.PasswordWrite != "" {
+		p.add(path+".password_write", "applies to openldap only")
+	}
+	positive(p, path+".timeout", d.Timeout)
+}
+
+func positive(p *Problems, key string, d time.Duration) {
+	if d <= 0 {
+		p.add(key, "must be longer than zero")
+	}
+}
+
+func checkFile(p *Problems, key, path string) {
+	if path == "" {
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		p.addf(key, "cannot read %s: %v", path, errors.Unwrap(err))
+	}
+}
+
+// Warnings lists settings that work but that an operator should reconsider,
+// such as plain-text connections.
+func (c *Config) Warnings() []Problem {
+	var w []Problem
+	for i, d := range c.Directories {
+		for j, raw := range d.URLs {
+			if strings.HasPrefix(raw, "ldap://") && !d.StartTLS {
+				msg := "plain LDAP without start_tls: passwords would cross the network in clear, so sspr refuses to write them"
+				if d.AllowInsecurePasswordWrites {
+					msg = "plain LDAP without start_tls and allow_insecure_password_writes is on: passwords cross the network in clear (tests only!)"
+				}
+				w = append(w, Problem{Path: fmt.Sprintf("directories[%d].urls[%d]", i, j), Message: msg})
+			}
+		}
+		if d.InsecureSkipVerify {
+			w = append(w, Problem{Path: fmt.Sprintf("directories[%d].insecure_skip_verify", i), Message: "certificate checks are off (tests only)"})
+		}
+	}
+	if c.Mail.SMTP.Security == "none" && !isLoopback(c.Mail.SMTP.Host) {
+		w = append(w, Problem{Path: "mail.smtp.security", Message: "mail leaves without TLS to a host that is not loopback"})
+	}
+	if u, err := url.Parse(c.Server.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
+	}
+	return w
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,28 @@
+// Package flow holds sspr's self-service flows as persisted state machines,
+// independent of HTTP: the portal, the JSON API and (later) login-screen
+// agents all drive the same flow, so every rule is enforced once, here.
+//
+// The reset flow:
+//
+//	          Start(login)
+//	               │  (known user with mail: code mailed;
+//	               ▼   anyone else: the same answer, no mail)
+//	         ┌─ code_sent ──Resend──┐
+//	         │     │  ▲─────────────┘
+//	 5 wrong │     │ VerifyCode(right code, in time)
+//	 codes   │     ▼
+//	         │  verified ◄──────────────┐ directory refused the password:
+//	         │     │ SetPassword         │ the rule is shown, try again
+//	         │     ▼                     │
+//	         │  resetting ───────────────┘
+//	         ▼     │ directory accepted
+//	      failed   ▼
+//	             done   (notice mailed)
+//
+// A flow is addressed by a random bearer token; only its SHA-256 is stored.
+// Codes are drawn from crypto/rand, stored as an HMAC, valid for a short
+// time, consumed when used, and a flow dies after too many wrong tries.
+// An unknown login starts a "decoy" flow that answers exactly like a real
+// one (and takes as long), but can never be verified: nobody learns from
+// sspr which logins exist.
+package flow

@@ -1,0 +1,61 @@
+package flow
+
+import (
+	"fmt"
+
+	"github.com/sspr/sspr/internal/directory"
+)
+
+// Code identifies why a step was refused; it doubles as the message ID the
+// faces show (prefixed "flow.").
+type Code string
+
+// The refusals a flow step can return.
+const (
+	CodeLoginRequired     Code = "login_required"
+	CodeFlowNotFound      Code = "flow_not_found"
+	CodeWrongState        Code = "wrong_state"
+	CodeCodeInvalid       Code = "code_invalid"
+	CodeCodeExpired       Code = "code_expired"
+	CodeCodeUsed          Code = "code_used"
+	CodeTooManyAttempts   Code = "too_many_attempts"
+	CodeTooManyCodes      Code = "too_many_codes"
+	CodePasswordRequired  Code = "password_required"
+	CodePasswordMismatch  Code = "password_mismatch"
+	CodePasswordTooLong   Code = "password_too_long"
+	CodePasswordRefused   Code = "password_refused"
+	CodeDirectoryDown     Code = "directory_unavailable"
+	CodeResetNotPermitted Code = "reset_not_permitted"
+	CodeInternal          Code = "internal"
+)
+
+// Error is a refused step. Faces map Code to a status and a message.
+type Error struct {
+	Code Code
+	// AttemptsLeft is set for CodeCodeInvalid.
+	AttemptsLeft int
+	// Reasons and MinLength are set for CodePasswordRefused: the
+	// directory's actual rules that the password broke.
+	Reasons   []directory.Reason
+	MinLength int
+	// Err is the underlying cause, for logs only.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "flow: " + string(e.Code)
+	if len(e.Reasons) > 0 {
+		s += fmt.Sprint(" ", e.Reasons)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// MessageID is the catalogue key explaining the refusal.
+func (c Code) MessageID() string { return "flow." + string(c) }
+
+func refuse(c Code) *Error { return &Error{Code: c} }

@@ -1,0 +1,10 @@
+// Package i18n is sspr's message catalogue: every text a person reads (pages,
+// API messages, mails) is looked up here by a stable message ID, in the
+// language the browser asks for (Accept-Language) or the configured default.
+//
+// Catalogues are flat JSON files under locales/, one per language; adding a
+// language is adding a file. Placeholders are written {name} and filled from
+// key/value arguments. A message missing from a language falls back to
+// English, and a message missing from English is shown as its ID so the gap
+// is visible rather than silent.
+package i18n

@@ -1,0 +1,146 @@
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var locales embed.FS
+
+// Fallback is the language every message must exist in.
+const Fallback = "en"
+
+// Catalogue holds the messages of every language.
+type Catalogue struct {
+	messages map[string]map[string]string // lang -> id -> text
+	tags     []language.Tag
+	names    []string
+	matcher  language.Matcher
+}
+
+// Load reads the embedded catalogues. defaultLang is preferred when the
+// browser asks for nothing we have.
+func Load(defaultLang string) (*Catalogue, error) {
+	c := &Catalogue{messages: map[string]map[string]string{}}
+	entries, err := fs.ReadDir(locales, "locales")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		lang := strings.TrimSuffix(e.Name(), ".json")
+		data, err := locales.ReadFile("locales/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", e.Name(), err)
+		}
+		c.messages[lang] = m
+	}
+	if _, ok := c.messages[Fallback]; !ok {
+		return nil, fmt.Errorf("i18n: no %s catalogue", Fallback)
+	}
+	if _, ok := c.messages[defaultLang]; !ok {
+		return nil, fmt.Errorf("i18n: default language %q has no catalogue (have %s)", defaultLang, strings.Join(c.Languages(), ", "))
+	}
+	// The matcher prefers its first tag when nothing matches: put the default first.
+	c.names = append(c.names, defaultLang)
+	for lang := range c.messages {
+		if lang != defaultLang {
+			c.names = append(c.names, lang)
+		}
+	}
+	sort.Strings(c.names[1:])
+	for _, n := range c.names {
+		c.tags = append(c.tags, language.Make(n))
+	}
+	c.matcher = language.NewMatcher(c.tags)
+	return c, nil
+}
+
+// Languages lists the available languages, default first.
+func (c *Catalogue) Languages() []string {
+	if c.names != nil {
+		return append([]string(nil), c.names...)
+	}
+	var out []string
+	for l := range c.messages {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Match picks the best language for an Accept-Language header value (or an
+// explicit choice such as "de").
+func (c *Catalogue) Match(acceptLanguage ...string) string {
+	var prefs []language.Tag
+	for _, a := range acceptLanguage {
+		tags, _, err := language.ParseAcceptLanguage(a)
+		if err == nil {
+			prefs = append(prefs, tags...)
+		}
+	}
+	_, idx, _ := c.matcher.Match(prefs...)
+	return c.names[idx]
+}
+
+// Has reports whether lang is a catalogue we have.
+func (c *Catalogue) Has(lang string) bool { _, ok := c.messages[lang]; return ok }
+
+// T returns message id in lang with {placeholders} filled from key/value
+// pairs: T("de", "mail.code.valid", "minutes", 10).
+func (c *Catalogue) T(lang, id string, kv ...any) string {
+	msg, ok := c.messages[lang][id]
+	if !ok {
+		if msg, ok = c.messages[Fallback][id]; !ok {
+			return id
+		}
+	}
+	if len(kv) == 0 {
+		return msg
+	}
+	pairs := make([]string, 0, len(kv))
+	for i := 0; i+1 < len(kv); i += 2 {
+		pairs = append(pairs, "{"+fmt.Sprint(kv[i])+"}", fmt.Sprint(kv[i+1]))
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
+}
+
+// Missing lists, per language, the IDs present in English but absent there;
+// a test keeps every catalogue complete.
+func (c *Catalogue) Missing() map[string][]string {
+	out := map[string][]string{}
+	for lang, msgs := range c.messages {
+		for id := range c.messages[Fallback] {
+			if _, ok := msgs[id]; !ok {
+				out[lang] = append(out[lang], id)
+			}
+		}
+		sort.Strings(out[lang])
+		if len(out[lang]) == 0 {
+			delete(out, lang)
+		}
+	}
+	return out
+}
+
+// Printer binds a catalogue to one language, for templates.
+type Printer struct {
+	c    *Catalogue
+	Lang string
+}
+
+// For returns a Printer for lang.
+func (c *Catalogue) For(lang string) Printer { return Printer{c: c, Lang: lang} }
+
+// T looks a message up in the printer's language.
+func (p Printer) T(id string, kv ...any) string { return p.c.T(p.Lang, id, kv...) }

@@ -1,0 +1,101 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/sspr/sspr/internal/i18n"
+)
+
+//go:embed templates/*
+var templateFS embed.FS
+
+// Mail is a composed message, ready for the outbox.
+type Mail struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Branding is what every mail carries besides its content.
+type Branding struct {
+	Title        string
+	PortalURL    string
+	HelpDeskText string
+	HelpDeskURL  string
+	HelpDesk     string // e-mail or phone, whatever is configured
+}
+
+// CodeMail is the data of a one-time-code mail.
+type CodeMail struct {
+	Name       string
+	Code       string
+	ValidFor   time.Duration
+	RequestIP  string
+	RequestAt  time.Time
+	ContinueAt string // the page where the code is typed
+}
+
+// ChangedMail is the data of a "your password was changed" notice.
+type ChangedMail struct {
+	Name      string
+	Login     string
+	ChangedAt time.Time
+	ClientIP  string
+}
+
+// Composer renders mails in the recipient's language.
+type Composer struct {
+	cat      *i18n.Catalogue
+	brand    Branding
+	textTmpl *texttemplate.Template
+	htmlTmpl *htmltemplate.Template
+}
+
+// NewComposer parses the embedded templates.
+func NewComposer(cat *i18n.Catalogue, brand Branding) (*Composer, error) {
+	funcs := map[string]any{"t": func(p i18n.Printer, id string, kv ...any) string { return p.T(id, kv...) }}
+	tt, err := texttemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt")
+	if err != nil {
+		return nil, err
+	}
+	ht, err := htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	return &Composer{cat: cat, brand: brand, textTmpl: tt, htmlTmpl: ht}, nil
+}
+
+type view struct {
+	P     i18n.Printer
+	Brand Branding
+	Data  any
+}
+
+func (c *Composer) render(name, lang, subjectID string, data any, subjectArgs ...any) (Mail, error) {
+	p := c.cat.For(lang)
+	v := view{P: p, Brand: c.brand, Data: data}
+	var text, html bytes.Buffer
+	if err := c.textTmpl.ExecuteTemplate(&text, name+".txt", v); err != nil {
+		return Mail{}, err
+	}
+	if err := c.htmlTmpl.ExecuteTemplate(&html, name+".html", v); err != nil {
+		return Mail{}, err
+	}
+	subject := p.T(subjectID, append([]any{"title", c.brand.Title}, subjectArgs...)...)
+	return Mail{Subject: subject, Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
+}
+
+// ResetCode composes the mail carrying a one-time code.
+func (c *Composer) ResetCode(lang string, d CodeMail) (Mail, error) {
+	return c.render("code", lang, "mail.code.subject", d)
+}
+
+// PasswordChanged composes the notice sent after a successful reset.
+func (c *Composer) PasswordChanged(lang string, d ChangedMail) (Mail, error) {
+	return c.render("changed", lang, "mail.changed.subject", d)
+}

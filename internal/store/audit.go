@@ -1,0 +1,67 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// AuditRecord is one row of the append-only audit log.
+type AuditRecord struct {
+	ID        int64
+	At        time.Time
+	Event     string
+	Flow      string
+	Actor     string
+	Subject   string
+	Directory string
+	ClientIP  string
+	Outcome   string
+	Reason    string
+	Detail    string
+	PrevHash  []byte
+	Hash      []byte
+}
+
+// LastAuditHash returns the hash of the newest audit row, or nil when the
+// log is empty.
+func (t *Tx) LastAuditHash() ([]byte, error) {
+	var h []byte
+	err := t.tx.QueryRowContext(t.ctx, `SELECT hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return h, err
+}
+
+// InsertAudit appends r; the caller computed PrevHash and Hash.
+func (t *Tx) InsertAudit(r *AuditRecord) error {
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit (at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, millis(r.At), r.Event, r.Flow, r.Actor, r.Subject, r.Directory, r.ClientIP, r.Outcome, r.Reason, r.Detail, r.PrevHash, r.Hash)
+	if err != nil {
+		return err
+	}
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+// AuditRecords returns rows with id > afterID in order, up to limit.
+func (t *Tx) AuditRecords(afterID int64, limit int) ([]*AuditRecord, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash
+		FROM audit WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*AuditRecord
+	for rows.Next() {
+		var r AuditRecord
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Event, &r.Flow, &r.Actor, &r.Subject, &r.Directory, &r.ClientIP, &r.Outcome, &r.Reason, &r.Detail, &r.PrevHash, &r.Hash); err != nil {
+			return nil, err
+		}
+		r.At = fromMillis(at)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}

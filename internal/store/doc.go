@@ -1,0 +1,9 @@
+// Package store persists sspr's state: flows, the mail outbox and the audit
+// log, in an embedded SQLite database (pure Go, no cgo).
+//
+// Everything a flow step changes is written in one transaction (Store.InTx):
+// the flow record, the message it causes and the audit event that records it.
+// That is what makes "SMTP down" and "crash mid-flow" harmless: either the
+// whole step happened, or none of it did. Schema migrations are embedded and
+// run at start-up, each in its own transaction.
+package store

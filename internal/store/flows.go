@@ -1,0 +1,89 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Flow is the persisted record of one self-service flow.
+type Flow struct {
+	TokenHash        []byte
+	Kind             string
+	State            string
+	Directory        string
+	SubjectDN        string
+	Login            string
+	DisplayName      string
+	Email            string
+	Language         string
+	Known            bool
+	CodeHMAC         []byte
+	CodeExpiresAt    time.Time
+	CodeAttempts     int
+	CodesSent        int
+	PasswordAttempts int
+	ClientIP         string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ExpiresAt        time.Time
+	// Version increases with every update; UpdateFlow refuses a stale one.
+	Version int
+}
+
+const flowColumns = `token_hash, kind, state, directory, subject_dn, login, display_name, email, language, known,
+	code_hmac, code_expires_at, code_attempts, codes_sent, password_attempts, client_ip, created_at, updated_at, expires_at, version`
+
+// InsertFlow stores a new flow.
+func (t *Tx) InsertFlow(f *Flow) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO flows (`+flowColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		f.TokenHash, f.Kind, f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Email, f.Language, f.Known,
+		f.CodeHMAC, millis(f.CodeExpiresAt), f.CodeAttempts, f.CodesSent, f.PasswordAttempts, f.ClientIP,
+		millis(f.CreatedAt), millis(f.UpdatedAt), millis(f.ExpiresAt), f.Version)
+	return err
+}
+
+// FlowByTokenHash loads a flow; ErrNotFound when there is none.
+func (t *Tx) FlowByTokenHash(hash []byte) (*Flow, error) {
+	var f Flow
+	var codeExp, created, updated, expires int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT `+flowColumns+` FROM flows WHERE token_hash = ?`, hash).Scan(
+		&f.TokenHash, &f.Kind, &f.State, &f.Directory, &f.SubjectDN, &f.Login, &f.DisplayName, &f.Email, &f.Language, &f.Known,
+		&f.CodeHMAC, &codeExp, &f.CodeAttempts, &f.CodesSent, &f.PasswordAttempts, &f.ClientIP, &created, &updated, &expires, &f.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.CodeExpiresAt, f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMillis(codeExp), fromMillis(created), fromMillis(updated), fromMillis(expires)
+	return &f, nil
+}
+
+// UpdateFlow writes f back if nobody changed it since it was read, and bumps
+// its version; otherwise it returns ErrConflict and changes nothing.
+func (t *Tx) UpdateFlow(f *Flow) error {
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE flows SET state=?, directory=?, subject_dn=?, login=?, display_name=?, email=?, language=?, known=?,
+		code_hmac=?, code_expires_at=?, code_attempts=?, codes_sent=?, password_attempts=?, client_ip=?, updated_at=?, expires_at=?, version=version+1
+		WHERE token_hash=? AND version=?`,
+		f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Email, f.Language, f.Known,
+		f.CodeHMAC, millis(f.CodeExpiresAt), f.CodeAttempts, f.CodesSent, f.PasswordAttempts, f.ClientIP, millis(f.UpdatedAt), millis(f.ExpiresAt),
+		f.TokenHash, f.Version)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrConflict
+	}
+	f.Version++
+	return nil
+}
+
+// DeleteExpiredFlows removes flows that expired before now, returning how many.
+func (t *Tx) DeleteExpiredFlows(now time.Time) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM flows WHERE expires_at < ?`, millis(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
