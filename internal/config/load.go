@@ -382,3 +382,14 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// Validate applies list-element defaults and checks a configuration built in
+// code (as `sspr demo` does), with the same rules Load applies to a file.
+func Validate(c *Config) error {
+	problems := &Problems{}
+	for i := range c.Directories {
+		directoryDefaults(&c.Directories[i])
+	}
+	c.validate(problems)
+	return problems.errOrNil()
+}

@@ -540,9 +540,9 @@ func (r *Reset) wrap(err error) error {
 }
 
 func (r *Reset) status(f *store.Flow) Status {
-	st := Status{State: State(f.State), ExpiresAt: f.ExpiresAt, CodeLength: r.Settings.CodeLength}
+	st := Status{State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second), CodeLength: r.Settings.CodeLength}
 	if State(f.State) == StateCodeSent {
-		st.CodeExpiresAt = f.CodeExpiresAt
+		st.CodeExpiresAt = f.CodeExpiresAt.Truncate(time.Second)
 		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.CodeAttempts
 	}
 	return st

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/web"
+)
+
+// OpenAPI is the document describing this API.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Reset is the flow the API drives.
+type Reset interface {
+	Start(ctx context.Context, in flow.StartInput) (string, flow.Status, error)
+	Status(ctx context.Context, token string) (flow.Status, error)
+	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
+	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
+	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
+}
+
+// API serves /api/v1.
+type API struct {
+	reset Reset
+	cat   *i18n.Catalogue
+	ips   web.ClientIPs
+	log   *slog.Logger
+}
+
+// New returns the API.
+func New(reset Reset, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger) *API {
+	return &API{reset: reset, cat: cat, ips: ips, log: log}
+}
+
+// Routes lists method and path of every route, for the OpenAPI test.
+var Routes = []string{
+	"POST /api/v1/reset",
+	"POST /api/v1/reset/status",
+	"POST /api/v1/reset/resend",
+	"POST /api/v1/reset/verify",
+	"POST /api/v1/reset/password",
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(OpenAPI)
+	})
+	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password}
+	for i, route := range Routes {
+		mux.HandleFunc(route, handlers[i])
+	}
+}
+
+// StatusResponse is the flow as the API shows it.
+type StatusResponse struct {
+	FlowID        string     `json:"flow_id,omitempty"`
+	State         flow.State `json:"state"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	CodeLength    int        `json:"code_length"`
+	CodeExpiresAt *time.Time `json:"code_expires_at,omitempty"`
+	AttemptsLeft  int        `json:"attempts_left,omitempty"`
+}
+
+type request struct {
+	Login    string `json:"login"`
+	FlowID   string `json:"flow_id"`
+	Code     string `json:"code"`
+	Password string `json:"password"`
+}
+
+// decode reads a JSON body of at most 16 KiB; it answers and returns false
+// when the body is not acceptable.
+func (a *API) decode(w http.ResponseWriter, r *http.Request, into *request) bool {
+	lang := web.Language(r, a.cat)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		a.write(w, http.StatusUnsupportedMediaType, map[string]any{"error": web.Message{Code: "unsupported_media_type", Message: a.cat.T(lang, "web.bad_request")}})
+		return false
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		a.write(w, http.StatusBadRequest, map[string]any{"error": web.Message{Code: "bad_request", Message: a.cat.T(lang, "web.bad_request")}})
+		return false
+	}
+	return true
+}
+
+func (a *API) start(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
+	a.reply(w, r, http.StatusAccepted, token, st, err)
+}
+
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.Status(r.Context(), req.FlowID)
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) resend(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.Resend(r.Context(), req.FlowID, a.ips.Of(r))
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) verify(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.VerifyCode(r.Context(), req.FlowID, req.Code, a.ips.Of(r))
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) password(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.SetPassword(r.Context(), req.FlowID, req.Password, req.Password, a.ips.Of(r))
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token string, st flow.Status, err error) {
+	if err != nil {
+		var fe *flow.Error
+		if !errors.As(err, &fe) {
+			fe = &flow.Error{Code: flow.CodeInternal, Err: err}
+		}
+		if fe.Code == flow.CodeInternal {
+			a.log.Error("api: step failed", "err", err)
+		}
+		if fe.Code == flow.CodeDirectoryDown {
+			w.Header().Set("Retry-After", "60")
+		}
+		a.write(w, web.Status(fe.Code), map[string]any{"error": web.Explain(a.cat, web.Language(r, a.cat), fe)})
+		return
+	}
+	resp := StatusResponse{FlowID: token, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
+	if !st.CodeExpiresAt.IsZero() {
+		resp.CodeExpiresAt = &st.CodeExpiresAt
+	}
+	a.write(w, okStatus, resp)
+}
+
+func (a *API) write(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

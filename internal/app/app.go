@@ -1,0 +1,271 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sspr/sspr/internal/api"
+	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/ad"
+	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/mail"
+	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/web"
+	"github.com/sspr/sspr/internal/web/portal"
+)
+
+// Options are what the embedding command adds to the configuration.
+type Options struct {
+	// Mailbox turns on the demo mailbox pages (sspr demo).
+	Mailbox portal.Mailbox
+	// Now overrides the clock (tests).
+	Now func() time.Time
+}
+
+// App is a wired sspr instance.
+type App struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *store.Store
+	dirs    *directory.Set
+	worker  *notify.Worker
+	handler http.Handler
+	// Reset is the reset flow, exposed for the CLI and tests.
+	Reset *flow.Reset
+}
+
+// New builds every component from cfg. Nothing is listening yet.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	cat, err := i18n.Load(cfg.Portal.DefaultLanguage)
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := Directories(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(cfg.Server.BaseURL, "/")
+	composer, err := notify.NewComposer(cat, notify.Branding{
+		Title: cfg.Portal.Title, PortalURL: base + "/", HelpDeskText: cfg.Portal.HelpDesk.Text,
+		HelpDeskURL: cfg.Portal.HelpDesk.URL, HelpDesk: firstNonEmpty(cfg.Portal.HelpDesk.Email, cfg.Portal.HelpDesk.Phone),
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sender, err := mail.NewSMTPSender(mail.Config{
+		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, Security: mail.Security(cfg.Mail.SMTP.Security),
+		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value, CAFile: cfg.Mail.SMTP.CAFile,
+		InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify, HeloName: cfg.Mail.SMTP.HeloName,
+		Timeout: cfg.Mail.SMTP.Timeout, From: cfg.Mail.From,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	worker := &notify.Worker{
+		Store: st, Sender: sender, Log: log, Now: now, PollInterval: cfg.Mail.Outbox.PollInterval,
+		MaxAttempts: cfg.Mail.Outbox.MaxAttempts, InitialBackoff: cfg.Mail.Outbox.InitialBackoff, MaxBackoff: cfg.Mail.Outbox.MaxBackoff,
+	}
+	worker.Prepare()
+	reset := &flow.Reset{
+		Store: st, Directories: dirs, Composer: composer, HMACKey: cfg.HMACKeyBytes(), MailFrom: cfg.Mail.From,
+		Log: log, Now: now, Enqueued: worker.Kick,
+		Settings: flow.Settings{
+			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
+			MaxCodesSent: 3, FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
+			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
+		},
+	}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset}
+	if err := a.buildHandler(cat, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Directories builds the configured directory connectors.
+func Directories(cfg *config.Config) (*directory.Set, error) {
+	var dirs []directory.Directory
+	for i, d := range cfg.Directories {
+		lc := ldapdir.Config{
+			Name: d.Name, URLs: d.URLs, StartTLS: d.StartTLS, CAFile: d.CAFile, InsecureSkipVerify: d.InsecureSkipVerify,
+			AllowInsecurePasswordWrites: d.AllowInsecurePasswordWrites, BindDN: d.BindDN, BindPassword: d.BindPassword.Value,
+			BaseDN: d.BaseDN, UserFilter: d.UserFilter, LoginAttributes: d.LoginAttributes, LoginNameAttribute: d.LoginNameAttribute,
+			MailAttribute: d.MailAttribute, DisplayNameAttribute: d.DisplayNameAttribute, Timeout: d.Timeout,
+		}
+		var (
+			dir directory.Directory
+			err error
+		)
+		switch d.Type {
+		case "ad":
+			dir, err = ad.New(lc)
+		case "openldap":
+			dir, err = openldap.New(lc, openldap.Options{PasswordWrite: d.PasswordWrite})
+		default:
+			err = fmt.Errorf("unknown type %q", d.Type)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("directories[%d] (%s): %w", i, d.Name, err)
+		}
+		dirs = append(dirs, dir)
+	}
+	return directory.NewSet(dirs...), nil
+}
+
+func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
+	base, _ := url.Parse(a.cfg.Server.BaseURL)
+	secure := base.Scheme == "https"
+	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
+	p, err := portal.New(a.Reset, cat, ips, a.log, portal.Options{
+		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, Mailbox: opts.Mailbox,
+		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
+			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	p.Register(mux)
+	api.New(a.Reset, cat, ips, a.log).Register(mux)
+	mux.HandleFunc("GET /healthz", a.health)
+	var h http.Handler = mux
+	h = web.CrossOrigin(h, p.Forbidden())
+	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
+	h = http.MaxBytesHandler(h, 64<<10)
+	a.handler = h
+	return nil
+}
+
+func (a *App) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "database unavailable"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// Handler is the HTTP handler of every face.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store exposes the store (CLI maintenance, tests).
+func (a *App) Store() *store.Store { return a.store }
+
+// Worker exposes the outbox worker (tests drive it).
+func (a *App) Worker() *notify.Worker { return a.worker }
+
+// Close releases the store and directories.
+func (a *App) Close() error {
+	return errors.Join(a.dirs.Close(), a.store.Close())
+}
+
+// Run serves on ln (or on the configured address when ln is nil) and runs
+// the outbox worker and the flow janitor until ctx ends, then shuts down
+// gracefully within the configured timeout.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.cfg.Server.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", a.cfg.Server.Listen, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.worker.Run(bg) })
+	wg.Go(func() { a.janitor(bg) })
+
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if a.cfg.Server.TLSCertFile != "" {
+			err = srv.ServeTLS(ln, a.cfg.Server.TLSCertFile, a.cfg.Server.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+	a.log.Info("sspr is listening", "addr", ln.Addr().String(), "base_url", a.cfg.Server.BaseURL)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("sspr is shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(shutCtx)
+	stopBG()
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return shutErr
+}
+
+// janitor deletes expired flows every few minutes.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		err := a.store.InTx(ctx, func(tx *store.Tx) error {
+			n, err := tx.DeleteExpiredFlows(time.Now().Add(-time.Hour))
+			if n > 0 {
+				a.log.Debug("removed expired flows", "count", n)
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("removing expired flows failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,369 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/web"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Reset is the flow the portal drives.
+type Reset interface {
+	Start(ctx context.Context, in flow.StartInput) (string, flow.Status, error)
+	Status(ctx context.Context, token string) (flow.Status, error)
+	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
+	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
+	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
+}
+
+// Mail is one captured mail shown in the demo mailbox.
+type Mail struct {
+	From     string    `json:"from"`
+	To       []string  `json:"to"`
+	Subject  string    `json:"subject"`
+	TextBody string    `json:"text"`
+	Received time.Time `json:"received"`
+}
+
+// Mailbox lists captured mail, newest first (demo mode only).
+type Mailbox interface {
+	Mails() []Mail
+}
+
+// HelpDesk is shown in every page's footer.
+type HelpDesk struct {
+	Text, URL, Email, Phone string
+}
+
+// Any reports whether any contact is configured.
+func (h HelpDesk) Any() bool { return h.Text != "" || h.URL != "" || h.Email != "" || h.Phone != "" }
+
+// Options configure the portal.
+type Options struct {
+	Title    string
+	HelpDesk HelpDesk
+	// Secure marks cookies Secure and names the flow cookie __Host-...;
+	// true whenever the portal is reached over HTTPS.
+	Secure bool
+	// CodeTTL is shown on the code page.
+	CodeTTL time.Duration
+	// Mailbox, when set, turns on the demo mailbox pages and banner.
+	Mailbox Mailbox
+}
+
+// Portal serves the HTML pages.
+type Portal struct {
+	reset Reset
+	cat   *i18n.Catalogue
+	opts  Options
+	ips   web.ClientIPs
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+// New parses the templates.
+func New(reset Reset, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
+	p := &Portal{reset: reset, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"join": strings.Join}
+	for _, page := range []string{"start", "code", "password", "done", "message", "mailbox"} {
+		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.pages[page] = t
+	}
+	return p, nil
+}
+
+// Register adds the portal's routes to mux.
+func (p *Portal) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", p.startPage)
+	mux.HandleFunc("GET /reset", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusSeeOther) })
+	mux.HandleFunc("POST /reset/start", p.start)
+	mux.HandleFunc("GET /reset/code", p.codePage)
+	mux.HandleFunc("POST /reset/code", p.verify)
+	mux.HandleFunc("POST /reset/resend", p.resend)
+	mux.HandleFunc("GET /reset/password", p.passwordPage)
+	mux.HandleFunc("POST /reset/password", p.setPassword)
+	mux.HandleFunc("GET /reset/done", p.donePage)
+	if p.opts.Mailbox != nil {
+		mux.HandleFunc("GET /demo/mailbox", p.mailbox)
+		mux.HandleFunc("GET /demo/mailbox.json", p.mailboxJSON)
+	}
+}
+
+// page is everything a template sees.
+type page struct {
+	Lang        string
+	Title       string
+	PageTitle   string
+	HelpDesk    HelpDesk
+	Demo        bool
+	Step        int
+	Error       *web.Message
+	Notice      string
+	Login       string
+	Status      flow.Status
+	CodeMinutes int
+	Mails       []Mail
+	Languages   []langLink
+	printer     i18n.Printer
+}
+
+type langLink struct {
+	Code, Name string
+	Current    bool
+}
+
+var languageNames = map[string]string{"en": "English", "de": "Deutsch"}
+
+// T translates for templates.
+func (pg *page) T(id string, kv ...any) string { return pg.printer.T(id, kv...) }
+
+func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
+	lang := web.Language(r, p.cat)
+	if q := r.URL.Query().Get("lang"); q != "" && q == lang {
+		http.SetCookie(w, &http.Cookie{Name: web.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
+	}
+	pg := &page{Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil,
+		CodeMinutes: int(p.opts.CodeTTL.Minutes()), printer: p.cat.For(lang)}
+	for _, l := range p.cat.Languages() {
+		name := languageNames[l]
+		if name == "" {
+			name = l
+		}
+		pg.Languages = append(pg.Languages, langLink{Code: l, Name: name, Current: l == lang})
+	}
+	return pg
+}
+
+func (p *Portal) render(w http.ResponseWriter, status int, name string, pg *page) {
+	var buf bytes.Buffer
+	if err := p.pages[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
+		p.log.Error("portal: rendering a page failed", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// cookieName uses the __Host- prefix under HTTPS: the browser then refuses
+// the cookie unless it is Secure, host-only and Path=/.
+func (p *Portal) cookieName() string {
+	if p.opts.Secure {
+		return "__Host-sspr_flow"
+	}
+	return "sspr_flow"
+}
+
+func (p *Portal) setFlowCookie(w http.ResponseWriter, token string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: token, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (p *Portal) token(r *http.Request) string {
+	c, err := r.Cookie(p.cookieName())
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (p *Portal) startPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "start", p.newPage(w, r))
+}
+
+func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	login := r.PostFormValue("login")
+	token, st, err := p.reset.Start(r.Context(), flow.StartInput{Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
+	if err != nil {
+		pg.Login = login
+		p.fail(w, pg, "start", err)
+		return
+	}
+	p.setFlowCookie(w, token, int(time.Until(st.ExpiresAt).Seconds())+60)
+	http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
+}
+
+// current loads the flow of this browser and sends it to the page that fits
+// its state; it returns false when it already answered.
+func (p *Portal) current(w http.ResponseWriter, r *http.Request, pg *page, want flow.State) (flow.Status, bool) {
+	st, err := p.reset.Status(r.Context(), p.token(r))
+	if err != nil {
+		p.fail(w, pg, "start", err)
+		return st, false
+	}
+	if st.State == want {
+		return st, true
+	}
+	switch st.State {
+	case flow.StateCodeSent:
+		http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
+	case flow.StateVerified:
+		http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+	case flow.StateDone:
+		http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
+	default:
+		p.fail(w, pg, "start", &flow.Error{Code: flow.CodeTooManyAttempts})
+	}
+	return st, false
+}
+
+func (p *Portal) codePage(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, ok := p.current(w, r, pg, flow.StateCodeSent)
+	if !ok {
+		return
+	}
+	pg.Step, pg.Status = 1, st
+	if r.URL.Query().Get("resent") == "1" {
+		pg.Notice = pg.T("code.resent")
+	}
+	p.render(w, http.StatusOK, "code", pg)
+}
+
+func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.VerifyCode(r.Context(), p.token(r), r.PostFormValue("code"), p.ips.Of(r))
+	if err != nil {
+		pg.Step, pg.Status = 1, st
+		page := "code"
+		if fe := asFlowError(err); fe.Code != flow.CodeCodeInvalid && fe.Code != flow.CodeCodeExpired {
+			page = "start"
+		}
+		p.fail(w, pg, page, err)
+		return
+	}
+	http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+}
+
+func (p *Portal) resend(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.Resend(r.Context(), p.token(r), p.ips.Of(r))
+	if err != nil {
+		pg.Step, pg.Status = 1, st
+		page := "start"
+		if asFlowError(err).Code == flow.CodeTooManyCodes {
+			page = "code"
+			pg.Status, _ = p.reset.Status(r.Context(), p.token(r))
+		}
+		p.fail(w, pg, page, err)
+		return
+	}
+	http.Redirect(w, r, "/reset/code?resent=1", http.StatusSeeOther)
+}
+
+func (p *Portal) passwordPage(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	if _, ok := p.current(w, r, pg, flow.StateVerified); !ok {
+		return
+	}
+	pg.Step = 2
+	p.render(w, http.StatusOK, "password", pg)
+}
+
+func (p *Portal) setPassword(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.SetPassword(r.Context(), p.token(r), r.PostFormValue("password"), r.PostFormValue("confirm"), p.ips.Of(r))
+	if err != nil {
+		pg.Step = 2
+		page := "start"
+		if c := asFlowError(err).Code; isPasswordInput(c) || (c == flow.CodeDirectoryDown && st.State == flow.StateVerified) {
+			page = "password"
+		}
+		p.fail(w, pg, page, err)
+		return
+	}
+	http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
+}
+
+func isPasswordInput(c flow.Code) bool {
+	return c == flow.CodePasswordRequired || c == flow.CodePasswordMismatch || c == flow.CodePasswordTooLong || c == flow.CodePasswordRefused
+}
+
+func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	if _, ok := p.current(w, r, pg, flow.StateDone); !ok {
+		return
+	}
+	pg.Step = 3
+	p.setFlowCookie(w, "", -1)
+	p.render(w, http.StatusOK, "done", pg)
+}
+
+type flowError struct{ *flow.Error }
+
+func (f flowError) Status() int { return web.Status(f.Code) }
+
+func asFlowError(err error) flowError {
+	var fe *flow.Error
+	if errors.As(err, &fe) {
+		return flowError{fe}
+	}
+	return flowError{&flow.Error{Code: flow.CodeInternal, Err: err}}
+}
+
+// fail shows a refusal on the page where the person can act on it.
+func (p *Portal) fail(w http.ResponseWriter, pg *page, name string, err error) {
+	fe := asFlowError(err)
+	if fe.Code == flow.CodeInternal {
+		p.log.Error("portal: step failed", "err", err)
+	}
+	msg := web.Explain(p.cat, pg.Lang, fe.Error)
+	pg.Error = &msg
+	if name == "start" {
+		pg.Step = 0
+	}
+	if fe.Code == flow.CodeDirectoryDown {
+		w.Header().Set("Retry-After", "60")
+	}
+	p.render(w, fe.Status(), name, pg)
+}
+
+func (p *Portal) mailbox(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	pg.PageTitle = pg.T("demo.mailbox.title")
+	pg.Mails = p.opts.Mailbox.Mails()
+	p.render(w, http.StatusOK, "mailbox", pg)
+}
+
+func (p *Portal) mailboxJSON(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	mails := p.opts.Mailbox.Mails()
+	if mails == nil {
+		mails = []Mail{}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"messages": mails})
+}
+
+// Forbidden renders the cross-origin refusal as a page.
+func (p *Portal) Forbidden() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pg := p.newPage(w, r)
+		pg.Error = &web.Message{Code: "forbidden_origin", Message: pg.T("web.forbidden_origin")}
+		p.render(w, http.StatusForbidden, "start", pg)
+	})
+}

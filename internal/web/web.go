@@ -1,0 +1,169 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/i18n"
+)
+
+// CSP allows only this origin's own styles, scripts and images; no inline
+// code at all, no framing, forms posted only here.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// SecurityHeaders sets the headers every response carries. hsts turns on
+// Strict-Transport-Security (only meaningful when served over TLS).
+func SecurityHeaders(next http.Handler, hsts bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// CrossOrigin rejects state-changing requests sent by a browser from another
+// origin (Sec-Fetch-Site / Origin checks, Go's CrossOriginProtection), which
+// is what CSRF tokens would otherwise guard. deny renders the refusal.
+func CrossOrigin(next http.Handler, deny http.Handler) http.Handler {
+	p := http.NewCrossOriginProtection()
+	p.SetDenyHandler(deny)
+	return p.Handler(next)
+}
+
+// ClientIPs resolves the client address of a request.
+type ClientIPs struct {
+	Trusted []*net.IPNet
+}
+
+// ParseTrusted turns CIDR strings (validated by config) into networks.
+func ParseTrusted(cidrs []string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range cidrs {
+		if _, n, err := net.ParseCIDR(c); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Of returns the client IP: the peer address, or, when the peer is a trusted
+// proxy, the right-most X-Forwarded-For entry that is not itself trusted.
+func (c ClientIPs) Of(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if !c.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if net.ParseIP(hop) == nil {
+			break
+		}
+		if !c.trusted(hop) {
+			return hop
+		}
+		host = hop
+	}
+	return host
+}
+
+func (c ClientIPs) trusted(ip string) bool {
+	parsed := net.ParseIP(ip)
+	if parsed == nil {
+		return false
+	}
+	for _, n := range c.Trusted {
+		if n.Contains(parsed) {
+			return true
+		}
+	}
+	return false
+}
+
+// LangCookie remembers an explicit language choice (?lang=de).
+const LangCookie = "sspr_lang"
+
+// Language picks the language of a request: an explicit ?lang=, then the
+// remembered choice, then Accept-Language, then the default.
+func Language(r *http.Request, cat *i18n.Catalogue) string {
+	if l := r.URL.Query().Get("lang"); l != "" && cat.Has(l) {
+		return l
+	}
+	if c, err := r.Cookie(LangCookie); err == nil && cat.Has(c.Value) {
+		return c.Value
+	}
+	return cat.Match(r.Header.Get("Accept-Language"))
+}
+
+// Status maps a flow refusal to its HTTP status. Refusals that do not depend
+// on whether an account exists are the only ones that differ.
+func Status(c flow.Code) int {
+	switch c {
+	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong:
+		return http.StatusBadRequest
+	case flow.CodeFlowNotFound:
+		return http.StatusNotFound
+	case flow.CodeWrongState, flow.CodeCodeUsed:
+		return http.StatusConflict
+	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused:
+		return http.StatusUnprocessableEntity
+	case flow.CodeTooManyAttempts, flow.CodeTooManyCodes:
+		return http.StatusTooManyRequests
+	case flow.CodeDirectoryDown:
+		return http.StatusServiceUnavailable
+	case flow.CodeResetNotPermitted:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// Message is a refusal explained in one language: the headline plus, for a
+// refused password, one line per broken rule.
+type Message struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// AttemptsLeft is set when a wrong code was given.
+	AttemptsLeft int `json:"attempts_left,omitempty"`
+	// Rules lists the directory's rules the password broke.
+	Rules []Rule `json:"rules,omitempty"`
+}
+
+// Rule is one broken password rule.
+type Rule struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
+}
+
+// Explain renders a flow refusal in lang.
+func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
+	m := Message{Code: string(e.Code), Message: cat.T(lang, e.Code.MessageID(), "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
+	for _, r := range e.Reasons {
+		id := r.MessageID()
+		if r.String() == "too_short" && e.MinLength > 0 {
+			id += "_min"
+		}
+		m.Rules = append(m.Rules, Rule{ID: r.String(), Message: cat.T(lang, id, "min", e.MinLength)})
+	}
+	if e.Code == flow.CodePasswordRefused && len(m.Rules) == 0 {
+		m.Rules = []Rule{{ID: "unspecified", Message: cat.T(lang, "password.rule.unspecified")}}
+	}
+	return m
+}
