@@ -1,0 +1,16 @@
+// Package ad is the Active Directory connector (Windows AD and Samba AD DC).
+//
+// It finds users by sAMAccountName, userPrincipalName or mail, verifies
+// passwords with a bind, and resets passwords as the service account by
+// replacing unicodePwd (UTF-16LE of the quoted password; AD accepts this only
+// over an encrypted connection). When the RootDSE advertises the
+// policy-hints control (LDAP_SERVER_POLICY_HINTS_OID 1.2.840.113556.1.4.2239,
+// or the older ...2066) it is sent with the reset so AD enforces password
+// history on admin resets too; Samba does not advertise it and ignores it.
+//
+// A refusal (Win32 error 0000052D) becomes a KindPolicyViolation with the
+// broken rules read from the server's text where the server names them (Samba
+// does: "the password is too short", "does not meet the complexity criteria",
+// "was already used (in history)"; Windows does not), and MinLength filled from
+// the text, the user's resultant PSO, or the domain's minPwdLength.
+package ad

@@ -1,0 +1,193 @@
+package openldap_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/testenv/dirtest"
+)
+
+func newLDAP(t *testing.T, cfg ldapdir.Config, opts openldap.Options) *openldap.Directory {
+	t.Helper()
+	d, err := openldap.New(cfg, opts)
+	if err != nil {
+		t.Fatalf("openldap.New: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func wantErr(t *testing.T, err error, kind directory.Kind, reason ...directory.Reason) *directory.Error {
+	t.Helper()
+	var e *directory.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v (%T), want a *directory.Error of kind %v", err, err, kind)
+	}
+	if e.Kind != kind {
+		t.Fatalf("got kind %v (%v), want %v", e.Kind, e, kind)
+	}
+	for _, r := range reason {
+		found := false
+		for _, have := range e.Reasons {
+			found = found || have == r
+		}
+		if !found {
+			t.Fatalf("got reasons %v (%v), want %v", e.Reasons, e, r)
+		}
+	}
+	if e.Op == "" {
+		t.Errorf("error without Op: %v", e)
+	}
+	return e
+}
+
+func TestOpenLDAPIntegration(t *testing.T) {
+	for _, mode := range []string{openldap.PasswordWriteExop, openldap.PasswordWriteModify} {
+		t.Run(mode, func(t *testing.T) { testOpenLDAP(t, mode) })
+	}
+}
+
+func testOpenLDAP(t *testing.T, mode string) {
+	cfg := dirtest.LDAPConfig(t)
+	const initial = "Initial-Pass1"
+	u := dirtest.CreateLDAPUser(t, initial)
+	d := newLDAP(t, cfg, openldap.Options{PasswordWrite: mode})
+
+	t.Run("FindUser by each login attribute", func(t *testing.T) {
+		for _, login := range []string{u.Login, u.Mail} {
+			got, err := d.FindUser(ctx(t), login)
+			if err != nil {
+				t.Fatalf("FindUser(%q): %v", login, err)
+			}
+			if !strings.EqualFold(got.DN, u.DN) || got.Login != u.Login || got.Email != u.Mail || got.DisplayName == "" {
+				t.Fatalf("FindUser(%q) = %+v, want DN %s login %s mail %s", login, got, u.DN, u.Login, u.Mail)
+			}
+		}
+		for _, login := range []string{"nobody-" + u.Login, "*", u.Login[:5] + "*", "*)(uid=*"} {
+			_, err := d.FindUser(ctx(t), login)
+			wantErr(t, err, directory.KindNotFound)
+		}
+	})
+
+	user, err := d.FindUser(ctx(t), u.Login)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("VerifyPassword", func(t *testing.T) {
+		if err := d.VerifyPassword(ctx(t), user, initial); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+		wantErr(t, d.VerifyPassword(ctx(t), user, "Wrong-Pass1"), directory.KindInvalidCredentials)
+		wantErr(t, d.VerifyPassword(ctx(t), user, ""), directory.KindInvalidCredentials)
+	})
+
+	const second = "Second-Pass2"
+	t.Run("ResetPassword", func(t *testing.T) {
+		if err := d.ResetPassword(ctx(t), user, second); err != nil {
+			t.Fatalf("ResetPassword: %v", err)
+		}
+		if err := d.VerifyPassword(ctx(t), user, second); err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+		wantErr(t, d.VerifyPassword(ctx(t), user, initial), directory.KindInvalidCredentials)
+		if err := dirtest.Bind(t, cfg, u.Mail, second); err != nil {
+			t.Fatalf("dirtest.Bind with the new password: %v", err)
+		}
+	})
+
+	t.Run("too short", func(t *testing.T) {
+		e := wantErr(t, d.ResetPassword(ctx(t), user, "Sh0rt!"), directory.KindPolicyViolation, directory.ReasonTooShort)
+		if e.MinLength != 8 {
+			t.Errorf("MinLength = %d, want 8 (%v)", e.MinLength, e)
+		}
+		t.Logf("server said: %s", e.Diagnostic)
+	})
+
+	t.Run("history", func(t *testing.T) {
+		e := wantErr(t, d.ResetPassword(ctx(t), user, initial), directory.KindPolicyViolation, directory.ReasonHistory)
+		t.Logf("server said: %s", e.Diagnostic)
+		wantErr(t, d.ResetPassword(ctx(t), user, second), directory.KindPolicyViolation, directory.ReasonHistory)
+	})
+
+	t.Run("plain LDAP refused", func(t *testing.T) {
+		plain := cfg
+		plain.StartTLS = false
+		pd := newLDAP(t, plain, openldap.Options{PasswordWrite: mode})
+		// Lookups over plain LDAP work; the password write is refused
+		// before anything is sent.
+		if _, err := pd.FindUser(ctx(t), u.Login); err != nil {
+			t.Fatalf("FindUser over plain LDAP: %v", err)
+		}
+		wantErr(t, pd.ResetPassword(ctx(t), user, "Third-Pass3"), directory.KindConfidentialityRequired)
+		if err := d.VerifyPassword(ctx(t), user, second); err != nil {
+			t.Fatalf("password changed despite the refusal: %v", err)
+		}
+	})
+
+	t.Run("LDAPS", func(t *testing.T) {
+		tls := cfg
+		tls.StartTLS = false
+		tls.URLs = []string{dirtest.LDAPSURL(t)}
+		if err := newLDAP(t, tls, openldap.Options{PasswordWrite: mode}).ResetPassword(ctx(t), user, "Third-Pass3"); err != nil {
+			t.Fatalf("reset over LDAPS: %v", err)
+		}
+		if err := d.VerifyPassword(ctx(t), user, "Third-Pass3"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("failover", func(t *testing.T) {
+		fo := cfg
+		fo.URLs = append([]string{"ldap://127.0.0.1:1"}, cfg.URLs...)
+		fd := newLDAP(t, fo, openldap.Options{PasswordWrite: mode})
+		got, err := fd.FindUser(ctx(t), u.Login)
+		if err != nil {
+			t.Fatalf("FindUser with a dead first server: %v", err)
+		}
+		if err := fd.ResetPassword(ctx(t), got, "Fourth-Pass4"); err != nil {
+			t.Fatalf("ResetPassword with a dead first server: %v", err)
+		}
+		if err := fd.VerifyPassword(ctx(t), got, "Fourth-Pass4"); err != nil {
+			t.Fatalf("VerifyPassword with a dead first server: %v", err)
+		}
+		dead := cfg
+		dead.URLs = []string{"ldap://127.0.0.1:1", "ldap://127.0.0.1:2"}
+		wantErr(t, newLDAP(t, dead, openldap.Options{}).VerifyPassword(ctx(t), got, "Fourth-Pass4"), directory.KindUnavailable)
+	})
+
+	t.Run("lockout", func(t *testing.T) {
+		// pwdMaxFailure is 5: the sixth bind, even with the right
+		// password, reports the lock through the ppolicy control.
+		for i := 0; i < 5; i++ {
+			wantErr(t, d.VerifyPassword(ctx(t), user, "Wrong-Pass1"), directory.KindInvalidCredentials)
+		}
+		wantErr(t, d.VerifyPassword(ctx(t), user, "Fourth-Pass4"), directory.KindLocked)
+		// A reset unlocks on OpenLDAP.
+		if err := d.ResetPassword(ctx(t), user, "Fifth-Pass5"); err != nil {
+			t.Fatalf("reset of a locked account: %v", err)
+		}
+		if err := d.VerifyPassword(ctx(t), user, "Fifth-Pass5"); err != nil {
+			t.Fatalf("after reset: %v", err)
+		}
+	})
+
+	t.Run("wrong service password", func(t *testing.T) {
+		bad := cfg
+		bad.BindPassword = "not-the-password"
+		_, err := newLDAP(t, bad, openldap.Options{}).FindUser(ctx(t), u.Login)
+		wantErr(t, err, directory.KindMisconfigured)
+	})
+}
