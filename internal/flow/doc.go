@@ -4,20 +4,20 @@
 //
 // The reset flow:
 //
-//	          Start(login)
-//	               │  (known user with mail: code mailed;
-//	               ▼   anyone else: the same answer, no mail)
-//	         ┌─ code_sent ──Resend──┐
-//	         │     │  ▲─────────────┘
-//	 5 wrong │     │ VerifyCode(right code, in time)
-//	 codes   │     ▼
-//	         │  verified ◄──────────────┐ directory refused the password:
-//	         │     │ SetPassword         │ the rule is shown, try again
-//	         │     ▼                     │
-//	         │  resetting ───────────────┘
-//	         ▼     │ directory accepted
-//	      failed   ▼
-//	             done   (notice mailed)
+//	         Start(login)
+//	              │  (known user with mail: code mailed;
+//	              ▼   anyone else: the same answer, no mail)
+//	        ┌─ code_sent ──Resend──┐
+//	        │     │  ▲─────────────┘
+//	5 wrong │     │ VerifyCode(right code, in time)
+//	codes   │     ▼
+//	        │  verified ◄──────────────┐ directory refused the password:
+//	        │     │ SetPassword         │ the rule is shown, try again
+//	        │     ▼                     │
+//	        │  resetting ───────────────┘
+//	        ▼     │ directory accepted
+//	     failed   ▼
+//	            done   (notice mailed)
 //
 // A flow is addressed by a random bearer token; only its SHA-256 is stored.
 // Codes are drawn from crypto/rand, stored as an HMAC, valid for a short

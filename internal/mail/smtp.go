@@ -202,4 +202,3 @@ func (s *SMTPSender) Build(m *store.Message, now time.Time) ([]byte, error) {
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes(), nil
 }
-
