@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# scripts/test.sh — runs every sspr test on a fresh Debian 12 machine with Go.
+#
+# It installs (apt) and starts, on loopback only, what the integration tests
+# need — a Samba Active Directory domain controller and an OpenLDAP slapd
+# with ppolicy — then checks formatting and vet, runs every Go test with the
+# race detector (directory tests are required, not skipped), runs each fuzz
+# target for a bounded time, and stops the servers by PID on the way out.
+#
+#   scripts/test.sh            everything
+#   FUZZTIME=30s scripts/test.sh   longer fuzzing
+#   SSPR_TEST_STATE=DIR        where the test servers keep their state
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+state=${SSPR_TEST_STATE:-/tmp/sspr-testenv}
+fuzztime=${FUZZTIME:-10s}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Go toolchain"
+go version
+
+step "Test directories (Samba AD, OpenLDAP)"
+scripts/testenv/up.sh "$state"
+trap 'scripts/testenv/down.sh "$state" || true' EXIT
+set -a
+# shellcheck disable=SC1091
+. "$state/env.sh"
+set +a
+export SSPR_TEST_REQUIRE_INTEGRATION=1
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n "$unformatted" ]]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go build"
+go build ./...
+
+step "go test -race (unit, integration, end-to-end)"
+go test -race -count=1 -timeout 30m ./...
+
+step "fuzzing (${fuzztime} per target)"
+# Every Fuzz* function, each in its own package, for a bounded time.
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
+	pkg=./$(dirname "${file#./}")
+	grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //' | while read -r target; do
+		echo "fuzz $pkg $target"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/sspr-fuzz.log 2>&1 || {
+			cat /tmp/sspr-fuzz.log >&2
+			exit 1
+		}
+	done
+done
+
+step "all tests passed"
