@@ -28,19 +28,26 @@ type Reset interface {
 	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
+	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+}
+
+// Change is the change-password flow the API drives.
+type Change interface {
+	Change(ctx context.Context, in flow.ChangeInput) error
 }
 
 // API serves /api/v1.
 type API struct {
-	reset Reset
-	cat   *i18n.Catalogue
-	ips   web.ClientIPs
-	log   *slog.Logger
+	reset  Reset
+	change Change
+	cat    *i18n.Catalogue
+	ips    web.ClientIPs
+	log    *slog.Logger
 }
 
 // New returns the API.
-func New(reset Reset, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger) *API {
-	return &API{reset: reset, cat: cat, ips: ips, log: log}
+func New(reset Reset, change Change, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger) *API {
+	return &API{reset: reset, change: change, cat: cat, ips: ips, log: log}
 }
 
 // Routes lists method and path of every route, for the OpenAPI test.
@@ -50,6 +57,9 @@ var Routes = []string{
 	"POST /api/v1/reset/resend",
 	"POST /api/v1/reset/verify",
 	"POST /api/v1/reset/password",
+	"POST /api/v1/unlock",
+	"POST /api/v1/unlock/confirm",
+	"POST /api/v1/change",
 }
 
 // Register adds the API's routes to mux.
@@ -58,7 +68,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(OpenAPI)
 	})
-	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password}
+	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password, a.startUnlock, a.unlock, a.changePassword}
 	for i, route := range Routes {
 		mux.HandleFunc(route, handlers[i])
 	}
@@ -66,19 +76,21 @@ func (a *API) Register(mux *http.ServeMux) {
 
 // StatusResponse is the flow as the API shows it.
 type StatusResponse struct {
-	FlowID        string     `json:"flow_id,omitempty"`
-	State         flow.State `json:"state"`
-	ExpiresAt     time.Time  `json:"expires_at"`
-	CodeLength    int        `json:"code_length"`
-	CodeExpiresAt *time.Time `json:"code_expires_at,omitempty"`
-	AttemptsLeft  int        `json:"attempts_left,omitempty"`
+	FlowID        string      `json:"flow_id,omitempty"`
+	Action        flow.Action `json:"action"`
+	State         flow.State  `json:"state"`
+	ExpiresAt     time.Time   `json:"expires_at"`
+	CodeLength    int         `json:"code_length"`
+	CodeExpiresAt *time.Time  `json:"code_expires_at,omitempty"`
+	AttemptsLeft  int         `json:"attempts_left,omitempty"`
 }
 
 type request struct {
-	Login    string `json:"login"`
-	FlowID   string `json:"flow_id"`
-	Code     string `json:"code"`
-	Password string `json:"password"`
+	Login       string `json:"login"`
+	OldPassword string `json:"old_password"`
+	FlowID      string `json:"flow_id"`
+	Code        string `json:"code"`
+	Password    string `json:"password"`
 }
 
 // decode reads a JSON body of at most 16 KiB; it answers and returns false
@@ -99,13 +111,42 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, into *request) bool
 	return true
 }
 
-func (a *API) start(w http.ResponseWriter, r *http.Request) {
+func (a *API) start(w http.ResponseWriter, r *http.Request) { a.startFlow(w, r, flow.ActionReset) }
+
+func (a *API) startUnlock(w http.ResponseWriter, r *http.Request) {
+	a.startFlow(w, r, flow.ActionUnlock)
+}
+
+func (a *API) startFlow(w http.ResponseWriter, r *http.Request, action flow.Action) {
 	var req request
 	if !a.decode(w, r, &req) {
 		return
 	}
-	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
+	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
 	a.reply(w, r, http.StatusAccepted, token, st, err)
+}
+
+func (a *API) unlock(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.Unlock(r.Context(), req.FlowID, a.ips.Of(r))
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	err := a.change.Change(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
+		Confirm: req.Password, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
+	if err != nil {
+		a.reply(w, r, 0, "", flow.Status{}, err)
+		return
+	}
+	a.write(w, http.StatusOK, map[string]string{"state": string(flow.StateDone)})
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +200,7 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		a.write(w, web.Status(fe.Code), map[string]any{"error": web.Explain(a.cat, web.Language(r, a.cat), fe)})
 		return
 	}
-	resp := StatusResponse{FlowID: token, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
+	resp := StatusResponse{FlowID: token, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
 	if !st.CodeExpiresAt.IsZero() {
 		resp.CodeExpiresAt = &st.CodeExpiresAt
 	}

@@ -44,8 +44,10 @@ type App struct {
 	dirs    *directory.Set
 	worker  *notify.Worker
 	handler http.Handler
-	// Reset is the reset flow, exposed for the CLI and tests.
+	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
+	// Change is the change-password flow.
+	Change *flow.Change
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -99,7 +101,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
 		},
 	}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset}
+	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -150,7 +154,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	base, _ := url.Parse(a.cfg.Server.BaseURL)
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
-	p, err := portal.New(a.Reset, cat, ips, a.log, portal.Options{
+	p, err := portal.New(a.Reset, a.Change, cat, ips, a.log, portal.Options{
 		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
@@ -160,7 +164,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	}
 	mux := http.NewServeMux()
 	p.Register(mux)
-	api.New(a.Reset, cat, ips, a.log).Register(mux)
+	api.New(a.Reset, a.Change, cat, ips, a.log).Register(mux)
 	mux.HandleFunc("GET /healthz", a.health)
 	var h http.Handler = mux
 	h = web.CrossOrigin(h, p.Forbidden())

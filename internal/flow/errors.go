@@ -26,8 +26,18 @@ const (
 	CodePasswordRefused   Code = "password_refused"
 	CodeDirectoryDown     Code = "directory_unavailable"
 	CodeResetNotPermitted Code = "reset_not_permitted"
+	CodeAccountDisabled   Code = "account_disabled"
+	CodeProtectedAccount  Code = "protected_account"
+	CodeCredentialsWrong  Code = "credentials_wrong"
 	CodeInternal          Code = "internal"
 )
+
+// AllCodes lists every refusal, so tests can hold the faces, the catalogue
+// and the OpenAPI document to all of them.
+var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeCodeInvalid, CodeCodeExpired, CodeCodeUsed,
+	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
+	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
+	CodeCredentialsWrong, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

@@ -35,7 +35,19 @@ const (
 	StateFailed    State = "failed"
 )
 
-const kindReset = "reset"
+// Action is what a verified recovery flow is for.
+type Action string
+
+// The actions a recovery flow can end in.
+const (
+	// ActionReset sets a new password.
+	ActionReset Action = "reset"
+	// ActionUnlock clears a lockout and leaves the password as it is.
+	ActionUnlock Action = "unlock"
+)
+
+// StateUnlocking is the unlock flow's counterpart of StateResetting.
+const StateUnlocking State = "unlocking"
 
 // Settings are the reset flow's rules.
 type Settings struct {
@@ -49,6 +61,10 @@ type Settings struct {
 	// ContinueURL is where a mailed code is typed in, built from the
 	// configured base URL (never from a request's Host header).
 	ContinueURL string
+	// AllowProtected names the directories where privileged (protected)
+	// accounts may use self-service; everywhere else they are refused and
+	// sent to the help desk.
+	AllowProtected map[string]bool
 }
 
 // Directories finds users across the configured directories.
@@ -61,6 +77,7 @@ type Directories interface {
 type Composer interface {
 	ResetCode(lang string, d notify.CodeMail) (notify.Mail, error)
 	PasswordChanged(lang string, d notify.ChangedMail) (notify.Mail, error)
+	AccountUnlocked(lang string, d notify.ChangedMail) (notify.Mail, error)
 }
 
 // Store runs a step's writes in one transaction.
@@ -94,6 +111,7 @@ type Reset struct {
 // Status is what a face may show about a flow. It is identical for real and
 // decoy flows in every field.
 type Status struct {
+	Action        Action    `json:"action"`
 	State         State     `json:"state"`
 	ExpiresAt     time.Time `json:"expires_at"`
 	CodeLength    int       `json:"code_length"`
@@ -103,6 +121,8 @@ type Status struct {
 
 // StartInput is what the identify step receives.
 type StartInput struct {
+	// Action defaults to ActionReset.
+	Action   Action
 	Login    string
 	ClientIP string
 	Language string
@@ -137,6 +157,13 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	defer func() { r.pad(ctx, began) }()
 
 	login := strings.TrimSpace(in.Login)
+	switch in.Action {
+	case "":
+		in.Action = ActionReset
+	case ActionReset, ActionUnlock:
+	default:
+		return "", Status{}, refuse(CodeWrongState)
+	}
 	if login == "" {
 		return "", Status{}, refuse(CodeLoginRequired)
 	}
@@ -170,7 +197,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		// the login, so it may be told plainly.
 		r.log().Error("reset: looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			return audit.Append(tx, audit.Event{At: r.now(), Event: "reset.identify", Actor: login, ClientIP: in.ClientIP,
+			return audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
 				Outcome: audit.Failure, Reason: "directory_" + kind.String()})
 		})
 		return "", Status{}, &Error{Code: CodeDirectoryDown, Err: err}
@@ -182,7 +209,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		return "", Status{}, &Error{Code: CodeInternal, Err: err}
 	}
 	f := &store.Flow{
-		TokenHash: tokenHash, Kind: kindReset, State: string(StateCodeSent), Login: login,
+		TokenHash: tokenHash, Kind: string(in.Action), State: string(StateCodeSent), Login: login,
 		Language: in.Language, ClientIP: in.ClientIP, CreatedAt: now, UpdatedAt: now,
 		ExpiresAt: now.Add(r.Settings.FlowTTL), CodeExpiresAt: now.Add(r.Settings.CodeTTL), CodesSent: 1,
 		CodeHMAC: r.codeMAC(tokenHash, code),
@@ -199,7 +226,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 				return err
 			}
 		}
-		return audit.Append(tx, audit.Event{At: now, Event: "reset.identify", Flow: flowRef(tokenHash), Actor: in.Login,
+		return audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
 			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome})
 	})
 	if err != nil {
@@ -315,7 +342,7 @@ func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, err
 			sent = true
 		}
 		st = r.status(f)
-		return audit.Append(tx, r.event(f, "reset.code_resent", clientIP, audit.Success, ""))
+		return audit.Append(tx, r.event(f, "code_resent", clientIP, audit.Success, ""))
 	})
 	if sent {
 		r.enqueued()
@@ -351,20 +378,20 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 			// An expired code is refused even when right; it costs nothing,
 			// because it could not be used anyway. Ask for a new one.
 			stepErr = refuse(CodeCodeExpired)
-			ev = r.event(f, "reset.code_verify", clientIP, audit.Failure, "code_expired")
+			ev = r.event(f, "code_verify", clientIP, audit.Failure, "code_expired")
 		case good && f.Known:
 			f.State, f.CodeHMAC = string(StateVerified), nil
-			ev = r.event(f, "reset.code_verify", clientIP, audit.Success, "")
+			ev = r.event(f, "code_verify", clientIP, audit.Success, "")
 		default:
 			f.CodeAttempts++
 			left := r.Settings.MaxCodeAttempts - f.CodeAttempts
 			if left <= 0 {
 				f.State, f.CodeHMAC = string(StateFailed), nil
 				stepErr = refuse(CodeTooManyAttempts)
-				ev = r.event(f, "reset.code_verify", clientIP, audit.Denied, "too_many_attempts")
+				ev = r.event(f, "code_verify", clientIP, audit.Denied, "too_many_attempts")
 			} else {
 				stepErr = &Error{Code: CodeCodeInvalid, AttemptsLeft: left}
-				ev = r.event(f, "reset.code_verify", clientIP, audit.Failure, "wrong_code")
+				ev = r.event(f, "code_verify", clientIP, audit.Failure, "wrong_code")
 			}
 		}
 		if err := tx.UpdateFlow(f); err != nil {
@@ -385,34 +412,77 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 // MaxPasswordBytes bounds what is sent to a directory.
 const MaxPasswordBytes = 512
 
+// checkNewPassword refuses what no directory should be sent.
+func checkNewPassword(password, confirm string) *Error {
+	switch {
+	case password == "":
+		return refuse(CodePasswordRequired)
+	case password != confirm:
+		return refuse(CodePasswordMismatch)
+	case len(password) > MaxPasswordBytes || !utf8.ValidString(password):
+		return refuse(CodePasswordTooLong)
+	}
+	return nil
+}
+
 // SetPassword writes the new password to the directory. When the directory
 // refuses it, the flow stays verified and the error lists the directory's
 // rules the password broke, so the person can try again at once.
 func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clientIP string) (Status, error) {
-	switch {
-	case password == "":
-		return Status{}, refuse(CodePasswordRequired)
-	case password != confirm:
-		return Status{}, refuse(CodePasswordMismatch)
-	case len(password) > MaxPasswordBytes || !utf8.ValidString(password):
-		return Status{}, refuse(CodePasswordTooLong)
+	if e := checkNewPassword(password, confirm); e != nil {
+		return Status{}, e
 	}
-	// Claim the flow first (verified → resetting) so two concurrent
-	// submissions cannot both write to the directory.
+	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password",
+		func(ctx context.Context, d directory.Directory, u *directory.User) error {
+			resetter, ok := d.(directory.PasswordResetter)
+			if !ok {
+				return &directory.Error{Kind: directory.KindMisconfigured, Op: "reset", Diagnostic: "directory " + d.Name() + " cannot reset passwords"}
+			}
+			return resetter.ResetPassword(ctx, u, password)
+		},
+		func(f *store.Flow, now time.Time) (notify.Mail, error) {
+			return r.Composer.PasswordChanged(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
+		})
+}
+
+// Unlock clears the lockout of a verified unlock flow's account, leaving its
+// password as it is.
+func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, error) {
+	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock",
+		func(ctx context.Context, d directory.Directory, u *directory.User) error {
+			unlocker, ok := d.(directory.Unlocker)
+			if !ok {
+				return &directory.Error{Kind: directory.KindMisconfigured, Op: "unlock", Diagnostic: "directory " + d.Name() + " cannot unlock accounts"}
+			}
+			return unlocker.Unlock(ctx, u)
+		},
+		func(f *store.Flow, now time.Time) (notify.Mail, error) {
+			return r.Composer.AccountUnlocked(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
+		})
+}
+
+// act runs the directory action of a verified flow: it claims the flow
+// (verified → working) so two submissions cannot both act, checks that the
+// account may use self-service, acts, and records the outcome, the audit
+// event and the notice in one transaction.
+func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
+	do func(context.Context, directory.Directory, *directory.User) error,
+	notice func(*store.Flow, time.Time) (notify.Mail, error),
+) (Status, error) {
 	var f *store.Flow
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if f, err = r.load(tx, token); err != nil {
 			return err
 		}
-		if State(f.State) != StateVerified {
+		if State(f.State) != StateVerified || f.Kind != string(action) {
 			return refuse(CodeWrongState)
 		}
-		f.State, f.UpdatedAt = string(StateResetting), r.now()
+		f.State, f.UpdatedAt = string(working), r.now()
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
 		}
-		return audit.Append(tx, r.event(f, "reset.password_submitted", clientIP, audit.Info, ""))
+		return audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
@@ -421,49 +491,62 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	// The directory write must not be cut off half-way by a client that
 	// went away; the connector's own timeouts bound it.
 	dirCtx := context.WithoutCancel(ctx)
-	resetErr := r.resetInDirectory(dirCtx, f, password)
+	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, Email: f.Email, DisplayName: f.DisplayName}
+	var actErr error
+	var refusal *Error
+	d, ok := r.Directories.Directory(f.Directory)
+	if !ok {
+		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
+	} else if refusal = r.guard(dirCtx, d, u); refusal == nil {
+		actErr = do(dirCtx, d, u)
+	}
 
 	var st Status
 	var stepErr *Error
-	notice := false
+	sent := false
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
 		now := r.now()
 		f.UpdatedAt = now
 		var ev audit.Event
-		kind := directory.KindOf(resetErr)
-		switch {
-		case resetErr == nil:
+		switch kind := directory.KindOf(actErr); {
+		case refusal != nil:
+			f.State, stepErr = string(StateFailed), refusal
+			ev = r.event(f, event, clientIP, audit.Denied, string(refusal.Code))
+		case actErr == nil:
 			f.State = string(StateDone)
-			ev = r.event(f, "reset.password", clientIP, audit.Success, "")
-			m, err := r.Composer.PasswordChanged(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
+			ev = r.event(f, event, clientIP, audit.Success, "")
+			m, err := notice(f, now)
 			if err != nil {
 				return err
 			}
-			if err := r.enqueue(tx, "password_changed", f.Email, m, now); err != nil {
+			if err := r.enqueue(tx, event+"_notice", f.Email, m, now); err != nil {
 				return err
 			}
-			notice = true
+			sent = true
 		case kind == directory.KindPolicyViolation:
 			var de *directory.Error
-			errors.As(resetErr, &de)
+			errors.As(actErr, &de)
 			f.PasswordAttempts++
 			f.State = string(StateVerified)
-			stepErr = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: resetErr}
+			stepErr = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: actErr}
 			if f.PasswordAttempts >= r.Settings.MaxPasswordAttempts {
 				f.State = string(StateFailed)
-				stepErr = &Error{Code: CodeTooManyAttempts, Err: resetErr}
+				stepErr = &Error{Code: CodeTooManyAttempts, Err: actErr}
 			}
-			ev = r.event(f, "reset.password", clientIP, audit.Failure, "policy_violation")
+			ev = r.event(f, event, clientIP, audit.Failure, "policy_violation")
 			ev.Detail = map[string]any{"reasons": reasonNames(de.Reasons)}
 		case kind == directory.KindUnavailable:
 			f.State = string(StateVerified)
-			stepErr = &Error{Code: CodeDirectoryDown, Err: resetErr}
-			ev = r.event(f, "reset.password", clientIP, audit.Failure, "directory_unavailable")
+			stepErr = &Error{Code: CodeDirectoryDown, Err: actErr}
+			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
+		case kind == directory.KindDisabled:
+			f.State, stepErr = string(StateFailed), &Error{Code: CodeAccountDisabled, Err: actErr}
+			ev = r.event(f, event, clientIP, audit.Denied, "account_disabled")
 		default:
 			f.State = string(StateFailed)
-			stepErr = &Error{Code: CodeResetNotPermitted, Err: resetErr}
-			ev = r.event(f, "reset.password", clientIP, audit.Failure, "directory_"+kind.String())
-			r.log().Error("reset: the directory refused the reset", "directory", f.Directory, "subject", f.SubjectDN, "err", resetErr)
+			stepErr = &Error{Code: CodeResetNotPermitted, Err: actErr}
+			ev = r.event(f, event, clientIP, audit.Failure, "directory_"+kind.String())
+			r.log().Error("the directory refused a self-service action", "action", action, "directory", f.Directory, "subject", f.SubjectDN, "err", actErr)
 		}
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
@@ -474,7 +557,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
-	if notice {
+	if sent {
 		r.enqueued()
 	}
 	if stepErr != nil {
@@ -483,17 +566,29 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	return st, nil
 }
 
-func (r *Reset) resetInDirectory(ctx context.Context, f *store.Flow, password string) error {
-	d, ok := r.Directories.Directory(f.Directory)
+// guard refuses accounts self-service must not touch: disabled ones (a reset
+// must not look like it re-enables them) and privileged ones where the
+// configuration does not allow them. Directories that cannot report status
+// are not guarded here; they still refuse what they refuse.
+func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.User) *Error {
+	sr, ok := d.(directory.StatusReader)
 	if !ok {
-		return &directory.Error{Kind: directory.KindMisconfigured, Op: "reset", Diagnostic: "directory " + f.Directory + " is no longer configured"}
+		return nil
 	}
-	resetter, ok := d.(directory.PasswordResetter)
-	if !ok {
-		return &directory.Error{Kind: directory.KindMisconfigured, Op: "reset", Diagnostic: "directory " + f.Directory + " cannot reset passwords"}
+	st, err := sr.AccountStatus(ctx, u)
+	if err != nil {
+		// An unreadable status is not a reason to refuse; the action itself
+		// fails if the directory is really down.
+		r.log().Warn("reading the account status failed", "directory", d.Name(), "subject", u.DN, "err", err)
+		return nil
 	}
-	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, Email: f.Email, DisplayName: f.DisplayName}
-	return resetter.ResetPassword(ctx, u, password)
+	switch {
+	case st.Disabled:
+		return &Error{Code: CodeAccountDisabled}
+	case st.Protected && !r.Settings.AllowProtected[d.Name()]:
+		return &Error{Code: CodeProtectedAccount, Err: errors.New(st.ProtectedReason)}
+	}
+	return nil
 }
 
 func reasonNames(rs []directory.Reason) []string {
@@ -516,7 +611,7 @@ func (r *Reset) load(tx *store.Tx, token string) (*store.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Kind != kindReset || r.now().After(f.ExpiresAt) {
+	if (f.Kind != string(ActionReset) && f.Kind != string(ActionUnlock)) || r.now().After(f.ExpiresAt) {
 		return nil, refuse(CodeFlowNotFound)
 	}
 	return f, nil
@@ -540,7 +635,7 @@ func (r *Reset) wrap(err error) error {
 }
 
 func (r *Reset) status(f *store.Flow) Status {
-	st := Status{State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second), CodeLength: r.Settings.CodeLength}
+	st := Status{Action: Action(f.Kind), State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second), CodeLength: r.Settings.CodeLength}
 	if State(f.State) == StateCodeSent {
 		st.CodeExpiresAt = f.CodeExpiresAt.Truncate(time.Second)
 		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.CodeAttempts
@@ -549,7 +644,7 @@ func (r *Reset) status(f *store.Flow) Status {
 }
 
 func (r *Reset) event(f *store.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
-	return audit.Event{At: r.now(), Event: name, Flow: flowRef(f.TokenHash), Actor: f.Login, Subject: f.SubjectDN,
+	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: f.Login, Subject: f.SubjectDN,
 		Directory: f.Directory, ClientIP: clientIP, Outcome: outcome, Reason: reason}
 }
 

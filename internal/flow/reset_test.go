@@ -173,7 +173,7 @@ func TestResetHappyPathAndDirectoryRefusal(t *testing.T) {
 		t.Fatalf("old password still binds: %v", err)
 	}
 	ms = h.messages(t)
-	if len(ms) != 2 || ms[1].Kind != "password_changed" || ms[1].Recipient != "alice@demo.sspr.test" {
+	if len(ms) != 2 || ms[1].Kind != "password_notice" || ms[1].Recipient != "alice@demo.sspr.test" {
 		t.Fatalf("no change notice: %+v", ms)
 	}
 	// The audit log holds every step and its chain is intact.

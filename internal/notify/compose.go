@@ -95,7 +95,12 @@ func (c *Composer) ResetCode(lang string, d CodeMail) (Mail, error) {
 	return c.render("code", lang, "mail.code.subject", d)
 }
 
-// PasswordChanged composes the notice sent after a successful reset.
+// AccountUnlocked composes the notice sent after a self-service unlock.
+func (c *Composer) AccountUnlocked(lang string, d ChangedMail) (Mail, error) {
+	return c.render("unlocked", lang, "mail.unlocked.subject", d)
+}
+
+// PasswordChanged composes the notice sent after a successful reset or change.
 func (c *Composer) PasswordChanged(lang string, d ChangedMail) (Mail, error) {
 	return c.render("changed", lang, "mail.changed.subject", d)
 }

@@ -123,13 +123,13 @@ func Status(c flow.Code) int {
 		return http.StatusNotFound
 	case flow.CodeWrongState, flow.CodeCodeUsed:
 		return http.StatusConflict
-	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused:
+	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused, flow.CodeCredentialsWrong:
 		return http.StatusUnprocessableEntity
 	case flow.CodeTooManyAttempts, flow.CodeTooManyCodes:
 		return http.StatusTooManyRequests
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable
-	case flow.CodeResetNotPermitted:
+	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError

@@ -31,6 +31,12 @@ type Reset interface {
 	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
+	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+}
+
+// Change is the change-password flow the portal drives.
+type Change interface {
+	Change(ctx context.Context, in flow.ChangeInput) error
 }
 
 // Mail is one captured mail shown in the demo mailbox.
@@ -70,7 +76,8 @@ type Options struct {
 
 // Portal serves the HTML pages.
 type Portal struct {
-	reset Reset
+	reset  Reset
+	change Change
 	cat   *i18n.Catalogue
 	opts  Options
 	ips   web.ClientIPs
@@ -79,10 +86,10 @@ type Portal struct {
 }
 
 // New parses the templates.
-func New(reset Reset, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
-	p := &Portal{reset: reset, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
+func New(reset Reset, change Change, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
+	p := &Portal{reset: reset, change: change, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"join": strings.Join}
-	for _, page := range []string{"start", "code", "password", "done", "message", "mailbox"} {
+	for _, page := range []string{"start", "code", "password", "unlock", "done", "change", "message", "mailbox"} {
 		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -104,7 +111,11 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /reset/resend", p.resend)
 	mux.HandleFunc("GET /reset/password", p.passwordPage)
 	mux.HandleFunc("POST /reset/password", p.setPassword)
+	mux.HandleFunc("GET /reset/unlock", p.unlockPage)
+	mux.HandleFunc("POST /reset/unlock", p.unlock)
 	mux.HandleFunc("GET /reset/done", p.donePage)
+	mux.HandleFunc("GET /change", p.changePage)
+	mux.HandleFunc("POST /change", p.changePassword)
 	if p.opts.Mailbox != nil {
 		mux.HandleFunc("GET /demo/mailbox", p.mailbox)
 		mux.HandleFunc("GET /demo/mailbox.json", p.mailboxJSON)
@@ -122,6 +133,7 @@ type page struct {
 	Error       *web.Message
 	Notice      string
 	Login       string
+	Action      string
 	Status      flow.Status
 	CodeMinutes int
 	Mails       []Mail
@@ -198,9 +210,13 @@ func (p *Portal) startPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
 	login := r.PostFormValue("login")
-	token, st, err := p.reset.Start(r.Context(), flow.StartInput{Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
+	action := flow.Action(r.PostFormValue("action"))
+	if action != flow.ActionUnlock {
+		action = flow.ActionReset
+	}
+	token, st, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
 	if err != nil {
-		pg.Login = login
+		pg.Login, pg.Action = login, string(action)
 		p.fail(w, pg, "start", err)
 		return
 	}
@@ -216,6 +232,7 @@ func (p *Portal) current(w http.ResponseWriter, r *http.Request, pg *page, want 
 		p.fail(w, pg, "start", err)
 		return st, false
 	}
+	pg.Action = string(st.Action)
 	if st.State == want {
 		return st, true
 	}
@@ -223,7 +240,7 @@ func (p *Portal) current(w http.ResponseWriter, r *http.Request, pg *page, want 
 	case flow.StateCodeSent:
 		http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
 	case flow.StateVerified:
-		http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+		http.Redirect(w, r, nextAfterCode(st), http.StatusSeeOther)
 	case flow.StateDone:
 		http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
 	default:
@@ -257,7 +274,64 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, pg, page, err)
 		return
 	}
-	http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+	if st.Action == flow.ActionUnlock {
+		// Nothing more to ask: unlock at once.
+		p.unlock(w, r)
+		return
+	}
+	http.Redirect(w, r, nextAfterCode(st), http.StatusSeeOther)
+}
+
+func nextAfterCode(st flow.Status) string {
+	if st.Action == flow.ActionUnlock {
+		return "/reset/unlock"
+	}
+	return "/reset/password"
+}
+
+func (p *Portal) unlockPage(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	if _, ok := p.current(w, r, pg, flow.StateVerified); !ok {
+		return
+	}
+	if pg.Action != string(flow.ActionUnlock) {
+		http.Redirect(w, r, "/reset/password", http.StatusSeeOther)
+		return
+	}
+	pg.Step = 2
+	p.render(w, http.StatusOK, "unlock", pg)
+}
+
+func (p *Portal) unlock(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.Unlock(r.Context(), p.token(r), p.ips.Of(r))
+	if err != nil {
+		pg.Step, pg.Action = 2, string(flow.ActionUnlock)
+		page := "start"
+		if asFlowError(err).Code == flow.CodeDirectoryDown && st.State == flow.StateVerified {
+			page = "unlock"
+		}
+		p.fail(w, pg, page, err)
+		return
+	}
+	http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
+}
+
+func (p *Portal) changePage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "change", p.newPage(w, r))
+}
+
+func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	login := r.PostFormValue("login")
+	err := p.change.Change(r.Context(), flow.ChangeInput{Login: login, OldPassword: r.PostFormValue("old_password"),
+		NewPassword: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ClientIP: p.ips.Of(r), Language: pg.Lang})
+	pg.Login, pg.Action = login, "change"
+	if err != nil {
+		p.fail(w, pg, "change", err)
+		return
+	}
+	p.render(w, http.StatusOK, "done", pg)
 }
 
 func (p *Portal) resend(w http.ResponseWriter, r *http.Request) {
@@ -339,6 +413,9 @@ func (p *Portal) fail(w http.ResponseWriter, pg *page, name string, err error) {
 	}
 	if fe.Code == flow.CodeDirectoryDown {
 		w.Header().Set("Retry-After", "60")
+	}
+	if name == "start" && pg.Action == "change" {
+		name = "change"
 	}
 	p.render(w, fe.Status(), name, pg)
 }

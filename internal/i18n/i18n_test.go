@@ -1,0 +1,182 @@
+package i18n_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sspr/sspr/internal/i18n"
+)
+
+func load(t *testing.T, def string) *i18n.Catalogue {
+	t.Helper()
+	c, err := i18n.Load(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// catalogues reads the locale files directly, to compare them key by key.
+func catalogues(t *testing.T) map[string]map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("locales/*.json")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("locale files: %v %v", files, err)
+	}
+	out := map[string]map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".json")] = m
+	}
+	return out
+}
+
+func TestEveryLanguageIsComplete(t *testing.T) {
+	t.Parallel()
+	c := load(t, "en")
+	if m := c.Missing(); len(m) != 0 {
+		t.Errorf("messages missing from translations: %v", m)
+	}
+	if langs := c.Languages(); !slices.Contains(langs, "en") || !slices.Contains(langs, "de") {
+		t.Errorf("Languages() = %v", langs)
+	}
+	// Nothing in a translation that English lacks (a stale or misspelt ID).
+	cats := catalogues(t)
+	for lang, msgs := range cats {
+		for id, text := range msgs {
+			if _, ok := cats[i18n.Fallback][id]; !ok {
+				t.Errorf("%s has %q, which English does not", lang, id)
+			}
+			if strings.TrimSpace(text) == "" {
+				t.Errorf("%s: %q is empty", lang, id)
+			}
+		}
+	}
+}
+
+var placeholder = regexp.MustCompile(`\{[a-zA-Z_]+\}`)
+
+func placeholders(s string) []string {
+	p := placeholder.FindAllString(s, -1)
+	slices.Sort(p)
+	return slices.Compact(p)
+}
+
+func TestPlaceholdersMatchEnglish(t *testing.T) {
+	t.Parallel()
+	cats := catalogues(t)
+	for id, en := range cats[i18n.Fallback] {
+		want := placeholders(en)
+		for lang, msgs := range cats {
+			text, ok := msgs[id]
+			if !ok {
+				continue // reported by TestEveryLanguageIsComplete
+			}
+			// Every placeholder English uses is used, and none other: an
+			// unknown one would show as literal {text} to the reader.
+			if got := placeholders(text); !slices.Equal(got, want) {
+				t.Errorf("%s %q has placeholders %v, English has %v", lang, id, got, want)
+			}
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	t.Parallel()
+	en, de := load(t, "en"), load(t, "de")
+	for _, tc := range []struct {
+		cat    *i18n.Catalogue
+		def    string
+		accept []string
+		want   string
+	}{
+		{en, "en", []string{"de-DE,de;q=0.9"}, "de"},
+		{en, "en", []string{"de-AT"}, "de"},
+		{en, "en", []string{"de"}, "de"},
+		{en, "en", []string{"en-GB,en;q=0.8,de;q=0.5"}, "en"},
+		{en, "en", []string{"fr-FR,de;q=0.4"}, "de"},
+		{en, "en", []string{"fr"}, "en"},
+		{en, "en", []string{""}, "en"},
+		{en, "en", nil, "en"},
+		{en, "en", []string{"*"}, "en"},
+		{en, "en", []string{";;;garbage,,"}, "en"},
+		{en, "en", []string{"", "de"}, "de"}, // an explicit choice after an empty header
+		{de, "de", []string{"fr"}, "de"},
+		{de, "de", []string{""}, "de"},
+		{de, "de", []string{"en-US"}, "en"},
+	} {
+		if got := tc.cat.Match(tc.accept...); got != tc.want {
+			t.Errorf("default %s: Match(%q) = %q, want %q", tc.def, tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestLoadRefusesUnknownDefault(t *testing.T) {
+	t.Parallel()
+	if _, err := i18n.Load("fr"); err == nil {
+		t.Error("Load(\"fr\") succeeded without a French catalogue")
+	}
+}
+
+func TestT(t *testing.T) {
+	t.Parallel()
+	c := load(t, "en")
+	for _, tc := range []struct {
+		lang, id string
+		kv       []any
+		want     string
+	}{
+		{"en", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
+		{"de", "mail.greeting", []any{"name", "Jane"}, "Hallo Jane,"},
+		{"de", "mail.code.valid", []any{"minutes", 10}, "Er ist 10 Minuten gültig und kann einmal verwendet werden."},
+		// A language we do not have falls back to English.
+		{"fr", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
+		{"", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
+		// An ID missing everywhere shows as itself.
+		{"de", "no.such.message", nil, "no.such.message"},
+		{"en", "no.such.message", []any{"a", 1}, "no.such.message"},
+		// Unknown keys are ignored, a missing value leaves the placeholder,
+		// and a dangling key without value is ignored.
+		{"en", "mail.greeting", []any{"other", "x"}, "Hello {name},"},
+		{"en", "mail.greeting", []any{"name"}, "Hello {name},"},
+		// Values are inserted once, not expanded again.
+		{"en", "mail.greeting", []any{"name", "{name}"}, "Hello {name},"},
+	} {
+		if got := c.T(tc.lang, tc.id, tc.kv...); got != tc.want {
+			t.Errorf("T(%q, %q, %v) = %q, want %q", tc.lang, tc.id, tc.kv, got, tc.want)
+		}
+	}
+	if !c.Has("de") || c.Has("fr") {
+		t.Error("Has is wrong")
+	}
+	p := c.For("de")
+	if p.Lang != "de" || p.T("mail.greeting", "name", "Jörg") != "Hallo Jörg," {
+		t.Errorf("Printer: %q", p.T("mail.greeting", "name", "Jörg"))
+	}
+}
+
+// TestMissingReportsGaps: should a translation ever lack a message (the
+// test above fails then), T must still show the English text, not the ID.
+func TestMissingReportsGaps(t *testing.T) {
+	t.Parallel()
+	c := load(t, "de")
+	for lang, ids := range c.Missing() {
+		for _, id := range ids {
+			if got, want := c.T(lang, id), c.T(i18n.Fallback, id); got != want {
+				t.Errorf("%s lacks %s but T does not fall back to English: %q", lang, id, got)
+			}
+		}
+	}
+}

@@ -1,0 +1,417 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/mail"
+	"github.com/sspr/sspr/internal/mailsink"
+	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/store"
+)
+
+var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// clock is an injected clock the test moves by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "sspr.db")
+	}
+	s, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func enqueue(t *testing.T, s *store.Store, due time.Time, recipients ...string) []int64 {
+	t.Helper()
+	var ids []int64
+	err := s.InTx(context.Background(), func(tx *store.Tx) error {
+		for i, to := range recipients {
+			m := &store.Message{CreatedAt: t0, Kind: "reset.code", Recipient: to, Subject: "Your code",
+				TextBody: "Your code is 12345678.\n", HTMLBody: "<p>12345678</p>",
+				MessageID: fmt.Sprintf("<m%d-%d@example.com>", due.UnixMilli(), i), NextAttemptAt: due}
+			if err := tx.EnqueueMessage(m); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func load(t *testing.T, s *store.Store, id int64) *store.Message {
+	t.Helper()
+	var all []*store.Message
+	if err := s.InTx(context.Background(), func(tx *store.Tx) (err error) { all, err = tx.Messages(1000); return }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.ID == id {
+			return m
+		}
+	}
+	t.Fatalf("message %d not in the outbox", id)
+	return nil
+}
+
+func startSink(t *testing.T, addr string) *mailsink.Sink {
+	t.Helper()
+	s, err := mailsink.Start(addr, mailsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func smtpSender(t *testing.T, addr string) *mail.SMTPSender {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	s, err := mail.NewSMTPSender(mail.Config{Host: host, Port: p, Security: mail.None, From: "Password reset <noreply@example.com>", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func worker(s notify.OutboxStore, snd notify.Sender, clk *clock, maxAttempts int) *notify.Worker {
+	return &notify.Worker{
+		Store: s, Sender: snd, Log: quiet, Now: clk.Now, PollInterval: time.Hour,
+		MaxAttempts: maxAttempts, InitialBackoff: time.Second, MaxBackoff: 8 * time.Second, Lease: time.Minute,
+	}
+}
+
+func runOnce(t *testing.T, w *notify.Worker) int {
+	t.Helper()
+	n, err := w.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDueMessageDeliveredOnce(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	sink := startSink(t, "")
+	clk := &clock{t: t0}
+	w := worker(s, smtpSender(t, sink.Addr()), clk, 5)
+	now := enqueue(t, s, t0, "a@example.com")
+	later := enqueue(t, s, t0.Add(time.Hour), "b@example.com")
+
+	if n := runOnce(t, w); n != 1 {
+		t.Fatalf("RunOnce sent %d, want 1", n)
+	}
+	if n := runOnce(t, w); n != 0 {
+		t.Fatalf("second RunOnce sent %d, want 0", n)
+	}
+	got := sink.Messages()
+	if len(got) != 1 || got[0].To[0] != "a@example.com" || got[0].Subject != "Your code" {
+		t.Fatalf("sink got %d messages: %+v", len(got), got)
+	}
+	if m := load(t, s, now[0]); !m.SentAt.Equal(t0) || m.Attempts != 1 || m.LastError != "" {
+		t.Errorf("sent message: sent %v attempts %d err %q", m.SentAt, m.Attempts, m.LastError)
+	}
+	if m := load(t, s, later[0]); !m.SentAt.IsZero() || m.Attempts != 0 {
+		t.Errorf("a message not yet due was touched: %+v", m)
+	}
+	clk.Set(t0.Add(time.Hour))
+	if n := runOnce(t, w); n != 1 || len(sink.Messages()) != 2 {
+		t.Errorf("at its time, the later message: sent %d, sink %d", n, len(sink.Messages()))
+	}
+}
+
+func TestRetryWithBackoffThenDeliveredExactlyOnce(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	sink := startSink(t, "")
+	addr := sink.Addr()
+	if err := sink.Close(); err != nil { // the relay is down
+		t.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	w := worker(s, smtpSender(t, addr), clk, 100)
+	id := enqueue(t, s, t0, "jane@example.com")[0]
+
+	// 1s, doubling, capped at MaxBackoff (8s).
+	for i, want := range []time.Duration{1, 2, 4, 8, 8, 8} {
+		now := clk.Now()
+		if n := runOnce(t, w); n != 0 {
+			t.Fatalf("attempt %d: sent %d with the relay down", i+1, n)
+		}
+		m := load(t, s, id)
+		if m.Attempts != i+1 {
+			t.Errorf("attempt %d: attempts = %d", i+1, m.Attempts)
+		}
+		if got := m.NextAttemptAt.Sub(now); got != want*time.Second {
+			t.Errorf("attempt %d: next attempt in %v, want %v", i+1, got, want*time.Second)
+		}
+		if !strings.Contains(m.LastError, addr) || !m.FailedAt.IsZero() || !m.SentAt.IsZero() {
+			t.Errorf("attempt %d: last error %q, failed %v, sent %v", i+1, m.LastError, m.FailedAt, m.SentAt)
+		}
+		// Not due before its time.
+		clk.Set(m.NextAttemptAt.Add(-time.Millisecond))
+		if n := runOnce(t, w); n != 0 || load(t, s, id).Attempts != i+1 {
+			t.Fatalf("attempt %d: retried before next_attempt_at", i+1)
+		}
+		clk.Set(m.NextAttemptAt)
+	}
+
+	// The relay comes back on the same address.
+	back := startSink(t, addr)
+	if n := runOnce(t, w); n != 1 {
+		t.Fatalf("after the relay came back: sent %d, want 1", n)
+	}
+	clk.Set(clk.Now().Add(time.Hour))
+	if n := runOnce(t, w); n != 0 {
+		t.Fatalf("a delivered message was sent again (%d)", n)
+	}
+	if got := back.Messages(); len(got) != 1 || got[0].To[0] != "jane@example.com" {
+		t.Fatalf("the sink received %d messages, want exactly 1", len(got))
+	}
+	if m := load(t, s, id); m.Attempts != 7 || m.SentAt.IsZero() || m.LastError != "" {
+		t.Errorf("after delivery: attempts %d sent %v last error %q", m.Attempts, m.SentAt, m.LastError)
+	}
+}
+
+func TestMaxAttemptsGivesUp(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	sink := startSink(t, "")
+	addr := sink.Addr()
+	sink.Close()
+	clk := &clock{t: t0}
+	w := worker(s, smtpSender(t, addr), clk, 3)
+	id := enqueue(t, s, t0, "jane@example.com")[0]
+	for i := 1; i <= 3; i++ {
+		runOnce(t, w)
+		m := load(t, s, id)
+		if failed := !m.FailedAt.IsZero(); failed != (i == 3) {
+			t.Fatalf("after attempt %d: failed = %v", i, failed)
+		}
+		clk.Set(m.NextAttemptAt)
+	}
+	m := load(t, s, id)
+	if m.Attempts != 3 || m.LastError == "" || !m.SentAt.IsZero() {
+		t.Errorf("given up: attempts %d err %q sent %v", m.Attempts, m.LastError, m.SentAt)
+	}
+	// A relay that comes back later does not resurrect it.
+	back := startSink(t, addr)
+	clk.Set(t0.Add(24 * time.Hour))
+	if n := runOnce(t, w); n != 0 || len(back.Messages()) != 0 {
+		t.Errorf("a failed message was sent (%d, sink %d)", n, len(back.Messages()))
+	}
+}
+
+// failing is a Sender that always fails with err.
+type failing struct {
+	err   error
+	calls atomic.Int32
+}
+
+func (f *failing) Send(context.Context, *store.Message) error { f.calls.Add(1); return f.err }
+
+func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t, "")
+	for _, tc := range []struct {
+		name   string
+		sender notify.Sender
+		to     string
+		want   string
+	}{
+		{"sender says permanent", &failing{err: fmt.Errorf("relay: %w", &notify.PermanentError{Err: errors.New("550 5.1.1 no such user")})}, "jane@example.com", "550 5.1.1"},
+		{"smtp: recipient with a line break", smtpSender(t, sink.Addr()), "jane@example.com\r\nBcc: evil@example.com", "line break"},
+		{"smtp: recipient not an address", smtpSender(t, sink.Addr()), "not an address", "recipient"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, "")
+			clk := &clock{t: t0}
+			w := worker(s, tc.sender, clk, 10)
+			id := enqueue(t, s, t0, tc.to)[0]
+			runOnce(t, w)
+			m := load(t, s, id)
+			if m.Attempts != 1 || !m.FailedAt.Equal(t0) || !strings.Contains(m.LastError, tc.want) {
+				t.Errorf("attempts %d failed %v last error %q; want given up after 1 with %q", m.Attempts, m.FailedAt, m.LastError, tc.want)
+			}
+			clk.Set(t0.Add(time.Hour))
+			if n := runOnce(t, w); n != 0 || load(t, s, id).Attempts != 1 {
+				t.Error("a permanently failed message was tried again")
+			}
+		})
+	}
+	if n := len(sink.Messages()); n != 0 {
+		t.Errorf("the sink received %d messages", n)
+	}
+}
+
+func TestTemporaryErrorRetries(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	f := &failing{err: errors.New("451 try again later")}
+	w := worker(s, f, &clock{t: t0}, 10)
+	id := enqueue(t, s, t0, "jane@example.com")[0]
+	runOnce(t, w)
+	if m := load(t, s, id); !m.FailedAt.IsZero() || m.LastError != "451 try again later" || !m.NextAttemptAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("after a temporary error: %+v", m)
+	}
+	if f.calls.Load() != 1 {
+		t.Errorf("sender called %d times in one round", f.calls.Load())
+	}
+}
+
+func TestConcurrentWorkersDeliverEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	const n = 30
+	for _, tc := range []struct {
+		name       string
+		sameHandle bool // one *store.Store, or two opened on the same file (two processes)
+	}{
+		{"one store", true},
+		{"two stores on one file", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "sspr.db")
+			s1 := openStore(t, path)
+			s2 := s1
+			if !tc.sameHandle {
+				s2 = openStore(t, path)
+			}
+			sink := startSink(t, "")
+			clk := &clock{t: t0}
+			var recipients []string
+			for i := 0; i < n; i++ {
+				recipients = append(recipients, fmt.Sprintf("user%02d@example.com", i))
+			}
+			ids := enqueue(t, s1, t0, recipients...)
+			workers := []*notify.Worker{
+				worker(s1, smtpSender(t, sink.Addr()), clk, 5),
+				worker(s2, smtpSender(t, sink.Addr()), clk, 5),
+			}
+			var total atomic.Int64
+			var wg sync.WaitGroup
+			for _, w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for round := 0; round < 3; round++ {
+						sent, err := w.RunOnce(context.Background())
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						total.Add(int64(sent))
+					}
+				}()
+			}
+			wg.Wait()
+			if total.Load() != n {
+				t.Errorf("workers report %d sent, want %d", total.Load(), n)
+			}
+			got := sink.Messages()
+			seen := map[string]int{}
+			for _, m := range got {
+				seen[m.To[0]]++
+			}
+			if len(got) != n || len(seen) != n {
+				t.Errorf("sink received %d messages for %d recipients, want %d each once", len(got), len(seen), n)
+			}
+			for to, c := range seen {
+				if c != 1 {
+					t.Errorf("%s received %d copies", to, c)
+				}
+			}
+			for _, id := range ids {
+				if m := load(t, s1, id); m.SentAt.IsZero() || m.Attempts != 1 {
+					t.Errorf("message %d: sent %v attempts %d", id, m.SentAt, m.Attempts)
+				}
+			}
+		})
+	}
+}
+
+func TestLeaseHidesClaimedMessage(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	sink := startSink(t, "")
+	clk := &clock{t: t0}
+	w := worker(s, smtpSender(t, sink.Addr()), clk, 5)
+	id := enqueue(t, s, t0, "jane@example.com")[0]
+	// Another worker claimed it and died before recording anything.
+	err := s.InTx(context.Background(), func(tx *store.Tx) error {
+		ok, err := tx.ClaimMessage(id, t0, t0.Add(time.Minute))
+		if !ok && err == nil {
+			err = errors.New("claim failed")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runOnce(t, w); n != 0 {
+		t.Fatalf("a message under another worker's lease was sent")
+	}
+	clk.Set(t0.Add(time.Minute))
+	if n := runOnce(t, w); n != 1 || len(sink.Messages()) != 1 {
+		t.Fatalf("after the lease ran out: sent %d, sink %d", n, len(sink.Messages()))
+	}
+	if m := load(t, s, id); m.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2 (the lost one counts)", m.Attempts)
+	}
+}
+
+func TestRunDeliversAndStops(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	sink := startSink(t, "")
+	w := worker(s, smtpSender(t, sink.Addr()), &clock{t: t0}, 5)
+	w.Prepare()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	enqueue(t, s, t0, "jane@example.com")
+	w.Kick() // PollInterval is an hour: only the first round or the kick can send it
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if _, err := sink.WaitFor(wctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
