@@ -35,7 +35,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), demoCmd(), configCmd(), versionCmd())
+	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), versionCmd())
 	return root
 }
 
@@ -82,6 +82,7 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			a.StartupChecks(ctx)
 			return a.Run(ctx, nil)
 		},
 	}

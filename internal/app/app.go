@@ -186,6 +186,27 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 }
 
+// StartupChecks runs every directory's health check and logs what it finds
+// in plain words. It does not stop the server: a directory that is down now
+// may be back in a minute, and the flows say so to users meanwhile.
+func (a *App) StartupChecks(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, r := range (&flow.Inspector{Directories: a.dirs}).CheckDirectories(ctx) {
+		for _, f := range r.Findings {
+			attrs := []any{"directory", r.Directory, "check", f.ID}
+			switch f.Severity {
+			case directory.SeverityError:
+				a.log.Error("directory check: "+f.Message, attrs...)
+			case directory.SeverityWarning:
+				a.log.Warn("directory check: "+f.Message, attrs...)
+			default:
+				a.log.Info("directory check: "+f.Message, attrs...)
+			}
+		}
+	}
+}
+
 // Handler is the HTTP handler of every face.
 func (a *App) Handler() http.Handler { return a.handler }
 
