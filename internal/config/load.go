@@ -354,7 +354,7 @@ func (c *Config) Warnings() []Problem {
 	var w []Problem
 	for i, d := range c.Directories {
 		for j, raw := range d.URLs {
-			if strings.HasPrefix(raw, "ldap://") && !d.StartTLS {
+			if strings.HasPrefix(strings.ToLower(raw), "ldap://") && !d.StartTLS {
 				msg := "plain LDAP without start_tls: passwords would cross the network in clear, so sspr refuses to write them"
 				if d.AllowInsecurePasswordWrites {
 					msg = "plain LDAP without start_tls and allow_insecure_password_writes is on: passwords cross the network in clear (tests only!)"
