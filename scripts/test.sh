@@ -23,8 +23,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Go toolchain"
 go version
 
-step "Test directories (Samba AD, OpenLDAP)"
+step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
+scripts/testenv/browser.sh
 trap 'scripts/testenv/down.sh "$state" || true' EXIT
 set -a
 # shellcheck disable=SC1091

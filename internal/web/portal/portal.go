@@ -78,11 +78,11 @@ type Options struct {
 type Portal struct {
 	reset  Reset
 	change Change
-	cat   *i18n.Catalogue
-	opts  Options
-	ips   web.ClientIPs
-	log   *slog.Logger
-	pages map[string]*template.Template
+	cat    *i18n.Catalogue
+	opts   Options
+	ips    web.ClientIPs
+	log    *slog.Logger
+	pages  map[string]*template.Template
 }
 
 // New parses the templates.
