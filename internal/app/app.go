@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/api"
+	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ad"
@@ -90,11 +91,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	worker := &notify.Worker{
 		Store: st, Sender: sender, Log: log, Now: now, PollInterval: cfg.Mail.Outbox.PollInterval,
 		MaxAttempts: cfg.Mail.Outbox.MaxAttempts, InitialBackoff: cfg.Mail.Outbox.InitialBackoff, MaxBackoff: cfg.Mail.Outbox.MaxBackoff,
+		// A claimed message stays hidden from other workers for longer than
+		// any send can take, so two nodes never both deliver it.
+		Lease: 2*cfg.Mail.SMTP.Timeout + 30*time.Second,
 	}
 	worker.Prepare()
+	chain := audit.NewChain(cfg.HMACKeyBytes())
 	reset := &flow.Reset{
 		Store: st, Directories: dirs, Composer: composer, HMACKey: cfg.HMACKeyBytes(), MailFrom: cfg.Mail.From,
-		Log: log, Now: now, Enqueued: worker.Kick,
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain,
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: 3, FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
@@ -102,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		},
 	}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick}
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()

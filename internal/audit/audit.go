@@ -3,10 +3,13 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash"
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
@@ -43,10 +46,34 @@ type Event struct {
 type Appender interface {
 	LastAuditHash() ([]byte, error)
 	InsertAudit(*store.AuditRecord) error
+	SetAuditHead(store.AuditHead) error
+}
+
+// Chain appends to and verifies the log. Its key (derived from the
+// installation's secret) makes every row's hash an HMAC, so somebody who can
+// write the database file but does not hold the key can neither rewrite a
+// row and recompute the hashes after it, nor cut rows off the end: the
+// chain's head is MAC'd too. A nil *Chain uses an empty key (tests only).
+type Chain struct {
+	key []byte
+}
+
+// NewChain derives the audit key from secret.
+func NewChain(secret []byte) *Chain {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("sspr audit chain v1"))
+	return &Chain{key: m.Sum(nil)}
+}
+
+func (c *Chain) mac() hash.Hash {
+	if c == nil {
+		return hmac.New(sha256.New, nil)
+	}
+	return hmac.New(sha256.New, c.key)
 }
 
 // Append adds e to the log within tx.
-func Append(tx Appender, e Event) error {
+func (c *Chain) Append(tx Appender, e Event) error {
 	prev, err := tx.LastAuditHash()
 	if err != nil {
 		return fmt.Errorf("audit: reading chain head: %w", err)
@@ -67,14 +94,17 @@ func Append(tx Appender, e Event) error {
 		Directory: e.Directory, ClientIP: e.ClientIP, Outcome: string(e.Outcome), Reason: e.Reason, Detail: detail,
 		PrevHash: prev,
 	}
-	r.Hash = hash(r)
-	return tx.InsertAudit(r)
+	r.Hash = c.rowHash(r)
+	if err := tx.InsertAudit(r); err != nil {
+		return err
+	}
+	return tx.SetAuditHead(store.AuditHead{LastID: r.ID, Hash: r.Hash, MAC: c.headMAC(r.ID, r.Hash)})
 }
 
-// hash covers every field with length prefixes so no two different rows can
-// encode to the same bytes.
-func hash(r *store.AuditRecord) []byte {
-	h := sha256.New()
+// rowHash covers every field with length prefixes so no two different rows
+// can encode to the same bytes.
+func (c *Chain) rowHash(r *store.AuditRecord) []byte {
+	h := c.mac()
 	h.Write(r.PrevHash)
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(r.At.UnixMilli()))
@@ -87,6 +117,16 @@ func hash(r *store.AuditRecord) []byte {
 	return h.Sum(nil)
 }
 
+func (c *Chain) headMAC(id int64, rowHash []byte) []byte {
+	h := c.mac()
+	h.Write([]byte("head"))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(id))
+	h.Write(n[:])
+	h.Write(rowHash)
+	return h.Sum(nil)
+}
+
 // Reader is what Verify needs from the store.
 type Reader interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
@@ -94,10 +134,22 @@ type Reader interface {
 
 // Verify walks the whole chain and returns the number of rows checked, or an
 // error naming the first row that does not fit.
-func Verify(ctx context.Context, s Reader) (int, error) {
+func (c *Chain) Verify(ctx context.Context, s Reader) (int, error) {
 	prev := make([]byte, sha256.Size)
 	var after int64
 	count := 0
+	var head store.AuditHead
+	var haveHead bool
+	if err := s.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		head, haveHead, err = tx.GetAuditHead()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if haveHead && !hmac.Equal(head.MAC, c.headMAC(head.LastID, head.Hash)) {
+		return 0, errors.New("audit: the record of the chain's end was altered")
+	}
 	for {
 		var batch []*store.AuditRecord
 		err := s.InTx(ctx, func(tx *store.Tx) error {
@@ -109,17 +161,24 @@ func Verify(ctx context.Context, s Reader) (int, error) {
 			return count, err
 		}
 		if len(batch) == 0 {
-			return count, nil
+			break
 		}
 		for _, r := range batch {
 			if !bytes.Equal(r.PrevHash, prev) {
 				return count, fmt.Errorf("audit: row %d does not follow the row before it (a row was removed or reordered)", r.ID)
 			}
-			if !bytes.Equal(hash(r), r.Hash) {
+			if !hmac.Equal(c.rowHash(r), r.Hash) {
 				return count, fmt.Errorf("audit: row %d was altered after it was written", r.ID)
 			}
 			prev, after = r.Hash, r.ID
 			count++
 		}
 	}
+	switch {
+	case !haveHead && count > 0:
+		return count, errors.New("audit: the record of the chain's end is missing")
+	case haveHead && (head.LastID != after || !bytes.Equal(head.Hash, prev)):
+		return count, fmt.Errorf("audit: the chain ends at row %d but row %d was written last (rows were removed from the end)", after, head.LastID)
+	}
+	return count, nil
 }

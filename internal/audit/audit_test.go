@@ -13,6 +13,8 @@ import (
 	"github.com/sspr/sspr/internal/store"
 )
 
+var testChain = audit.NewChain([]byte("audit test secret"))
+
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // newLog opens a store and appends n events, some in one transaction
@@ -37,7 +39,7 @@ func newLog(t *testing.T, n int) (*store.Store, string) {
 					ClientIP: "192.0.2.1", Outcome: audit.Success, Reason: "",
 					Detail: map[string]any{"n": i, "note": "ünïcode"},
 				}
-				if err := audit.Append(tx, e); err != nil {
+				if err := testChain.Append(tx, e); err != nil {
 					return err
 				}
 			}
@@ -73,7 +75,7 @@ func TestVerifyIntactChain(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
 			s, _ := newLog(t, n)
-			got, err := audit.Verify(context.Background(), s)
+			got, err := testChain.Verify(context.Background(), s)
 			if err != nil || got != n {
 				t.Errorf("Verify = %d, %v; want %d, nil", got, err, n)
 			}
@@ -128,7 +130,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			if _, err := attacker(t, path).Exec(tc.attack); err != nil {
 				t.Fatal(err)
 			}
-			n, err := audit.Verify(context.Background(), s)
+			n, err := testChain.Verify(context.Background(), s)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Verify = %d, %v; want an error containing %q", n, err, tc.want)
 			}
@@ -151,7 +153,53 @@ func TestTriggersProtectTheLog(t *testing.T) {
 			t.Errorf("%s succeeded", stmt)
 		}
 	}
-	if n, err := audit.Verify(context.Background(), s); err != nil || n != 2 {
+	if n, err := testChain.Verify(context.Background(), s); err != nil || n != 2 {
 		t.Errorf("Verify = %d, %v", n, err)
+	}
+}
+
+// Cutting rows off the end leaves a consistent but shorter chain: the MAC'd
+// head still names the last row written, so Verify notices.
+func TestVerifyDetectsTruncation(t *testing.T) {
+	s, path := newLog(t, 6)
+	db := attacker(t, path)
+	if _, err := db.Exec(`DELETE FROM audit WHERE id > 4`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testChain.Verify(context.Background(), s); err == nil || !strings.Contains(err.Error(), "removed from the end") {
+		t.Fatalf("Verify after truncation = %v, want a truncation error", err)
+	}
+	// Moving the head back to row 4 needs the key.
+	if _, err := db.Exec(`UPDATE audit_head SET last_id = 4, hash = (SELECT hash FROM audit WHERE id = 4)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testChain.Verify(context.Background(), s); err == nil || !strings.Contains(err.Error(), "end was altered") {
+		t.Fatalf("Verify after moving the head = %v, want an altered-head error", err)
+	}
+}
+
+// Somebody without the key who rewrites a row and recomputes every hash
+// after it (with any other key) is still caught.
+func TestVerifyDetectsRecomputedChain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sspr.db")
+	s, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	forger := audit.NewChain([]byte("a guessed secret"))
+	for i := range 3 {
+		err := s.InTx(context.Background(), func(tx *store.Tx) error {
+			return forger.Append(tx, audit.Event{At: t0, Event: "reset.password", Actor: fmt.Sprint("user", i), Outcome: audit.Success})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := forger.Verify(context.Background(), s); err != nil {
+		t.Fatalf("the forger's own chain: %v", err)
+	}
+	if _, err := testChain.Verify(context.Background(), s); err == nil {
+		t.Fatal("a chain written with another key verified")
 	}
 }

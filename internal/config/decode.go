@@ -127,7 +127,7 @@ func (d *decoder) decodeStruct(node *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 		}
-		d.problems.add(kp, "is not a known setting"+suggest(key, fields))
+		d.problems.add(kp, "is not a known setting"+suggest(key, withFileKeys(v.Type(), fields)))
 	}
 }
 
@@ -168,6 +168,19 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// withFileKeys adds the "<secret>_file" spellings to the known keys, so a
+// typo in one gets a suggestion too.
+func withFileKeys(t reflect.Type, fields map[string]int) map[string]int {
+	out := make(map[string]int, len(fields))
+	for k, i := range fields {
+		out[k] = i
+		if t.Field(i).Type == secretType {
+			out[k+"_file"] = i
+		}
+	}
+	return out
 }
 
 // suggest names the closest known key, for typos like "base_dn" vs "basedn".

@@ -103,10 +103,13 @@ func applyEnv(v reflect.Value, path string, lookup func(string) (string, bool), 
 	case v.Kind() == reflect.String:
 		v.SetString(val)
 	case v.Kind() == reflect.Bool:
-		b, err := strconv.ParseBool(val)
-		if err != nil {
-			bad("true or false")
-			return
+		b, ok := parseBool(&yaml.Node{Kind: yaml.ScalarNode, Value: val})
+		if !ok {
+			var err error
+			if b, err = strconv.ParseBool(val); err != nil {
+				bad("true or false")
+				return
+			}
 		}
 		v.SetBool(b)
 	case v.Kind() == reflect.Int:
@@ -135,12 +138,19 @@ func resolveSecrets(v reflect.Value, path string, problems *Problems) {
 		if s.File == "" {
 			return
 		}
+		if s.Value != "" {
+			problems.add(path, "is given both inline and as "+path[strings.LastIndex(path, ".")+1:]+"_file: keep one")
+			return
+		}
 		data, err := os.ReadFile(s.File)
 		if err != nil {
 			problems.addf(path+"_file", "cannot read the secret file: %v", errors.Unwrap(err))
 			return
 		}
 		s.Value = strings.TrimRight(string(data), "\r\n")
+		if s.Value == "" {
+			problems.addf(path+"_file", "%s is empty", s.File)
+		}
 	case v.Kind() == reflect.Struct && v.Type() != durationType:
 		for i := 0; i < v.NumField(); i++ {
 			if key := yamlKey(v.Type().Field(i)); key != "" {
@@ -200,8 +210,10 @@ func (c *Config) validate(p *Problems) {
 		p.add("storage.path", "is required (the SQLite database file)")
 	}
 	// secrets
-	if c.Secrets.HMACKey.Value == "" {
+	if c.Secrets.HMACKey.Value == "" && c.Secrets.HMACKey.File == "" {
 		p.add("secrets.hmac_key", "is required: 32 random bytes in base64, e.g. from `openssl rand -base64 32`")
+	} else if c.Secrets.HMACKey.Value == "" {
+		// the file could not be read: already reported
 	} else if key, err := decodeKey(c.Secrets.HMACKey.Value); err != nil {
 		p.add("secrets.hmac_key", "is not base64")
 	} else if len(key) < 32 {
@@ -232,7 +244,7 @@ func (c *Config) validate(p *Problems) {
 	default:
 		p.addf("mail.smtp.security", "%q is not one of starttls, tls, none", c.Mail.SMTP.Security)
 	}
-	if c.Mail.SMTP.Username != "" && c.Mail.SMTP.Password.Value == "" {
+	if c.Mail.SMTP.Username != "" && c.Mail.SMTP.Password.Value == "" && c.Mail.SMTP.Password.File == "" {
 		p.add("mail.smtp.password", "is required when mail.smtp.username is set")
 	}
 	checkFile(p, "mail.smtp.ca_file", c.Mail.SMTP.CAFile)
@@ -317,7 +329,7 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 	if d.BindDN == "" {
 		p.add(path+".bind_dn", "is required (the service account)")
 	}
-	if d.BindPassword.Value == "" {
+	if d.BindPassword.Value == "" && d.BindPassword.File == "" {
 		p.add(path+".bind_password", "is required (or bind_password_file)")
 	}
 	if d.BaseDN == "" {

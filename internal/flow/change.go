@@ -28,6 +28,7 @@ type Change struct {
 	// from a wrong password by timing.
 	MinDuration time.Duration
 	Enqueued    func()
+	Audit       *audit.Chain
 }
 
 // ChangeInput is what the change step receives.
@@ -120,7 +121,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 				return err
 			}
 		}
-		return audit.Append(tx, ev)
+		return c.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return &Error{Code: CodeInternal, Err: err}

@@ -106,6 +106,8 @@ type Reset struct {
 	// Enqueued is called after a step committed a message, to wake the
 	// outbox worker.
 	Enqueued func()
+	// Audit is the keyed audit chain every step appends to.
+	Audit *audit.Chain
 }
 
 // Status is what a face may show about a flow. It is identical for real and
@@ -197,7 +199,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		// the login, so it may be told plainly.
 		r.log().Error("reset: looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			return audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
+			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
 				Outcome: audit.Failure, Reason: "directory_" + kind.String()})
 		})
 		return "", Status{}, &Error{Code: CodeDirectoryDown, Err: err}
@@ -226,7 +228,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 				return err
 			}
 		}
-		return audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
+		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
 			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome})
 	})
 	if err != nil {
@@ -342,7 +344,7 @@ func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, err
 			sent = true
 		}
 		st = r.status(f)
-		return audit.Append(tx, r.event(f, "code_resent", clientIP, audit.Success, ""))
+		return r.Audit.Append(tx, r.event(f, "code_resent", clientIP, audit.Success, ""))
 	})
 	if sent {
 		r.enqueued()
@@ -398,7 +400,7 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 			return err
 		}
 		st = r.status(f)
-		return audit.Append(tx, ev)
+		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
@@ -482,7 +484,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
 		}
-		return audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
+		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
@@ -552,7 +554,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 			return err
 		}
 		st = r.status(f)
-		return audit.Append(tx, ev)
+		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)

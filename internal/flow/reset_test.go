@@ -75,7 +75,7 @@ func newHarness(t *testing.T, urls ...string) *harness {
 	h := &harness{store: st, dir: dir, clock: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}}
 	h.reset = &flow.Reset{
 		Store: st, Directories: directory.NewSet(dir), Composer: comp, HMACKey: []byte("0123456789abcdef0123456789abcdef"),
-		MailFrom: "noreply@example.test", Now: h.clock.Now,
+		MailFrom: "noreply@example.test", Now: h.clock.Now, Audit: audit.NewChain([]byte("test secret")),
 		Sleep: func(_ context.Context, d time.Duration) { h.mu.Lock(); h.sleeps = append(h.sleeps, d); h.mu.Unlock() },
 		Settings: flow.Settings{CodeLength: 8, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5, MaxCodesSent: 3,
 			FlowTTL: 30 * time.Minute, IdentifyMinDuration: 300 * time.Millisecond, MaxPasswordAttempts: 10,
@@ -177,7 +177,7 @@ func TestResetHappyPathAndDirectoryRefusal(t *testing.T) {
 		t.Fatalf("no change notice: %+v", ms)
 	}
 	// The audit log holds every step and its chain is intact.
-	n, err := audit.Verify(ctx, h.store)
+	n, err := h.reset.Audit.Verify(ctx, h.store)
 	if err != nil || n < 5 {
 		t.Fatalf("audit: %d rows, %v", n, err)
 	}

@@ -154,8 +154,8 @@ func classify(err error) error {
 
 // Build renders m as an RFC 5322 message with a multipart/alternative body.
 func (s *SMTPSender) Build(m *store.Message, now time.Time) ([]byte, error) {
-	if strings.ContainsAny(m.Recipient, "\r\n") {
-		return nil, errors.New("mail: recipient contains a line break")
+	if strings.ContainsAny(m.Recipient+m.MessageID, "\r\n") {
+		return nil, errors.New("mail: recipient or message ID contains a line break")
 	}
 	to, err := mail.ParseAddress(m.Recipient)
 	if err != nil {
@@ -182,7 +182,8 @@ func (s *SMTPSender) Build(m *store.Message, now time.Time) ([]byte, error) {
 	part := func(ctype, body string) error {
 		fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, ctype)
 		qp := quotedprintable.NewWriter(&b)
-		if _, err := qp.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n"))); err != nil {
+		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+		if _, err := qp.Write([]byte(body)); err != nil {
 			return err
 		}
 		if err := qp.Close(); err != nil {

@@ -105,7 +105,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if err != nil || len(due) == 0 {
 			return sent, err
 		}
-		progressed := false
 		for _, m := range due {
 			ok, err := w.deliver(ctx, m)
 			if err != nil {
@@ -114,10 +113,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			if ok {
 				sent++
 			}
-			progressed = true
-		}
-		if !progressed {
-			return sent, nil
 		}
 	}
 	return sent, ctx.Err()

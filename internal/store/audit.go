@@ -65,3 +65,27 @@ func (t *Tx) AuditRecords(afterID int64, limit int) ([]*AuditRecord, error) {
 	}
 	return out, rows.Err()
 }
+
+// AuditHead is the recorded end of the audit chain.
+type AuditHead struct {
+	LastID int64
+	Hash   []byte
+	MAC    []byte
+}
+
+// SetAuditHead records the new end of the chain.
+func (t *Tx) SetAuditHead(h AuditHead) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit_head (one, last_id, hash, mac) VALUES (1, ?, ?, ?)
+		ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, mac = excluded.mac`, h.LastID, h.Hash, h.MAC)
+	return err
+}
+
+// GetAuditHead returns the recorded end of the chain; ok is false while the
+// log is empty.
+func (t *Tx) GetAuditHead() (h AuditHead, ok bool, err error) {
+	err = t.tx.QueryRowContext(t.ctx, `SELECT last_id, hash, mac FROM audit_head WHERE one = 1`).Scan(&h.LastID, &h.Hash, &h.MAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, false, nil
+	}
+	return h, err == nil, err
+}
