@@ -83,6 +83,19 @@ func serveCmd() *cobra.Command {
 			}
 			defer a.Close()
 			a.StartupChecks(ctx)
+			// SIGHUP swaps in a newly built breached-password corpus.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					if err := a.ReloadBreachCorpus(); err != nil {
+						log.Error("reloading the breached-password corpus failed; the previous one stays in use", "err", err)
+					} else {
+						log.Info("reloaded the breached-password corpus")
+					}
+				}
+			}()
 			return a.Run(ctx, nil)
 		},
 	}

@@ -121,10 +121,15 @@ func TestDemoReset(t *testing.T) {
 	if status, body := post(t, base+"/api/v1/reset/verify", map[string]string{"flow_id": flowID, "code": code}); status != http.StatusOK {
 		t.Fatalf("verify: %d %v", status, body)
 	}
-	// The demo directory's rule refuses a weak password and says why.
+	// sspr's own rules refuse a short password, and say which rule.
 	status, body = post(t, base+"/api/v1/reset/password", map[string]string{"flow_id": flowID, "password": "short"})
-	if status != http.StatusUnprocessableEntity || !strings.Contains(toJSON(body), "too_short") {
-		t.Fatalf("weak password: %d %v", status, body)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(toJSON(body), "length.min") {
+		t.Fatalf("short password: %d %v", status, body)
+	}
+	// The demo directory's own rule (a digit) refuses what sspr let through.
+	status, body = post(t, base+"/api/v1/reset/password", map[string]string{"flow_id": flowID, "password": "Marmalade-Otter-Lantern"})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(toJSON(body), "The directory did not accept") {
+		t.Fatalf("password without a digit: %d %v", status, body)
 	}
 	if status, body := post(t, base+"/api/v1/reset/password", map[string]string{"flow_id": flowID, "password": "New-Demo-Pass-1"}); status != http.StatusOK || body["state"] != "done" {
 		t.Fatalf("good password: %d %v", status, body)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/web"
 )
 
@@ -29,6 +30,9 @@ type Reset interface {
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
 	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
+	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
+	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
 
 // Change is the change-password flow the API drives.
@@ -60,6 +64,8 @@ var Routes = []string{
 	"POST /api/v1/unlock",
 	"POST /api/v1/unlock/confirm",
 	"POST /api/v1/change",
+	"POST /api/v1/password/check",
+	"POST /api/v1/password/rules",
 }
 
 // Register adds the API's routes to mux.
@@ -68,7 +74,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(OpenAPI)
 	})
-	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password, a.startUnlock, a.unlock, a.changePassword}
+	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password, a.startUnlock, a.unlock, a.changePassword, a.checkPassword, a.passwordRules}
 	for i, route := range Routes {
 		mux.HandleFunc(route, handlers[i])
 	}
@@ -183,6 +189,43 @@ func (a *API) password(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := a.reset.SetPassword(r.Context(), req.FlowID, req.Password, req.Password, a.ips.Of(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+// checkPassword runs the password rules: a verified reset flow's (with its
+// directory's policy and the person's names) when flow_id is given, else the
+// rules that hold for everyone, with login as context.
+func (a *API) checkPassword(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	var res password.Result
+	var err error
+	if req.FlowID != "" {
+		res, err = a.reset.CheckPassword(r.Context(), req.FlowID, req.Password)
+	} else {
+		res, err = a.reset.CheckPasswordFor(r.Context(), req.Login, req.Password)
+	}
+	if err != nil {
+		a.reply(w, r, 0, "", flow.Status{}, err)
+		return
+	}
+	a.write(w, http.StatusOK, web.Result(a.cat, web.Language(r, a.cat), res))
+}
+
+// passwordRules lists the rules of a verified reset flow, to show before
+// the person types.
+func (a *API) passwordRules(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	checks, err := a.reset.PasswordRules(r.Context(), req.FlowID)
+	if err != nil {
+		a.reply(w, r, 0, "", flow.Status{}, err)
+		return
+	}
+	a.write(w, http.StatusOK, map[string]any{"rules": web.Checks(a.cat, web.Language(r, a.cat), checks)})
 }
 
 func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token string, st flow.Status, err error) {

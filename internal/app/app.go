@@ -24,6 +24,8 @@ import (
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/password"
+	"github.com/sspr/sspr/internal/password/breach"
 	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/web"
 	"github.com/sspr/sspr/internal/web/portal"
@@ -45,6 +47,7 @@ type App struct {
 	dirs    *directory.Set
 	worker  *notify.Worker
 	handler http.Handler
+	corpus  *breach.Checker
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -57,7 +60,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if now == nil {
 		now = time.Now
 	}
-	cat, err := i18n.Load(cfg.Portal.DefaultLanguage)
+	cat, err := i18n.Load(cfg.Portal.DefaultLanguage, password.Messages())
+	if err != nil {
+		return nil, err
+	}
+	rules, corpus, err := passwordRules(cfg.Password, log)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	chain := audit.NewChain(cfg.HMACKeyBytes())
 	reset := &flow.Reset{
 		Store: st, Directories: dirs, Composer: composer, HMACKey: cfg.HMACKeyBytes(), MailFrom: cfg.Mail.From,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain,
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules,
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: 3, FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
@@ -107,8 +114,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		},
 	}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change}
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, corpus: corpus}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -160,7 +167,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
 	p, err := portal.New(a.Reset, a.Change, cat, ips, a.log, portal.Options{
-		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, Mailbox: opts.Mailbox,
+		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
 	})
@@ -212,6 +219,15 @@ func (a *App) StartupChecks(ctx context.Context) {
 	}
 }
 
+// ReloadBreachCorpus swaps in a newly built breached-password corpus while
+// lookups continue (sspr serve does it on SIGHUP).
+func (a *App) ReloadBreachCorpus() error {
+	if a.corpus == nil {
+		return errors.New("no breached-password corpus is configured")
+	}
+	return a.corpus.Reload()
+}
+
 // Handler is the HTTP handler of every face.
 func (a *App) Handler() http.Handler { return a.handler }
 
@@ -223,7 +239,11 @@ func (a *App) Worker() *notify.Worker { return a.worker }
 
 // Close releases the store and directories.
 func (a *App) Close() error {
-	return errors.Join(a.dirs.Close(), a.store.Close())
+	var corpusErr error
+	if a.corpus != nil {
+		corpusErr = a.corpus.Close()
+	}
+	return errors.Join(a.dirs.Close(), a.store.Close(), corpusErr)
 }
 
 // Run serves on ln (or on the configured address when ln is nil) and runs

@@ -12,6 +12,7 @@ type Config struct {
 	Directories []Directory `yaml:"directories"`
 	Mail        Mail        `yaml:"mail"`
 	Reset       Reset       `yaml:"reset"`
+	Password    Password    `yaml:"password"`
 	Portal      Portal      `yaml:"portal"`
 	Log         Log         `yaml:"log"`
 }
@@ -137,6 +138,70 @@ type Reset struct {
 	MaxPasswordAttempts int `yaml:"max_password_attempts"`
 }
 
+// Password configures the rules every new password must meet, checked by
+// sspr before anything is sent to the directory (which then applies its own).
+// Unset keys keep the preset's value.
+type Password struct {
+	// Preset is the starting point: nist-800-63b-4, pci-dss-4,
+	// ad-complexity or custom.
+	Preset string `yaml:"preset"`
+	// MultiFactor tells the NIST preset that a second factor protects the
+	// account, which lowers its minimum length from 15 to 8.
+	MultiFactor bool `yaml:"multi_factor"`
+	MinLength   *int `yaml:"min_length"`
+	MaxLength   *int `yaml:"max_length"`
+	// RequireClasses lists classes (upper, lower, letter, digit, symbol,
+	// other) each needing at least one character.
+	RequireClasses []string `yaml:"require_classes"`
+	// MinClasses of upper, lower, digit, symbol must appear ("3 of 4").
+	MinClasses *int `yaml:"min_classes"`
+	// PassphraseLength: passwords this long skip the class rules.
+	PassphraseLength *int `yaml:"passphrase_length"`
+	// ContextMinPart is the shortest part of the login or name (≥ 3) that
+	// the password must not contain.
+	ContextMinPart *int `yaml:"context_min_part"`
+	// BannedWords are refused, normalised (0→o, $→s, ...) and fuzzily.
+	BannedWords []string `yaml:"banned_words"`
+	// BannedWordsFile adds one banned word per line.
+	BannedWordsFile  string `yaml:"banned_words_file"`
+	FuzzyBannedWords *bool  `yaml:"fuzzy_banned_words"`
+	// CommonPasswords refuses the 10,000 most common passwords.
+	CommonPasswords *bool `yaml:"common_passwords"`
+	// Sequences refuses keyboard and alphabet runs of this length (0: off).
+	Sequences *int `yaml:"sequences"`
+	// Repeats refuses a character repeated this many times (0: off).
+	Repeats    *int  `yaml:"repeats"`
+	Palindrome *bool `yaml:"palindrome"`
+	// Regexes are the organisation's own rules.
+	Regexes []PasswordRegex `yaml:"regexes"`
+	// MinScore is the minimum zxcvbn strength score, 0 (off) to 4.
+	MinScore *int `yaml:"min_score"`
+	// MergeDirectoryPolicy adds the directory's own rules (length,
+	// complexity, history) so people see one list.
+	MergeDirectoryPolicy bool `yaml:"merge_directory_policy"`
+	// Breach is the offline breached-password check.
+	Breach PasswordBreach `yaml:"breach"`
+}
+
+// PasswordRegex is one must-match or must-not-match rule.
+type PasswordRegex struct {
+	Name      string `yaml:"name"`
+	Pattern   string `yaml:"pattern"`
+	MustMatch bool   `yaml:"must_match"`
+	// Message is shown when the rule fails.
+	Message string `yaml:"message"`
+}
+
+// PasswordBreach configures the breached-password corpus.
+type PasswordBreach struct {
+	// Corpus is the directory `sspr breach build` wrote. Empty: no check.
+	Corpus string `yaml:"corpus"`
+	// OnError decides when the corpus is missing or corrupt: refuse
+	// (resets wait until it is fixed) or allow (with a warning in the audit
+	// log).
+	OnError string `yaml:"on_error"`
+}
+
 // Portal configures what people see.
 type Portal struct {
 	// Title is shown in the header and mails.
@@ -208,6 +273,8 @@ func Defaults() Config {
 			IdentifyMinDuration: 400 * time.Millisecond,
 			MaxPasswordAttempts: 10,
 		},
+		Password: Password{Preset: "nist-800-63b-4", MultiFactor: true, MergeDirectoryPolicy: true,
+			Breach: PasswordBreach{OnError: "refuse"}},
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
 	}

@@ -56,6 +56,12 @@ func (d *decoder) decode(node *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		// A pointer marks an optional override: nil keeps the default.
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(node, v.Elem(), path)
 	case reflect.Struct:
 		d.decodeStruct(node, v, path)
 	case reflect.Slice:

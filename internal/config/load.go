@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,13 @@ func applyEnv(v reflect.Value, path string, lookup func(string) (string, bool), 
 	name := envName(path)
 	val, ok := lookup(name)
 	if !ok {
+		return
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		applyEnv(v.Elem(), path, lookup, problems)
 		return
 	}
 	bad := func(what string) { problems.addf(path, "environment variable %s: %q is not %s", name, val, what) }
@@ -276,6 +284,33 @@ func (c *Config) validate(p *Problems) {
 	}
 	if r.MaxPasswordAttempts < 1 {
 		p.add("reset.max_password_attempts", "must be at least 1")
+	}
+	// password
+	pw := c.Password
+	switch pw.Preset {
+	case "nist-800-63b-4", "pci-dss-4", "ad-complexity", "custom":
+	default:
+		p.addf("password.preset", "%q is not one of nist-800-63b-4, pci-dss-4, ad-complexity, custom", pw.Preset)
+	}
+	if pw.MinScore != nil && (*pw.MinScore < 0 || *pw.MinScore > 4) {
+		p.addf("password.min_score", "%d is outside 0..4", *pw.MinScore)
+	}
+	for i, r := range pw.Regexes {
+		if _, err := regexp.Compile(r.Pattern); err != nil {
+			p.addf(fmt.Sprintf("password.regexes[%d].pattern", i), "is not a valid regular expression: %v", err)
+		}
+		if r.Name == "" {
+			p.add(fmt.Sprintf("password.regexes[%d].name", i), "is required")
+		}
+		if r.Message == "" {
+			p.add(fmt.Sprintf("password.regexes[%d].message", i), "is required: it is what people read when the rule fails")
+		}
+	}
+	checkFile(p, "password.banned_words_file", pw.BannedWordsFile)
+	switch pw.Breach.OnError {
+	case "refuse", "allow":
+	default:
+		p.addf("password.breach.on_error", "%q is not one of refuse, allow", pw.Breach.OnError)
 	}
 	// portal, log
 	if c.Portal.HelpDesk.URL != "" {

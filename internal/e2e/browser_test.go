@@ -103,7 +103,7 @@ func browserReset(t *testing.T, scripts bool) {
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("form-error")))
 	must(err)
 	screenshot(t, ctx, "refused")
-	if !strings.Contains(text, "did not accept") || !strings.Contains(text, "too short") {
+	if !strings.Contains(text, "does not meet the password rules") || !strings.Contains(text, "At least 8 characters") {
 		t.Fatalf("the refusal does not name the rule: %q", text)
 	}
 	must(chromedp.Do(ctx,

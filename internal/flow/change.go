@@ -10,6 +10,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -29,6 +30,8 @@ type Change struct {
 	MinDuration time.Duration
 	Enqueued    func()
 	Audit       *audit.Chain
+	// Rules are sspr's own password rules; nil leaves it to the directory.
+	Rules PasswordRules
 }
 
 // ChangeInput is what the change step receives.
@@ -60,6 +63,23 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	}
 	if e := checkNewPassword(in.NewPassword, in.Confirm); e != nil {
 		return e
+	}
+	// Only rules that hold for everyone are checked before the old password
+	// is: anything account-specific would tell a stranger the account exists.
+	if c.Rules != nil {
+		checker, err := c.Rules.For(nil)
+		if err != nil {
+			return &Error{Code: CodeInternal, Err: err}
+		}
+		if res := checker.Check(ctx, in.NewPassword, password.ContextFromNames(login, "")); !res.OK {
+			var failed []password.Check
+			for _, ch := range res.Checks {
+				if !ch.Passed && !ch.Optional {
+					failed = append(failed, ch)
+				}
+			}
+			return &Error{Code: CodePasswordRefused, Checks: failed}
+		}
 	}
 	user, err := c.Directories.FindUser(ctx, login)
 	var changeErr error

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/password"
 )
 
 // Code identifies why a step was refused; it doubles as the message ID the
@@ -48,6 +49,9 @@ type Error struct {
 	// directory's actual rules that the password broke.
 	Reasons   []directory.Reason
 	MinLength int
+	// Checks are sspr's own password rules the password failed (checked
+	// before the directory is asked).
+	Checks []password.Check
 	// Err is the underlying cause, for logs only.
 	Err error
 }

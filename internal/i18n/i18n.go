@@ -26,8 +26,10 @@ type Catalogue struct {
 }
 
 // Load reads the embedded catalogues. defaultLang is preferred when the
-// browser asks for nothing we have.
-func Load(defaultLang string) (*Catalogue, error) {
+// browser asks for nothing we have. extra adds messages that other packages
+// own (lang → id → text), such as the password rules' texts; an ID defined
+// twice is an error.
+func Load(defaultLang string, extra ...map[string]map[string]string) (*Catalogue, error) {
 	c := &Catalogue{messages: map[string]map[string]string{}}
 	entries, err := fs.ReadDir(locales, "locales")
 	if err != nil {
@@ -44,6 +46,19 @@ func Load(defaultLang string) (*Catalogue, error) {
 			return nil, fmt.Errorf("i18n: %s: %w", e.Name(), err)
 		}
 		c.messages[lang] = m
+	}
+	for _, more := range extra {
+		for lang, msgs := range more {
+			if c.messages[lang] == nil {
+				c.messages[lang] = map[string]string{}
+			}
+			for id, text := range msgs {
+				if _, dup := c.messages[lang][id]; dup {
+					return nil, fmt.Errorf("i18n: message %s (%s) is defined twice", id, lang)
+				}
+				c.messages[lang][id] = text
+			}
+		}
 	}
 	if _, ok := c.messages[Fallback]; !ok {
 		return nil, fmt.Errorf("i18n: no %s catalogue", Fallback)

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/password"
 )
 
 // CSP allows only this origin's own styles, scripts and images; no inline
@@ -154,7 +156,11 @@ type Rule struct {
 
 // Explain renders a flow refusal in lang.
 func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
-	m := Message{Code: string(e.Code), Message: cat.T(lang, e.Code.MessageID(), "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
+	id := e.Code.MessageID()
+	if e.Code == flow.CodePasswordRefused && len(e.Checks) > 0 {
+		id = "flow.password_rules" // sspr's own rules refused it, not the directory
+	}
+	m := Message{Code: string(e.Code), Message: cat.T(lang, id, "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
 	for _, r := range e.Reasons {
 		id := r.MessageID()
 		if r.String() == "too_short" && e.MinLength > 0 {
@@ -162,8 +168,63 @@ func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
 		}
 		m.Rules = append(m.Rules, Rule{ID: r.String(), Message: cat.T(lang, id, "min", e.MinLength)})
 	}
+	for _, c := range e.Checks {
+		m.Rules = append(m.Rules, Rule{ID: c.ID, Message: CheckText(cat, lang, c)})
+	}
 	if e.Code == flow.CodePasswordRefused && len(m.Rules) == 0 {
 		m.Rules = []Rule{{ID: "unspecified", Message: cat.T(lang, "password.rule.unspecified")}}
 	}
 	return m
+}
+
+// CheckText explains one password rule in lang: the configuration's own
+// wording when it gave one (regular-expression rules), else the catalogue's.
+func CheckText(cat *i18n.Catalogue, lang string, c password.Check) string {
+	if t := c.Text[lang]; t != "" {
+		return t
+	}
+	if t := c.Text["en"]; t != "" && len(c.Text) > 0 {
+		return t
+	}
+	kv := make([]any, 0, 2*len(c.Args))
+	for k, v := range c.Args {
+		kv = append(kv, k, v)
+	}
+	return cat.T(lang, c.MessageID, kv...)
+}
+
+// CheckView is one checklist item as faces show it.
+type CheckView struct {
+	ID       string `json:"id"`
+	Message  string `json:"message"`
+	Passed   bool   `json:"passed"`
+	Optional bool   `json:"optional,omitempty"`
+	Hidden   bool   `json:"hidden,omitempty"`
+	Parent   string `json:"parent,omitempty"`
+	Waived   bool   `json:"waived,omitempty"`
+}
+
+// CheckResult is a live password check as faces show it.
+type CheckResult struct {
+	OK bool `json:"ok"`
+	// Score is the strength estimate 0 (very weak) to 4 (strong), with its
+	// label.
+	Score      int         `json:"score"`
+	ScoreLabel string      `json:"score_label"`
+	Checks     []CheckView `json:"checks"`
+}
+
+// Checks renders checklist items in lang.
+func Checks(cat *i18n.Catalogue, lang string, checks []password.Check) []CheckView {
+	out := make([]CheckView, 0, len(checks))
+	for _, c := range checks {
+		out = append(out, CheckView{ID: c.ID, Message: CheckText(cat, lang, c), Passed: c.Passed, Optional: c.Optional,
+			Hidden: c.Hidden, Parent: c.Parent, Waived: c.Waived})
+	}
+	return out
+}
+
+// Result renders a password check in lang.
+func Result(cat *i18n.Catalogue, lang string, r password.Result) CheckResult {
+	return CheckResult{OK: r.OK, Score: r.Score, ScoreLabel: cat.T(lang, fmt.Sprintf("password.strength.%d", r.Score)), Checks: Checks(cat, lang, r.Checks)}
 }

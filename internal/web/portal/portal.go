@@ -15,6 +15,7 @@ import (
 
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/web"
 )
 
@@ -32,6 +33,8 @@ type Reset interface {
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
 	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
+	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
 
 // Change is the change-password flow the portal drives.
@@ -70,6 +73,9 @@ type Options struct {
 	Secure bool
 	// CodeTTL is shown on the code page.
 	CodeTTL time.Duration
+	// FlowTTL bounds the flow cookie's life. It is a fixed value, not the
+	// time left, so the cookie reads the same for every answer.
+	FlowTTL time.Duration
 	// Mailbox, when set, turns on the demo mailbox pages and banner.
 	Mailbox Mailbox
 }
@@ -111,6 +117,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /reset/resend", p.resend)
 	mux.HandleFunc("GET /reset/password", p.passwordPage)
 	mux.HandleFunc("POST /reset/password", p.setPassword)
+	mux.HandleFunc("POST /reset/password/check", p.checkPassword)
 	mux.HandleFunc("GET /reset/unlock", p.unlockPage)
 	mux.HandleFunc("POST /reset/unlock", p.unlock)
 	mux.HandleFunc("GET /reset/done", p.donePage)
@@ -137,6 +144,8 @@ type page struct {
 	Status      flow.Status
 	CodeMinutes int
 	Mails       []Mail
+	// Checks is the password checklist shown before the person types.
+	Checks []web.CheckView
 	Languages   []langLink
 	printer     i18n.Printer
 }
@@ -214,13 +223,13 @@ func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 	if action != flow.ActionUnlock {
 		action = flow.ActionReset
 	}
-	token, st, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
+	token, _, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
 	if err != nil {
 		pg.Login, pg.Action = login, string(action)
 		p.fail(w, pg, "start", err)
 		return
 	}
-	p.setFlowCookie(w, token, int(time.Until(st.ExpiresAt).Seconds())+60)
+	p.setFlowCookie(w, token, int(p.opts.FlowTTL.Seconds()))
 	http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
 }
 
@@ -356,7 +365,44 @@ func (p *Portal) passwordPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg.Step = 2
+	p.addChecks(r, pg)
 	p.render(w, http.StatusOK, "password", pg)
+}
+
+// addChecks lists the password rules on the page, best effort: without
+// them the form still works and the server still checks.
+func (p *Portal) addChecks(r *http.Request, pg *page) {
+	checks, err := p.reset.PasswordRules(r.Context(), p.token(r))
+	if err != nil {
+		return
+	}
+	for _, c := range web.Checks(p.cat, pg.Lang, checks) {
+		if !c.Hidden {
+			pg.Checks = append(pg.Checks, c)
+		}
+	}
+}
+
+// checkPassword answers the live checklist's requests (JSON in and out).
+func (p *Portal) checkPassword(w http.ResponseWriter, r *http.Request) {
+	lang := web.Language(r, p.cat)
+	var req struct {
+		Password string `json:"password"`
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&req); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": web.Message{Code: "bad_request", Message: p.cat.T(lang, "web.bad_request")}})
+		return
+	}
+	res, err := p.reset.CheckPassword(r.Context(), p.token(r), req.Password)
+	if err != nil {
+		fe := asFlowError(err)
+		w.WriteHeader(fe.Status())
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": web.Explain(p.cat, lang, fe.Error)})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(web.Result(p.cat, lang, res))
 }
 
 func (p *Portal) setPassword(w http.ResponseWriter, r *http.Request) {
@@ -364,6 +410,7 @@ func (p *Portal) setPassword(w http.ResponseWriter, r *http.Request) {
 	st, err := p.reset.SetPassword(r.Context(), p.token(r), r.PostFormValue("password"), r.PostFormValue("confirm"), p.ips.Of(r))
 	if err != nil {
 		pg.Step = 2
+		p.addChecks(r, pg)
 		page := "start"
 		if c := asFlowError(err).Code; isPasswordInput(c) || (c == flow.CodeDirectoryDown && st.State == flow.StateVerified) {
 			page = "password"
