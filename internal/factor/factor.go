@@ -1,0 +1,119 @@
+package factor
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Kind names a kind of factor; it is stored with enrollments and appears in
+// policies, audit records and the API.
+type Kind string
+
+// The kinds of factor.
+const (
+	Email       Kind = "email"
+	SMS         Kind = "sms"
+	TOTP        Kind = "totp"
+	Passkey     Kind = "passkey"
+	BackupCodes Kind = "backup_codes"
+	Attributes  Kind = "attributes"
+	Questions   Kind = "questions"
+)
+
+// Subject is the person a factor works for.
+type Subject struct {
+	Directory   string
+	DN          string
+	Login       string
+	DisplayName string
+	// Attributes are directory attributes the factor may use (attribute
+	// questions, pre-enrollment from mail / mobile).
+	Attributes map[string][]string
+}
+
+// Enrollment is one registered factor of one person.
+type Enrollment struct {
+	ID   string
+	Kind Kind
+	// Label is safe to show: a masked destination ("j***@e***.com",
+	// "+1 *** *** **42"), "Authenticator app", a passkey's name.
+	Label string
+	// Secret is the factor's private data (a TOTP seed, a phone number,
+	// hashed backup codes, a passkey credential). The caller stores it
+	// encrypted and never shows it.
+	Secret    []byte
+	CreatedAt time.Time
+	// LastUsedAt helps people recognise their factors.
+	LastUsedAt time.Time
+}
+
+// Delivery asks the caller to send a code to a destination, through the
+// outbox, in the same transaction as the challenge.
+type Delivery struct {
+	// Channel is "email" or "sms".
+	Channel string
+	// To is the destination (mail address, E.164 phone number).
+	To string
+	// Code is the one-time code to deliver.
+	Code string
+}
+
+// Challenge is what a verification (or enrollment) step asks of a person.
+type Challenge struct {
+	// Prompt is data the face shows or hands to the client: which
+	// questions to answer, WebAuthn options (JSON), the code length, a QR
+	// code for enrollment, ...
+	Prompt map[string]any
+	// Deliver, when set, is a code to send.
+	Deliver *Delivery
+	// State is what Verify (or FinishEnroll) needs later, opaque to the
+	// caller, which stores it with the flow (encrypted) until the response.
+	State []byte
+	// Expires bounds the state's validity.
+	Expires time.Time
+}
+
+// Response is a person's answer to a challenge: form values or a JSON
+// document (WebAuthn), as the factor's prompt asked.
+type Response struct {
+	Values map[string]string
+	JSON   []byte
+}
+
+// Factor is implemented by every kind of factor.
+type Factor interface {
+	Kind() Kind
+	// NeedsEnrollment is false for factors that work from directory data
+	// alone (attribute questions).
+	NeedsEnrollment() bool
+	// BeginEnroll starts registering a factor for s; input carries what
+	// the person typed (a phone number, ...).
+	BeginEnroll(ctx context.Context, s Subject, input Response) (Challenge, error)
+	// FinishEnroll completes the registration with the person's response
+	// (the code they received, the TOTP code from their app, the passkey
+	// attestation) and returns the enrollment to store.
+	FinishEnroll(ctx context.Context, s Subject, state []byte, resp Response) (Enrollment, error)
+	// Challenge starts a verification against enrollment e.
+	Challenge(ctx context.Context, s Subject, e Enrollment) (Challenge, error)
+	// Verify checks resp. On success it returns the enrollment to store
+	// back (a used backup code removed, a TOTP step remembered, a passkey
+	// counter raised); on failure ErrWrongResponse (or another error).
+	Verify(ctx context.Context, s Subject, e Enrollment, state []byte, resp Response) (Enrollment, error)
+}
+
+// Errors a factor returns.
+var (
+	// ErrWrongResponse: the response does not prove the factor. It costs
+	// an attempt.
+	ErrWrongResponse = errors.New("factor: wrong response")
+	// ErrExpired: the challenge is too old; ask for a new one.
+	ErrExpired = errors.New("factor: challenge expired")
+	// ErrReplayed: a one-time response was used already (a TOTP step).
+	ErrReplayed = errors.New("factor: response already used")
+	// ErrNotAvailable: this factor cannot work for this person (no
+	// attribute values, no codes left).
+	ErrNotAvailable = errors.New("factor: not available for this person")
+	// ErrBadInput: enrollment input is malformed (not a phone number, ...).
+	ErrBadInput = errors.New("factor: bad input")
+)
