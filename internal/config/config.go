@@ -6,15 +6,18 @@ import (
 
 // Config is the whole configuration of one sspr instance.
 type Config struct {
-	Server      Server      `yaml:"server"`
-	Storage     Storage     `yaml:"storage"`
-	Secrets     Secrets     `yaml:"secrets"`
-	Directories []Directory `yaml:"directories"`
-	Mail        Mail        `yaml:"mail"`
-	Reset       Reset       `yaml:"reset"`
-	Password    Password    `yaml:"password"`
-	Portal      Portal      `yaml:"portal"`
-	Log         Log         `yaml:"log"`
+	Server       Server       `yaml:"server"`
+	Storage      Storage      `yaml:"storage"`
+	Secrets      Secrets      `yaml:"secrets"`
+	Directories  []Directory  `yaml:"directories"`
+	Mail         Mail         `yaml:"mail"`
+	Reset        Reset        `yaml:"reset"`
+	Password     Password     `yaml:"password"`
+	Verification Verification `yaml:"verification"`
+	SMS          SMS          `yaml:"sms"`
+	Abuse        Abuse        `yaml:"abuse"`
+	Portal       Portal       `yaml:"portal"`
+	Log          Log          `yaml:"log"`
 }
 
 // Server configures the HTTP listener.
@@ -44,9 +47,163 @@ type Storage struct {
 
 // Secrets holds keys sspr derives its protections from.
 type Secrets struct {
-	// HMACKey (base64, at least 32 bytes) keys the HMAC that one-time codes
-	// are stored as.
+	// HMACKey (base64, at least 32 bytes) keys the HMACs that one-time codes
+	// are stored as and the audit chain.
 	HMACKey Secret `yaml:"hmac_key"`
+	// KeyringFile holds the versioned encryption keys for data at rest
+	// (enrolled phone numbers, TOTP seeds, ...): `sspr keys generate`,
+	// `sspr keys add`, `sspr keys rotate`. Without it, one key is derived
+	// from hmac_key (and cannot be rotated).
+	KeyringFile string `yaml:"keyring_file"`
+}
+
+// Verification configures how people prove who they are.
+type Verification struct {
+	// Factors are the kinds people may verify with, in the order offered:
+	// email, sms, totp, passkey, backup_codes, attributes, questions.
+	Factors []string `yaml:"factors"`
+	// FirstFactor is challenged as soon as a flow starts (usually email);
+	// empty: people choose first.
+	FirstFactor string `yaml:"first_factor"`
+	// Required is how many distinct factors each action needs. Privileged
+	// accounts always need at least two, whatever is set here.
+	Required Required `yaml:"required"`
+	// PreEnrollMail / PreEnrollMobile let the directory's mail and mobile
+	// attributes count as email and SMS factors for people who have not
+	// enrolled their own.
+	PreEnrollMail   bool `yaml:"pre_enroll_mail"`
+	PreEnrollMobile bool `yaml:"pre_enroll_mobile"`
+	// AllowProtectedAccounts lets privileged accounts (AD adminCount=1,
+	// protected groups) use self-service at all (with two factors).
+	AllowProtectedAccounts bool        `yaml:"allow_protected_accounts"`
+	TOTP                   TOTP        `yaml:"totp"`
+	Passkey                Passkey     `yaml:"passkey"`
+	BackupCodes            BackupCodes `yaml:"backup_codes"`
+	// Attributes are questions answered from directory attributes
+	// (employee ID, date of birth); nothing to enroll.
+	Attributes []AttributeQuestion `yaml:"attributes"`
+	// Questions are security questions: off unless listed in factors,
+	// never the only or the first factor (NIST SP 800-63B-4 forbids them as
+	// authenticators).
+	Questions SecurityQuestions `yaml:"questions"`
+}
+
+// Required counts factors per action.
+type Required struct {
+	Reset  int `yaml:"reset"`
+	Unlock int `yaml:"unlock"`
+}
+
+// TOTP configures authenticator apps (RFC 6238).
+type TOTP struct {
+	Issuer    string        `yaml:"issuer"`
+	Digits    int           `yaml:"digits"`
+	Period    time.Duration `yaml:"period"`
+	Algorithm string        `yaml:"algorithm"`
+}
+
+// Passkey configures WebAuthn.
+type Passkey struct {
+	// RPID is the relying party ID: the portal's host name (or a parent).
+	RPID   string `yaml:"rp_id"`
+	RPName string `yaml:"rp_name"`
+	// Origins allowed to use the passkeys; default: server.base_url.
+	Origins []string `yaml:"origins"`
+	// UserVerification: required (default), preferred, discouraged.
+	UserVerification string `yaml:"user_verification"`
+}
+
+// BackupCodes configures single-use recovery codes.
+type BackupCodes struct {
+	Count int `yaml:"count"`
+}
+
+// AttributeQuestion asks for a value the directory holds.
+type AttributeQuestion struct {
+	Attribute string `yaml:"attribute"`
+	Label     string `yaml:"label"`
+	// Normalise: exact, digits, or date.
+	Normalise string `yaml:"normalise"`
+}
+
+// SecurityQuestions configures security questions.
+type SecurityQuestions struct {
+	Questions       []Question `yaml:"questions"`
+	AllowCustom     bool       `yaml:"allow_custom"`
+	AnswersRequired int        `yaml:"answers_required"`
+	Asked           int        `yaml:"asked"`
+	MinAnswerLength int        `yaml:"min_answer_length"`
+}
+
+// Question is one admin-defined security question.
+type Question struct {
+	ID   string `yaml:"id"`
+	Text string `yaml:"text"`
+}
+
+// SMS configures text-message delivery.
+type SMS struct {
+	// Provider: none (default), twilio, webhook, email_gateway.
+	Provider string `yaml:"provider"`
+	// DefaultCountryCode completes national numbers, e.g. "+1" or "+49".
+	DefaultCountryCode string       `yaml:"default_country_code"`
+	Twilio             Twilio       `yaml:"twilio"`
+	Webhook            Webhook      `yaml:"webhook"`
+	EmailGateway       EmailGateway `yaml:"email_gateway"`
+}
+
+// Twilio configures Twilio's Messages API (or a compatible service).
+type Twilio struct {
+	AccountSID          string `yaml:"account_sid"`
+	AuthToken           Secret `yaml:"auth_token"`
+	From                string `yaml:"from"`
+	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	// BaseURL defaults to https://api.twilio.com.
+	BaseURL string `yaml:"base_url"`
+}
+
+// Webhook configures a generic HTTP SMS gateway.
+type Webhook struct {
+	URL         string   `yaml:"url"`
+	Method      string   `yaml:"method"`
+	Headers     []Header `yaml:"headers"`
+	ContentType string   `yaml:"content_type"`
+	// Body is a Go template with .To and .Body (and json / urlquery
+	// helpers).
+	Body string `yaml:"body"`
+	// SuccessStatus lists the HTTP statuses that mean "accepted".
+	SuccessStatus []int `yaml:"success_status"`
+}
+
+// Header is one HTTP header; its value may be a secret.
+type Header struct {
+	Name  string `yaml:"name"`
+	Value Secret `yaml:"value"`
+}
+
+// EmailGateway sends SMS as mail to a carrier's gateway.
+type EmailGateway struct {
+	// AddressTemplate, e.g. "{{.Number}}@sms.example.net".
+	AddressTemplate string `yaml:"address_template"`
+}
+
+// Abuse configures the abuse controls (stored, so they hold across restarts
+// and nodes).
+type Abuse struct {
+	UserFailures        Limit `yaml:"user_failures"`
+	IPFailures          Limit `yaml:"ip_failures"`
+	SendsPerDestination Limit `yaml:"sends_per_destination"`
+	SendsPerIP          Limit `yaml:"sends_per_ip"`
+	ResetsPerUser       Limit `yaml:"resets_per_user"`
+	IdentifyPerIP       Limit `yaml:"identify_per_ip"`
+}
+
+// Limit is "at most Limit in Window; then blocked for Block" (Block 0: just
+// refused until the window slides).
+type Limit struct {
+	Limit  int           `yaml:"limit"`
+	Window time.Duration `yaml:"window"`
+	Block  time.Duration `yaml:"block"`
 }
 
 // Directory configures one user directory.
@@ -275,6 +432,23 @@ func Defaults() Config {
 		},
 		Password: Password{Preset: "nist-800-63b-4", MultiFactor: true, MergeDirectoryPolicy: true,
 			Breach: PasswordBreach{OnError: "refuse"}},
+		Verification: Verification{
+			Factors: []string{"email", "totp", "passkey", "backup_codes"}, FirstFactor: "email",
+			Required: Required{Reset: 1, Unlock: 1}, PreEnrollMail: true,
+			TOTP:        TOTP{Digits: 6, Period: 30 * time.Second, Algorithm: "SHA1"},
+			Passkey:     Passkey{UserVerification: "required"},
+			BackupCodes: BackupCodes{Count: 10},
+			Questions:   SecurityQuestions{AnswersRequired: 3, Asked: 2, MinAnswerLength: 3},
+		},
+		SMS: SMS{Provider: "none"},
+		Abuse: Abuse{
+			UserFailures:        Limit{Limit: 5, Window: time.Hour, Block: 24 * time.Hour},
+			IPFailures:          Limit{Limit: 20, Window: time.Hour, Block: time.Hour},
+			SendsPerDestination: Limit{Limit: 5, Window: time.Hour},
+			SendsPerIP:          Limit{Limit: 30, Window: time.Hour},
+			ResetsPerUser:       Limit{Limit: 3, Window: 24 * time.Hour},
+			IdentifyPerIP:       Limit{Limit: 60, Window: 10 * time.Minute},
+		},
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
 	}

@@ -35,6 +35,9 @@ func exampleEnv(t *testing.T) env {
 		"SSPR_DIRECTORIES_1_CA_FILE":            ca,
 		"SSPR_MAIL_SMTP_PASSWORD_FILE":          writeFile(t, "smtp", "smtp-pw\n"),
 		"SSPR_MAIL_SMTP_CA_FILE":                ca,
+		"SSPR_SECRETS_KEYRING_FILE":             writeFile(t, "keyring", "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"),
+		"SSPR_SMS_TWILIO_AUTH_TOKEN_FILE":       writeFile(t, "twilio", "twilio-token\n"),
+		"SSPR_SMS_WEBHOOK_HEADERS_0_VALUE_FILE": writeFile(t, "gw", "Bearer gw-token\n"),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -256,6 +257,7 @@ func (c *Config) validate(p *Problems) {
 		p.add("mail.smtp.password", "is required when mail.smtp.username is set")
 	}
 	checkFile(p, "mail.smtp.ca_file", c.Mail.SMTP.CAFile)
+	checkFile(p, "secrets.keyring_file", c.Secrets.KeyringFile)
 	positive(p, "mail.smtp.timeout", c.Mail.SMTP.Timeout)
 	positive(p, "mail.outbox.poll_interval", c.Mail.Outbox.PollInterval)
 	positive(p, "mail.outbox.initial_backoff", c.Mail.Outbox.InitialBackoff)
@@ -311,6 +313,22 @@ func (c *Config) validate(p *Problems) {
 	case "refuse", "allow":
 	default:
 		p.addf("password.breach.on_error", "%q is not one of refuse, allow", pw.Breach.OnError)
+	}
+	c.validateVerification(p)
+	c.validateSMS(p)
+	for _, l := range []struct {
+		key string
+		l   Limit
+	}{{"abuse.user_failures", c.Abuse.UserFailures}, {"abuse.ip_failures", c.Abuse.IPFailures},
+		{"abuse.sends_per_destination", c.Abuse.SendsPerDestination}, {"abuse.sends_per_ip", c.Abuse.SendsPerIP},
+		{"abuse.resets_per_user", c.Abuse.ResetsPerUser}, {"abuse.identify_per_ip", c.Abuse.IdentifyPerIP}} {
+		if l.l.Limit < 1 {
+			p.add(l.key+".limit", "must be at least 1")
+		}
+		positive(p, l.key+".window", l.l.Window)
+		if l.l.Block < 0 {
+			p.add(l.key+".block", "must not be negative")
+		}
 	}
 	// portal, log
 	if c.Portal.HelpDesk.URL != "" {
@@ -413,6 +431,9 @@ func (c *Config) Warnings() []Problem {
 			w = append(w, Problem{Path: fmt.Sprintf("directories[%d].insecure_skip_verify", i), Message: "certificate checks are off (tests only)"})
 		}
 	}
+	if slices.Contains(c.Verification.Factors, "questions") {
+		w = append(w, Problem{Path: "verification.factors", Message: "security questions are offered: NIST SP 800-63B-4 forbids them as authenticators; they only ever count next to another factor"})
+	}
 	if c.Mail.SMTP.Security == "none" && !isLoopback(c.Mail.SMTP.Host) {
 		w = append(w, Problem{Path: "mail.smtp.security", Message: "mail leaves without TLS to a host that is not loopback"})
 	}
@@ -439,4 +460,124 @@ func Validate(c *Config) error {
 	}
 	c.validate(problems)
 	return problems.errOrNil()
+}
+
+var factorKinds = []string{"email", "sms", "totp", "passkey", "backup_codes", "attributes", "questions"}
+
+func (c *Config) validateVerification(p *Problems) {
+	v := c.Verification
+	seen := map[string]bool{}
+	for i, f := range v.Factors {
+		key := fmt.Sprintf("verification.factors[%d]", i)
+		switch {
+		case !slices.Contains(factorKinds, f):
+			p.addf(key, "%q is not one of %s", f, strings.Join(factorKinds, ", "))
+		case seen[f]:
+			p.addf(key, "%q is listed twice", f)
+		}
+		seen[f] = true
+	}
+	if len(v.Factors) == 0 {
+		p.add("verification.factors", "at least one factor is required")
+	}
+	if v.FirstFactor != "" && !seen[v.FirstFactor] {
+		p.addf("verification.first_factor", "%q is not in verification.factors", v.FirstFactor)
+	}
+	if v.FirstFactor == "questions" {
+		p.add("verification.first_factor", "security questions can never be the first factor")
+	}
+	if seen["questions"] && len(v.Factors) == 1 {
+		p.add("verification.factors", "security questions can never be the only factor (NIST SP 800-63B-4)")
+	}
+	if seen["questions"] && max(v.Required.Reset, v.Required.Unlock) < 2 {
+		p.add("verification.required", "with security questions offered, require at least 2 factors: questions can never be the only proof")
+	}
+	if v.Required.Reset < 1 {
+		p.add("verification.required.reset", "must be at least 1")
+	}
+	if v.Required.Unlock < 1 {
+		p.add("verification.required.unlock", "must be at least 1")
+	}
+	if n := len(v.Factors); v.Required.Reset > n || v.Required.Unlock > n {
+		p.addf("verification.required", "asks for more factors than the %d offered", n)
+	}
+	if seen["sms"] && c.SMS.Provider == "none" {
+		p.add("verification.factors", "sms is offered but sms.provider is none")
+	}
+	if v.TOTP.Digits != 6 && v.TOTP.Digits != 8 {
+		p.addf("verification.totp.digits", "%d is not 6 or 8", v.TOTP.Digits)
+	}
+	positive(p, "verification.totp.period", v.TOTP.Period)
+	switch strings.ToUpper(v.TOTP.Algorithm) {
+	case "SHA1", "SHA256", "SHA512":
+	default:
+		p.addf("verification.totp.algorithm", "%q is not one of SHA1, SHA256, SHA512", v.TOTP.Algorithm)
+	}
+	switch v.Passkey.UserVerification {
+	case "required", "preferred", "discouraged":
+	default:
+		p.addf("verification.passkey.user_verification", "%q is not one of required, preferred, discouraged", v.Passkey.UserVerification)
+	}
+	if v.BackupCodes.Count < 1 || v.BackupCodes.Count > 50 {
+		p.addf("verification.backup_codes.count", "%d is outside 1..50", v.BackupCodes.Count)
+	}
+	if seen["attributes"] && len(v.Attributes) == 0 {
+		p.add("verification.attributes", "attributes is offered but no attribute question is configured")
+	}
+	for i, a := range v.Attributes {
+		key := fmt.Sprintf("verification.attributes[%d]", i)
+		if a.Attribute == "" {
+			p.add(key+".attribute", "is required")
+		}
+		if a.Label == "" {
+			p.add(key+".label", "is required: it is the question people read")
+		}
+		switch a.Normalise {
+		case "", "exact", "digits", "date":
+		default:
+			p.addf(key+".normalise", "%q is not one of exact, digits, date", a.Normalise)
+		}
+	}
+	if seen["questions"] {
+		q := v.Questions
+		if len(q.Questions) < q.AnswersRequired && !q.AllowCustom {
+			p.addf("verification.questions.questions", "%d questions cannot give %d answers", len(q.Questions), q.AnswersRequired)
+		}
+		if q.Asked < 1 || q.Asked > q.AnswersRequired {
+			p.addf("verification.questions.asked", "%d is outside 1..answers_required (%d)", q.Asked, q.AnswersRequired)
+		}
+	}
+}
+
+func (c *Config) validateSMS(p *Problems) {
+	s := c.SMS
+	switch s.Provider {
+	case "none":
+	case "twilio":
+		if s.Twilio.AccountSID == "" {
+			p.add("sms.twilio.account_sid", "is required")
+		}
+		if s.Twilio.AuthToken.Value == "" && s.Twilio.AuthToken.File == "" {
+			p.add("sms.twilio.auth_token", "is required (or auth_token_file)")
+		}
+		if s.Twilio.From == "" && s.Twilio.MessagingServiceSID == "" {
+			p.add("sms.twilio.from", "from or messaging_service_sid is required")
+		}
+	case "webhook":
+		if u, err := url.Parse(s.Webhook.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			p.addf("sms.webhook.url", "%q is not an absolute URL", s.Webhook.URL)
+		}
+		if s.Webhook.Body == "" {
+			p.add("sms.webhook.body", "is required (a template using .To and .Body)")
+		}
+	case "email_gateway":
+		if !strings.Contains(s.EmailGateway.AddressTemplate, "{{") {
+			p.add("sms.email_gateway.address_template", "is required, e.g. {{.Number}}@sms.example.net")
+		}
+	default:
+		p.addf("sms.provider", "%q is not one of none, twilio, webhook, email_gateway", s.Provider)
+	}
+	if s.Provider != "none" && s.DefaultCountryCode != "" && !strings.HasPrefix(s.DefaultCountryCode, "+") {
+		p.addf("sms.default_country_code", "%q must start with +, e.g. +1", s.DefaultCountryCode)
+	}
 }

@@ -117,3 +117,13 @@ var (
 	// ErrBadInput: enrollment input is malformed (not a phone number, ...).
 	ErrBadInput = errors.New("factor: bad input")
 )
+
+// Decoyer is implemented by factors whose challenge depends on the
+// enrollment (a passkey's credential list, a question subset): it makes an
+// enrollment that Challenge accepts and presents like a real one, but that
+// can never verify. sspr issues decoy challenges for people who do not
+// exist or have not enrolled the factor, so the answer to the outside is
+// the same.
+type Decoyer interface {
+	DecoyEnrollment(s Subject) Enrollment
+}

@@ -104,3 +104,15 @@ func (c *Composer) AccountUnlocked(lang string, d ChangedMail) (Mail, error) {
 func (c *Composer) PasswordChanged(lang string, d ChangedMail) (Mail, error) {
 	return c.render("changed", lang, "mail.changed.subject", d)
 }
+
+// SMSCode is the text message carrying a one-time code: short, the code
+// first, so phones can offer to fill it in.
+func (c *Composer) SMSCode(lang, code string, validFor time.Duration) string {
+	return c.cat.T(lang, "sms.code", "code", code, "title", c.brand.Title, "minutes", int(validFor.Minutes()))
+}
+
+// SMSNotice is the text message telling a person about a change to their
+// account (event: "password", "unlock", "enrollment").
+func (c *Composer) SMSNotice(lang, event, login string, at time.Time) string {
+	return c.cat.T(lang, "sms.notice."+event, "title", c.brand.Title, "login", login, "time", at.Format("2006-01-02 15:04 MST"))
+}

@@ -28,8 +28,11 @@ type OutboxStore interface {
 
 // Worker delivers due outbox messages.
 type Worker struct {
-	Store          OutboxStore
+	Store OutboxStore
+	// Sender delivers mail; SMS delivers text messages (nil: SMS messages
+	// are given up with a clear error).
 	Sender         Sender
+	SMS            Sender
 	Log            *slog.Logger
 	Now            func() time.Time
 	PollInterval   time.Duration
@@ -133,7 +136,16 @@ func (w *Worker) deliver(ctx context.Context, m *store.Message) (bool, error) {
 		return false, err
 	}
 	attempt := m.Attempts + 1
-	sendErr := w.Sender.Send(ctx, m)
+	sender := w.Sender
+	if m.Channel == "sms" {
+		sender = w.SMS
+	}
+	var sendErr error
+	if sender == nil {
+		sendErr = &PermanentError{Err: errors.New("no sender is configured for channel " + m.Channel)}
+	} else {
+		sendErr = sender.Send(ctx, m)
+	}
 	done := w.Now()
 	err = w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		var perm *PermanentError

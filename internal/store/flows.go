@@ -3,25 +3,34 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
 // Flow is the persisted record of one self-service flow.
 type Flow struct {
-	TokenHash        []byte
-	Kind             string
-	State            string
-	Directory        string
-	SubjectDN        string
-	Login            string
-	DisplayName      string
-	Email            string
-	Language         string
-	Known            bool
-	CodeHMAC         []byte
-	CodeExpiresAt    time.Time
-	CodeAttempts     int
-	CodesSent        int
+	TokenHash   []byte
+	Kind        string
+	State       string
+	Directory   string
+	SubjectDN   string
+	Login       string
+	DisplayName string
+	Language    string
+	Known       bool
+	// Privileged accounts need at least two factors whatever the policy.
+	Privileged bool
+	// FactorsDone lists the factor kinds verified so far, in order.
+	FactorsDone     []string
+	FactorsRequired int
+	// The outstanding challenge.
+	ChallengeKind       string
+	ChallengeEnrollment string
+	ChallengeState      []byte // sealed by the caller
+	ChallengeExpiresAt  time.Time
+	ChallengesSent      int
+	// Attempts counts wrong responses over the whole flow.
+	Attempts         int
 	PasswordAttempts int
 	ClientIP         string
 	CreatedAt        time.Time
@@ -31,43 +40,58 @@ type Flow struct {
 	Version int
 }
 
-const flowColumns = `token_hash, kind, state, directory, subject_dn, login, display_name, email, language, known,
-	code_hmac, code_expires_at, code_attempts, codes_sent, password_attempts, client_ip, created_at, updated_at, expires_at, version`
+const flowColumns = `token_hash, kind, state, directory, subject_dn, login, display_name, language, known, privileged,
+	factors_done, factors_required, challenge_kind, challenge_enrollment, challenge_state, challenge_expires_at,
+	challenges_sent, attempts, password_attempts, client_ip, created_at, updated_at, expires_at, version`
+
+func joinKinds(k []string) string { return strings.Join(k, ",") }
+
+func splitKinds(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
 
 // InsertFlow stores a new flow.
 func (t *Tx) InsertFlow(f *Flow) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO flows (`+flowColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		f.TokenHash, f.Kind, f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Email, f.Language, f.Known,
-		f.CodeHMAC, millis(f.CodeExpiresAt), f.CodeAttempts, f.CodesSent, f.PasswordAttempts, f.ClientIP,
-		millis(f.CreatedAt), millis(f.UpdatedAt), millis(f.ExpiresAt), f.Version)
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO flows (`+flowColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		f.TokenHash, f.Kind, f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Language, f.Known, f.Privileged,
+		joinKinds(f.FactorsDone), f.FactorsRequired, f.ChallengeKind, f.ChallengeEnrollment, f.ChallengeState, millis(f.ChallengeExpiresAt),
+		f.ChallengesSent, f.Attempts, f.PasswordAttempts, f.ClientIP, millis(f.CreatedAt), millis(f.UpdatedAt), millis(f.ExpiresAt), f.Version)
 	return err
 }
 
 // FlowByTokenHash loads a flow; ErrNotFound when there is none.
 func (t *Tx) FlowByTokenHash(hash []byte) (*Flow, error) {
 	var f Flow
-	var codeExp, created, updated, expires int64
+	var done string
+	var chExp, created, updated, expires int64
 	err := t.tx.QueryRowContext(t.ctx, `SELECT `+flowColumns+` FROM flows WHERE token_hash = ?`, hash).Scan(
-		&f.TokenHash, &f.Kind, &f.State, &f.Directory, &f.SubjectDN, &f.Login, &f.DisplayName, &f.Email, &f.Language, &f.Known,
-		&f.CodeHMAC, &codeExp, &f.CodeAttempts, &f.CodesSent, &f.PasswordAttempts, &f.ClientIP, &created, &updated, &expires, &f.Version)
+		&f.TokenHash, &f.Kind, &f.State, &f.Directory, &f.SubjectDN, &f.Login, &f.DisplayName, &f.Language, &f.Known, &f.Privileged,
+		&done, &f.FactorsRequired, &f.ChallengeKind, &f.ChallengeEnrollment, &f.ChallengeState, &chExp,
+		&f.ChallengesSent, &f.Attempts, &f.PasswordAttempts, &f.ClientIP, &created, &updated, &expires, &f.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	f.CodeExpiresAt, f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMillis(codeExp), fromMillis(created), fromMillis(updated), fromMillis(expires)
+	f.FactorsDone = splitKinds(done)
+	f.ChallengeExpiresAt, f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMillis(chExp), fromMillis(created), fromMillis(updated), fromMillis(expires)
 	return &f, nil
 }
 
 // UpdateFlow writes f back if nobody changed it since it was read, and bumps
 // its version; otherwise it returns ErrConflict and changes nothing.
 func (t *Tx) UpdateFlow(f *Flow) error {
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE flows SET state=?, directory=?, subject_dn=?, login=?, display_name=?, email=?, language=?, known=?,
-		code_hmac=?, code_expires_at=?, code_attempts=?, codes_sent=?, password_attempts=?, client_ip=?, updated_at=?, expires_at=?, version=version+1
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE flows SET state=?, directory=?, subject_dn=?, login=?, display_name=?, language=?, known=?, privileged=?,
+		factors_done=?, factors_required=?, challenge_kind=?, challenge_enrollment=?, challenge_state=?, challenge_expires_at=?,
+		challenges_sent=?, attempts=?, password_attempts=?, client_ip=?, updated_at=?, expires_at=?, version=version+1
 		WHERE token_hash=? AND version=?`,
-		f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Email, f.Language, f.Known,
-		f.CodeHMAC, millis(f.CodeExpiresAt), f.CodeAttempts, f.CodesSent, f.PasswordAttempts, f.ClientIP, millis(f.UpdatedAt), millis(f.ExpiresAt),
+		f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Language, f.Known, f.Privileged,
+		joinKinds(f.FactorsDone), f.FactorsRequired, f.ChallengeKind, f.ChallengeEnrollment, f.ChallengeState, millis(f.ChallengeExpiresAt),
+		f.ChallengesSent, f.Attempts, f.PasswordAttempts, f.ClientIP, millis(f.UpdatedAt), millis(f.ExpiresAt),
 		f.TokenHash, f.Version)
 	if err != nil {
 		return err

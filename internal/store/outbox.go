@@ -7,9 +7,11 @@ import (
 
 // Message is one outgoing mail in the outbox.
 type Message struct {
-	ID            int64
-	CreatedAt     time.Time
-	Kind          string
+	ID        int64
+	CreatedAt time.Time
+	Kind      string
+	// Channel is "email" (the default) or "sms".
+	Channel       string
 	Recipient     string
 	Subject       string
 	TextBody      string
@@ -24,8 +26,11 @@ type Message struct {
 
 // EnqueueMessage adds m to the outbox; it is due at m.NextAttemptAt.
 func (t *Tx) EnqueueMessage(m *Message) error {
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, recipient, subject, text_body, html_body, message_id, next_attempt_at)
-		VALUES (?,?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Recipient, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, millis(m.NextAttemptAt))
+	if m.Channel == "" {
+		m.Channel = "email"
+	}
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, subject, text_body, html_body, message_id, next_attempt_at)
+		VALUES (?,?,?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, millis(m.NextAttemptAt))
 	if err != nil {
 		return err
 	}
@@ -33,7 +38,7 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	return err
 }
 
-const messageColumns = `id, created_at, kind, recipient, subject, text_body, html_body, message_id, attempts, next_attempt_at, last_error, sent_at, failed_at`
+const messageColumns = `id, created_at, kind, channel, recipient, subject, text_body, html_body, message_id, attempts, next_attempt_at, last_error, sent_at, failed_at`
 
 func scanMessages(rows *sql.Rows) ([]*Message, error) {
 	defer rows.Close()
@@ -42,7 +47,7 @@ func scanMessages(rows *sql.Rows) ([]*Message, error) {
 		var m Message
 		var created, next int64
 		var sent, failed sql.NullInt64
-		if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
+		if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
 			&m.Attempts, &next, &m.LastError, &sent, &failed); err != nil {
 			return nil, err
 		}

@@ -49,9 +49,10 @@ func inTx(t *testing.T, s *store.Store, fn func(*store.Tx) error) {
 func newFlow(token string, expires time.Time) *store.Flow {
 	return &store.Flow{
 		TokenHash: []byte(token), Kind: "reset", State: "identified", Directory: "corp",
-		SubjectDN: "CN=Jane,DC=example,DC=com", Login: "jane", DisplayName: "Jane Doe", Email: "jane@example.com",
-		Language: "de", Known: true, CodeHMAC: []byte{1, 2, 3}, CodeExpiresAt: t0.Add(10 * time.Minute),
-		CodeAttempts: 1, CodesSent: 2, PasswordAttempts: 3, ClientIP: "192.0.2.1",
+		SubjectDN: "CN=Jane,DC=example,DC=com", Login: "jane", DisplayName: "Jane Doe", Privileged: true,
+		Language: "de", Known: true, FactorsDone: []string{"email", "totp"}, FactorsRequired: 2,
+		ChallengeKind: "totp", ChallengeEnrollment: "e1", ChallengeState: []byte{1, 2, 3}, ChallengeExpiresAt: t0.Add(10 * time.Minute),
+		Attempts: 1, ChallengesSent: 2, PasswordAttempts: 3, ClientIP: "192.0.2.1",
 		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: expires,
 	}
 }
@@ -144,9 +145,11 @@ func TestFlowRoundTripAndOptimisticLocking(t *testing.T) {
 
 func flowsEqual(a, b *store.Flow) bool {
 	return bytes.Equal(a.TokenHash, b.TokenHash) && a.Kind == b.Kind && a.State == b.State && a.Directory == b.Directory &&
-		a.SubjectDN == b.SubjectDN && a.Login == b.Login && a.DisplayName == b.DisplayName && a.Email == b.Email &&
-		a.Language == b.Language && a.Known == b.Known && bytes.Equal(a.CodeHMAC, b.CodeHMAC) &&
-		a.CodeExpiresAt.Equal(b.CodeExpiresAt) && a.CodeAttempts == b.CodeAttempts && a.CodesSent == b.CodesSent &&
+		a.SubjectDN == b.SubjectDN && a.Login == b.Login && a.DisplayName == b.DisplayName && a.Privileged == b.Privileged &&
+		a.Language == b.Language && a.Known == b.Known && bytes.Equal(a.ChallengeState, b.ChallengeState) &&
+		strings.Join(a.FactorsDone, ",") == strings.Join(b.FactorsDone, ",") && a.FactorsRequired == b.FactorsRequired &&
+		a.ChallengeKind == b.ChallengeKind && a.ChallengeEnrollment == b.ChallengeEnrollment &&
+		a.ChallengeExpiresAt.Equal(b.ChallengeExpiresAt) && a.Attempts == b.Attempts && a.ChallengesSent == b.ChallengesSent &&
 		a.PasswordAttempts == b.PasswordAttempts && a.ClientIP == b.ClientIP && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.UpdatedAt.Equal(b.UpdatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.Version == b.Version
 }

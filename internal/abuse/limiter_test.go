@@ -1,0 +1,560 @@
+package abuse_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/abuse"
+	"github.com/sspr/sspr/internal/store"
+)
+
+// t0 is the injected "now": whole milliseconds, as the store keeps them.
+var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// clock is a settable clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	t     *testing.T
+	path  string
+	st    *store.Store
+	clock *clock
+	l     *abuse.Limiter
+}
+
+func newEnv(t *testing.T, p abuse.Policy) *env {
+	t.Helper()
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "sspr.db"), clock: &clock{t: t0}}
+	e.open()
+	l, err := abuse.NewLimiter(p, testKey, e.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.l = l
+	return e
+}
+
+func (e *env) open() {
+	e.t.Helper()
+	st, err := store.OpenSQLite(context.Background(), e.path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.st = st
+	e.t.Cleanup(func() { st.Close() })
+}
+
+// restart closes the database and opens the file again, as a restarted
+// process (or another node) would.
+func (e *env) restart() {
+	e.t.Helper()
+	if err := e.st.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.open()
+}
+
+func (e *env) check(a abuse.Action, s abuse.Subject) abuse.Decision {
+	e.t.Helper()
+	d, err := e.l.In(e.st).Check(context.Background(), a, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+func (e *env) fail(s abuse.Subject) []abuse.Block {
+	e.t.Helper()
+	var set []abuse.Block
+	err := e.st.InTx(context.Background(), func(tx *store.Tx) (err error) {
+		set, err = e.l.RecordFailure(tx, s)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return set
+}
+
+func (e *env) do(fn func(tx *store.Tx) error) {
+	e.t.Helper()
+	if err := e.st.InTx(context.Background(), fn); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+var (
+	alice = abuse.Subject{Login: "alice", IP: "192.0.2.1"}
+	// aliceElsewhere is the same account typed differently, from another IP.
+	aliceElsewhere = abuse.Subject{Login: "  ALICE ", IP: "198.51.100.7"}
+)
+
+func TestUserBlockedAfterFiveFailures(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	for i := 1; i <= 5; i++ {
+		if d := e.check(abuse.Verify, alice); !d.Allowed {
+			t.Fatalf("attempt %d refused: %+v", i, d)
+		}
+		set := e.fail(alice)
+		if wantBlock := i == 5; (len(set) == 1) != wantBlock {
+			t.Fatalf("failure %d set blocks %+v; want a block only at the 5th", i, set)
+		}
+	}
+	want := abuse.Decision{Reason: "user_blocked", RetryAfter: 24 * time.Hour, Scope: abuse.ScopeUser, Quiet: true}
+	for _, a := range []abuse.Action{abuse.Verify, abuse.Identify, abuse.SendCode, abuse.Reset} {
+		if d := e.check(a, aliceElsewhere); d != want {
+			t.Errorf("6th %s = %+v, want %+v", a, d, want)
+		}
+	}
+	// Other accounts from the same IP go on.
+	if d := e.check(abuse.Verify, abuse.Subject{Login: "bob", IP: alice.IP}); !d.Allowed {
+		t.Errorf("bob refused: %+v", d)
+	}
+	// The block survives a restart.
+	e.restart()
+	e.clock.Advance(23 * time.Hour)
+	if d := e.check(abuse.Verify, alice); d.Allowed || d.Reason != "user_blocked" || d.RetryAfter != time.Hour {
+		t.Errorf("after restart, 23h later: %+v, want blocked for 1h more", d)
+	}
+	e.clock.Advance(time.Hour)
+	if d := e.check(abuse.Verify, alice); !d.Allowed {
+		t.Errorf("after 24h: %+v, want allowed", d)
+	}
+}
+
+func TestWindowSlides(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.UserFailures.Block = 0 // watch the window alone
+	e := newEnv(t, p)
+	// Failures at 0, 15, 30, 45 and 50 minutes fill the window.
+	for _, at := range []time.Duration{0, 15, 30, 45, 50} {
+		e.clock.t = t0.Add(at * time.Minute)
+		e.fail(alice)
+	}
+	tests := []struct {
+		at      time.Duration
+		allowed bool
+		retry   time.Duration
+	}{
+		{55 * time.Minute, false, 5 * time.Minute},
+		{59*time.Minute + 59*time.Second, false, time.Second},
+		{60 * time.Minute, true, 0}, // the failure at 0 has aged out
+		{80 * time.Minute, true, 0},
+	}
+	for _, tc := range tests {
+		e.clock.t = t0.Add(tc.at)
+		d := e.check(abuse.Verify, alice)
+		if d.Allowed != tc.allowed || d.RetryAfter != tc.retry {
+			t.Errorf("at +%s: %+v, want allowed=%v retry=%s", tc.at, d, tc.allowed, tc.retry)
+		}
+		if !d.Allowed && (d.Reason != "verify_failure_user" || !d.Quiet) {
+			t.Errorf("at +%s: %+v, want a quiet verify_failure_user refusal", tc.at, d)
+		}
+	}
+	// One more failure at +80m: failures at 30, 45, 50, 80 make 4 < 5.
+	e.fail(alice)
+	if d := e.check(abuse.Verify, alice); !d.Allowed {
+		t.Errorf("after old failures aged out: %+v", d)
+	}
+}
+
+func TestIPLimitIndependentOfUser(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.IPFailures = abuse.Rule{Limit: 4, Window: time.Hour, Block: time.Hour}
+	e := newEnv(t, p)
+	// Four accounts, one failure each from one IP: no user is near its
+	// limit, the IP is blocked.
+	var set []abuse.Block
+	for _, login := range []string{"u1", "u2", "u3", "u4"} {
+		set = append(set, e.fail(abuse.Subject{Login: login, IP: "192.0.2.9"})...)
+	}
+	if len(set) != 1 || set[0].Scope != abuse.ScopeIP || set[0].Key != "192.0.2.9" || !set[0].Until.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("blocks set = %+v, want the IP for 1h", set)
+	}
+	tests := []struct {
+		name string
+		s    abuse.Subject
+		want abuse.Decision
+	}{
+		{"fresh user, blocked IP", abuse.Subject{Login: "u9", IP: "192.0.2.9"},
+			abuse.Decision{Reason: "ip_blocked", RetryAfter: time.Hour, Scope: abuse.ScopeIP}},
+		{"IPv4-mapped form of the blocked IP", abuse.Subject{Login: "u9", IP: "::ffff:192.0.2.9"},
+			abuse.Decision{Reason: "ip_blocked", RetryAfter: time.Hour, Scope: abuse.ScopeIP}},
+		{"same user, other IP", abuse.Subject{Login: "u1", IP: "192.0.2.10"}, abuse.Decision{Allowed: true}},
+		{"no IP known", abuse.Subject{Login: "u1"}, abuse.Decision{Allowed: true}},
+	}
+	for _, tc := range tests {
+		if d := e.check(abuse.Verify, tc.s); d != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, d, tc.want)
+		}
+	}
+	// A user blocked and an IP blocked: the IP refusal (which says nothing
+	// about the account) comes first, whoever the account is.
+	for range 5 {
+		e.fail(abuse.Subject{Login: "u1", IP: "203.0.113.5"})
+	}
+	if d := e.check(abuse.Verify, abuse.Subject{Login: "u1", IP: "192.0.2.9"}); d.Reason != "ip_blocked" || d.Quiet {
+		t.Errorf("user and IP blocked: %+v, want the IP refusal, not quiet", d)
+	}
+}
+
+func TestIPv6GroupedByPrefix(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.IPIdentifies = abuse.Rule{Limit: 2, Window: time.Minute}
+	e := newEnv(t, p)
+	e.do(func(tx *store.Tx) error {
+		if err := e.l.RecordIdentify(tx, abuse.Subject{IP: "2001:db8:1:2::1"}); err != nil {
+			return err
+		}
+		return e.l.RecordIdentify(tx, abuse.Subject{IP: "[2001:db8:1:2:ffff::9]:443"})
+	})
+	if d := e.check(abuse.Identify, abuse.Subject{IP: "2001:db8:1:2::42"}); d.Allowed || d.Reason != "identify_ip" || d.Quiet {
+		t.Errorf("same /64: %+v, want a loud identify_ip refusal", d)
+	}
+	if d := e.check(abuse.Identify, abuse.Subject{IP: "2001:db8:1:3::1"}); !d.Allowed {
+		t.Errorf("other /64: %+v, want allowed", d)
+	}
+}
+
+func TestSendCaps(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.IPSends = abuse.Rule{Limit: 8, Window: time.Hour}
+	e := newEnv(t, p)
+	phone := "+1 (555) 010-0042"
+	for i := range 5 {
+		e.do(func(tx *store.Tx) error {
+			// Different IPs and logins: only the destination is shared.
+			return e.l.RecordSend(tx, abuse.Subject{Login: "x", IP: "192.0.2." + string(rune('1'+i)), Destination: phone})
+		})
+	}
+	tests := []struct {
+		name string
+		a    abuse.Action
+		s    abuse.Subject
+		want abuse.Decision
+	}{
+		{"same number, other spelling", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "+15550100042"},
+			abuse.Decision{Reason: "send_destination", RetryAfter: time.Hour, Scope: abuse.ScopeDestination, Quiet: true}},
+		{"other number", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "+15550100043"}, abuse.Decision{Allowed: true}},
+		{"mail unaffected", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "Alice@Example.com"}, abuse.Decision{Allowed: true}},
+		{"destination not blocked for verify", abuse.Verify, abuse.Subject{Login: "x", Destination: phone}, abuse.Decision{Allowed: true}},
+	}
+	for _, tc := range tests {
+		if d := e.check(tc.a, tc.s); d != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, d, tc.want)
+		}
+	}
+	// Sends per IP: 8 from one IP to 8 numbers.
+	for i := range 8 {
+		e.do(func(tx *store.Tx) error {
+			return e.l.RecordSend(tx, abuse.Subject{IP: "198.51.100.1", Destination: "+4930123456" + string(rune('0'+i))})
+		})
+	}
+	if d := e.check(abuse.SendCode, abuse.Subject{IP: "198.51.100.1", Destination: "+49301234569"}); d.Reason != "send_ip" || d.Quiet {
+		t.Errorf("9th send from one IP: %+v, want a loud send_ip refusal", d)
+	}
+	// No block was set by sends: the window just slides.
+	e.clock.Advance(time.Hour)
+	if d := e.check(abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: phone}); !d.Allowed {
+		t.Errorf("an hour later: %+v", d)
+	}
+}
+
+func TestResetsPerDay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	for i := range 3 {
+		if d := e.check(abuse.Reset, alice); !d.Allowed {
+			t.Fatalf("reset %d refused: %+v", i+1, d)
+		}
+		e.do(func(tx *store.Tx) error { return e.l.RecordReset(tx, alice) })
+		e.clock.Advance(time.Hour)
+	}
+	// Resets at 0h, 1h, 2h; now is 3h: the first ages out at 24h.
+	want := abuse.Decision{Reason: "reset_user", RetryAfter: 21 * time.Hour, Scope: abuse.ScopeUser, Quiet: true}
+	if d := e.check(abuse.Reset, aliceElsewhere); d != want {
+		t.Errorf("4th reset: %+v, want %+v", d, want)
+	}
+	if d := e.check(abuse.Reset, abuse.Subject{Login: "bob", IP: alice.IP}); !d.Allowed {
+		t.Errorf("bob: %+v", d)
+	}
+	e.clock.Advance(21 * time.Hour)
+	if d := e.check(abuse.Reset, alice); !d.Allowed {
+		t.Errorf("a day after the first: %+v", d)
+	}
+}
+
+func TestDestinationsNotStoredInPlain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	dests := []string{"+4915112345678", "jane.doe@example.com"}
+	for _, dst := range dests {
+		e.do(func(tx *store.Tx) error {
+			return e.l.RecordSend(tx, abuse.Subject{Login: "jane", IP: "192.0.2.1", Destination: dst})
+		})
+	}
+	p := abuse.DefaultPolicy()
+	p.DestinationSends.Block = time.Hour // so a destination block is stored too
+	l, err := abuse.NewLimiter(p, testKey, e.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		e.do(func(tx *store.Tx) error { return l.RecordSend(tx, abuse.Subject{Destination: dests[0]}) })
+	}
+	if bs, _ := l.In(e.st).Blocks(context.Background()); len(bs) != 1 || bs[0].Scope != abuse.ScopeDestination {
+		t.Fatalf("blocks = %+v, want one destination block", bs)
+	}
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var dump strings.Builder
+	for _, q := range []string{`SELECT kind || ' ' || key FROM abuse_events`, `SELECT kind || ' ' || key || ' ' || reason FROM abuse_blocks`} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			dump.WriteString(s + "\n")
+		}
+		rows.Close()
+	}
+	text := strings.ToLower(dump.String())
+	if !strings.Contains(text, "send_destination") {
+		t.Fatalf("no destination rows found in\n%s", text)
+	}
+	for _, needle := range []string{"4915112345678", "12345678", "jane.doe", "example.com"} {
+		if strings.Contains(text, needle) {
+			t.Errorf("the abuse tables hold %q:\n%s", needle, text)
+		}
+	}
+	// And not anywhere in the file, in any encoding SQLite could use.
+	raw, err := readFile(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, needle := range dests {
+		if strings.Contains(raw, needle) {
+			t.Errorf("the database file holds %q", needle)
+		}
+	}
+}
+
+func TestConcurrentFailuresCountExactly(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.UserFailures = abuse.Rule{Limit: 25, Window: time.Hour, Block: time.Hour}
+	p.IPFailures = abuse.Rule{Limit: 1000, Window: time.Hour, Block: time.Hour}
+	e := newEnv(t, p)
+	const workers, each = 8, 5
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var blocks []abuse.Block
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				var set []abuse.Block
+				err := e.st.InTx(context.Background(), func(tx *store.Tx) (err error) {
+					set, err = e.l.RecordFailure(tx, abuse.Subject{Login: "Alice", IP: "192.0.2." + string(rune('1'+(w+i)%9))})
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				blocks = append(blocks, set...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	e.do(func(tx *store.Tx) error {
+		n, err := tx.CountAbuseEvents("verify_failure_user", abuse.LoginKey("alice"), t0.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if n != workers*each {
+			t.Errorf("counted %d failures, want %d", n, workers*each)
+		}
+		return nil
+	})
+	if len(blocks) != 1 || blocks[0].Scope != abuse.ScopeUser {
+		t.Errorf("blocks set = %+v, want exactly one user block", blocks)
+	}
+}
+
+func TestUnblockAndBlocks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	for range 5 {
+		e.fail(abuse.Subject{Login: "Alice", IP: "192.0.2.1"})
+	}
+	e.clock.Advance(time.Minute)
+	bs, err := e.l.In(e.st).Blocks(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := abuse.Block{Scope: abuse.ScopeUser, Key: "alice", Until: t0.Add(24 * time.Hour), Reason: "verify_failure_user", Since: t0}
+	if len(bs) != 1 || bs[0] != want {
+		t.Fatalf("blocks = %+v, want [%+v]", bs, want)
+	}
+	b := e.l.In(e.st)
+	if ok, err := b.Unblock(context.Background(), abuse.ScopeUser, " ALICE"); err != nil || !ok {
+		t.Fatalf("Unblock = %v, %v; want true", ok, err)
+	}
+	if ok, err := b.Unblock(context.Background(), abuse.ScopeUser, "alice"); err != nil || ok {
+		t.Errorf("second Unblock = %v, %v; want false", ok, err)
+	}
+	if d := e.check(abuse.Verify, alice); !d.Allowed {
+		t.Errorf("after unblock: %+v", d)
+	}
+	// The failures were forgotten with the block: one more does not block.
+	if set := e.fail(alice); len(set) != 0 {
+		t.Errorf("first failure after unblock set %+v", set)
+	}
+	if _, err := b.Unblock(context.Background(), "planet", "x"); err == nil {
+		t.Error("Unblock of an unknown scope: no error")
+	}
+}
+
+func TestCleanup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	e.do(func(tx *store.Tx) error {
+		if err := e.l.RecordIdentify(tx, alice); err != nil { // kept 10 min
+			return err
+		}
+		for range 5 {
+			if _, err := e.l.RecordFailure(tx, alice); err != nil { // kept 1 h, block 24 h
+				return err
+			}
+		}
+		return nil
+	})
+	tests := []struct {
+		after time.Duration
+		want  int64
+	}{
+		{5 * time.Minute, 0},
+		{10 * time.Minute, 1}, // identify
+		{time.Hour, 10},       // 5 user + 5 IP failures
+		{24 * time.Hour, 1},   // the user block (the IP block of 20 failures never came)
+		{48 * time.Hour, 0},
+	}
+	for _, tc := range tests {
+		e.clock.t = t0.Add(tc.after)
+		n, err := e.l.In(e.st).Cleanup(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("cleanup at +%s removed %d rows, want %d", tc.after, n, tc.want)
+		}
+	}
+}
+
+func TestCheckUnknownAction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	if _, err := e.l.In(e.st).Check(context.Background(), "dance", alice); err == nil {
+		t.Error("no error for an unknown action")
+	}
+}
+
+func TestNewLimiterRefusesShortKey(t *testing.T) {
+	t.Parallel()
+	if _, err := abuse.NewLimiter(abuse.DefaultPolicy(), []byte("short"), nil); err == nil {
+		t.Error("no error for a 5-byte key")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"  Alice ", "alice"},
+		{"ＡＬＩＣＥ", "alice"},
+		{"Straße", "strasse"},
+		{`EXAMPLE\Bob`, `example\bob`},
+	}
+	for _, tc := range tests {
+		if got := abuse.LoginKey(tc.in); got != tc.want {
+			t.Errorf("LoginKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	ips := []struct {
+		in   string
+		bits int
+		want string
+	}{
+		{"192.0.2.1", 0, "192.0.2.1"},
+		{" ::ffff:192.0.2.1 ", 0, "192.0.2.1"},
+		{"192.0.2.1:8080", 0, "192.0.2.1"},
+		{"2001:db8::1", 0, "2001:db8::/64"},
+		{"2001:DB8:0:0:1::1", 56, "2001:db8::/56"},
+		{"2001:db8::1", 128, "2001:db8::1"},
+		{"fe80::1%eth0", 128, "fe80::1"},
+		{"Not-An-IP", 0, "not-an-ip"},
+	}
+	for _, tc := range ips {
+		if got := abuse.IPKey(tc.in, tc.bits); got != tc.want {
+			t.Errorf("IPKey(%q, %d) = %q, want %q", tc.in, tc.bits, got, tc.want)
+		}
+	}
+}
+
+// readFile returns the database file and its write-ahead log, if any, as
+// text to search.
+func readFile(path string) (string, error) {
+	var all []byte
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			return "", err
+		}
+		all = append(all, b...)
+	}
+	return string(all), nil
+}

@@ -1,0 +1,183 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/store"
+)
+
+func TestAbuseEventWindows(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i := range 4 {
+			at := t0.Add(time.Duration(i) * 10 * time.Minute) // t0, +10m, +20m, +30m
+			if err := tx.RecordAbuseEvent("fail", "alice", at, at.Add(time.Hour)); err != nil {
+				return err
+			}
+		}
+		return tx.RecordAbuseEvent("fail", "bob", t0, t0.Add(time.Hour))
+	})
+	tests := []struct {
+		name  string
+		key   string
+		since time.Time
+		want  int
+	}{
+		{"all", "alice", t0.Add(-time.Second), 4},
+		{"strictly after since", "alice", t0, 3},
+		{"recent", "alice", t0.Add(15 * time.Minute), 2},
+		{"none", "alice", t0.Add(time.Hour), 0},
+		{"other key", "bob", t0.Add(-time.Second), 1},
+		{"unknown key", "carol", t0.Add(-time.Second), 0},
+	}
+	for _, tc := range tests {
+		inTx(t, s, func(tx *store.Tx) error {
+			n, err := tx.CountAbuseEvents("fail", tc.key, tc.since)
+			if err != nil {
+				return err
+			}
+			if n != tc.want {
+				t.Errorf("%s: count = %d, want %d", tc.name, n, tc.want)
+			}
+			return nil
+		})
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		at, err := tx.AbuseEventAt("fail", "alice", t0, 1)
+		if err != nil {
+			return err
+		}
+		if want := t0.Add(20 * time.Minute); !at.Equal(want) {
+			t.Errorf("AbuseEventAt(1) = %v, want %v", at, want)
+		}
+		if _, err := tx.AbuseEventAt("fail", "alice", t0, 3); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AbuseEventAt past the end: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func TestAbuseEventOnce(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i, want := range []bool{true, false, false} {
+			got, err := tx.RecordAbuseEventOnce("nonce", "n1", t0, t0.Add(time.Minute))
+			if err != nil {
+				return err
+			}
+			if got != want {
+				t.Errorf("attempt %d: fresh = %v, want %v", i, got, want)
+			}
+		}
+		got, err := tx.RecordAbuseEventOnce("nonce", "n2", t0, t0.Add(time.Minute))
+		if err != nil || !got {
+			t.Errorf("another nonce: fresh = %v, %v; want true", got, err)
+		}
+		return nil
+	})
+	// Once forgotten (expired and cleaned up), the key is fresh again; a
+	// challenge's expiry makes sure that no longer matters.
+	inTx(t, s, func(tx *store.Tx) error {
+		if _, err := tx.DeleteExpiredAbuse(t0.Add(time.Minute)); err != nil {
+			return err
+		}
+		got, err := tx.RecordAbuseEventOnce("nonce", "n1", t0, t0.Add(time.Minute))
+		if err != nil || !got {
+			t.Errorf("after cleanup: fresh = %v, %v; want true", got, err)
+		}
+		return nil
+	})
+}
+
+func TestAbuseBlocksSurviveReopen(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		if err := tx.SetAbuseBlock(&store.AbuseBlock{Kind: "user", Key: "alice", Until: t0.Add(24 * time.Hour), Reason: "failures", CreatedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.SetAbuseBlock(&store.AbuseBlock{Kind: "ip", Key: "192.0.2.1", Until: t0.Add(time.Hour), Reason: "failures", CreatedAt: t0}); err != nil {
+			return err
+		}
+		// An ended block is not active.
+		return tx.SetAbuseBlock(&store.AbuseBlock{Kind: "user", Key: "old", Until: t0, Reason: "failures", CreatedAt: t0.Add(-time.Hour)})
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	inTx(t, s2, func(tx *store.Tx) error {
+		b, err := tx.ActiveAbuseBlock("user", "alice", t0.Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		want := store.AbuseBlock{Kind: "user", Key: "alice", Until: t0.Add(24 * time.Hour), Reason: "failures", CreatedAt: t0}
+		if *b != want {
+			t.Errorf("block = %+v, want %+v", *b, want)
+		}
+		if _, err := tx.ActiveAbuseBlock("user", "old", t0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ended block: err = %v, want ErrNotFound", err)
+		}
+		list, err := tx.ActiveAbuseBlocks(t0)
+		if err != nil {
+			return err
+		}
+		if len(list) != 2 || list[0].Kind != "ip" || list[1].Kind != "user" {
+			t.Errorf("active blocks = %+v, want ip then user", list)
+		}
+		ok, err := tx.DeleteAbuseBlock("user", "alice")
+		if err != nil || !ok {
+			t.Errorf("DeleteAbuseBlock = %v, %v; want true", ok, err)
+		}
+		if _, err := tx.ActiveAbuseBlock("user", "alice", t0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after delete: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func TestDeleteExpiredAbuse(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		for _, e := range []struct {
+			key  string
+			keep time.Duration
+		}{{"a", time.Minute}, {"b", time.Hour}, {"c", 2 * time.Hour}} {
+			if err := tx.RecordAbuseEvent("k", e.key, t0, t0.Add(e.keep)); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetAbuseBlock(&store.AbuseBlock{Kind: "ip", Key: "x", Until: t0.Add(time.Hour), CreatedAt: t0}); err != nil {
+			return err
+		}
+		return tx.SetAbuseBlock(&store.AbuseBlock{Kind: "ip", Key: "y", Until: t0.Add(3 * time.Hour), CreatedAt: t0})
+	})
+	inTx(t, s, func(tx *store.Tx) error {
+		n, err := tx.DeleteExpiredAbuse(t0.Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		if n != 3 { // events a, b and block x
+			t.Errorf("deleted %d rows, want 3", n)
+		}
+		for key, want := range map[string]int{"a": 0, "b": 0, "c": 1} {
+			if got, _ := tx.CountAbuseEvents("k", key, time.Time{}); got != want {
+				t.Errorf("events of %s after cleanup = %d, want %d", key, got, want)
+			}
+		}
+		if n, err := tx.DeleteAbuseEvents("k", "c"); err != nil || n != 1 {
+			t.Errorf("DeleteAbuseEvents = %d, %v; want 1", n, err)
+		}
+		return nil
+	})
+}
