@@ -66,10 +66,19 @@ type AccountStatus struct {
 	PasswordExpires time.Time
 	PasswordLastSet time.Time
 	MustChange      bool
+	// FailedAttempts is the directory's count of recent failed binds (AD
+	// badPwdCount, ppolicy pwdFailureTime values, 389 passwordRetryCount),
+	// when it keeps one.
+	FailedAttempts int
 	// Protected marks privileged accounts (AD adminCount=1, configured
 	// groups) that self-service must refuse or hold to a stricter policy.
-	Protected       bool
+	Protected bool
+	// ProtectedReason says why, for admins and audit records ("adminCount=1",
+	// "member of cn=admins,ou=groups,dc=example,dc=test").
 	ProtectedReason string
+	// ProtectedGroups lists the configured protected groups the account is
+	// in (directly or nested).
+	ProtectedGroups []string
 }
 
 // PasswordPolicy is the password policy a directory enforces for one user.
@@ -86,6 +95,10 @@ type PasswordPolicy struct {
 	LockoutThreshold int           // 0: no lockout
 	LockoutDuration  time.Duration // 0 with a threshold: until an admin unlocks
 	LockoutWindow    time.Duration
+	// MustChangeAfterReset: the directory itself makes a user change a
+	// password an administrator set (ppolicy pwdMustChange, 389-DS
+	// passwordMustChange); pwdReset / must-change is honoured only then.
+	MustChangeAfterReset bool
 }
 
 // Severity grades a finding of a health check.

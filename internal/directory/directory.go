@@ -17,6 +17,14 @@ type User struct {
 	DisplayName string
 	// Email is the address codes are sent to, may be empty.
 	Email string
+	// Mobile is the mobile phone number as stored (not normalised), may be
+	// empty.
+	Mobile string
+	// Manager is the DN of the user's manager, may be empty.
+	Manager string
+	// OU is the DN of the entry's parent (the container or organisational
+	// unit the account lives in), for policies scoped by OU.
+	OU string
 	// Attributes holds any further attributes the connector was asked to read.
 	Attributes map[string][]string
 }
@@ -39,6 +47,20 @@ type Directory interface {
 
 // PasswordResetter is implemented by directories where the service account
 // can set a user's password without knowing the old one.
+//
+// A connector does not refuse to reset a protected account (AD adminCount=1,
+// a configured protected group): whether self-service may touch such an
+// account is policy, and the flow decides it by reading
+// AccountStatus.Protected BEFORE calling ResetPassword (and Unlock,
+// SetMustChange). A flow must never reset without having looked.
 type PasswordResetter interface {
 	ResetPassword(ctx context.Context, user *User, newPassword string) error
+}
+
+// DomainOwner is implemented by directories that declare the domain names
+// their users type (NetBIOS names such as EXAMPLE in EXAMPLE\alice, DNS or
+// UPN suffixes such as example.test in alice@example.test). Set routes
+// qualified logins by it.
+type DomainOwner interface {
+	Domains() []string
 }

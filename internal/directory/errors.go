@@ -39,6 +39,13 @@ const (
 	KindMustChange
 	// KindMisconfigured: sspr's own configuration does not fit the directory.
 	KindMisconfigured
+	// KindLogonRestricted: the account may not log on now or from here
+	// (AD logon hours 530, workstation restriction 531).
+	KindLogonRestricted
+	// KindUnsupported: the directory does not offer what was asked (an
+	// extended operation or critical control it does not know, an attribute
+	// its schema lacks). A deployment problem, not the user's.
+	KindUnsupported
 )
 
 var kindNames = map[Kind]string{
@@ -56,6 +63,8 @@ var kindNames = map[Kind]string{
 	KindAccountExpired:          "account_expired",
 	KindMustChange:              "must_change",
 	KindMisconfigured:           "misconfigured",
+	KindLogonRestricted:         "logon_restricted",
+	KindUnsupported:             "unsupported",
 }
 
 // String returns a stable, machine-friendly name, used in audit records.
@@ -87,6 +96,12 @@ const (
 	ReasonContainsName
 	// ReasonQuality: rejected by a quality check without a finer reason.
 	ReasonQuality
+	// ReasonTooLong: longer than the directory accepts (ppolicy
+	// passwordTooLong, pwdMaxLength).
+	ReasonTooLong
+	// ReasonDictionary: a dictionary word or based on one (389-DS
+	// passwordDictCheck, AD password filters that say so).
+	ReasonDictionary
 )
 
 var reasonNames = map[Reason]string{
@@ -97,6 +112,8 @@ var reasonNames = map[Reason]string{
 	ReasonTooYoung:     "too_young",
 	ReasonContainsName: "contains_name",
 	ReasonQuality:      "quality",
+	ReasonTooLong:      "too_long",
+	ReasonDictionary:   "dictionary",
 }
 
 // String returns a stable name, used in audit records and the API.
@@ -174,7 +191,32 @@ var (
 	ErrAccountExpired          = &Error{Kind: KindAccountExpired}
 	ErrMustChange              = &Error{Kind: KindMustChange}
 	ErrMisconfigured           = &Error{Kind: KindMisconfigured}
+	ErrLogonRestricted         = &Error{Kind: KindLogonRestricted}
+	ErrUnsupported             = &Error{Kind: KindUnsupported}
 )
+
+// Kinds returns every kind, in declaration order (for catalogue checks).
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kindNames))
+	for k := KindUnknown; k <= KindUnsupported; k++ {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Reasons returns every reason, in declaration order (for catalogue checks).
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasonNames))
+	for r := ReasonUnspecified; r <= ReasonDictionary; r++ {
+		out = append(out, r)
+	}
+	return out
+}
+
+// OpUnlockAfterReset is the Op of the error a connector returns when a
+// password reset succeeded but the unlock that "unlock on reset" asked for
+// afterwards failed: the password IS changed, the account is still locked.
+const OpUnlockAfterReset = "unlock after reset"
 
 // KindOf returns the kind of a directory error, KindUnknown for anything else.
 func KindOf(err error) Kind {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# down.sh STATE_DIR: stops the OpenLDAP and Samba servers up.sh started.
+# down.sh STATE_DIR: stops the 389-DS, OpenLDAP and Samba servers up.sh started.
 # Their data stays in STATE_DIR for a fast restart; delete it to start afresh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,6 +9,7 @@ if [[ $# -ne 1 ]]; then
 	exit 2
 fi
 status=0
+"$here/389ds.sh" stop "$1" || status=1
 "$here/openldap.sh" stop "$1" || status=1
 "$here/samba.sh" stop "$1" || status=1
 exit "$status"

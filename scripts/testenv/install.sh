@@ -9,12 +9,13 @@ set -euo pipefail
 packages=(
 	samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind
 	ldap-utils ldb-tools krb5-user slapd openssl
+	389-ds-base libnss3-tools
 )
 
 # True when every package is installed and its commands are on the PATH.
 have_all() {
 	local cmd pkg
-	for cmd in samba samba-tool slapd slapadd ldapsearch ldbsearch kinit openssl; do
+	for cmd in samba samba-tool slapd slapadd ldapsearch ldbsearch kinit openssl ns-slapd dscreate pk12util certutil; do
 		PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || return 1
 	done
 	for pkg in "${packages[@]}"; do

@@ -9,7 +9,12 @@
 # history 5, lockout after 5 failures); a service account
 # cn=sspr,ou=services,dc=example,dc=test that may read people and WRITE (not
 # manage) their userPassword, so ppolicy checks its resets like a user's
-# change. Data lives in STATE_DIR/openldap and is reused on the next start.
+# change, and may write the ppolicy state attributes (pwdAccountLockedTime,
+# pwdReset) to unlock and force a change. A second policy
+# cn=strict,ou=policies (min length 10, history 2, lockout after 3 for 5
+# minutes, max age 30 days) for per-user policy tests (pwdPolicySubentry),
+# and ou=groups for group tests. Data lives in STATE_DIR/openldap and is
+# reused on the next start; entries added later are added online.
 # `start` writes the SSPR_TEST_LDAP_* variables into STATE_DIR/env.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +41,7 @@ suffix=dc=example,dc=test
 admin_dn=cn=admin,$suffix
 service_dn=cn=sspr,ou=services,$suffix
 policy_dn=cn=default,ou=policies,$suffix
+policy2_dn=cn=strict,ou=policies,$suffix
 admin_pass='Sspr-Ldap-Admin1!'
 service_pass='Sspr-Service-Pass1!'
 
@@ -45,7 +51,45 @@ export_env() {
 		SSPR_TEST_LDAP_BASE_DN="$suffix" \
 		SSPR_TEST_LDAP_BIND_DN="$service_dn" SSPR_TEST_LDAP_BIND_PASSWORD="$(<"$dir/servicepass")" \
 		SSPR_TEST_LDAP_ADMIN_DN="$admin_dn" SSPR_TEST_LDAP_ADMIN_PASSWORD="$(<"$dir/adminpass")" \
-		SSPR_TEST_LDAP_CA_FILE="$ca/ca.pem"
+		SSPR_TEST_LDAP_CA_FILE="$ca/ca.pem" \
+		SSPR_TEST_LDAP_POLICY_DN="$policy_dn" SSPR_TEST_LDAP_POLICY2_DN="$policy2_dn" \
+		SSPR_TEST_LDAP_GROUPS_DN="ou=groups,$suffix"
+}
+
+# add_later adds, as the rootDN, the entries that came after the first
+# version of this script (existing data directories lack them).
+add_later() {
+	local rc=0
+	LDAPCONF=/dev/null LDAPTLS_CACERT=$ca/ca.pem LDAPTLS_REQCERT=demand \
+		timeout 10 ldapadd -c -x -ZZ -H "$url" -D "$admin_dn" -w "$(<"$dir/adminpass")" \
+		>"$dir/add_later.out" 2>&1 <<LDIF || rc=$?
+dn: ou=groups,$suffix
+objectClass: organizationalUnit
+ou: groups
+
+dn: $policy2_dn
+objectClass: top
+objectClass: device
+objectClass: pwdPolicy
+cn: strict
+pwdAttribute: userPassword
+pwdCheckQuality: 2
+pwdMinLength: 10
+pwdInHistory: 2
+pwdMaxFailure: 3
+pwdLockout: TRUE
+pwdLockoutDuration: 300
+pwdFailureCountInterval: 600
+pwdMaxAge: 2592000
+pwdAllowUserChange: TRUE
+pwdMustChange: TRUE
+pwdSafeModify: FALSE
+LDIF
+	# 68: already exists, expected on every start but the first.
+	if [[ $rc -ne 0 && $rc -ne 68 ]]; then
+		cat "$dir/add_later.out" >&2
+		die "adding the groups OU and the second password policy failed"
+	fi
 }
 
 ready() {
@@ -67,6 +111,7 @@ command -v slapd >/dev/null || die "slapd is not installed: run install.sh"
 if [[ -f $pidfile ]] && alive "$(<"$pidfile")"; then
 	if ready 2>/dev/null; then
 		log "already running (PID $(<"$pidfile"))"
+		add_later
 		export_env
 		exit 0
 	fi
@@ -124,6 +169,11 @@ access to dn.subtree="ou=people,$suffix" attrs=userPassword
 access to attrs=userPassword
 	by self write
 	by anonymous auth
+	by * none
+# ... and may unlock (pwdAccountLockedTime) and force a change (pwdReset).
+access to dn.subtree="ou=people,$suffix" attrs=pwdAccountLockedTime,pwdReset,pwdFailureTime
+	by dn.exact="$service_dn" manage
+	by self read
 	by * none
 access to dn.subtree="ou=people,$suffix"
 	by dn.exact="$service_dn" read
@@ -210,4 +260,5 @@ until ready 2>/dev/null; do
 	sleep 0.25
 done
 log "ready on $url and $ldaps_url (PID $pid)"
+add_later
 export_env

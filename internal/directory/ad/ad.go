@@ -3,10 +3,11 @@ package ad
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+	"time"
 	"unicode/utf16"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -19,36 +20,41 @@ import (
 // The policy-hints controls: with one of them on an admin reset, AD applies
 // password history as it does for a user's own change.
 const (
-	PolicyHintsOID           = "1.2.840.113556.1.4.2239" // LDAP_SERVER_POLICY_HINTS_OID (2012 R2+)
-	PolicyHintsDeprecatedOID = "1.2.840.113556.1.4.2066" // LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID
+	PolicyHintsOID           = ldapdir.OIDPolicyHints           // LDAP_SERVER_POLICY_HINTS_OID (2012 R2+)
+	PolicyHintsDeprecatedOID = ldapdir.OIDPolicyHintsDeprecated // LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID
 )
 
-// Preset returns the Active Directory defaults applied to empty Config fields.
-func Preset() ldapdir.Config {
-	return ldapdir.Config{
-		Name:                 "ad",
-		UserFilter:           "(&(objectCategory=person)(objectClass=user))",
-		LoginAttributes:      []string{"sAMAccountName", "userPrincipalName", "mail"},
-		LoginNameAttribute:   "sAMAccountName",
-		MailAttribute:        "mail",
-		DisplayNameAttribute: "displayName",
-	}
-}
+// userAccountControl and msDS-User-Account-Control-Computed bits.
+const (
+	uacAccountDisable  = 0x2
+	uacLockout         = 0x10
+	uacPasswordExpired = 0x800000
+)
+
+// Preset returns the Active Directory defaults applied to empty Config
+// fields (ldapdir.PresetActiveDirectory).
+func Preset() ldapdir.Config { return ldapdir.PresetActiveDirectory() }
 
 // Directory is an Active Directory connector. It implements
-// directory.Directory and directory.PasswordResetter.
+// directory.Directory and every capability interface: PasswordResetter,
+// PasswordChanger, Unlocker, ForceChanger, StatusReader, PolicyReader,
+// GroupResolver, HealthChecker, and DomainOwner.
 type Directory struct {
 	client *ldapdir.Client
-
-	mu         sync.Mutex
-	discovered bool   // RootDSE read successfully once
-	hintsOID   string // policy-hints control to send, "" when not advertised
-	domainDN   string // defaultNamingContext, where minPwdLength lives
+	now    func() time.Time
 }
 
 var (
 	_ directory.Directory        = (*Directory)(nil)
 	_ directory.PasswordResetter = (*Directory)(nil)
+	_ directory.PasswordChanger  = (*Directory)(nil)
+	_ directory.Unlocker         = (*Directory)(nil)
+	_ directory.ForceChanger     = (*Directory)(nil)
+	_ directory.StatusReader     = (*Directory)(nil)
+	_ directory.PolicyReader     = (*Directory)(nil)
+	_ directory.GroupResolver    = (*Directory)(nil)
+	_ directory.HealthChecker    = (*Directory)(nil)
+	_ directory.DomainOwner      = (*Directory)(nil)
 )
 
 // New returns a connector for cfg, with the AD preset filling empty fields.
@@ -59,7 +65,7 @@ func New(cfg ldapdir.Config) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Directory{client: c}, nil
+	return &Directory{client: c, now: time.Now}, nil
 }
 
 // Name returns the configured name.
@@ -68,17 +74,21 @@ func (d *Directory) Name() string { return d.client.Name() }
 // Config returns the effective configuration.
 func (d *Directory) Config() ldapdir.Config { return d.client.Config() }
 
-// Close releases nothing yet: connections are opened per operation.
-func (d *Directory) Close() error { return nil }
+// Domains returns the configured domain names (Config.Domains).
+func (d *Directory) Domains() []string { return d.client.Config().Domains }
+
+// Close closes the pooled service connections.
+func (d *Directory) Close() error { return d.client.Close() }
+
+// RootDSE returns the discovered server capabilities (read at first use).
+func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
+	return d.client.RootDSE(ctx)
+}
 
 // FindUser looks login up by sAMAccountName, userPrincipalName or mail (or
 // the configured attributes).
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	u, err := d.client.FindUser(ctx, login)
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
+	return d.client.FindUser(ctx, login)
 }
 
 // VerifyPassword binds as the user on a fresh connection. The data code of a
@@ -86,7 +96,7 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 // must-change apart.
 func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, password string) error {
 	if user == nil {
-		return &directory.Error{Kind: directory.KindNotFound, Op: "bind", Diagnostic: "no user"}
+		return noUser("bind")
 	}
 	if _, err := d.client.VerifyPassword(ctx, user.DN, password); err != nil {
 		return err
@@ -94,12 +104,21 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 	return nil
 }
 
+func noUser(op string) error {
+	return &directory.Error{Kind: directory.KindNotFound, Op: op, Diagnostic: "no user"}
+}
+
 // ResetPassword sets the user's password as the service account, which
-// needs the Reset-Password right on the user. It refuses plain LDAP. An
-// account that is locked stays locked: unlocking is a separate write.
+// needs the Reset-Password right on the user. It refuses plain LDAP. With
+// UnlockOnReset (the AD default) a locked account is unlocked afterwards,
+// because AD keeps it locked otherwise; if that unlock fails the error has
+// Op directory.OpUnlockAfterReset and the new password IS in place.
+//
+// It does not look at AccountStatus.Protected: the flow must (see
+// directory.PasswordResetter).
 func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, newPassword string) error {
 	if user == nil {
-		return &directory.Error{Kind: directory.KindNotFound, Op: "reset", Diagnostic: "no user"}
+		return noUser("reset")
 	}
 	conn, err := d.client.ServiceConn(ctx)
 	if err != nil {
@@ -109,92 +128,364 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 	if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 		return err
 	}
-	d.discover(conn)
-
 	var controls []ldap.Control
-	if oid := d.policyHints(); oid != "" {
+	if oid := d.policyHints(ctx, conn); oid != "" {
 		controls = append(controls, policyHints{oid: oid})
 	}
 	req := ldap.NewModifyRequest(user.DN, controls)
 	req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
 	if err := conn.Modify(req); err != nil {
-		e := ldapdir.MapError(ctx, "reset", err)
-		if e.Kind == directory.KindPolicyViolation {
-			e.Reasons = PolicyReasons(e.Diagnostic)
-			e.MinLength = d.minLength(conn, user.DN, e.Diagnostic)
+		return d.passwordError(ctx, conn, "reset", user.DN, err)
+	}
+	if !d.client.Config().UnlocksOnReset() {
+		return nil
+	}
+	e, err := conn.Read(user.DN, []string{"lockoutTime"})
+	if err != nil {
+		return unlockAfterReset(ctx, err)
+	}
+	if t, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime")); t.IsZero() {
+		return nil
+	}
+	if err := unlockOn(conn, user.DN); err != nil {
+		return unlockAfterReset(ctx, err)
+	}
+	return nil
+}
+
+func unlockAfterReset(ctx context.Context, err error) error {
+	e := ldapdir.MapError(ctx, directory.OpUnlockAfterReset, err)
+	e.Op = directory.OpUnlockAfterReset
+	return e
+}
+
+// passwordError maps a refused password write, filling the broken rules and
+// the minimum length for a policy violation.
+func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn string, err error) error {
+	e := ldapdir.MapError(ctx, op, err)
+	if e.Kind == directory.KindPolicyViolation {
+		e.Reasons = PolicyReasons(e.Diagnostic)
+		if conn != nil {
+			e.MinLength = d.minLength(ctx, conn, dn, e.Diagnostic)
+		}
+	}
+	return e
+}
+
+// ChangePassword changes the password of a user who knows the old one: one
+// modify deleting the old unicodePwd and adding the new, on a fresh
+// connection bound as the user (never pooled). A user whose password must
+// be changed or has expired cannot bind; the old password was right then
+// (AD says 773 / 532 only after checking it), and the same modify is sent
+// on a fresh service connection, where the old value still proves it. A
+// wrong old password is KindInvalidCredentials; a locked account KindLocked.
+func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, oldPassword, newPassword string) error {
+	if user == nil {
+		return noUser("change")
+	}
+	conn, _, err := d.client.UserConn(ctx, user.DN, oldPassword)
+	if err != nil {
+		switch directory.KindOf(err) {
+		case directory.KindMustChange, directory.KindPasswordExpired:
+			conn, err = d.client.FreshServiceConn(ctx)
+			if err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	defer conn.Close()
+	if err := d.client.RequireConfidential(conn, "change"); err != nil {
+		return err
+	}
+	req := ldap.NewModifyRequest(user.DN, nil)
+	req.Delete("unicodePwd", []string{EncodePassword(oldPassword)})
+	req.Add("unicodePwd", []string{EncodePassword(newPassword)})
+	if err := conn.Modify(req); err != nil {
+		e := d.passwordError(ctx, nil, "change", user.DN, err)
+		if de, ok := e.(*directory.Error); ok && de.Kind == directory.KindPolicyViolation {
+			if sc, err := d.client.ServiceConn(ctx); err == nil {
+				de.MinLength = d.minLength(ctx, sc, user.DN, de.Diagnostic)
+				sc.Close()
+			}
 		}
 		return e
 	}
 	return nil
 }
 
-// discover reads the RootDSE once: which policy-hints control the server
-// offers and the domain's naming context. A failure is retried next time.
-func (d *Directory) discover(conn *ldapdir.Conn) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.discovered {
-		return
+// Unlock clears a lockout (lockoutTime=0) without touching the password.
+// The service account needs write access to lockoutTime.
+func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
+	if user == nil {
+		return noUser("unlock")
 	}
-	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		1, 0, false, "(objectClass=*)", []string{"supportedControl", "defaultNamingContext"}, nil))
-	if err != nil || len(res.Entries) != 1 {
-		return
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return err
 	}
-	e := res.Entries[0]
-	supported := map[string]bool{}
-	for _, oid := range e.GetAttributeValues("supportedControl") {
-		supported[oid] = true
+	defer conn.Close()
+	if err := unlockOn(conn, user.DN); err != nil {
+		return ldapdir.MapError(ctx, "unlock", err)
 	}
-	switch {
-	case supported[PolicyHintsOID]:
-		d.hintsOID = PolicyHintsOID
-	case supported[PolicyHintsDeprecatedOID]:
-		d.hintsOID = PolicyHintsDeprecatedOID
-	}
-	d.domainDN = e.GetAttributeValue("defaultNamingContext")
-	d.discovered = true
+	return nil
 }
 
-func (d *Directory) policyHints() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.hintsOID
+func unlockOn(conn *ldapdir.Conn, dn string) error {
+	req := ldap.NewModifyRequest(dn, nil)
+	req.Replace("lockoutTime", []string{"0"})
+	return conn.Modify(req)
+}
+
+// SetMustChange sets (pwdLastSet=0) or clears (pwdLastSet=-1, "set now")
+// "must change the password at next logon". The service account needs
+// write access to pwdLastSet.
+func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mustChange bool) error {
+	if user == nil {
+		return noUser("must change")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	v := "-1"
+	if mustChange {
+		v = "0"
+	}
+	req := ldap.NewModifyRequest(user.DN, nil)
+	req.Replace("pwdLastSet", []string{v})
+	if err := conn.Modify(req); err != nil {
+		return ldapdir.MapError(ctx, "must change", err)
+	}
+	return nil
+}
+
+// AccountStatus reads the account's state: locked (the computed
+// userAccountControl bit, else lockoutTime against the lockout duration in
+// force), disabled (userAccountControl 0x2 or Config.DisabledFilter), account
+// expiry (accountExpires), password expiry (msDS-UserPasswordExpiryTimeComputed),
+// must change (pwdLastSet=0), and Protected for adminCount=1 or membership of
+// a configured protected group.
+func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
+	if user == nil {
+		return nil, noUser("status")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	e, err := conn.Read(user.DN, []string{"userAccountControl", "msDS-User-Account-Control-Computed",
+		"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
+		"badPwdCount"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "status", err)
+	}
+	now := d.now()
+	st := &directory.AccountStatus{}
+	uac := ldapdir.Atoi(e.GetAttributeValue("userAccountControl"))
+	computedRaw := e.GetAttributeValue("msDS-User-Account-Control-Computed")
+	computed := ldapdir.Atoi(computedRaw)
+	st.Disabled = uac&uacAccountDisable != 0
+	st.FailedAttempts = ldapdir.Atoi(e.GetAttributeValue("badPwdCount"))
+
+	lockedAt, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime"))
+	if !lockedAt.IsZero() {
+		pol, perr := d.policyOn(ctx, conn, user.DN)
+		forever := perr == nil && pol.LockoutDuration == 0
+		ends := time.Time{}
+		if perr == nil && !forever {
+			ends = lockedAt.Add(pol.LockoutDuration)
+		}
+		if computedRaw != "" {
+			st.Locked = computed&uacLockout != 0
+		} else {
+			st.Locked = forever || ends.IsZero() || now.Before(ends)
+		}
+		if st.Locked {
+			st.LockedAt, st.LockoutEnds = lockedAt, ends
+		}
+	} else if computed&uacLockout != 0 {
+		st.Locked = true
+	}
+
+	pwdLastSet := e.GetAttributeValue("pwdLastSet")
+	st.MustChange = strings.TrimSpace(pwdLastSet) == "0"
+	st.PasswordLastSet, _ = ldapdir.ParseFileTime(pwdLastSet)
+	st.PasswordExpires, _ = ldapdir.ParseFileTime(e.GetAttributeValue("msDS-UserPasswordExpiryTimeComputed"))
+	if !st.MustChange {
+		st.PasswordExpired = computed&uacPasswordExpired != 0 ||
+			(!st.PasswordExpires.IsZero() && !now.Before(st.PasswordExpires))
+	}
+	st.AccountExpires, _ = ldapdir.ParseFileTime(e.GetAttributeValue("accountExpires"))
+	st.AccountExpired = !st.AccountExpires.IsZero() && !now.Before(st.AccountExpires)
+
+	cfg := d.client.Config()
+	if cfg.DisabledFilter != "" && !st.Disabled {
+		if st.Disabled, err = conn.Matches(user.DN, cfg.DisabledFilter); err != nil {
+			return nil, ldapdir.MapError(ctx, "status", err)
+		}
+	}
+	reason := ""
+	if e.GetAttributeValue("adminCount") == "1" {
+		reason = "adminCount=1 (a member, now or once, of a protected group such as Domain Admins)"
+	}
+	var in []string
+	if len(cfg.ProtectedGroups) > 0 {
+		groups, err := d.groupsOn(ctx, conn, user.DN)
+		if err != nil {
+			return nil, err
+		}
+		in = d.client.ProtectedBy(groups)
+	}
+	ldapdir.MarkProtected(st, in, reason)
+	return st, nil
+}
+
+// EffectivePolicy reads the password policy in force for the user: the
+// fine-grained policy (PSO) named by msDS-ResultantPSO, else the domain's.
+// A PSO the service account may not read is KindAccessDenied rather than
+// the domain policy, which would be wrong.
+func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (*directory.PasswordPolicy, error) {
+	if user == nil {
+		return nil, noUser("policy")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return d.policyOn(ctx, conn, user.DN)
+}
+
+func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+	u, err := conn.Read(userDN, []string{"msDS-ResultantPSO"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	if pso := u.GetAttributeValue("msDS-ResultantPSO"); pso != "" {
+		e, err := conn.Read(pso, []string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
+			"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
+			"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"})
+		if err != nil || e.GetAttributeValue("msDS-MinimumPasswordLength") == "" {
+			if err == nil {
+				err = ldap.NewError(ldap.LDAPResultInsufficientAccessRights,
+					errors.New("the fine-grained password policy "+pso+" is not readable by the service account"))
+			}
+			de := ldapdir.MapError(ctx, "policy", err)
+			if de.Kind == directory.KindNotFound {
+				de.Kind = directory.KindAccessDenied
+			}
+			return nil, de
+		}
+		return policyFrom(pso, e, "msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
+			"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
+			"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"), nil
+	}
+	e, err := conn.Read(d.domainDN(ctx, conn), []string{"minPwdLength", "pwdProperties", "pwdHistoryLength",
+		"maxPwdAge", "minPwdAge", "lockoutThreshold", "lockoutDuration", "lockOutObservationWindow"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	return policyFrom("domain", e, "minPwdLength", "pwdProperties", "pwdHistoryLength", "maxPwdAge",
+		"minPwdAge", "lockoutThreshold", "lockoutDuration", "lockOutObservationWindow"), nil
+}
+
+// policyFrom reads a policy from a PSO or the domain object; the attribute
+// names come in the order min length, complexity, history, max age, min age,
+// lockout threshold, duration, window. pwdProperties carries complexity in
+// bit 1; a PSO says TRUE/FALSE.
+func policyFrom(source string, e *ldap.Entry, attrs ...string) *directory.PasswordPolicy {
+	get := e.GetEqualFoldAttributeValue
+	p := &directory.PasswordPolicy{Source: source}
+	p.MinLength = ldapdir.Atoi(get(attrs[0]))
+	if c := get(attrs[1]); strings.EqualFold(c, "TRUE") || strings.EqualFold(c, "FALSE") {
+		p.Complexity = ldapdir.IsTrue(c)
+	} else {
+		p.Complexity = ldapdir.Atoi(c)&1 != 0
+	}
+	p.HistoryLength = ldapdir.Atoi(get(attrs[2]))
+	if d, never, _ := ldapdir.ParseADInterval(get(attrs[3])); !never {
+		p.MaxAge = d
+	}
+	p.MinAge, _, _ = ldapdir.ParseADInterval(get(attrs[4]))
+	p.LockoutThreshold = ldapdir.Atoi(get(attrs[5]))
+	if d, never, _ := ldapdir.ParseADInterval(get(attrs[6])); !never {
+		p.LockoutDuration = d
+	}
+	p.LockoutWindow, _, _ = ldapdir.ParseADInterval(get(attrs[7]))
+	return p
+}
+
+// Groups lists every group the user is in, nested membership included, with
+// the LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941), searched in the
+// domain naming context. The primary group (Domain Users) is not listed: AD
+// keeps it in primaryGroupID, not in member.
+func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string, error) {
+	if user == nil {
+		return nil, noUser("groups")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return d.groupsOn(ctx, conn, user.DN)
+}
+
+func (d *Directory) groupsOn(ctx context.Context, conn *ldapdir.Conn, userDN string) ([]string, error) {
+	filter := "(&(objectClass=group)(member:" + ldapdir.OIDMatchingRuleInChain + ":=" + ldap.EscapeFilter(userDN) + "))"
+	res, err := conn.SearchWithPaging(ldap.NewSearchRequest(d.domainDN(ctx, conn), ldap.ScopeWholeSubtree,
+		ldap.NeverDerefAliases, 0, int(d.client.Config().Timeout/time.Second), false, filter, []string{"1.1"}, nil), 500)
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "groups", err)
+	}
+	out := make([]string, 0, len(res.Entries))
+	for _, e := range res.Entries {
+		out = append(out, e.DN)
+	}
+	return out, nil
+}
+
+// domainDN is the domain naming context from the RootDSE, else BaseDN.
+func (d *Directory) domainDN(ctx context.Context, conn *ldapdir.Conn) string {
+	if dse, err := d.client.RootDSEOn(ctx, conn); err == nil && dse.DefaultNamingContext != "" {
+		return dse.DefaultNamingContext
+	}
+	return d.client.Config().BaseDN
+}
+
+// policyHints returns the policy-hints control OID the server advertises,
+// "" when none (Samba).
+func (d *Directory) policyHints(ctx context.Context, conn *ldapdir.Conn) string {
+	dse, err := d.client.RootDSEOn(ctx, conn)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case dse.SupportsControl(PolicyHintsOID):
+		return PolicyHintsOID
+	case dse.SupportsControl(PolicyHintsDeprecatedOID):
+		return PolicyHintsDeprecatedOID
+	}
+	return ""
 }
 
 var minLengthTextRE = regexp.MustCompile(`(?i)longer than (\d+) characters`)
 
 // minLength finds the minimum password length that applies to the user:
-// Samba states it in its refusal; otherwise the user's resultant
-// fine-grained policy (msDS-ResultantPSO), else the domain's minPwdLength.
-// 0 when it cannot be read.
-func (d *Directory) minLength(conn *ldapdir.Conn, userDN, diagnostic string) int {
+// Samba states it in its refusal; otherwise the policy in force (PSO or
+// domain). 0 when it cannot be read.
+func (d *Directory) minLength(ctx context.Context, conn *ldapdir.Conn, userDN, diagnostic string) int {
 	if m := minLengthTextRE.FindStringSubmatch(diagnostic); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil {
 			return n
 		}
 	}
-	read := func(dn, attr string) string {
-		res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-			1, 0, false, "(objectClass=*)", []string{attr}, nil))
-		if err != nil || len(res.Entries) != 1 {
-			return ""
-		}
-		return res.Entries[0].GetAttributeValue(attr)
-	}
-	if pso := read(userDN, "msDS-ResultantPSO"); pso != "" {
-		if n, err := strconv.Atoi(read(pso, "msDS-MinimumPasswordLength")); err == nil {
-			return n
-		}
-	}
-	d.mu.Lock()
-	domain := d.domainDN
-	d.mu.Unlock()
-	if domain == "" {
-		domain = d.client.Config().BaseDN
-	}
-	if n, err := strconv.Atoi(read(domain, "minPwdLength")); err == nil {
-		return n
+	if p, err := d.policyOn(ctx, conn, userDN); err == nil {
+		return p.MinLength
 	}
 	return 0
 }
@@ -217,7 +508,13 @@ func PolicyReasons(diagnostic string) []directory.Reason {
 	case strings.Contains(text, "too short"):
 		add(directory.ReasonTooShort)
 	case strings.Contains(text, "too long"):
-		add(directory.ReasonQuality)
+		add(directory.ReasonTooLong)
+	}
+	if strings.Contains(text, "dictionary") {
+		add(directory.ReasonDictionary)
+	}
+	if strings.Contains(text, "user name") || strings.Contains(text, "account name") || strings.Contains(text, "username") {
+		add(directory.ReasonContainsName)
 	}
 	if strings.Contains(text, "complexity") {
 		add(directory.ReasonComplexity)

@@ -13,4 +13,15 @@
 // does: "the password is too short", "does not meet the complexity criteria",
 // "was already used (in history)"; Windows does not), and MinLength filled from
 // the text, the user's resultant PSO, or the domain's minPwdLength.
+//
+// Beyond that it implements every capability: ChangePassword (delete old +
+// add new unicodePwd, bound as the user on a fresh connection), Unlock
+// (lockoutTime=0), SetMustChange (pwdLastSet 0 / -1), AccountStatus (computed
+// userAccountControl, lockoutTime against the lockout duration in force,
+// accountExpires, msDS-UserPasswordExpiryTimeComputed, pwdLastSet, adminCount
+// and configured protected groups), EffectivePolicy (msDS-ResultantPSO, else
+// the domain), Groups (LDAP_MATCHING_RULE_IN_CHAIN) and Check, which proves
+// the service account's Reset-Password right from the user's security
+// descriptor and its write access to lockoutTime / pwdLastSet from
+// allowedAttributesEffective, without changing anything.
 package ad

@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -17,11 +20,19 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 )
 
-// Client holds a validated Config and the TLS settings derived from it. It is
-// safe for concurrent use; every operation opens its own connection.
+// Client holds a validated Config, the TLS settings derived from it, a
+// bounded pool of service-account connections, the servers' recent failures
+// (for failover order) and the discovered RootDSE. It is safe for concurrent
+// use. Close it to close the pooled connections.
 type Client struct {
 	cfg     Config
 	rootCAs *x509.CertPool
+	now     func() time.Time
+	pool    *pool
+
+	mu       sync.Mutex
+	failedAt map[string]time.Time // URL → when it last failed to answer
+	dse      *RootDSE             // cached after the first successful read
 }
 
 // New validates cfg (apply a preset with WithDefaults first) and loads the CA
@@ -31,7 +42,7 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, now: time.Now, failedAt: map[string]time.Time{}}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -45,32 +56,55 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.rootCAs = pool
 	}
+	c.pool = newPool(c, cfg.PoolSize, cfg.PoolIdleTimeout)
 	return c, nil
 }
 
-// Config returns the effective configuration, defaults applied.
+// Config returns the effective configuration.
 func (c *Client) Config() Config { return c.cfg }
 
 // Name returns the configured directory name.
 func (c *Client) Name() string { return c.cfg.Name }
 
-// Conn is one LDAP connection, closed when the context it was opened with
-// ends. Close it when done.
+// Close closes the pooled connections. Connections checked out keep working
+// and are closed when their holders close them.
+func (c *Client) Close() error {
+	c.pool.close()
+	return nil
+}
+
+// Conn is one LDAP connection. Close it when done: a pooled service
+// connection goes back to the pool, any other is closed. Never Bind a
+// pooled connection as anyone else.
 type Conn struct {
 	*ldap.Conn
 	// URL is the server this connection reached.
 	URL string
 	// confidential is true for ldaps:// and after a successful StartTLS.
 	confidential bool
-	stop         func() bool
+	stop         func() bool // unregisters the context watch
+	pool         *pool       // non-nil for pooled service connections
+	released     atomic.Bool
+	idleSince    time.Time
 }
 
 // Confidential reports whether traffic on the connection is encrypted
 // (ldaps:// or StartTLS).
 func (c *Conn) Confidential() bool { return c.confidential }
 
-// Close closes the connection.
+// Pooled reports whether the connection is a pooled service connection.
+func (c *Conn) Pooled() bool { return c.pool != nil }
+
+// Close returns a pooled connection to its pool, or closes the connection.
+// Calling it more than once is harmless.
 func (c *Conn) Close() error {
+	if c.released.Swap(true) {
+		return nil
+	}
+	if c.pool != nil {
+		c.pool.put(c)
+		return nil
+	}
 	if c.stop != nil {
 		c.stop()
 	}
@@ -86,33 +120,79 @@ func (c *Client) tlsConfig(host string) *tls.Config {
 	}
 }
 
-// Dial connects to the first server in Config.URLs that answers (and
-// completes StartTLS when configured). The connection is not bound. When no
-// server can be reached the error is KindUnavailable and names every failure.
+// ServerOrder returns Config.URLs in the order they are tried: servers that
+// have not failed lately in configured order, then those that failed within
+// FailedServerHoldDown, longest ago first.
+func (c *Client) ServerOrder() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	var fresh, held []string
+	for _, u := range c.cfg.URLs {
+		if t, ok := c.failedAt[u]; ok && now.Sub(t) < c.cfg.FailedServerHoldDown {
+			held = append(held, u)
+		} else {
+			fresh = append(fresh, u)
+		}
+	}
+	sort.SliceStable(held, func(i, j int) bool { return c.failedAt[held[i]].Before(c.failedAt[held[j]]) })
+	return append(fresh, held...)
+}
+
+func (c *Client) noteServer(raw string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		delete(c.failedAt, raw)
+	} else {
+		c.failedAt[raw] = c.now()
+	}
+}
+
+// Dial connects to the first server that answers, in ServerOrder (and
+// completes StartTLS when configured). The connection is not bound, not
+// pooled, and closed when ctx ends. When no server can be reached the error
+// is KindUnavailable and names every failure; a server whose certificate
+// cannot be trusted makes it KindMisconfigured when no server answered.
 func (c *Client) Dial(ctx context.Context) (*Conn, error) {
+	return c.dial(ctx, true)
+}
+
+func (c *Client) dial(ctx context.Context, bindToCtx bool) (*Conn, error) {
 	var failures []string
 	var last error
-	for _, raw := range c.cfg.URLs {
+	for _, raw := range c.ServerOrder() {
 		if err := ctx.Err(); err != nil {
 			return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "dial", Err: err,
 				Diagnostic: "cancelled before a server answered: " + err.Error()}
 		}
-		conn, err := c.dialOne(ctx, raw)
+		conn, err := c.dialOne(ctx, raw, bindToCtx)
+		c.noteServer(raw, err)
 		if err == nil {
 			return conn, nil
 		}
 		last = err
-		failures = append(failures, fmt.Sprintf("%s: %v", raw, err))
+		failures = append(failures, fmt.Sprintf("%s: %s", raw, DescribeDialError(err)))
+	}
+	kind := directory.KindUnavailable
+	if last != nil && transportKind(last) == directory.KindMisconfigured {
+		kind = directory.KindMisconfigured
 	}
 	return nil, &directory.Error{
-		Kind:       directory.KindUnavailable,
+		Kind:       kind,
 		Op:         "dial",
 		Diagnostic: strings.Join(failures, "; "),
 		Err:        last,
 	}
 }
 
-func (c *Client) dialOne(ctx context.Context, raw string) (*Conn, error) {
+// DialURL connects to one server (for health checks), not bound, not
+// pooled, closed when ctx ends.
+func (c *Client) DialURL(ctx context.Context, raw string) (*Conn, error) {
+	return c.dialOne(ctx, raw, true)
+}
+
+func (c *Client) dialOne(ctx context.Context, raw string, bindToCtx bool) (*Conn, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
@@ -149,11 +229,20 @@ func (c *Client) dialOne(ctx context.Context, raw string) (*Conn, error) {
 	lc.SetTimeout(c.cfg.Timeout)
 	conn := &Conn{Conn: lc, URL: raw, confidential: confidential}
 	// go-ldap knows no contexts: closing the connection when ctx ends makes
-	// any operation in flight fail promptly.
-	conn.stop = context.AfterFunc(ctx, func() { _ = lc.Close() })
+	// any operation in flight fail promptly. A pooled connection is watched
+	// per checkout instead (see pool.get); while dialing, dctx bounds it.
+	if bindToCtx {
+		conn.stop = context.AfterFunc(ctx, func() { _ = lc.Close() })
+	} else {
+		stop := context.AfterFunc(dctx, func() { _ = lc.Close() })
+		defer stop()
+	}
 	if u.Scheme == "ldap" && c.cfg.StartTLS {
 		if err := lc.StartTLS(c.tlsConfig(host)); err != nil {
-			_ = conn.Close()
+			if conn.stop != nil {
+				conn.stop()
+			}
+			_ = lc.Close()
 			return nil, fmt.Errorf("StartTLS: %w", err)
 		}
 		conn.confidential = true
@@ -161,31 +250,46 @@ func (c *Client) dialOne(ctx context.Context, raw string) (*Conn, error) {
 	return conn, nil
 }
 
-// ServiceConn dials and binds as the service account (anonymously when no
-// BindDN is configured). A wrong service password is KindMisconfigured: it is
-// sspr's configuration that is wrong, not the user's input.
+// ServiceConn returns a connection bound as the service account (anonymous
+// when no BindDN is configured) from the directory's bounded pool, waiting
+// for one while PoolSize are in use (until ctx ends). Close returns it. A
+// wrong service password is KindMisconfigured: it is sspr's configuration
+// that is wrong, not the user's input.
 func (c *Client) ServiceConn(ctx context.Context) (*Conn, error) {
-	conn, err := c.Dial(ctx)
+	return c.pool.get(ctx)
+}
+
+// bindService dials a new connection, not tied to any context once
+// established, and binds it as the service account.
+func (c *Client) bindService(ctx context.Context) (*Conn, error) {
+	conn, err := c.dial(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	if c.cfg.BindDN == "" {
 		return conn, nil
 	}
-	if err := conn.Bind(c.cfg.BindDN, c.cfg.BindPassword); err != nil {
-		_ = conn.Close()
-		e := MapError(ctx, "service bind", err)
-		switch e.Kind {
-		case directory.KindInvalidCredentials, directory.KindPasswordExpired, directory.KindMustChange,
-			directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired:
-			// The service account's own trouble is a configuration problem
-			// for admins; keep the finer cause in the diagnostic.
-			e.Diagnostic = fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic)
-			e.Kind = directory.KindMisconfigured
-		}
-		return nil, e
+	done := context.AfterFunc(ctx, func() { _ = conn.Conn.Close() })
+	err = conn.Bind(c.cfg.BindDN, c.cfg.BindPassword)
+	done()
+	if err != nil {
+		_ = conn.Conn.Close()
+		return nil, c.serviceBindError(ctx, err)
 	}
 	return conn, nil
+}
+
+func (c *Client) serviceBindError(ctx context.Context, err error) *directory.Error {
+	e := MapError(ctx, "service bind", err)
+	switch e.Kind {
+	case directory.KindInvalidCredentials, directory.KindPasswordExpired, directory.KindMustChange,
+		directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindLogonRestricted:
+		// The service account's own trouble is a configuration problem
+		// for admins; keep the finer cause in the diagnostic.
+		e.Diagnostic = fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic)
+		e.Kind = directory.KindMisconfigured
+	}
+	return e
 }
 
 // RequireConfidential refuses a password write on a plain connection with
@@ -249,7 +353,8 @@ func (c *Client) FindUser(ctx context.Context, login string, extraAttrs ...strin
 
 // FindUserOn is FindUser on a connection the caller already holds.
 func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extraAttrs ...string) (*directory.User, error) {
-	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute}
+	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
+		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
 	attrs = append(attrs, extraAttrs...)
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching,
 		2, int(c.cfg.Timeout/time.Second), false, c.LoginFilter(login), attrs, nil)
@@ -280,6 +385,9 @@ func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extra
 		Login:       e.GetEqualFoldAttributeValue(c.cfg.LoginNameAttribute),
 		DisplayName: e.GetEqualFoldAttributeValue(c.cfg.DisplayNameAttribute),
 		Email:       e.GetEqualFoldAttributeValue(c.cfg.MailAttribute),
+		Mobile:      e.GetEqualFoldAttributeValue(c.cfg.MobileAttribute),
+		Manager:     e.GetEqualFoldAttributeValue(c.cfg.ManagerAttribute),
+		OU:          ParentDN(e.DN),
 		Attributes:  make(map[string][]string, len(e.Attributes)),
 	}
 	for _, a := range e.Attributes {
@@ -333,4 +441,23 @@ func IsNetworkError(err error) bool {
 		return le.ResultCode == ldap.ErrorNetwork
 	}
 	return false
+}
+
+// FreshServiceConn dials a new connection bound as the service account that
+// is NOT pooled and is closed when ctx ends, for operations that must not
+// share a connection (a user's password change on AD when the user cannot
+// bind, checks).
+func (c *Client) FreshServiceConn(ctx context.Context) (*Conn, error) {
+	conn, err := c.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.cfg.BindDN == "" {
+		return conn, nil
+	}
+	if err := conn.Bind(c.cfg.BindDN, c.cfg.BindPassword); err != nil {
+		_ = conn.Close()
+		return nil, c.serviceBindError(ctx, err)
+	}
+	return conn, nil
 }

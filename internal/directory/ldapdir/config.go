@@ -48,7 +48,99 @@ type Config struct {
 	DisplayNameAttribute string
 	// Timeout bounds each dial and each operation.
 	Timeout time.Duration
+
+	// Domains are the domain names users of this directory type: NetBIOS
+	// names (EXAMPLE, for EXAMPLE\alice) and DNS / UPN suffixes
+	// (example.test, for alice@example.test). directory.Set routes qualified
+	// logins by them.
+	Domains []string
+	// MobileAttribute holds the mobile number (default mobile).
+	MobileAttribute string
+	// ManagerAttribute holds the manager's DN (default manager).
+	ManagerAttribute string
+
+	// Flavor is the product's account model: FlavorAD, FlavorOpenLDAP
+	// (ppolicy), Flavor389DS or FlavorFreeIPA. It decides which attributes
+	// say locked, disabled, expired and must-change, and how an account is
+	// unlocked. Presets set it.
+	Flavor string
+	// PasswordWrite is how a password is written: PasswordWriteUnicodePwd
+	// (AD), PasswordWriteExop (RFC 3062 Password Modify) or
+	// PasswordWriteModify (replace userPassword). Presets set it.
+	PasswordWrite string
+	// DisabledFilter, when set, is an LDAP filter that an account entry
+	// matches when it is disabled, e.g. (nsAccountLock=TRUE) on 389-DS and
+	// FreeIPA, or a site's own (employeeStatus=left) on OpenLDAP. On AD the
+	// userAccountControl bit is read as well.
+	DisabledFilter string
+	// PasswordPolicyDN is the default password policy entry for users
+	// without their own (OpenLDAP: the ppolicy_default entry, which slapd
+	// does not show over LDAP; 389-DS: a cn=nsPwPolicyEntry to read instead
+	// of cn=config). Empty: OpenLDAP uses the only pwdPolicy entry under
+	// BaseDN, or the one named cn=default; 389-DS reads cn=config.
+	PasswordPolicyDN string
+	// UnlockOnReset clears a lockout after a successful reset. nil means
+	// the preset's choice (AD: true; AD keeps an account locked after a
+	// reset, OpenLDAP unlocks by itself). Use UnlocksOnReset to read it.
+	UnlockOnReset *bool
+	// ProtectedGroups are DNs of groups whose members (nested included)
+	// are privileged: AccountStatus reports them as Protected. On AD,
+	// adminCount=1 also counts.
+	ProtectedGroups []string
+
+	// GroupBaseDN is where groups are searched (default BaseDN).
+	GroupBaseDN string
+	// GroupFilter selects group entries for the nested-membership search on
+	// directories without memberOf or the AD chain rule.
+	GroupFilter string
+	// GroupMemberAttributes are the attributes naming a group's members by
+	// DN (member, uniqueMember).
+	GroupMemberAttributes []string
+	// MemberOfAttribute is the attribute listing an entry's direct groups,
+	// when the directory maintains one (memberOf); empty means none.
+	MemberOfAttribute string
+	// MaxGroupDepth bounds nested-group resolution (default 10).
+	MaxGroupDepth int
+
+	// PoolSize is the most service-account connections open at once
+	// (default 4). Connections bound as an end user are never pooled.
+	PoolSize int
+	// PoolIdleTimeout closes a pooled connection unused this long
+	// (default 2 minutes).
+	PoolIdleTimeout time.Duration
+	// FailedServerHoldDown is how long a server that just failed is tried
+	// after the others (default 30 seconds).
+	FailedServerHoldDown time.Duration
 }
+
+// The account models (Config.Flavor).
+const (
+	FlavorAD       = "ad"
+	FlavorOpenLDAP = "openldap"
+	Flavor389DS    = "389ds"
+	FlavorFreeIPA  = "freeipa"
+)
+
+// The password write methods (Config.PasswordWrite).
+const (
+	PasswordWriteUnicodePwd = "unicodePwd"
+	PasswordWriteExop       = "exop"
+	PasswordWriteModify     = "modify"
+)
+
+// Defaults for the connection settings.
+const (
+	DefaultPoolSize             = 4
+	DefaultPoolIdleTimeout      = 2 * time.Minute
+	DefaultFailedServerHoldDown = 30 * time.Second
+	DefaultMaxGroupDepth        = 10
+)
+
+// Bool returns a pointer to b, for Config.UnlockOnReset.
+func Bool(b bool) *bool { return &b }
+
+// UnlocksOnReset reports whether a successful reset also clears a lockout.
+func (c Config) UnlocksOnReset() bool { return c.UnlockOnReset != nil && *c.UnlockOnReset }
 
 // WithDefaults returns c with every empty field taken from preset, and the
 // few settings no preset decides (mail, display name, timeout) defaulted.
@@ -80,6 +172,63 @@ func (c Config) WithDefaults(preset Config) Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = preset.Timeout
+	}
+	if len(c.Domains) == 0 {
+		c.Domains = append([]string(nil), preset.Domains...)
+	}
+	str := func(dst *string, def ...string) {
+		for _, d := range def {
+			if *dst == "" {
+				*dst = d
+			}
+		}
+	}
+	str(&c.MobileAttribute, preset.MobileAttribute, "mobile")
+	str(&c.ManagerAttribute, preset.ManagerAttribute, "manager")
+	str(&c.Flavor, preset.Flavor)
+	str(&c.PasswordWrite, preset.PasswordWrite)
+	str(&c.DisabledFilter, preset.DisabledFilter)
+	str(&c.PasswordPolicyDN, preset.PasswordPolicyDN)
+	if c.UnlockOnReset == nil && preset.UnlockOnReset != nil {
+		c.UnlockOnReset = Bool(*preset.UnlockOnReset)
+	}
+	if len(c.ProtectedGroups) == 0 {
+		c.ProtectedGroups = append([]string(nil), preset.ProtectedGroups...)
+	}
+	str(&c.GroupBaseDN, preset.GroupBaseDN, c.BaseDN)
+	str(&c.GroupFilter, preset.GroupFilter, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))")
+	if len(c.GroupMemberAttributes) == 0 {
+		c.GroupMemberAttributes = append([]string(nil), preset.GroupMemberAttributes...)
+	}
+	if len(c.GroupMemberAttributes) == 0 {
+		c.GroupMemberAttributes = []string{"member", "uniqueMember"}
+	}
+	str(&c.MemberOfAttribute, preset.MemberOfAttribute)
+	for _, d := range []struct {
+		dst        *time.Duration
+		preset, df time.Duration
+	}{
+		{&c.PoolIdleTimeout, preset.PoolIdleTimeout, DefaultPoolIdleTimeout},
+		{&c.FailedServerHoldDown, preset.FailedServerHoldDown, DefaultFailedServerHoldDown},
+	} {
+		if *d.dst == 0 {
+			*d.dst = d.preset
+		}
+		if *d.dst == 0 {
+			*d.dst = d.df
+		}
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = preset.PoolSize
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = DefaultPoolSize
+	}
+	if c.MaxGroupDepth == 0 {
+		c.MaxGroupDepth = preset.MaxGroupDepth
+	}
+	if c.MaxGroupDepth == 0 {
+		c.MaxGroupDepth = DefaultMaxGroupDepth
 	}
 	if c.MailAttribute == "" {
 		c.MailAttribute = "mail"
@@ -148,6 +297,66 @@ func (c Config) Validate() error {
 		if !validAttributeName(a) {
 			problems = append(problems, fmt.Sprintf("%s: %q is not an attribute name", field, a))
 		}
+	}
+	for field, a := range map[string]string{
+		"MobileAttribute":   c.MobileAttribute,
+		"ManagerAttribute":  c.ManagerAttribute,
+		"MemberOfAttribute": c.MemberOfAttribute,
+	} {
+		if a != "" && !validAttributeName(a) {
+			problems = append(problems, fmt.Sprintf("%s: %q is not an attribute name", field, a))
+		}
+	}
+	for i, a := range c.GroupMemberAttributes {
+		if !validAttributeName(a) {
+			problems = append(problems, fmt.Sprintf("GroupMemberAttributes[%d]: %q is not an attribute name", i, a))
+		}
+	}
+	for field, f := range map[string]string{"DisabledFilter": c.DisabledFilter, "GroupFilter": c.GroupFilter} {
+		if f == "" {
+			continue
+		}
+		if _, err := ldap.CompileFilter(f); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %q: %v", field, f, err))
+		}
+	}
+	switch c.Flavor {
+	case "", FlavorAD, FlavorOpenLDAP, Flavor389DS, FlavorFreeIPA:
+	default:
+		problems = append(problems, fmt.Sprintf("Flavor: %q is not one of %s, %s, %s, %s", c.Flavor,
+			FlavorAD, FlavorOpenLDAP, Flavor389DS, FlavorFreeIPA))
+	}
+	switch c.PasswordWrite {
+	case "", PasswordWriteUnicodePwd, PasswordWriteExop, PasswordWriteModify:
+	default:
+		problems = append(problems, fmt.Sprintf("PasswordWrite: %q is not one of %s, %s, %s", c.PasswordWrite,
+			PasswordWriteUnicodePwd, PasswordWriteExop, PasswordWriteModify))
+	}
+	for i, dn := range c.ProtectedGroups {
+		if _, err := ldap.ParseDN(dn); err != nil || dn == "" {
+			problems = append(problems, fmt.Sprintf("ProtectedGroups[%d]: %q is not a DN", i, dn))
+		}
+	}
+	if c.PasswordPolicyDN != "" {
+		if _, err := ldap.ParseDN(c.PasswordPolicyDN); err != nil {
+			problems = append(problems, fmt.Sprintf("PasswordPolicyDN: %v", err))
+		}
+	}
+	if c.GroupBaseDN != "" {
+		if _, err := ldap.ParseDN(c.GroupBaseDN); err != nil {
+			problems = append(problems, fmt.Sprintf("GroupBaseDN: %v", err))
+		}
+	}
+	for i, d := range c.Domains {
+		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, "\\@ ") {
+			problems = append(problems, fmt.Sprintf("Domains[%d]: %q is not a domain name", i, d))
+		}
+	}
+	if c.PoolSize < 0 || c.PoolSize > 64 {
+		problems = append(problems, fmt.Sprintf("PoolSize: %d is outside 1..64", c.PoolSize))
+	}
+	if c.MaxGroupDepth < 0 || c.MaxGroupDepth > 100 {
+		problems = append(problems, fmt.Sprintf("MaxGroupDepth: %d is outside 1..100", c.MaxGroupDepth))
 	}
 	if len(problems) == 0 {
 		return nil

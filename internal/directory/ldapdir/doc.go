@@ -11,6 +11,14 @@
 // their presets with Config.WithDefaults, build a Client with New, and add the
 // product-specific parts (how a password is written, how a refusal is worded).
 //
-// A connection is opened per operation for now (go-ldap has no pool); a
-// connection bound as an end user is always closed after that one bind.
+// Service-account connections come from a bounded pool per directory
+// (Config.PoolSize, idle timeout, a health check on checkout, each checkout
+// tied to its context); servers are tried in a health-aware order (one that
+// just failed goes last for Config.FailedServerHoldDown). A connection bound
+// as an end user is never pooled: it is dialled fresh and closed after use.
+// The RootDSE is read at first use and cached (RootDSE: vendor, version,
+// controls, extended operations, naming contexts, AD functional level).
+// CheckBasics holds the health checks every LDAP connector shares; presets.go
+// the product presets (AD, OpenLDAP, 389-DS, FreeIPA); groups.go nested
+// group resolution.
 package ldapdir

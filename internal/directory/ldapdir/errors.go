@@ -48,11 +48,12 @@ func ADDataCode(diagnostic string) string {
 var adBindDataKinds = map[string]directory.Kind{
 	"525": directory.KindInvalidCredentials, // no such user: do not tell apart
 	"52e": directory.KindInvalidCredentials, // wrong password
-	"530": directory.KindAccessDenied,       // not permitted to log on at this time
-	"531": directory.KindAccessDenied,       // not permitted to log on at this workstation
+	"530": directory.KindLogonRestricted,    // not permitted to log on at this time
+	"531": directory.KindLogonRestricted,    // not permitted to log on at this workstation
 	"532": directory.KindPasswordExpired,
 	"533": directory.KindDisabled,
-	"568": directory.KindAccessDenied, // too many security IDs
+	"568": directory.KindAccessDenied,    // too many security IDs
+	"569": directory.KindLogonRestricted, // logon type not granted
 	"701": directory.KindAccountExpired,
 	"773": directory.KindMustChange, // pwdLastSet=0
 	"775": directory.KindLocked,
@@ -62,50 +63,127 @@ var adBindDataKinds = map[string]directory.Kind{
 var adErrorKinds = map[string]directory.Kind{
 	"0000052D": directory.KindPolicyViolation,    // ERROR_PASSWORD_RESTRICTION
 	"00000056": directory.KindInvalidCredentials, // ERROR_INVALID_PASSWORD: wrong old password on change
+	"0000052E": directory.KindInvalidCredentials, // ERROR_LOGON_FAILURE
 	"00000775": directory.KindLocked,             // ERROR_ACCOUNT_LOCKED_OUT
 	"00000773": directory.KindMustChange,         // ERROR_PASSWORD_MUST_CHANGE
 	"00000532": directory.KindPasswordExpired,    // ERROR_PASSWORD_EXPIRED
 	"00000533": directory.KindDisabled,           // ERROR_ACCOUNT_DISABLED
+	"00000701": directory.KindAccountExpired,     // ERROR_ACCOUNT_EXPIRED
+	"00000530": directory.KindLogonRestricted,    // ERROR_INVALID_LOGON_HOURS
+	"00000531": directory.KindLogonRestricted,    // ERROR_INVALID_WORKSTATION
 	"00000005": directory.KindAccessDenied,       // ERROR_ACCESS_DENIED
+	"00000522": directory.KindAccessDenied,       // ERROR_PRIVILEGE_NOT_HELD
 	"00002098": directory.KindAccessDenied,       // ERROR_DS_INSUFF_ACCESS_RIGHTS
+	"00000057": directory.KindMisconfigured,      // ERROR_INVALID_PARAMETER (pwdLastSet other than 0 / -1, ...)
+	"0000208D": directory.KindNotFound,           // ERROR_DS_OBJ_NOT_FOUND
+	"0000202B": directory.KindMisconfigured,      // ERROR_DS_REFERRAL: the entry is in another domain / partition
+	"00002077": directory.KindMisconfigured,      // ERROR_DS_ILLEGAL_MOD_OPERATION
+	"000020E6": directory.KindUnsupported,        // ERROR_DS_UNAVAILABLE_CRIT_EXTENSION
+	"00002024": directory.KindUnavailable,        // ERROR_DS_ADMIN_LIMIT_EXCEEDED
+	"0000200A": directory.KindMisconfigured,      // ERROR_DS_NO_ATTRIBUTE_OR_VALUE
+	"0000200B": directory.KindMisconfigured,      // ERROR_DS_INVALID_ATTRIBUTE_SYNTAX
+	"00002083": directory.KindMisconfigured,      // ERROR_DS_ATT_VAL_ALREADY_EXISTS
 }
 
-// resultKinds maps LDAP result codes (and go-ldap's client-side codes) that
-// need no further reading of the diagnostic.
+// textKinds refines a result code by wording other servers use (389-DS
+// answers a locked account's bind with 19 and a text; an inactivated
+// account with 53).
+var textKinds = []struct {
+	codes []uint16
+	text  string
+	kind  directory.Kind
+}{
+	{[]uint16{ldap.LDAPResultUnwillingToPerform}, "unwilling to verify old password", directory.KindInvalidCredentials}, // OpenLDAP change, wrong old password
+	{[]uint16{ldap.LDAPResultConstraintViolation, ldap.LDAPResultInvalidCredentials}, "exceed password retry limit", directory.KindLocked},
+	{[]uint16{ldap.LDAPResultConstraintViolation, ldap.LDAPResultInvalidCredentials}, "account is locked", directory.KindLocked},
+	{[]uint16{ldap.LDAPResultUnwillingToPerform, ldap.LDAPResultInvalidCredentials}, "account inactivated", directory.KindDisabled},
+	{[]uint16{ldap.LDAPResultInvalidCredentials}, "password expired", directory.KindPasswordExpired},
+}
+
+// resultKinds maps every LDAP result code (and go-ldap's client-side codes)
+// to a kind; codes that need the diagnostic read further are refined in
+// mapLDAPError.
 var resultKinds = map[uint16]directory.Kind{
-	ldap.LDAPResultOperationsError:              directory.KindUnknown,
-	ldap.LDAPResultProtocolError:                directory.KindMisconfigured,
-	ldap.LDAPResultTimeLimitExceeded:            directory.KindUnavailable,
-	ldap.LDAPResultAuthMethodNotSupported:       directory.KindMisconfigured,
-	ldap.LDAPResultStrongAuthRequired:           directory.KindConfidentialityRequired,
-	ldap.LDAPResultReferral:                     directory.KindMisconfigured,
-	ldap.LDAPResultAdminLimitExceeded:           directory.KindUnavailable,
-	ldap.LDAPResultUnavailableCriticalExtension: directory.KindMisconfigured,
-	ldap.LDAPResultConfidentialityRequired:      directory.KindConfidentialityRequired,
-	ldap.LDAPResultNoSuchAttribute:              directory.KindMisconfigured,
-	ldap.LDAPResultUndefinedAttributeType:       directory.KindMisconfigured,
-	ldap.LDAPResultInappropriateMatching:        directory.KindMisconfigured,
-	ldap.LDAPResultConstraintViolation:          directory.KindPolicyViolation,
-	ldap.LDAPResultInvalidAttributeSyntax:       directory.KindMisconfigured,
-	ldap.LDAPResultNoSuchObject:                 directory.KindNotFound,
-	ldap.LDAPResultInvalidDNSyntax:              directory.KindMisconfigured,
-	ldap.LDAPResultInappropriateAuthentication:  directory.KindInvalidCredentials,
-	ldap.LDAPResultInvalidCredentials:           directory.KindInvalidCredentials,
-	ldap.LDAPResultInsufficientAccessRights:     directory.KindAccessDenied,
-	ldap.LDAPResultBusy:                         directory.KindUnavailable,
-	ldap.LDAPResultUnavailable:                  directory.KindUnavailable,
-	ldap.LDAPResultUnwillingToPerform:           directory.KindAccessDenied,
-	ldap.LDAPResultLoopDetect:                   directory.KindMisconfigured,
-	ldap.LDAPResultNamingViolation:              directory.KindMisconfigured,
-	ldap.LDAPResultObjectClassViolation:         directory.KindMisconfigured,
-	ldap.LDAPResultServerDown:                   directory.KindUnavailable,
-	ldap.LDAPResultTimeout:                      directory.KindUnavailable,
-	ldap.LDAPResultConnectError:                 directory.KindUnavailable,
-	ldap.LDAPResultCanceled:                     directory.KindUnavailable,
-	ldap.ErrorNetwork:                           directory.KindUnavailable,
-	ldap.ErrorFilterCompile:                     directory.KindMisconfigured,
-	ldap.ErrorFilterDecompile:                   directory.KindMisconfigured,
-	ldap.ErrorEmptyPassword:                     directory.KindInvalidCredentials,
+	ldap.LDAPResultOperationsError:                    directory.KindUnknown,
+	ldap.LDAPResultProtocolError:                      directory.KindUnsupported, // e.g. an extended operation the server does not know
+	ldap.LDAPResultTimeLimitExceeded:                  directory.KindUnavailable,
+	ldap.LDAPResultSizeLimitExceeded:                  directory.KindUnavailable,
+	ldap.LDAPResultCompareFalse:                       directory.KindUnknown,
+	ldap.LDAPResultCompareTrue:                        directory.KindUnknown,
+	ldap.LDAPResultAuthMethodNotSupported:             directory.KindUnsupported,
+	ldap.LDAPResultStrongAuthRequired:                 directory.KindConfidentialityRequired,
+	ldap.LDAPResultReferral:                           directory.KindMisconfigured,
+	ldap.LDAPResultAdminLimitExceeded:                 directory.KindUnavailable,
+	ldap.LDAPResultUnavailableCriticalExtension:       directory.KindUnsupported,
+	ldap.LDAPResultConfidentialityRequired:            directory.KindConfidentialityRequired,
+	ldap.LDAPResultSaslBindInProgress:                 directory.KindUnknown,
+	ldap.LDAPResultNoSuchAttribute:                    directory.KindMisconfigured,
+	ldap.LDAPResultUndefinedAttributeType:             directory.KindMisconfigured,
+	ldap.LDAPResultInappropriateMatching:              directory.KindMisconfigured,
+	ldap.LDAPResultConstraintViolation:                directory.KindPolicyViolation,
+	ldap.LDAPResultAttributeOrValueExists:             directory.KindMisconfigured,
+	ldap.LDAPResultInvalidAttributeSyntax:             directory.KindMisconfigured,
+	ldap.LDAPResultNoSuchObject:                       directory.KindNotFound,
+	ldap.LDAPResultAliasProblem:                       directory.KindMisconfigured,
+	ldap.LDAPResultInvalidDNSyntax:                    directory.KindMisconfigured,
+	ldap.LDAPResultIsLeaf:                             directory.KindMisconfigured,
+	ldap.LDAPResultAliasDereferencingProblem:          directory.KindMisconfigured,
+	ldap.LDAPResultInappropriateAuthentication:        directory.KindInvalidCredentials,
+	ldap.LDAPResultInvalidCredentials:                 directory.KindInvalidCredentials,
+	ldap.LDAPResultInsufficientAccessRights:           directory.KindAccessDenied,
+	ldap.LDAPResultBusy:                               directory.KindUnavailable,
+	ldap.LDAPResultUnavailable:                        directory.KindUnavailable,
+	ldap.LDAPResultUnwillingToPerform:                 directory.KindAccessDenied,
+	ldap.LDAPResultLoopDetect:                         directory.KindMisconfigured,
+	ldap.LDAPResultSortControlMissing:                 directory.KindUnsupported,
+	ldap.LDAPResultOffsetRangeError:                   directory.KindUnsupported,
+	ldap.LDAPResultNamingViolation:                    directory.KindMisconfigured,
+	ldap.LDAPResultObjectClassViolation:               directory.KindMisconfigured,
+	ldap.LDAPResultNotAllowedOnNonLeaf:                directory.KindMisconfigured,
+	ldap.LDAPResultNotAllowedOnRDN:                    directory.KindMisconfigured,
+	ldap.LDAPResultEntryAlreadyExists:                 directory.KindMisconfigured,
+	ldap.LDAPResultObjectClassModsProhibited:          directory.KindMisconfigured,
+	ldap.LDAPResultResultsTooLarge:                    directory.KindUnavailable,
+	ldap.LDAPResultAffectsMultipleDSAs:                directory.KindMisconfigured,
+	ldap.LDAPResultVirtualListViewErrorOrControlError: directory.KindUnsupported,
+	ldap.LDAPResultOther:                              directory.KindUnknown,
+	ldap.LDAPResultServerDown:                         directory.KindUnavailable,
+	ldap.LDAPResultLocalError:                         directory.KindUnavailable,
+	ldap.LDAPResultEncodingError:                      directory.KindUnknown,
+	ldap.LDAPResultDecodingError:                      directory.KindUnknown,
+	ldap.LDAPResultTimeout:                            directory.KindUnavailable,
+	ldap.LDAPResultAuthUnknown:                        directory.KindUnsupported,
+	ldap.LDAPResultFilterError:                        directory.KindMisconfigured,
+	ldap.LDAPResultUserCanceled:                       directory.KindUnavailable,
+	ldap.LDAPResultParamError:                         directory.KindMisconfigured,
+	ldap.LDAPResultNoMemory:                           directory.KindUnavailable,
+	ldap.LDAPResultConnectError:                       directory.KindUnavailable,
+	ldap.LDAPResultNotSupported:                       directory.KindUnsupported,
+	ldap.LDAPResultControlNotFound:                    directory.KindUnsupported,
+	ldap.LDAPResultNoResultsReturned:                  directory.KindNotFound,
+	ldap.LDAPResultMoreResultsToReturn:                directory.KindUnknown,
+	ldap.LDAPResultClientLoop:                         directory.KindMisconfigured,
+	ldap.LDAPResultReferralLimitExceeded:              directory.KindMisconfigured,
+	ldap.LDAPResultInvalidResponse:                    directory.KindUnknown,
+	ldap.LDAPResultAmbiguousResponse:                  directory.KindUnknown,
+	ldap.LDAPResultTLSNotSupported:                    directory.KindConfidentialityRequired,
+	ldap.LDAPResultIntermediateResponse:               directory.KindUnknown,
+	ldap.LDAPResultUnknownType:                        directory.KindUnknown,
+	ldap.LDAPResultCanceled:                           directory.KindUnavailable,
+	ldap.LDAPResultNoSuchOperation:                    directory.KindUnavailable,
+	ldap.LDAPResultTooLate:                            directory.KindUnavailable,
+	ldap.LDAPResultCannotCancel:                       directory.KindUnavailable,
+	ldap.LDAPResultAssertionFailed:                    directory.KindUnknown,
+	ldap.LDAPResultAuthorizationDenied:                directory.KindAccessDenied,
+	ldap.LDAPResultSyncRefreshRequired:                directory.KindUnavailable,
+	ldap.ErrorNetwork:                                 directory.KindUnavailable,
+	ldap.ErrorFilterCompile:                           directory.KindMisconfigured,
+	ldap.ErrorFilterDecompile:                         directory.KindMisconfigured,
+	ldap.ErrorDebugging:                               directory.KindUnknown,
+	ldap.ErrorUnexpectedMessage:                       directory.KindUnknown,
+	ldap.ErrorUnexpectedResponse:                      directory.KindUnknown,
+	ldap.ErrorEmptyPassword:                           directory.KindInvalidCredentials,
+	ldap.ErrorMalformedPacket:                         directory.KindUnavailable,
 }
 
 // MapError turns any failure of an LDAP operation into a *directory.Error
@@ -160,17 +238,29 @@ func mapLDAPError(op string, le *ldap.Error) *directory.Error {
 		if k, ok := adBindDataKinds[ADDataCode(diag)]; ok {
 			e.Kind = k
 		}
-	case ldap.LDAPResultConstraintViolation, ldap.LDAPResultUnwillingToPerform,
-		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultOther:
-		if k, ok := adErrorKinds[ADErrorCode(diag)]; ok {
-			e.Kind = k
-		} else if le.ResultCode == ldap.LDAPResultUnwillingToPerform &&
-			strings.Contains(strings.ToLower(diag), "unwilling to verify old password") {
-			// OpenLDAP's answer to a change with a wrong old password.
-			e.Kind = directory.KindInvalidCredentials
+		if e.Kind == directory.KindInvalidCredentials {
+			e.Kind = textKind(le.ResultCode, diag, e.Kind)
+		}
+		return e
+	}
+	if k, ok := adErrorKinds[ADErrorCode(diag)]; ok {
+		e.Kind = k
+		return e
+	}
+	e.Kind = textKind(le.ResultCode, diag, e.Kind)
+	return e
+}
+
+func textKind(code uint16, diag string, kind directory.Kind) directory.Kind {
+	lower := strings.ToLower(diag)
+	for _, t := range textKinds {
+		for _, c := range t.codes {
+			if c == code && strings.Contains(lower, t.text) {
+				return t.kind
+			}
 		}
 	}
-	return e
+	return kind
 }
 
 // transportKind classifies errors that never reached an LDAP answer.

@@ -26,8 +26,8 @@ func TestMapError(t *testing.T) {
 	}{
 		{"AD wrong password", ldapErr(49, "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 52e, v1db1"), directory.KindInvalidCredentials},
 		{"AD no such user", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 525, v4563"), directory.KindInvalidCredentials},
-		{"AD logon hours", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 530, v4563"), directory.KindAccessDenied},
-		{"AD workstation", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 531, v4563"), directory.KindAccessDenied},
+		{"AD logon hours", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 530, v4563"), directory.KindLogonRestricted},
+		{"AD workstation", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 531, v4563"), directory.KindLogonRestricted},
 		{"AD password expired", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563"), directory.KindPasswordExpired},
 		{"AD disabled", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 533, v4563"), directory.KindDisabled},
 		{"AD account expired", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 701, v4563"), directory.KindAccountExpired},
@@ -51,8 +51,19 @@ func TestMapError(t *testing.T) {
 		{"server down", ldapErr(81, ""), directory.KindUnavailable},
 		{"time limit", ldapErr(3, ""), directory.KindUnavailable},
 		{"no such object", ldapErr(32, "no such object"), directory.KindNotFound},
-		{"protocol error", ldapErr(2, "Extended Operation(1.3.6.1.4.1.4203.1.11.3) not supported"), directory.KindMisconfigured},
-		{"other", ldapErr(80, "00000057: pwdLastSet must be 0 or -1 only"), directory.KindUnknown},
+		{"protocol error", ldapErr(2, "Extended Operation(1.3.6.1.4.1.4203.1.11.3) not supported"), directory.KindUnsupported},
+		{"critical extension", ldapErr(12, "critical extension is unavailable"), directory.KindUnsupported},
+		{"389 locked bind", ldapErr(19, "Exceed password retry limit. Please contact system administrator to reset."), directory.KindLocked},
+		{"389 inactivated", ldapErr(53, "Account inactivated. Contact system administrator."), directory.KindDisabled},
+		{"389 expired", ldapErr(49, "password expired!"), directory.KindPasswordExpired},
+		{"AD logon failure code", ldapErr(19, "0000052E: LdapErr: logon failure"), directory.KindInvalidCredentials},
+		{"AD account expired on modify", ldapErr(19, "00000701: account expired"), directory.KindAccountExpired},
+		{"AD referral", ldapErr(10, "0000202B: RefErr: DSID-0310084A, data 0, 1 access points"), directory.KindMisconfigured},
+		{"AD object not found", ldapErr(32, "0000208D: NameErr: DSID-03100241, problem 2001 (NO_OBJECT)"), directory.KindNotFound},
+		{"AD logon type", ldapErr(49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 569, v4563"), directory.KindLogonRestricted},
+		{"authorization denied", ldapErr(123, "proxied authorization denied"), directory.KindAccessDenied},
+		{"AD invalid parameter", ldapErr(80, "00000057: pwdLastSet must be 0 or -1 only"), directory.KindMisconfigured},
+		{"other", ldapErr(80, "something"), directory.KindUnknown},
 		{"go-ldap network", ldap.NewError(ldap.ErrorNetwork, io.EOF), directory.KindUnavailable},
 		{"go-ldap empty password", ldap.NewError(ldap.ErrorEmptyPassword, errors.New("empty")), directory.KindInvalidCredentials},
 		{"net error", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, directory.KindUnavailable},
@@ -77,6 +88,19 @@ func TestMapError(t *testing.T) {
 				t.Errorf("the original error is not kept in Err")
 			}
 		})
+	}
+}
+
+// TestEveryResultCodeIsMapped keeps the table complete: every result code
+// go-ldap knows has a deliberate kind.
+func TestEveryResultCodeIsMapped(t *testing.T) {
+	for code, name := range ldap.LDAPResultCodeMap {
+		if code == ldap.LDAPResultSuccess {
+			continue
+		}
+		if _, ok := resultKinds[code]; !ok {
+			t.Errorf("result code %d (%s) has no kind in resultKinds", code, name)
+		}
 	}
 }
 

@@ -70,7 +70,7 @@ func FuzzFilterLoginEscaping(f *testing.F) {
 				if eq.Tag != ldap.FilterEqualityMatch || len(eq.Children) != 2 {
 					t.Fatalf("filter %q: term %d is not an equality match", filter, i)
 				}
-				if attr := string(eq.Children[0].Data.Bytes()); attr != fc.attrs[i] {
+				if attr := eq.Children[0].Data.String(); attr != fc.attrs[i] {
 					t.Fatalf("filter %q: term %d compares %q, want %q", filter, i, attr, fc.attrs[i])
 				}
 				if v := eq.Children[1].Data.Bytes(); !bytes.Equal(v, []byte(login)) {

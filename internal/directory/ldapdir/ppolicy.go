@@ -71,6 +71,7 @@ var ppolicyErrors = map[int8]struct {
 	6: {directory.KindPolicyViolation, directory.ReasonTooShort},    // passwordTooShort
 	7: {directory.KindPolicyViolation, directory.ReasonTooYoung},    // passwordTooYoung
 	8: {directory.KindPolicyViolation, directory.ReasonHistory},     // passwordInHistory
+	9: {directory.KindPolicyViolation, directory.ReasonTooLong},     // passwordTooLong (draft-behera-10)
 }
 
 // PasswordPolicyKind maps a ppolicy error code to a kind and, for policy

@@ -12,4 +12,11 @@
 // a KindPolicyViolation. The service account should have `write`, not
 // `manage`, on userPassword: with manage (or as the rootDN) ppolicy skips its
 // quality and history checks.
+//
+// With Config.Flavor "389ds" or "freeipa" (ldapdir.Preset389DS,
+// PresetFreeIPA) the same connector serves 389 Directory Server and FreeIPA:
+// only the attributes that hold an account's state differ (see
+// AccountStatus, Unlock, SetMustChange, EffectivePolicy). An account an
+// administrator locked for good (pwdAccountLockedTime 000001010000Z) is
+// reported as disabled, and Unlock leaves it so.
 package openldap

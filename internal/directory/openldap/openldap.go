@@ -3,7 +3,9 @@ package openldap
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -13,63 +15,84 @@ import (
 )
 
 // PasswordModifyOID is the Password Modify extended operation (RFC 3062).
-const PasswordModifyOID = "1.3.6.1.4.1.4203.1.11.1"
+const PasswordModifyOID = ldapdir.OIDPasswordModify
 
 // The ways a password can be written; see Options.PasswordWrite.
 const (
-	PasswordWriteExop   = "exop"
-	PasswordWriteModify = "modify"
+	PasswordWriteExop   = ldapdir.PasswordWriteExop
+	PasswordWriteModify = ldapdir.PasswordWriteModify
 )
 
 // Options are the OpenLDAP connector's own settings.
 type Options struct {
-	// PasswordWrite is "exop" (default): the Password Modify extended
-	// operation, which lets the server hash the password; or "modify":
-	// replace userPassword with an ordinary modify.
+	// PasswordWrite is "exop": the Password Modify extended operation,
+	// which lets the server hash the password; or "modify": replace
+	// userPassword with an ordinary modify. Empty means Config.PasswordWrite,
+	// else "exop".
 	PasswordWrite string
 }
 
-// Preset returns the OpenLDAP defaults applied to empty Config fields.
-func Preset() ldapdir.Config {
-	return ldapdir.Config{
-		Name:                 "openldap",
-		UserFilter:           "(objectClass=inetOrgPerson)",
-		LoginAttributes:      []string{"uid", "mail"},
-		LoginNameAttribute:   "uid",
-		MailAttribute:        "mail",
-		DisplayNameAttribute: "displayName",
-	}
-}
+// Preset returns the OpenLDAP defaults applied to empty Config fields
+// (ldapdir.PresetOpenLDAP).
+func Preset() ldapdir.Config { return ldapdir.PresetOpenLDAP() }
 
-// Directory is an OpenLDAP connector. It implements directory.Directory and
-// directory.PasswordResetter.
+// Directory is the connector for OpenLDAP with ppolicy, and, with the
+// matching Config.Flavor (presets ldapdir.Preset389DS, PresetFreeIPA), for
+// 389 Directory Server and FreeIPA, which differ only in the attributes that
+// hold an account's state. It implements directory.Directory and every
+// capability interface: PasswordResetter, PasswordChanger, Unlocker,
+// ForceChanger, StatusReader, PolicyReader, GroupResolver, HealthChecker and
+// DomainOwner.
 type Directory struct {
 	client *ldapdir.Client
 	opts   Options
+	now    func() time.Time
 }
 
 var (
 	_ directory.Directory        = (*Directory)(nil)
 	_ directory.PasswordResetter = (*Directory)(nil)
+	_ directory.PasswordChanger  = (*Directory)(nil)
+	_ directory.Unlocker         = (*Directory)(nil)
+	_ directory.ForceChanger     = (*Directory)(nil)
+	_ directory.StatusReader     = (*Directory)(nil)
+	_ directory.PolicyReader     = (*Directory)(nil)
+	_ directory.GroupResolver    = (*Directory)(nil)
+	_ directory.HealthChecker    = (*Directory)(nil)
+	_ directory.DomainOwner      = (*Directory)(nil)
 )
 
-// New returns a connector for cfg, with the OpenLDAP preset filling empty
-// fields. It does not contact the server; configuration problems are
-// KindMisconfigured.
+// New returns a connector for cfg, with the preset of cfg.Flavor (OpenLDAP
+// when empty) filling empty fields. It does not contact the server;
+// configuration problems are KindMisconfigured.
 func New(cfg ldapdir.Config, opts Options) (*Directory, error) {
+	flavor := cfg.Flavor
+	if flavor == "" {
+		flavor = ldapdir.FlavorOpenLDAP
+	}
+	preset, ok := ldapdir.Preset(flavor)
+	if !ok || flavor == ldapdir.FlavorAD {
+		return nil, &directory.Error{Kind: directory.KindMisconfigured, Op: "config",
+			Diagnostic: fmt.Sprintf("Flavor: %q is not served by the OpenLDAP connector (openldap, 389ds, freeipa)", cfg.Flavor)}
+	}
+	cfg = cfg.WithDefaults(preset)
 	switch opts.PasswordWrite {
 	case "":
-		opts.PasswordWrite = PasswordWriteExop
+		opts.PasswordWrite = cfg.PasswordWrite
+		if opts.PasswordWrite == "" || opts.PasswordWrite == ldapdir.PasswordWriteUnicodePwd {
+			opts.PasswordWrite = PasswordWriteExop
+		}
 	case PasswordWriteExop, PasswordWriteModify:
 	default:
 		return nil, &directory.Error{Kind: directory.KindMisconfigured, Op: "config",
 			Diagnostic: fmt.Sprintf("PasswordWrite: %q is neither %q nor %q", opts.PasswordWrite, PasswordWriteExop, PasswordWriteModify)}
 	}
-	c, err := ldapdir.New(cfg.WithDefaults(Preset()))
+	cfg.PasswordWrite = opts.PasswordWrite
+	c, err := ldapdir.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Directory{client: c, opts: opts}, nil
+	return &Directory{client: c, opts: opts, now: time.Now}, nil
 }
 
 // Name returns the configured name.
@@ -78,35 +101,61 @@ func (d *Directory) Name() string { return d.client.Name() }
 // Config returns the effective configuration.
 func (d *Directory) Config() ldapdir.Config { return d.client.Config() }
 
-// Close releases nothing yet: connections are opened per operation.
-func (d *Directory) Close() error { return nil }
+// Domains returns the configured domain names (Config.Domains).
+func (d *Directory) Domains() []string { return d.client.Config().Domains }
+
+// Close closes the pooled service connections.
+func (d *Directory) Close() error { return d.client.Close() }
+
+// RootDSE returns the discovered server capabilities (read at first use).
+func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
+	return d.client.RootDSE(ctx)
+}
+
+func (d *Directory) flavor() string { return d.client.Config().Flavor }
+
+func noUser(op string) error {
+	return &directory.Error{Kind: directory.KindNotFound, Op: op, Diagnostic: "no user"}
+}
 
 // FindUser looks login up by uid or mail (or the configured attributes).
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	u, err := d.client.FindUser(ctx, login)
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
+	return d.client.FindUser(ctx, login)
 }
 
 // VerifyPassword binds as the user on a fresh connection, with the ppolicy
 // request control: a locked account is KindLocked rather than a plain wrong
 // password, and a correct password that must be changed first (pwdReset) is
-// KindMustChange.
+// KindMustChange. 389-DS's password-expired control counts too.
 func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, password string) error {
 	if user == nil {
-		return &directory.Error{Kind: directory.KindNotFound, Op: "bind", Diagnostic: "no user"}
+		return noUser("bind")
 	}
 	controls, err := d.client.VerifyPassword(ctx, user.DN, password, ldapdir.PasswordPolicyRequest())
+	return bindResult(ctx, controls, err)
+}
+
+// bindResult turns a bind's outcome and response controls into nil or the
+// typed error.
+func bindResult(ctx context.Context, controls []ldap.Control, err error) error {
 	pp := ldapdir.PasswordPolicyResponse(controls)
 	if err != nil {
-		return ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "bind", err), "bind", pp)
+		e := ldapdir.MapError(ctx, "bind", err)
+		if e.Kind == directory.KindDisabled {
+			// 389-DS adds "account locked" to an inactivated account's
+			// refusal; disabled is the finer truth.
+			return e
+		}
+		return ldapdir.ApplyPasswordPolicy(e, "bind", pp)
 	}
 	if pp != nil && (pp.Error == 0 || pp.Error == 1 || pp.Error == 2) {
 		// The bind succeeded but the server says the account may not be
 		// used as it stands.
 		return ldapdir.ApplyPasswordPolicy(nil, "bind", pp)
+	}
+	if ldap.FindControl(controls, ldapdir.OIDNetscapePasswordExpired) != nil {
+		// 389-DS: bound, but only to change the password.
+		return &directory.Error{Kind: directory.KindMustChange, Op: "bind", Diagnostic: "password expired control (2.16.840.1.113730.3.4.4)"}
 	}
 	return nil
 }
@@ -114,9 +163,16 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 // ResetPassword sets the user's password as the service account. It refuses
 // plain LDAP unless AllowInsecurePasswordWrites. Refusals carry the rule the
 // ppolicy overlay names, and MinLength when the policy entry is readable.
+// OpenLDAP unlocks an account on any password change; with UnlockOnReset
+// (the 389-DS and FreeIPA default) the lockout is cleared afterwards, and if
+// that fails the error has Op directory.OpUnlockAfterReset (the password IS
+// set).
+//
+// It does not look at AccountStatus.Protected: the flow must (see
+// directory.PasswordResetter).
 func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, newPassword string) error {
 	if user == nil {
-		return &directory.Error{Kind: directory.KindNotFound, Op: "reset", Diagnostic: "no user"}
+		return noUser("reset")
 	}
 	conn, err := d.client.ServiceConn(ctx)
 	if err != nil {
@@ -126,28 +182,254 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 	if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 		return err
 	}
+	if err := d.writePassword(conn, user.DN, "", newPassword); err != nil {
+		return d.passwordError(ctx, conn, "reset", user.DN, newPassword, err)
+	}
+	if d.client.Config().UnlocksOnReset() && d.flavor() != ldapdir.FlavorOpenLDAP {
+		if err := d.unlockOn(ctx, conn, user.DN); err != nil {
+			e := ldapdir.MapError(ctx, directory.OpUnlockAfterReset, err)
+			e.Op = directory.OpUnlockAfterReset
+			return e
+		}
+	}
+	return nil
+}
+
+// writePassword sends the password write, with the ppolicy request control.
+// oldPassword is empty for a reset.
+func (d *Directory) writePassword(conn *ldapdir.Conn, dn, oldPassword, newPassword string) error {
 	controls := []ldap.Control{ldapdir.PasswordPolicyRequest()}
 	if d.opts.PasswordWrite == PasswordWriteModify {
-		req := ldap.NewModifyRequest(user.DN, controls)
-		req.Replace("userPassword", []string{newPassword})
-		err = conn.Modify(req)
-	} else {
-		req := ldap.NewExtendedRequest(PasswordModifyOID, PasswordModifyValue(user.DN, "", newPassword))
-		req.Controls = controls
-		_, err = conn.Extended(req)
+		req := ldap.NewModifyRequest(dn, controls)
+		if oldPassword != "" {
+			req.Delete("userPassword", []string{oldPassword})
+			req.Add("userPassword", []string{newPassword})
+		} else {
+			req.Replace("userPassword", []string{newPassword})
+		}
+		return conn.Modify(req)
 	}
-	if err == nil {
-		return nil
-	}
-	e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "reset", err), "reset",
+	req := ldap.NewExtendedRequest(PasswordModifyOID, PasswordModifyValue(dn, oldPassword, newPassword))
+	req.Controls = controls
+	_, err := conn.Extended(req)
+	return err
+}
+
+// passwordError maps a refused password write with the ppolicy response
+// control, and fills MinLength for a policy violation.
+//
+// 389-DS answers every syntax failure of a Password Modify with "fails
+// quality checks"; when the policy is readable and the password is shorter
+// than its minimum, the reason is made ReasonTooShort.
+func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn, newPassword string, err error) error {
+	e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, op, err), op,
 		ldapdir.PasswordPolicyResponse(ldapdir.ResponseControls(err)))
 	if e.Kind == directory.KindPolicyViolation {
 		if len(e.Reasons) == 0 {
-			e.Reasons = []directory.Reason{directory.ReasonUnspecified}
+			e.Reasons = policyReasons(e.Diagnostic)
 		}
-		e.MinLength = minLength(conn, user.DN, d.client.Config().BaseDN)
+		if conn != nil {
+			if p, err := d.policyOn(ctx, conn, dn); err == nil {
+				refinePolicyError(e, p, newPassword)
+			}
+		}
 	}
 	return e
+}
+
+// refinePolicyError fills MinLength from the policy and names the length
+// rule when the server gave only a general reason.
+func refinePolicyError(e *directory.Error, p *directory.PasswordPolicy, newPassword string) {
+	e.MinLength = p.MinLength
+	general := len(e.Reasons) == 1 && (e.Reasons[0] == directory.ReasonQuality || e.Reasons[0] == directory.ReasonUnspecified)
+	if general && p.MinLength > 0 && utf8.RuneCountInString(newPassword) < p.MinLength {
+		e.Reasons = []directory.Reason{directory.ReasonTooShort}
+	}
+}
+
+// policyReasons reads the broken rule from a refusal's text when no ppolicy
+// control named it (389-DS words its refusals; OpenLDAP sends the control).
+func policyReasons(diag string) []directory.Reason {
+	t := strings.ToLower(diag)
+	switch {
+	case strings.Contains(t, "at least") && strings.Contains(t, "characters long"),
+		strings.Contains(t, "too short"):
+		return []directory.Reason{directory.ReasonTooShort}
+	case strings.Contains(t, "history"):
+		return []directory.Reason{directory.ReasonHistory}
+	case strings.Contains(t, "minimum age"), strings.Contains(t, "too young"), strings.Contains(t, "within minimum"):
+		return []directory.Reason{directory.ReasonTooYoung}
+	case strings.Contains(t, "dictionary"):
+		return []directory.Reason{directory.ReasonDictionary}
+	case strings.Contains(t, "user entry"), strings.Contains(t, "user attribute"):
+		return []directory.Reason{directory.ReasonContainsName}
+	case strings.Contains(t, "must contain"), strings.Contains(t, "categories"):
+		return []directory.Reason{directory.ReasonComplexity}
+	case strings.Contains(t, "too long"):
+		return []directory.Reason{directory.ReasonTooLong}
+	case strings.Contains(t, "quality"):
+		return []directory.Reason{directory.ReasonQuality}
+	}
+	return []directory.Reason{directory.ReasonUnspecified}
+}
+
+// ChangePassword changes the password of a user who knows the old one, on a
+// fresh connection bound as the user (never pooled): the Password Modify
+// operation with the old password (or, in "modify" mode, delete old + add new
+// userPassword). A user whose password has expired cannot bind; then the same
+// operation goes out on a fresh service connection with the old password,
+// which the server verifies. A wrong old password is KindInvalidCredentials.
+func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, oldPassword, newPassword string) error {
+	if user == nil {
+		return noUser("change")
+	}
+	conn, controls, err := d.client.UserConn(ctx, user.DN, oldPassword, ldapdir.PasswordPolicyRequest())
+	if err != nil {
+		e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "change", err), "change", ldapdir.PasswordPolicyResponse(controls))
+		if e.Kind != directory.KindPasswordExpired {
+			return e
+		}
+		if conn, err = d.client.FreshServiceConn(ctx); err != nil {
+			return err
+		}
+	}
+	defer conn.Close()
+	if err := d.client.RequireConfidential(conn, "change"); err != nil {
+		return err
+	}
+	if err := d.writePassword(conn, user.DN, oldPassword, newPassword); err != nil {
+		e := d.passwordError(ctx, nil, "change", user.DN, newPassword, err)
+		if de, ok := e.(*directory.Error); ok && de.Kind == directory.KindPolicyViolation {
+			if sc, err := d.client.ServiceConn(ctx); err == nil {
+				if p, err := d.policyOn(ctx, sc, user.DN); err == nil {
+					refinePolicyError(de, p, newPassword)
+				}
+				_ = sc.Close()
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// Unlock clears a lockout without touching the password: OpenLDAP deletes
+// pwdAccountLockedTime (which also clears pwdFailureTime), 389-DS deletes
+// accountUnlockTime and zeroes passwordRetryCount, FreeIPA zeroes
+// krbLoginFailedCount. An account an administrator locked for good
+// (OpenLDAP pwdAccountLockedTime 000001010000Z) is KindDisabled and left as
+// it is: self-service must not undo that. Unlocking an account that is not
+// locked succeeds.
+func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
+	if user == nil {
+		return noUser("unlock")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := d.unlockOn(ctx, conn, user.DN); err != nil {
+		return ldapdir.MapError(ctx, "unlock", err)
+	}
+	return nil
+}
+
+func (d *Directory) unlockOn(ctx context.Context, conn *ldapdir.Conn, dn string) error {
+	switch d.flavor() {
+	case ldapdir.Flavor389DS:
+		e, err := conn.Read(dn, []string{"accountUnlockTime", "passwordRetryCount"})
+		if err != nil {
+			return err
+		}
+		req := ldap.NewModifyRequest(dn, nil)
+		if e.GetAttributeValue("accountUnlockTime") != "" {
+			req.Delete("accountUnlockTime", nil)
+		}
+		if ldapdir.Atoi(e.GetAttributeValue("passwordRetryCount")) != 0 {
+			req.Replace("passwordRetryCount", []string{"0"})
+		}
+		if len(req.Changes) == 0 {
+			return nil
+		}
+		return conn.Modify(req)
+	case ldapdir.FlavorFreeIPA:
+		req := ldap.NewModifyRequest(dn, nil)
+		req.Replace("krbLoginFailedCount", []string{"0"})
+		return conn.Modify(req)
+	}
+	e, err := conn.Read(dn, []string{"pwdAccountLockedTime"})
+	if err != nil {
+		return err
+	}
+	switch v := e.GetAttributeValue("pwdAccountLockedTime"); v {
+	case "":
+		return nil
+	case permanentLock:
+		return &directory.Error{Kind: directory.KindDisabled, Op: "unlock",
+			Diagnostic: "pwdAccountLockedTime is 000001010000Z: an administrator locked the account for good"}
+	}
+	req := ldap.NewModifyRequest(dn, nil)
+	req.Delete("pwdAccountLockedTime", nil)
+	err = conn.Modify(req)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+		return nil // unlocked meanwhile
+	}
+	return err
+}
+
+// permanentLock is the pwdAccountLockedTime an administrator sets to lock an
+// account until an administrator unlocks it (OpenLDAP slapo-ppolicy).
+const permanentLock = "000001010000Z"
+
+// ds389Epoch is 389-DS's "already": passwordExpirationTime for "must change
+// now", accountUnlockTime for "locked until an administrator unlocks".
+const ds389Epoch = "19700101000000Z"
+
+// SetMustChange sets or clears "must change the password at next logon":
+// OpenLDAP pwdReset TRUE / deleted, 389-DS passwordExpirationTime
+// 19700101000000Z / deleted, FreeIPA krbPasswordExpiration now / deleted.
+func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mustChange bool) error {
+	if user == nil {
+		return noUser("must change")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	attr, value := "pwdReset", "TRUE"
+	switch d.flavor() {
+	case ldapdir.Flavor389DS:
+		attr, value = "passwordExpirationTime", ds389Epoch
+	case ldapdir.FlavorFreeIPA:
+		attr, value = "krbPasswordExpiration", ldapdir.FormatGeneralizedTime(d.now())
+	}
+	req := ldap.NewModifyRequest(user.DN, nil)
+	if mustChange {
+		req.Replace(attr, []string{value})
+	} else {
+		req.Delete(attr, nil)
+	}
+	err = conn.Modify(req)
+	if err != nil && !(!mustChange && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute)) {
+		return ldapdir.MapError(ctx, "must change", err)
+	}
+	return nil
+}
+
+// Groups lists every group the user is in, nested membership included:
+// memberOf when the preset or configuration names it, else a bounded,
+// cycle-safe search over groupOfNames / groupOfUniqueNames.
+func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string, error) {
+	if user == nil {
+		return nil, noUser("groups")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return d.client.NestedGroups(ctx, conn, user.DN)
 }
 
 // PasswordModifyValue encodes the request value of the Password Modify
@@ -166,36 +448,4 @@ func PasswordModifyValue(userDN, oldPassword, newPassword string) *ber.Packet {
 		seq.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 2, newPassword, "New Password"))
 	}
 	return seq
-}
-
-// minLength reads pwdMinLength from the policy that applies to the user: the
-// user's pwdPolicySubentry, else the only pwdPolicy entry under the base DN
-// (a default policy is not discoverable otherwise). 0 when unknown.
-func minLength(conn *ldapdir.Conn, userDN, baseDN string) int {
-	search := func(base string, scope int, filter string, attrs ...string) []*ldap.Entry {
-		res, err := conn.Search(ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases,
-			2, 0, false, filter, attrs, nil))
-		if err != nil {
-			return nil
-		}
-		return res.Entries
-	}
-	policyDN := ""
-	if es := search(userDN, ldap.ScopeBaseObject, "(objectClass=*)", "pwdPolicySubentry"); len(es) == 1 {
-		policyDN = es[0].GetAttributeValue("pwdPolicySubentry")
-	}
-	var policy []*ldap.Entry
-	if policyDN != "" {
-		policy = search(policyDN, ldap.ScopeBaseObject, "(objectClass=pwdPolicy)", "pwdMinLength")
-	} else {
-		policy = search(baseDN, ldap.ScopeWholeSubtree, "(objectClass=pwdPolicy)", "pwdMinLength")
-	}
-	if len(policy) != 1 {
-		return 0
-	}
-	n, err := strconv.Atoi(policy[0].GetAttributeValue("pwdMinLength"))
-	if err != nil {
-		return 0
-	}
-	return n
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,10 @@ func LDAPConfig(t testing.TB) ldapdir.Config {
 		BindDN:       v["SSPR_TEST_LDAP_BIND_DN"],
 		BindPassword: v["SSPR_TEST_LDAP_BIND_PASSWORD"],
 		BaseDN:       v["SSPR_TEST_LDAP_BASE_DN"],
-		Timeout:      10 * time.Second,
+		// ppolicy_default is not visible over LDAP; scripts/testenv says
+		// which entry it is.
+		PasswordPolicyDN: os.Getenv("SSPR_TEST_LDAP_POLICY_DN"),
+		Timeout:          10 * time.Second,
 	}.WithDefaults(openldap.Preset())
 }
 
@@ -130,11 +134,12 @@ func adminConn(t testing.TB, cfg ldapdir.Config, dn, password string) *ldap.Conn
 	if err != nil {
 		t.Fatalf("dirtest: %v", err)
 	}
-	conn, err := c.ServiceConn(context.Background())
+	// A fresh connection of its own, never one from a pool.
+	conn, err := c.FreshServiceConn(context.Background())
 	if err != nil {
 		t.Fatalf("dirtest: admin bind as %s: %v", dn, err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
+	t.Cleanup(func() { _ = conn.Close(); _ = c.Close() })
 	return conn.Conn
 }
 
@@ -246,6 +251,7 @@ func Bind(t testing.TB, cfg ldapdir.Config, login, password string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	defer c.Close()
 	u, err := c.FindUser(ctx, login)
 	if err != nil {
 		return err
@@ -272,4 +278,237 @@ func dnsDomain(baseDN string) string {
 		return "example.test"
 	}
 	return strings.Join(parts, ".")
+}
+
+// The variables scripts/testenv adds for the capability tests.
+var (
+	adSvcVars = []string{"SSPR_TEST_AD_SVC_DN", "SSPR_TEST_AD_SVC_PASSWORD", "SSPR_TEST_AD_NORIGHTS_DN",
+		"SSPR_TEST_AD_NORIGHTS_PASSWORD", "SSPR_TEST_AD_PSO_DN", "SSPR_TEST_AD_LOCKOUT_THRESHOLD"}
+	ldapExtraVars = []string{"SSPR_TEST_LDAP_POLICY_DN", "SSPR_TEST_LDAP_POLICY2_DN", "SSPR_TEST_LDAP_GROUPS_DN"}
+)
+
+// ADServiceConfig is ADConfig bound as sspr-svc, the least-privilege
+// service account that holds only the delegated rights on CN=Users: Reset
+// Password and read/write of pwdLastSet and lockoutTime.
+func ADServiceConfig(t testing.TB) ldapdir.Config {
+	t.Helper()
+	v := need(t, "Active Directory", adSvcVars)
+	cfg := ADConfig(t)
+	cfg.BindDN, cfg.BindPassword = v["SSPR_TEST_AD_SVC_DN"], v["SSPR_TEST_AD_SVC_PASSWORD"]
+	return cfg
+}
+
+// ADNoRightsConfig is ADConfig bound as sspr-norights, a service account
+// without any delegated right.
+func ADNoRightsConfig(t testing.TB) ldapdir.Config {
+	t.Helper()
+	v := need(t, "Active Directory", adSvcVars)
+	cfg := ADConfig(t)
+	cfg.BindDN, cfg.BindPassword = v["SSPR_TEST_AD_NORIGHTS_DN"], v["SSPR_TEST_AD_NORIGHTS_PASSWORD"]
+	return cfg
+}
+
+// ADLockoutThreshold is the domain's lockout threshold set by samba.sh.
+func ADLockoutThreshold(t testing.TB) int {
+	t.Helper()
+	n, err := strconv.Atoi(need(t, "Active Directory", adSvcVars)["SSPR_TEST_AD_LOCKOUT_THRESHOLD"])
+	if err != nil || n <= 0 {
+		t.Fatalf("dirtest: SSPR_TEST_AD_LOCKOUT_THRESHOLD is not a positive number")
+	}
+	return n
+}
+
+// ADTestPSO returns the DN of the test PSO (min length 12, history 3,
+// lockout after 5 for 10 minutes), applied to nobody.
+func ADTestPSO(t testing.TB) string {
+	t.Helper()
+	return need(t, "Active Directory", adSvcVars)["SSPR_TEST_AD_PSO_DN"]
+}
+
+// ApplyADPSO applies the PSO psoDN to the account or group dn (adds dn to
+// msDS-PSOAppliesTo) and takes it away when the test ends.
+func ApplyADPSO(t testing.TB, psoDN, dn string) {
+	t.Helper()
+	req := ldap.NewModifyRequest(psoDN, nil)
+	req.Add("msDS-PSOAppliesTo", []string{dn})
+	if err := ADAdmin(t).Modify(req); err != nil {
+		t.Fatalf("dirtest: apply %s to %s: %v", psoDN, dn, err)
+	}
+	t.Cleanup(func() {
+		req := ldap.NewModifyRequest(psoDN, nil)
+		req.Delete("msDS-PSOAppliesTo", []string{dn})
+		if err := ADAdmin(t).Modify(req); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+			t.Errorf("dirtest: remove %s from %s: %v", dn, psoDN, err)
+		}
+	})
+}
+
+// CreateADUserWith is CreateADUser with further attributes set at creation
+// (mobile, manager, ...).
+func CreateADUserWith(t testing.TB, password string, attrs map[string][]string) User {
+	t.Helper()
+	u := CreateADUser(t, password)
+	if len(attrs) > 0 {
+		Modify(t, ADAdmin(t), u.DN, attrs)
+	}
+	return u
+}
+
+// CreateADGroup creates a global security group under CN=Users with the
+// given member DNs and deletes it when the test ends.
+func CreateADGroup(t testing.TB, members ...string) string {
+	t.Helper()
+	cfg := ADConfig(t)
+	name := UniqueName("ssprg")
+	dn := "CN=" + name + ",CN=Users," + cfg.BaseDN
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", []string{"top", "group"})
+	req.Attribute("sAMAccountName", []string{name})
+	if len(members) > 0 {
+		req.Attribute("member", members)
+	}
+	if err := ADAdmin(t).Add(req); err != nil {
+		t.Fatalf("dirtest: add AD group %s: %v", dn, err)
+	}
+	t.Cleanup(func() { deleteEntry(t, ADAdmin, dn) })
+	return dn
+}
+
+// LDAPPolicyDNs returns the default and the second ("strict") pwdPolicy
+// entries of the test slapd.
+func LDAPPolicyDNs(t testing.TB) (defaultDN, strictDN string) {
+	t.Helper()
+	v := need(t, "OpenLDAP", ldapExtraVars)
+	return v["SSPR_TEST_LDAP_POLICY_DN"], v["SSPR_TEST_LDAP_POLICY2_DN"]
+}
+
+// CreateLDAPGroup creates a group of objectClass (groupOfNames or
+// groupOfUniqueNames) under ou=groups with the given member DNs, and deletes
+// it when the test ends. groupOfNames needs a member: with none, the group
+// names itself... no: the base DN stands in.
+func CreateLDAPGroup(t testing.TB, objectClass string, members ...string) string {
+	t.Helper()
+	v := need(t, "OpenLDAP", ldapExtraVars)
+	name := UniqueName("ssprg")
+	dn := "cn=" + name + "," + v["SSPR_TEST_LDAP_GROUPS_DN"]
+	attr := "member"
+	if strings.EqualFold(objectClass, "groupOfUniqueNames") {
+		attr = "uniqueMember"
+	}
+	if len(members) == 0 {
+		members = []string{LDAPConfig(t).BaseDN}
+	}
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", []string{"top", objectClass})
+	req.Attribute("cn", []string{name})
+	req.Attribute(attr, members)
+	if err := LDAPAdmin(t).Add(req); err != nil {
+		t.Fatalf("dirtest: add LDAP group %s: %v", dn, err)
+	}
+	t.Cleanup(func() { deleteEntry(t, LDAPAdmin, dn) })
+	return dn
+}
+
+// Modify replaces each attribute of dn with the given values (no values:
+// deletes the attribute) on conn, failing the test on error.
+func Modify(t testing.TB, conn *ldap.Conn, dn string, attrs map[string][]string) {
+	t.Helper()
+	req := ldap.NewModifyRequest(dn, nil)
+	for a, vals := range attrs {
+		if len(vals) == 0 {
+			req.Delete(a, nil)
+		} else {
+			req.Replace(a, vals)
+		}
+	}
+	if err := conn.Modify(req); err != nil {
+		t.Fatalf("dirtest: modify %s: %v", dn, err)
+	}
+}
+
+// FailBinds binds as dn with a wrong password n times on fresh connections,
+// as someone guessing would; each must fail.
+func FailBinds(t testing.TB, cfg ldapdir.Config, dn string, n int) {
+	t.Helper()
+	c, err := ldapdir.New(cfg)
+	if err != nil {
+		t.Fatalf("dirtest: %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 0; i < n; i++ {
+		if _, err := c.VerifyPassword(ctx, dn, "Wrong-Guess-"+strconv.Itoa(i)); err == nil {
+			t.Fatalf("dirtest: a wrong password bound as %s", dn)
+		}
+	}
+}
+
+// The 389 Directory Server variables (scripts/testenv/389ds.sh).
+var ds389Vars = []string{"SSPR_TEST_389_URL", "SSPR_TEST_389_BASE_DN", "SSPR_TEST_389_BIND_DN",
+	"SSPR_TEST_389_BIND_PASSWORD", "SSPR_TEST_389_ADMIN_DN", "SSPR_TEST_389_ADMIN_PASSWORD", "SSPR_TEST_389_CA_FILE"}
+
+// DS389Config returns the connector configuration for the test 389-DS
+// instance over LDAPS, bound as its service account, with the 389-DS preset.
+func DS389Config(t testing.TB) ldapdir.Config {
+	t.Helper()
+	v := need(t, "389 Directory Server", ds389Vars)
+	p, _ := ldapdir.Preset(ldapdir.Flavor389DS)
+	return ldapdir.Config{
+		Name:         "test-389ds",
+		URLs:         []string{v["SSPR_TEST_389_URL"]},
+		CAFile:       v["SSPR_TEST_389_CA_FILE"],
+		BindDN:       v["SSPR_TEST_389_BIND_DN"],
+		BindPassword: v["SSPR_TEST_389_BIND_PASSWORD"],
+		BaseDN:       v["SSPR_TEST_389_BASE_DN"],
+		Timeout:      10 * time.Second,
+	}.WithDefaults(p)
+}
+
+// DS389Admin returns a connection bound as cn=Directory Manager, for setup.
+func DS389Admin(t testing.TB) *ldap.Conn {
+	t.Helper()
+	v := need(t, "389 Directory Server", ds389Vars)
+	return adminConn(t, DS389Config(t), v["SSPR_TEST_389_ADMIN_DN"], v["SSPR_TEST_389_ADMIN_PASSWORD"])
+}
+
+// CreateDS389User creates an inetOrgPerson under ou=people of the 389-DS
+// instance and deletes it when the test ends.
+func CreateDS389User(t testing.TB, password string) User {
+	t.Helper()
+	cfg := DS389Config(t)
+	login := UniqueName("sspr")
+	u := User{Login: login, DN: "uid=" + login + ",ou=people," + cfg.BaseDN,
+		Mail: login + ".mail@" + dnsDomain(cfg.BaseDN), Password: password}
+	req := ldap.NewAddRequest(u.DN, nil)
+	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson"})
+	req.Attribute("uid", []string{login})
+	req.Attribute("cn", []string{"Test " + login})
+	req.Attribute("sn", []string{login})
+	req.Attribute("displayName", []string{"Test " + login})
+	req.Attribute("mail", []string{u.Mail})
+	req.Attribute("userPassword", []string{password})
+	if err := DS389Admin(t).Add(req); err != nil {
+		t.Fatalf("dirtest: add 389-DS user %s: %v", u.DN, err)
+	}
+	t.Cleanup(func() { deleteEntry(t, DS389Admin, u.DN) })
+	return u
+}
+
+// CreateDS389Group creates a groupOfNames under ou=groups of the 389-DS
+// instance with the given members and deletes it when the test ends.
+func CreateDS389Group(t testing.TB, members ...string) string {
+	t.Helper()
+	cfg := DS389Config(t)
+	name := UniqueName("ssprg")
+	dn := "cn=" + name + ",ou=groups," + cfg.BaseDN
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", []string{"top", "groupOfNames"})
+	req.Attribute("cn", []string{name})
+	req.Attribute("member", members)
+	if err := DS389Admin(t).Add(req); err != nil {
+		t.Fatalf("dirtest: add 389-DS group %s: %v", dn, err)
+	}
+	t.Cleanup(func() { deleteEntry(t, DS389Admin, dn) })
+	return dn
 }

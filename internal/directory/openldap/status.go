@@ -1,0 +1,368 @@
+package openldap
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/ldapdir"
+)
+
+// AccountStatus reads the account's state in the shared model.
+//
+// OpenLDAP (ppolicy): locked while pwdAccountLockedTime plus the policy's
+// pwdLockoutDuration lies ahead (for ever with no duration); the value
+// 000001010000Z, which an administrator sets to lock an account until an
+// administrator unlocks it, is reported as Disabled, not Locked, so
+// self-service never offers to undo it. Config.DisabledFilter marks further
+// disabled accounts. Password expiry is pwdChangedTime plus pwdMaxAge; must
+// change is pwdReset: TRUE; account expiry is pwdEndTime.
+//
+// 389-DS: locked while accountUnlockTime lies ahead (19700101000000Z: until
+// an administrator unlocks); disabled is nsAccountLock; password expiry is
+// passwordExpirationTime (19700101000000Z means must change); last set is
+// pwdUpdateTime. FreeIPA: krbPasswordExpiration, krbLastPwdChange,
+// krbLoginFailedCount against the Kerberos policy, nsAccountLock,
+// krbPrincipalExpiration.
+//
+// Protected is membership (nested) of a configured protected group.
+func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
+	if user == nil {
+		return nil, noUser("status")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	st := &directory.AccountStatus{}
+	switch d.flavor() {
+	case ldapdir.Flavor389DS:
+		err = d.status389(ctx, conn, user.DN, st)
+	case ldapdir.FlavorFreeIPA:
+		err = d.statusIPA(ctx, conn, user.DN, st)
+	default:
+		err = d.statusPPolicy(ctx, conn, user.DN, st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := d.client.Config()
+	if cfg.DisabledFilter != "" && !st.Disabled {
+		if st.Disabled, err = conn.Matches(user.DN, cfg.DisabledFilter); err != nil {
+			return nil, ldapdir.MapError(ctx, "status", err)
+		}
+	}
+	var in []string
+	if len(cfg.ProtectedGroups) > 0 {
+		groups, err := d.client.NestedGroups(ctx, conn, user.DN)
+		if err != nil {
+			return nil, err
+		}
+		in = d.client.ProtectedBy(groups)
+	}
+	ldapdir.MarkProtected(st, in, "")
+	return st, nil
+}
+
+func (d *Directory) statusPPolicy(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
+	e, err := conn.Read(dn, []string{"pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdFailureTime",
+		"pwdEndTime", "pwdPolicySubentry"})
+	if err != nil {
+		return ldapdir.MapError(ctx, "status", err)
+	}
+	now := d.now()
+	pol, polErr := d.policyOn(ctx, conn, dn)
+	st.FailedAttempts = len(e.GetAttributeValues("pwdFailureTime"))
+	// slapd honours pwdReset only under a policy with pwdMustChange.
+	st.MustChange = ldapdir.IsTrue(e.GetAttributeValue("pwdReset")) && (polErr != nil || pol.MustChangeAfterReset)
+	st.PasswordLastSet, _ = ldapdir.ParseGeneralizedTime(e.GetAttributeValue("pwdChangedTime"))
+	if polErr == nil && pol.MaxAge > 0 && !st.PasswordLastSet.IsZero() {
+		st.PasswordExpires = st.PasswordLastSet.Add(pol.MaxAge)
+		st.PasswordExpired = !st.MustChange && !now.Before(st.PasswordExpires)
+	}
+	if end, ok := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("pwdEndTime")); ok {
+		st.AccountExpires = end
+		st.AccountExpired = !now.Before(end)
+	}
+	switch v := e.GetAttributeValue("pwdAccountLockedTime"); v {
+	case "":
+	case permanentLock:
+		st.Disabled = true
+	default:
+		at, ok := ldapdir.ParseGeneralizedTime(v)
+		if !ok {
+			st.Locked = true
+			break
+		}
+		if polErr == nil && pol.LockoutDuration > 0 {
+			ends := at.Add(pol.LockoutDuration)
+			st.Locked = now.Before(ends)
+			if st.Locked {
+				st.LockedAt, st.LockoutEnds = at, ends
+			}
+		} else {
+			st.Locked, st.LockedAt = true, at
+		}
+	}
+	return nil
+}
+
+func (d *Directory) status389(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
+	e, err := conn.Read(dn, []string{"nsAccountLock", "accountUnlockTime", "passwordRetryCount",
+		"passwordExpirationTime", "pwdUpdateTime", "createTimestamp"})
+	if err != nil {
+		return ldapdir.MapError(ctx, "status", err)
+	}
+	now := d.now()
+	st.Disabled = ldapdir.IsTrue(e.GetAttributeValue("nsAccountLock"))
+	st.FailedAttempts = ldapdir.Atoi(e.GetAttributeValue("passwordRetryCount"))
+	st.PasswordLastSet, _ = ldapdir.ParseGeneralizedTime(e.GetAttributeValue("pwdUpdateTime"))
+	switch exp := e.GetAttributeValue("passwordExpirationTime"); {
+	case exp == ds389Epoch:
+		st.MustChange = true
+	case exp != "":
+		if t, ok := ldapdir.ParseGeneralizedTime(exp); ok && t.Year() < 2038 {
+			st.PasswordExpires = t
+			st.PasswordExpired = !now.Before(t)
+		}
+	}
+	if v := e.GetAttributeValue("accountUnlockTime"); v != "" {
+		if v == ds389Epoch {
+			st.Locked = true
+		} else if t, ok := ldapdir.ParseGeneralizedTime(v); ok && now.Before(t) {
+			st.Locked, st.LockoutEnds = true, t
+			if pol, err := d.policyOn(ctx, conn, dn); err == nil && pol.LockoutDuration > 0 {
+				st.LockedAt = t.Add(-pol.LockoutDuration)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
+	e, err := conn.Read(dn, []string{"nsAccountLock", "krbPasswordExpiration", "krbLastPwdChange",
+		"krbLoginFailedCount", "krbLastFailedAuth", "krbLastAdminUnlock", "krbPrincipalExpiration"})
+	if err != nil {
+		return ldapdir.MapError(ctx, "status", err)
+	}
+	now := d.now()
+	st.Disabled = ldapdir.IsTrue(e.GetAttributeValue("nsAccountLock"))
+	st.FailedAttempts = ldapdir.Atoi(e.GetAttributeValue("krbLoginFailedCount"))
+	st.PasswordLastSet, _ = ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastPwdChange"))
+	if t, ok := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbPasswordExpiration")); ok {
+		// An administrator's reset sets the expiration to the change time.
+		if !st.PasswordLastSet.IsZero() && !t.After(st.PasswordLastSet) {
+			st.MustChange = true
+		} else {
+			st.PasswordExpires = t
+			st.PasswordExpired = !now.Before(t)
+		}
+	}
+	if t, ok := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbPrincipalExpiration")); ok {
+		st.AccountExpires = t
+		st.AccountExpired = !now.Before(t)
+	}
+	if pol, err := d.policyOn(ctx, conn, dn); err == nil && pol.LockoutThreshold > 0 && st.FailedAttempts >= pol.LockoutThreshold {
+		last, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastFailedAuth"))
+		unlocked, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastAdminUnlock"))
+		if last.After(unlocked) {
+			st.LockedAt = last
+			if pol.LockoutDuration > 0 {
+				st.LockoutEnds = last.Add(pol.LockoutDuration)
+				st.Locked = now.Before(st.LockoutEnds)
+			} else {
+				st.Locked = true
+			}
+			if !st.Locked {
+				st.LockedAt, st.LockoutEnds = time.Time{}, time.Time{}
+			}
+		}
+	}
+	return nil
+}
+
+// EffectivePolicy reads the password policy in force for the user.
+// OpenLDAP: the entry named by the user's pwdPolicySubentry, else
+// Config.PasswordPolicyDN, else the only pwdPolicy entry under BaseDN (or the
+// one named cn=default). 389-DS: the user's pwdpolicysubentry, else
+// Config.PasswordPolicyDN, else the global policy in cn=config. FreeIPA: the
+// user's krbPwdPolicyReference, else the realm's global_policy.
+func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (*directory.PasswordPolicy, error) {
+	if user == nil {
+		return nil, noUser("policy")
+	}
+	conn, err := d.client.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return d.policyOn(ctx, conn, user.DN)
+}
+
+func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+	switch d.flavor() {
+	case ldapdir.Flavor389DS:
+		return d.policy389(ctx, conn, userDN)
+	case ldapdir.FlavorFreeIPA:
+		return d.policyIPA(ctx, conn, userDN)
+	}
+	cfg := d.client.Config()
+	u, err := conn.Read(userDN, []string{"pwdPolicySubentry"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	attrs := []string{"pwdMinLength", "pwdMaxLength", "pwdCheckQuality", "pwdInHistory", "pwdMaxAge",
+		"pwdMinAge", "pwdLockout", "pwdMaxFailure", "pwdLockoutDuration", "pwdFailureCountInterval", "pwdMustChange"}
+	dn := u.GetAttributeValue("pwdPolicySubentry")
+	if dn == "" {
+		dn = cfg.PasswordPolicyDN
+	}
+	var e *ldap.Entry
+	if dn != "" {
+		if e, err = conn.Read(dn, attrs); err != nil {
+			return nil, ldapdir.MapError(ctx, "policy", err)
+		}
+	} else {
+		res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			0, 0, false, "(objectClass=pwdPolicy)", attrs, nil))
+		if err != nil {
+			return nil, ldapdir.MapError(ctx, "policy", err)
+		}
+		for _, cand := range res.Entries {
+			if len(res.Entries) == 1 || strings.HasPrefix(strings.ToLower(cand.DN), "cn=default,") {
+				e = cand
+				break
+			}
+		}
+		if e == nil {
+			return nil, &directory.Error{Kind: directory.KindMisconfigured, Op: "policy",
+				Diagnostic: "the default password policy cannot be told apart from the others under " + cfg.BaseDN + ": set PasswordPolicyDN"}
+		}
+	}
+	get := e.GetAttributeValue
+	secs := func(a string) time.Duration { return time.Duration(ldapdir.Atoi(get(a))) * time.Second }
+	p := &directory.PasswordPolicy{
+		Source:        e.DN,
+		MinLength:     ldapdir.Atoi(get("pwdMinLength")),
+		MaxLength:     ldapdir.Atoi(get("pwdMaxLength")),
+		HistoryLength: ldapdir.Atoi(get("pwdInHistory")),
+		MaxAge:        secs("pwdMaxAge"),
+		MinAge:        secs("pwdMinAge"),
+		LockoutWindow: secs("pwdFailureCountInterval"),
+
+		MustChangeAfterReset: ldapdir.IsTrue(get("pwdMustChange")),
+	}
+	if ldapdir.Atoi(get("pwdCheckQuality")) == 0 {
+		// Without quality checking slapd ignores the length rules.
+		p.MinLength, p.MaxLength = 0, 0
+	}
+	if ldapdir.IsTrue(get("pwdLockout")) {
+		p.LockoutThreshold = ldapdir.Atoi(get("pwdMaxFailure"))
+		p.LockoutDuration = secs("pwdLockoutDuration")
+	}
+	return p, nil
+}
+
+func (d *Directory) policy389(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+	attrs := []string{"passwordMinLength", "passwordMaxRepeats", "passwordCheckSyntax", "passwordMinCategories",
+		"passwordHistory", "passwordInHistory", "passwordExp", "passwordMaxAge", "passwordMinAge", "passwordLockout",
+		"passwordMaxFailure", "passwordUnlock", "passwordLockoutDuration", "passwordResetFailureCount", "passwordMustChange"}
+	u, err := conn.Read(userDN, []string{"pwdpolicysubentry"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	dn := u.GetAttributeValue("pwdpolicysubentry")
+	if dn == "" {
+		dn = d.client.Config().PasswordPolicyDN
+	}
+	if dn == "" {
+		dn = "cn=config"
+	}
+	e, err := conn.Read(dn, attrs)
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	get := e.GetAttributeValue
+	on := func(a string) bool { return strings.EqualFold(get(a), "on") || ldapdir.IsTrue(get(a)) }
+	secs := func(a string) time.Duration { return time.Duration(ldapdir.Atoi(get(a))) * time.Second }
+	if get("passwordMinLength") == "" && get("passwordLockout") == "" {
+		return nil, &directory.Error{Kind: directory.KindAccessDenied, Op: "policy",
+			Diagnostic: "the password policy in " + dn + " is not readable by the service account"}
+	}
+	p := &directory.PasswordPolicy{Source: e.DN}
+	if on("passwordCheckSyntax") {
+		p.MinLength = ldapdir.Atoi(get("passwordMinLength"))
+		p.Complexity = ldapdir.Atoi(get("passwordMinCategories")) > 1
+	}
+	if on("passwordHistory") {
+		p.HistoryLength = ldapdir.Atoi(get("passwordInHistory"))
+	}
+	if on("passwordExp") {
+		p.MaxAge = secs("passwordMaxAge")
+	}
+	p.MinAge = secs("passwordMinAge")
+	p.MustChangeAfterReset = on("passwordMustChange")
+	if on("passwordLockout") {
+		p.LockoutThreshold = ldapdir.Atoi(get("passwordMaxFailure"))
+		if on("passwordUnlock") {
+			p.LockoutDuration = secs("passwordLockoutDuration")
+		}
+		p.LockoutWindow = secs("passwordResetFailureCount")
+	}
+	return p, nil
+}
+
+func (d *Directory) policyIPA(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+	attrs := []string{"krbMinPwdLife", "krbMaxPwdLife", "krbPwdMinDiffChars", "krbPwdMinLength",
+		"krbPwdHistoryLength", "krbPwdMaxFailure", "krbPwdFailureCountInterval", "krbPwdLockoutDuration"}
+	u, err := conn.Read(userDN, []string{"krbPwdPolicyReference"})
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	var e *ldap.Entry
+	if dn := u.GetAttributeValue("krbPwdPolicyReference"); dn != "" {
+		e, err = conn.Read(dn, attrs)
+	} else {
+		var res *ldap.SearchResult
+		res, err = conn.Search(ldap.NewSearchRequest("cn=kerberos,"+suffixOf(d.client.Config().BaseDN),
+			ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 1, 0, false,
+			"(&(objectClass=krbPwdPolicy)(cn=global_policy))", attrs, nil))
+		if err == nil && len(res.Entries) == 1 {
+			e = res.Entries[0]
+		} else if err == nil {
+			err = ldap.NewError(ldap.LDAPResultNoSuchObject, errNoGlobalPolicy)
+		}
+	}
+	if err != nil {
+		return nil, ldapdir.MapError(ctx, "policy", err)
+	}
+	get := e.GetAttributeValue
+	secs := func(a string) time.Duration { return time.Duration(ldapdir.Atoi(get(a))) * time.Second }
+	return &directory.PasswordPolicy{
+		Source:           e.DN,
+		MinLength:        ldapdir.Atoi(get("krbPwdMinLength")),
+		Complexity:       ldapdir.Atoi(get("krbPwdMinDiffChars")) > 1,
+		HistoryLength:    ldapdir.Atoi(get("krbPwdHistoryLength")),
+		MaxAge:           secs("krbMaxPwdLife"),
+		MinAge:           secs("krbMinPwdLife"),
+		LockoutThreshold: ldapdir.Atoi(get("krbPwdMaxFailure")),
+		LockoutDuration:  secs("krbPwdLockoutDuration"),
+		LockoutWindow:    secs("krbPwdFailureCountInterval"),
+	}, nil
+}
+
+// suffixOf returns the dc= tail of dn (the naming context of a typical
+// FreeIPA tree).
+func suffixOf(dn string) string {
+	parts := strings.Split(dn, ",")
+	for i, p := range parts {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "dc=") {
+			return strings.Join(parts[i:], ",")
+		}
+	}
+	return dn
+}
