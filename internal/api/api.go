@@ -7,10 +7,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/password"
@@ -30,6 +33,8 @@ type Reset interface {
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
 	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
+	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
 	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
 	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
@@ -60,6 +65,7 @@ var Routes = []string{
 	"POST /api/v1/reset/status",
 	"POST /api/v1/reset/resend",
 	"POST /api/v1/reset/verify",
+	"POST /api/v1/reset/choose",
 	"POST /api/v1/reset/password",
 	"POST /api/v1/unlock",
 	"POST /api/v1/unlock/confirm",
@@ -74,7 +80,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(OpenAPI)
 	})
-	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.password, a.startUnlock, a.unlock, a.changePassword, a.checkPassword, a.passwordRules}
+	handlers := []http.HandlerFunc{a.start, a.status, a.resend, a.verify, a.choose, a.password, a.startUnlock, a.unlock, a.changePassword, a.checkPassword, a.passwordRules}
 	for i, route := range Routes {
 		mux.HandleFunc(route, handlers[i])
 	}
@@ -82,21 +88,31 @@ func (a *API) Register(mux *http.ServeMux) {
 
 // StatusResponse is the flow as the API shows it.
 type StatusResponse struct {
-	FlowID        string      `json:"flow_id,omitempty"`
-	Action        flow.Action `json:"action"`
-	State         flow.State  `json:"state"`
-	ExpiresAt     time.Time   `json:"expires_at"`
-	CodeLength    int         `json:"code_length"`
-	CodeExpiresAt *time.Time  `json:"code_expires_at,omitempty"`
-	AttemptsLeft  int         `json:"attempts_left,omitempty"`
+	FlowID          string         `json:"flow_id,omitempty"`
+	Factor          factor.Kind    `json:"factor,omitempty"`
+	Prompt          map[string]any `json:"prompt,omitempty"`
+	Choices         []factor.Kind  `json:"choices,omitempty"`
+	FactorsDone     int            `json:"factors_done"`
+	FactorsRequired int            `json:"factors_required"`
+	Action          flow.Action    `json:"action"`
+	State           flow.State     `json:"state"`
+	ExpiresAt       time.Time      `json:"expires_at"`
+	CodeLength      int            `json:"code_length"`
+	CodeExpiresAt   *time.Time     `json:"code_expires_at,omitempty"`
+	AttemptsLeft    int            `json:"attempts_left,omitempty"`
 }
 
 type request struct {
-	Login       string `json:"login"`
-	OldPassword string `json:"old_password"`
-	FlowID      string `json:"flow_id"`
-	Code        string `json:"code"`
-	Password    string `json:"password"`
+	// Factor is a factor kind to choose.
+	Factor string `json:"factor"`
+	// Response answers a challenge that is not a plain code: form-like
+	// values (questions) or a JSON document (a passkey assertion).
+	Response    json.RawMessage `json:"response"`
+	Login       string          `json:"login"`
+	OldPassword string          `json:"old_password"`
+	FlowID      string          `json:"flow_id"`
+	Code        string          `json:"code"`
+	Password    string          `json:"password"`
 }
 
 // decode reads a JSON body of at most 16 KiB; it answers and returns false
@@ -178,7 +194,30 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	st, err := a.reset.VerifyCode(r.Context(), req.FlowID, req.Code, a.ips.Of(r))
+	resp := factor.Response{Values: map[string]string{}}
+	if req.Code != "" {
+		resp.Values["code"] = req.Code
+	}
+	if len(req.Response) > 0 {
+		// An object of strings is a set of answers; anything else (a
+		// passkey assertion) is handed to the factor as JSON.
+		var values map[string]string
+		if err := json.Unmarshal(req.Response, &values); err == nil {
+			maps.Copy(resp.Values, values)
+		} else {
+			resp.JSON = req.Response
+		}
+	}
+	st, err := a.reset.Verify(r.Context(), req.FlowID, resp, a.ips.Of(r))
+	a.reply(w, r, http.StatusOK, "", st, err)
+}
+
+func (a *API) choose(w http.ResponseWriter, r *http.Request) {
+	var req request
+	if !a.decode(w, r, &req) {
+		return
+	}
+	st, err := a.reset.Choose(r.Context(), req.FlowID, factor.Kind(req.Factor), a.ips.Of(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 
@@ -237,13 +276,17 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		if fe.Code == flow.CodeInternal {
 			a.log.Error("api: step failed", "err", err)
 		}
-		if fe.Code == flow.CodeDirectoryDown {
+		switch {
+		case fe.Code == flow.CodeDirectoryDown:
 			w.Header().Set("Retry-After", "60")
+		case fe.RetryAfter > 0:
+			w.Header().Set("Retry-After", strconv.Itoa(int(fe.RetryAfter.Seconds())+1))
 		}
 		a.write(w, web.Status(fe.Code), map[string]any{"error": web.Explain(a.cat, web.Language(r, a.cat), fe)})
 		return
 	}
-	resp := StatusResponse{FlowID: token, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
+	resp := StatusResponse{FlowID: token, Factor: st.Factor, Prompt: st.Prompt, Choices: st.Choices, FactorsDone: st.FactorsDone,
+		FactorsRequired: st.FactorsRequired, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
 	if !st.CodeExpiresAt.IsZero() {
 		resp.CodeExpiresAt = &st.CodeExpiresAt
 	}

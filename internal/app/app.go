@@ -20,6 +20,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/ad"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mail"
@@ -104,13 +105,42 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
+	ring, err := keyRing(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	fs, err := factors(cfg, now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	lim, err := newLimiter(cfg.Abuse, cfg.HMACKeyBytes(), now, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	offered := make([]factor.Kind, 0, len(cfg.Verification.Factors))
+	for _, k := range cfg.Verification.Factors {
+		offered = append(offered, factor.Kind(k))
+	}
+	allowProtected := map[string]bool{}
+	if cfg.Verification.AllowProtectedAccounts {
+		for _, d := range cfg.Directories {
+			allowProtected[d.Name] = true
+		}
+	}
 	reset := &flow.Reset{
-		Store: st, Directories: dirs, Composer: composer, HMACKey: cfg.HMACKeyBytes(), MailFrom: cfg.Mail.From,
+		Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Factors: fs, Sealer: ring, Limiter: lim,
 		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules,
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
-			MaxCodesSent: 3, FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
+			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
+			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
+			Required:      map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
+			NotFirst:      map[factor.Kind]bool{factor.Questions: true},
+			PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile,
 		},
 	}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,

@@ -137,7 +137,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	}
 	err = c.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if notice != nil {
-			if err := helper.enqueue(tx, "password_notice", user.Email, *notice, now); err != nil {
+			if err := helper.enqueueMail(tx, "password_notice", user.Email, *notice, now); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/password"
@@ -30,6 +31,9 @@ const (
 	CodeAccountDisabled   Code = "account_disabled"
 	CodeProtectedAccount  Code = "protected_account"
 	CodeCredentialsWrong  Code = "credentials_wrong"
+	CodeFactorNotAllowed  Code = "factor_not_allowed"
+	CodeRateLimited       Code = "rate_limited"
+	CodeTooManyResets     Code = "too_many_resets"
 	CodeInternal          Code = "internal"
 )
 
@@ -38,7 +42,7 @@ const (
 var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeCodeInvalid, CodeCodeExpired, CodeCodeUsed,
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
-	CodeCredentialsWrong, CodeInternal}
+	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {
@@ -52,6 +56,8 @@ type Error struct {
 	// Checks are sspr's own password rules the password failed (checked
 	// before the directory is asked).
 	Checks []password.Check
+	// RetryAfter is set for CodeRateLimited.
+	RetryAfter time.Duration
 	// Err is the underlying cause, for logs only.
 	Err error
 }

@@ -2,38 +2,23 @@ package flow
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/notify"
-	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/store"
-)
-
-// State is where a flow stands.
-type State string
-
-// The states of the reset flow (see the package documentation's diagram).
-const (
-	StateCodeSent  State = "code_sent"
-	StateVerified  State = "verified"
-	StateResetting State = "resetting"
-	StateDone      State = "done"
-	StateFailed    State = "failed"
 )
 
 // Action is what a verified recovery flow is for.
@@ -47,14 +32,34 @@ const (
 	ActionUnlock Action = "unlock"
 )
 
-// StateUnlocking is the unlock flow's counterpart of StateResetting.
-const StateUnlocking State = "unlocking"
+// State is where a flow stands.
+type State string
 
-// Settings are the reset flow's rules.
+// The states of a recovery flow (see the package documentation's diagram).
+const (
+	// StateChoose: the person picks how to prove who they are next.
+	StateChoose State = "choose"
+	// StateChallenged: a challenge (a mailed code, a passkey prompt, ...)
+	// waits for its response.
+	StateChallenged State = "challenged"
+	StateVerified   State = "verified"
+	StateResetting  State = "resetting"
+	StateUnlocking  State = "unlocking"
+	StateDone       State = "done"
+	StateFailed     State = "failed"
+)
+
+// PrivilegedMinimum is the fewest factors a privileged account needs. No
+// configuration can lower it (Entra's "two gates" for administrators).
+const PrivilegedMinimum = 2
+
+// Settings are a recovery flow's rules.
 type Settings struct {
-	CodeLength          int
-	CodeTTL             time.Duration
-	MaxCodeAttempts     int
+	// CodeLength is shown for code factors.
+	CodeLength      int
+	CodeTTL         time.Duration
+	MaxCodeAttempts int
+	// MaxCodesSent caps challenges per flow (codes mailed or texted).
 	MaxCodesSent        int
 	FlowTTL             time.Duration
 	IdentifyMinDuration time.Duration
@@ -66,6 +71,22 @@ type Settings struct {
 	// accounts may use self-service; everywhere else they are refused and
 	// sent to the help desk.
 	AllowProtected map[string]bool
+	// Offered are the factor kinds people may verify with, in the order
+	// offered; the same list for everyone, so it tells nobody anything.
+	Offered []factor.Kind
+	// FirstFactor is challenged at once when a flow starts (typically
+	// email); empty lets the person choose first.
+	FirstFactor factor.Kind
+	// Required is how many distinct factors each action needs (at least 1;
+	// privileged accounts at least PrivilegedMinimum).
+	Required map[Action]int
+	// NotFirst are kinds that may only follow another verified factor
+	// (security questions: never the only, nor the first, factor).
+	NotFirst map[factor.Kind]bool
+	// PreEnrollMail and PreEnrollMobile let the directory's mail and mobile
+	// attributes serve as email and SMS factors for people who have not
+	// enrolled one themselves.
+	PreEnrollMail, PreEnrollMobile bool
 }
 
 // Directories finds users across the configured directories.
@@ -74,11 +95,13 @@ type Directories interface {
 	Directory(name string) (directory.Directory, bool)
 }
 
-// Composer renders the mails the flow sends.
+// Composer renders the messages the flow sends.
 type Composer interface {
 	ResetCode(lang string, d notify.CodeMail) (notify.Mail, error)
 	PasswordChanged(lang string, d notify.ChangedMail) (notify.Mail, error)
 	AccountUnlocked(lang string, d notify.ChangedMail) (notify.Mail, error)
+	SMSCode(lang, code string, validFor time.Duration) string
+	SMSNotice(lang, event, login string, at time.Time) string
 }
 
 // Store runs a step's writes in one transaction.
@@ -86,21 +109,32 @@ type Store interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
 
-// Reset runs password reset flows.
+// Sealer encrypts what the flow keeps between steps and what people enroll
+// (secrets.KeyRing). The associated data binds a ciphertext to its row.
+type Sealer interface {
+	Seal(plaintext, associatedData []byte) ([]byte, error)
+	Open(ciphertext, associatedData []byte) ([]byte, error)
+}
+
+// Reset runs password reset and account unlock flows.
 type Reset struct {
 	Store       Store
 	Directories Directories
 	Composer    Composer
 	Settings    Settings
-	// HMACKey keys the HMAC codes are stored as.
-	HMACKey []byte
+	// Factors are the available factor implementations by kind.
+	Factors map[factor.Kind]factor.Factor
+	// Sealer encrypts challenge state and enrollment secrets.
+	Sealer Sealer
+	// Limiter applies the abuse controls; nil applies none.
+	Limiter Limiter
 	// MailFrom is used to build Message-IDs.
 	MailFrom string
 	Log      *slog.Logger
 	// Now is the clock for expiries (injected in tests).
 	Now func() time.Time
-	// Rand is the source of tokens and codes: crypto/rand unless a test
-	// injects another.
+	// Rand is the source of tokens: crypto/rand unless a test injects
+	// another.
 	Rand io.Reader
 	// Sleep pads the identify step; real time, so tests can observe padding.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -114,13 +148,8 @@ type Reset struct {
 	Rules PasswordRules
 }
 
-// PasswordRules checks new passwords (password.Rules).
-type PasswordRules interface {
-	For(d *password.DirectoryPolicy) (*password.Checker, error)
-}
-
-// Status is what a face may show about a flow. It is identical for real and
-// decoy flows in every field.
+// Status is what a face may show about a flow. Before the first factor is
+// verified it is identical for real and decoy flows in every field.
 type Status struct {
 	Action        Action    `json:"action"`
 	State         State     `json:"state"`
@@ -128,6 +157,14 @@ type Status struct {
 	CodeLength    int       `json:"code_length"`
 	CodeExpiresAt time.Time `json:"code_expires_at"`
 	AttemptsLeft  int       `json:"attempts_left"`
+	// Factor is the kind of the outstanding challenge, Prompt what it asks.
+	Factor factor.Kind    `json:"factor,omitempty"`
+	Prompt map[string]any `json:"prompt,omitempty"`
+	// Choices are the kinds that may be chosen now.
+	Choices []factor.Kind `json:"choices,omitempty"`
+	// FactorsDone and FactorsRequired count progress.
+	FactorsDone     int `json:"factors_done"`
+	FactorsRequired int `json:"factors_required"`
 }
 
 // StartInput is what the identify step receives.
@@ -160,9 +197,17 @@ func (r *Reset) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Start is the identify step. It returns a token that addresses the new flow.
-// Known and unknown logins get the same Status, take the same time, and
-// only a known login with a mail address gets a code.
+func (r *Reset) required(a Action) int {
+	if n := r.Settings.Required[a]; n > 0 {
+		return n
+	}
+	return 1
+}
+
+// Start is the identify step. It returns a token that addresses the new
+// flow. Known and unknown logins get the same Status and take the same time;
+// when a first factor is configured, its challenge is issued at once (a real
+// one only for a person who has that factor).
 func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Status, err error) {
 	began := time.Now()
 	defer func() { r.pad(ctx, began) }()
@@ -181,6 +226,11 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	if len(login) > 256 || !utf8.ValidString(login) {
 		login = "" // cannot exist anywhere: walk the decoy path
 	}
+	// Only the client address is asked about here: a refusal for the
+	// account itself must stay invisible (it only turns codes into decoys).
+	if e := r.limit(ctx, LimitIdentify, "", in.ClientIP, ""); e != nil {
+		return "", Status{}, e
+	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
 		return "", Status{}, &Error{Code: CodeInternal, Err: err}
@@ -189,15 +239,13 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	tokenHash := hashToken(token)
 
 	var user *directory.User
-	outcome := "code_sent"
+	outcome := "known"
 	if login != "" {
 		user, err = r.Directories.FindUser(ctx, login)
 	} else {
 		err = directory.ErrNotFound
 	}
 	switch kind := directory.KindOf(err); {
-	case err == nil && user.Email == "":
-		outcome, user = "no_mail", nil
 	case err == nil:
 	case kind == directory.KindNotFound:
 		outcome = "unknown_login"
@@ -206,7 +254,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	default:
 		// The directory is down (or misconfigured): that says nothing about
 		// the login, so it may be told plainly.
-		r.log().Error("reset: looking up a user failed", "err", err)
+		r.log().Error("looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
 				Outcome: audit.Failure, Reason: "directory_" + kind.String()})
@@ -215,38 +263,74 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 
 	now := r.now()
-	code, err := r.newCode()
-	if err != nil {
-		return "", Status{}, &Error{Code: CodeInternal, Err: err}
-	}
 	f := &store.Flow{
-		TokenHash: tokenHash, Kind: string(in.Action), State: string(StateCodeSent), Login: login,
+		TokenHash: tokenHash, Kind: string(in.Action), State: string(StateChoose), Login: login,
 		Language: in.Language, ClientIP: in.ClientIP, CreatedAt: now, UpdatedAt: now,
-		ExpiresAt: now.Add(r.Settings.FlowTTL), CodeExpiresAt: now.Add(r.Settings.CodeTTL), CodesSent: 1,
-		CodeHMAC: r.codeMAC(tokenHash, code),
+		ExpiresAt: now.Add(r.Settings.FlowTTL), FactorsRequired: r.required(in.Action),
 	}
+	var available []*enrolled
 	if user != nil {
-		f.Known, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Email = true, user.Directory, user.DN, user.Login, user.DisplayName, user.Email
+		f.Directory, f.SubjectDN, f.Login, f.DisplayName = user.Directory, user.DN, user.Login, user.DisplayName
+		f.Privileged = r.privileged(ctx, user)
+		if f.Privileged {
+			f.FactorsRequired = max(f.FactorsRequired, PrivilegedMinimum)
+		}
+		available, err = r.enrollments(ctx, f, user)
+		if err != nil {
+			return "", Status{}, &Error{Code: CodeInternal, Err: err}
+		}
+		// Someone who cannot complete the flow (too few factors enrolled)
+		// walks the decoy path: from outside they look like an unknown login
+		// and the pages point them to the help desk.
+		if distinctKinds(available) < f.FactorsRequired {
+			outcome = "not_enrolled"
+		} else {
+			f.Known = true
+		}
+	}
+	var deliveries []delivery
+	if r.Settings.FirstFactor != "" {
+		deliveries, err = r.issue(ctx, f, user, available, r.Settings.FirstFactor, now)
+		if err != nil {
+			return "", Status{}, asError(err)
+		}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertFlow(f); err != nil {
 			return err
 		}
-		if f.Known {
-			if err := r.enqueueCode(tx, f, code, now); err != nil {
-				return err
-			}
+		if err := r.deliver(tx, f, deliveries, now); err != nil {
+			return err
 		}
 		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
-			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome})
+			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome,
+			Detail: map[string]any{"factors_required": f.FactorsRequired}})
 	})
 	if err != nil {
 		return "", Status{}, &Error{Code: CodeInternal, Err: err}
 	}
-	if f.Known {
+	if len(deliveries) > 0 {
 		r.enqueued()
+		r.done(ctx, LimitSend, limitKey(f), in.ClientIP, deliveries[0].to)
 	}
+	r.done(ctx, LimitIdentify, "", in.ClientIP, "")
 	return token, r.status(f), nil
+}
+
+// privileged asks the directory whether the account is protected (AD
+// adminCount, configured groups). Unknown counts as not privileged; the
+// directory's own protections still apply.
+func (r *Reset) privileged(ctx context.Context, u *directory.User) bool {
+	d, ok := r.Directories.Directory(u.Directory)
+	if !ok {
+		return false
+	}
+	sr, ok := d.(directory.StatusReader)
+	if !ok {
+		return false
+	}
+	st, err := sr.AccountStatus(ctx, u)
+	return err == nil && st.Protected
 }
 
 // pad sleeps until the identify step has taken IdentifyMinDuration, so its
@@ -255,7 +339,7 @@ func (r *Reset) pad(ctx context.Context, began time.Time) {
 	left := r.Settings.IdentifyMinDuration - time.Since(began)
 	if left <= 0 {
 		if r.Settings.IdentifyMinDuration > 0 {
-			r.log().Warn("reset: identify took longer than identify_min_duration; raise it so timing stays uniform",
+			r.log().Warn("identify took longer than identify_min_duration; raise it so timing stays uniform",
 				"took", time.Since(began), "identify_min_duration", r.Settings.IdentifyMinDuration)
 		}
 		return
@@ -278,26 +362,35 @@ func (r *Reset) enqueued() {
 	}
 }
 
-func (r *Reset) enqueueCode(tx *store.Tx, f *store.Flow, code string, now time.Time) error {
-	m, err := r.Composer.ResetCode(f.Language, notify.CodeMail{
-		Name: nameOf(f), Code: code, ValidFor: r.Settings.CodeTTL, RequestIP: f.ClientIP, RequestAt: now,
-		ContinueAt: r.Settings.ContinueURL,
-	})
-	if err != nil {
-		return fmt.Errorf("composing code mail: %w", err)
-	}
-	return r.enqueue(tx, "reset_code", f.Email, m, now)
-}
-
-func (r *Reset) enqueue(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
+func (r *Reset) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
 	id := make([]byte, 16)
 	if _, err := io.ReadFull(r.rand(), id); err != nil {
 		return err
 	}
 	return tx.EnqueueMessage(&store.Message{
-		CreatedAt: now, Kind: kind, Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
+		CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
 		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
 	})
+}
+
+func (r *Reset) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) error {
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand(), id); err != nil {
+		return err
+	}
+	return tx.EnqueueMessage(&store.Message{
+		CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
+		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
+	})
+}
+
+// limitKey is the one identity the abuse controls count a person under,
+// however they typed their login: the account once known, else the login.
+func limitKey(f *store.Flow) string {
+	if f.Known {
+		return f.Directory + "|" + f.SubjectDN
+	}
+	return f.Login
 }
 
 func nameOf(f *store.Flow) string {
@@ -318,419 +411,7 @@ func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 		st = r.status(f)
 		return nil
 	})
-	return st, err
-}
-
-// Resend mails a fresh code, which replaces the previous one. The count of
-// wrong tries is kept: resending never buys an attacker more guesses.
-func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, error) {
-	var st Status
-	var sent bool
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		f, err := r.load(tx, token)
-		if err != nil {
-			return err
-		}
-		if State(f.State) != StateCodeSent {
-			return refuse(CodeWrongState)
-		}
-		if f.CodesSent >= r.Settings.MaxCodesSent {
-			return refuse(CodeTooManyCodes)
-		}
-		now := r.now()
-		code, err := r.newCode()
-		if err != nil {
-			return err
-		}
-		f.CodeHMAC, f.CodeExpiresAt, f.CodesSent, f.UpdatedAt = r.codeMAC(f.TokenHash, code), now.Add(r.Settings.CodeTTL), f.CodesSent+1, now
-		if err := tx.UpdateFlow(f); err != nil {
-			return err
-		}
-		if f.Known {
-			if err := r.enqueueCode(tx, f, code, now); err != nil {
-				return err
-			}
-			sent = true
-		}
-		st = r.status(f)
-		return r.Audit.Append(tx, r.event(f, "code_resent", clientIP, audit.Success, ""))
-	})
-	if sent {
-		r.enqueued()
-	}
 	return st, r.wrap(err)
-}
-
-// VerifyCode checks a code. A right code, in time, verifies the flow and is
-// consumed; each wrong one costs an attempt, and the last one kills the flow.
-func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (Status, error) {
-	var st Status
-	var stepErr *Error
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		f, err := r.load(tx, token)
-		if err != nil {
-			return err
-		}
-		switch State(f.State) {
-		case StateCodeSent:
-		case StateVerified, StateResetting, StateDone:
-			return refuse(CodeCodeUsed)
-		default:
-			return refuse(CodeTooManyAttempts)
-		}
-		now := r.now()
-		given := normaliseCode(code)
-		good := len(given) == r.Settings.CodeLength && f.CodeHMAC != nil &&
-			subtle.ConstantTimeCompare(r.codeMAC(f.TokenHash, given), f.CodeHMAC) == 1
-		f.UpdatedAt = now
-		var ev audit.Event
-		switch {
-		case now.After(f.CodeExpiresAt):
-			// An expired code is refused even when right; it costs nothing,
-			// because it could not be used anyway. Ask for a new one.
-			stepErr = refuse(CodeCodeExpired)
-			ev = r.event(f, "code_verify", clientIP, audit.Failure, "code_expired")
-		case good && f.Known:
-			f.State, f.CodeHMAC = string(StateVerified), nil
-			ev = r.event(f, "code_verify", clientIP, audit.Success, "")
-		default:
-			f.CodeAttempts++
-			left := r.Settings.MaxCodeAttempts - f.CodeAttempts
-			if left <= 0 {
-				f.State, f.CodeHMAC = string(StateFailed), nil
-				stepErr = refuse(CodeTooManyAttempts)
-				ev = r.event(f, "code_verify", clientIP, audit.Denied, "too_many_attempts")
-			} else {
-				stepErr = &Error{Code: CodeCodeInvalid, AttemptsLeft: left}
-				ev = r.event(f, "code_verify", clientIP, audit.Failure, "wrong_code")
-			}
-		}
-		if err := tx.UpdateFlow(f); err != nil {
-			return err
-		}
-		st = r.status(f)
-		return r.Audit.Append(tx, ev)
-	})
-	if err != nil {
-		return Status{}, r.wrap(err)
-	}
-	if stepErr != nil {
-		return st, stepErr
-	}
-	return st, nil
-}
-
-// MaxPasswordBytes bounds what is sent to a directory.
-const MaxPasswordBytes = 512
-
-// checkNewPassword refuses what no directory should be sent.
-func checkNewPassword(password, confirm string) *Error {
-	switch {
-	case password == "":
-		return refuse(CodePasswordRequired)
-	case password != confirm:
-		return refuse(CodePasswordMismatch)
-	case len(password) > MaxPasswordBytes || !utf8.ValidString(password):
-		return refuse(CodePasswordTooLong)
-	}
-	return nil
-}
-
-// SetPassword writes the new password to the directory. When the directory
-// refuses it, the flow stays verified and the error lists the directory's
-// rules the password broke, so the person can try again at once.
-func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clientIP string) (Status, error) {
-	if e := checkNewPassword(password, confirm); e != nil {
-		return Status{}, e
-	}
-	if e := r.checkRules(ctx, token, password, clientIP); e != nil {
-		return r.statusOf(ctx, token), e
-	}
-	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password",
-		func(ctx context.Context, d directory.Directory, u *directory.User) error {
-			resetter, ok := d.(directory.PasswordResetter)
-			if !ok {
-				return &directory.Error{Kind: directory.KindMisconfigured, Op: "reset", Diagnostic: "directory " + d.Name() + " cannot reset passwords"}
-			}
-			return resetter.ResetPassword(ctx, u, password)
-		},
-		func(f *store.Flow, now time.Time) (notify.Mail, error) {
-			return r.Composer.PasswordChanged(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
-		})
-}
-
-// Unlock clears the lockout of a verified unlock flow's account, leaving its
-// password as it is.
-func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, error) {
-	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock",
-		func(ctx context.Context, d directory.Directory, u *directory.User) error {
-			unlocker, ok := d.(directory.Unlocker)
-			if !ok {
-				return &directory.Error{Kind: directory.KindMisconfigured, Op: "unlock", Diagnostic: "directory " + d.Name() + " cannot unlock accounts"}
-			}
-			return unlocker.Unlock(ctx, u)
-		},
-		func(f *store.Flow, now time.Time) (notify.Mail, error) {
-			return r.Composer.AccountUnlocked(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
-		})
-}
-
-// act runs the directory action of a verified flow: it claims the flow
-// (verified → working) so two submissions cannot both act, checks that the
-// account may use self-service, acts, and records the outcome, the audit
-// event and the notice in one transaction.
-func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
-	do func(context.Context, directory.Directory, *directory.User) error,
-	notice func(*store.Flow, time.Time) (notify.Mail, error),
-) (Status, error) {
-	var f *store.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if f, err = r.load(tx, token); err != nil {
-			return err
-		}
-		if State(f.State) != StateVerified || f.Kind != string(action) {
-			return refuse(CodeWrongState)
-		}
-		f.State, f.UpdatedAt = string(working), r.now()
-		if err := tx.UpdateFlow(f); err != nil {
-			return err
-		}
-		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
-	})
-	if err != nil {
-		return Status{}, r.wrap(err)
-	}
-
-	// The directory write must not be cut off half-way by a client that
-	// went away; the connector's own timeouts bound it.
-	dirCtx := context.WithoutCancel(ctx)
-	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, Email: f.Email, DisplayName: f.DisplayName}
-	var actErr error
-	var refusal *Error
-	d, ok := r.Directories.Directory(f.Directory)
-	if !ok {
-		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
-	} else if refusal = r.guard(dirCtx, d, u); refusal == nil {
-		actErr = do(dirCtx, d, u)
-	}
-
-	var st Status
-	var stepErr *Error
-	sent := false
-	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
-		now := r.now()
-		f.UpdatedAt = now
-		var ev audit.Event
-		switch kind := directory.KindOf(actErr); {
-		case refusal != nil:
-			f.State, stepErr = string(StateFailed), refusal
-			ev = r.event(f, event, clientIP, audit.Denied, string(refusal.Code))
-		case actErr == nil:
-			f.State = string(StateDone)
-			ev = r.event(f, event, clientIP, audit.Success, "")
-			m, err := notice(f, now)
-			if err != nil {
-				return err
-			}
-			if err := r.enqueue(tx, event+"_notice", f.Email, m, now); err != nil {
-				return err
-			}
-			sent = true
-		case kind == directory.KindPolicyViolation:
-			var de *directory.Error
-			errors.As(actErr, &de)
-			f.PasswordAttempts++
-			f.State = string(StateVerified)
-			stepErr = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: actErr}
-			if f.PasswordAttempts >= r.Settings.MaxPasswordAttempts {
-				f.State = string(StateFailed)
-				stepErr = &Error{Code: CodeTooManyAttempts, Err: actErr}
-			}
-			ev = r.event(f, event, clientIP, audit.Failure, "policy_violation")
-			ev.Detail = map[string]any{"reasons": reasonNames(de.Reasons)}
-		case kind == directory.KindUnavailable:
-			f.State = string(StateVerified)
-			stepErr = &Error{Code: CodeDirectoryDown, Err: actErr}
-			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
-		case kind == directory.KindDisabled:
-			f.State, stepErr = string(StateFailed), &Error{Code: CodeAccountDisabled, Err: actErr}
-			ev = r.event(f, event, clientIP, audit.Denied, "account_disabled")
-		default:
-			f.State = string(StateFailed)
-			stepErr = &Error{Code: CodeResetNotPermitted, Err: actErr}
-			ev = r.event(f, event, clientIP, audit.Failure, "directory_"+kind.String())
-			r.log().Error("the directory refused a self-service action", "action", action, "directory", f.Directory, "subject", f.SubjectDN, "err", actErr)
-		}
-		if err := tx.UpdateFlow(f); err != nil {
-			return err
-		}
-		st = r.status(f)
-		return r.Audit.Append(tx, ev)
-	})
-	if err != nil {
-		return Status{}, r.wrap(err)
-	}
-	if sent {
-		r.enqueued()
-	}
-	if stepErr != nil {
-		return st, stepErr
-	}
-	return st, nil
-}
-
-// guard refuses accounts self-service must not touch: disabled ones (a reset
-// must not look like it re-enables them) and privileged ones where the
-// configuration does not allow them. Directories that cannot report status
-// are not guarded here; they still refuse what they refuse.
-func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.User) *Error {
-	sr, ok := d.(directory.StatusReader)
-	if !ok {
-		return nil
-	}
-	st, err := sr.AccountStatus(ctx, u)
-	if err != nil {
-		// An unreadable status is not a reason to refuse; the action itself
-		// fails if the directory is really down.
-		r.log().Warn("reading the account status failed", "directory", d.Name(), "subject", u.DN, "err", err)
-		return nil
-	}
-	switch {
-	case st.Disabled:
-		return &Error{Code: CodeAccountDisabled}
-	case st.Protected && !r.Settings.AllowProtected[d.Name()]:
-		return &Error{Code: CodeProtectedAccount, Err: errors.New(st.ProtectedReason)}
-	}
-	return nil
-}
-
-// checkRules runs sspr's own password rules for the person behind a
-// verified reset flow; a failure is audited and refused before the directory
-// is asked (it does not count against the directory's attempts).
-func (r *Reset) checkRules(ctx context.Context, token, pw, clientIP string) *Error {
-	if r.Rules == nil {
-		return nil
-	}
-	f, checker, u, err := r.rulesFor(ctx, token)
-	if err != nil {
-		return asError(err)
-	}
-	res := checker.Check(ctx, pw, u)
-	var failed []password.Check
-	for _, c := range res.Checks {
-		if !c.Passed && !c.Optional {
-			failed = append(failed, c)
-		}
-	}
-	ev := r.event(f, "password", clientIP, audit.Failure, "password_rules")
-	if res.OK {
-		if len(res.Warnings) == 0 {
-			return nil
-		}
-		ev.Outcome, ev.Reason = audit.Info, "password_rules_warning"
-	}
-	ids := make([]string, 0, len(failed))
-	for _, c := range failed {
-		ids = append(ids, c.ID)
-	}
-	ev.Detail = map[string]any{"failed": ids, "warnings": res.Warnings, "score": res.Score}
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error { return r.Audit.Append(tx, ev) }); err != nil {
-		return &Error{Code: CodeInternal, Err: err}
-	}
-	if res.OK {
-		return nil
-	}
-	return &Error{Code: CodePasswordRefused, Checks: failed}
-}
-
-// CheckPassword runs the password rules for the person behind a verified
-// reset flow, as the live checklist does while they type. Nothing is sent
-// to the directory and nothing is recorded.
-func (r *Reset) CheckPassword(ctx context.Context, token, pw string) (password.Result, error) {
-	_, checker, u, err := r.rulesFor(ctx, token)
-	if err != nil {
-		return password.Result{}, err
-	}
-	return checker.Check(ctx, pw, u), nil
-}
-
-// CheckPasswordFor runs the rules that hold for everyone (no flow, no
-// account: the API's anonymous check), with login as the only context.
-func (r *Reset) CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error) {
-	if r.Rules == nil {
-		return password.Result{OK: true}, nil
-	}
-	checker, err := r.Rules.For(nil)
-	if err != nil {
-		return password.Result{}, &Error{Code: CodeInternal, Err: err}
-	}
-	return checker.Check(ctx, pw, password.ContextFromNames(login, "")), nil
-}
-
-// PasswordRules lists the rules to show before the person types.
-func (r *Reset) PasswordRules(ctx context.Context, token string) ([]password.Check, error) {
-	_, checker, _, err := r.rulesFor(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	return checker.Describe(), nil
-}
-
-func (r *Reset) rulesFor(ctx context.Context, token string) (*store.Flow, *password.Checker, password.Context, error) {
-	if r.Rules == nil {
-		return nil, nil, password.Context{}, refuse(CodeWrongState)
-	}
-	var f *store.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		f, err = r.load(tx, token)
-		return err
-	})
-	if err != nil {
-		return nil, nil, password.Context{}, r.wrap(err)
-	}
-	if State(f.State) != StateVerified || f.Kind != string(ActionReset) {
-		return nil, nil, password.Context{}, refuse(CodeWrongState)
-	}
-	var dp *password.DirectoryPolicy
-	if d, ok := r.Directories.Directory(f.Directory); ok {
-		if pr, ok := d.(directory.PolicyReader); ok {
-			u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login}
-			if p, err := pr.EffectivePolicy(ctx, u); err == nil && p != nil {
-				dp = &password.DirectoryPolicy{MinLength: p.MinLength, MaxLength: p.MaxLength, Complexity: p.Complexity, HistoryLength: p.HistoryLength}
-			} else if err != nil {
-				r.log().Warn("reading the directory's password policy failed; showing sspr's rules only", "directory", f.Directory, "err", err)
-			}
-		}
-	}
-	checker, err := r.Rules.For(dp)
-	if err != nil {
-		return nil, nil, password.Context{}, &Error{Code: CodeInternal, Err: err}
-	}
-	return f, checker, password.ContextFromNames(f.Login, f.DisplayName), nil
-}
-
-// statusOf reports a flow's status for a refusal, best effort.
-func (r *Reset) statusOf(ctx context.Context, token string) Status {
-	st, _ := r.Status(ctx, token)
-	return st
-}
-
-func asError(err error) *Error {
-	var fe *Error
-	if errors.As(err, &fe) {
-		return fe
-	}
-	return &Error{Code: CodeInternal, Err: err}
-}
-
-func reasonNames(rs []directory.Reason) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.String()
-	}
-	return out
 }
 
 // load finds a live flow by token, or refuses with CodeFlowNotFound.
@@ -764,15 +445,36 @@ func (r *Reset) wrap(err error) error {
 	if errors.Is(err, store.ErrConflict) {
 		return refuse(CodeWrongState)
 	}
-	r.log().Error("reset: step failed", "err", err)
+	r.log().Error("flow step failed", "err", err)
 	return &Error{Code: CodeInternal, Err: err}
 }
 
 func (r *Reset) status(f *store.Flow) Status {
-	st := Status{Action: Action(f.Kind), State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second), CodeLength: r.Settings.CodeLength}
-	if State(f.State) == StateCodeSent {
-		st.CodeExpiresAt = f.CodeExpiresAt.Truncate(time.Second)
-		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.CodeAttempts
+	st := Status{Action: Action(f.Kind), State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second),
+		CodeLength: r.Settings.CodeLength, FactorsDone: len(f.FactorsDone), FactorsRequired: f.FactorsRequired}
+	if len(f.FactorsDone) == 0 {
+		// Until a factor is verified, nothing may depend on the account:
+		// a privileged account's higher count shows only afterwards.
+		st.FactorsRequired = r.required(Action(f.Kind))
+	}
+	switch State(f.State) {
+	case StateChallenged:
+		st.Factor = factor.Kind(f.ChallengeKind)
+		st.CodeExpiresAt = f.ChallengeExpiresAt.Truncate(time.Second)
+		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.Attempts
+		if ch, err := r.openChallenge(f); err == nil {
+			st.Prompt = ch.Prompt
+			if len(f.FactorsDone) == 0 && st.Prompt["to"] != nil {
+				// Where a code went (even masked) tells a stranger the
+				// account exists; it shows once a factor is verified.
+				st.Prompt = maps.Clone(st.Prompt)
+				delete(st.Prompt, "to")
+			}
+		}
+		st.Choices = r.choices(f)
+	case StateChoose:
+		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.Attempts
+		st.Choices = r.choices(f)
 	}
 	return st
 }
@@ -780,38 +482,6 @@ func (r *Reset) status(f *store.Flow) Status {
 func (r *Reset) event(f *store.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
 	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: f.Login, Subject: f.SubjectDN,
 		Directory: f.Directory, ClientIP: clientIP, Outcome: outcome, Reason: reason}
-}
-
-// newCode draws CodeLength uniform decimal digits from the CSPRNG.
-func (r *Reset) newCode() (string, error) {
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(r.Settings.CodeLength)), nil)
-	n, err := rand.Int(r.rand(), max)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%0*d", r.Settings.CodeLength, n), nil
-}
-
-// codeMAC binds a code to its flow, so a stored MAC is useless for any other
-// flow and the key never leaves the process.
-func (r *Reset) codeMAC(tokenHash []byte, code string) []byte {
-	m := hmac.New(sha256.New, r.HMACKey)
-	m.Write([]byte("sspr reset code\x00"))
-	m.Write(tokenHash)
-	m.Write([]byte(code))
-	return m.Sum(nil)
-}
-
-func normaliseCode(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '0' && r <= '9':
-			return r
-		case r == ' ' || r == '-' || r == '\t':
-			return -1
-		}
-		return 'x' // anything else makes the code wrong, not shorter
-	}, s)
 }
 
 func hashToken(token string) []byte {
@@ -828,4 +498,20 @@ func newMessageID(from string, random []byte) string {
 		domain = strings.TrimRight(d, ">")
 	}
 	return "<" + base64.RawURLEncoding.EncodeToString(random) + "@" + domain + ">"
+}
+
+func asError(err error) *Error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return &Error{Code: CodeInternal, Err: err}
+}
+
+func reasonNames(rs []directory.Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sync"
 	"testing"
@@ -15,9 +16,12 @@ import (
 	"github.com/sspr/sspr/internal/directory/demo"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/factor/email"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -73,13 +77,23 @@ func newHarness(t *testing.T, urls ...string) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{store: st, dir: dir, clock: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}}
+	ring, err := secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailFactor, err := email.New(email.Config{Key: []byte("0123456789abcdef0123456789abcdef"), CodeLength: 8, TTL: 10 * time.Minute, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.reset = &flow.Reset{
-		Store: st, Directories: directory.NewSet(dir), Composer: comp, HMACKey: []byte("0123456789abcdef0123456789abcdef"),
+		Store: st, Directories: directory.NewSet(dir), Composer: comp, Sealer: ring,
+		Factors:  map[factor.Kind]factor.Factor{factor.Email: mailFactor},
 		MailFrom: "noreply@example.test", Now: h.clock.Now, Audit: audit.NewChain([]byte("test secret")),
 		Sleep: func(_ context.Context, d time.Duration) { h.mu.Lock(); h.sleeps = append(h.sleeps, d); h.mu.Unlock() },
 		Settings: flow.Settings{CodeLength: 8, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5, MaxCodesSent: 3,
 			FlowTTL: 30 * time.Minute, IdentifyMinDuration: 300 * time.Millisecond, MaxPasswordAttempts: 10,
-			ContinueURL: "https://sspr.example.test/reset/code"},
+			ContinueURL: "https://sspr.example.test/reset/code", Offered: []factor.Kind{factor.Email}, FirstFactor: factor.Email,
+			Required: map[flow.Action]int{flow.ActionReset: 1, flow.ActionUnlock: 1}, PreEnrollMail: true},
 	}
 	return h
 }
@@ -139,7 +153,7 @@ func TestResetHappyPathAndDirectoryRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != flow.StateCodeSent || st.CodeLength != 8 || st.AttemptsLeft != 5 {
+	if st.State != flow.StateChallenged || st.CodeLength != 8 || st.AttemptsLeft != 5 {
 		t.Fatalf("status after start = %+v", st)
 	}
 	ms := h.messages(t)
@@ -287,7 +301,7 @@ func TestUnknownLoginWalksTheSamePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if known != unknown {
+	if !reflect.DeepEqual(known, unknown) {
 		t.Fatalf("status differs:\nknown   %+v\nunknown %+v", known, unknown)
 	}
 	if got := len(h.messages(t)); got != 1 {

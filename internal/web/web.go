@@ -125,9 +125,9 @@ func Status(c flow.Code) int {
 		return http.StatusNotFound
 	case flow.CodeWrongState, flow.CodeCodeUsed:
 		return http.StatusConflict
-	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused, flow.CodeCredentialsWrong:
+	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused, flow.CodeCredentialsWrong, flow.CodeFactorNotAllowed:
 		return http.StatusUnprocessableEntity
-	case flow.CodeTooManyAttempts, flow.CodeTooManyCodes:
+	case flow.CodeTooManyAttempts, flow.CodeTooManyCodes, flow.CodeRateLimited, flow.CodeTooManyResets:
 		return http.StatusTooManyRequests
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable

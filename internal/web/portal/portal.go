@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/password"
@@ -33,6 +34,8 @@ type Reset interface {
 	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
 	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
 	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
+	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
+	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
 	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
@@ -94,8 +97,11 @@ type Portal struct {
 // New parses the templates.
 func New(reset Reset, change Change, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
 	p := &Portal{reset: reset, change: change, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"join": strings.Join}
-	for _, page := range []string{"start", "code", "password", "unlock", "done", "change", "message", "mailbox"} {
+	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}}
+	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox"} {
 		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -115,6 +121,8 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reset/code", p.codePage)
 	mux.HandleFunc("POST /reset/code", p.verify)
 	mux.HandleFunc("POST /reset/resend", p.resend)
+	mux.HandleFunc("GET /reset/choose", p.choosePage)
+	mux.HandleFunc("POST /reset/choose", p.choose)
 	mux.HandleFunc("GET /reset/password", p.passwordPage)
 	mux.HandleFunc("POST /reset/password", p.setPassword)
 	mux.HandleFunc("POST /reset/password/check", p.checkPassword)
@@ -131,23 +139,46 @@ func (p *Portal) Register(mux *http.ServeMux) {
 
 // page is everything a template sees.
 type page struct {
-	Lang        string
-	Title       string
-	PageTitle   string
-	HelpDesk    HelpDesk
-	Demo        bool
-	Step        int
-	Error       *web.Message
-	Notice      string
-	Login       string
-	Action      string
-	Status      flow.Status
+	Lang      string
+	Title     string
+	PageTitle string
+	HelpDesk  HelpDesk
+	Demo      bool
+	Step      int
+	Error     *web.Message
+	Notice    string
+	Login     string
+	Action    string
+	Status    flow.Status
+	// More: a factor was verified and another is needed.
+	More bool
+	// Questions are the fields a question factor asks for.
+	Questions   []question
 	CodeMinutes int
 	Mails       []Mail
 	// Checks is the password checklist shown before the person types.
-	Checks []web.CheckView
-	Languages   []langLink
-	printer     i18n.Printer
+	Checks    []web.CheckView
+	Languages []langLink
+	printer   i18n.Printer
+}
+
+// question is one field of a question factor's prompt.
+type question struct{ ID, Label string }
+
+// questionsOf reads the fields a question factor asks for from its prompt:
+// prompt["questions"] is a list of {"id", "label"}.
+func questionsOf(prompt map[string]any) []question {
+	list, _ := prompt["questions"].([]any)
+	var out []question
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		id, _ := m["id"].(string)
+		label, _ := m["label"].(string)
+		if id != "" {
+			out = append(out, question{ID: id, Label: label})
+		}
+	}
+	return out
 }
 
 type langLink struct {
@@ -246,8 +277,10 @@ func (p *Portal) current(w http.ResponseWriter, r *http.Request, pg *page, want 
 		return st, true
 	}
 	switch st.State {
-	case flow.StateCodeSent:
+	case flow.StateChallenged:
 		http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
+	case flow.StateChoose:
+		http.Redirect(w, r, "/reset/choose", http.StatusSeeOther)
 	case flow.StateVerified:
 		http.Redirect(w, r, nextAfterCode(st), http.StatusSeeOther)
 	case flow.StateDone:
@@ -260,11 +293,11 @@ func (p *Portal) current(w http.ResponseWriter, r *http.Request, pg *page, want 
 
 func (p *Portal) codePage(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
-	st, ok := p.current(w, r, pg, flow.StateCodeSent)
+	st, ok := p.current(w, r, pg, flow.StateChallenged)
 	if !ok {
 		return
 	}
-	pg.Step, pg.Status = 1, st
+	pg.Step, pg.Status, pg.Questions = 1, st, questionsOf(st.Prompt)
 	if r.URL.Query().Get("resent") == "1" {
 		pg.Notice = pg.T("code.resent")
 	}
@@ -273,7 +306,17 @@ func (p *Portal) codePage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
-	st, err := p.reset.VerifyCode(r.Context(), p.token(r), r.PostFormValue("code"), p.ips.Of(r))
+	_ = r.ParseForm()
+	resp := factor.Response{Values: map[string]string{}}
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			resp.Values[k] = v[0]
+		}
+	}
+	if raw := r.PostFormValue("response_json"); raw != "" {
+		resp.JSON = []byte(raw) // a passkey assertion, posted by the page's script
+	}
+	st, err := p.reset.Verify(r.Context(), p.token(r), resp, p.ips.Of(r))
 	if err != nil {
 		pg.Step, pg.Status = 1, st
 		page := "code"
@@ -283,12 +326,46 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, pg, page, err)
 		return
 	}
-	if st.Action == flow.ActionUnlock {
+	switch {
+	case st.State == flow.StateChoose:
+		http.Redirect(w, r, "/reset/choose?more=1", http.StatusSeeOther)
+	case st.Action == flow.ActionUnlock:
 		// Nothing more to ask: unlock at once.
 		p.unlock(w, r)
+	default:
+		http.Redirect(w, r, nextAfterCode(st), http.StatusSeeOther)
+	}
+}
+
+func (p *Portal) choosePage(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.Status(r.Context(), p.token(r))
+	if err != nil {
+		p.fail(w, pg, "start", err)
 		return
 	}
-	http.Redirect(w, r, nextAfterCode(st), http.StatusSeeOther)
+	pg.Action = string(st.Action)
+	if st.State != flow.StateChoose && st.State != flow.StateChallenged {
+		p.current(w, r, pg, flow.StateChoose)
+		return
+	}
+	pg.Step, pg.Status, pg.More = 1, st, r.URL.Query().Get("more") == "1"
+	p.render(w, http.StatusOK, "choose", pg)
+}
+
+func (p *Portal) choose(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	st, err := p.reset.Choose(r.Context(), p.token(r), factor.Kind(r.PostFormValue("factor")), p.ips.Of(r))
+	if err != nil {
+		pg.Step, pg.Status = 1, st
+		page := "start"
+		if c := asFlowError(err).Code; c == flow.CodeFactorNotAllowed || c == flow.CodeTooManyCodes {
+			page = "choose"
+		}
+		p.fail(w, pg, page, err)
+		return
+	}
+	http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
 }
 
 func nextAfterCode(st flow.Status) string {
@@ -349,7 +426,7 @@ func (p *Portal) resend(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pg.Step, pg.Status = 1, st
 		page := "start"
-		if asFlowError(err).Code == flow.CodeTooManyCodes {
+		if c := asFlowError(err).Code; c == flow.CodeTooManyCodes || c == flow.CodeRateLimited {
 			page = "code"
 			pg.Status, _ = p.reset.Status(r.Context(), p.token(r))
 		}

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sspr/sspr/internal/abuse"
+	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/factor/email"
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/secrets"
+	"github.com/sspr/sspr/internal/store"
+)
+
+// keyRing loads the encryption keys for data at rest, or derives one from
+// the HMAC secret when no key ring is configured.
+func keyRing(cfg *config.Config, log *slog.Logger) (*secrets.KeyRing, error) {
+	if cfg.Secrets.KeyringFile != "" {
+		ring, err := secrets.LoadKeyRing(cfg.Secrets.KeyringFile)
+		if err != nil {
+			return nil, fmt.Errorf("secrets.keyring_file: %w", err)
+		}
+		return ring, nil
+	}
+	log.Warn("no key ring is configured (secrets.keyring_file): data at rest is encrypted with a key derived from hmac_key, which cannot be rotated; run `sspr keys generate`")
+	return secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: secrets.Derive(cfg.HMACKeyBytes(), "encryption:derived")})
+}
+
+// factors builds the configured factor implementations.
+func factors(cfg *config.Config, now func() time.Time) (map[factor.Kind]factor.Factor, error) {
+	key := cfg.HMACKeyBytes()
+	out := map[factor.Kind]factor.Factor{}
+	for _, k := range cfg.Verification.Factors {
+		var (
+			f   factor.Factor
+			err error
+		)
+		switch factor.Kind(k) {
+		case factor.Email:
+			f, err = email.New(email.Config{Key: secrets.Derive(key, "factor:email"), CodeLength: cfg.Reset.CodeLength, TTL: cfg.Reset.CodeTTL, Now: now})
+		default:
+			f, err = moreFactors(cfg, factor.Kind(k), key, now)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verification.factors: %s: %w", k, err)
+		}
+		if f != nil {
+			out[factor.Kind(k)] = f
+		}
+	}
+	return out, nil
+}
+
+// limiter adapts the abuse controls to what the flows ask.
+type limiter struct {
+	l     *abuse.Limiter
+	store *store.Store
+}
+
+func newLimiter(cfg config.Abuse, key []byte, now func() time.Time, st *store.Store) (*limiter, error) {
+	rule := func(l config.Limit) abuse.Rule { return abuse.Rule{Limit: l.Limit, Window: l.Window, Block: l.Block} }
+	p := abuse.DefaultPolicy()
+	p.UserFailures, p.IPFailures = rule(cfg.UserFailures), rule(cfg.IPFailures)
+	p.DestinationSends, p.IPSends = rule(cfg.SendsPerDestination), rule(cfg.SendsPerIP)
+	p.UserResets, p.IPIdentifies = rule(cfg.ResetsPerUser), rule(cfg.IdentifyPerIP)
+	l, err := abuse.NewLimiter(p, secrets.Derive(key, "abuse:destinations"), now)
+	if err != nil {
+		return nil, fmt.Errorf("abuse: %w", err)
+	}
+	return &limiter{l: l, store: st}, nil
+}
+
+var limitActions = map[flow.LimitAction]abuse.Action{
+	flow.LimitIdentify: abuse.Identify, flow.LimitSend: abuse.SendCode, flow.LimitVerify: abuse.Verify, flow.LimitReset: abuse.Reset,
+}
+
+func (l *limiter) Allow(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	var d abuse.Decision
+	err := l.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = l.l.Check(tx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+		return err
+	})
+	return d.Allowed, d.RetryAfter, err
+}
+
+func (l *limiter) Failed(ctx context.Context, login, ip string) error {
+	return l.store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := l.l.RecordFailure(tx, abuse.Subject{Login: login, IP: ip})
+		return err
+	})
+}
+
+func (l *limiter) Done(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
+	return l.store.InTx(ctx, func(tx *store.Tx) error {
+		s := abuse.Subject{Login: login, IP: ip, Destination: dest}
+		switch a {
+		case flow.LimitSend:
+			return l.l.RecordSend(tx, s)
+		case flow.LimitReset:
+			return l.l.RecordReset(tx, s)
+		case flow.LimitIdentify:
+			return l.l.RecordIdentify(tx, s)
+		}
+		return nil
+	})
+}
