@@ -171,6 +171,9 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 			AllowInsecurePasswordWrites: d.AllowInsecurePasswordWrites, BindDN: d.BindDN, BindPassword: d.BindPassword.Value,
 			BaseDN: d.BaseDN, UserFilter: d.UserFilter, LoginAttributes: d.LoginAttributes, LoginNameAttribute: d.LoginNameAttribute,
 			MailAttribute: d.MailAttribute, DisplayNameAttribute: d.DisplayNameAttribute, Timeout: d.Timeout,
+			Domains: d.Domains, MobileAttribute: d.MobileAttribute, ManagerAttribute: d.ManagerAttribute,
+			ProtectedGroups: d.ProtectedGroups, UnlockOnReset: d.UnlockOnReset, PasswordPolicyDN: d.PasswordPolicyDN,
+			DisabledFilter: d.DisabledFilter, GroupBaseDN: d.GroupBaseDN, PoolSize: d.PoolSize,
 		}
 		var (
 			dir directory.Directory
@@ -179,7 +182,8 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 		switch d.Type {
 		case "ad":
 			dir, err = ad.New(lc)
-		case "openldap":
+		case "openldap", "389ds", "freeipa":
+			lc.Flavor = d.Type
 			dir, err = openldap.New(lc, openldap.Options{PasswordWrite: d.PasswordWrite})
 		default:
 			err = fmt.Errorf("unknown type %q", d.Type)

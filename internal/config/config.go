@@ -210,8 +210,13 @@ type Limit struct {
 type Directory struct {
 	// Name identifies the directory in logs, audit records and the UI.
 	Name string `yaml:"name"`
-	// Type is "ad" (Active Directory, Samba AD) or "openldap".
+	// Type is "ad" (Active Directory, Samba AD), "openldap", "389ds" (389
+	// Directory Server, Red Hat DS) or "freeipa".
 	Type string `yaml:"type"`
+	// Domains are the names this directory answers for, so that
+	// DOMAIN\user and user@domain logins are routed to it (e.g. EXAMPLE,
+	// example.com).
+	Domains []string `yaml:"domains"`
 	// URLs are tried in order; ldaps:// or ldap:// (with start_tls).
 	URLs     []string `yaml:"urls"`
 	StartTLS bool     `yaml:"start_tls"`
@@ -242,6 +247,28 @@ type Directory struct {
 	PasswordWrite string `yaml:"password_write"`
 	// Timeout bounds each dial and each directory operation.
 	Timeout time.Duration `yaml:"timeout"`
+	// MobileAttribute and ManagerAttribute name where mobile numbers and
+	// managers are kept.
+	MobileAttribute  string `yaml:"mobile_attribute"`
+	ManagerAttribute string `yaml:"manager_attribute"`
+	// ProtectedGroups are groups (DNs; nested membership counts) whose
+	// members are privileged: refused unless verification allows
+	// protected accounts, and then always held to two factors. AD's
+	// adminCount=1 accounts are privileged too.
+	ProtectedGroups []string `yaml:"protected_groups"`
+	// UnlockOnReset unlocks the account after a reset (AD does not by
+	// itself). Default: true for ad, 389ds and freeipa.
+	UnlockOnReset *bool `yaml:"unlock_on_reset"`
+	// PasswordPolicyDN is the default password policy entry (OpenLDAP
+	// ppolicy_default, which is not readable over LDAP).
+	PasswordPolicyDN string `yaml:"password_policy_dn"`
+	// DisabledFilter marks disabled accounts (389ds/freeipa:
+	// (nsAccountLock=TRUE)).
+	DisabledFilter string `yaml:"disabled_filter"`
+	// GroupBaseDN is where groups are searched (default: base_dn).
+	GroupBaseDN string `yaml:"group_base_dn"`
+	// PoolSize bounds the pooled service-account connections.
+	PoolSize int `yaml:"pool_size"`
 }
 
 // Mail configures outgoing mail.
@@ -472,7 +499,7 @@ func directoryDefaults(d *Directory) {
 		if d.LoginNameAttribute == "" {
 			d.LoginNameAttribute = "sAMAccountName"
 		}
-	case "openldap":
+	case "openldap", "389ds", "freeipa":
 		if d.UserFilter == "" {
 			d.UserFilter = "(objectClass=inetOrgPerson)"
 		}

@@ -356,11 +356,14 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 	}
 	names[d.Name] = true
 	switch d.Type {
-	case "ad", "openldap":
+	case "ad", "openldap", "389ds", "freeipa":
 	case "":
-		p.add(path+".type", "is required: ad or openldap")
+		p.add(path+".type", "is required: ad, openldap, 389ds or freeipa")
 	default:
-		p.addf(path+".type", "%q is not one of ad, openldap", d.Type)
+		p.addf(path+".type", "%q is not one of ad, openldap, 389ds, freeipa", d.Type)
+	}
+	if d.PoolSize < 0 || d.PoolSize > 64 {
+		p.addf(path+".pool_size", "%d is outside 0..64", d.PoolSize)
 	}
 	if len(d.URLs) == 0 {
 		p.add(path+".urls", "at least one ldap:// or ldaps:// URL is required")
@@ -389,7 +392,7 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 		p.add(path+".base_dn", "is required")
 	}
 	checkFile(p, path+".ca_file", d.CAFile)
-	if d.Type == "openldap" && d.PasswordWrite != "exop" && d.PasswordWrite != "modify" {
+	if (d.Type == "openldap" || d.Type == "389ds" || d.Type == "freeipa") && d.PasswordWrite != "exop" && d.PasswordWrite != "modify" {
 		p.addf(path+".password_write", "%q is not one of exop, modify", d.PasswordWrite)
 	}
 	if d.Type == "ad" && d.PasswordWrite != "" {
