@@ -53,6 +53,8 @@ type App struct {
 	Reset *flow.Reset
 	// Change is the change-password flow.
 	Change *flow.Change
+	// Enroll is the enrollment portal's flow.
+	Enroll *flow.Enroll
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -103,6 +105,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		// any send can take, so two nodes never both deliver it.
 		Lease: 2*cfg.Mail.SMTP.Timeout + 30*time.Second,
 	}
+	if worker.SMS, err = smsSender(cfg.SMS, sender); err != nil {
+		st.Close()
+		return nil, err
+	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
 	ring, err := keyRing(cfg, log)
@@ -143,9 +149,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile,
 		},
 	}
+	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, corpus: corpus}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -175,6 +182,9 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 			ProtectedGroups: d.ProtectedGroups, UnlockOnReset: d.UnlockOnReset, PasswordPolicyDN: d.PasswordPolicyDN,
 			DisabledFilter: d.DisabledFilter, GroupBaseDN: d.GroupBaseDN, PoolSize: d.PoolSize,
 		}
+		for _, a := range cfg.Verification.Attributes {
+			lc.ExtraAttributes = append(lc.ExtraAttributes, a.Attribute)
+		}
 		var (
 			dir directory.Directory
 			err error
@@ -200,7 +210,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	base, _ := url.Parse(a.cfg.Server.BaseURL)
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
-	p, err := portal.New(a.Reset, a.Change, cat, ips, a.log, portal.Options{
+	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{
 		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},

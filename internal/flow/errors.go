@@ -14,27 +14,30 @@ type Code string
 
 // The refusals a flow step can return.
 const (
-	CodeLoginRequired     Code = "login_required"
-	CodeFlowNotFound      Code = "flow_not_found"
-	CodeWrongState        Code = "wrong_state"
-	CodeCodeInvalid       Code = "code_invalid"
-	CodeCodeExpired       Code = "code_expired"
-	CodeCodeUsed          Code = "code_used"
-	CodeTooManyAttempts   Code = "too_many_attempts"
-	CodeTooManyCodes      Code = "too_many_codes"
-	CodePasswordRequired  Code = "password_required"
-	CodePasswordMismatch  Code = "password_mismatch"
-	CodePasswordTooLong   Code = "password_too_long"
-	CodePasswordRefused   Code = "password_refused"
-	CodeDirectoryDown     Code = "directory_unavailable"
-	CodeResetNotPermitted Code = "reset_not_permitted"
-	CodeAccountDisabled   Code = "account_disabled"
-	CodeProtectedAccount  Code = "protected_account"
-	CodeCredentialsWrong  Code = "credentials_wrong"
-	CodeFactorNotAllowed  Code = "factor_not_allowed"
-	CodeRateLimited       Code = "rate_limited"
-	CodeTooManyResets     Code = "too_many_resets"
-	CodeInternal          Code = "internal"
+	CodeLoginRequired      Code = "login_required"
+	CodeFlowNotFound       Code = "flow_not_found"
+	CodeWrongState         Code = "wrong_state"
+	CodeCodeInvalid        Code = "code_invalid"
+	CodeCodeExpired        Code = "code_expired"
+	CodeCodeUsed           Code = "code_used"
+	CodeTooManyAttempts    Code = "too_many_attempts"
+	CodeTooManyCodes       Code = "too_many_codes"
+	CodePasswordRequired   Code = "password_required"
+	CodePasswordMismatch   Code = "password_mismatch"
+	CodePasswordTooLong    Code = "password_too_long"
+	CodePasswordRefused    Code = "password_refused"
+	CodeDirectoryDown      Code = "directory_unavailable"
+	CodeResetNotPermitted  Code = "reset_not_permitted"
+	CodeAccountDisabled    Code = "account_disabled"
+	CodeProtectedAccount   Code = "protected_account"
+	CodeCredentialsWrong   Code = "credentials_wrong"
+	CodeFactorNotAllowed   Code = "factor_not_allowed"
+	CodeRateLimited        Code = "rate_limited"
+	CodeTooManyResets      Code = "too_many_resets"
+	CodeSessionNotFound    Code = "session_not_found"
+	CodeStepUpRequired     Code = "step_up_required"
+	CodeBadEnrollmentInput Code = "bad_enrollment_input"
+	CodeInternal           Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -42,7 +45,7 @@ const (
 var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeCodeInvalid, CodeCodeExpired, CodeCodeUsed,
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
-	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeInternal}
+	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

@@ -102,6 +102,7 @@ type Composer interface {
 	AccountUnlocked(lang string, d notify.ChangedMail) (notify.Mail, error)
 	SMSCode(lang, code string, validFor time.Duration) string
 	SMSNotice(lang, event, login string, at time.Time) string
+	EnrollmentChanged(lang string, d notify.EnrollmentMail) (notify.Mail, error)
 }
 
 // Store runs a step's writes in one transaction.

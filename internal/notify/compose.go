@@ -95,6 +95,23 @@ func (c *Composer) ResetCode(lang string, d CodeMail) (Mail, error) {
 	return c.render("code", lang, "mail.code.subject", d)
 }
 
+// EnrollmentMail is the data of a "your verification methods changed"
+// notice.
+type EnrollmentMail struct {
+	Name      string
+	Login     string
+	Change    string // "added" or "removed"
+	Factor    string // the factor kind
+	ChangedAt time.Time
+	ClientIP  string
+}
+
+// EnrollmentChanged composes the notice sent when a factor is added or
+// removed.
+func (c *Composer) EnrollmentChanged(lang string, d EnrollmentMail) (Mail, error) {
+	return c.render("enrollment", lang, "mail.enrollment.subject", d)
+}
+
 // AccountUnlocked composes the notice sent after a self-service unlock.
 func (c *Composer) AccountUnlocked(lang string, d ChangedMail) (Mail, error) {
 	return c.render("unlocked", lang, "mail.unlocked.subject", d)

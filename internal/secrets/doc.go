@@ -35,7 +35,7 @@
 //
 //	# sspr keyring
 //	1:8J6xq4t0mR6Y3yq5Wv3m1Zr1o9c0dLkq7m3bQ2w4f7E=
-//	2:Qm9yZWFzIGFyZSBub3Qgc2VjcmV0cy4uLiBidXQgdGhpcyBpcz8=
+//	2:gVp+FZIs9/h7uALV2D6pxA6sE/pKBebTm9dGrgCIubQ=
 //
 // One key per line: a version number (1 to 4294967295), a colon, the key in
 // standard base64 (32 bytes). Blank lines and lines starting with # are

@@ -167,3 +167,18 @@ func WriteKeyRingFile(path string, r *KeyRing, replace bool) error {
 	}
 	return nil
 }
+
+// CheckKeyRingMode returns an error when the keyring file at path can be
+// read or written by users other than its owner (a start-up check should
+// warn about it; LoadKeyRing does not refuse such files because some secret
+// stores mount them group-readable).
+func CheckKeyRingMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("secrets: keyring: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("secrets: keyring %s has mode %04o: others than its owner can access it (want 0600)", path, perm)
+	}
+	return nil
+}

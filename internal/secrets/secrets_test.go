@@ -420,3 +420,15 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckKeyRingMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring")
+	os.WriteFile(path, []byte("x"), 0o600)
+	if err := CheckKeyRingMode(path); err != nil {
+		t.Errorf("0600: %v", err)
+	}
+	os.Chmod(path, 0o644)
+	if err := CheckKeyRingMode(path); err == nil || !strings.Contains(err.Error(), "0644") {
+		t.Errorf("0644: %v", err)
+	}
+}

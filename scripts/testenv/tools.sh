@@ -6,10 +6,11 @@
 set -euo pipefail
 
 packages=(oathtool)
+commands=(oathtool)
 
 have_all() {
 	local cmd pkg
-	for cmd in oathtool; do
+	for cmd in "${commands[@]}"; do
 		command -v "$cmd" >/dev/null 2>&1 || return 1
 	done
 	for pkg in "${packages[@]}"; do

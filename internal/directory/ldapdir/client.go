@@ -356,6 +356,7 @@ func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extra
 	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
 		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
 	attrs = append(attrs, extraAttrs...)
+	attrs = append(attrs, c.cfg.ExtraAttributes...)
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching,
 		2, int(c.cfg.Timeout/time.Second), false, c.LoginFilter(login), attrs, nil)
 	res, err := conn.Search(req)

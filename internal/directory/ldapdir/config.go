@@ -40,6 +40,9 @@ type Config struct {
 	// LoginAttributes are the attributes a typed login may match, e.g.
 	// sAMAccountName, userPrincipalName, mail.
 	LoginAttributes []string
+	// ExtraAttributes are read with every user lookup into User.Attributes
+	// (for questions answered from directory attributes).
+	ExtraAttributes []string
 	// LoginNameAttribute is the canonical login attribute (sAMAccountName, uid).
 	LoginNameAttribute string
 	// MailAttribute holds the address codes are mailed to.

@@ -40,6 +40,19 @@ type Reset interface {
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
 
+// Enroll is the enrollment flow the portal drives.
+type Enroll interface {
+	SignIn(ctx context.Context, login, password, clientIP, lang string) (string, flow.SessionView, error)
+	View(ctx context.Context, token string) (flow.SessionView, error)
+	StartVerify(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
+	FinishVerify(ctx context.Context, token string, resp factor.Response) (flow.SessionView, error)
+	Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (flow.SessionView, error)
+	Finish(ctx context.Context, token string, resp factor.Response, name string) (flow.SessionView, error)
+	Cancel(ctx context.Context, token string) (flow.SessionView, error)
+	Remove(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
+	SignOut(ctx context.Context, token string) error
+}
+
 // Change is the change-password flow the portal drives.
 type Change interface {
 	Change(ctx context.Context, in flow.ChangeInput) error
@@ -87,6 +100,7 @@ type Options struct {
 type Portal struct {
 	reset  Reset
 	change Change
+	enroll Enroll
 	cat    *i18n.Catalogue
 	opts   Options
 	ips    web.ClientIPs
@@ -95,8 +109,8 @@ type Portal struct {
 }
 
 // New parses the templates.
-func New(reset Reset, change Change, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
-	p := &Portal{reset: reset, change: change, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
+func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
+	p := &Portal{reset: reset, change: change, enroll: enroll, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
 		b, _ := json.Marshal(v)
 		return string(b)

@@ -1,0 +1,19 @@
+// Package passkey is the passkey / FIDO2 security key factor (WebAuthn),
+// built on github.com/go-webauthn/webauthn.
+//
+// Enrollment runs a registration ceremony: BeginEnroll hands the browser
+// PublicKeyCredentialCreationOptions (Prompt["options"]), the browser calls
+// navigator.credentials.create and posts the attestation back as
+// Response.JSON, and FinishEnroll verifies it and returns the credential as
+// the enrollment's Secret. Verification runs an authentication ceremony
+// against that one credential: Challenge hands out
+// PublicKeyCredentialRequestOptions, Verify checks the assertion (challenge,
+// origin, RP ID, signature, user presence, user verification as the
+// configuration demands, the signature counter) and returns the enrollment
+// with the counter raised.
+//
+// The WebAuthn user handle is an HMAC of the directory and the DN under a
+// server key, so it is stable for a person and reveals nothing; it is
+// recorded in the credential at enrollment, so a renamed entry keeps its
+// passkeys.
+package passkey

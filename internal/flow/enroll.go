@@ -1,0 +1,635 @@
+package flow
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sspr/sspr/internal/audit"
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/store"
+)
+
+// Enroll runs the enrollment portal: people sign in with their directory
+// password (and, once they have one, an enrolled factor), then add, replace
+// and remove the factors they will later recover with. Every change is
+// audited and announced on every channel the person has.
+type Enroll struct {
+	// Reset lends the flow machinery: directories, factors, sealer, store,
+	// composer, audit, limiter, clock.
+	Reset *Reset
+	// SessionTTL bounds a signed-in session.
+	SessionTTL time.Duration
+	// StepUpWindow is how recent a factor verification must be to change
+	// factors.
+	StepUpWindow time.Duration
+}
+
+// EnrollStep says what a session needs next.
+type EnrollStep string
+
+// The steps of an enrollment session.
+const (
+	// StepReady: signed in and verified; factors may be changed.
+	StepReady EnrollStep = "ready"
+	// StepVerify: the person has factors, so one must be verified first.
+	StepVerify EnrollStep = "verify"
+	// StepConfirm: an enrollment waits for its confirmation (a code, an
+	// authenticator code, a passkey attestation, a saved backup code).
+	StepConfirm EnrollStep = "confirm"
+)
+
+// EnrolledFactor is one enrollment as people see it: never its secret.
+type EnrolledFactor struct {
+	ID         string      `json:"id"`
+	Kind       factor.Kind `json:"kind"`
+	Label      string      `json:"label"`
+	Source     string      `json:"source"`
+	CreatedAt  time.Time   `json:"created_at"`
+	LastUsedAt time.Time   `json:"last_used_at,omitzero"`
+}
+
+// SessionView is what the enrollment portal shows.
+type SessionView struct {
+	Login       string           `json:"login"`
+	DisplayName string           `json:"display_name"`
+	Step        EnrollStep       `json:"step"`
+	Factors     []EnrolledFactor `json:"factors"`
+	// CanAdd are the kinds that may be enrolled.
+	CanAdd []factor.Kind `json:"can_add"`
+	// Pending is the kind being enrolled or verified, with its prompt.
+	PendingKind   factor.Kind    `json:"pending_kind,omitempty"`
+	PendingPrompt map[string]any `json:"pending_prompt,omitempty"`
+	ExpiresAt     time.Time      `json:"expires_at"`
+}
+
+// pendingStep is what a session keeps between two requests, sealed.
+type pendingStep struct {
+	// Purpose is "enroll" or "verify".
+	Purpose    string         `json:"p"`
+	Kind       string         `json:"k"`
+	Enrollment string         `json:"e,omitempty"`
+	State      []byte         `json:"s,omitempty"`
+	Prompt     map[string]any `json:"pr,omitempty"`
+	Expires    time.Time      `json:"x"`
+}
+
+func sessionAD(s *store.Session) []byte { return append([]byte("session:"), s.TokenHash...) }
+
+// SignIn checks the directory password and opens a session. An unknown
+// login and a wrong password answer the same; wrong passwords count against
+// the abuse controls (and the directory's own lockout).
+func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang string) (string, SessionView, error) {
+	r := e.Reset
+	began := time.Now()
+	defer r.pad(ctx, began)
+	login = strings.TrimSpace(login)
+	if login == "" || password == "" {
+		return "", SessionView{}, refuse(CodeCredentialsWrong)
+	}
+	if fe := r.limit(ctx, LimitIdentify, "", clientIP, ""); fe != nil {
+		return "", SessionView{}, fe
+	}
+	user, err := r.Directories.FindUser(ctx, login)
+	switch kind := directory.KindOf(err); {
+	case err == nil:
+	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
+		r.failure(ctx, login, clientIP)
+		return "", SessionView{}, refuse(CodeCredentialsWrong)
+	default:
+		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+	}
+	key := user.Directory + "|" + user.DN
+	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
+		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
+	}
+	d, _ := r.Directories.Directory(user.Directory)
+	if err := d.VerifyPassword(ctx, user, password); err != nil {
+		if directory.KindOf(err) == directory.KindUnavailable {
+			return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+		}
+		r.failure(ctx, key, clientIP)
+		_ = r.Store.InTx(ctx, func(tx *store.Tx) error {
+			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: "enroll.signin", Actor: login, Subject: user.DN,
+				Directory: user.Directory, ClientIP: clientIP, Outcome: audit.Failure, Reason: directory.KindOf(err).String()})
+		})
+		return "", SessionView{}, refuse(CodeCredentialsWrong)
+	}
+	tokenBytes := make([]byte, 32)
+	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
+		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	token := base64.RawURLEncoding.EncodeToString(tokenBytes)
+	now := r.now()
+	s := &store.Session{TokenHash: hashToken(token), Directory: user.Directory, SubjectDN: user.DN, Login: user.Login,
+		DisplayName: user.DisplayName, Language: lang, ClientIP: clientIP, CreatedAt: now, ExpiresAt: now.Add(e.SessionTTL)}
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertSession(s); err != nil {
+			return err
+		}
+		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.signin", Actor: login, Subject: user.DN, Directory: user.Directory,
+			ClientIP: clientIP, Outcome: audit.Success})
+	})
+	if err != nil {
+		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	v, err := e.view(ctx, s)
+	return token, v, err
+}
+
+// session loads a live session.
+func (e *Enroll) session(tx *store.Tx, token string) (*store.Session, error) {
+	if len(token) != 43 {
+		return nil, refuse(CodeSessionNotFound)
+	}
+	s, err := tx.SessionByTokenHash(hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, refuse(CodeSessionNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Reset.now().After(s.ExpiresAt) {
+		return nil, refuse(CodeSessionNotFound)
+	}
+	return s, nil
+}
+
+func (e *Enroll) load(ctx context.Context, token string) (*store.Session, error) {
+	var s *store.Session
+	err := e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		s, err = e.session(tx, token)
+		return err
+	})
+	return s, e.Reset.wrap(err)
+}
+
+// stored lists the person's stored enrollments, opened.
+func (e *Enroll) stored(ctx context.Context, s *store.Session) ([]*store.Enrollment, error) {
+	var rows []*store.Enrollment
+	err := e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		rows, err = tx.Enrollments(s.Directory, s.SubjectDN)
+		return err
+	})
+	return rows, err
+}
+
+func (e *Enroll) pending(s *store.Session) *pendingStep {
+	if s.Pending == nil {
+		return nil
+	}
+	plain, err := e.Reset.Sealer.Open(s.Pending, sessionAD(s))
+	if err != nil {
+		return nil
+	}
+	var p pendingStep
+	if json.Unmarshal(plain, &p) != nil || e.Reset.now().After(p.Expires) {
+		return nil
+	}
+	return &p
+}
+
+func (e *Enroll) verified(s *store.Session, haveFactors bool) bool {
+	if !haveFactors {
+		return true
+	}
+	return !s.FactorVerifiedAt.IsZero() && e.Reset.now().Sub(s.FactorVerifiedAt) <= e.StepUpWindow
+}
+
+func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error) {
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	v := SessionView{Login: s.Login, DisplayName: s.DisplayName, ExpiresAt: s.ExpiresAt.Truncate(time.Second)}
+	for _, row := range rows {
+		v.Factors = append(v.Factors, EnrolledFactor{ID: row.ID, Kind: factor.Kind(row.Kind), Label: row.Label, Source: row.Source,
+			CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt})
+	}
+	for _, k := range e.Reset.Settings.Offered {
+		if fa := e.Reset.Factors[k]; fa != nil && fa.NeedsEnrollment() {
+			v.CanAdd = append(v.CanAdd, k)
+		}
+	}
+	v.Step = StepReady
+	if !e.verified(s, len(rows) > 0) {
+		v.Step = StepVerify
+	}
+	if p := e.pending(s); p != nil {
+		v.PendingKind, v.PendingPrompt = factor.Kind(p.Kind), p.Prompt
+		if p.Purpose == "enroll" {
+			v.Step = StepConfirm
+		}
+	}
+	return v, nil
+}
+
+// View shows the session.
+func (e *Enroll) View(ctx context.Context, token string) (SessionView, error) {
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	return e.view(ctx, s)
+}
+
+// subject looks the session's person up again.
+func (e *Enroll) subject(ctx context.Context, s *store.Session) (factor.Subject, *directory.User, error) {
+	u, err := e.Reset.Directories.FindUser(ctx, s.Login)
+	if err != nil {
+		return factor.Subject{}, nil, &Error{Code: CodeDirectoryDown, Err: err}
+	}
+	if u.DN != s.SubjectDN || u.Directory != s.Directory {
+		return factor.Subject{}, nil, refuse(CodeSessionNotFound)
+	}
+	return factor.Subject{Directory: u.Directory, DN: u.DN, Login: u.Login, DisplayName: u.DisplayName, Attributes: u.Attributes}, u, nil
+}
+
+// savePending stores (or clears) the step in progress and enqueues what a
+// challenge asks to deliver, in one transaction.
+func (e *Enroll) savePending(ctx context.Context, s *store.Session, p *pendingStep, deliver *factor.Delivery, purpose string) error {
+	r := e.Reset
+	s.Pending = nil
+	if p != nil {
+		plain, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if s.Pending, err = r.Sealer.Seal(plain, sessionAD(s)); err != nil {
+			return err
+		}
+	}
+	now := r.now()
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateSession(s); err != nil {
+			return err
+		}
+		if deliver == nil {
+			return nil
+		}
+		if deliver.Channel == "sms" {
+			return r.enqueueSMS(tx, purpose+"_code", deliver.To, r.Composer.SMSCode(s.Language, deliver.Code, r.Settings.CodeTTL), now)
+		}
+		m, err := r.Composer.ResetCode(s.Language, notify.CodeMail{Name: firstNonEmpty(s.DisplayName, s.Login), Code: deliver.Code,
+			ValidFor: r.Settings.CodeTTL, RequestIP: s.ClientIP, RequestAt: now, ContinueAt: r.Settings.ContinueURL})
+		if err != nil {
+			return err
+		}
+		return r.enqueueMail(tx, purpose+"_code", deliver.To, m, now)
+	})
+	if err == nil && deliver != nil {
+		r.enqueued()
+	}
+	return r.wrap(err)
+}
+
+// StartVerify challenges one of the person's enrolled factors (step-up
+// before changes).
+func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (SessionView, error) {
+	r := e.Reset
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	subject, _, err := e.subject(ctx, s)
+	if err != nil {
+		return SessionView{}, err
+	}
+	var target *store.Enrollment
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	for _, row := range rows {
+		if row.ID == enrollmentID {
+			target = row
+		}
+	}
+	if target == nil || r.Factors[factor.Kind(target.Kind)] == nil {
+		return SessionView{}, refuse(CodeFactorNotAllowed)
+	}
+	secret, err := r.Sealer.Open(target.Secret, enrollmentAD(target.ID))
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	fa := r.Factors[factor.Kind(target.Kind)]
+	ch, err := fa.Challenge(ctx, subject, factor.Enrollment{ID: target.ID, Kind: fa.Kind(), Label: target.Label, Secret: secret})
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	if ch.Deliver != nil {
+		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			return SessionView{}, fe
+		}
+	}
+	p := &pendingStep{Purpose: "verify", Kind: target.Kind, Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
+	if err := e.savePending(ctx, s, p, ch.Deliver, "enroll_verify"); err != nil {
+		return SessionView{}, err
+	}
+	return e.view(ctx, s)
+}
+
+func expiry(ch factor.Challenge, r *Reset) time.Time {
+	if ch.Expires.IsZero() {
+		return r.now().Add(r.Settings.CodeTTL)
+	}
+	return ch.Expires
+}
+
+// FinishVerify checks the step-up response.
+func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Response) (SessionView, error) {
+	r := e.Reset
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	p := e.pending(s)
+	if p == nil || p.Purpose != "verify" {
+		return SessionView{}, refuse(CodeWrongState)
+	}
+	subject, _, err := e.subject(ctx, s)
+	if err != nil {
+		return SessionView{}, err
+	}
+	key := s.Directory + "|" + s.SubjectDN
+	var row *store.Enrollment
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		row, err = tx.EnrollmentByID(p.Enrollment)
+		return err
+	})
+	if err != nil {
+		return SessionView{}, r.wrap(err)
+	}
+	secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	fa := r.Factors[factor.Kind(row.Kind)]
+	var upd factor.Enrollment
+	ok := fa != nil && r.limit(ctx, LimitVerify, key, s.ClientIP, "") == nil
+	if ok {
+		upd, err = fa.Verify(ctx, subject, factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label, Secret: secret}, p.State, resp)
+		ok = err == nil
+	}
+	now := r.now()
+	ev := audit.Event{At: now, Event: "enroll.verify", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory, ClientIP: s.ClientIP,
+		Outcome: audit.Success, Detail: map[string]any{"factor": row.Kind}}
+	if !ok {
+		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
+		r.failure(ctx, key, s.ClientIP)
+	}
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if ok {
+			s.FactorVerifiedAt, s.Pending = now, nil
+			sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(row.ID))
+			if err != nil {
+				return err
+			}
+			if err := tx.UpdateEnrollmentSecret(row.ID, sealed, now); err != nil {
+				return err
+			}
+			if err := tx.UpdateSession(s); err != nil {
+				return err
+			}
+		}
+		return r.Audit.Append(tx, ev)
+	})
+	if err != nil {
+		return SessionView{}, r.wrap(err)
+	}
+	if !ok {
+		v, _ := e.view(ctx, s)
+		return v, refuse(CodeCodeInvalid)
+	}
+	return e.view(ctx, s)
+}
+
+// Begin starts enrolling a factor of kind with the person's input (an
+// address, a phone number, chosen questions and answers).
+func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (SessionView, error) {
+	r := e.Reset
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	if !e.verified(s, len(rows) > 0) {
+		return SessionView{}, refuse(CodeStepUpRequired)
+	}
+	fa := r.Factors[kind]
+	if fa == nil || !fa.NeedsEnrollment() || !slices.Contains(r.Settings.Offered, kind) {
+		return SessionView{}, refuse(CodeFactorNotAllowed)
+	}
+	subject, _, err := e.subject(ctx, s)
+	if err != nil {
+		return SessionView{}, err
+	}
+	ch, err := fa.BeginEnroll(ctx, subject, input)
+	if errors.Is(err, factor.ErrBadInput) {
+		return SessionView{}, &Error{Code: CodeBadEnrollmentInput, Err: err}
+	}
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	if ch.Deliver != nil {
+		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			return SessionView{}, fe
+		}
+	}
+	p := &pendingStep{Purpose: "enroll", Kind: string(kind), State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
+	if p.Expires.Before(r.now().Add(15 * time.Minute)) {
+		p.Expires = r.now().Add(15 * time.Minute) // time to scan a QR code or save backup codes
+	}
+	if err := e.savePending(ctx, s, p, ch.Deliver, "enroll"); err != nil {
+		return SessionView{}, err
+	}
+	return e.view(ctx, s)
+}
+
+// Finish completes the enrollment in progress with the person's
+// confirmation, stores it sealed, and tells the person on every channel.
+func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response, name string) (SessionView, error) {
+	r := e.Reset
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	p := e.pending(s)
+	if p == nil || p.Purpose != "enroll" {
+		return SessionView{}, refuse(CodeWrongState)
+	}
+	fa := r.Factors[factor.Kind(p.Kind)]
+	if fa == nil {
+		return SessionView{}, refuse(CodeFactorNotAllowed)
+	}
+	subject, _, err := e.subject(ctx, s)
+	if err != nil {
+		return SessionView{}, err
+	}
+	key := s.Directory + "|" + s.SubjectDN
+	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+		return SessionView{}, refuse(CodeCodeInvalid)
+	}
+	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
+	if err != nil {
+		r.failure(ctx, key, s.ClientIP)
+		v, _ := e.view(ctx, s)
+		if errors.Is(err, factor.ErrExpired) {
+			return v, refuse(CodeCodeExpired)
+		}
+		return v, refuse(CodeCodeInvalid)
+	}
+	en.ID = newID()
+	if name = strings.TrimSpace(name); name != "" && len(name) <= 64 && en.Label == "" {
+		en.Label = name
+	}
+	sealed, err := r.Sealer.Seal(en.Secret, enrollmentAD(en.ID))
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	now := r.now()
+	targets := e.targets(ctx, s, en)
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertEnrollment(&store.Enrollment{ID: en.ID, Directory: s.Directory, SubjectDN: s.SubjectDN, Kind: string(en.Kind),
+			Label: en.Label, Secret: sealed, Source: "user", CreatedAt: now}); err != nil {
+			return err
+		}
+		s.Pending = nil
+		if s.FactorVerifiedAt.IsZero() {
+			// Enrolling the first factor proves it too.
+			s.FactorVerifiedAt = now
+		}
+		if err := tx.UpdateSession(s); err != nil {
+			return err
+		}
+		if err := e.notice(tx, s, targets, "added", string(en.Kind), now); err != nil {
+			return err
+		}
+		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.add", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+			ClientIP: s.ClientIP, Outcome: audit.Success, Detail: map[string]any{"factor": string(en.Kind), "enrollment": en.ID}})
+	})
+	if err != nil {
+		return SessionView{}, r.wrap(err)
+	}
+	r.enqueued()
+	return e.view(ctx, s)
+}
+
+// Cancel drops the step in progress.
+func (e *Enroll) Cancel(ctx context.Context, token string) (SessionView, error) {
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	if err := e.savePending(ctx, s, nil, nil, ""); err != nil {
+		return SessionView{}, err
+	}
+	return e.view(ctx, s)
+}
+
+// Remove deletes one of the person's enrollments; it needs a recent factor
+// verification, like every change.
+func (e *Enroll) Remove(ctx context.Context, token, enrollmentID string) (SessionView, error) {
+	r := e.Reset
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return SessionView{}, err
+	}
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	if !e.verified(s, len(rows) > 0) {
+		return SessionView{}, refuse(CodeStepUpRequired)
+	}
+	var gone *store.Enrollment
+	for _, row := range rows {
+		if subtle.ConstantTimeCompare([]byte(row.ID), []byte(enrollmentID)) == 1 {
+			gone = row
+		}
+	}
+	if gone == nil {
+		return SessionView{}, refuse(CodeFactorNotAllowed)
+	}
+	now := r.now()
+	// Notices go to the channels the person had before the removal, so
+	// removing a phone is announced to that phone too.
+	targets := e.targets(ctx, s, factor.Enrollment{})
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteEnrollment(s.Directory, s.SubjectDN, gone.ID); err != nil {
+			return err
+		}
+		if err := e.notice(tx, s, targets, "removed", gone.Kind, now); err != nil {
+			return err
+		}
+		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.remove", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+			ClientIP: s.ClientIP, Outcome: audit.Success, Detail: map[string]any{"factor": gone.Kind, "enrollment": gone.ID}})
+	})
+	if err != nil {
+		return SessionView{}, r.wrap(err)
+	}
+	r.enqueued()
+	return e.view(ctx, s)
+}
+
+// SignOut ends the session.
+func (e *Enroll) SignOut(ctx context.Context, token string) error {
+	return e.Reset.wrap(e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.DeleteSession(hashToken(token))
+	}))
+}
+
+// targets lists every channel the person can be reached at, plus a new
+// enrollment's own destination.
+func (e *Enroll) targets(ctx context.Context, s *store.Session, added factor.Enrollment) []noticeTarget {
+	f := &store.Flow{Known: true, Login: s.Login, Directory: s.Directory, SubjectDN: s.SubjectDN}
+	out := e.Reset.noticeTargets(ctx, f)
+	switch added.Kind {
+	case factor.Email:
+		out = append(out, noticeTarget{"email", string(added.Secret)})
+	case factor.SMS:
+		out = append(out, noticeTarget{"sms", string(added.Secret)})
+	}
+	return out
+}
+
+// notice enqueues "your verification methods changed" on every channel.
+func (e *Enroll) notice(tx *store.Tx, s *store.Session, targets []noticeTarget, change, kind string, now time.Time) error {
+	r := e.Reset
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if seen[t.channel+t.to] {
+			continue
+		}
+		seen[t.channel+t.to] = true
+		if t.channel == "sms" {
+			if err := r.enqueueSMS(tx, "enrollment_notice", t.to, r.Composer.SMSNotice(s.Language, "enrollment", s.Login, now), now); err != nil {
+				return err
+			}
+			continue
+		}
+		m, err := r.Composer.EnrollmentChanged(s.Language, notify.EnrollmentMail{Name: firstNonEmpty(s.DisplayName, s.Login), Login: s.Login,
+			Change: change, Factor: kind, ChangedAt: now, ClientIP: s.ClientIP})
+		if err != nil {
+			return err
+		}
+		if err := r.enqueueMail(tx, "enrollment_notice", t.to, m, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
