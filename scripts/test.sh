@@ -26,6 +26,7 @@ go version
 step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
+scripts/testenv/tools.sh
 trap 'scripts/testenv/down.sh "$state" || true' EXIT
 set -a
 # shellcheck disable=SC1091

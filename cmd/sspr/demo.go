@@ -57,7 +57,10 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (choose another with --listen)", listen, err)
 			}
-			baseURL := "http://" + ln.Addr().String()
+			// localhost, not 127.0.0.1: browsers allow passkeys over plain
+			// http only on localhost.
+			_, listenPort, _ := net.SplitHostPort(ln.Addr().String())
+			baseURL := "http://localhost:" + listenPort
 
 			cfg := config.Defaults()
 			cfg.Server.Listen = ln.Addr().String()

@@ -71,7 +71,10 @@ func start(t *testing.T, directoriesYAML string, extraYAML string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst.URL = "http://" + ln.Addr().String()
+	// localhost, not 127.0.0.1: browsers allow passkeys over plain http
+	// only on localhost.
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	inst.URL = "http://localhost:" + port
 	yaml := fmt.Sprintf(`
 server:
   listen: %q

@@ -396,8 +396,12 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 			if err != nil {
 				return err
 			}
-			if err := tx.UpdateEnrollmentSecret(row.ID, sealed, now); err != nil {
+			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, now)
+			if err != nil {
 				return err
+			}
+			if !swapped {
+				return errRace
 			}
 			if err := tx.UpdateSession(s); err != nil {
 				return err
@@ -405,6 +409,10 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		}
 		return r.Audit.Append(tx, ev)
 	})
+	if errors.Is(err, errRace) {
+		ok = false // the same one-time code was used concurrently
+		err = nil
+	}
 	if err != nil {
 		return SessionView{}, r.wrap(err)
 	}

@@ -23,6 +23,8 @@ import (
 type enrolled struct {
 	factor.Enrollment
 	stored bool
+	// sealed is the stored ciphertext, for compare-and-swap on update.
+	sealed []byte
 }
 
 // Pre-enrollment IDs: not rows, but derived from the directory each time.
@@ -57,7 +59,7 @@ func (r *Reset) enrollments(ctx context.Context, f *store.Flow, user *directory.
 			r.log().Error("an enrollment cannot be decrypted (wrong key ring?)", "enrollment", row.ID, "err", err)
 			continue
 		}
-		out = append(out, &enrolled{stored: true, Enrollment: factor.Enrollment{ID: row.ID, Kind: kind, Label: row.Label,
+		out = append(out, &enrolled{stored: true, sealed: row.Secret, Enrollment: factor.Enrollment{ID: row.ID, Kind: kind, Label: row.Label,
 			Secret: secret, CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt}})
 		have[kind] = true
 	}
@@ -414,13 +416,13 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		return r.status(f), refuse(CodeCodeExpired)
 	}
 	kind := factor.Kind(f.ChallengeKind)
-	var updated *factor.Enrollment
+	var updated *usedEnrollment
 	good := false
 	if e := r.limit(ctx, LimitVerify, limitKey(f), clientIP, ""); e == nil {
 		good, updated = r.check(ctx, f, kind, resp)
 	}
 	var stepErr *Error
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	step := func(tx *store.Tx) error {
 		f.UpdatedAt = now
 		ev := r.event(f, "verify", clientIP, audit.Success, "")
 		ev.Detail = map[string]any{"factor": string(kind)}
@@ -436,8 +438,14 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 				if err != nil {
 					return err
 				}
-				if err := tx.UpdateEnrollmentSecret(updated.ID, sealed, now); err != nil {
+				swapped, err := tx.SwapEnrollmentSecret(updated.ID, updated.old, sealed, now)
+				if err != nil {
 					return err
+				}
+				if !swapped {
+					// Somebody used the same code at the same moment: only
+					// one of the two may count.
+					return errRace
 				}
 			}
 			ev.Detail["factors_done"] = f.FactorsDone
@@ -457,7 +465,15 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			return err
 		}
 		return r.Audit.Append(tx, ev)
-	})
+	}
+	snapshot := *f
+	err := r.Store.InTx(ctx, step)
+	if errors.Is(err, errRace) {
+		// The same one-time code was used concurrently elsewhere: this use
+		// counts as wrong.
+		*f, good, updated = snapshot, false, nil
+		err = r.Store.InTx(ctx, step)
+	}
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
@@ -473,7 +489,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 // check asks the factor whether resp answers the flow's challenge. A decoy
 // never verifies, but the factor is still asked (against a decoy enrollment)
 // so the time taken does not tell.
-func (r *Reset) check(ctx context.Context, f *store.Flow, kind factor.Kind, resp factor.Response) (bool, *factor.Enrollment) {
+func (r *Reset) check(ctx context.Context, f *store.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment) {
 	fa := r.Factors[kind]
 	ch, err := r.openChallenge(f)
 	if fa == nil || err != nil {
@@ -504,12 +520,21 @@ func (r *Reset) check(ctx context.Context, f *store.Flow, kind factor.Kind, resp
 		}
 		if e.stored {
 			upd.ID = e.ID
-			return true, &upd
+			return true, &usedEnrollment{Enrollment: upd, old: e.sealed}
 		}
 		return true, nil
 	}
 	return false, nil
 }
+
+// usedEnrollment is an enrollment a verification changed, with the
+// ciphertext it had, for compare-and-swap.
+type usedEnrollment struct {
+	factor.Enrollment
+	old []byte
+}
+
+var errRace = errors.New("an enrollment changed while it was being used")
 
 // newID makes an enrollment ID.
 func newID() string {

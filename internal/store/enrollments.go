@@ -83,6 +83,19 @@ func (t *Tx) UpdateEnrollmentSecret(id string, secret []byte, usedAt time.Time) 
 	return nil
 }
 
+// SwapEnrollmentSecret replaces an enrollment's secret only if it still is
+// old (compare and swap), so two concurrent uses of one backup code or one
+// TOTP step cannot both succeed. It reports whether it swapped.
+func (t *Tx) SwapEnrollmentSecret(id string, old, secret []byte, usedAt time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE enrollments SET secret = ?, last_used_at = ? WHERE id = ? AND secret = ?`,
+		secret, millis(usedAt), id, old)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // DeleteEnrollment removes one enrollment of a person.
 func (t *Tx) DeleteEnrollment(directory, subjectDN, id string) error {
 	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM enrollments WHERE id = ? AND directory = ? AND subject_dn = ?`, id, directory, subjectDN)
