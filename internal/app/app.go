@@ -109,13 +109,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		st.Close()
 		return nil, err
 	}
-	worker.Prepare()
-	chain := audit.NewChain(cfg.HMACKeyBytes())
 	ring, err := keyRing(cfg, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	worker.Prepare()
+	chain := audit.NewChain(cfg.HMACKeyBytes())
+	worker.Sealer = ring
 	fs, err := factors(cfg, now)
 	if err != nil {
 		st.Close()
@@ -144,14 +145,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
 			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
-			Required:      map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
-			NotFirst:      map[factor.Kind]bool{factor.Questions: true},
+			Required: map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
+			// Questions never come first (NIST SP 800-63B-4); attribute
+			// questions only ask what the person's entry holds, which would
+			// tell a stranger about the account.
+			NotFirst:      map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
 			PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile,
 		},
 	}
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules}
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()

@@ -32,6 +32,8 @@ type Change struct {
 	Audit       *audit.Chain
 	// Rules are sspr's own password rules; nil leaves it to the directory.
 	Rules PasswordRules
+	// Sealer seals the notices in the outbox.
+	Sealer Sealer
 }
 
 // ChangeInput is what the change step receives.
@@ -51,7 +53,7 @@ type ChangeInput struct {
 func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	began := time.Now()
 	// The reset flow's helpers (clock, padding, outbox) serve here too.
-	helper := &Reset{Store: c.Store, Log: c.Log, Now: c.Now, MailFrom: c.MailFrom, Settings: Settings{IdentifyMinDuration: c.MinDuration}}
+	helper := &Reset{Store: c.Store, Log: c.Log, Now: c.Now, MailFrom: c.MailFrom, Sealer: c.Sealer, Settings: Settings{IdentifyMinDuration: c.MinDuration}}
 	defer helper.pad(ctx, began)
 
 	login := strings.TrimSpace(in.Login)
@@ -89,6 +91,10 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		changer, can := d.(directory.PasswordChanger)
 		if !ok || !can {
 			changeErr = &directory.Error{Kind: directory.KindMisconfigured, Op: "change", Diagnostic: "directory " + user.Directory + " cannot change passwords"}
+		} else if helper.Directories = c.Directories; helper.wouldLock(ctx, user) {
+			// One more wrong password would lock the account: refuse as for
+			// a wrong password, without asking the directory.
+			changeErr = directory.ErrInvalidCredentials
 		} else {
 			changeErr = changer.ChangePassword(context.WithoutCancel(ctx), user, in.OldPassword, in.NewPassword)
 		}

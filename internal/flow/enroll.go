@@ -111,6 +111,11 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
+	if r.wouldLock(ctx, user) {
+		// One more wrong password would lock the account: do not bind.
+		r.failure(ctx, key, clientIP)
+		return "", SessionView{}, refuse(CodeCredentialsWrong)
+	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
 		if directory.KindOf(err) == directory.KindUnavailable {

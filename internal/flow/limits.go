@@ -3,6 +3,8 @@ package flow
 import (
 	"context"
 	"time"
+
+	"github.com/sspr/sspr/internal/directory"
 )
 
 // LimitAction names what the abuse controls are asked about.
@@ -62,4 +64,30 @@ func (r *Reset) done(ctx context.Context, a LimitAction, login, clientIP, destin
 	if err := r.Limiter.Done(context.WithoutCancel(ctx), a, login, clientIP, destination); err != nil {
 		r.log().Error("recording an action for the abuse controls failed", "action", a, "err", err)
 	}
+}
+
+// wouldLock reports whether one more wrong password could lock the account
+// in the directory: its failed-attempt count is one short of the lockout
+// threshold. sspr then refuses (as for a wrong password) without binding, so
+// no attacker can use sspr to lock somebody out. Unknown counts or
+// thresholds do not refuse.
+func (r *Reset) wouldLock(ctx context.Context, u *directory.User) bool {
+	d, ok := r.Directories.Directory(u.Directory)
+	if !ok {
+		return false
+	}
+	pr, okP := d.(directory.PolicyReader)
+	sr, okS := d.(directory.StatusReader)
+	if !okP || !okS {
+		return false
+	}
+	p, err := pr.EffectivePolicy(ctx, u)
+	if err != nil || p == nil || p.LockoutThreshold <= 0 {
+		return false
+	}
+	st, err := sr.AccountStatus(ctx, u)
+	if err != nil || st == nil {
+		return false
+	}
+	return st.FailedAttempts >= p.LockoutThreshold-1
 }

@@ -368,7 +368,7 @@ func (r *Reset) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now ti
 	if _, err := io.ReadFull(r.rand(), id); err != nil {
 		return err
 	}
-	return tx.EnqueueMessage(&store.Message{
+	return r.enqueue(tx, &store.Message{
 		CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
 		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
 	})
@@ -379,11 +379,26 @@ func (r *Reset) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) e
 	if _, err := io.ReadFull(r.rand(), id); err != nil {
 		return err
 	}
-	return tx.EnqueueMessage(&store.Message{
+	return r.enqueue(tx, &store.Message{
 		CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
 		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
 	})
 }
+
+// enqueue seals a message (no address, number or code in clear at rest)
+// and adds it to the outbox.
+func (r *Reset) enqueue(tx *store.Tx, m *store.Message) error {
+	if r.Sealer != nil {
+		if err := notify.SealMessage(r.Sealer, m); err != nil {
+			return err
+		}
+	}
+	return tx.EnqueueMessage(m)
+}
+
+// accountSpecificPrompt are prompt keys that depend on the account, hidden
+// until a factor is verified.
+var accountSpecificPrompt = []string{"to", "remaining"}
 
 // limitKey is the one identity the abuse controls count a person under,
 // however they typed their login: the account once known, else the login.
@@ -465,11 +480,14 @@ func (r *Reset) status(f *store.Flow) Status {
 		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.Attempts
 		if ch, err := r.openChallenge(f); err == nil {
 			st.Prompt = ch.Prompt
-			if len(f.FactorsDone) == 0 && st.Prompt["to"] != nil {
-				// Where a code went (even masked) tells a stranger the
-				// account exists; it shows once a factor is verified.
+			if len(f.FactorsDone) == 0 {
+				// Where a code went (even masked), or how many backup codes
+				// are left, tells a stranger about the account; they show
+				// once a factor is verified.
 				st.Prompt = maps.Clone(st.Prompt)
-				delete(st.Prompt, "to")
+				for _, k := range accountSpecificPrompt {
+					delete(st.Prompt, k)
+				}
 			}
 		}
 		st.Choices = r.choices(f)

@@ -115,6 +115,11 @@ func (h *harness) messages(t *testing.T) []*store.Message {
 	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
 		ms[i], ms[j] = ms[j], ms[i]
 	}
+	for _, m := range ms {
+		if err := notify.OpenMessage(h.reset.Sealer, m); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return ms
 }
 

@@ -33,6 +33,8 @@ type Worker struct {
 	// are given up with a clear error).
 	Sender         Sender
 	SMS            Sender
+	// Sealer opens sealed outbox fields (SealMessage) before sending.
+	Sealer Sealer
 	Log            *slog.Logger
 	Now            func() time.Time
 	PollInterval   time.Duration
@@ -141,10 +143,14 @@ func (w *Worker) deliver(ctx context.Context, m *store.Message) (bool, error) {
 		sender = w.SMS
 	}
 	var sendErr error
-	if sender == nil {
+	clear := *m
+	switch err := OpenMessage(w.Sealer, &clear); {
+	case err != nil:
+		sendErr = &PermanentError{Err: err}
+	case sender == nil:
 		sendErr = &PermanentError{Err: errors.New("no sender is configured for channel " + m.Channel)}
-	} else {
-		sendErr = sender.Send(ctx, m)
+	default:
+		sendErr = sender.Send(ctx, &clear)
 	}
 	done := w.Now()
 	err = w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {

@@ -90,9 +90,11 @@ func (t *Tx) ClaimMessage(id int64, now, leaseUntil time.Time) (bool, error) {
 	return n == 1, nil
 }
 
-// MarkSent records a successful delivery.
+// MarkSent records a successful delivery and forgets the message's
+// subject and bodies: a delivered code has no business staying in the
+// database.
 func (t *Tx) MarkSent(id int64, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='' WHERE id=?`, millis(at), id)
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', subject='', text_body='', html_body='' WHERE id=?`, millis(at), id)
 	return err
 }
 

@@ -279,7 +279,7 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 	defer conn.Close()
 	e, err := conn.Read(user.DN, []string{"userAccountControl", "msDS-User-Account-Control-Computed",
 		"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
-		"badPwdCount"})
+		"badPwdCount", "badPasswordTime"})
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "status", err)
 	}
@@ -290,6 +290,15 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 	computed := ldapdir.Atoi(computedRaw)
 	st.Disabled = uac&uacAccountDisable != 0
 	st.FailedAttempts = ldapdir.Atoi(e.GetAttributeValue("badPwdCount"))
+	if st.FailedAttempts > 0 {
+		// AD keeps badPwdCount after the observation window has passed and
+		// only forgets it at the next failure: older failures no longer
+		// count towards a lockout.
+		last, _ := ldapdir.ParseFileTime(e.GetAttributeValue("badPasswordTime"))
+		if pol, perr := d.policyOn(ctx, conn, user.DN); perr == nil && pol.LockoutWindow > 0 && !last.IsZero() && now.Sub(last) > pol.LockoutWindow {
+			st.FailedAttempts = 0
+		}
+	}
 
 	lockedAt, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime"))
 	if !lockedAt.IsZero() {
