@@ -31,10 +31,10 @@ type Worker struct {
 	Store OutboxStore
 	// Sender delivers mail; SMS delivers text messages (nil: SMS messages
 	// are given up with a clear error).
-	Sender         Sender
-	SMS            Sender
+	Sender Sender
+	SMS    Sender
 	// Sealer opens sealed outbox fields (SealMessage) before sending.
-	Sealer Sealer
+	Sealer         Sealer
 	Log            *slog.Logger
 	Now            func() time.Time
 	PollInterval   time.Duration

@@ -68,3 +68,20 @@ func TestSortUnique(t *testing.T) {
 		}
 	}
 }
+
+func TestLocate(t *testing.T) {
+	var d [20]byte
+	for i := range d {
+		d[i] = byte(i + 1)
+	}
+	shard, key := locate(&d, 8)
+	if shard != 0x01 || key != 0x05060708090a0b0c {
+		t.Errorf("locate = %#x, %#x", shard, key)
+	}
+	if shard, _ := locate(&d, 12); shard != 0x010 {
+		t.Errorf("12-bit shard = %#x", shard)
+	}
+	if shard, _ := locate(&d, 0); shard != 0 {
+		t.Errorf("0-bit shard = %#x", shard)
+	}
+}

@@ -145,6 +145,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reset/done", p.donePage)
 	mux.HandleFunc("GET /change", p.changePage)
 	mux.HandleFunc("POST /change", p.changePassword)
+	p.registerEnroll(mux)
 	if p.opts.Mailbox != nil {
 		mux.HandleFunc("GET /demo/mailbox", p.mailbox)
 		mux.HandleFunc("GET /demo/mailbox.json", p.mailboxJSON)

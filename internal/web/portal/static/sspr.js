@@ -67,3 +67,109 @@
     });
   }
 })();
+// Passkeys (WebAuthn): creating one on the enrollment page and using one to
+// verify (recovery and enrollment step-up). The server's options travel in
+// the form's data-options attribute (the factor's prompt, as JSON); binary
+// members are base64url both ways, the JSON go-webauthn reads. The answer
+// goes back in the hidden response_json field of an ordinary form post.
+(function () {
+  "use strict";
+  var b64url = {
+    decode: function (s) {
+      s = String(s).replace(/-/g, "+").replace(/_/g, "/");
+      while (s.length % 4) { s += "="; }
+      var bin = atob(s), out = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+      return out.buffer;
+    },
+    encode: function (buf) {
+      if (!buf) { return null; }
+      var bytes = new Uint8Array(buf), bin = "";
+      for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+      return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    }
+  };
+  // options reads the WebAuthn options from a form's prompt: {"options":
+  // {...}} (or {"options": {"publicKey": {...}}}).
+  var options = function (form) {
+    var prompt = JSON.parse(form.getAttribute("data-options") || "{}");
+    var o = prompt && prompt.options !== undefined ? prompt.options : prompt;
+    if (typeof o === "string") { o = JSON.parse(o); }
+    return o && o.publicKey ? o.publicKey : o;
+  };
+  var decodeList = function (list) {
+    (list || []).forEach(function (c) { c.id = b64url.decode(c.id); });
+  };
+  var common = function (cred) {
+    return {
+      id: cred.id,
+      rawId: b64url.encode(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
+    };
+  };
+  var create = function (o) {
+    o.challenge = b64url.decode(o.challenge);
+    o.user.id = b64url.decode(o.user.id);
+    decodeList(o.excludeCredentials);
+    return navigator.credentials.create({ publicKey: o }).then(function (cred) {
+      var out = common(cred);
+      out.response = {
+        clientDataJSON: b64url.encode(cred.response.clientDataJSON),
+        attestationObject: b64url.encode(cred.response.attestationObject)
+      };
+      if (cred.response.getTransports) { out.response.transports = cred.response.getTransports(); }
+      return out;
+    });
+  };
+  var get = function (o) {
+    o.challenge = b64url.decode(o.challenge);
+    decodeList(o.allowCredentials);
+    return navigator.credentials.get({ publicKey: o }).then(function (cred) {
+      var out = common(cred);
+      out.response = {
+        clientDataJSON: b64url.encode(cred.response.clientDataJSON),
+        authenticatorData: b64url.encode(cred.response.authenticatorData),
+        signature: b64url.encode(cred.response.signature),
+        userHandle: b64url.encode(cred.response.userHandle)
+      };
+      return out;
+    });
+  };
+  // wire shows a form's passkey button and runs ceremony on a click; on
+  // success it posts the form, on failure it says so and lets people retry.
+  var wire = function (form, button, ceremony) {
+    if (!form || !button) { return; }
+    var errorBox = form.querySelector("#passkey-error");
+    var say = function (text) {
+      if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; errorBox.focus && errorBox.focus(); }
+    };
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      say(form.getAttribute("data-unsupported") || "");
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var o;
+      try { o = options(form); } catch (e) { say(form.getAttribute("data-error") || String(e)); return; }
+      button.disabled = true;
+      if (errorBox) { errorBox.hidden = true; }
+      ceremony(o).then(function (answer) {
+        form.querySelector("input[name=response_json]").value = JSON.stringify(answer);
+        form.submit();
+      }).catch(function (e) {
+        button.disabled = false;
+        say(form.getAttribute("data-error") || (e && e.message) || String(e));
+      });
+    });
+  };
+  wire(document.getElementById("passkey-enroll-form"), document.getElementById("passkey-create"), create);
+  wire(document.getElementById("passkey-form"), document.getElementById("passkey-button"), get);
+  // Backup codes: a print button, shown only when scripts run.
+  var print = document.getElementById("print-codes");
+  if (print && window.print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+})();
