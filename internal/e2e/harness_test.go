@@ -31,6 +31,8 @@ type instance struct {
 	Sink *mailsink.Sink
 	// sinkAddr stays fixed so a test can stop and restart the SMTP server.
 	sinkAddr string
+	// stop shuts the instance down (also done at the end of the test).
+	stop func()
 }
 
 // directoryYAML renders a connector configuration as a config file entry.
@@ -59,6 +61,13 @@ func quoteAll(ss []string) string {
 // start runs sspr with the given directories (YAML list entries) through the
 // real configuration loader, a real listener and a real SMTP server.
 func start(t *testing.T, directoriesYAML string, extraYAML string) *instance {
+	t.Helper()
+	return startWithDB(t, filepath.Join(t.TempDir(), "sspr.db"), directoriesYAML, extraYAML)
+}
+
+// startWithDB is start with a given database file, so a test can stop an
+// instance and start another on the same data (a restart).
+func startWithDB(t *testing.T, dbPath, directoriesYAML string, extraYAML string) *instance {
 	t.Helper()
 	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
 	if err != nil {
@@ -104,7 +113,7 @@ portal:
     email: helpdesk@example.test
 log:
   level: warn
-%s`, ln.Addr().String(), inst.URL, filepath.Join(t.TempDir(), "sspr.db"), directoriesYAML, smtpPort, extraYAML)
+%s`, ln.Addr().String(), inst.URL, dbPath, directoriesYAML, smtpPort, extraYAML)
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
@@ -119,13 +128,19 @@ log:
 	inst.App = a
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, ln) }()
-	t.Cleanup(func() {
+	stopped := false
+	inst.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		a.Close()
-	})
+	}
+	t.Cleanup(inst.stop)
 	return inst
 }
 
