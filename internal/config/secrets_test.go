@@ -49,3 +49,24 @@ func TestEnvBooleansReadLikeYAML(t *testing.T) {
 		}
 	}
 }
+
+func TestSecurityQuestionsNeverAlone(t *testing.T) {
+	t.Parallel()
+	for name, yaml := range map[string]string{
+		"only factor":  "verification:\n  factors: [questions]\n  first_factor: \"\"\n  required: {reset: 1, unlock: 1}\n",
+		"first factor": "verification:\n  factors: [email, questions]\n  first_factor: questions\n  required: {reset: 2, unlock: 2}\n",
+		"one required": "verification:\n  factors: [email, questions]\n  first_factor: email\n  required: {reset: 1, unlock: 1}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Parse([]byte(validYAML+yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), "questions") {
+				t.Fatalf("security questions accepted as %s: %v", name, err)
+			}
+		})
+	}
+	ok := "verification:\n  factors: [email, questions]\n  first_factor: email\n  required: {reset: 2, unlock: 2}\n" +
+		"  questions:\n    questions:\n      - {id: a, text: \"First school?\"}\n      - {id: b, text: \"First street?\"}\n      - {id: c, text: \"First concert?\"}\n"
+	if _, err := config.Parse([]byte(validYAML+ok), nil); err != nil {
+		t.Fatalf("questions as a second factor: %v", err)
+	}
+}

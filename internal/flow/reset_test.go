@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"regexp"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/email"
+	"github.com/sspr/sspr/internal/factor/questions"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/notify"
@@ -408,5 +410,30 @@ func TestBadTokensAreNotFound(t *testing.T) {
 	}
 	if _, _, err := h.reset.Start(ctx, flow.StartInput{Login: "   "}); flowCode(err) != flow.CodeLoginRequired {
 		t.Fatalf("blank login: %v", err)
+	}
+}
+
+// Security questions never count first: they are not offered until another
+// factor is verified, and choosing them earlier is refused.
+func TestSecurityQuestionsNeverFirst(t *testing.T) {
+	h := newHarness(t)
+	q, err := questions.New(questions.Config{Questions: []questions.Question{
+		{ID: "school", Text: "First school?"}, {ID: "street", Text: "First street?"}, {ID: "concert", Text: "First concert?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reset.Factors[factor.Questions] = q
+	h.reset.Settings.Offered = []factor.Kind{factor.Email, factor.Questions}
+	h.reset.Settings.NotFirst = map[factor.Kind]bool{factor.Questions: true}
+	ctx := context.Background()
+	token, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(st.Choices, factor.Questions) {
+		t.Fatalf("questions offered before any factor: %v", st.Choices)
+	}
+	if _, err := h.reset.Choose(ctx, token, factor.Questions, ""); flowCode(err) != flow.CodeFactorNotAllowed {
+		t.Fatalf("choosing questions first: %v", err)
 	}
 }
