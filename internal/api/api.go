@@ -49,14 +49,15 @@ type Change interface {
 type API struct {
 	reset  Reset
 	change Change
+	enroll Enroll
 	cat    *i18n.Catalogue
 	ips    web.ClientIPs
 	log    *slog.Logger
 }
 
 // New returns the API.
-func New(reset Reset, change Change, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger) *API {
-	return &API{reset: reset, change: change, cat: cat, ips: ips, log: log}
+func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger) *API {
+	return &API{reset: reset, change: change, enroll: enroll, cat: cat, ips: ips, log: log}
 }
 
 // Routes lists method and path of every route, for the OpenAPI test.
@@ -84,6 +85,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	for i, route := range Routes {
 		mux.HandleFunc(route, handlers[i])
 	}
+	a.registerEnroll(mux)
 }
 
 // StatusResponse is the flow as the API shows it.
@@ -118,6 +120,11 @@ type request struct {
 // decode reads a JSON body of at most 16 KiB; it answers and returns false
 // when the body is not acceptable.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, into *request) bool {
+	return a.decodeInto(w, r, into)
+}
+
+// decodeInto reads a JSON body of at most 16 KiB into any request type.
+func (a *API) decodeInto(w http.ResponseWriter, r *http.Request, into any) bool {
 	lang := web.Language(r, a.cat)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {

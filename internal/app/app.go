@@ -224,7 +224,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	}
 	mux := http.NewServeMux()
 	p.Register(mux)
-	api.New(a.Reset, a.Change, cat, ips, a.log).Register(mux)
+	api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log).Register(mux)
 	mux.HandleFunc("GET /healthz", a.health)
 	var h http.Handler = mux
 	h = web.CrossOrigin(h, p.Forbidden())

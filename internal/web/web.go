@@ -119,9 +119,9 @@ func Language(r *http.Request, cat *i18n.Catalogue) string {
 // on whether an account exists are the only ones that differ.
 func Status(c flow.Code) int {
 	switch c {
-	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong:
+	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong, flow.CodeBadEnrollmentInput:
 		return http.StatusBadRequest
-	case flow.CodeFlowNotFound:
+	case flow.CodeFlowNotFound, flow.CodeSessionNotFound:
 		return http.StatusNotFound
 	case flow.CodeWrongState, flow.CodeCodeUsed:
 		return http.StatusConflict
@@ -131,7 +131,7 @@ func Status(c flow.Code) int {
 		return http.StatusTooManyRequests
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable
-	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount:
+	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
