@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +20,9 @@ import (
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/directory/demo"
 	"github.com/sspr/sspr/internal/mailsink"
+	"github.com/sspr/sspr/internal/password"
+	"github.com/sspr/sspr/internal/password/breach"
+	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/web/portal"
 )
 
@@ -72,7 +78,7 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 			cfg.Directories = []config.Directory{{
 				Name: "demo", Type: "openldap", URLs: []string{ldapSrv.URL()},
 				BindDN: ldapSrv.ServiceDN(), BindPassword: config.Secret{Value: ldapSrv.ServicePassword()},
-				BaseDN: ldapSrv.BaseDN(), PasswordWrite: "modify",
+				BaseDN: ldapSrv.BaseDN(), PasswordWrite: "modify", PasswordPolicyDN: demo.PolicyDN,
 				// The demo directory runs inside this process on loopback.
 				AllowInsecurePasswordWrites: true,
 			}}
@@ -86,6 +92,14 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 			cfg.Portal.Title = "sspr demo"
 			cfg.Portal.DefaultLanguage = lang
 			cfg.Portal.HelpDesk = config.HelpDesk{Text: "IT service desk", Email: "helpdesk@demo.sspr.test", Phone: "+1 555 0100"}
+			// A key ring and a small breached-password corpus, so the demo
+			// shows what a production set-up does.
+			if cfg.Secrets.KeyringFile, err = demoKeyRing(dir); err != nil {
+				return err
+			}
+			if cfg.Password.Breach.Corpus, err = demoBreachCorpus(cmd.Context(), dir); err != nil {
+				return err
+			}
 			if err := config.Validate(&cfg); err != nil {
 				return err
 			}
@@ -99,7 +113,9 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 			fmt.Fprintf(out, "\nsspr demo is running: %s\n\n", baseURL)
 			fmt.Fprintf(out, "  Demo mailbox:   %s/demo/mailbox\n", baseURL)
 			fmt.Fprintf(out, "  Demo directory: %s (base %s)\n", ldapSrv.URL(), ldapSrv.BaseDN())
-			fmt.Fprintf(out, "  Password rule:  at least %d characters, with a digit\n\n", ldapSrv.Rules().MinLength)
+			fmt.Fprintf(out, "  Password rule:  at least %d characters, with a digit (the directory's);\n", ldapSrv.Rules().MinLength)
+			fmt.Fprintf(out, "                  sspr's own rules and a breach list (try \"Summer2024!\") come first\n")
+			fmt.Fprintf(out, "  Enrollment:     %s/enroll (authenticator app, passkey, backup codes)\n\n", baseURL)
 			fmt.Fprintf(out, "  Demo logins (username / current password):\n")
 			for _, u := range users {
 				fmt.Fprintf(out, "    %-8s %s   (%s@%s)\n", u.UID, u.Password, u.UID, demo.MailDomain)
@@ -129,4 +145,36 @@ func (m sinkMailbox) Mails() []portal.Mail {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Received.After(out[j].Received) })
 	return out
+}
+
+// demoKeyRing writes a fresh key ring for the demo's data at rest.
+func demoKeyRing(dir string) (string, error) {
+	key, err := secrets.GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	ring, err := secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: key})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "keyring")
+	return path, secrets.WriteKeyRingFile(path, ring, false)
+}
+
+// demoBreachCorpus builds a small corpus, in Have I Been Pwned's format,
+// from the most common passwords and a few that pass every other rule.
+func demoBreachCorpus(ctx context.Context, dir string) (string, error) {
+	var b strings.Builder
+	for _, pw := range append(password.CommonPasswords(10000), "Summer2024!", "Welcome2024!", "P@ssw0rd2024", "Winter-2026!", "Qwerty123456!") {
+		fmt.Fprintf(&b, "%X:1\n", sha1.Sum([]byte(pw)))
+	}
+	in := filepath.Join(dir, "pwned-demo.txt")
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "breach")
+	if _, err := breach.Build(ctx, breach.BuildOptions{Inputs: []string{in}, Out: out, Source: "sspr demo: common passwords"}); err != nil {
+		return "", fmt.Errorf("building the demo breach corpus: %w", err)
+	}
+	return out, nil
 }

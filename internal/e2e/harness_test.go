@@ -154,7 +154,7 @@ func startDemoDirectory(t *testing.T) string {
 	t.Cleanup(func() { srv.Close() })
 	c := ldapdir.Config{Name: "demo", URLs: []string{srv.URL()}, BindDN: srv.ServiceDN(), BindPassword: srv.ServicePassword(),
 		BaseDN: srv.BaseDN(), AllowInsecurePasswordWrites: true}
-	return directoryYAML("openldap", c, "    password_write: modify\n")
+	return directoryYAML("openldap", c, "    password_write: modify\n    password_policy_dn: "+demo.PolicyDN+"\n")
 }
 
 var codeRE = regexp.MustCompile(`(?m)^\s+(\d{6,10})\s*$`)

@@ -179,3 +179,10 @@ func splitParts(s string) []string {
 	}
 	return parts
 }
+
+// CommonPasswords returns the n most common passwords of zxcvbn's list (the
+// demo builds a small breach corpus from it).
+func CommonPasswords(n int) []string {
+	list := frequency.FrequencyLists["passwords"]
+	return append([]string(nil), list[:min(n, len(list))]...)
+}

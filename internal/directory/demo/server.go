@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -147,6 +148,10 @@ func (s *Server) populate(users []User) error {
 		{ServicesDN, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"services"}}, ""},
 		{ServiceDN, map[string][]string{"objectClass": {"top", "applicationProcess", "simpleSecurityObject"}, "cn": {"sspr"},
 			"description": {"sspr service account"}}, s.servicePassword},
+		// The password policy the demo enforces, published as an OpenLDAP
+		// ppolicy entry so sspr can show its rules before people type.
+		{PolicyDN, map[string][]string{"objectClass": {"top", "device", "pwdPolicy"}, "cn": {"default"},
+			"pwdAttribute": {"userPassword"}, "pwdMinLength": {strconv.Itoa(s.rules.MinLength)}, "pwdCheckQuality": {"2"}}, ""},
 	}
 	for _, u := range users {
 		if u.UID == "" {

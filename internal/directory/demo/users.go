@@ -14,6 +14,8 @@ const (
 	PeopleDN = "ou=people," + BaseDN
 	// ServicesDN is the container that holds the service account.
 	ServicesDN = "ou=services," + BaseDN
+	// PolicyDN is the demo's password policy entry (ppolicy attributes).
+	PolicyDN = "cn=default," + BaseDN
 	// ServiceDN is the DN sspr binds as to look users up and reset passwords.
 	ServiceDN = "cn=sspr," + ServicesDN
 	// MailDomain is the domain of every demo user's mail address.
