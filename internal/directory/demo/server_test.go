@@ -187,7 +187,7 @@ func TestSearchFilters(t *testing.T) {
 		{"userPassword is not filterable", BaseDN, ldap.ScopeWholeSubtree, "(userPassword=*)", nil},
 		{"base scope", alice, ldap.ScopeBaseObject, "(objectClass=*)", []string{alice}},
 		{"one level excludes base and grandchildren", BaseDN, ldap.ScopeSingleLevel, "(objectClass=*)",
-			[]string{PeopleDN, ServicesDN}},
+			[]string{PeopleDN, ServicesDN, PolicyDN}},
 		{"extensible match is undefined", PeopleDN, ldap.ScopeSingleLevel, "(uid:caseExactMatch:=alice)", nil},
 		{"not undefined stays undefined", PeopleDN, ldap.ScopeSingleLevel, "(&(uid=alice)(!(uid:caseExactMatch:=x)))", nil},
 	}
