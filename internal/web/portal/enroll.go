@@ -46,6 +46,9 @@ type enrollPage struct {
 // enrolledRow is one enrolled factor as the list shows it.
 type enrolledRow struct {
 	ID, Kind, Label string
+	// Name is the kind's name with the label when it adds something, for
+	// the remove button's accessible name.
+	Name            string
 	Added, LastUsed string
 	AddedISO        string
 	LastUsedISO     string
@@ -231,8 +234,16 @@ func firstOf(ss ...string) string {
 func rowsOf(pg *enrollPage, fs []flow.EnrolledFactor) []enrolledRow {
 	out := make([]enrolledRow, 0, len(fs))
 	for _, f := range fs {
-		row := enrolledRow{ID: f.ID, Kind: string(f.Kind), Label: f.Label, Added: f.CreatedAt.Format("2006-01-02"),
+		kindName := pg.T("enroll.kind." + string(f.Kind))
+		row := enrolledRow{ID: f.ID, Kind: string(f.Kind), Label: f.Label, Name: kindName, Added: f.CreatedAt.Format("2006-01-02"),
 			AddedISO: f.CreatedAt.UTC().Format(time.RFC3339)}
+		if strings.EqualFold(f.Label, kindName) {
+			row.Label = "" // "Authenticator app" twice says nothing
+		} else if f.Label != "" && !strings.HasPrefix(f.Label, kindName) {
+			row.Name += " " + f.Label
+		} else if f.Label != "" {
+			row.Name = f.Label
+		}
 		if !f.LastUsedAt.IsZero() {
 			row.LastUsed, row.LastUsedISO = f.LastUsedAt.Format("2006-01-02 15:04"), f.LastUsedAt.UTC().Format(time.RFC3339)
 		}
