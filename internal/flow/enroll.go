@@ -401,7 +401,7 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 			if err != nil {
 				return err
 			}
-			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, now)
+			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, upd.Label, now)
 			if err != nil {
 				return err
 			}
@@ -499,11 +499,15 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 	}
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
 	if err != nil {
-		r.failure(ctx, key, s.ClientIP)
 		v, _ := e.view(ctx, s)
-		if errors.Is(err, factor.ErrExpired) {
+		switch {
+		case errors.Is(err, factor.ErrBadInput):
+			// Answers that do not meet the rules: not a failed proof.
+			return v, &Error{Code: CodeBadEnrollmentInput, Err: err}
+		case errors.Is(err, factor.ErrExpired):
 			return v, refuse(CodeCodeExpired)
 		}
+		r.failure(ctx, key, s.ClientIP)
 		return v, refuse(CodeCodeInvalid)
 	}
 	en.ID = newID()

@@ -438,7 +438,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 				if err != nil {
 					return err
 				}
-				swapped, err := tx.SwapEnrollmentSecret(updated.ID, updated.old, sealed, now)
+				swapped, err := tx.SwapEnrollmentSecret(updated.ID, updated.old, sealed, updated.Label, now)
 				if err != nil {
 					return err
 				}

@@ -83,12 +83,13 @@ func (t *Tx) UpdateEnrollmentSecret(id string, secret []byte, usedAt time.Time) 
 	return nil
 }
 
-// SwapEnrollmentSecret replaces an enrollment's secret only if it still is
-// old (compare and swap), so two concurrent uses of one backup code or one
+// SwapEnrollmentSecret replaces an enrollment's secret (and label, when one
+// is given: "Backup codes (7 left)") only if it still is old (compare and
+// swap), so two concurrent uses of one backup code or one
 // TOTP step cannot both succeed. It reports whether it swapped.
-func (t *Tx) SwapEnrollmentSecret(id string, old, secret []byte, usedAt time.Time) (bool, error) {
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE enrollments SET secret = ?, last_used_at = ? WHERE id = ? AND secret = ?`,
-		secret, millis(usedAt), id, old)
+func (t *Tx) SwapEnrollmentSecret(id string, old, secret []byte, label string, usedAt time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE enrollments SET secret = ?, label = CASE WHEN ? = '' THEN label ELSE ? END, last_used_at = ? WHERE id = ? AND secret = ?`,
+		secret, label, label, millis(usedAt), id, old)
 	if err != nil {
 		return false, err
 	}

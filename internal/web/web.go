@@ -157,8 +157,11 @@ type Rule struct {
 // Explain renders a flow refusal in lang.
 func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
 	id := e.Code.MessageID()
-	if e.Code == flow.CodePasswordRefused && len(e.Checks) > 0 {
+	switch {
+	case e.Code == flow.CodePasswordRefused && len(e.Checks) > 0:
 		id = "flow.password_rules" // sspr's own rules refused it, not the directory
+	case e.Code == flow.CodeCodeInvalid && e.AttemptsLeft == 0:
+		id = "flow.code_invalid_plain" // no attempt count applies (enrollment)
 	}
 	m := Message{Code: string(e.Code), Message: cat.T(lang, id, "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
 	for _, r := range e.Reasons {

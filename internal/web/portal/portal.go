@@ -181,17 +181,30 @@ type page struct {
 type question struct{ ID, Label string }
 
 // questionsOf reads the fields a question factor asks for from its prompt:
-// prompt["questions"] is a list of {"id", "label"}.
-func questionsOf(prompt map[string]any) []question {
+// prompt["questions"] is a list of {"id", and "text" or "label"} where a
+// label may be one text or one per language; each is answered in the form
+// field "answer.<id>".
+func questionsOf(prompt map[string]any, lang string) []question {
 	list, _ := prompt["questions"].([]any)
 	var out []question
 	for _, item := range list {
 		m, _ := item.(map[string]any)
 		id, _ := m["id"].(string)
-		label, _ := m["label"].(string)
-		if id != "" {
-			out = append(out, question{ID: id, Label: label})
+		if id == "" {
+			continue
 		}
+		label, _ := m["text"].(string)
+		switch l := m["label"].(type) {
+		case string:
+			label = l
+		case map[string]any:
+			if t, ok := l[lang].(string); ok {
+				label = t
+			} else if t, ok := l["en"].(string); ok {
+				label = t
+			}
+		}
+		out = append(out, question{ID: "answer." + id, Label: label})
 	}
 	return out
 }
@@ -312,7 +325,7 @@ func (p *Portal) codePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.Step, pg.Status, pg.Questions = 1, st, questionsOf(st.Prompt)
+	pg.Step, pg.Status, pg.Questions = 1, st, questionsOf(st.Prompt, pg.Lang)
 	if r.URL.Query().Get("resent") == "1" {
 		pg.Notice = pg.T("code.resent")
 	}

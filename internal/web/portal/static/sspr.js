@@ -16,7 +16,7 @@
   if (err) { err.focus(); }
   // Keep a code field to digits as people type or paste "123 456".
   var code = document.getElementById("code");
-  if (code) {
+  if (code && code.getAttribute("inputmode") === "numeric") {
     code.addEventListener("input", function () {
       var digits = code.value.replace(/[^0-9]/g, "");
       if (digits !== code.value) { code.value = digits; }
