@@ -36,6 +36,7 @@ type Reset interface {
 	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
 	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
 	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
+	PoWChallenge() (*flow.PoWChallenge, error)
 	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
@@ -77,6 +78,14 @@ var Routes = []string{
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/pow", func(w http.ResponseWriter, r *http.Request) {
+		c, err := a.reset.PoWChallenge()
+		if err != nil {
+			a.reply(w, r, 0, "", flow.Status{}, err)
+			return
+		}
+		a.write(w, http.StatusOK, map[string]any{"enabled": c != nil, "challenge": c})
+	})
 	mux.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(OpenAPI)
@@ -105,6 +114,10 @@ type StatusResponse struct {
 }
 
 type request struct {
+	// PoWToken and PoWSolution answer the proof-of-work puzzle (GET
+	// /api/v1/pow), when it is on.
+	PoWToken    string `json:"pow_token"`
+	PoWSolution string `json:"pow_solution"`
 	// Factor is a factor kind to choose.
 	Factor string `json:"factor"`
 	// Response answers a challenge that is not a plain code: form-like
@@ -151,7 +164,8 @@ func (a *API) startFlow(w http.ResponseWriter, r *http.Request, action flow.Acti
 	if !a.decode(w, r, &req) {
 		return
 	}
-	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
+	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat),
+		PoWToken: req.PoWToken, PoWSolution: req.PoWSolution})
 	a.reply(w, r, http.StatusAccepted, token, st, err)
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/api"
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/config"
@@ -27,6 +28,7 @@ import (
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/password/breach"
+	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/web"
 	"github.com/sspr/sspr/internal/web/portal"
@@ -152,6 +154,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			NotFirst:      map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
 			PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile,
 		},
+	}
+	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {
+		reset.PoW = proofOfWork{p: &abuse.PoW{Key: secrets.Derive(cfg.HMACKeyBytes(), "abuse:pow"), Bits: bits, TTL: 10 * time.Minute, Now: now}, store: st}
 	}
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,

@@ -108,3 +108,18 @@ func (l *limiter) Done(ctx context.Context, a flow.LimitAction, login, ip, dest 
 		return nil
 	})
 }
+
+// proofOfWork adapts the abuse package's puzzle to the flow.
+type proofOfWork struct {
+	p     *abuse.PoW
+	store *store.Store
+}
+
+func (w proofOfWork) Issue() (flow.PoWChallenge, error) {
+	c, err := w.p.Issue()
+	return flow.PoWChallenge{Token: c.Token, Nonce: c.Nonce, Bits: c.Bits, Expires: c.Expires}, err
+}
+
+func (w proofOfWork) Verify(ctx context.Context, token, solution string) error {
+	return w.store.InTx(ctx, func(tx *store.Tx) error { return w.p.Verify(tx, token, solution) })
+}

@@ -196,6 +196,11 @@ type Abuse struct {
 	SendsPerIP          Limit `yaml:"sends_per_ip"`
 	ResetsPerUser       Limit `yaml:"resets_per_user"`
 	IdentifyPerIP       Limit `yaml:"identify_per_ip"`
+	// ProofOfWorkBits makes every browser solve a small puzzle (this many
+	// leading zero bits of SHA-256, about 2^bits hashes) before a flow
+	// starts, which slows scripted floods; 0 turns it off. The portal then
+	// needs JavaScript to start a flow.
+	ProofOfWorkBits int `yaml:"proof_of_work_bits"`
 }
 
 // Limit is "at most Limit in Window; then blocked for Block" (Block 0: just

@@ -330,6 +330,9 @@ func (c *Config) validate(p *Problems) {
 			p.add(l.key+".block", "must not be negative")
 		}
 	}
+	if c.Abuse.ProofOfWorkBits < 0 || c.Abuse.ProofOfWorkBits > 24 {
+		p.addf("abuse.proof_of_work_bits", "%d is outside 0..24 (0 is off; 16 costs a browser well under a second)", c.Abuse.ProofOfWorkBits)
+	}
 	// portal, log
 	if c.Portal.HelpDesk.URL != "" {
 		if u, err := url.Parse(c.Portal.HelpDesk.URL); err != nil || u.Scheme == "" {

@@ -37,6 +37,7 @@ const (
 	CodeSessionNotFound    Code = "session_not_found"
 	CodeStepUpRequired     Code = "step_up_required"
 	CodeBadEnrollmentInput Code = "bad_enrollment_input"
+	CodeProofOfWork        Code = "proof_of_work_required"
 	CodeInternal           Code = "internal"
 )
 
@@ -45,7 +46,7 @@ const (
 var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeCodeInvalid, CodeCodeExpired, CodeCodeUsed,
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
-	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeInternal}
+	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

@@ -91,3 +91,30 @@ func (r *Reset) wouldLock(ctx context.Context, u *directory.User) bool {
 	}
 	return st.FailedAttempts >= p.LockoutThreshold-1
 }
+
+// ProofOfWork guards the start of a flow with a small puzzle the browser
+// solves (abuse.PoW, adapted); nil turns it off.
+type ProofOfWork interface {
+	Issue() (PoWChallenge, error)
+	Verify(ctx context.Context, token, solution string) error
+}
+
+// PoWChallenge is a puzzle to solve before starting a flow.
+type PoWChallenge struct {
+	Token   string    `json:"token"`
+	Nonce   string    `json:"nonce"`
+	Bits    int       `json:"bits"`
+	Expires time.Time `json:"expires"`
+}
+
+// PoWChallenge issues a puzzle, or nil when proof of work is off.
+func (r *Reset) PoWChallenge() (*PoWChallenge, error) {
+	if r.PoW == nil {
+		return nil, nil
+	}
+	c, err := r.PoW.Issue()
+	if err != nil {
+		return nil, &Error{Code: CodeInternal, Err: err}
+	}
+	return &c, nil
+}

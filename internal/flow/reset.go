@@ -147,6 +147,8 @@ type Reset struct {
 	// Rules are sspr's own password rules, checked before the directory is
 	// asked; nil leaves it all to the directory.
 	Rules PasswordRules
+	// PoW, when set, must be solved before a flow starts.
+	PoW ProofOfWork
 }
 
 // Status is what a face may show about a flow. Before the first factor is
@@ -175,6 +177,8 @@ type StartInput struct {
 	Login    string
 	ClientIP string
 	Language string
+	// PoWToken and PoWSolution answer the proof-of-work puzzle, when on.
+	PoWToken, PoWSolution string
 }
 
 func (r *Reset) now() time.Time {
@@ -223,6 +227,11 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 	if login == "" {
 		return "", Status{}, refuse(CodeLoginRequired)
+	}
+	if r.PoW != nil {
+		if err := r.PoW.Verify(ctx, in.PoWToken, in.PoWSolution); err != nil {
+			return "", Status{}, &Error{Code: CodeProofOfWork, Err: err}
+		}
 	}
 	if len(login) > 256 || !utf8.ValidString(login) {
 		login = "" // cannot exist anywhere: walk the decoy path

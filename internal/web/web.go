@@ -119,7 +119,8 @@ func Language(r *http.Request, cat *i18n.Catalogue) string {
 // on whether an account exists are the only ones that differ.
 func Status(c flow.Code) int {
 	switch c {
-	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong, flow.CodeBadEnrollmentInput:
+	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong, flow.CodeBadEnrollmentInput,
+		flow.CodeProofOfWork:
 		return http.StatusBadRequest
 	case flow.CodeFlowNotFound, flow.CodeSessionNotFound:
 		return http.StatusNotFound

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
@@ -37,6 +39,7 @@ type Reset interface {
 	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
 	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
 	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
+	PoWChallenge() (*flow.PoWChallenge, error)
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
 }
 
@@ -129,6 +132,10 @@ func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web
 func (p *Portal) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /pow.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = io.WriteString(w, abuse.PoWScript)
+	})
 	mux.HandleFunc("GET /{$}", p.startPage)
 	mux.HandleFunc("GET /reset", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusSeeOther) })
 	mux.HandleFunc("POST /reset/start", p.start)
@@ -168,7 +175,9 @@ type page struct {
 	// More: a factor was verified and another is needed.
 	More bool
 	// Questions are the fields a question factor asks for.
-	Questions   []question
+	Questions []question
+	// PoW is the puzzle the start form solves before it is sent (when on).
+	PoW         *flow.PoWChallenge
 	CodeMinutes int
 	Mails       []Mail
 	// Checks is the password checklist shown before the person types.
@@ -238,6 +247,12 @@ func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 }
 
 func (p *Portal) render(w http.ResponseWriter, status int, name string, pg *page) {
+	if name == "start" {
+		// Every start form carries a fresh puzzle when proof of work is on.
+		if c, err := p.reset.PoWChallenge(); err == nil {
+			pg.PoW = c
+		}
+	}
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
 		p.log.Error("portal: rendering a page failed", "page", name, "err", err)
@@ -282,7 +297,8 @@ func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 	if action != flow.ActionUnlock {
 		action = flow.ActionReset
 	}
-	token, _, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang})
+	token, _, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang,
+		PoWToken: r.PostFormValue("pow_token"), PoWSolution: r.PostFormValue("pow_solution")})
 	if err != nil {
 		pg.Login, pg.Action = login, string(action)
 		p.fail(w, pg, "start", err)

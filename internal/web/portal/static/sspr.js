@@ -14,6 +14,21 @@
   // Move focus to the error summary so screen readers announce it first.
   var err = document.getElementById("form-error");
   if (err) { err.focus(); }
+  // Proof of work: solve the start form's puzzle before it is sent.
+  var powForm = document.querySelector("form[data-pow-nonce]");
+  if (powForm && typeof ssprPoW === "function") {
+    powForm.addEventListener("submit", function (ev) {
+      var sol = powForm.querySelector("input[name=pow_solution]");
+      if (sol.value) { return; }
+      ev.preventDefault();
+      var btn = powForm.querySelector("button[type=submit]");
+      if (btn) { btn.disabled = true; }
+      ssprPoW(powForm.getAttribute("data-pow-nonce"), parseInt(powForm.getAttribute("data-pow-bits"), 10)).then(function (s) {
+        sol.value = s;
+        powForm.submit();
+      });
+    });
+  }
   // Keep a code field to digits as people type or paste "123 456".
   var code = document.getElementById("code");
   if (code && code.getAttribute("inputmode") === "numeric") {
