@@ -118,6 +118,8 @@ type request struct {
 	// /api/v1/pow), when it is on.
 	PoWToken    string `json:"pow_token"`
 	PoWSolution string `json:"pow_solution"`
+	// Directory picks the directory to look the login up in.
+	Directory string `json:"directory"`
 	// Factor is a factor kind to choose.
 	Factor string `json:"factor"`
 	// Response answers a challenge that is not a plain code: form-like
@@ -165,7 +167,7 @@ func (a *API) startFlow(w http.ResponseWriter, r *http.Request, action flow.Acti
 		return
 	}
 	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat),
-		PoWToken: req.PoWToken, PoWSolution: req.PoWSolution})
+		PoWToken: req.PoWToken, PoWSolution: req.PoWSolution, Directory: req.Directory})
 	a.reply(w, r, http.StatusAccepted, token, st, err)
 }
 

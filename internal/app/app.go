@@ -220,7 +220,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
 	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{
-		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Mailbox: opts.Mailbox,
+		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
 	})
@@ -371,4 +371,12 @@ func (a *App) janitor(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+func directoryNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Directories))
+	for i, d := range cfg.Directories {
+		out[i] = d.Name
+	}
+	return out
 }

@@ -250,7 +250,7 @@ func (e *Enroll) View(ctx context.Context, token string) (SessionView, error) {
 
 // subject looks the session's person up again.
 func (e *Enroll) subject(ctx context.Context, s *store.Session) (factor.Subject, *directory.User, error) {
-	u, err := e.Reset.Directories.FindUser(ctx, s.Login)
+	u, err := e.Reset.findIn(ctx, s.Directory, s.Login)
 	if err != nil {
 		return factor.Subject{}, nil, &Error{Code: CodeDirectoryDown, Err: err}
 	}

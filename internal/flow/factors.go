@@ -296,7 +296,7 @@ func (r *Reset) user(ctx context.Context, f *store.Flow) (*directory.User, error
 	if !f.Known {
 		return nil, nil
 	}
-	u, err := r.Directories.FindUser(ctx, f.Login)
+	u, err := r.findIn(ctx, f.Directory, f.Login)
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +304,15 @@ func (r *Reset) user(ctx context.Context, f *store.Flow) (*directory.User, error
 		return nil, errors.New("the account changed during the flow")
 	}
 	return u, nil
+}
+
+// findIn looks login up again in the directory it was found in (a login
+// may exist in several directories).
+func (r *Reset) findIn(ctx context.Context, dir, login string) (*directory.User, error) {
+	if p, ok := r.Directories.(directoryPicker); ok {
+		return p.FindUserIn(ctx, dir, login)
+	}
+	return r.Directories.FindUser(ctx, login)
 }
 
 // Choose challenges the flow with another kind of factor (or the same one

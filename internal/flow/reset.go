@@ -179,6 +179,15 @@ type StartInput struct {
 	Language string
 	// PoWToken and PoWSolution answer the proof-of-work puzzle, when on.
 	PoWToken, PoWSolution string
+	// Directory, when set, is the directory the person picked (the domain
+	// picker); empty lets the login route itself (DOMAIN\user, UPN).
+	Directory string
+}
+
+// directoryPicker is implemented by directory sets that can look a login up
+// in one named directory.
+type directoryPicker interface {
+	FindUserIn(ctx context.Context, directory, login string) (*directory.User, error)
 }
 
 func (r *Reset) now() time.Time {
@@ -250,9 +259,13 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 
 	var user *directory.User
 	outcome := "known"
-	if login != "" {
+	picker, canPick := r.Directories.(directoryPicker)
+	switch {
+	case login != "" && in.Directory != "" && canPick:
+		user, err = picker.FindUserIn(ctx, in.Directory, login)
+	case login != "":
 		user, err = r.Directories.FindUser(ctx, login)
-	} else {
+	default:
 		err = directory.ErrNotFound
 	}
 	switch kind := directory.KindOf(err); {

@@ -27,7 +27,7 @@ func TestEveryRefusalIsExplained(t *testing.T) {
 				t.Errorf("%s: status %d", c, s)
 			}
 		}
-		for r := directory.ReasonUnspecified; r <= directory.ReasonQuality; r++ {
+		for _, r := range directory.Reasons() {
 			m := Explain(cat, lang, &flow.Error{Code: flow.CodePasswordRefused, Reasons: []directory.Reason{r}, MinLength: 9})
 			if len(m.Rules) != 1 || m.Rules[0].Message == r.MessageID() || strings.Contains(m.Rules[0].Message, "{") {
 				t.Errorf("%s: reason %s has no message: %+v", lang, r, m.Rules)

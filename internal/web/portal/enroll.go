@@ -197,7 +197,7 @@ func (p *Portal) enrollFail(w http.ResponseWriter, r *http.Request, pg *enrollPa
 		p.renderEnroll(w, status, "enroll_signin", pg)
 		return
 	}
-	if v.PendingKind == factor.Questions && v.Step == flow.StepConfirm && fe.Code == flow.CodeCodeInvalid {
+	if v.PendingKind == factor.Questions && v.Step == flow.StepConfirm && (fe.Code == flow.CodeCodeInvalid || fe.Code == flow.CodeBadEnrollmentInput) {
 		// The questions factor refuses answers, not a code: say what it wants.
 		pv := readPrompt(pg, v.PendingKind, v.PendingPrompt)
 		pg.Error.Message = pg.T("enroll.questions.invalid", "required", pv.Required, "min", pv.MinLength)

@@ -97,6 +97,9 @@ type Options struct {
 	FlowTTL time.Duration
 	// Mailbox, when set, turns on the demo mailbox pages and banner.
 	Mailbox Mailbox
+	// Directories lists the directories people may pick from on the start
+	// page (the domain picker); shown when there are several.
+	Directories []string
 }
 
 // Portal serves the HTML pages.
@@ -177,7 +180,10 @@ type page struct {
 	// Questions are the fields a question factor asks for.
 	Questions []question
 	// PoW is the puzzle the start form solves before it is sent (when on).
-	PoW         *flow.PoWChallenge
+	PoW *flow.PoWChallenge
+	// Directories feed the domain picker; Directory is the one picked.
+	Directories []string
+	Directory   string
 	CodeMinutes int
 	Mails       []Mail
 	// Checks is the password checklist shown before the person types.
@@ -234,7 +240,7 @@ func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 		http.SetCookie(w, &http.Cookie{Name: web.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
 	}
-	pg := &page{Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil,
+	pg := &page{Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil, Directories: p.opts.Directories,
 		CodeMinutes: int(p.opts.CodeTTL.Minutes()), printer: p.cat.For(lang)}
 	for _, l := range p.cat.Languages() {
 		name := languageNames[l]
@@ -298,9 +304,9 @@ func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 		action = flow.ActionReset
 	}
 	token, _, err := p.reset.Start(r.Context(), flow.StartInput{Action: action, Login: login, ClientIP: p.ips.Of(r), Language: pg.Lang,
-		PoWToken: r.PostFormValue("pow_token"), PoWSolution: r.PostFormValue("pow_solution")})
+		PoWToken: r.PostFormValue("pow_token"), PoWSolution: r.PostFormValue("pow_solution"), Directory: r.PostFormValue("directory")})
 	if err != nil {
-		pg.Login, pg.Action = login, string(action)
+		pg.Login, pg.Action, pg.Directory = login, string(action), r.PostFormValue("directory")
 		p.fail(w, pg, "start", err)
 		return
 	}
