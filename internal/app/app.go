@@ -51,6 +51,7 @@ type App struct {
 	worker  *notify.Worker
 	handler http.Handler
 	corpus  *breach.Checker
+	limiter *limiter
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -161,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -350,20 +351,30 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return shutErr
 }
 
-// janitor deletes expired flows every few minutes.
+// janitor deletes expired flows, sessions and abuse counters every few
+// minutes (any node may run it).
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
 		err := a.store.InTx(ctx, func(tx *store.Tx) error {
-			n, err := tx.DeleteExpiredFlows(time.Now().Add(-time.Hour))
-			if n > 0 {
-				a.log.Debug("removed expired flows", "count", n)
+			cutoff := time.Now().Add(-time.Hour)
+			flows, err := tx.DeleteExpiredFlows(cutoff)
+			if err != nil {
+				return err
+			}
+			sessions, err := tx.DeleteExpiredSessions(cutoff)
+			if err != nil {
+				return err
+			}
+			counters, err := a.limiter.l.Cleanup(tx)
+			if n := flows + sessions + counters; n > 0 {
+				a.log.Debug("removed expired rows", "flows", flows, "sessions", sessions, "abuse_counters", counters)
 			}
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
-			a.log.Warn("removing expired flows failed", "err", err)
+			a.log.Warn("removing expired flows, sessions and counters failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
