@@ -78,7 +78,7 @@ func validateFilter(p *ber.Packet, depth int) error {
 	return nil
 }
 
-func octets(p *ber.Packet) string { return string(p.Data.Bytes()) }
+func octets(p *ber.Packet) string { return p.Data.String() }
 
 // evalFilter evaluates a compiled filter against e.
 func evalFilter(p *ber.Packet, e *entry) tri {
