@@ -45,6 +45,11 @@ fi
 step "go vet"
 go vet ./...
 
+step "staticcheck"
+# Pinned, installed into the Go bin directory (not a project dependency).
+GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+"$(go env GOPATH)/bin/staticcheck" ./...
+
 step "go build"
 go build ./...
 
