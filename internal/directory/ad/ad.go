@@ -96,16 +96,12 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 // must-change apart.
 func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, password string) error {
 	if user == nil {
-		return noUser("bind")
+		return ldapdir.NoUser("bind")
 	}
 	if _, err := d.client.VerifyPassword(ctx, user.DN, password); err != nil {
 		return err
 	}
 	return nil
-}
-
-func noUser(op string) error {
-	return &directory.Error{Kind: directory.KindNotFound, Op: op, Diagnostic: "no user"}
 }
 
 // ResetPassword sets the user's password as the service account, which
@@ -118,57 +114,49 @@ func noUser(op string) error {
 // directory.PasswordResetter).
 func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, newPassword string) error {
 	if user == nil {
-		return noUser("reset")
+		return ldapdir.NoUser("reset")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := d.client.RequireConfidential(conn, "reset"); err != nil {
-		return err
-	}
-	var controls []ldap.Control
-	if oid := d.policyHints(ctx, conn); oid != "" {
-		controls = append(controls, policyHints{oid: oid})
-	}
-	req := ldap.NewModifyRequest(user.DN, controls)
-	req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
-	if err := conn.Modify(req); err != nil {
-		return d.passwordError(ctx, conn, "reset", user.DN, err)
-	}
-	if !d.client.Config().UnlocksOnReset() {
+	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
+		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
+			return err
+		}
+		var controls []ldap.Control
+		if oid := d.policyHints(ctx, conn); oid != "" {
+			controls = append(controls, policyHints{oid: oid})
+		}
+		req := ldap.NewModifyRequest(user.DN, controls)
+		req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
+		if err := conn.Modify(req); err != nil {
+			return d.passwordError(ctx, conn, "reset", user.DN, err)
+		}
+		if !d.client.Config().UnlocksOnReset() {
+			return nil
+		}
+		e, err := conn.Read(user.DN, []string{"lockoutTime"})
+		if err != nil {
+			return ldapdir.UnlockAfterResetError(ctx, err)
+		}
+		if t, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime")); t.IsZero() {
+			return nil
+		}
+		if err := unlockOn(conn, user.DN); err != nil {
+			return ldapdir.UnlockAfterResetError(ctx, err)
+		}
 		return nil
-	}
-	e, err := conn.Read(user.DN, []string{"lockoutTime"})
-	if err != nil {
-		return unlockAfterReset(ctx, err)
-	}
-	if t, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime")); t.IsZero() {
-		return nil
-	}
-	if err := unlockOn(conn, user.DN); err != nil {
-		return unlockAfterReset(ctx, err)
-	}
-	return nil
-}
-
-func unlockAfterReset(ctx context.Context, err error) error {
-	e := ldapdir.MapError(ctx, directory.OpUnlockAfterReset, err)
-	e.Op = directory.OpUnlockAfterReset
-	return e
+	})
 }
 
 // passwordError maps a refused password write, filling the broken rules and
-// the minimum length for a policy violation.
+// the minimum length for a policy violation. The length is read on conn, or,
+// when conn is nil, on a pooled service connection.
 func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn string, err error) error {
 	e := ldapdir.MapError(ctx, op, err)
 	if e.Kind == directory.KindPolicyViolation {
 		e.Reasons = PolicyReasons(e.Diagnostic)
-		if conn != nil {
-			e.MinLength = d.minLength(ctx, conn, dn, e.Diagnostic)
-		}
 	}
+	d.client.RefinePolicyViolation(ctx, conn, e, func(conn *ldapdir.Conn) {
+		e.MinLength = d.minLength(ctx, conn, dn, e.Diagnostic)
+	})
 	return e
 }
 
@@ -181,7 +169,7 @@ func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, d
 // wrong old password is KindInvalidCredentials; a locked account KindLocked.
 func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, oldPassword, newPassword string) error {
 	if user == nil {
-		return noUser("change")
+		return ldapdir.NoUser("change")
 	}
 	conn, _, err := d.client.UserConn(ctx, user.DN, oldPassword)
 	if err != nil {
@@ -203,14 +191,9 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 	req.Delete("unicodePwd", []string{EncodePassword(oldPassword)})
 	req.Add("unicodePwd", []string{EncodePassword(newPassword)})
 	if err := conn.Modify(req); err != nil {
-		e := d.passwordError(ctx, nil, "change", user.DN, err)
-		if de, ok := e.(*directory.Error); ok && de.Kind == directory.KindPolicyViolation {
-			if sc, err := d.client.ServiceConn(ctx); err == nil {
-				de.MinLength = d.minLength(ctx, sc, user.DN, de.Diagnostic)
-				sc.Close()
-			}
-		}
-		return e
+		// The user's own connection may not read the policy: nil borrows
+		// a service connection for the minimum length.
+		return d.passwordError(ctx, nil, "change", user.DN, err)
 	}
 	return nil
 }
@@ -219,17 +202,11 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 // The service account needs write access to lockoutTime.
 func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 	if user == nil {
-		return noUser("unlock")
+		return ldapdir.NoUser("unlock")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := unlockOn(conn, user.DN); err != nil {
-		return ldapdir.MapError(ctx, "unlock", err)
-	}
-	return nil
+	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
+		return unlockOn(conn, user.DN)
+	})
 }
 
 func unlockOn(conn *ldapdir.Conn, dn string) error {
@@ -243,23 +220,17 @@ func unlockOn(conn *ldapdir.Conn, dn string) error {
 // write access to pwdLastSet.
 func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mustChange bool) error {
 	if user == nil {
-		return noUser("must change")
+		return ldapdir.NoUser("must change")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	v := "-1"
 	if mustChange {
 		v = "0"
 	}
-	req := ldap.NewModifyRequest(user.DN, nil)
-	req.Replace("pwdLastSet", []string{v})
-	if err := conn.Modify(req); err != nil {
-		return ldapdir.MapError(ctx, "must change", err)
-	}
-	return nil
+	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
+		req := ldap.NewModifyRequest(user.DN, nil)
+		req.Replace("pwdLastSet", []string{v})
+		return conn.Modify(req)
+	})
 }
 
 // AccountStatus reads the account's state: locked (the computed
@@ -270,18 +241,19 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 // a configured protected group.
 func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
 	if user == nil {
-		return nil, noUser("status")
+		return nil, ldapdir.NoUser("status")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	e, err := conn.Read(user.DN, []string{"userAccountControl", "msDS-User-Account-Control-Computed",
+	return ldapdir.WithServiceConnResult(ctx, d.client, "status", func(conn *ldapdir.Conn) (*directory.AccountStatus, error) {
+		return d.statusOn(ctx, conn, user.DN)
+	})
+}
+
+func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, dn string) (*directory.AccountStatus, error) {
+	e, err := conn.Read(dn, []string{"userAccountControl", "msDS-User-Account-Control-Computed",
 		"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
 		"badPwdCount", "badPasswordTime"})
 	if err != nil {
-		return nil, ldapdir.MapError(ctx, "status", err)
+		return nil, err
 	}
 	now := d.now()
 	st := &directory.AccountStatus{}
@@ -295,23 +267,22 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 		// only forgets it at the next failure: older failures no longer
 		// count towards a lockout.
 		last, _ := ldapdir.ParseFileTime(e.GetAttributeValue("badPasswordTime"))
-		if pol, perr := d.policyOn(ctx, conn, user.DN); perr == nil && pol.LockoutWindow > 0 && !last.IsZero() && now.Sub(last) > pol.LockoutWindow {
+		if pol, perr := d.policyOn(ctx, conn, dn); perr == nil && pol.LockoutWindow > 0 && !last.IsZero() && now.Sub(last) > pol.LockoutWindow {
 			st.FailedAttempts = 0
 		}
 	}
 
 	lockedAt, _ := ldapdir.ParseFileTime(e.GetAttributeValue("lockoutTime"))
 	if !lockedAt.IsZero() {
-		pol, perr := d.policyOn(ctx, conn, user.DN)
-		forever := perr == nil && pol.LockoutDuration == 0
-		ends := time.Time{}
-		if perr == nil && !forever {
-			ends = lockedAt.Add(pol.LockoutDuration)
+		// Without a readable policy the lockout is taken to hold.
+		var duration time.Duration
+		if pol, perr := d.policyOn(ctx, conn, dn); perr == nil {
+			duration = pol.LockoutDuration
 		}
+		var ends time.Time
+		st.Locked, ends = ldapdir.Lockout(now, lockedAt, duration)
 		if computedRaw != "" {
 			st.Locked = computed&uacLockout != 0
-		} else {
-			st.Locked = forever || ends.IsZero() || now.Before(ends)
 		}
 		if st.Locked {
 			st.LockedAt, st.LockoutEnds = lockedAt, ends
@@ -331,25 +302,14 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 	st.AccountExpires, _ = ldapdir.ParseFileTime(e.GetAttributeValue("accountExpires"))
 	st.AccountExpired = !st.AccountExpires.IsZero() && !now.Before(st.AccountExpires)
 
-	cfg := d.client.Config()
-	if cfg.DisabledFilter != "" && !st.Disabled {
-		if st.Disabled, err = conn.Matches(user.DN, cfg.DisabledFilter); err != nil {
-			return nil, ldapdir.MapError(ctx, "status", err)
-		}
-	}
 	reason := ""
 	if e.GetAttributeValue("adminCount") == "1" {
 		reason = "adminCount=1 (a member, now or once, of a protected group such as Domain Admins)"
 	}
-	var in []string
-	if len(cfg.ProtectedGroups) > 0 {
-		groups, err := d.groupsOn(ctx, conn, user.DN)
-		if err != nil {
-			return nil, err
-		}
-		in = d.client.ProtectedBy(groups)
+	groups := func() ([]string, error) { return d.groupsOn(ctx, conn, dn) }
+	if err := d.client.FinishStatus(ctx, conn, dn, st, groups, reason); err != nil {
+		return nil, err
 	}
-	ldapdir.MarkProtected(st, in, reason)
 	return st, nil
 }
 
@@ -359,14 +319,11 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 // the domain policy, which would be wrong.
 func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (*directory.PasswordPolicy, error) {
 	if user == nil {
-		return nil, noUser("policy")
+		return nil, ldapdir.NoUser("policy")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	return d.policyOn(ctx, conn, user.DN)
+	return ldapdir.WithServiceConnResult(ctx, d.client, "policy", func(conn *ldapdir.Conn) (*directory.PasswordPolicy, error) {
+		return d.policyOn(ctx, conn, user.DN)
+	})
 }
 
 func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
@@ -434,14 +391,11 @@ func policyFrom(source string, e *ldap.Entry, attrs ...string) *directory.Passwo
 // keeps it in primaryGroupID, not in member.
 func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string, error) {
 	if user == nil {
-		return nil, noUser("groups")
+		return nil, ldapdir.NoUser("groups")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	return d.groupsOn(ctx, conn, user.DN)
+	return ldapdir.WithServiceConnResult(ctx, d.client, "groups", func(conn *ldapdir.Conn) ([]string, error) {
+		return d.groupsOn(ctx, conn, user.DN)
+	})
 }
 
 func (d *Directory) groupsOn(ctx context.Context, conn *ldapdir.Conn, userDN string) ([]string, error) {

@@ -1,17 +1,15 @@
 package ad_test
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ad"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
@@ -25,36 +23,14 @@ func newAD(t *testing.T, cfg ldapdir.Config) *ad.Directory {
 	return d
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-// wantErr checks err is a *directory.Error of kind and, if given, reason.
-func wantErr(t *testing.T, err error, kind directory.Kind, reason ...directory.Reason) *directory.Error {
-	t.Helper()
-	var e *directory.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v (%T), want a *directory.Error of kind %v", err, err, kind)
-	}
-	if e.Kind != kind {
-		t.Fatalf("got kind %v (%v), want %v", e.Kind, e, kind)
-	}
-	for _, r := range reason {
-		found := false
-		for _, have := range e.Reasons {
-			found = found || have == r
-		}
-		if !found {
-			t.Fatalf("got reasons %v (%v), want %v", e.Reasons, e, r)
-		}
-	}
-	if e.Op == "" {
-		t.Errorf("error without Op: %v", e)
-	}
-	return e
-}
+// The helpers every LDAP connector's tests share (ldapdirtest).
+var (
+	ctx        = ldapdirtest.Context
+	wantErr    = ldapdirtest.WantErr
+	find       = ldapdirtest.FindUser
+	status     = ldapdirtest.Status
+	hasFinding = ldapdirtest.HasFinding
+)
 
 func TestADIntegration(t *testing.T) {
 	cfg := dirtest.ADConfig(t)
@@ -78,10 +54,7 @@ func TestADIntegration(t *testing.T) {
 	})
 
 	t.Run("FindUser unknown and wildcard", func(t *testing.T) {
-		for _, login := range []string{"nobody-" + u.Login, "*", u.Login[:5] + "*", "*)(sAMAccountName=*"} {
-			_, err := d.FindUser(ctx(t), login)
-			wantErr(t, err, directory.KindNotFound)
-		}
+		ldapdirtest.WantNotFound(t, d, "nobody-"+u.Login, "*", u.Login[:5]+"*", "*)(sAMAccountName=*")
 	})
 
 	user, err := d.FindUser(ctx(t), u.Login)
@@ -90,33 +63,19 @@ func TestADIntegration(t *testing.T) {
 	}
 
 	t.Run("VerifyPassword", func(t *testing.T) {
-		if err := d.VerifyPassword(ctx(t), user, initial); err != nil {
-			t.Fatalf("right password: %v", err)
-		}
-		wantErr(t, d.VerifyPassword(ctx(t), user, "Wrong-Pass1"), directory.KindInvalidCredentials)
-		wantErr(t, d.VerifyPassword(ctx(t), user, ""), directory.KindInvalidCredentials)
+		ldapdirtest.VerifyPassword(t, d, user, initial)
 	})
 
 	const second = "Second-Pass2"
 	t.Run("ResetPassword", func(t *testing.T) {
-		if err := d.ResetPassword(ctx(t), user, second); err != nil {
-			t.Fatalf("ResetPassword: %v", err)
-		}
-		if err := d.VerifyPassword(ctx(t), user, second); err != nil {
-			t.Fatalf("new password: %v", err)
-		}
-		wantErr(t, d.VerifyPassword(ctx(t), user, initial), directory.KindInvalidCredentials)
+		ldapdirtest.ResetPassword(t, d, user, initial, second)
 		if err := dirtest.Bind(t, cfg, u.UPN, second); err != nil {
 			t.Fatalf("dirtest.Bind with the new password: %v", err)
 		}
 	})
 
 	t.Run("too short", func(t *testing.T) {
-		e := wantErr(t, d.ResetPassword(ctx(t), user, "Sh0rt!"), directory.KindPolicyViolation, directory.ReasonTooShort)
-		if e.MinLength != 7 {
-			t.Errorf("MinLength = %d, want Samba's default 7 (%v)", e.MinLength, e)
-		}
-		t.Logf("server said: %s", e.Diagnostic)
+		ldapdirtest.ResetTooShort(t, d, user, "Sh0rt!", 7) // Samba's default minimum
 	})
 
 	t.Run("complexity", func(t *testing.T) {

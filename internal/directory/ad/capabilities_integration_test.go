@@ -7,37 +7,10 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/directory"
-	"github.com/sspr/sspr/internal/directory/ad"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
-
-func status(t *testing.T, d *ad.Directory, u *directory.User) *directory.AccountStatus {
-	t.Helper()
-	st, err := d.AccountStatus(ctx(t), u)
-	if err != nil {
-		t.Fatalf("AccountStatus: %v", err)
-	}
-	return st
-}
-
-func find(t *testing.T, d *ad.Directory, login string) *directory.User {
-	t.Helper()
-	u, err := d.FindUser(ctx(t), login)
-	if err != nil {
-		t.Fatalf("FindUser(%q): %v", login, err)
-	}
-	return u
-}
-
-func hasFinding(r *directory.Report, id string, sev directory.Severity) bool {
-	for _, f := range r.Findings {
-		if f.ID == id && f.Severity == sev {
-			return true
-		}
-	}
-	return false
-}
 
 func TestADLockoutStatusAndUnlock(t *testing.T) {
 	cfg := dirtest.ADServiceConfig(t) // the least-privilege account unlocks
@@ -133,15 +106,7 @@ func TestADMustChangeAndChangePassword(t *testing.T) {
 	if e.MinLength != 7 {
 		t.Errorf("MinLength = %d, want 7", e.MinLength)
 	}
-	if err := d.SetMustChange(ctx(t), user, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetMustChange(ctx(t), user, false); err != nil {
-		t.Fatalf("SetMustChange(false): %v", err)
-	}
-	if err := d.VerifyPassword(ctx(t), user, "Changed-Pass3"); err != nil {
-		t.Fatalf("bind after clearing must change: %v", err)
-	}
+	ldapdirtest.SetAndClearMustChange(t, d, user, "Changed-Pass3")
 }
 
 func TestADPolicyAndPSO(t *testing.T) {

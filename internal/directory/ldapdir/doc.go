@@ -20,5 +20,9 @@
 // controls, extended operations, naming contexts, AD functional level).
 // CheckBasics holds the health checks every LDAP connector shares; presets.go
 // the product presets (AD, OpenLDAP, 389-DS, FreeIPA); groups.go nested
-// group resolution.
+// group resolution; connector.go the steps every connector takes alike
+// around its product-specific code (one operation on a pooled service
+// connection, filling a refused password's details from the policy,
+// finishing an account status, lockout arithmetic). ldapdirtest holds the
+// helpers and shared checks of the connectors' tests.
 package ldapdir

@@ -53,52 +53,36 @@ func PresetOpenLDAP() Config {
 	}
 }
 
-// Preset389DS is 389 Directory Server (and Red Hat Directory Server): uid /
-// mail logins, Password Modify, its own password policy attributes
-// (passwordExpirationTime, accountUnlockTime, passwordRetryCount) and
-// nsAccountLock for disabled accounts; the memberOf plug-in is assumed.
+// Preset389DS is 389 Directory Server (and Red Hat Directory Server): the
+// OpenLDAP conventions (uid / mail logins on inetOrgPerson, Password Modify,
+// groupOfNames / groupOfUniqueNames) with its own password policy attributes
+// (passwordExpirationTime, accountUnlockTime, passwordRetryCount),
+// nsAccountLock for disabled accounts, the lockout cleared after a reset,
+// and the memberOf plug-in assumed.
 func Preset389DS() Config {
-	return Config{
-		Name:                  "389ds",
-		UserFilter:            "(objectClass=inetOrgPerson)",
-		LoginAttributes:       []string{"uid", "mail"},
-		LoginNameAttribute:    "uid",
-		MailAttribute:         "mail",
-		DisplayNameAttribute:  "displayName",
-		MobileAttribute:       "mobile",
-		ManagerAttribute:      "manager",
-		Flavor:                Flavor389DS,
-		PasswordWrite:         PasswordWriteExop,
-		DisabledFilter:        "(nsAccountLock=TRUE)",
-		UnlockOnReset:         Bool(true),
-		GroupFilter:           "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
-		GroupMemberAttributes: []string{"member", "uniqueMember"},
-		MemberOfAttribute:     "memberOf",
-	}
+	c := PresetOpenLDAP()
+	c.Name = "389ds"
+	c.Flavor = Flavor389DS
+	c.DisabledFilter = "(nsAccountLock=TRUE)"
+	c.UnlockOnReset = Bool(true)
+	c.MemberOfAttribute = "memberOf"
+	return c
 }
 
-// PresetFreeIPA is FreeIPA (389-DS underneath, Kerberos attributes on top):
-// users are posixAccount entries under cn=users,cn=accounts, Password Modify
-// writes, krbPasswordExpiration / krbLoginFailedCount / nsAccountLock for the
-// account model, memberOf maintained.
+// PresetFreeIPA is FreeIPA: 389-DS underneath (Preset389DS), Kerberos
+// attributes on top. Users are posixAccount entries under
+// cn=users,cn=accounts, who may also log in with their Kerberos principal;
+// krbPasswordExpiration / krbLoginFailedCount / nsAccountLock are the account
+// model; groups are groupOfNames with memberOf maintained.
 func PresetFreeIPA() Config {
-	return Config{
-		Name:                  "freeipa",
-		UserFilter:            "(&(objectClass=posixAccount)(objectClass=krbPrincipalAux))",
-		LoginAttributes:       []string{"uid", "mail", "krbPrincipalName"},
-		LoginNameAttribute:    "uid",
-		MailAttribute:         "mail",
-		DisplayNameAttribute:  "displayName",
-		MobileAttribute:       "mobile",
-		ManagerAttribute:      "manager",
-		Flavor:                FlavorFreeIPA,
-		PasswordWrite:         PasswordWriteExop,
-		DisabledFilter:        "(nsAccountLock=TRUE)",
-		UnlockOnReset:         Bool(true),
-		GroupFilter:           "(objectClass=groupOfNames)",
-		GroupMemberAttributes: []string{"member"},
-		MemberOfAttribute:     "memberOf",
-	}
+	c := Preset389DS()
+	c.Name = "freeipa"
+	c.Flavor = FlavorFreeIPA
+	c.UserFilter = "(&(objectClass=posixAccount)(objectClass=krbPrincipalAux))"
+	c.LoginAttributes = []string{"uid", "mail", "krbPrincipalName"}
+	c.GroupFilter = "(objectClass=groupOfNames)"
+	c.GroupMemberAttributes = []string{"member"}
+	return c
 }
 
 var presets = map[string]func() Config{

@@ -7,36 +7,10 @@ import (
 
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
-
-func status(t *testing.T, d *openldap.Directory, u *directory.User) *directory.AccountStatus {
-	t.Helper()
-	st, err := d.AccountStatus(ctx(t), u)
-	if err != nil {
-		t.Fatalf("AccountStatus: %v", err)
-	}
-	return st
-}
-
-func find(t *testing.T, d *openldap.Directory, login string) *directory.User {
-	t.Helper()
-	u, err := d.FindUser(ctx(t), login)
-	if err != nil {
-		t.Fatalf("FindUser(%q): %v", login, err)
-	}
-	return u
-}
-
-func hasFinding(r *directory.Report, id string, sev directory.Severity) bool {
-	for _, f := range r.Findings {
-		if f.ID == id && f.Severity == sev {
-			return true
-		}
-	}
-	return false
-}
 
 func TestOpenLDAPLockoutStatusAndUnlock(t *testing.T) {
 	cfg := dirtest.LDAPConfig(t)
@@ -105,15 +79,7 @@ func TestOpenLDAPMustChangeAndChangePassword(t *testing.T) {
 	if e.MinLength != 10 {
 		t.Errorf("MinLength = %d, want the strict policy's 10", e.MinLength)
 	}
-	if err := d.SetMustChange(ctx(t), user, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetMustChange(ctx(t), user, false); err != nil {
-		t.Fatalf("SetMustChange(false): %v", err)
-	}
-	if err := d.VerifyPassword(ctx(t), user, "Changed-Pass2"); err != nil {
-		t.Fatalf("bind after clearing pwdReset: %v", err)
-	}
+	ldapdirtest.SetAndClearMustChange(t, d, user, "Changed-Pass2")
 }
 
 func TestOpenLDAPPolicy(t *testing.T) {

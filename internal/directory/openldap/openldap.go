@@ -114,10 +114,6 @@ func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
 
 func (d *Directory) flavor() string { return d.client.Config().Flavor }
 
-func noUser(op string) error {
-	return &directory.Error{Kind: directory.KindNotFound, Op: op, Diagnostic: "no user"}
-}
-
 // FindUser looks login up by uid or mail (or the configured attributes).
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
 	return d.client.FindUser(ctx, login)
@@ -129,7 +125,7 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 // KindMustChange. 389-DS's password-expired control counts too.
 func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, password string) error {
 	if user == nil {
-		return noUser("bind")
+		return ldapdir.NoUser("bind")
 	}
 	controls, err := d.client.VerifyPassword(ctx, user.DN, password, ldapdir.PasswordPolicyRequest())
 	return bindResult(ctx, controls, err)
@@ -172,27 +168,22 @@ func bindResult(ctx context.Context, controls []ldap.Control, err error) error {
 // directory.PasswordResetter).
 func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, newPassword string) error {
 	if user == nil {
-		return noUser("reset")
+		return ldapdir.NoUser("reset")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := d.client.RequireConfidential(conn, "reset"); err != nil {
-		return err
-	}
-	if err := d.writePassword(conn, user.DN, "", newPassword); err != nil {
-		return d.passwordError(ctx, conn, "reset", user.DN, newPassword, err)
-	}
-	if d.client.Config().UnlocksOnReset() && d.flavor() != ldapdir.FlavorOpenLDAP {
-		if err := d.unlockOn(ctx, conn, user.DN); err != nil {
-			e := ldapdir.MapError(ctx, directory.OpUnlockAfterReset, err)
-			e.Op = directory.OpUnlockAfterReset
-			return e
+	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
+		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
+			return err
 		}
-	}
-	return nil
+		if err := d.writePassword(conn, user.DN, "", newPassword); err != nil {
+			return d.passwordError(ctx, conn, "reset", user.DN, newPassword, err)
+		}
+		if d.client.Config().UnlocksOnReset() && d.flavor() != ldapdir.FlavorOpenLDAP {
+			if err := d.unlockOn(ctx, conn, user.DN); err != nil {
+				return ldapdir.UnlockAfterResetError(ctx, err)
+			}
+		}
+		return nil
+	})
 }
 
 // writePassword sends the password write, with the ppolicy request control.
@@ -216,7 +207,8 @@ func (d *Directory) writePassword(conn *ldapdir.Conn, dn, oldPassword, newPasswo
 }
 
 // passwordError maps a refused password write with the ppolicy response
-// control, and fills MinLength for a policy violation.
+// control, and fills MinLength for a policy violation from the policy read
+// on conn, or, when conn is nil, on a pooled service connection.
 //
 // 389-DS answers every syntax failure of a Password Modify with "fails
 // quality checks"; when the policy is readable and the password is shorter
@@ -224,16 +216,14 @@ func (d *Directory) writePassword(conn *ldapdir.Conn, dn, oldPassword, newPasswo
 func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn, newPassword string, err error) error {
 	e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, op, err), op,
 		ldapdir.PasswordPolicyResponse(ldapdir.ResponseControls(err)))
-	if e.Kind == directory.KindPolicyViolation {
-		if len(e.Reasons) == 0 {
-			e.Reasons = policyReasons(e.Diagnostic)
-		}
-		if conn != nil {
-			if p, err := d.policyOn(ctx, conn, dn); err == nil {
-				refinePolicyError(e, p, newPassword)
-			}
-		}
+	if e.Kind == directory.KindPolicyViolation && len(e.Reasons) == 0 {
+		e.Reasons = policyReasons(e.Diagnostic)
 	}
+	d.client.RefinePolicyViolation(ctx, conn, e, func(conn *ldapdir.Conn) {
+		if p, err := d.policyOn(ctx, conn, dn); err == nil {
+			refinePolicyError(e, p, newPassword)
+		}
+	})
 	return e
 }
 
@@ -281,7 +271,7 @@ func policyReasons(diag string) []directory.Reason {
 // which the server verifies. A wrong old password is KindInvalidCredentials.
 func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, oldPassword, newPassword string) error {
 	if user == nil {
-		return noUser("change")
+		return ldapdir.NoUser("change")
 	}
 	conn, controls, err := d.client.UserConn(ctx, user.DN, oldPassword, ldapdir.PasswordPolicyRequest())
 	if err != nil {
@@ -298,16 +288,9 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		return err
 	}
 	if err := d.writePassword(conn, user.DN, oldPassword, newPassword); err != nil {
-		e := d.passwordError(ctx, nil, "change", user.DN, newPassword, err)
-		if de, ok := e.(*directory.Error); ok && de.Kind == directory.KindPolicyViolation {
-			if sc, err := d.client.ServiceConn(ctx); err == nil {
-				if p, err := d.policyOn(ctx, sc, user.DN); err == nil {
-					refinePolicyError(de, p, newPassword)
-				}
-				_ = sc.Close()
-			}
-		}
-		return e
+		// The user's own connection may not read the policy: nil borrows
+		// a service connection for it.
+		return d.passwordError(ctx, nil, "change", user.DN, newPassword, err)
 	}
 	return nil
 }
@@ -321,17 +304,11 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 // locked succeeds.
 func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 	if user == nil {
-		return noUser("unlock")
+		return ldapdir.NoUser("unlock")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := d.unlockOn(ctx, conn, user.DN); err != nil {
-		return ldapdir.MapError(ctx, "unlock", err)
-	}
-	return nil
+	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
+		return d.unlockOn(ctx, conn, user.DN)
+	})
 }
 
 func (d *Directory) unlockOn(ctx context.Context, conn *ldapdir.Conn, dn string) error {
@@ -390,13 +367,8 @@ const ds389Epoch = "19700101000000Z"
 // 19700101000000Z / deleted, FreeIPA krbPasswordExpiration now / deleted.
 func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mustChange bool) error {
 	if user == nil {
-		return noUser("must change")
+		return ldapdir.NoUser("must change")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	attr, value := "pwdReset", "TRUE"
 	switch d.flavor() {
 	case ldapdir.Flavor389DS:
@@ -404,17 +376,19 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 	case ldapdir.FlavorFreeIPA:
 		attr, value = "krbPasswordExpiration", ldapdir.FormatGeneralizedTime(d.now())
 	}
-	req := ldap.NewModifyRequest(user.DN, nil)
-	if mustChange {
-		req.Replace(attr, []string{value})
-	} else {
-		req.Delete(attr, nil)
-	}
-	err = conn.Modify(req)
-	if err != nil && !(!mustChange && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute)) {
-		return ldapdir.MapError(ctx, "must change", err)
-	}
-	return nil
+	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
+		req := ldap.NewModifyRequest(user.DN, nil)
+		if mustChange {
+			req.Replace(attr, []string{value})
+		} else {
+			req.Delete(attr, nil)
+		}
+		err := conn.Modify(req)
+		if !mustChange && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+			return nil // not set: nothing to clear
+		}
+		return err
+	})
 }
 
 // Groups lists every group the user is in, nested membership included:
@@ -422,14 +396,11 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 // cycle-safe search over groupOfNames / groupOfUniqueNames.
 func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string, error) {
 	if user == nil {
-		return nil, noUser("groups")
+		return nil, ldapdir.NoUser("groups")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	return d.client.NestedGroups(ctx, conn, user.DN)
+	return ldapdir.WithServiceConnResult(ctx, d.client, "groups", func(conn *ldapdir.Conn) ([]string, error) {
+		return d.client.NestedGroups(ctx, conn, user.DN)
+	})
 }
 
 // PasswordModifyValue encodes the request value of the Password Modify

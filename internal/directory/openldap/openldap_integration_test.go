@@ -1,14 +1,12 @@
 package openldap_test
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
@@ -23,35 +21,14 @@ func newLDAP(t *testing.T, cfg ldapdir.Config, opts openldap.Options) *openldap.
 	return d
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-func wantErr(t *testing.T, err error, kind directory.Kind, reason ...directory.Reason) *directory.Error {
-	t.Helper()
-	var e *directory.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v (%T), want a *directory.Error of kind %v", err, err, kind)
-	}
-	if e.Kind != kind {
-		t.Fatalf("got kind %v (%v), want %v", e.Kind, e, kind)
-	}
-	for _, r := range reason {
-		found := false
-		for _, have := range e.Reasons {
-			found = found || have == r
-		}
-		if !found {
-			t.Fatalf("got reasons %v (%v), want %v", e.Reasons, e, r)
-		}
-	}
-	if e.Op == "" {
-		t.Errorf("error without Op: %v", e)
-	}
-	return e
-}
+// The helpers every LDAP connector's tests share (ldapdirtest).
+var (
+	ctx        = ldapdirtest.Context
+	wantErr    = ldapdirtest.WantErr
+	find       = ldapdirtest.FindUser
+	status     = ldapdirtest.Status
+	hasFinding = ldapdirtest.HasFinding
+)
 
 func TestOpenLDAPIntegration(t *testing.T) {
 	for _, mode := range []string{openldap.PasswordWriteExop, openldap.PasswordWriteModify} {
@@ -75,10 +52,7 @@ func testOpenLDAP(t *testing.T, mode string) {
 				t.Fatalf("FindUser(%q) = %+v, want DN %s login %s mail %s", login, got, u.DN, u.Login, u.Mail)
 			}
 		}
-		for _, login := range []string{"nobody-" + u.Login, "*", u.Login[:5] + "*", "*)(uid=*"} {
-			_, err := d.FindUser(ctx(t), login)
-			wantErr(t, err, directory.KindNotFound)
-		}
+		ldapdirtest.WantNotFound(t, d, "nobody-"+u.Login, "*", u.Login[:5]+"*", "*)(uid=*")
 	})
 
 	user, err := d.FindUser(ctx(t), u.Login)
@@ -87,33 +61,19 @@ func testOpenLDAP(t *testing.T, mode string) {
 	}
 
 	t.Run("VerifyPassword", func(t *testing.T) {
-		if err := d.VerifyPassword(ctx(t), user, initial); err != nil {
-			t.Fatalf("right password: %v", err)
-		}
-		wantErr(t, d.VerifyPassword(ctx(t), user, "Wrong-Pass1"), directory.KindInvalidCredentials)
-		wantErr(t, d.VerifyPassword(ctx(t), user, ""), directory.KindInvalidCredentials)
+		ldapdirtest.VerifyPassword(t, d, user, initial)
 	})
 
 	const second = "Second-Pass2"
 	t.Run("ResetPassword", func(t *testing.T) {
-		if err := d.ResetPassword(ctx(t), user, second); err != nil {
-			t.Fatalf("ResetPassword: %v", err)
-		}
-		if err := d.VerifyPassword(ctx(t), user, second); err != nil {
-			t.Fatalf("new password: %v", err)
-		}
-		wantErr(t, d.VerifyPassword(ctx(t), user, initial), directory.KindInvalidCredentials)
+		ldapdirtest.ResetPassword(t, d, user, initial, second)
 		if err := dirtest.Bind(t, cfg, u.Mail, second); err != nil {
 			t.Fatalf("dirtest.Bind with the new password: %v", err)
 		}
 	})
 
 	t.Run("too short", func(t *testing.T) {
-		e := wantErr(t, d.ResetPassword(ctx(t), user, "Sh0rt!"), directory.KindPolicyViolation, directory.ReasonTooShort)
-		if e.MinLength != 8 {
-			t.Errorf("MinLength = %d, want 8 (%v)", e.MinLength, e)
-		}
-		t.Logf("server said: %s", e.Diagnostic)
+		ldapdirtest.ResetTooShort(t, d, user, "Sh0rt!", 8) // the default policy's pwdMinLength
 	})
 
 	t.Run("history", func(t *testing.T) {

@@ -31,40 +31,28 @@ import (
 // Protected is membership (nested) of a configured protected group.
 func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
 	if user == nil {
-		return nil, noUser("status")
+		return nil, ldapdir.NoUser("status")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	st := &directory.AccountStatus{}
-	switch d.flavor() {
-	case ldapdir.Flavor389DS:
-		err = d.status389(ctx, conn, user.DN, st)
-	case ldapdir.FlavorFreeIPA:
-		err = d.statusIPA(ctx, conn, user.DN, st)
-	default:
-		err = d.statusPPolicy(ctx, conn, user.DN, st)
-	}
+	err := d.client.WithServiceConn(ctx, "status", func(conn *ldapdir.Conn) error {
+		var err error
+		switch d.flavor() {
+		case ldapdir.Flavor389DS:
+			err = d.status389(ctx, conn, user.DN, st)
+		case ldapdir.FlavorFreeIPA:
+			err = d.statusIPA(ctx, conn, user.DN, st)
+		default:
+			err = d.statusPPolicy(ctx, conn, user.DN, st)
+		}
+		if err != nil {
+			return err
+		}
+		groups := func() ([]string, error) { return d.client.NestedGroups(ctx, conn, user.DN) }
+		return d.client.FinishStatus(ctx, conn, user.DN, st, groups, "")
+	})
 	if err != nil {
 		return nil, err
 	}
-	cfg := d.client.Config()
-	if cfg.DisabledFilter != "" && !st.Disabled {
-		if st.Disabled, err = conn.Matches(user.DN, cfg.DisabledFilter); err != nil {
-			return nil, ldapdir.MapError(ctx, "status", err)
-		}
-	}
-	var in []string
-	if len(cfg.ProtectedGroups) > 0 {
-		groups, err := d.client.NestedGroups(ctx, conn, user.DN)
-		if err != nil {
-			return nil, err
-		}
-		in = d.client.ProtectedBy(groups)
-	}
-	ldapdir.MarkProtected(st, in, "")
 	return st, nil
 }
 
@@ -98,14 +86,13 @@ func (d *Directory) statusPPolicy(ctx context.Context, conn *ldapdir.Conn, dn st
 			st.Locked = true
 			break
 		}
-		if polErr == nil && pol.LockoutDuration > 0 {
-			ends := at.Add(pol.LockoutDuration)
-			st.Locked = now.Before(ends)
-			if st.Locked {
-				st.LockedAt, st.LockoutEnds = at, ends
-			}
-		} else {
-			st.Locked, st.LockedAt = true, at
+		var duration time.Duration // until unlocked, also when the policy is unreadable
+		if polErr == nil {
+			duration = pol.LockoutDuration
+		}
+		var ends time.Time
+		if st.Locked, ends = ldapdir.Lockout(now, at, duration); st.Locked {
+			st.LockedAt, st.LockoutEnds = at, ends
 		}
 	}
 	return nil
@@ -170,15 +157,9 @@ func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, dn string
 		last, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastFailedAuth"))
 		unlocked, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastAdminUnlock"))
 		if last.After(unlocked) {
-			st.LockedAt = last
-			if pol.LockoutDuration > 0 {
-				st.LockoutEnds = last.Add(pol.LockoutDuration)
-				st.Locked = now.Before(st.LockoutEnds)
-			} else {
-				st.Locked = true
-			}
-			if !st.Locked {
-				st.LockedAt, st.LockoutEnds = time.Time{}, time.Time{}
+			var ends time.Time
+			if st.Locked, ends = ldapdir.Lockout(now, last, pol.LockoutDuration); st.Locked {
+				st.LockedAt, st.LockoutEnds = last, ends
 			}
 		}
 	}
@@ -193,14 +174,11 @@ func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, dn string
 // user's krbPwdPolicyReference, else the realm's global_policy.
 func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (*directory.PasswordPolicy, error) {
 	if user == nil {
-		return nil, noUser("policy")
+		return nil, ldapdir.NoUser("policy")
 	}
-	conn, err := d.client.ServiceConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	return d.policyOn(ctx, conn, user.DN)
+	return ldapdir.WithServiceConnResult(ctx, d.client, "policy", func(conn *ldapdir.Conn) (*directory.PasswordPolicy, error) {
+		return d.policyOn(ctx, conn, user.DN)
+	})
 }
 
 func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
