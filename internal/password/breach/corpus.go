@@ -97,6 +97,17 @@ func Open(dir string) (*Corpus, error) {
 
 var errSwappedUnderUs = errors.New("corpus replaced while opening")
 
+// replaced reports whether the path dir now names another directory than
+// the one root was opened on (a build swapped a new corpus in).
+func replaced(root *os.Root, dir string) bool {
+	held, err := root.Stat(".")
+	if err != nil {
+		return true
+	}
+	now, err := os.Stat(dir)
+	return err == nil && !os.SameFile(held, now)
+}
+
 func openOnce(dir string) (*Corpus, error) {
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -110,7 +121,13 @@ func openOnce(dir string) (*Corpus, error) {
 	defer root.Close()
 	mf, err := root.Open(manifestName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s has no %s", ErrNoCorpus, dir, manifestName)
+		err = fmt.Errorf("%w: %s has no %s", ErrNoCorpus, dir, manifestName)
+		if replaced(root, dir) {
+			// The directory this handle holds was swapped out and emptied
+			// while we opened it: try again with the new one.
+			err = fmt.Errorf("%w: %w", errSwappedUnderUs, err)
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("breach corpus: %w", err)
