@@ -1,6 +1,7 @@
 package otp
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -78,6 +79,12 @@ func Check(key []byte, kind factor.Kind, purpose string, s factor.Subject, state
 	var st State
 	if err := json.Unmarshal(state, &st); err != nil || st.V != 1 {
 		return "", fmt.Errorf("%w: unreadable state", factor.ErrWrongResponse)
+	}
+	// Only the exact bytes Issue wrote are accepted: base64 ignores the
+	// unused bits of its last character, so a state altered there would
+	// otherwise decode to the same values.
+	if canon, err := json.Marshal(st); err != nil || !bytes.Equal(canon, state) {
+		return "", fmt.Errorf("%w: altered state", factor.ErrWrongResponse)
 	}
 	if st.Kind != string(kind) || st.Purpose != purpose {
 		return "", fmt.Errorf("%w: state of another step", factor.ErrWrongResponse)
