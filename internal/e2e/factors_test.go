@@ -343,3 +343,21 @@ sms:
 		t.Fatalf("finish with the webhook's code: %v", err)
 	}
 }
+
+// TestFailedSignInsDoNotBlockRecovery: an attacker failing the enrollment
+// sign-in as somebody blocks only the sign-in, not that person's recovery.
+func TestFailedSignInsDoNotBlockRecovery(t *testing.T) {
+	in := start(t, startDemoDirectory(t), "")
+	for range 8 {
+		if _, _, err := in.App.Enroll.SignIn(bg, "erin", "Not-Her-Password-1", "198.51.100.7", "en"); err == nil {
+			t.Fatal("a wrong password signed in")
+		}
+	}
+	if _, _, err := in.App.Enroll.SignIn(bg, "erin", "Harvest-2026", "198.51.100.8", "en"); err == nil {
+		t.Fatal("the sign-in was not blocked after repeated failures")
+	}
+	f, _ := startAPIReset(t, in, "erin")
+	if status, body, raw := f.call("/api/v1/reset/verify", map[string]string{"code": in.waitCode(t, "erin@demo.sspr.test", 0)}); status != http.StatusOK || body["state"] != "verified" {
+		t.Fatalf("recovery after failed sign-ins: %d %s", status, raw)
+	}
+}

@@ -107,7 +107,10 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	default:
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
-	key := user.Directory + "|" + user.DN
+	// Wrong passwords here are counted apart from failed recovery
+	// verifications, so nobody can block a person's recovery by failing to
+	// sign in as them.
+	key := "signin|" + user.Directory + "|" + user.DN
 	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
