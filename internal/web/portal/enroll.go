@@ -105,29 +105,15 @@ func (p *Portal) registerEnroll(mux *http.ServeMux) {
 	mux.HandleFunc("POST /enroll/signout", p.enrollSignOut)
 }
 
-// sessionCookieName uses the __Host- prefix under HTTPS, like the flow
-// cookie.
-func (p *Portal) sessionCookieName() string {
-	if p.opts.Secure {
-		return "__Host-sspr_session"
-	}
-	return "sspr_session"
-}
+// sessionCookie carries the enrollment session's token; the server bounds
+// the session's life, the cookie lasts the browser session.
+func (p *Portal) sessionCookie() bearerCookie { return bearerCookie{"sspr_session", p.opts.Secure} }
 
-// setSessionCookie sets (maxAge 0: for the browser session) or clears
-// (maxAge < 0) the session cookie. The server bounds the session's life.
 func (p *Portal) setSessionCookie(w http.ResponseWriter, token string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: p.sessionCookieName(), Value: token, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteStrictMode})
+	p.sessionCookie().set(w, token, maxAge)
 }
 
-func (p *Portal) sessionToken(r *http.Request) string {
-	c, err := r.Cookie(p.sessionCookieName())
-	if err != nil {
-		return ""
-	}
-	return c.Value
-}
+func (p *Portal) sessionToken(r *http.Request) string { return p.sessionCookie().value(r) }
 
 func (p *Portal) newEnrollPage(w http.ResponseWriter, r *http.Request) *enrollPage {
 	pg := &enrollPage{page: p.newPage(w, r)}

@@ -270,27 +270,43 @@ func (p *Portal) render(w http.ResponseWriter, status int, name string, pg *page
 	_, _ = w.Write(buf.Bytes())
 }
 
-// cookieName uses the __Host- prefix under HTTPS: the browser then refuses
-// the cookie unless it is Secure, host-only and Path=/.
-func (p *Portal) cookieName() string {
-	if p.opts.Secure {
-		return "__Host-sspr_flow"
-	}
-	return "sspr_flow"
+// bearerCookie carries a flow's or a session's token. Under HTTPS its name
+// takes the __Host- prefix: the browser then refuses the cookie unless it is
+// Secure, host-only and Path=/.
+type bearerCookie struct {
+	name   string
+	secure bool
 }
+
+func (c bearerCookie) fullName() string {
+	if c.secure {
+		return "__Host-" + c.name
+	}
+	return c.name
+}
+
+// set sets the cookie (maxAge 0: for the browser session) or clears it
+// (maxAge < 0).
+func (c bearerCookie) set(w http.ResponseWriter, token string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: c.fullName(), Value: token, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// value reads the token, "" when there is none.
+func (c bearerCookie) value(r *http.Request) string {
+	if k, err := r.Cookie(c.fullName()); err == nil {
+		return k.Value
+	}
+	return ""
+}
+
+func (p *Portal) flowCookie() bearerCookie { return bearerCookie{"sspr_flow", p.opts.Secure} }
 
 func (p *Portal) setFlowCookie(w http.ResponseWriter, token string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: token, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteStrictMode})
+	p.flowCookie().set(w, token, maxAge)
 }
 
-func (p *Portal) token(r *http.Request) string {
-	c, err := r.Cookie(p.cookieName())
-	if err != nil {
-		return ""
-	}
-	return c.Value
-}
+func (p *Portal) token(r *http.Request) string { return p.flowCookie().value(r) }
 
 func (p *Portal) startPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "start", p.newPage(w, r))
