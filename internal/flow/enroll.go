@@ -431,20 +431,31 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	return e.view(ctx, s)
 }
 
+// forChange loads a session that may change factors now: signed in, and
+// (when the person has factors) with a recent step-up. It also returns the
+// person's stored enrollments.
+func (e *Enroll) forChange(ctx context.Context, token string) (*store.Session, []*store.Enrollment, error) {
+	s, err := e.load(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return nil, nil, &Error{Code: CodeInternal, Err: err}
+	}
+	if !e.verified(s, len(rows) > 0) {
+		return nil, nil, refuse(CodeStepUpRequired)
+	}
+	return s, rows, nil
+}
+
 // Begin starts enrolling a factor of kind with the person's input (an
 // address, a phone number, chosen questions and answers).
 func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (SessionView, error) {
 	r := e.Reset
-	s, err := e.load(ctx, token)
+	s, _, err := e.forChange(ctx, token)
 	if err != nil {
 		return SessionView{}, err
-	}
-	rows, err := e.stored(ctx, s)
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	if !e.verified(s, len(rows) > 0) {
-		return SessionView{}, refuse(CodeStepUpRequired)
 	}
 	fa := r.Factors[kind]
 	if fa == nil || !fa.NeedsEnrollment() || !slices.Contains(r.Settings.Offered, kind) {
@@ -565,16 +576,9 @@ func (e *Enroll) Cancel(ctx context.Context, token string) (SessionView, error) 
 // verification, like every change.
 func (e *Enroll) Remove(ctx context.Context, token, enrollmentID string) (SessionView, error) {
 	r := e.Reset
-	s, err := e.load(ctx, token)
+	s, rows, err := e.forChange(ctx, token)
 	if err != nil {
 		return SessionView{}, err
-	}
-	rows, err := e.stored(ctx, s)
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	if !e.verified(s, len(rows) > 0) {
-		return SessionView{}, refuse(CodeStepUpRequired)
 	}
 	var gone *store.Enrollment
 	for _, row := range rows {

@@ -374,16 +374,26 @@ func (p *Portal) enrollSignIn(w http.ResponseWriter, r *http.Request) {
 // notices are the "done" query values the home page announces.
 var notices = map[string]string{"added": "enroll.notice.added", "removed": "enroll.notice.removed", "verified": "enroll.notice.verified"}
 
-func (p *Portal) enrollHome(w http.ResponseWriter, r *http.Request) {
-	pg := p.newEnrollPage(w, r)
+// currentSession shows this browser's session, or sends it to the sign-in
+// page; it returns false when it already answered.
+func (p *Portal) currentSession(w http.ResponseWriter, r *http.Request, pg *enrollPage) (flow.SessionView, bool) {
 	tok := p.sessionToken(r)
 	if tok == "" {
 		http.Redirect(w, r, "/enroll", http.StatusSeeOther)
-		return
+		return flow.SessionView{}, false
 	}
 	v, err := p.enroll.View(r.Context(), tok)
 	if err != nil {
 		p.enrollFail(w, r, pg, err)
+		return flow.SessionView{}, false
+	}
+	return v, true
+}
+
+func (p *Portal) enrollHome(w http.ResponseWriter, r *http.Request) {
+	pg := p.newEnrollPage(w, r)
+	v, ok := p.currentSession(w, r, pg)
+	if !ok {
 		return
 	}
 	if id, ok := notices[r.URL.Query().Get("done")]; ok {
@@ -430,14 +440,8 @@ func (p *Portal) enrollAdd(w http.ResponseWriter, r *http.Request) {
 // enrollAddPage asks for an address or a phone number.
 func (p *Portal) enrollAddPage(w http.ResponseWriter, r *http.Request) {
 	pg := p.newEnrollPage(w, r)
-	tok := p.sessionToken(r)
-	if tok == "" {
-		http.Redirect(w, r, "/enroll", http.StatusSeeOther)
-		return
-	}
-	v, err := p.enroll.View(r.Context(), tok)
-	if err != nil {
-		p.enrollFail(w, r, pg, err)
+	v, ok := p.currentSession(w, r, pg)
+	if !ok {
 		return
 	}
 	kind := factor.Kind(r.PathValue("kind"))
