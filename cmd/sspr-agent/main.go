@@ -181,4 +181,3 @@ func (t *terminal) Ask(secret bool, prompt string) (string, error) {
 func (t *terminal) Say(text string) error { _, err := fmt.Fprintln(t.out, text); return err }
 
 func (t *terminal) Warn(text string) error { _, err := fmt.Fprintln(t.out, text); return err }
-
