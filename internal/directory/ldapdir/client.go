@@ -83,9 +83,10 @@ type Conn struct {
 	// confidential is true for ldaps:// and after a successful StartTLS.
 	confidential bool
 	stop         func() bool // unregisters the context watch
-	pool         *pool       // non-nil for pooled service connections
+	pool         *pool       // non-nil for a handle on a pooled service connection
+	base         *Conn       // the pool's own *Conn behind a handle
 	released     atomic.Bool
-	idleSince    time.Time
+	idleSince    time.Time // on the pool's own *Conn: when it went idle
 }
 
 // Confidential reports whether traffic on the connection is encrypted
@@ -96,7 +97,9 @@ func (c *Conn) Confidential() bool { return c.confidential }
 func (c *Conn) Pooled() bool { return c.pool != nil }
 
 // Close returns a pooled connection to its pool, or closes the connection.
-// Calling it more than once is harmless.
+// Calling it more than once is harmless: each checkout from the pool is its
+// own handle, so a second Close of an old handle never touches the
+// connection after it was handed to somebody else.
 func (c *Conn) Close() error {
 	if c.released.Swap(true) {
 		return nil
