@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -130,44 +129,14 @@ func (c *Client) CheckBasics(ctx context.Context, r *directory.Report, isAD bool
 	return conn
 }
 
-// describeServiceBind explains a failed service bind in plain words.
+// describeServiceBind explains a failed service bind in plain words: the
+// sentence directory.Explain gives everywhere else, and the account's DN.
 func describeServiceBind(bindDN string, err error) string {
-	var inner directory.Kind
-	diag := err.Error()
-	if de, ok := err.(*directory.Error); ok {
-		inner = de.Kind
-		diag = de.Diagnostic
-		if de.Kind == directory.KindMisconfigured {
-			// serviceBindError keeps the finer cause in the diagnostic.
-			for _, k := range []directory.Kind{directory.KindInvalidCredentials, directory.KindLocked,
-				directory.KindDisabled, directory.KindPasswordExpired, directory.KindMustChange,
-				directory.KindAccountExpired, directory.KindLogonRestricted} {
-				if strings.Contains(diag, ": "+k.String()+":") {
-					inner = k
-				}
-			}
-		}
+	msg := directory.Explain(err)
+	if bindDN != "" {
+		msg += " (service account " + bindDN + ")"
 	}
-	who := "the service account " + bindDN
-	switch inner {
-	case directory.KindInvalidCredentials:
-		return who + " cannot bind: the password is wrong or the account does not exist (" + diag + ")"
-	case directory.KindLocked:
-		return who + " is locked out; unlock it and check what keeps failing to bind with it"
-	case directory.KindDisabled:
-		return who + " is disabled"
-	case directory.KindPasswordExpired, directory.KindMustChange:
-		return who + " must change its password before it can be used; set a new one and set it not to expire"
-	case directory.KindAccountExpired:
-		return who + " has expired"
-	case directory.KindLogonRestricted:
-		return who + " is not allowed to log on at this time or from this host"
-	case directory.KindConfidentialityRequired:
-		return "the server refuses simple binds without encryption: use ldaps:// or StartTLS (" + diag + ")"
-	case directory.KindUnavailable:
-		return "no server answered the service account's bind: " + diag
-	}
-	return who + " cannot bind: " + diag
+	return msg
 }
 
 // SampleUser finds an entry under BaseDN matching UserFilter and extra

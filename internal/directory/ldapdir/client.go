@@ -283,14 +283,14 @@ func (c *Client) bindService(ctx context.Context) (*Conn, error) {
 }
 
 func (c *Client) serviceBindError(ctx context.Context, err error) *directory.Error {
-	e := MapError(ctx, "service bind", err)
+	e := MapError(ctx, directory.OpServiceBind, err)
 	switch e.Kind {
 	case directory.KindInvalidCredentials, directory.KindPasswordExpired, directory.KindMustChange,
 		directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindLogonRestricted:
 		// The service account's own trouble is a configuration problem
-		// for admins; keep the finer cause in the diagnostic.
-		e.Diagnostic = fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic)
-		e.Kind = directory.KindMisconfigured
+		// for admins; the finer cause is the error wrapped.
+		return &directory.Error{Kind: directory.KindMisconfigured, Op: directory.OpServiceBind,
+			Diagnostic: fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic), Err: e}
 	}
 	return e
 }

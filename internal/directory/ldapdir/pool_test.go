@@ -2,6 +2,7 @@ package ldapdir
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,8 +232,12 @@ func TestServerOrderHoldsFailedServersBack(t *testing.T) {
 
 func TestServiceConnWrongPassword(t *testing.T) {
 	c, _ := demoClient(t, func(cfg *Config) { cfg.BindPassword = "wrong" })
-	if _, err := c.ServiceConn(context.Background()); directory.KindOf(err) != directory.KindMisconfigured {
+	_, err := c.ServiceConn(context.Background())
+	if directory.KindOf(err) != directory.KindMisconfigured {
 		t.Fatalf("wrong service password: %v, want misconfigured", err)
+	}
+	if got := directory.Explain(err); !strings.Contains(got, "password in sspr's configuration is wrong") {
+		t.Fatalf("Explain(wrong service password) = %q", got)
 	}
 	// The failed bind must not keep a slot.
 	for i := 0; i < 3; i++ {
