@@ -39,8 +39,9 @@ func Add(r *directory.Report, sev directory.Severity, id, format string, args ..
 }
 
 // CheckBasics runs the checks every LDAP directory shares, without changing
-// anything: transport security of every URL (plain LDAP for password writes,
-// certificate checks off, AD's global catalog ports when isAD), that every
+// anything: transport security of every URL (plain LDAP, over which no
+// password may go, certificate checks off, AD's global catalog ports when
+// isAD), that every
 // server answers (certificate problems in plain words), the service
 // account's bind, and the RootDSE (copied into r). It returns a fresh
 // connection bound as the service account for the connector's own checks,
@@ -55,12 +56,12 @@ func (c *Client) CheckBasics(ctx context.Context, r *directory.Report, isAD bool
 			continue
 		}
 		if u.Scheme == "ldap" && !cfg.StartTLS {
-			if cfg.AllowInsecurePasswordWrites {
+			if cfg.InsecureBindsAllowed() {
 				Add(r, directory.SeverityWarning, FindingPlainLDAP,
-					"%s is plain LDAP and password writes over it are allowed (AllowInsecurePasswordWrites): passwords cross the network readable; use ldaps:// or StartTLS outside tests", raw)
+					"%s is plain LDAP and AllowInsecureBinds is on: the service account's password, every sign-in and every old and new password cross the network readable (on loopback too); use ldaps:// or StartTLS outside tests", raw)
 			} else {
 				Add(r, directory.SeverityError, FindingPlainLDAP,
-					"%s is plain LDAP without StartTLS: sspr refuses to send passwords over it, so resets and changes will fail; use ldaps:// or turn on StartTLS", raw)
+					"%s is plain LDAP without StartTLS: sspr sends no password over it, so the service account cannot sign in there and no one can sign in, reset or change a password through it; use ldaps:// or turn on StartTLS", raw)
 			}
 		}
 		if isAD {

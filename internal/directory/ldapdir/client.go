@@ -273,7 +273,7 @@ func (c *Client) bindService(ctx context.Context) (*Conn, error) {
 		return conn, nil
 	}
 	done := context.AfterFunc(ctx, func() { _ = conn.Conn.Close() })
-	err = conn.Bind(c.cfg.BindDN, c.cfg.BindPassword)
+	_, err = c.bindAs(conn, directory.OpServiceBind, c.cfg.BindDN, c.cfg.BindPassword, nil)
 	done()
 	if err != nil {
 		_ = conn.Conn.Close()
@@ -295,10 +295,12 @@ func (c *Client) serviceBindError(ctx context.Context, err error) *directory.Err
 	return e
 }
 
-// RequireConfidential refuses a password write on a plain connection with
-// KindConfidentialityRequired, unless Config.AllowInsecurePasswordWrites.
+// RequireConfidential refuses to send a password (in a bind or a password
+// write) over conn when conn is not encrypted (ldaps:// or StartTLS), with
+// KindConfidentialityRequired, unless Config.AllowInsecureBinds. Callers
+// ask before the password is written to the connection.
 func (c *Client) RequireConfidential(conn *Conn, op string) error {
-	if conn.Confidential() || c.cfg.AllowInsecurePasswordWrites {
+	if conn.Confidential() || c.cfg.InsecureBindsAllowed() {
 		return nil
 	}
 	return &directory.Error{
@@ -307,6 +309,21 @@ func (c *Client) RequireConfidential(conn *Conn, op string) error {
 		Diagnostic: fmt.Sprintf("refusing to send a password over unencrypted %s: use ldaps:// or StartTLS",
 			conn.URL),
 	}
+}
+
+// bindAs binds conn as dn with password, after RequireConfidential: no
+// password goes out over a plain connection unless allowed. It returns the
+// server's response controls, also on failure. On a refusal nothing was
+// sent and the error is a *directory.Error.
+func (c *Client) bindAs(conn *Conn, op, dn, password string, controls []ldap.Control) ([]ldap.Control, error) {
+	if err := c.RequireConfidential(conn, op); err != nil {
+		return nil, err
+	}
+	res, err := conn.SimpleBind(ldap.NewSimpleBindRequest(dn, password, controls))
+	if res != nil {
+		return res.Controls, err
+	}
+	return nil, err
 }
 
 // LoginFilter returns the search filter for a typed login: every login
@@ -422,11 +439,7 @@ func (c *Client) VerifyPassword(ctx context.Context, dn, password string, contro
 		return nil, err
 	}
 	defer conn.Close()
-	res, err := conn.SimpleBind(ldap.NewSimpleBindRequest(dn, password, controls))
-	var got []ldap.Control
-	if res != nil {
-		got = res.Controls
-	}
+	got, err := c.bindAs(conn, "bind", dn, password, controls)
 	if err != nil {
 		return got, MapError(ctx, "bind", err)
 	}
@@ -459,7 +472,7 @@ func (c *Client) FreshServiceConn(ctx context.Context) (*Conn, error) {
 	if c.cfg.BindDN == "" {
 		return conn, nil
 	}
-	if err := conn.Bind(c.cfg.BindDN, c.cfg.BindPassword); err != nil {
+	if _, err := c.bindAs(conn, directory.OpServiceBind, c.cfg.BindDN, c.cfg.BindPassword, nil); err != nil {
 		_ = conn.Close()
 		return nil, c.serviceBindError(ctx, err)
 	}

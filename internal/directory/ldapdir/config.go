@@ -27,8 +27,17 @@ type Config struct {
 	CAFile string
 	// InsecureSkipVerify disables certificate checks. Tests only.
 	InsecureSkipVerify bool
-	// AllowInsecurePasswordWrites permits password writes over plain LDAP.
-	// Tests only.
+	// AllowInsecureBinds lets sspr send passwords over a connection that is
+	// not encrypted (ldap:// without StartTLS): the service account's bind,
+	// a user's sign-in bind (VerifyPassword), the bind with the old password
+	// of a change, and every password write. Off, each of these is refused
+	// with KindConfidentialityRequired before the password leaves sspr. A
+	// loopback address is no exception: nothing on the wire is encrypted
+	// there either. Tests and the in-process demo directory only.
+	AllowInsecureBinds bool
+	// AllowInsecurePasswordWrites is the older name of AllowInsecureBinds
+	// and means the same (binds included), so existing configurations keep
+	// working. New code sets AllowInsecureBinds.
 	AllowInsecurePasswordWrites bool
 	// BindDN and BindPassword are the service account's credentials.
 	BindDN, BindPassword string
@@ -138,6 +147,12 @@ const (
 	DefaultFailedServerHoldDown = 30 * time.Second
 	DefaultMaxGroupDepth        = 10
 )
+
+// InsecureBindsAllowed reports whether passwords may cross an unencrypted
+// connection (AllowInsecureBinds or its older name).
+func (c Config) InsecureBindsAllowed() bool {
+	return c.AllowInsecureBinds || c.AllowInsecurePasswordWrites
+}
 
 // Bool returns a pointer to b, for Config.UnlockOnReset.
 func Bool(b bool) *bool { return &b }

@@ -34,7 +34,9 @@ func demoClient(t *testing.T, mutate func(*Config)) (*Client, *fakeClock) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := Config{Name: "demo", URLs: []string{srv.URL()}, BaseDN: srv.BaseDN(), BindDN: srv.ServiceDN(),
-		BindPassword: srv.ServicePassword(), LoginAttributes: []string{"uid"}, PoolSize: 2, Timeout: 5 * time.Second}
+		BindPassword: srv.ServicePassword(), LoginAttributes: []string{"uid"}, PoolSize: 2, Timeout: 5 * time.Second,
+		// The demo directory speaks plain LDAP on loopback.
+		AllowInsecureBinds: true}
 	if mutate != nil {
 		mutate(&cfg)
 	}
