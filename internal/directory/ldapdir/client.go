@@ -25,10 +25,11 @@ import (
 // (for failover order) and the discovered RootDSE. It is safe for concurrent
 // use. Close it to close the pooled connections.
 type Client struct {
-	cfg     Config
-	rootCAs *x509.CertPool
-	now     func() time.Time
-	pool    *pool
+	cfg      Config
+	rootCAs  *x509.CertPool
+	now      func() time.Time
+	pool     *pool
+	policies policyCache
 
 	mu       sync.Mutex
 	failedAt map[string]time.Time // URL → when it last failed to answer
@@ -360,6 +361,14 @@ func BuildLoginFilter(userFilter string, attrs []string, login string) string {
 // match: none is KindNotFound, several KindAmbiguous. extraAttrs are read into
 // User.Attributes besides the configured ones.
 func (c *Client) FindUser(ctx context.Context, login string, extraAttrs ...string) (*directory.User, error) {
+	return c.FindUserWithStatus(ctx, login, nil, extraAttrs...)
+}
+
+// FindUserWithStatus is FindUser that also reads statusAttrs, the product's
+// account-state attributes, in the same search, into User.StatusAttributes
+// (see StatusEntry). A connector asks for them so that the status and the
+// policy of the account it just found cost no further request.
+func (c *Client) FindUserWithStatus(ctx context.Context, login string, statusAttrs []string, extraAttrs ...string) (*directory.User, error) {
 	if strings.TrimSpace(login) == "" {
 		return nil, &directory.Error{Kind: directory.KindNotFound, Op: "search", Diagnostic: "empty login"}
 	}
@@ -368,15 +377,21 @@ func (c *Client) FindUser(ctx context.Context, login string, extraAttrs ...strin
 		return nil, err
 	}
 	defer conn.Close()
-	return c.FindUserOn(ctx, conn, login, extraAttrs...)
+	return c.findUserOn(ctx, conn, login, statusAttrs, extraAttrs)
 }
 
 // FindUserOn is FindUser on a connection the caller already holds.
 func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extraAttrs ...string) (*directory.User, error) {
+	return c.findUserOn(ctx, conn, login, nil, extraAttrs)
+}
+
+func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statusAttrs, extraAttrs []string) (*directory.User, error) {
 	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
 		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
 	attrs = append(attrs, extraAttrs...)
 	attrs = append(attrs, c.cfg.ExtraAttributes...)
+	asked := len(attrs)
+	attrs = append(attrs, statusAttrs...)
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching,
 		2, int(c.cfg.Timeout/time.Second), false, c.LoginFilter(login), attrs, nil)
 	res, err := conn.Search(req)
@@ -412,7 +427,19 @@ func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extra
 		Attributes:  make(map[string][]string, len(e.Attributes)),
 	}
 	for _, a := range e.Attributes {
+		// The account-state attributes are the connector's, not part
+		// of what callers asked to read.
+		if containsFold(statusAttrs, a.Name) && !containsFold(attrs[:asked], a.Name) {
+			continue
+		}
 		u.Attributes[a.Name] = a.Values
+	}
+	if len(statusAttrs) > 0 {
+		u.StatusAttributes = make(map[string][]string, len(statusAttrs))
+		for _, a := range statusAttrs {
+			u.StatusAttributes[a] = e.GetEqualFoldAttributeValues(a)
+		}
+		u.ReadAt = c.now()
 	}
 	return u, nil
 }

@@ -115,7 +115,8 @@ type Config struct {
 	MaxGroupDepth int
 
 	// PoolSize is the most service-account connections open at once
-	// (default 4). Connections bound as an end user are never pooled.
+	// (default DefaultPoolSize). Connections bound as an end user are never
+	// pooled.
 	PoolSize int
 	// PoolIdleTimeout closes a pooled connection unused this long
 	// (default 2 minutes).
@@ -123,6 +124,11 @@ type Config struct {
 	// FailedServerHoldDown is how long a server that just failed is tried
 	// after the others (default 30 seconds).
 	FailedServerHoldDown time.Duration
+	// PolicyCacheTTL is how long a password policy read from the directory
+	// (AD domain policy or PSO, ppolicy entry, ...) is reused for every
+	// user under it (default 60 seconds; negative: read it every time).
+	// A policy an administrator changes shows in sspr after at most this.
+	PolicyCacheTTL time.Duration
 }
 
 // The account models (Config.Flavor).
@@ -142,8 +148,15 @@ const (
 
 // Defaults for the connection settings.
 const (
-	DefaultPoolSize             = 4
+	// DefaultPoolSize: a flow step holds one service connection at a
+	// time and for one request or two (FindUser, AccountStatus and
+	// EffectivePolicy take one search together on a warm cache), so a
+	// connection serves a few hundred steps a second; 8 covers the bursts
+	// of a busy portal while staying far below what a domain controller
+	// allows per client, and callers past it wait rather than fail.
+	DefaultPoolSize             = 8
 	DefaultPoolIdleTimeout      = 2 * time.Minute
+	DefaultPolicyCacheTTL       = 60 * time.Second
 	DefaultFailedServerHoldDown = 30 * time.Second
 	DefaultMaxGroupDepth        = 10
 )
@@ -228,6 +241,7 @@ func (c Config) WithDefaults(preset Config) Config {
 	}{
 		{&c.PoolIdleTimeout, preset.PoolIdleTimeout, DefaultPoolIdleTimeout},
 		{&c.FailedServerHoldDown, preset.FailedServerHoldDown, DefaultFailedServerHoldDown},
+		{&c.PolicyCacheTTL, preset.PolicyCacheTTL, DefaultPolicyCacheTTL},
 	} {
 		if *d.dst == 0 {
 			*d.dst = d.preset

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
+
+	"github.com/sspr/sspr/internal/directory"
 )
 
 // Tap is a TCP proxy on loopback in front of a real directory server. It
@@ -353,4 +356,72 @@ func throwAwayCert(t testing.TB) (tls.Certificate, string) {
 		t.Fatal(err)
 	}
 	return cert, caFile
+}
+
+// Lookup is a connector that finds users and reads their status and policy.
+type Lookup interface {
+	directory.Directory
+	directory.StatusReader
+	directory.PolicyReader
+}
+
+// LookupRequests looks login up in d, reads its status and its policy the
+// way a flow step does, twice: once to warm the pool and the policy cache,
+// then with tap (which d reaches the server through) recording. It returns
+// the requests of the second round, leaving out RootDSE reads (the pool's
+// health probe of a connection idle for a while, which a loaded machine may
+// cause), and checks both rounds agree.
+func LookupRequests(t testing.TB, d Lookup, tap *Tap, login string) []Request {
+	t.Helper()
+	round := func() (*directory.User, *directory.AccountStatus, *directory.PasswordPolicy) {
+		u := FindUser(t, d, login)
+		st := Status(t, d, u)
+		p, err := d.EffectivePolicy(Context(t), u)
+		if err != nil {
+			t.Fatalf("EffectivePolicy: %v", err)
+		}
+		return u, st, p
+	}
+	_, st1, p1 := round()
+	tap.Reset()
+	u, st2, p2 := round()
+	reqs := tap.Requests()
+	if st1.Locked != st2.Locked || st1.Disabled != st2.Disabled || st1.MustChange != st2.MustChange ||
+		!st1.PasswordLastSet.Equal(st2.PasswordLastSet) || st1.Protected != st2.Protected || *p1 != *p2 {
+		t.Errorf("the warm round differs from the cold one: status %+v / %+v, policy %+v / %+v", st1, st2, p1, p2)
+	}
+	t.Logf("status attributes read with the lookup: %v", u.StatusAttributes)
+	var out []Request
+	for _, r := range reqs {
+		if r.Op == "search" && r.Base == "" {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// HostPort returns the host:port of an ldap:// or ldaps:// URL.
+func HostPort(t testing.TB, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// TrustCA returns a TLS client configuration for a tap's own connection to
+// a server on 127.0.0.1 whose certificate caFile signed.
+func TrustCA(t testing.TB, caFile string) *tls.Config {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
