@@ -140,21 +140,41 @@ func describeServiceBind(bindDN string, err error) string {
 	return msg
 }
 
+// samplePage is how many entries SampleUser asks for: enough to skip the
+// service account itself, small whatever the size of the directory.
+const samplePage = 5
+
 // SampleUser finds an entry under BaseDN matching UserFilter and extra
 // (ANDed; may be empty) that is not the service account itself, reading
 // attrs with controls. nil when there is none.
+//
+// It reads one page of samplePage entries with the paged-results control
+// (and the same size limit), then abandons the paged search: Samba ignores a
+// plain size limit and would send every user of the directory (18 MB for
+// 1,200 users with their security descriptors), and the check's memory must
+// not grow with the directory.
 func (c *Client) SampleUser(conn *Conn, extra string, attrs []string, controls ...ldap.Control) (*ldap.Entry, error) {
 	filter := wrapFilter(c.cfg.UserFilter)
 	if extra != "" {
 		filter = "(&" + filter + wrapFilter(extra) + ")"
 	}
-	res, err := conn.Search(ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		5, 0, false, filter, attrs, controls))
+	search := func(paging *ldap.ControlPaging) (*ldap.SearchResult, error) {
+		return conn.Search(ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			samplePage, 0, false, filter, attrs, append(append([]ldap.Control(nil), controls...), paging)))
+	}
+	res, err := search(ldap.NewControlPaging(samplePage))
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, err
 	}
 	if res == nil {
 		return nil, nil
+	}
+	if pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok && len(pc.Cookie) > 0 {
+		// A page size of 0 with the cookie ends the paged search on the
+		// server (RFC 2696); its answer holds no entries.
+		stop := ldap.NewControlPaging(0)
+		stop.SetCookie(pc.Cookie)
+		_, _ = search(stop)
 	}
 	for _, e := range res.Entries {
 		if !EqualDN(e.DN, c.cfg.BindDN) {
