@@ -85,8 +85,11 @@ type pendingStep struct {
 func sessionAD(s *store.Session) []byte { return append([]byte("session:"), s.TokenHash...) }
 
 // SignIn checks the directory password and opens a session. An unknown
-// login and a wrong password answer the same; wrong passwords count against
-// the abuse controls (and the directory's own lockout).
+// login and a wrong password answer the same; only those two count as
+// failed guesses against the abuse controls (and the directory's own
+// lockout counts its wrong passwords). A directory that cannot answer, or
+// answers with something that is not the person's doing (sspr's
+// configuration, missing rights), is said plainly and counts against no one.
 func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang string) (string, SessionView, error) {
 	r := e.Reset
 	began := time.Now()
@@ -95,41 +98,64 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	if login == "" || password == "" {
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
+	base := audit.Event{Event: "enroll.signin", Actor: r.typedActor(login), ClientIP: clientIP}
 	if fe := r.limit(ctx, LimitIdentify, "", clientIP, ""); fe != nil {
+		r.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return "", SessionView{}, fe
 	}
 	user, err := r.Directories.FindUser(ctx, login)
 	switch kind := directory.KindOf(err); {
 	case err == nil:
+		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
 	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
-		r.failure(ctx, login, clientIP)
+		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
+		r.appendAudit(ctx, ev)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	default:
+		r.log().Error("looking up a user failed", "err", err)
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
-	key := "signin|" + user.Directory + "|" + user.DN
+	key := passwordGuessKey(user, login)
 	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
+		r.recordLimited(ctx, base, LimitVerify, fe, true)
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
 	if r.wouldLock(ctx, user) {
 		// One more wrong password would lock the account: do not bind.
-		r.failure(ctx, key, clientIP)
+		r.lockoutGuard(ctx, base, key, clientIP)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
-		if directory.KindOf(err) == directory.KindUnavailable {
-			return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+		kind := directory.KindOf(err)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, kind.String()
+		var answer *Error
+		switch kind {
+		case directory.KindInvalidCredentials:
+			// A wrong password is the one result that counts.
+			r.failure(ctx, key, clientIP)
+			answer = refuse(CodeCredentialsWrong)
+		case directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindPasswordExpired,
+			directory.KindMustChange, directory.KindLogonRestricted:
+			// The account's state, not a guess: the same answer as a wrong
+			// password (telling them apart tells a stranger about the
+			// account), but nothing is counted.
+			answer = refuse(CodeCredentialsWrong)
+		default:
+			// Down, or sspr's own configuration (rights, TLS, an operation
+			// the directory lacks): nothing the person did.
+			ev.Reason = "directory_" + kind.String()
+			r.log().Error("checking a password at sign-in failed", "directory", user.Directory, "subject", user.DN, "err", err)
+			answer = &Error{Code: CodeDirectoryDown, Err: err}
 		}
-		r.failure(ctx, key, clientIP)
-		_ = r.Store.InTx(ctx, func(tx *store.Tx) error {
-			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: "enroll.signin", Actor: login, Subject: user.DN,
-				Directory: user.Directory, ClientIP: clientIP, Outcome: audit.Failure, Reason: directory.KindOf(err).String()})
-		})
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		r.appendAudit(ctx, ev)
+		return "", SessionView{}, answer
 	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
@@ -143,8 +169,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		if err := tx.InsertSession(s); err != nil {
 			return err
 		}
-		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.signin", Actor: login, Subject: user.DN, Directory: user.Directory,
-			ClientIP: clientIP, Outcome: audit.Success})
+		ev := base
+		ev.At, ev.Outcome = now, audit.Success
+		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
