@@ -251,13 +251,21 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 		v.Factors = append(v.Factors, EnrolledFactor{ID: row.ID, Kind: factor.Kind(row.Kind), Label: row.Label, Source: row.Source,
 			CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt})
 	}
+	_, pre, preErr := e.directoryMethods(ctx, s)
+	if preErr != nil {
+		// Shown without them; a change still needs the directory (forChange).
+		e.Reset.log().Warn("looking up the directory's methods for the enrollment page failed", "directory", s.Directory, "err", preErr)
+	}
+	for _, p := range pre {
+		v.Factors = append(v.Factors, EnrolledFactor{ID: p.ID, Kind: p.Kind, Label: maskedDestination(p), Source: SourceDirectory})
+	}
 	for _, k := range e.Reset.Settings.Offered {
 		if fa := e.Reset.Factors[k]; fa != nil && fa.NeedsEnrollment() {
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
 	v.Step = StepReady
-	if !e.verified(s, len(rows) > 0) {
+	if !e.verified(s, len(rows) > 0 || len(pre) > 0 || preErr != nil) {
 		v.Step = StepVerify
 	}
 	if p := e.pending(s); p != nil {
@@ -336,38 +344,23 @@ func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (S
 	if err != nil {
 		return SessionView{}, err
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, enrollmentID)
 	if err != nil {
 		return SessionView{}, err
 	}
-	var target *store.Enrollment
-	rows, err := e.stored(ctx, s)
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	for _, row := range rows {
-		if row.ID == enrollmentID {
-			target = row
-		}
-	}
-	if target == nil || r.Factors[factor.Kind(target.Kind)] == nil {
-		return SessionView{}, refuse(CodeFactorNotAllowed)
-	}
-	secret, err := r.Sealer.Open(target.Secret, enrollmentAD(target.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(target.Kind)]
-	ch, err := fa.Challenge(ctx, subject, factor.Enrollment{ID: target.ID, Kind: fa.Kind(), Label: target.Label, Secret: secret})
+	fa := r.Factors[target.Kind]
+	ch, err := fa.Challenge(ctx, subject, target.Enrollment)
 	if err != nil {
 		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.verify_start", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(target.Kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
-	p := &pendingStep{Purpose: "verify", Kind: target.Kind, Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
+	p := &pendingStep{Purpose: "verify", Kind: string(target.Kind), Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
 	if err := e.savePending(ctx, s, p, ch.Deliver, "enroll_verify"); err != nil {
 		return SessionView{}, err
 	}
@@ -381,7 +374,8 @@ func expiry(ch factor.Challenge, r *Reset) time.Time {
 	return ch.Expires
 }
 
-// FinishVerify checks the step-up response.
+// FinishVerify checks the step-up response. Only a wrong response counts
+// against the person; a directory or store that fails is said plainly.
 func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Response) (SessionView, error) {
 	r := e.Reset
 	s, err := e.load(ctx, token)
@@ -392,51 +386,51 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	if p == nil || p.Purpose != "verify" {
 		return SessionView{}, refuse(CodeWrongState)
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, p.Enrollment)
 	if err != nil {
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	var row *store.Enrollment
-	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		row, err = tx.EnrollmentByID(p.Enrollment)
-		return err
-	})
-	if err != nil {
-		return SessionView{}, r.wrap(err)
-	}
-	secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(row.Kind)]
-	var upd factor.Enrollment
-	ok := fa != nil && r.limit(ctx, LimitVerify, key, s.ClientIP, "") == nil
-	if ok {
-		upd, err = fa.Verify(ctx, subject, factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label, Secret: secret}, p.State, resp)
-		ok = err == nil
-	}
+	fa := r.Factors[target.Kind]
 	now := r.now()
 	ev := audit.Event{At: now, Event: "enroll.verify", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory, ClientIP: s.ClientIP,
-		Outcome: audit.Success, Detail: map[string]any{"factor": row.Kind}}
-	if !ok {
+		Outcome: audit.Success, Detail: map[string]any{"factor": string(target.Kind)}}
+	var upd factor.Enrollment
+	ok := false
+	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+		// Quietly: answered as a wrong code, recorded as a block.
+		r.recordLimited(ctx, ev, LimitVerify, fe, true)
+		v, _ := e.view(ctx, s)
+		return v, refuse(CodeCodeInvalid)
+	}
+	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
+	switch {
+	case err == nil:
+		ok = true
+	case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed), errors.Is(err, factor.ErrExpired):
 		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
 		r.failure(ctx, key, s.ClientIP)
+	default:
+		// The factor could not check (its service is down, say): not the
+		// person's failure.
+		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
 			s.FactorVerifiedAt, s.Pending = now, nil
-			sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(row.ID))
-			if err != nil {
-				return err
-			}
-			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, upd.Label, now)
-			if err != nil {
-				return err
-			}
-			if !swapped {
-				return errRace
+			if target.stored {
+				sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(target.ID))
+				if err != nil {
+					return err
+				}
+				swapped, err := tx.SwapEnrollmentSecret(target.ID, target.sealed, sealed, upd.Label, now)
+				if err != nil {
+					return err
+				}
+				if !swapped {
+					return errRace
+				}
 			}
 			if err := tx.UpdateSession(s); err != nil {
 				return err
@@ -470,7 +464,18 @@ func (e *Enroll) forChange(ctx context.Context, token string) (*store.Session, [
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInternal, Err: err}
 	}
-	if !e.verified(s, len(rows) > 0) {
+	have := len(rows) > 0
+	if !have || s.FactorVerifiedAt.IsZero() {
+		// A pre-enrolled directory address or number is a factor too: a
+		// directory password alone must not add factors beside it. When the
+		// directory cannot say, nothing changes.
+		_, pre, err := e.directoryMethods(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		have = have || len(pre) > 0
+	}
+	if !e.verified(s, have) {
 		return nil, nil, refuse(CodeStepUpRequired)
 	}
 	return s, rows, nil
@@ -501,6 +506,8 @@ func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, inpu
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.begin", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
@@ -536,6 +543,8 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 	}
 	key := s.Directory + "|" + s.SubjectDN
 	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+		r.recordLimited(ctx, audit.Event{Event: "enroll.add", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
@@ -547,9 +556,13 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 			return v, &Error{Code: CodeBadEnrollmentInput, Err: err}
 		case errors.Is(err, factor.ErrExpired):
 			return v, refuse(CodeCodeExpired)
+		case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed):
+			r.failure(ctx, key, s.ClientIP)
+			return v, refuse(CodeCodeInvalid)
 		}
-		r.failure(ctx, key, s.ClientIP)
-		return v, refuse(CodeCodeInvalid)
+		// The factor could not check: not the person's failure.
+		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
+		return v, &Error{Code: CodeInternal, Err: err}
 	}
 	en.ID = newID()
 	if name = strings.TrimSpace(name); name != "" && len(name) <= 64 && en.Label == "" {

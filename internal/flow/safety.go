@@ -10,6 +10,9 @@ import (
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/factor/email"
+	"github.com/sspr/sspr/internal/sms"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -146,4 +149,82 @@ func (r *Reset) lockoutGuard(ctx context.Context, base audit.Event, key, clientI
 	r.appendAudit(ctx, ev)
 	r.log().Warn("refused a password guess that could lock the account in the directory; somebody may be guessing its password",
 		"event", ev.Event, "directory", ev.Directory, "login", ev.Actor, "client_ip", clientIP)
+}
+
+// SourceDirectory is the source of a pre-enrolled method: the directory's
+// mail or mobile attribute, shown read-only (the organisation keeps it).
+const SourceDirectory = "directory"
+
+// directoryMethods looks the session's person up again and lists their
+// pre-enrolled methods: the directory's mail and mobile serving as email
+// and SMS factors (Settings.PreEnrollMail, PreEnrollMobile) while they have
+// not enrolled one of that kind themselves.
+func (e *Enroll) directoryMethods(ctx context.Context, s *store.Session) (factor.Subject, []*enrolled, error) {
+	subject, u, err := e.subject(ctx, s)
+	if err != nil {
+		return factor.Subject{}, nil, err
+	}
+	f := &store.Flow{Known: true, Directory: s.Directory, SubjectDN: s.SubjectDN, Login: s.Login, DisplayName: s.DisplayName}
+	all, err := e.Reset.enrollments(ctx, f, u)
+	if err != nil {
+		return factor.Subject{}, nil, &Error{Code: CodeInternal, Err: err}
+	}
+	var out []*enrolled
+	for _, m := range all {
+		if !m.stored && (m.ID == directoryMailID || m.ID == directoryMobileID) {
+			out = append(out, m)
+		}
+	}
+	return subject, out, nil
+}
+
+// method finds one of the person's methods to verify with by ID: a stored
+// enrollment (opened) or a pre-enrolled directory address or number.
+func (e *Enroll) method(ctx context.Context, s *store.Session, id string) (factor.Subject, *enrolled, error) {
+	r := e.Reset
+	if id == directoryMailID || id == directoryMobileID {
+		subject, pre, err := e.directoryMethods(ctx, s)
+		if err != nil {
+			return factor.Subject{}, nil, err
+		}
+		for _, m := range pre {
+			if m.ID == id && r.Factors[m.Kind] != nil {
+				return subject, m, nil
+			}
+		}
+		return factor.Subject{}, nil, refuse(CodeFactorNotAllowed)
+	}
+	rows, err := e.stored(ctx, s)
+	if err != nil {
+		return factor.Subject{}, nil, &Error{Code: CodeInternal, Err: err}
+	}
+	var row *store.Enrollment
+	for _, x := range rows {
+		if x.ID == id {
+			row = x
+		}
+	}
+	if row == nil || r.Factors[factor.Kind(row.Kind)] == nil {
+		return factor.Subject{}, nil, refuse(CodeFactorNotAllowed)
+	}
+	subject, _, err := e.subject(ctx, s)
+	if err != nil {
+		return factor.Subject{}, nil, err
+	}
+	secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
+	if err != nil {
+		return factor.Subject{}, nil, &Error{Code: CodeInternal, Err: err}
+	}
+	fa := r.Factors[factor.Kind(row.Kind)]
+	return subject, &enrolled{stored: true, sealed: row.Secret, Enrollment: factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label,
+		Secret: secret, CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt}}, nil
+}
+
+// maskedDestination shows a pre-enrolled address or number the way its
+// factor labels an enrolled one.
+func maskedDestination(m *enrolled) string {
+	if m.Kind == factor.SMS {
+		return sms.Mask(string(m.Secret))
+	}
+	return email.Mask(string(m.Secret))
 }
