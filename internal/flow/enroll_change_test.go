@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/directory/openldap"
@@ -251,5 +252,33 @@ func TestUnlockOutcome(t *testing.T) {
 	u, _ := h.dir.FindUser(ctx, "carol")
 	if err := h.dir.VerifyPassword(ctx, u, "Summer-2026"); err != nil {
 		t.Fatalf("unlock changed the password: %v", err)
+	}
+}
+
+// badChange is the demo directory whose password change fails for a reason
+// that is not the person's (the service's rights).
+type badChange struct{ *openldap.Directory }
+
+func (badChange) ChangePassword(context.Context, *directory.User, string, string) error {
+	return &directory.Error{Kind: directory.KindAccessDenied, Op: "change", Diagnostic: "no rights (test)"}
+}
+
+// A change the directory refuses for its own reasons counts against no one.
+func TestChangeDirectoryErrorsDoNotCount(t *testing.T) {
+	h := newHarness(t)
+	p := abuse.DefaultPolicy()
+	p.UserFailures = abuse.Rule{Limit: 2, Window: time.Hour, Block: time.Hour}
+	h.limit(p)
+	ctx := context.Background()
+	in := flow.ChangeInput{Login: "dave", OldPassword: "Autumn-2026", NewPassword: "Counted-Not-1", Confirm: "Counted-Not-1"}
+	h.reset.Directories = directory.NewSet(badChange{h.dir})
+	for range 3 {
+		if err := h.change().Change(ctx, in); flowCode(err) != flow.CodeResetNotPermitted {
+			t.Fatalf("a change the directory refuses: %v", err)
+		}
+	}
+	h.reset.Directories = directory.NewSet(h.dir)
+	if err := h.change().Change(ctx, in); err != nil {
+		t.Fatalf("directory errors were counted as wrong passwords: %v", err)
 	}
 }
