@@ -11,6 +11,7 @@ import (
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/ad"
 	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
@@ -48,5 +49,29 @@ func TestCheckLockoutThresholds(t *testing.T) {
 			!strings.Contains(buf.String(), d.Name())) {
 			t.Errorf("limit %d: not logged plainly:\n%s", tc.limit, buf.String())
 		}
+	}
+}
+
+// The same against Samba AD (domain lockoutThreshold, read as the
+// least-privilege service account).
+func TestCheckLockoutThresholdsAD(t *testing.T) {
+	cfg := dirtest.ADServiceConfig(t)
+	threshold := dirtest.ADLockoutThreshold(t)
+	d, err := ad.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	p := abuse.DefaultPolicy()
+	p.UserFailures.Limit = threshold
+	if got := app.CheckLockoutThresholds(ctx, directory.NewSet(d), p, log); len(got) != 1 || !strings.Contains(got[0], "lockout threshold") {
+		t.Fatalf("limit %d against the domain's threshold %d: %q", threshold, threshold, got)
+	}
+	p.UserFailures.Limit = threshold - 1
+	if got := app.CheckLockoutThresholds(ctx, directory.NewSet(d), p, log); len(got) != 0 {
+		t.Fatalf("limit %d: %q", threshold-1, got)
 	}
 }
