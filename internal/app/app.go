@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	reset := &flow.Reset{
 		Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Factors: fs, Sealer: ring, Limiter: lim,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules,
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules, LoginHashKey: loginHashKey(cfg),
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
@@ -161,7 +161,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring}
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
+		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
@@ -271,6 +272,7 @@ func (a *App) StartupChecks(ctx context.Context) {
 			}
 		}
 	}
+	CheckLockoutThresholds(ctx, a.dirs, a.limiter.l.Policy(), a.log)
 }
 
 // ReloadBreachCorpus swaps in a newly built breached-password corpus while

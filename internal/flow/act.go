@@ -119,12 +119,21 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 
 	var st Status
 	var stepErr *Error
+	var logged audit.Event
 	sent := false
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
 		now := r.now()
 		f.UpdatedAt = now
 		var ev audit.Event
 		switch kind := directory.KindOf(actErr); {
+		case refusal != nil && refusal.Code == CodeDirectoryDown:
+			// The guard could not read the account: nothing was written,
+			// and the person may try again.
+			f.State, stepErr = string(StateVerified), refusal
+			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
+		case refusal != nil && refusal.Code == CodeTooManyResets:
+			f.State, stepErr = string(StateFailed), refusal
+			ev = limitedEvent(r.event(f, event, clientIP, audit.Denied, ""), LimitReset, refusal, false)
 		case refusal != nil:
 			f.State, stepErr = string(StateFailed), refusal
 			ev = r.event(f, event, clientIP, audit.Denied, string(refusal.Code))
@@ -148,6 +157,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 					return err
 				}
 				sent = true
+			}
+			if action == ActionReset {
+				// The password changed: no other flow of the account may
+				// set it again, and sessions signed in with the old one end.
+				flows, sessions, err := retireAccount(tx, f.Directory, f.SubjectDN, f.TokenHash, now)
+				if err != nil {
+					return err
+				}
+				ev.Detail["retired_flows"], ev.Detail["retired_sessions"] = flows, sessions
 			}
 		case kind == directory.KindPolicyViolation:
 			var de *directory.Error
@@ -178,11 +196,13 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 			return err
 		}
 		st = r.status(f)
+		logged = ev
 		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
+	r.logOutcome(logged)
 	if sent {
 		r.enqueued()
 	}
@@ -195,18 +215,20 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 // guard refuses accounts self-service must not touch: disabled ones (a reset
 // must not look like it re-enables them) and privileged ones where the
 // configuration does not allow them. Directories that cannot report status
-// are not guarded here; they still refuse what they refuse.
+// are not guarded here; they still refuse what they refuse. A status that
+// cannot be read refuses (CodeDirectoryDown): the guards fail closed.
 func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.User) *Error {
 	sr, ok := d.(directory.StatusReader)
 	if !ok {
 		return nil
 	}
 	st, err := sr.AccountStatus(ctx, u)
-	if err != nil {
-		// An unreadable status is not a reason to refuse; the action itself
-		// fails if the directory is really down.
-		r.log().Warn("reading the account status failed", "directory", d.Name(), "subject", u.DN, "err", err)
-		return nil
+	if err != nil || st == nil {
+		// Unknown status: the account may be disabled or privileged, so
+		// nothing is written. The flow stays verified and the person may
+		// try again once the directory answers.
+		r.log().Warn("reading the account status failed; refusing until it can be read", "directory", d.Name(), "subject", u.DN, "err", err)
+		return &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	switch {
 	case st.Disabled:

@@ -85,8 +85,11 @@ type pendingStep struct {
 func sessionAD(s *store.Session) []byte { return append([]byte("session:"), s.TokenHash...) }
 
 // SignIn checks the directory password and opens a session. An unknown
-// login and a wrong password answer the same; wrong passwords count against
-// the abuse controls (and the directory's own lockout).
+// login and a wrong password answer the same; only those two count as
+// failed guesses against the abuse controls (and the directory's own
+// lockout counts its wrong passwords). A directory that cannot answer, or
+// answers with something that is not the person's doing (sspr's
+// configuration, missing rights), is said plainly and counts against no one.
 func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang string) (string, SessionView, error) {
 	r := e.Reset
 	began := time.Now()
@@ -95,41 +98,64 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	if login == "" || password == "" {
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
+	base := audit.Event{Event: "enroll.signin", Actor: r.typedActor(login), ClientIP: clientIP}
 	if fe := r.limit(ctx, LimitIdentify, "", clientIP, ""); fe != nil {
+		r.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return "", SessionView{}, fe
 	}
 	user, err := r.Directories.FindUser(ctx, login)
 	switch kind := directory.KindOf(err); {
 	case err == nil:
+		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
 	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
-		r.failure(ctx, login, clientIP)
+		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
+		r.appendAudit(ctx, ev)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	default:
+		r.log().Error("looking up a user failed", "err", err)
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
-	key := "signin|" + user.Directory + "|" + user.DN
+	key := passwordGuessKey(user, login)
 	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
+		r.recordLimited(ctx, base, LimitVerify, fe, true)
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
 	if r.wouldLock(ctx, user) {
 		// One more wrong password would lock the account: do not bind.
-		r.failure(ctx, key, clientIP)
+		r.lockoutGuard(ctx, base, key, clientIP)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
-		if directory.KindOf(err) == directory.KindUnavailable {
-			return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+		kind := directory.KindOf(err)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, kind.String()
+		var answer *Error
+		switch kind {
+		case directory.KindInvalidCredentials:
+			// A wrong password is the one result that counts.
+			r.failure(ctx, key, clientIP)
+			answer = refuse(CodeCredentialsWrong)
+		case directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindPasswordExpired,
+			directory.KindMustChange, directory.KindLogonRestricted:
+			// The account's state, not a guess: the same answer as a wrong
+			// password (telling them apart tells a stranger about the
+			// account), but nothing is counted.
+			answer = refuse(CodeCredentialsWrong)
+		default:
+			// Down, or sspr's own configuration (rights, TLS, an operation
+			// the directory lacks): nothing the person did.
+			ev.Reason = "directory_" + kind.String()
+			r.log().Error("checking a password at sign-in failed", "directory", user.Directory, "subject", user.DN, "err", err)
+			answer = &Error{Code: CodeDirectoryDown, Err: err}
 		}
-		r.failure(ctx, key, clientIP)
-		_ = r.Store.InTx(ctx, func(tx *store.Tx) error {
-			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: "enroll.signin", Actor: login, Subject: user.DN,
-				Directory: user.Directory, ClientIP: clientIP, Outcome: audit.Failure, Reason: directory.KindOf(err).String()})
-		})
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		r.appendAudit(ctx, ev)
+		return "", SessionView{}, answer
 	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
@@ -143,8 +169,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		if err := tx.InsertSession(s); err != nil {
 			return err
 		}
-		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.signin", Actor: login, Subject: user.DN, Directory: user.Directory,
-			ClientIP: clientIP, Outcome: audit.Success})
+		ev := base
+		ev.At, ev.Outcome = now, audit.Success
+		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
@@ -224,13 +251,21 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 		v.Factors = append(v.Factors, EnrolledFactor{ID: row.ID, Kind: factor.Kind(row.Kind), Label: row.Label, Source: row.Source,
 			CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt})
 	}
+	_, pre, preErr := e.directoryMethods(ctx, s)
+	if preErr != nil {
+		// Shown without them; a change still needs the directory (forChange).
+		e.Reset.log().Warn("looking up the directory's methods for the enrollment page failed", "directory", s.Directory, "err", preErr)
+	}
+	for _, p := range pre {
+		v.Factors = append(v.Factors, EnrolledFactor{ID: p.ID, Kind: p.Kind, Label: maskedDestination(p), Source: SourceDirectory})
+	}
 	for _, k := range e.Reset.Settings.Offered {
 		if fa := e.Reset.Factors[k]; fa != nil && fa.NeedsEnrollment() {
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
 	v.Step = StepReady
-	if !e.verified(s, len(rows) > 0) {
+	if !e.verified(s, len(rows) > 0 || len(pre) > 0 || preErr != nil) {
 		v.Step = StepVerify
 	}
 	if p := e.pending(s); p != nil {
@@ -309,38 +344,23 @@ func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (S
 	if err != nil {
 		return SessionView{}, err
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, enrollmentID)
 	if err != nil {
 		return SessionView{}, err
 	}
-	var target *store.Enrollment
-	rows, err := e.stored(ctx, s)
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	for _, row := range rows {
-		if row.ID == enrollmentID {
-			target = row
-		}
-	}
-	if target == nil || r.Factors[factor.Kind(target.Kind)] == nil {
-		return SessionView{}, refuse(CodeFactorNotAllowed)
-	}
-	secret, err := r.Sealer.Open(target.Secret, enrollmentAD(target.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(target.Kind)]
-	ch, err := fa.Challenge(ctx, subject, factor.Enrollment{ID: target.ID, Kind: fa.Kind(), Label: target.Label, Secret: secret})
+	fa := r.Factors[target.Kind]
+	ch, err := fa.Challenge(ctx, subject, target.Enrollment)
 	if err != nil {
 		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.verify_start", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(target.Kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
-	p := &pendingStep{Purpose: "verify", Kind: target.Kind, Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
+	p := &pendingStep{Purpose: "verify", Kind: string(target.Kind), Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
 	if err := e.savePending(ctx, s, p, ch.Deliver, "enroll_verify"); err != nil {
 		return SessionView{}, err
 	}
@@ -354,7 +374,8 @@ func expiry(ch factor.Challenge, r *Reset) time.Time {
 	return ch.Expires
 }
 
-// FinishVerify checks the step-up response.
+// FinishVerify checks the step-up response. Only a wrong response counts
+// against the person; a directory or store that fails is said plainly.
 func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Response) (SessionView, error) {
 	r := e.Reset
 	s, err := e.load(ctx, token)
@@ -365,51 +386,51 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	if p == nil || p.Purpose != "verify" {
 		return SessionView{}, refuse(CodeWrongState)
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, p.Enrollment)
 	if err != nil {
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	var row *store.Enrollment
-	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		row, err = tx.EnrollmentByID(p.Enrollment)
-		return err
-	})
-	if err != nil {
-		return SessionView{}, r.wrap(err)
-	}
-	secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(row.Kind)]
-	var upd factor.Enrollment
-	ok := fa != nil && r.limit(ctx, LimitVerify, key, s.ClientIP, "") == nil
-	if ok {
-		upd, err = fa.Verify(ctx, subject, factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label, Secret: secret}, p.State, resp)
-		ok = err == nil
-	}
+	fa := r.Factors[target.Kind]
 	now := r.now()
 	ev := audit.Event{At: now, Event: "enroll.verify", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory, ClientIP: s.ClientIP,
-		Outcome: audit.Success, Detail: map[string]any{"factor": row.Kind}}
-	if !ok {
+		Outcome: audit.Success, Detail: map[string]any{"factor": string(target.Kind)}}
+	var upd factor.Enrollment
+	ok := false
+	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+		// Quietly: answered as a wrong code, recorded as a block.
+		r.recordLimited(ctx, ev, LimitVerify, fe, true)
+		v, _ := e.view(ctx, s)
+		return v, refuse(CodeCodeInvalid)
+	}
+	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
+	switch {
+	case err == nil:
+		ok = true
+	case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed), errors.Is(err, factor.ErrExpired):
 		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
 		r.failure(ctx, key, s.ClientIP)
+	default:
+		// The factor could not check (its service is down, say): not the
+		// person's failure.
+		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
 			s.FactorVerifiedAt, s.Pending = now, nil
-			sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(row.ID))
-			if err != nil {
-				return err
-			}
-			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, upd.Label, now)
-			if err != nil {
-				return err
-			}
-			if !swapped {
-				return errRace
+			if target.stored {
+				sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(target.ID))
+				if err != nil {
+					return err
+				}
+				swapped, err := tx.SwapEnrollmentSecret(target.ID, target.sealed, sealed, upd.Label, now)
+				if err != nil {
+					return err
+				}
+				if !swapped {
+					return errRace
+				}
 			}
 			if err := tx.UpdateSession(s); err != nil {
 				return err
@@ -443,7 +464,18 @@ func (e *Enroll) forChange(ctx context.Context, token string) (*store.Session, [
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInternal, Err: err}
 	}
-	if !e.verified(s, len(rows) > 0) {
+	have := len(rows) > 0
+	if !have || s.FactorVerifiedAt.IsZero() {
+		// A pre-enrolled directory address or number is a factor too: a
+		// directory password alone must not add factors beside it. When the
+		// directory cannot say, nothing changes.
+		_, pre, err := e.directoryMethods(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		have = have || len(pre) > 0
+	}
+	if !e.verified(s, have) {
 		return nil, nil, refuse(CodeStepUpRequired)
 	}
 	return s, rows, nil
@@ -474,6 +506,8 @@ func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, inpu
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.begin", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
@@ -509,6 +543,8 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 	}
 	key := s.Directory + "|" + s.SubjectDN
 	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+		r.recordLimited(ctx, audit.Event{Event: "enroll.add", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
@@ -520,9 +556,13 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 			return v, &Error{Code: CodeBadEnrollmentInput, Err: err}
 		case errors.Is(err, factor.ErrExpired):
 			return v, refuse(CodeCodeExpired)
+		case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed):
+			r.failure(ctx, key, s.ClientIP)
+			return v, refuse(CodeCodeInvalid)
 		}
-		r.failure(ctx, key, s.ClientIP)
-		return v, refuse(CodeCodeInvalid)
+		// The factor could not check: not the person's failure.
+		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
+		return v, &Error{Code: CodeInternal, Err: err}
 	}
 	en.ID = newID()
 	if name = strings.TrimSpace(name); name != "" && len(name) <= 64 && en.Label == "" {

@@ -149,6 +149,10 @@ type Reset struct {
 	Rules PasswordRules
 	// PoW, when set, must be solved before a flow starts.
 	PoW ProofOfWork
+	// LoginHashKey keys the hash that stands for a login matching no
+	// account in the audit log and the log (derived from the installation
+	// secret): what people type there may be a password.
+	LoginHashKey []byte
 }
 
 // Status is what a face may show about a flow. Before the first factor is
@@ -279,7 +283,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		// the login, so it may be told plainly.
 		r.log().Error("looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
+			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: r.typedActor(login), ClientIP: in.ClientIP,
 				Outcome: audit.Failure, Reason: "directory_" + kind.String()})
 		})
 		return "", Status{}, &Error{Code: CodeDirectoryDown, Err: err}
@@ -325,7 +329,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		if err := r.deliver(tx, f, deliveries, now); err != nil {
 			return err
 		}
-		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
+		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: r.flowActor(f, in.Login),
 			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome,
 			Detail: map[string]any{"factors_required": f.FactorsRequired}})
 	})
@@ -521,7 +525,7 @@ func (r *Reset) status(f *store.Flow) Status {
 }
 
 func (r *Reset) event(f *store.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
-	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: f.Login, Subject: f.SubjectDN,
+	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: r.flowActor(f, f.Login), Subject: f.SubjectDN,
 		Directory: f.Directory, ClientIP: clientIP, Outcome: outcome, Reason: reason}
 }
 
