@@ -35,7 +35,7 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: sspr-agent pam-helper|reset|unlock|check-password|version [flags]")
+		fmt.Fprintln(stderr, "usage: sspr-agent pam-helper|reset|unlock|check-password|register|version [flags]")
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
@@ -50,6 +50,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd == "version" {
 		fmt.Fprintln(stdout, "sspr-agent", version)
 		return 0
+	}
+	if cmd == "register" {
+		return register(rest, stdout, stderr)
 	}
 	cfg, cfgErr := agent.LoadConfig(*configPath)
 	lang := os.Getenv("LANG")
@@ -70,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			_ = conv.Finish(string(agent.OutcomeIgnore))
 			return 0
 		}
-		client, err := agent.NewClient(cfg.ServerURL, cfg.CAFile, texts.Lang, cfg.Timeout)
+		client, err := newClient(cfg, texts.Lang)
 		if err != nil {
 			logger.warn(fmt.Sprintf("%s: %v", cmd, err))
 			_ = conv.Finish(string(agent.OutcomeIgnore))
@@ -101,7 +104,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, cfgErr)
 			return 1
 		}
-		client, err := agent.NewClient(cfg.ServerURL, cfg.CAFile, texts.Lang, cfg.Timeout)
+		client, err := newClient(cfg, texts.Lang)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1

@@ -27,6 +27,9 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Language overrides the login session's locale (LANG).
 	Language string `yaml:"language"`
+	// IdentityFile holds the machine's registration (`sspr-agent register`);
+	// when it exists every request is signed with its key.
+	IdentityFile string `yaml:"identity_file"`
 }
 
 // DefaultConfigPath is where the agent reads its configuration.
@@ -44,7 +47,7 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig parses and checks a configuration.
 func ParseConfig(data []byte) (*Config, error) {
-	c := &Config{Timeout: 10 * time.Second}
+	c := &Config{Timeout: 10 * time.Second, IdentityFile: DefaultIdentityPath}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file decodes to io.EOF: the checks below then name what is

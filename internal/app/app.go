@@ -58,6 +58,8 @@ type App struct {
 	Change *flow.Change
 	// Enroll is the enrollment portal's flow.
 	Enroll *flow.Enroll
+	// Agents registers login-screen agents and checks their signatures.
+	Agents *flow.Agents
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -163,7 +165,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
 		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
+		Agents: newAgents(cfg, st, chain, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -232,8 +235,10 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	mux := http.NewServeMux()
 	p.Register(mux)
 	api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log).Register(mux)
+	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
 	var h http.Handler = mux
+	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
 	h = web.CrossOrigin(h, p.Forbidden())
 	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
 	h = http.MaxBytesHandler(h, 64<<10)
