@@ -329,6 +329,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })
+	wg.Go(func() { a.resolveLoop(bg) })
 
 	errc := make(chan error, 1)
 	go func() {

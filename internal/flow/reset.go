@@ -149,6 +149,9 @@ type Reset struct {
 	Rules PasswordRules
 	// PoW, when set, must be solved before a flow starts.
 	PoW ProofOfWork
+	// Instance names this process in recorded write intents (default: host,
+	// PID and a random part); see ResolveInterrupted.
+	Instance string
 	// LoginHashKey keys the hash that stands for a login matching no
 	// account in the audit log and the log (derived from the installation
 	// secret): what people type there may be a password.
@@ -390,25 +393,39 @@ func (r *Reset) enqueued() {
 }
 
 func (r *Reset) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	msg, err := r.newMail(kind, to, m, now)
+	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, &store.Message{
-		CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
-	})
+	return r.enqueue(tx, msg)
 }
 
 func (r *Reset) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) error {
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	msg, err := r.newSMS(kind, to, body, now)
+	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, &store.Message{
-		CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
-	})
+	return r.enqueue(tx, msg)
+}
+
+// newMail and newSMS build an outbox message due now, with a Message-ID
+// that stays the same however often it is retried.
+func (r *Reset) newMail(kind, to string, m notify.Mail, now time.Time) (*store.Message, error) {
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand(), id); err != nil {
+		return nil, err
+	}
+	return &store.Message{CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
+		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
+}
+
+func (r *Reset) newSMS(kind, to, body string, now time.Time) (*store.Message, error) {
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand(), id); err != nil {
+		return nil, err
+	}
+	return &store.Message{CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
+		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
 }
 
 // enqueue seals a message (no address, number or code in clear at rest)
