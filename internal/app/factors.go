@@ -25,7 +25,7 @@ func keyRing(cfg *config.Config, log *slog.Logger) (*secrets.KeyRing, error) {
 		}
 		return ring, nil
 	}
-	log.Warn("no key ring is configured (secrets.keyring_file): data at rest is encrypted with a key derived from hmac_key, which cannot be rotated; run `sspr keys generate`")
+	log.Warn("configuration: "+noKeyRing, "key", "secrets.keyring_file")
 	return secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: secrets.Derive(cfg.HMACKeyBytes(), "encryption:derived")})
 }
 

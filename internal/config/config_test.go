@@ -342,19 +342,20 @@ func TestEnvOverrides(t *testing.T) {
 	t.Parallel()
 	pwFile := writeFile(t, "lab-pw", "from-file\n")
 	e := env{
-		"SSPR_SERVER_BASE_URL":                  "https://reset.example.org",
-		"SSPR_SERVER_TRUSTED_PROXIES":           "10.1.0.0/16",
-		"SSPR_DIRECTORIES_0_BIND_PASSWORD":      "from-env",
-		"SSPR_DIRECTORIES_0_URLS":               "ldaps://a.example.com:636, ldaps://b.example.com:636,",
-		"SSPR_DIRECTORIES_1_BIND_PASSWORD_FILE": pwFile,
-		"SSPR_DIRECTORIES_1_START_TLS":          "false",
-		"SSPR_DIRECTORIES_7_NAME":               "ignored: the file has no such element",
-		"SSPR_MAIL_SMTP_PORT":                   "2525",
-		"SSPR_MAIL_SMTP_PASSWORD":               "smtp-env",
-		"SSPR_RESET_CODE_TTL":                   "3m",
-		"SSPR_PORTAL_HELP_DESK_PHONE":           "+49 30 1234",
-		"SSPR_LOG_LEVEL":                        "warn",
-		"sspr_log_format":                       "text", // not our variable: names are upper case
+		"SSPR_SERVER_BASE_URL":                    "https://reset.example.org",
+		"SSPR_SERVER_TRUSTED_PROXIES":             "10.1.0.0/16",
+		"SSPR_DIRECTORIES_0_BIND_PASSWORD":        "from-env",
+		"SSPR_DIRECTORIES_0_URLS":                 "ldaps://a.example.com:636, ldaps://b.example.com:636,",
+		"SSPR_DIRECTORIES_1_BIND_PASSWORD_FILE":   pwFile,
+		"SSPR_DIRECTORIES_1_START_TLS":            "false",
+		"SSPR_DIRECTORIES_1_ALLOW_INSECURE_BINDS": "yes",
+		"SSPR_DIRECTORIES_7_NAME":                 "ignored: the file has no such element",
+		"SSPR_MAIL_SMTP_PORT":                     "2525",
+		"SSPR_MAIL_SMTP_PASSWORD":                 "smtp-env",
+		"SSPR_RESET_CODE_TTL":                     "3m",
+		"SSPR_PORTAL_HELP_DESK_PHONE":             "+49 30 1234",
+		"SSPR_LOG_LEVEL":                          "warn",
+		"sspr_log_format":                         "text", // not our variable: names are upper case
 	}
 	cfg := mustParse(t, validYAML, e)
 	for _, c := range []struct {
@@ -490,6 +491,23 @@ func TestValidationRules(t *testing.T) {
 			c.Directories[0].URLs = []string{"ldaps://dc1.example.com:636", "ldaps://dc1.example.com:3269"}
 		}, []string{"directories[0].urls[1]"}},
 		{"port 3268 fine for openldap", func(c *config.Config) { c.Directories[1].URLs = []string{"ldap://ldap.example.com:3268"} }, nil},
+		{"plain ldap without start_tls refused", func(c *config.Config) { c.Directories[1].StartTLS = false }, []string{"directories[1].urls[0]"}},
+		{"plain LDAP:// without start_tls refused", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].URLs = []string{"LDAP://ldap.example.com:389"}
+		}, []string{"directories[1].urls[0]"}},
+		{"plain ldap on loopback refused too", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].URLs = []string{"ldap://127.0.0.1:389"}
+		}, []string{"directories[1].urls[0]"}},
+		{"plain ldap with allow_insecure_binds", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
+		}, nil},
+		{"plain ldap with the deprecated allow_insecure_password_writes", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecurePasswordWrites = true
+		}, nil},
 		{"ldaps with start_tls", func(c *config.Config) { c.Directories[0].StartTLS = true }, []string{"directories[0].urls[0]", "directories[0].urls[1]"}},
 		{"not an ldap url", func(c *config.Config) { c.Directories[0].URLs = []string{"https://dc1.example.com"} }, []string{"directories[0].urls[0]"}},
 		{"no urls", func(c *config.Config) { c.Directories[0].URLs = nil }, []string{"directories[0].urls"}},
@@ -548,15 +566,15 @@ func TestWarnings(t *testing.T) {
 		msg    string
 	}{
 		{"none", func(*config.Config) {}, "", ""},
-		{"plain ldap", func(c *config.Config) { c.Directories[1].StartTLS = false }, "directories[1].urls[0]", "in clear"},
-		{"plain ldap, upper-case scheme", func(c *config.Config) {
+		{"plain ldap, insecure binds allowed", func(c *config.Config) {
 			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
+		}, "directories[1].urls[0]", "tests only"},
+		{"plain ldap, upper-case scheme, insecure binds allowed", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
 			c.Directories[1].URLs = []string{"LDAP://ldap.example.com:389"}
 		}, "directories[1].urls[0]", "in clear"},
-		{"plain ldap, insecure writes allowed", func(c *config.Config) {
-			c.Directories[1].StartTLS = false
-			c.Directories[1].AllowInsecurePasswordWrites = true
-		}, "directories[1].urls[0]", "tests only"},
 		{"skip verify", func(c *config.Config) { c.Directories[0].InsecureSkipVerify = true }, "directories[0].insecure_skip_verify", "tests only"},
 		{"smtp without tls to a remote host", func(c *config.Config) { c.Mail.SMTP.Security = "none" }, "mail.smtp.security", "without TLS"},
 		{"smtp without tls on loopback", func(c *config.Config) {
