@@ -78,7 +78,26 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(suggestFlag)
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), keysCmd(), breachCmd(), versionCmd())
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+			c.Args, c.RunE, c.SuggestionsMinimumDistance = cobra.ArbitraryArgs, unknownSubcommand, 2
+		}
+	}
 	return root
+}
+
+// unknownSubcommand makes "sspr config chek" an error with a suggestion,
+// as cobra does for top-level commands, instead of printing the group's
+// help with exit status 0.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return errors.New(msg + "\nRun '" + cmd.CommandPath() + " --help' for its commands")
 }
 
 // suggestFlag adds a "did you mean" to an unknown flag, as cobra does for

@@ -84,7 +84,11 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 	if !blocked("mail") {
 		sender, err := mailSender(cfg)
 		if err != nil {
-			fail("mail.smtp", err)
+			key := "mail.smtp"
+			if ca := cfg.Mail.SMTP.CAFile; ca != "" && strings.Contains(err.Error(), ca) {
+				key = "mail.smtp.ca_file"
+			}
+			fail(key, err)
 		}
 		if !blocked("sms") {
 			if _, err := smsSender(cfg.SMS, sender); err != nil {
