@@ -9,9 +9,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,7 +305,9 @@ func TestSIGHUPWithoutCorpusIsInfo(t *testing.T) {
 	}
 	wait("listening line", func(m map[string]any) bool { return m["msg"] == "sspr is listening" })
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	m := wait("reload line", func(m map[string]any) bool { return strings.Contains(fmt.Sprint(m["msg"]), "SIGHUP") || strings.Contains(fmt.Sprint(m["msg"]), "corpus") })
+	m := wait("reload line", func(m map[string]any) bool {
+		return strings.Contains(fmt.Sprint(m["msg"]), "SIGHUP") || strings.Contains(fmt.Sprint(m["msg"]), "corpus")
+	})
 	if m["level"] != "INFO" || !strings.Contains(fmt.Sprint(m["msg"]), "nothing to reload") {
 		t.Errorf("SIGHUP without a corpus logged %v", m)
 	}
