@@ -217,6 +217,13 @@ func explainLookup(login string, err error) string {
 // TODO(dir): use directory.Explain once the connector package has it, so
 // this CLI and `directory check` say the same.
 func explainDirectoryError(err error) string {
+	// The connector reports the service account's own failure to bind
+	// (wrong password, locked, expired) as a configuration problem of the
+	// "service bind" operation.
+	var de *directory.Error
+	if errors.As(err, &de) && de.Op == "service bind" && de.Kind == directory.KindMisconfigured {
+		return "the service account (bind_dn) cannot sign in to the directory: its password (bind_password) is wrong, or the account is locked, disabled or expired; `sspr directory check` says which."
+	}
 	switch directory.KindOf(err) {
 	case directory.KindInvalidCredentials:
 		return "the directory refused the service account's password; check bind_dn and bind_password."
