@@ -104,3 +104,45 @@ func TestDeprecatedInsecureWritesKey(t *testing.T) {
 		t.Errorf("plain LDAP: %v", err)
 	}
 }
+
+// TestDirectoryRules: the directories section's rules.
+func TestDirectoryRules(t *testing.T) {
+	t.Parallel()
+	checkRules(t, []rule{
+		{"global catalog 3268 refused for ad", func(c *config.Config) {
+			c.Directories[0].URLs = []string{"ldap://dc1.example.com:3268"}
+			c.Directories[0].StartTLS = true
+		}, []string{"directories[0].urls[0]"}},
+		{"global catalog 3269 refused for ad", func(c *config.Config) {
+			c.Directories[0].URLs = []string{"ldaps://dc1.example.com:636", "ldaps://dc1.example.com:3269"}
+		}, []string{"directories[0].urls[1]"}},
+		{"port 3268 fine for openldap", func(c *config.Config) { c.Directories[1].URLs = []string{"ldap://ldap.example.com:3268"} }, nil},
+		{"plain ldap without start_tls refused", func(c *config.Config) { c.Directories[1].StartTLS = false }, []string{"directories[1].urls[0]"}},
+		{"plain LDAP:// without start_tls refused", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].URLs = []string{"LDAP://ldap.example.com:389"}
+		}, []string{"directories[1].urls[0]"}},
+		{"plain ldap on loopback refused too", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].URLs = []string{"ldap://127.0.0.1:389"}
+		}, []string{"directories[1].urls[0]"}},
+		{"plain ldap with allow_insecure_binds", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
+		}, nil},
+		{"plain ldap with the deprecated allow_insecure_password_writes", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecurePasswordWrites = true
+		}, nil},
+		{"ldaps with start_tls", func(c *config.Config) { c.Directories[0].StartTLS = true }, []string{"directories[0].urls[0]", "directories[0].urls[1]"}},
+		{"not an ldap url", func(c *config.Config) { c.Directories[0].URLs = []string{"https://dc1.example.com"} }, []string{"directories[0].urls[0]"}},
+		{"no urls", func(c *config.Config) { c.Directories[0].URLs = nil }, []string{"directories[0].urls"}},
+		{"no directories", func(c *config.Config) { c.Directories = nil }, []string{"directories"}},
+		{"duplicate directory name", func(c *config.Config) { c.Directories[1].Name = "corp" }, []string{"directories[1].name"}},
+		{"bad type", func(c *config.Config) { c.Directories[0].Type = "novell" }, []string{"directories[0].type"}},
+		{"password_write on ad", func(c *config.Config) { c.Directories[0].PasswordWrite = "modify" }, []string{"directories[0].password_write"}},
+		{"bad password_write", func(c *config.Config) { c.Directories[1].PasswordWrite = "plain" }, []string{"directories[1].password_write"}},
+		{"missing bind password", func(c *config.Config) { c.Directories[0].BindPassword = config.Secret{} }, []string{"directories[0].bind_password"}},
+		{"missing ca_file", func(c *config.Config) { c.Directories[0].CAFile = "/nonexistent/ca.pem" }, []string{"directories[0].ca_file"}},
+	})
+}
