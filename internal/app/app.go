@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		st.Close()
 		return nil, err
 	}
-	ring, err := keyRing(cfg, log)
+	ring, err := keyRing(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -56,6 +56,10 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		} else if corpus != nil {
 			_ = corpus.Close()
 		}
+		if noCorpus(cfg.Password) {
+			warnings = append(warnings, config.Problem{Path: "password.breach.corpus",
+				Message: "no breached-password corpus is configured, so new passwords are not checked against known breaches; see docs/breach.md"})
+		}
 		if dir := cfg.Password.Breach.Corpus; dir != "" {
 			if err := breach.NewChecker(dir).Reload(); err != nil {
 				p := config.Problem{Path: "password.breach.corpus", Message: fmt.Sprintf("the breached-password corpus %s cannot be used (%v)", dir, err)}
@@ -72,7 +76,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 	if !blocked("secrets") {
 		if cfg.Secrets.KeyringFile == "" {
 			warnings = append(warnings, config.Problem{Path: "secrets.keyring_file", Message: noKeyRing})
-		} else if _, err := keyRing(cfg, quiet); err != nil {
+		} else if _, err := keyRing(cfg); err != nil {
 			fail("secrets.keyring_file", err)
 		}
 	}

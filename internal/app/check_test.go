@@ -65,8 +65,8 @@ func TestCheckFindsWhatServeRefuses(t *testing.T) {
 	if len(problems) != 0 {
 		t.Fatalf("valid configuration: %v", problems)
 	}
-	if !has(warnings, "secrets.keyring_file", "no key ring") {
-		t.Errorf("warnings = %v, want the missing key ring", warnings)
+	if !has(warnings, "secrets.keyring_file", "no key ring") || !has(warnings, "password.breach.corpus", "not checked against known breaches") {
+		t.Errorf("warnings = %v, want the missing key ring and breach corpus", warnings)
 	}
 
 	for _, tc := range []struct {
