@@ -303,6 +303,9 @@ checked by "sspr directory check".`,
 			if err != nil {
 				return err
 			}
+			// config check writes a report for people, whatever the log
+			// format: its problems are not log lines.
+			fatalLog = nil
 			problems, warnings := r.Problems, r.Warnings
 			if r.Config != nil {
 				p, w := app.Check(r.Config, r.Problems)

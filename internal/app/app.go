@@ -207,7 +207,7 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 
 // newDirectory builds one connector from its configuration entry.
 func newDirectory(d config.Directory, questions []config.AttributeQuestion) (directory.Directory, error) {
-	lc := LDAPConfig(d, questions)
+	lc := ldapConfig(d, questions)
 	switch d.Type {
 	case "ad":
 		return ad.New(lc)
@@ -217,13 +217,13 @@ func newDirectory(d config.Directory, questions []config.AttributeQuestion) (dir
 	return nil, fmt.Errorf("unknown type %q", d.Type)
 }
 
-// LDAPConfig is the one translation of a directory's YAML settings
+// ldapConfig is the one translation of a directory's YAML settings
 // (config.Directory, validated there with their key paths) into the
 // connector's configuration. It lives here, not in config, because config
 // is the platform layer and may not know the adapters; it adds nothing the
 // file does not say except what the connector needs from elsewhere (the
 // attributes questions read).
-func LDAPConfig(d config.Directory, questions []config.AttributeQuestion) ldapdir.Config {
+func ldapConfig(d config.Directory, questions []config.AttributeQuestion) ldapdir.Config {
 	lc := ldapdir.Config{
 		Name: d.Name, URLs: d.URLs, StartTLS: d.StartTLS, CAFile: d.CAFile, InsecureSkipVerify: d.InsecureSkipVerify,
 		// TODO(dir): map to ldapdir.Config.AllowInsecureBinds once the
