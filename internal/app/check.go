@@ -51,17 +51,21 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		}
 	}
 	if !blocked("password") {
-		if _, corpus, err := passwordRules(cfg.Password, quiet); err != nil {
+		// The rules without the corpus, which is opened (once) below.
+		rulesOnly := cfg.Password
+		rulesOnly.Breach.Corpus = ""
+		if _, _, err := passwordRules(rulesOnly, quiet); err != nil {
 			fail("password", err)
-		} else if corpus != nil {
-			_ = corpus.Close()
 		}
 		if noCorpus(cfg.Password) {
 			warnings = append(warnings, config.Problem{Path: "password.breach.corpus",
 				Message: "no breached-password corpus is configured, so new passwords are not checked against known breaches; see docs/breach.md"})
 		}
 		if dir := cfg.Password.Breach.Corpus; dir != "" {
-			if err := breach.NewChecker(dir).Reload(); err != nil {
+			corpus := breach.NewChecker(dir)
+			err := corpus.Reload()
+			_ = corpus.Close()
+			if err != nil {
 				p := config.Problem{Path: "password.breach.corpus", Message: fmt.Sprintf("the breached-password corpus %s cannot be used (%v)", dir, err)}
 				if cfg.Password.Breach.OnError == "refuse" {
 					p.Message += ": with on_error: refuse no new password would be accepted; build it with `sspr breach build`"
