@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -10,13 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sspr/sspr/internal/app"
-	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/flow"
 )
 
-func inspector(path string) (*flow.Inspector, func(), error) {
-	cfg, err := config.Load(path)
+func inspector(cmd *cobra.Command, path string) (*flow.Inspector, func(), error) {
+	cfg, err := mustLoadConfig(cmd, path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -30,13 +30,17 @@ func inspector(path string) (*flow.Inspector, func(), error) {
 func directoryCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "directory", Short: "Inspect the configured directories"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/sspr/sspr.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 	cmd.AddCommand(&cobra.Command{
-		Use:   "check",
+		Use:   "check [FILE]",
 		Short: "Check each directory's connection, TLS, capabilities and service-account rights (changes nothing)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, closeDirs, err := inspector(path)
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := configPath(cmd, path, args)
+			if err != nil {
+				return err
+			}
+			in, closeDirs, err := inspector(cmd, path)
 			if err != nil {
 				return err
 			}
@@ -83,20 +87,24 @@ func printReport(w io.Writer, r *directory.Report) {
 func userCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "user", Short: "Inspect accounts"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/sspr/sspr.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 	cmd.AddCommand(&cobra.Command{
-		Use:   "show LOGIN",
+		Use:   "show LOGIN [FILE]",
 		Short: "Print what sspr sees of one account: entry, status, password policy, groups",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, closeDirs, err := inspector(path)
+			path, err := configPath(cmd, path, args[1:])
+			if err != nil {
+				return err
+			}
+			in, closeDirs, err := inspector(cmd, path)
 			if err != nil {
 				return err
 			}
 			defer closeDirs()
 			v, err := in.ShowUser(cmd.Context(), args[0])
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				return errors.New(explainLookup(args[0], err))
 			}
 			printUser(cmd.OutOrStdout(), v)
 			return nil
@@ -134,11 +142,22 @@ func printUser(w io.Writer, v *flow.UserView) {
 		if p.HistoryLength > 0 {
 			fmt.Fprintf(w, ", last %d not reusable", p.HistoryLength)
 		}
+		if p.MinAge > 0 {
+			fmt.Fprintf(w, ", changeable after %s", humanDuration(p.MinAge))
+		}
 		if p.MaxAge > 0 {
-			fmt.Fprintf(w, ", expires after %s", p.MaxAge)
+			fmt.Fprintf(w, ", expires after %s", humanDuration(p.MaxAge))
 		}
 		if p.LockoutThreshold > 0 {
 			fmt.Fprintf(w, ", locks after %d failures", p.LockoutThreshold)
+			if p.LockoutWindow > 0 {
+				fmt.Fprintf(w, " within %s", humanDuration(p.LockoutWindow))
+			}
+			if p.LockoutDuration > 0 {
+				fmt.Fprintf(w, " for %s", humanDuration(p.LockoutDuration))
+			} else {
+				fmt.Fprint(w, " until an administrator unlocks")
+			}
 		}
 		fmt.Fprintln(w)
 	}
@@ -179,4 +198,45 @@ func when(t time.Time, passed bool) string {
 		return t.Local().Format(time.DateTime) + " (passed)"
 	}
 	return t.Local().Format(time.DateTime)
+}
+
+// explainLookup says in plain words why login could not be shown.
+func explainLookup(login string, err error) string {
+	switch directory.KindOf(err) {
+	case directory.KindNotFound:
+		return fmt.Sprintf("No account matches %s in any configured directory.", login)
+	case directory.KindAmbiguous:
+		return fmt.Sprintf("More than one account matches %s; give it as DOMAIN\\login or login@domain to pick the directory.", login)
+	}
+	return fmt.Sprintf("Could not look %s up: %s", login, explainDirectoryError(err))
+}
+
+// explainDirectoryError turns a directory failure into a sentence for the
+// operator — the same words `sspr directory check` uses.
+func explainDirectoryError(err error) string { return directory.Explain(err) }
+
+// humanDuration writes a policy duration as people say it: "42 days",
+// "1 day 12 hours", "30 minutes", not 1008h0m0s.
+func humanDuration(d time.Duration) string {
+	if d <= 0 {
+		return "no time"
+	}
+	units := []struct {
+		size      time.Duration
+		one, many string
+	}{{24 * time.Hour, "day", "days"}, {time.Hour, "hour", "hours"}, {time.Minute, "minute", "minutes"}, {time.Second, "second", "seconds"}}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.size; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(int(n), u.one, u.many)))
+			d -= n * u.size
+		}
+		if len(parts) == 2 {
+			break // "1 day 12 hours" is precise enough for a policy
+		}
+	}
+	if len(parts) == 0 {
+		return d.String()
+	}
+	return strings.Join(parts, " ")
 }

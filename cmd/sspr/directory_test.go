@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
@@ -64,6 +65,38 @@ func TestUserShow(t *testing.T) {
 	for _, want := range []string{u.DN, "locked:", "no", "password policy", "at least 7 characters", "reset, unlock, change"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("user show lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestUserShowPlainWords: an unknown login and a wrong service password are
+// explained in sentences, not as "directory find: not_found" or the
+// directory's raw diagnostic.
+func TestUserShowPlainWords(t *testing.T) {
+	cfg := dirtest.ADConfig(t)
+	_, errOut, err := sspr(t, nil, "user", "show", "no-such-person-4711", "-c", adConfigFile(t, cfg))
+	if err == nil || !strings.Contains(errOut, "No account matches no-such-person-4711 in any configured directory.") || strings.Contains(errOut, "not_found") {
+		t.Errorf("unknown login: %v\n%s", err, errOut)
+	}
+	cfg.BindPassword = "not-the-password"
+	_, errOut, err = sspr(t, nil, "user", "show", "administrator", "-c", adConfigFile(t, cfg))
+	if err == nil || !strings.Contains(errOut, "sspr's service account cannot sign in to the directory") || strings.Contains(errOut, "80090308") {
+		t.Errorf("wrong service password: %v\n%s", err, errOut)
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		42 * 24 * time.Hour:              "42 days",
+		24 * time.Hour:                   "1 day",
+		36 * time.Hour:                   "1 day 12 hours",
+		30 * time.Minute:                 "30 minutes",
+		90 * time.Second:                 "1 minute 30 seconds",
+		24*time.Hour + 5*time.Minute + 3: "1 day 5 minutes",
+		500 * time.Millisecond:           "500ms",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -6,10 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sspr/sspr/internal/config"
-	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/secrets"
-	"github.com/sspr/sspr/internal/store"
 )
 
 // keysCmd is "sspr keys": create and extend the keyring that encrypts data
@@ -123,36 +121,26 @@ func keysVersionList(vs []uint32) string {
 func keysRotateCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
-		Use:   "rotate",
+		Use:   "rotate [FILE]",
 		Short: "Re-encrypt every stored secret with the key ring's current key (run after `sspr keys add`)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := configPath(cmd, path, args)
 			if err != nil {
 				return err
 			}
-			if cfg.Secrets.KeyringFile == "" {
-				return fmt.Errorf("secrets.keyring_file is not set: there is no key ring to rotate to")
-			}
-			ring, err := secrets.LoadKeyRing(cfg.Secrets.KeyringFile)
+			cfg, err := mustLoadConfig(cmd, path)
 			if err != nil {
 				return err
 			}
-			st, err := store.OpenSQLite(cmd.Context(), cfg.Storage.Path)
+			n, version, err := app.RotateKeys(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			n, err := flow.ResealEnrollments(cmd.Context(), st, func(sealed, ad []byte) ([]byte, bool, error) {
-				return secrets.Rotate(ring, sealed, ad)
-			})
-			if err != nil {
-				return fmt.Errorf("re-encrypting: %w (nothing was changed)", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "re-encrypted %d secret(s) with key version %d\n", n, ring.Current())
+			fmt.Fprintf(cmd.OutOrStdout(), "re-encrypted %d secret(s) with key version %d\n", n, version)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/sspr/sspr.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	return cmd
 }

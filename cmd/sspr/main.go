@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
@@ -20,23 +22,124 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
+// defaultConfigPath is where every command looks without --config or a
+// file argument.
+const defaultConfigPath = "/etc/sspr/sspr.yaml"
+
+// fatalLog is the logger a command built from its configuration; when the
+// configuration asks for JSON logs, the error that ends the command goes
+// through it, so log collectors see it like any other line.
+var fatalLog *slog.Logger
+
 func main() {
-	if err := newRoot(os.Stdout, os.Stderr).Execute(); err != nil {
-		os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		reportFatal(stderr, err)
+		return 1
 	}
+	return 0
+}
+
+// reportFatal prints the error that ended a command: as a JSON log line
+// when the configuration says log.format: json, in plain text otherwise.
+func reportFatal(stderr io.Writer, err error) {
+	if fatalLog != nil {
+		var ps *config.Problems
+		if errors.As(err, &ps) {
+			list := make([]string, len(ps.List))
+			for i, p := range ps.List {
+				list[i] = p.String()
+			}
+			fatalLog.Error("the configuration has problems", "problems", list)
+		} else {
+			fatalLog.Error(err.Error())
+		}
+		return
+	}
+	fmt.Fprintln(stderr, "Error:", err)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "sspr",
 		Short:         "Self-service password reset for Active Directory and LDAP",
+		Version:       versionString(),
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true, // run prints them, through the JSON logger when configured
 	}
+	root.SetVersionTemplate("sspr {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(suggestFlag)
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), keysCmd(), breachCmd(), agentsCmd(), versionCmd())
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+			c.Args, c.RunE, c.SuggestionsMinimumDistance = cobra.ArbitraryArgs, unknownSubcommand, 2
+		}
+	}
 	return root
+}
+
+// unknownSubcommand makes "sspr config chek" an error with a suggestion,
+// as cobra does for top-level commands, instead of printing the group's
+// help with exit status 0.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return errors.New(msg + "\nRun '" + cmd.CommandPath() + " --help' for its commands")
+}
+
+// suggestFlag adds a "did you mean" to an unknown flag, as cobra does for
+// commands.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return fmt.Errorf("%w\nRun '%s --help' for the flags it takes", err, cmd.CommandPath())
+	}
+	best, bestDist := "", 3
+	visit := func(f *pflag.Flag) {
+		if d := levenshtein(name, f.Name); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	if best != "" {
+		return fmt.Errorf("%s (did you mean --%s?)", msg, best)
+	}
+	return fmt.Errorf("%w\nRun '%s --help' for the flags it takes", err, cmd.CommandPath())
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func versionString() string {
@@ -52,7 +155,7 @@ func versionString() string {
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version (also: sspr --version)",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "sspr", versionString())
@@ -60,20 +163,87 @@ func versionCmd() *cobra.Command {
 	}
 }
 
+// configFlag adds --config (-c) to cmd; every command that reads the
+// configuration also takes the file as its (last) argument.
+func configFlag(flags *pflag.FlagSet, path *string) {
+	flags.StringVarP(path, "config", "c", defaultConfigPath, "configuration file (or give it as the argument)")
+}
+
+// configPath picks the file from the argument or --config; both at once
+// must agree.
+func configPath(cmd *cobra.Command, flagValue string, arg []string) (string, error) {
+	if len(arg) == 0 {
+		return flagValue, nil
+	}
+	if f := cmd.Flag("config"); f != nil && f.Changed && flagValue != arg[0] {
+		return "", fmt.Errorf("two configuration files given (%s and --config %s): give one", arg[0], flagValue)
+	}
+	return arg[0], nil
+}
+
+// loadConfig reads the configuration for a command. The logger it sets up
+// (when log settings are readable, even if other keys have problems)
+// carries the command's fatal error in JSON when configured so.
+func loadConfig(cmd *cobra.Command, path string) (*config.Report, error) {
+	r, err := config.Read(path, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	if r.Config != nil && r.Config.Log.Format == "json" && !hasProblemAt(r.Problems, "log.") {
+		fatalLog = newLogger(cmd.ErrOrStderr(), r.Config.Log)
+	}
+	return r, nil
+}
+
+func hasProblemAt(ps []config.Problem, prefix string) bool {
+	for _, p := range ps {
+		if strings.HasPrefix(p.Path, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// mustLoadConfig is loadConfig for commands that need a valid configuration.
+func mustLoadConfig(cmd *cobra.Command, path string) (*config.Config, error) {
+	r, err := loadConfig(cmd, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return r.Config, nil
+}
+
 func serveCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
-		Use:   "serve",
+		Use:   "serve [FILE]",
 		Short: "Run the portal, the JSON API and the mail outbox",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := configPath(cmd, path, args)
 			if err != nil {
 				return err
 			}
+			r, err := loadConfig(cmd, path)
+			if err != nil {
+				return err
+			}
+			if err := r.Err(); err != nil {
+				return err
+			}
+			cfg := r.Config
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			for _, w := range cfg.Warnings() {
+			// The same checks as `sspr config check`, so what it accepts
+			// starts and what it refuses does not.
+			problems, warnings := app.Check(cfg, nil)
+			for _, w := range append(r.Warnings, warnings...) {
 				log.Warn("configuration: "+w.Message, "key", w.Path)
+			}
+			if len(problems) > 0 {
+				return &config.Problems{List: problems}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -89,39 +259,72 @@ func serveCmd() *cobra.Command {
 			defer signal.Stop(hup)
 			go func() {
 				for range hup {
-					if err := a.ReloadBreachCorpus(); err != nil {
-						log.Error("reloading the breached-password corpus failed; the previous one stays in use", "err", err)
-					} else {
-						log.Info("reloaded the breached-password corpus")
-					}
+					reloadCorpus(a, log)
 				}
 			}()
 			return a.Run(ctx, nil)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/sspr/sspr.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	return cmd
+}
+
+// reloadCorpus is what SIGHUP does. Without a corpus there is nothing to
+// reload, which is not an error.
+func reloadCorpus(a *app.App, log *slog.Logger) {
+	switch err := a.ReloadBreachCorpus(); {
+	case errors.Is(err, app.ErrNoBreachCorpus):
+		log.Info("SIGHUP: no breached-password corpus is configured (password.breach.corpus), so there is nothing to reload")
+	case err != nil:
+		log.Error("reloading the breached-password corpus failed; the previous one stays in use", "err", err)
+	default:
+		log.Info("reloaded the breached-password corpus")
+	}
 }
 
 func configCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with configuration files"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "check FILE",
-		Short: "List every problem in a configuration file (exit status 1 if any)",
-		Args:  cobra.ExactArgs(1),
+	var path string
+	check := &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "List every problem and warning in a configuration file, as sspr serve would find them (exit status 1 on problems)",
+		Long: `List every problem and warning in a configuration file: the file's own
+keys, the SSPR_* environment variables, and every check sspr serve makes at
+start-up that needs no network (password rules, breach corpus, key ring,
+passkey settings, directory settings). The directories themselves are
+checked by "sspr directory check".`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(args[0])
+			path, err := configPath(cmd, path, args)
 			if err != nil {
 				return err
 			}
+			r, err := loadConfig(cmd, path)
+			if err != nil {
+				return err
+			}
+			// config check writes a report for people, whatever the log
+			// format: its problems are not log lines.
+			fatalLog = nil
+			problems, warnings := r.Problems, r.Warnings
+			if r.Config != nil {
+				p, w := app.Check(r.Config, r.Problems)
+				problems, warnings = append(problems, p...), append(warnings, w...)
+			}
 			out := cmd.OutOrStdout()
-			for _, w := range cfg.Warnings() {
+			for _, w := range warnings {
 				fmt.Fprintf(out, "warning: %s\n", w)
 			}
-			fmt.Fprintf(out, "%s: configuration is valid (%d director%s)\n", args[0], len(cfg.Directories), plural(len(cfg.Directories), "y", "ies"))
+			if len(problems) > 0 {
+				return &config.Problems{List: problems}
+			}
+			n := len(r.Config.Directories)
+			fmt.Fprintf(out, "%s: configuration is valid (%d director%s)\n", path, n, plural(n, "y", "ies"))
 			return nil
 		},
-	})
+	}
+	configFlag(check.Flags(), &path)
+	cmd.AddCommand(check)
 	return cmd
 }
 

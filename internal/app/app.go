@@ -85,20 +85,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	base := strings.TrimRight(cfg.Server.BaseURL, "/")
-	composer, err := notify.NewComposer(cat, notify.Branding{
-		Title: cfg.Portal.Title, PortalURL: base + "/", HelpDeskText: cfg.Portal.HelpDesk.Text,
-		HelpDeskURL: cfg.Portal.HelpDesk.URL, HelpDesk: firstNonEmpty(cfg.Portal.HelpDesk.Email, cfg.Portal.HelpDesk.Phone),
-	})
+	composer, err := notify.NewComposer(cat, branding(cfg))
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	sender, err := mail.NewSMTPSender(mail.Config{
-		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, Security: mail.Security(cfg.Mail.SMTP.Security),
-		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value, CAFile: cfg.Mail.SMTP.CAFile,
-		InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify, HeloName: cfg.Mail.SMTP.HeloName,
-		Timeout: cfg.Mail.SMTP.Timeout, From: cfg.Mail.From,
-	})
+	sender, err := mailSender(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -114,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		st.Close()
 		return nil, err
 	}
-	ring, err := keyRing(cfg, log)
+	ring, err := keyRing(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -147,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules, LoginHashKey: loginHashKey(cfg),
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
-			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
+			MaxCodesSent: cfg.MaxCodesSent(), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
 			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
 			Required: map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
@@ -159,9 +151,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		},
 	}
 	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {
-		reset.PoW = proofOfWork{p: &abuse.PoW{Key: secrets.Derive(cfg.HMACKeyBytes(), "abuse:pow"), Bits: bits, TTL: 10 * time.Minute, Now: now}, store: st}
+		reset.PoW = proofOfWork{p: &abuse.PoW{Key: secrets.Derive(cfg.HMACKeyBytes(), "abuse:pow"), Bits: bits, TTL: cfg.Abuse.ProofOfWorkTTL, Now: now}, store: st}
 	}
-	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
+	enroll := &flow.Enroll{Reset: reset, SessionTTL: cfg.Enrollment.SessionTTL, StepUpWindow: cfg.Enrollment.StepUpWindow}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
 		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
@@ -172,6 +164,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	return a, nil
+}
+
+// branding is what mails say about the instance.
+func branding(cfg *config.Config) notify.Branding {
+	return notify.Branding{
+		Title: cfg.Portal.Title, PortalURL: strings.TrimRight(cfg.Server.BaseURL, "/") + "/", HelpDeskText: cfg.Portal.HelpDesk.Text,
+		HelpDeskURL: cfg.Portal.HelpDesk.URL, HelpDesk: firstNonEmpty(cfg.Portal.HelpDesk.Email, cfg.Portal.HelpDesk.Phone),
+	}
+}
+
+// mailSender builds the SMTP sender (it does not connect).
+func mailSender(cfg *config.Config) (*mail.SMTPSender, error) {
+	return mail.NewSMTPSender(mail.Config{
+		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, Security: mail.Security(cfg.Mail.SMTP.Security),
+		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value, CAFile: cfg.Mail.SMTP.CAFile,
+		InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify, HeloName: cfg.Mail.SMTP.HeloName,
+		Timeout: cfg.Mail.SMTP.Timeout, From: cfg.Mail.From,
+	})
 }
 
 func firstNonEmpty(s ...string) string {
@@ -187,37 +197,54 @@ func firstNonEmpty(s ...string) string {
 func Directories(cfg *config.Config) (*directory.Set, error) {
 	var dirs []directory.Directory
 	for i, d := range cfg.Directories {
-		lc := ldapdir.Config{
-			Name: d.Name, URLs: d.URLs, StartTLS: d.StartTLS, CAFile: d.CAFile, InsecureSkipVerify: d.InsecureSkipVerify,
-			AllowInsecurePasswordWrites: d.AllowInsecurePasswordWrites, BindDN: d.BindDN, BindPassword: d.BindPassword.Value,
-			BaseDN: d.BaseDN, UserFilter: d.UserFilter, LoginAttributes: d.LoginAttributes, LoginNameAttribute: d.LoginNameAttribute,
-			MailAttribute: d.MailAttribute, DisplayNameAttribute: d.DisplayNameAttribute, Timeout: d.Timeout,
-			Domains: d.Domains, MobileAttribute: d.MobileAttribute, ManagerAttribute: d.ManagerAttribute,
-			ProtectedGroups: d.ProtectedGroups, UnlockOnReset: d.UnlockOnReset, PasswordPolicyDN: d.PasswordPolicyDN,
-			DisabledFilter: d.DisabledFilter, GroupBaseDN: d.GroupBaseDN, PoolSize: d.PoolSize,
-		}
-		for _, a := range cfg.Verification.Attributes {
-			lc.ExtraAttributes = append(lc.ExtraAttributes, a.Attribute)
-		}
-		var (
-			dir directory.Directory
-			err error
-		)
-		switch d.Type {
-		case "ad":
-			dir, err = ad.New(lc)
-		case "openldap", "389ds", "freeipa":
-			lc.Flavor = d.Type
-			dir, err = openldap.New(lc, openldap.Options{PasswordWrite: d.PasswordWrite})
-		default:
-			err = fmt.Errorf("unknown type %q", d.Type)
-		}
+		dir, err := newDirectory(d, cfg.Verification.Attributes)
 		if err != nil {
+			for _, built := range dirs {
+				_ = built.Close()
+			}
 			return nil, fmt.Errorf("directories[%d] (%s): %w", i, d.Name, err)
 		}
 		dirs = append(dirs, dir)
 	}
 	return directory.NewSet(dirs...), nil
+}
+
+// newDirectory builds one connector from its configuration entry.
+func newDirectory(d config.Directory, questions []config.AttributeQuestion) (directory.Directory, error) {
+	lc := ldapConfig(d, questions)
+	switch d.Type {
+	case "ad":
+		return ad.New(lc)
+	case "openldap", "389ds", "freeipa":
+		return openldap.New(lc, openldap.Options{PasswordWrite: d.PasswordWrite})
+	}
+	return nil, fmt.Errorf("unknown type %q", d.Type)
+}
+
+// ldapConfig is the one translation of a directory's YAML settings
+// (config.Directory, validated there with their key paths) into the
+// connector's configuration. It lives here, not in config, because config
+// is the platform layer and may not know the adapters; it adds nothing the
+// file does not say except what the connector needs from elsewhere (the
+// attributes questions read).
+func ldapConfig(d config.Directory, questions []config.AttributeQuestion) ldapdir.Config {
+	lc := ldapdir.Config{
+		Name: d.Name, URLs: d.URLs, StartTLS: d.StartTLS, CAFile: d.CAFile, InsecureSkipVerify: d.InsecureSkipVerify,
+		AllowInsecureBinds: d.AllowInsecureBinds,
+		BindDN:             d.BindDN, BindPassword: d.BindPassword.Value,
+		BaseDN: d.BaseDN, UserFilter: d.UserFilter, LoginAttributes: d.LoginAttributes, LoginNameAttribute: d.LoginNameAttribute,
+		MailAttribute: d.MailAttribute, DisplayNameAttribute: d.DisplayNameAttribute, Timeout: d.Timeout,
+		Domains: d.Domains, MobileAttribute: d.MobileAttribute, ManagerAttribute: d.ManagerAttribute,
+		ProtectedGroups: d.ProtectedGroups, UnlockOnReset: d.UnlockOnReset, PasswordPolicyDN: d.PasswordPolicyDN,
+		DisabledFilter: d.DisabledFilter, GroupBaseDN: d.GroupBaseDN, PoolSize: d.PoolSize,
+	}
+	for _, a := range questions {
+		lc.ExtraAttributes = append(lc.ExtraAttributes, a.Attribute)
+	}
+	if d.Type != "ad" {
+		lc.Flavor = d.Type
+	}
+	return lc
 }
 
 func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
@@ -280,11 +307,15 @@ func (a *App) StartupChecks(ctx context.Context) {
 	CheckLockoutThresholds(ctx, a.dirs, a.limiter.l.Policy(), a.log)
 }
 
+// ErrNoBreachCorpus is what ReloadBreachCorpus returns when no corpus is
+// configured: nothing to reload, which is not a failure.
+var ErrNoBreachCorpus = errors.New("no breached-password corpus is configured (password.breach.corpus)")
+
 // ReloadBreachCorpus swaps in a newly built breached-password corpus while
 // lookups continue (sspr serve does it on SIGHUP).
 func (a *App) ReloadBreachCorpus() error {
 	if a.corpus == nil {
-		return errors.New("no breached-password corpus is configured")
+		return ErrNoBreachCorpus
 	}
 	return a.corpus.Reload()
 }

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/sspr/sspr/internal/abuse"
@@ -16,8 +15,9 @@ import (
 )
 
 // keyRing loads the encryption keys for data at rest, or derives one from
-// the HMAC secret when no key ring is configured.
-func keyRing(cfg *config.Config, log *slog.Logger) (*secrets.KeyRing, error) {
+// the HMAC secret when no key ring is configured (Check warns about that;
+// serve logs it).
+func keyRing(cfg *config.Config) (*secrets.KeyRing, error) {
 	if cfg.Secrets.KeyringFile != "" {
 		ring, err := secrets.LoadKeyRing(cfg.Secrets.KeyringFile)
 		if err != nil {
@@ -25,7 +25,6 @@ func keyRing(cfg *config.Config, log *slog.Logger) (*secrets.KeyRing, error) {
 		}
 		return ring, nil
 	}
-	log.Warn("no key ring is configured (secrets.keyring_file): data at rest is encrypted with a key derived from hmac_key, which cannot be rotated; run `sspr keys generate`")
 	return secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: secrets.Derive(cfg.HMACKeyBytes(), "encryption:derived")})
 }
 

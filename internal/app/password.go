@@ -17,6 +17,16 @@ type breachLookup struct{ c *breach.Checker }
 
 func (b breachLookup) Contains(pw string) (bool, error) { return b.c.Check(pw) }
 
+// noCorpus tells whether the preset asks for a breach check that cannot be
+// made because no corpus is configured.
+func noCorpus(cfg config.Password) bool {
+	if cfg.Breach.Corpus != "" {
+		return false
+	}
+	p, err := password.Preset(cfg.Preset, password.MultiFactor(cfg.MultiFactor))
+	return err == nil && p.Breach.Enabled
+}
+
 // passwordRules builds the password rules from configuration: the preset,
 // then every key the operator set. The breach corpus is opened here; a
 // missing or corrupt one is logged and then handled per lookup as
@@ -70,9 +80,7 @@ func passwordRules(cfg config.Password, log *slog.Logger) (*password.Rules, *bre
 	var corpus *breach.Checker
 	var lookup password.BreachChecker
 	if cfg.Breach.Corpus == "" {
-		if p.Breach.Enabled {
-			log.Warn("password: no breached-password corpus is configured (password.breach.corpus), so passwords are not checked against known breaches; see docs/breach.md")
-		}
+		// Check warns when the preset wanted one (serve logs it).
 		p.Breach.Enabled = false
 	} else {
 		p.Breach.Enabled = true

@@ -12,6 +12,7 @@ type Config struct {
 	Directories  []Directory  `yaml:"directories"`
 	Mail         Mail         `yaml:"mail"`
 	Reset        Reset        `yaml:"reset"`
+	Enrollment   Enrollment   `yaml:"enrollment"`
 	Password     Password     `yaml:"password"`
 	Verification Verification `yaml:"verification"`
 	SMS          SMS          `yaml:"sms"`
@@ -201,6 +202,8 @@ type Abuse struct {
 	// starts, which slows scripted floods; 0 turns it off. The portal then
 	// needs JavaScript to start a flow.
 	ProofOfWorkBits int `yaml:"proof_of_work_bits"`
+	// ProofOfWorkTTL is how long an issued puzzle may be solved and used.
+	ProofOfWorkTTL time.Duration `yaml:"proof_of_work_ttl"`
 }
 
 // Limit is "at most Limit in Window; then blocked for Block" (Block 0: just
@@ -229,8 +232,13 @@ type Directory struct {
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify disables certificate checks. For tests only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// AllowInsecurePasswordWrites permits password writes over plain LDAP.
-	// For tests only: real directories must never receive passwords in clear.
+	// AllowInsecureBinds lets passwords (the service account's bind, people's
+	// binds, password writes) cross a plain ldap:// connection without
+	// StartTLS. For tests only: without it such a URL is an error, because a
+	// real directory must never receive passwords in clear.
+	AllowInsecureBinds bool `yaml:"allow_insecure_binds"`
+	// AllowInsecurePasswordWrites is the deprecated name of
+	// AllowInsecureBinds; it still works, with a warning.
 	AllowInsecurePasswordWrites bool `yaml:"allow_insecure_password_writes"`
 	// BindDN and BindPassword are the service account's credentials.
 	BindDN       string `yaml:"bind_dn"`
@@ -325,6 +333,20 @@ type Reset struct {
 	IdentifyMinDuration time.Duration `yaml:"identify_min_duration"`
 	// MaxPasswordAttempts the directory may refuse before the flow ends.
 	MaxPasswordAttempts int `yaml:"max_password_attempts"`
+	// MaxCodesSent caps the challenges (codes mailed or texted) one flow
+	// may send, resends included. 0 means 3 more than the number of
+	// factors offered.
+	MaxCodesSent int `yaml:"max_codes_sent"`
+}
+
+// Enrollment configures the enrollment portal, where people add and remove
+// their factors.
+type Enrollment struct {
+	// SessionTTL bounds a signed-in enrollment session.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// StepUpWindow is how recently an enrolled factor must have been
+	// verified in the session before factors may be added or removed.
+	StepUpWindow time.Duration `yaml:"step_up_window"`
 }
 
 // Password configures the rules every new password must meet, checked by
@@ -462,6 +484,7 @@ func Defaults() Config {
 			IdentifyMinDuration: 400 * time.Millisecond,
 			MaxPasswordAttempts: 10,
 		},
+		Enrollment: Enrollment{SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute},
 		Password: Password{Preset: "nist-800-63b-4", MultiFactor: true, MergeDirectoryPolicy: true,
 			Breach: PasswordBreach{OnError: "refuse"}},
 		Verification: Verification{
@@ -480,6 +503,7 @@ func Defaults() Config {
 			SendsPerIP:          Limit{Limit: 30, Window: time.Hour},
 			ResetsPerUser:       Limit{Limit: 3, Window: 24 * time.Hour},
 			IdentifyPerIP:       Limit{Limit: 60, Window: 10 * time.Minute},
+			ProofOfWorkTTL:      10 * time.Minute,
 		},
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
@@ -490,6 +514,10 @@ func Defaults() Config {
 // elements cannot carry defaults in Defaults() because their count is only
 // known after decoding.
 func directoryDefaults(d *Directory) {
+	// The deprecated key still works (and is warned about).
+	if d.AllowInsecurePasswordWrites {
+		d.AllowInsecureBinds = true
+	}
 	if d.Timeout == 0 {
 		d.Timeout = 10 * time.Second
 	}

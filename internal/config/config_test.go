@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -342,19 +341,20 @@ func TestEnvOverrides(t *testing.T) {
 	t.Parallel()
 	pwFile := writeFile(t, "lab-pw", "from-file\n")
 	e := env{
-		"SSPR_SERVER_BASE_URL":                  "https://reset.example.org",
-		"SSPR_SERVER_TRUSTED_PROXIES":           "10.1.0.0/16",
-		"SSPR_DIRECTORIES_0_BIND_PASSWORD":      "from-env",
-		"SSPR_DIRECTORIES_0_URLS":               "ldaps://a.example.com:636, ldaps://b.example.com:636,",
-		"SSPR_DIRECTORIES_1_BIND_PASSWORD_FILE": pwFile,
-		"SSPR_DIRECTORIES_1_START_TLS":          "false",
-		"SSPR_DIRECTORIES_7_NAME":               "ignored: the file has no such element",
-		"SSPR_MAIL_SMTP_PORT":                   "2525",
-		"SSPR_MAIL_SMTP_PASSWORD":               "smtp-env",
-		"SSPR_RESET_CODE_TTL":                   "3m",
-		"SSPR_PORTAL_HELP_DESK_PHONE":           "+49 30 1234",
-		"SSPR_LOG_LEVEL":                        "warn",
-		"sspr_log_format":                       "text", // not our variable: names are upper case
+		"SSPR_SERVER_BASE_URL":                    "https://reset.example.org",
+		"SSPR_SERVER_TRUSTED_PROXIES":             "10.1.0.0/16",
+		"SSPR_DIRECTORIES_0_BIND_PASSWORD":        "from-env",
+		"SSPR_DIRECTORIES_0_URLS":                 "ldaps://a.example.com:636, ldaps://b.example.com:636,",
+		"SSPR_DIRECTORIES_1_BIND_PASSWORD_FILE":   pwFile,
+		"SSPR_DIRECTORIES_1_START_TLS":            "false",
+		"SSPR_DIRECTORIES_1_ALLOW_INSECURE_BINDS": "yes",
+		"SSPR_DIRECTORIES_7_NAME":                 "ignored: the file has no such element",
+		"SSPR_MAIL_SMTP_PORT":                     "2525",
+		"SSPR_MAIL_SMTP_PASSWORD":                 "smtp-env",
+		"SSPR_RESET_CODE_TTL":                     "3m",
+		"SSPR_PORTAL_HELP_DESK_PHONE":             "+49 30 1234",
+		"SSPR_LOG_LEVEL":                          "warn",
+		"sspr_log_format":                         "text", // not our variable: names are upper case
 	}
 	cfg := mustParse(t, validYAML, e)
 	for _, c := range []struct {
@@ -463,64 +463,19 @@ func TestUnreadableSecretFile(t *testing.T) {
 	}
 }
 
-func TestValidationRules(t *testing.T) {
-	t.Parallel()
-	short := base64.StdEncoding.EncodeToString(make([]byte, 16))
-	for _, tc := range []struct {
-		name   string
-		mutate func(*config.Config)
-		want   []string // sorted problem paths; nil = valid
-	}{
-		{"base is valid", func(*config.Config) {}, nil},
-		{"code_ttl 10m allowed", func(c *config.Config) { c.Reset.CodeTTL = 10 * time.Minute }, nil},
-		{"code_ttl over 10m refused", func(c *config.Config) { c.Reset.CodeTTL = 11 * time.Minute }, []string{"reset.code_ttl"}},
-		{"code_ttl zero refused", func(c *config.Config) { c.Reset.CodeTTL = 0 }, []string{"reset.code_ttl"}},
-		{"code_length 6 allowed", func(c *config.Config) { c.Reset.CodeLength = 6 }, nil},
-		{"code_length 5 refused", func(c *config.Config) { c.Reset.CodeLength = 5 }, []string{"reset.code_length"}},
-		{"code_length 11 refused", func(c *config.Config) { c.Reset.CodeLength = 11 }, []string{"reset.code_length"}},
-		{"max_code_attempts 5 allowed", func(c *config.Config) { c.Reset.MaxCodeAttempts = 5 }, nil},
-		{"max_code_attempts 6 refused", func(c *config.Config) { c.Reset.MaxCodeAttempts = 6 }, []string{"reset.max_code_attempts"}},
-		{"max_code_attempts 0 refused", func(c *config.Config) { c.Reset.MaxCodeAttempts = 0 }, []string{"reset.max_code_attempts"}},
-		{"flow_ttl shorter than code_ttl", func(c *config.Config) { c.Reset.FlowTTL = time.Minute }, []string{"reset.flow_ttl"}},
-		{"global catalog 3268 refused for ad", func(c *config.Config) {
-			c.Directories[0].URLs = []string{"ldap://dc1.example.com:3268"}
-			c.Directories[0].StartTLS = true
-		}, []string{"directories[0].urls[0]"}},
-		{"global catalog 3269 refused for ad", func(c *config.Config) {
-			c.Directories[0].URLs = []string{"ldaps://dc1.example.com:636", "ldaps://dc1.example.com:3269"}
-		}, []string{"directories[0].urls[1]"}},
-		{"port 3268 fine for openldap", func(c *config.Config) { c.Directories[1].URLs = []string{"ldap://ldap.example.com:3268"} }, nil},
-		{"ldaps with start_tls", func(c *config.Config) { c.Directories[0].StartTLS = true }, []string{"directories[0].urls[0]", "directories[0].urls[1]"}},
-		{"not an ldap url", func(c *config.Config) { c.Directories[0].URLs = []string{"https://dc1.example.com"} }, []string{"directories[0].urls[0]"}},
-		{"no urls", func(c *config.Config) { c.Directories[0].URLs = nil }, []string{"directories[0].urls"}},
-		{"no directories", func(c *config.Config) { c.Directories = nil }, []string{"directories"}},
-		{"duplicate directory name", func(c *config.Config) { c.Directories[1].Name = "corp" }, []string{"directories[1].name"}},
-		{"bad type", func(c *config.Config) { c.Directories[0].Type = "novell" }, []string{"directories[0].type"}},
-		{"password_write on ad", func(c *config.Config) { c.Directories[0].PasswordWrite = "modify" }, []string{"directories[0].password_write"}},
-		{"bad password_write", func(c *config.Config) { c.Directories[1].PasswordWrite = "plain" }, []string{"directories[1].password_write"}},
-		{"missing bind password", func(c *config.Config) { c.Directories[0].BindPassword = config.Secret{} }, []string{"directories[0].bind_password"}},
-		{"base_url required", func(c *config.Config) { c.Server.BaseURL = "" }, []string{"server.base_url"}},
-		{"base_url relative", func(c *config.Config) { c.Server.BaseURL = "/reset" }, []string{"server.base_url"}},
-		{"base_url without scheme", func(c *config.Config) { c.Server.BaseURL = "sspr.example.com/reset" }, []string{"server.base_url"}},
-		{"base_url ftp", func(c *config.Config) { c.Server.BaseURL = "ftp://sspr.example.com" }, []string{"server.base_url"}},
-		{"base_url with query", func(c *config.Config) { c.Server.BaseURL = "https://sspr.example.com/?a=b" }, []string{"server.base_url"}},
-		{"listen not host:port", func(c *config.Config) { c.Server.Listen = "8080" }, []string{"server.listen"}},
-		{"tls cert without key", func(c *config.Config) { c.Server.TLSCertFile = "/nonexistent/cert.pem" }, []string{"server.tls_cert_file", "server.tls_cert_file"}},
-		{"bad trusted proxy", func(c *config.Config) { c.Server.TrustedProxies = []string{"10.0.0.1"} }, []string{"server.trusted_proxies[0]"}},
-		{"hmac key too short", func(c *config.Config) { c.Secrets.HMACKey.Value = short }, []string{"secrets.hmac_key"}},
-		{"hmac key not base64", func(c *config.Config) { c.Secrets.HMACKey.Value = "not base64!" }, []string{"secrets.hmac_key"}},
-		{"hmac key missing", func(c *config.Config) { c.Secrets.HMACKey = config.Secret{} }, []string{"secrets.hmac_key"}},
-		{"storage driver", func(c *config.Config) { c.Storage.Driver = "postgres" }, []string{"storage.driver"}},
-		{"mail.from invalid", func(c *config.Config) { c.Mail.From = "not an address" }, []string{"mail.from"}},
-		{"smtp security", func(c *config.Config) { c.Mail.SMTP.Security = "ssl" }, []string{"mail.smtp.security"}},
-		{"smtp username without password", func(c *config.Config) { c.Mail.SMTP.Password = config.Secret{} }, []string{"mail.smtp.password"}},
-		{"smtp port", func(c *config.Config) { c.Mail.SMTP.Port = 70000 }, []string{"mail.smtp.port"}},
-		{"max_backoff below initial", func(c *config.Config) { c.Mail.Outbox.MaxBackoff = time.Second }, []string{"mail.outbox.max_backoff"}},
-		{"missing ca_file", func(c *config.Config) { c.Directories[0].CAFile = "/nonexistent/ca.pem" }, []string{"directories[0].ca_file"}},
-		{"help desk url relative", func(c *config.Config) { c.Portal.HelpDesk.URL = "help" }, []string{"portal.help_desk.url"}},
-		{"log level", func(c *config.Config) { c.Log.Level = "trace" }, []string{"log.level"}},
-		{"log format", func(c *config.Config) { c.Log.Format = "xml" }, []string{"log.format"}},
-	} {
+// rule is one validation case: mutate a valid configuration, expect these
+// problem paths (sorted; nil = valid).
+type rule struct {
+	name   string
+	mutate func(*config.Config)
+	want   []string
+}
+
+// checkRules runs validation cases against validYAML; each section's test
+// file has its own table.
+func checkRules(t *testing.T, rules []rule) {
+	t.Helper()
+	for _, tc := range rules {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := mustParse(t, validYAML, nil)
@@ -548,15 +503,15 @@ func TestWarnings(t *testing.T) {
 		msg    string
 	}{
 		{"none", func(*config.Config) {}, "", ""},
-		{"plain ldap", func(c *config.Config) { c.Directories[1].StartTLS = false }, "directories[1].urls[0]", "in clear"},
-		{"plain ldap, upper-case scheme", func(c *config.Config) {
+		{"plain ldap, insecure binds allowed", func(c *config.Config) {
 			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
+		}, "directories[1].urls[0]", "tests only"},
+		{"plain ldap, upper-case scheme, insecure binds allowed", func(c *config.Config) {
+			c.Directories[1].StartTLS = false
+			c.Directories[1].AllowInsecureBinds = true
 			c.Directories[1].URLs = []string{"LDAP://ldap.example.com:389"}
 		}, "directories[1].urls[0]", "in clear"},
-		{"plain ldap, insecure writes allowed", func(c *config.Config) {
-			c.Directories[1].StartTLS = false
-			c.Directories[1].AllowInsecurePasswordWrites = true
-		}, "directories[1].urls[0]", "tests only"},
 		{"skip verify", func(c *config.Config) { c.Directories[0].InsecureSkipVerify = true }, "directories[0].insecure_skip_verify", "tests only"},
 		{"smtp without tls to a remote host", func(c *config.Config) { c.Mail.SMTP.Security = "none" }, "mail.smtp.security", "without TLS"},
 		{"smtp without tls on loopback", func(c *config.Config) {

@@ -191,16 +191,26 @@ func withFileKeys(t reflect.Type, fields map[string]int) map[string]int {
 
 // suggest names the closest known key, for typos like "base_dn" vs "basedn".
 func suggest(key string, fields map[string]int) string {
-	best, bestDist := "", 3
+	known := make([]string, 0, len(fields))
 	for k := range fields {
-		if dist := editDistance(key, k); dist < bestDist || (dist == bestDist && best != "" && k < best) {
-			best, bestDist = k, dist
+		known = append(known, k)
+	}
+	if best := closest(key, known, 2); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// closest returns the candidate nearest to s within maxDist edits (ties go
+// to the alphabetically first), or "".
+func closest(s string, candidates []string, maxDist int) string {
+	best, bestDist := "", maxDist+1
+	for _, c := range candidates {
+		if dist := editDistance(s, c); dist < bestDist || (dist == bestDist && best != "" && c < best) {
+			best, bestDist = c, dist
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 func editDistance(a, b string) int {

@@ -62,6 +62,8 @@ func TestExampleParses(t *testing.T) {
 		{"code_ttl", cfg.Reset.CodeTTL, 10 * time.Minute},
 		{"outbox", cfg.Mail.Outbox, config.Defaults().Mail.Outbox},
 		{"reset", cfg.Reset, config.Defaults().Reset},
+		{"enrollment", cfg.Enrollment, config.Defaults().Enrollment},
+		{"abuse", cfg.Abuse, config.Defaults().Abuse},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)

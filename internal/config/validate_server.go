@@ -1,0 +1,63 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+)
+
+// validateServer checks the HTTP listener and the public URL.
+func (c *Config) validateServer(p *Problems) {
+	s := c.Server
+	if s.Listen == "" {
+		p.add("server.listen", "is required")
+	} else if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		p.addf("server.listen", "%q is not host:port", s.Listen)
+	}
+	if s.BaseURL == "" {
+		p.add("server.base_url", "is required: links in mails are built from it, never from the request")
+	} else if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.addf("server.base_url", "%q is not an absolute http(s) URL", s.BaseURL)
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		p.add("server.base_url", "must not have a query or fragment")
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file go together: set both or neither")
+	}
+	checkFile(p, "server.tls_cert_file", s.TLSCertFile)
+	checkFile(p, "server.tls_key_file", s.TLSKeyFile)
+	for i, cidr := range s.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p.addf(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	positive(p, "server.shutdown_timeout", s.ShutdownTimeout)
+}
+
+// validateStorage checks where the database lives.
+func (c *Config) validateStorage(p *Problems) {
+	if c.Storage.Driver != "sqlite" {
+		p.addf("storage.driver", "%q is not supported; use sqlite", c.Storage.Driver)
+	}
+	if c.Storage.Path == "" {
+		p.add("storage.path", "is required (the SQLite database file)")
+	}
+}
+
+// validateSecrets checks the HMAC key and the key ring file.
+func (c *Config) validateSecrets(p *Problems) {
+	k := c.Secrets.HMACKey
+	switch {
+	case k.Value == "" && k.File == "":
+		p.add("secrets.hmac_key", "is required: 32 random bytes in base64, e.g. from `openssl rand -base64 32`")
+	case k.Value == "":
+		// the file could not be read: already reported
+	default:
+		if key, err := decodeKey(k.Value); err != nil {
+			p.add("secrets.hmac_key", "is not base64")
+		} else if len(key) < 32 {
+			p.addf("secrets.hmac_key", "is %d bytes; at least 32 are needed", len(key))
+		}
+	}
+	checkFile(p, "secrets.keyring_file", c.Secrets.KeyringFile)
+}

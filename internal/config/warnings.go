@@ -1,0 +1,39 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Warnings lists settings that work but that an operator should reconsider,
+// such as test-only switches and plain-text connections.
+func (c *Config) Warnings() []Problem {
+	var w []Problem
+	for i, d := range c.Directories {
+		path := fmt.Sprintf("directories[%d]", i)
+		if d.AllowInsecurePasswordWrites {
+			w = append(w, Problem{Path: path + ".allow_insecure_password_writes", Message: "is the old name of allow_insecure_binds; rename it"})
+		}
+		for j, raw := range d.URLs {
+			if strings.HasPrefix(strings.ToLower(raw), "ldap://") && !d.StartTLS && d.AllowInsecureBinds {
+				w = append(w, Problem{Path: fmt.Sprintf("%s.urls[%d]", path, j),
+					Message: "plain LDAP without start_tls and allow_insecure_binds is on: passwords cross the network in clear (tests only!)"})
+			}
+		}
+		if d.InsecureSkipVerify {
+			w = append(w, Problem{Path: path + ".insecure_skip_verify", Message: "certificate checks are off (tests only)"})
+		}
+	}
+	if slices.Contains(c.Verification.Factors, "questions") {
+		w = append(w, Problem{Path: "verification.factors", Message: "security questions are offered: NIST SP 800-63B-4 forbids them as authenticators; they only ever count next to another factor"})
+	}
+	if c.Mail.SMTP.Security == "none" && !isLoopback(c.Mail.SMTP.Host) {
+		w = append(w, Problem{Path: "mail.smtp.security", Message: "mail leaves without TLS to a host that is not loopback"})
+	}
+	if u, err := url.Parse(c.Server.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
+	}
+	return w
+}
