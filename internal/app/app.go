@@ -356,8 +356,19 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	var profLn net.Listener
+	if addr := a.cfg.Server.ProfileListen; addr != "" {
+		var err error
+		if profLn, err = net.Listen("tcp", addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s (server.profile_listen): %w", addr, err)
+		}
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	if profLn != nil {
+		wg.Go(func() { a.serveProfiler(bg, profLn) })
+	}
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })
 	wg.Go(func() { a.resolveLoop(bg) })

@@ -36,6 +36,9 @@ type Server struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ProfileListen, when set, serves Go's profiler (net/http/pprof) on its
+	// own listener — keep it on loopback; it is off by default.
+	ProfileListen string `yaml:"profile_listen"`
 }
 
 // Storage configures where flows, the outbox and the audit log live.

@@ -32,6 +32,13 @@ func (c *Config) validateServer(p *Problems) {
 		}
 	}
 	positive(p, "server.shutdown_timeout", s.ShutdownTimeout)
+	if s.ProfileListen != "" {
+		if _, _, err := net.SplitHostPort(s.ProfileListen); err != nil {
+			p.addf("server.profile_listen", "%q is not host:port", s.ProfileListen)
+		} else if s.ProfileListen == s.Listen {
+			p.add("server.profile_listen", "must differ from server.listen: the profiler gets a listener of its own")
+		}
+	}
 }
 
 // validateStorage checks where the database lives.

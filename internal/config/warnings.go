@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,6 +32,9 @@ func (c *Config) Warnings() []Problem {
 	}
 	if c.Mail.SMTP.Security == "none" && !isLoopback(c.Mail.SMTP.Host) {
 		w = append(w, Problem{Path: "mail.smtp.security", Message: "mail leaves without TLS to a host that is not loopback"})
+	}
+	if host, _, err := net.SplitHostPort(c.Server.ProfileListen); err == nil && !isLoopback(host) {
+		w = append(w, Problem{Path: "server.profile_listen", Message: "the profiler listens beyond loopback: anyone who reaches it can read the process's memory profile and stack traces"})
 	}
 	if u, err := url.Parse(c.Server.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
