@@ -127,7 +127,10 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	// Claim, with the intent and the held notices.
 	now := r.now()
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
-		f.State, f.UpdatedAt = string(working), now
+		f.UpdatedAt = now
+		if err := moveTo(f, working); err != nil {
+			return err
+		}
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
 		}
@@ -198,47 +201,52 @@ func (r *Reset) recordAct(ctx context.Context, f *store.Flow, action Action, eve
 		now := r.now()
 		f.UpdatedAt = now
 		var ev audit.Event
+		var next State
 		switch kind := directory.KindOf(actErr); {
 		case refusal != nil && refusal.Code == CodeDirectoryDown:
 			// The guard could not read the account: nothing was written,
 			// and the person may try again.
-			f.State, stepErr = string(StateVerified), refusal
+			next, stepErr = StateVerified, refusal
 			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
 		case refusal != nil && refusal.Code == CodeTooManyResets:
-			f.State, stepErr = string(StateFailed), refusal
+			next, stepErr = StateFailed, refusal
 			ev = limitedEvent(r.event(f, event, clientIP, audit.Denied, ""), LimitReset, refusal, false)
 		case refusal != nil:
-			f.State, stepErr = string(StateFailed), refusal
+			next, stepErr = StateFailed, refusal
 			ev = r.event(f, event, clientIP, audit.Denied, string(refusal.Code))
 		case actErr == nil:
 			var err error
 			if ev, released, err = r.completeAct(tx, f, action, event, clientIP, now); err != nil {
 				return err
 			}
+			next = StateDone
 		case kind == directory.KindPolicyViolation:
 			var de *directory.Error
 			errors.As(actErr, &de)
 			f.PasswordAttempts++
-			f.State = string(StateVerified)
+			next = StateVerified
 			stepErr = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: actErr}
 			if f.PasswordAttempts >= r.Settings.MaxPasswordAttempts {
-				f.State = string(StateFailed)
+				next = StateFailed
 				stepErr = &Error{Code: CodeTooManyAttempts, Err: actErr}
 			}
 			ev = r.event(f, event, clientIP, audit.Failure, "policy_violation")
 			ev.Detail = map[string]any{"reasons": reasonNames(de.Reasons)}
 		case kind == directory.KindUnavailable:
-			f.State = string(StateVerified)
+			next = StateVerified
 			stepErr = &Error{Code: CodeDirectoryDown, Err: actErr}
 			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
 		case kind == directory.KindDisabled:
-			f.State, stepErr = string(StateFailed), &Error{Code: CodeAccountDisabled, Err: actErr}
+			next, stepErr = StateFailed, &Error{Code: CodeAccountDisabled, Err: actErr}
 			ev = r.event(f, event, clientIP, audit.Denied, "account_disabled")
 		default:
-			f.State = string(StateFailed)
+			next = StateFailed
 			stepErr = &Error{Code: CodeResetNotPermitted, Err: actErr}
 			ev = r.event(f, event, clientIP, audit.Failure, "directory_"+kind.String())
 			r.log().Error("the directory refused a self-service action", "action", action, "directory", f.Directory, "subject", f.SubjectDN, "err", actErr)
+		}
+		if err := moveTo(f, next); err != nil {
+			return err
 		}
 		if actErr != nil || refusal != nil {
 			if _, err := tx.DiscardHeldMessages(f.TokenHash); err != nil {
@@ -268,12 +276,11 @@ func (r *Reset) recordAct(ctx context.Context, f *store.Flow, action Action, eve
 	return st, nil
 }
 
-// completeAct records a write that happened, inside tx: the flow is done,
-// its notices go out, and (for a new password) the account's other flows
+// completeAct records a write that happened, inside tx (the caller moves
+// the flow to done): its notices go out, and (for a new password) the account's other flows
 // and sessions end. It returns the audit event and how many notices it
 // released.
 func (r *Reset) completeAct(tx *store.Tx, f *store.Flow, action Action, event, clientIP string, now time.Time) (audit.Event, int64, error) {
-	f.State = string(StateDone)
 	ev := r.event(f, event, clientIP, audit.Success, "")
 	ev.Detail = map[string]any{"factors": f.FactorsDone}
 	released, err := tx.ReleaseHeldMessages(f.TokenHash, now)

@@ -1,23 +1,29 @@
 // Package flow holds sspr's self-service flows as persisted state machines,
-// independent of HTTP: the portal, the JSON API and (later) login-screen
-// agents all drive the same flow, so every rule is enforced once, here.
+// independent of HTTP: the portal, the JSON API and the login-screen agent
+// all drive the same flow, so every rule is enforced once, here.
 //
-// The reset flow:
+// The recovery flow (reset and unlock):
 //
-//	         Start(login)
-//	              │  (known user with mail: code mailed;
-//	              ▼   anyone else: the same answer, no mail)
-//	        ┌─ code_sent ──Resend──┐
-//	        │     │  ▲─────────────┘
-//	5 wrong │     │ VerifyCode(right code, in time)
-//	codes   │     ▼
-//	        │  verified ◄──────────────┐ directory refused the password:
-//	        │     │ SetPassword         │ the rule is shown, try again
-//	        │     ▼                     │
-//	        │  resetting ───────────────┘
-//	        ▼     │ directory accepted
-//	     failed   ▼
-//	            done   (notice mailed)
+//	Start(login) ──► choose ──Choose──► challenged ──Verify (right, more needed)──► choose
+//	                   (a first factor may be          │  ▲ Resend / Choose / Verify (wrong)
+//	                    challenged at once)            │  └───┘
+//	                                                   ├──Verify (right, enough)──► verified
+//	                                                   └──the last wrong response──► failed
+//
+//	verified ──SetPassword──► resetting ──the directory wrote──► done (audit, notices)
+//	         ──Unlock──────► unlocking ──┬─a password refused, directory down,
+//	         ──refused before the write─┐│ or the process died first──► verified (try again)
+//	                                    ▼└─refused for good──► failed
+//	                                  failed
+//
+// Every state change goes through moveTo, which refuses a move the table in
+// states.go does not list. The transitions, tested against that table:
+//
+//	choose      → challenged
+//	challenged  → challenged, choose, verified, failed
+//	verified    → verified, resetting, unlocking, failed
+//	resetting   → done, verified, failed
+//	unlocking   → done, verified, failed
 //
 // A flow is addressed by a random bearer token; only its SHA-256 is stored.
 // Codes are drawn from crypto/rand, stored as an HMAC, valid for a short
@@ -25,4 +31,8 @@
 // An unknown login starts a "decoy" flow that answers exactly like a real
 // one (and takes as long), but can never be verified: nobody learns from
 // sspr which logins exist.
+//
+// The directory write survives a crash at any instant: the claim records
+// the intent and queues the notices held, the outcome releases or discards
+// them, and ResolveInterrupted settles what a dead process left (see act).
 package flow

@@ -129,8 +129,13 @@ func (r *Reset) resolveOne(ctx context.Context, a *store.FlowAct) (string, error
 				return err
 			}
 			ev.Reason = "settled_after_interruption"
+			if err := moveTo(f, StateDone); err != nil {
+				return err
+			}
 		} else {
-			f.State = string(StateVerified)
+			if err := moveTo(f, StateVerified); err != nil {
+				return err
+			}
 			if _, err := tx.DiscardHeldMessages(f.TokenHash); err != nil {
 				return err
 			}

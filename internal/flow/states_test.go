@@ -1,0 +1,88 @@
+package flow
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sspr/sspr/internal/store"
+)
+
+// TestTransitionTable walks every pair of states: moveTo allows exactly the
+// moves the table lists and refuses every other, leaving the flow as it was.
+func TestTransitionTable(t *testing.T) {
+	legal := 0
+	for _, from := range States() {
+		for _, to := range States() {
+			f := &store.Flow{State: string(from)}
+			err := moveTo(f, to)
+			want := slices.Contains(transitions[from], to)
+			switch {
+			case want && err != nil:
+				t.Errorf("%s → %s is in the table but refused: %v", from, to, err)
+			case want && f.State != string(to):
+				t.Errorf("%s → %s left the flow %s", from, to, f.State)
+			case !want && err == nil:
+				t.Errorf("%s → %s is not in the table but was allowed", from, to)
+			case !want && f.State != string(from):
+				t.Errorf("a refused %s → %s still changed the flow to %s", from, to, f.State)
+			}
+			if want {
+				legal++
+			}
+		}
+	}
+	if legal != 15 {
+		t.Errorf("%d legal transitions; the table changed: update doc.go, docs/architecture.md and this count", legal)
+	}
+	for _, terminal := range []State{StateDone, StateFailed} {
+		if len(transitions[terminal]) != 0 {
+			t.Errorf("%s is terminal but has moves %v", terminal, transitions[terminal])
+		}
+	}
+	if len(transitions) != len(States()) {
+		t.Errorf("the table has %d states, States() %d", len(transitions), len(States()))
+	}
+}
+
+// transitionLine matches "choose → challenged, verified" in a diagram.
+var transitionLine = regexp.MustCompile(`^\s*(?://\s*)?(\w+)\s+→ ([\w, ]+)$`)
+
+// documented reads the transition listing out of a document.
+func documented(t *testing.T, path string) map[State][]State {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[State][]State{}
+	for _, line := range strings.Split(string(b), "\n") {
+		m := transitionLine.FindStringSubmatch(line)
+		if m == nil || !slices.Contains(States(), State(m[1])) {
+			continue
+		}
+		for _, to := range strings.Split(m[2], ",") {
+			out[State(m[1])] = append(out[State(m[1])], State(strings.TrimSpace(to)))
+		}
+	}
+	return out
+}
+
+// TestDiagramsMatchTheTable: the transition listings in doc.go and in
+// docs/architecture.md say exactly what the table says.
+func TestDiagramsMatchTheTable(t *testing.T) {
+	for _, path := range []string{"doc.go", "../../docs/architecture.md"} {
+		doc := documented(t, path)
+		for _, from := range States() {
+			want := slices.Clone(transitions[from])
+			got := doc[from]
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s lists %s → %v; the table says %v", path, from, got, want)
+			}
+		}
+	}
+}
