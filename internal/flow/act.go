@@ -105,16 +105,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
 	} else if refusal = r.guard(dirCtx, d, u); refusal == nil {
-		if r.limit(ctx, LimitReset, limitKey(f), clientIP, "") != nil {
+		if refund, e := r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)
-		} else {
-			actErr = do(dirCtx, d, u)
+		} else if actErr = do(dirCtx, d, u); actErr != nil {
+			refund() // the directory made no change: only resets made count
 		}
 	}
 	var targets []noticeTarget
 	if refusal == nil && actErr == nil {
 		targets = r.noticeTargets(dirCtx, f)
-		r.done(ctx, LimitReset, limitKey(f), clientIP, "")
 	}
 
 	var st Status

@@ -111,26 +111,27 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
 	key := "signin|" + user.Directory + "|" + user.DN
-	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
+	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "") // kept unless the password is right
+	if fe != nil {
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
 	if r.wouldLock(ctx, user) {
 		// One more wrong password would lock the account: do not bind.
-		r.failure(ctx, key, clientIP)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
 		if directory.KindOf(err) == directory.KindUnavailable {
+			refund()
 			return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 		}
-		r.failure(ctx, key, clientIP)
 		_ = r.Store.InTx(ctx, func(tx *store.Tx) error {
 			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: "enroll.signin", Actor: login, Subject: user.DN,
 				Directory: user.Directory, ClientIP: clientIP, Outcome: audit.Failure, Reason: directory.KindOf(err).String()})
 		})
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
+	refund()
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
 		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
@@ -385,7 +386,8 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	}
 	fa := r.Factors[factor.Kind(row.Kind)]
 	var upd factor.Enrollment
-	ok := fa != nil && r.limit(ctx, LimitVerify, key, s.ClientIP, "") == nil
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept unless the response is right
+	ok := fa != nil && fe == nil
 	if ok {
 		upd, err = fa.Verify(ctx, subject, factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label, Secret: secret}, p.State, resp)
 		ok = err == nil
@@ -395,7 +397,8 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		Outcome: audit.Success, Detail: map[string]any{"factor": row.Kind}}
 	if !ok {
 		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
-		r.failure(ctx, key, s.ClientIP)
+	} else {
+		refund()
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
@@ -508,7 +511,8 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept unless the proof is right
+	if fe != nil {
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
@@ -517,13 +521,15 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		switch {
 		case errors.Is(err, factor.ErrBadInput):
 			// Answers that do not meet the rules: not a failed proof.
+			refund()
 			return v, &Error{Code: CodeBadEnrollmentInput, Err: err}
 		case errors.Is(err, factor.ErrExpired):
+			refund()
 			return v, refuse(CodeCodeExpired)
 		}
-		r.failure(ctx, key, s.ClientIP)
 		return v, refuse(CodeCodeInvalid)
 	}
+	refund()
 	en.ID = newID()
 	if name = strings.TrimSpace(name); name != "" && len(name) <= 64 && en.Label == "" {
 		en.Label = name
