@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -199,4 +202,65 @@ func TestDeleteExpiredAbuse(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAbuseEventsMigrateToCounters: a database from before counters per
+// bucket (migrations up to 0004) with used proof-of-work nonces and counted
+// events: after the upgrade the nonces are still spent, the events are gone
+// (they were short-lived counts) and the blocks are kept.
+func TestAbuseEventsMigrateToCounters(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sspr.db")
+	db := rawDB(t, path)
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 4; v++ {
+		files, _ := filepath.Glob(fmt.Sprintf("migrations/sqlite/%04d_*.sql", v))
+		if len(files) != 1 {
+			t.Fatalf("migration %04d: %v", v, files)
+		}
+		body, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", files[0], err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := t0.Add(time.Minute).UnixMilli()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO abuse_events (kind, key, at, keep_until) VALUES ('pow_nonce', 'spent', %d, %d)`, t0.UnixMilli(), exp),
+		fmt.Sprintf(`INSERT INTO abuse_events (kind, key, at, keep_until) VALUES ('identify_ip', '192.0.2.1', %d, %d)`, t0.UnixMilli(), exp),
+		fmt.Sprintf(`INSERT INTO abuse_blocks (kind, key, until, reason, created_at) VALUES ('user', 'alice', %d, 'verify_failure_user', %d)`, exp, t0.UnixMilli()),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inTx(t, s, func(tx *store.Tx) error {
+		if fresh, err := tx.UseAbuseNonce("pow_nonce", "spent", t0.Add(time.Minute)); err != nil || fresh {
+			t.Errorf("a nonce spent before the upgrade: fresh = %v, %v; want false", fresh, err)
+		}
+		if _, err := tx.ActiveAbuseBlock("user", "alice", t0); err != nil {
+			t.Errorf("block after the upgrade: %v", err)
+		}
+		if n, err := tx.SumAbuseCounts("identify_ip", "192.0.2.1", time.Time{}); err != nil || n != 0 {
+			t.Errorf("identify count after the upgrade = %d, %v; want 0 (dropped)", n, err)
+		}
+		return nil
+	})
+	var tables int
+	if err := rawDB(t, path).QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'abuse_events'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("abuse_events still there (%d, %v)", tables, err)
+	}
 }
