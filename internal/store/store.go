@@ -64,13 +64,15 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.stmts.close()
-	err := s.db.Close()
+	// Readers first: the writer's close checkpoints and removes the WAL,
+	// which read-only connections cannot recreate.
+	var err error
 	if s.reader != nil {
 		s.readStmts.close()
-		err = errors.Join(err, s.reader.Close())
+		err = s.reader.Close()
 	}
-	return err
+	s.stmts.close()
+	return errors.Join(err, s.db.Close())
 }
 
 // Ping checks the database answers, for health checks.
