@@ -29,6 +29,7 @@ step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
+scripts/testenv/pam.sh
 trap 'scripts/testenv/down.sh "$state" || true' EXIT
 set -a
 # shellcheck disable=SC1091

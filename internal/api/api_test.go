@@ -26,7 +26,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, route := range append(append([]string{}, Routes...), EnrollRoutes...) {
+	for _, route := range append(append(append([]string{}, Routes...), EnrollRoutes...), AgentRoutes...) {
 		method, path, _ := strings.Cut(route, " ")
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
 			t.Errorf("openapi.yaml does not describe %s", route)

@@ -58,6 +58,8 @@ type App struct {
 	Change *flow.Change
 	// Enroll is the enrollment portal's flow.
 	Enroll *flow.Enroll
+	// Agents registers login-screen agents and checks their signatures.
+	Agents *flow.Agents
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -142,7 +144,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	reset := &flow.Reset{
 		Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Factors: fs, Sealer: ring, Limiter: lim,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules,
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules, LoginHashKey: loginHashKey(cfg),
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
@@ -161,8 +163,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim}
+		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
+		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
+		Agents: newAgents(cfg, st, chain, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -231,8 +235,10 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	mux := http.NewServeMux()
 	p.Register(mux)
 	api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log).Register(mux)
+	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
 	var h http.Handler = mux
+	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
 	h = web.CrossOrigin(h, p.Forbidden())
 	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
 	h = http.MaxBytesHandler(h, 64<<10)
@@ -271,6 +277,7 @@ func (a *App) StartupChecks(ctx context.Context) {
 			}
 		}
 	}
+	CheckLockoutThresholds(ctx, a.dirs, a.limiter.l.Policy(), a.log)
 }
 
 // ReloadBreachCorpus swaps in a newly built breached-password corpus while
@@ -322,6 +329,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })
+	wg.Go(func() { a.resolveLoop(bg) })
 
 	errc := make(chan error, 1)
 	go func() {

@@ -27,14 +27,18 @@ type ForceChanger interface {
 }
 
 // StatusReader reads an account's state in the one model shared by every
-// directory.
+// directory. A connector may answer from the state its FindUser read with
+// the lookup a few seconds ago (User.StatusAttributes), without asking the
+// directory again; look the user up again to see changes made since by
+// others. Changes made through the connector itself are never hidden.
 type StatusReader interface {
 	AccountStatus(ctx context.Context, user *User) (*AccountStatus, error)
 }
 
 // PolicyReader reads the password policy in force for a user (domain policy,
 // fine-grained PSO, ppolicy subentry), so the rules can be shown before the
-// person types.
+// person types.  Connectors cache a policy for a short while
+// (ldapdir.Config.PolicyCacheTTL).
 type PolicyReader interface {
 	EffectivePolicy(ctx context.Context, user *User) (*PasswordPolicy, error)
 }

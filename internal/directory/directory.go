@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"time"
 )
 
 // User is what sspr knows of one directory account after a lookup.
@@ -27,6 +28,18 @@ type User struct {
 	OU string
 	// Attributes holds any further attributes the connector was asked to read.
 	Attributes map[string][]string
+
+	// StatusAttributes holds the account-state attributes (AD
+	// userAccountControl, lockoutTime, ...; ppolicy pwdAccountLockedTime,
+	// ...) that the connector read in the same search as the lookup, keyed
+	// by the names it asked for, so that AccountStatus and EffectivePolicy
+	// need not ask the directory again. It belongs to the connector that
+	// filled it: nobody else reads or writes it. nil when not read; the
+	// connector forgets it after changing the account.
+	StatusAttributes map[string][]string
+	// ReadAt is when the lookup read the entry (zero when unknown); a
+	// connector uses StatusAttributes only for a few seconds after it.
+	ReadAt time.Time
 }
 
 // Directory is the base interface every connector implements.

@@ -24,10 +24,18 @@ func TestEnrollmentAPI(t *testing.T) {
 		t.Fatalf("wrong password and unknown login differ:\n%s\n%s", wrongPw, unknown)
 	}
 	status, body, raw := call("/api/v1/enroll/signin", map[string]any{"login": "carol", "password": "Summer-2026"})
-	if status != http.StatusOK || body["step"] != "ready" {
-		t.Fatalf("sign-in: %d %s", status, raw)
+	if status != http.StatusOK || body["step"] != "verify" || !strings.Contains(raw, `"id":"directory:mail"`) || !strings.Contains(raw, `"source":"directory"`) {
+		t.Fatalf("sign-in (the directory's mail is a factor already: step up with it): %d %s", status, raw)
 	}
 	sid := body["session_id"].(string)
+	if status, _, raw := call("/api/v1/enroll/add", map[string]any{"session_id": sid, "factor": "backup_codes"}); status != http.StatusForbidden || !strings.Contains(raw, "step_up_required") {
+		t.Fatalf("add before the step-up: %d %s", status, raw)
+	}
+	before := in.codeMailsTo("carol@demo.sspr.test")
+	call("/api/v1/enroll/verify/start", map[string]any{"session_id": sid, "enrollment_id": "directory:mail"})
+	if status, body, raw := call("/api/v1/enroll/verify", map[string]any{"session_id": sid, "code": in.waitCode(t, "carol@demo.sspr.test", before)}); status != http.StatusOK || body["step"] != "ready" {
+		t.Fatalf("step-up with the directory's mail: %d %s", status, raw)
+	}
 	status, body, raw = call("/api/v1/enroll/add", map[string]any{"session_id": sid, "factor": "backup_codes"})
 	if status != http.StatusOK || body["step"] != "confirm" {
 		t.Fatalf("add: %d %s", status, raw)
@@ -36,8 +44,8 @@ func TestEnrollmentAPI(t *testing.T) {
 	codes := prompt["codes"].([]any)
 	pos := int(prompt["confirm_position"].(float64))
 	status, body, raw = call("/api/v1/enroll/add/finish", map[string]any{"session_id": sid, "code": codes[pos-1]})
-	if status != http.StatusOK || len(body["factors"].([]any)) != 1 {
-		t.Fatalf("finish: %d %s", status, raw)
+	if status != http.StatusOK || len(body["factors"].([]any)) != 2 {
+		t.Fatalf("finish (backup codes and the directory's mail): %d %s", status, raw)
 	}
 	if strings.Contains(raw, codes[0].(string)) {
 		t.Fatal("a backup code is shown again after enrollment")
@@ -58,8 +66,8 @@ func TestEnrollmentAPI(t *testing.T) {
 		t.Fatalf("step-up with a backup code: %d %s", status, raw)
 	}
 	status, body, raw = call("/api/v1/enroll/remove", map[string]any{"session_id": sid2, "enrollment_id": id})
-	if status != http.StatusOK || body["factors"] != nil && len(body["factors"].([]any)) != 0 {
-		t.Fatalf("remove: %d %s", status, raw)
+	if status != http.StatusOK || len(body["factors"].([]any)) != 1 || strings.Contains(raw, id) {
+		t.Fatalf("remove (only the directory's mail is left): %d %s", status, raw)
 	}
 	// Every change was announced by mail.
 	n := 0

@@ -148,7 +148,14 @@ func TestEnrollWithoutScripts(t *testing.T) {
 		t.Fatalf("session cookie %q", c)
 	}
 	p = b.follow(p)
-	if !strings.Contains(p.Body, "not set up any recovery method yet") || !strings.Contains(p.Body, `id="add-totp"`) || !strings.Contains(p.Body, `id="add-backup_codes"`) {
+	// The directory's mail address is a factor already: it is proved before
+	// anything is added, and listed read-only.
+	if !strings.Contains(p.Body, "Confirm it is you") || !strings.Contains(p.Body, `value="directory:mail"`) {
+		t.Fatalf("the step-up with the directory's mail is not asked for:\n%s", p.Body)
+	}
+	p = stepUpForm(t, in, b, "alice@demo.sspr.test")
+	if strings.Contains(p.Body, "not set up any recovery method yet") || !strings.Contains(p.Body, `data-source="directory"`) ||
+		strings.Contains(p.Body, `value="directory:mail"`) || !strings.Contains(p.Body, `id="add-totp"`) || !strings.Contains(p.Body, `id="add-backup_codes"`) {
 		t.Fatalf("home page:\n%s", p.Body)
 	}
 
@@ -384,8 +391,10 @@ func TestPasskeyEnrollThenResetInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("login"), "alice"),
 		chromedp.SendKeys(chromedp.ID("password"), "Winter-2026"),
 		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("add-passkey")),
 	))
+	// The directory's mail address is proved first, then the home page.
+	must(stepUpChromium(t, ctx, in, "alice@demo.sspr.test"))
+	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("add-passkey"))))
 	screenshot(t, ctx, "enroll-home-empty")
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.ID("passkey-create"))))
 	screenshot(t, ctx, "enroll-passkey")
@@ -491,6 +500,8 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 		))
 	}
 	signIn()
+	// The directory's mail address is a factor already: proved first.
+	must(stepUpChromium(t, ctx, in, "alice@demo.sspr.test"))
 
 	// The email page (then back).
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-email")), chromedp.WaitVisible(chromedp.ID("email"))))
@@ -574,6 +585,7 @@ func TestEnrollSecurityQuestions(t *testing.T) {
 `)
 	b := newBrowser(t, in.URL)
 	b.follow(b.post("/enroll/signin", url.Values{"login": {"alice"}, "password": {"Winter-2026"}}))
+	stepUpForm(t, in, b, "alice@demo.sspr.test")
 	p := b.follow(b.post("/enroll/add", url.Values{"kind": {"questions"}}))
 	for _, want := range []string{`name="answer.first-school"`, `name="answer.first-street"`, `name="answer.first-concert"`, "What street did you live on at age ten?"} {
 		if !strings.Contains(p.Body, want) {
@@ -591,7 +603,7 @@ func TestEnrollSecurityQuestions(t *testing.T) {
 
 	b2 := newBrowser(t, in.URL)
 	p = b2.follow(b2.post("/enroll/signin", url.Values{"login": {"alice"}, "password": {"Winter-2026"}}))
-	id := must1(t, regexp.MustCompile(`name="enrollment" value="([^"]+)"`), p.Body, "step-up choice")
+	id := must1(t, regexp.MustCompile(`name="enrollment" value="([0-9a-f]{24})"`), p.Body, "step-up choice")
 	p = b2.follow(b2.post("/enroll/verify/start", url.Values{"enrollment": {id}}))
 	if !strings.Contains(p.Body, `name="answer.first-school"`) || !strings.Contains(p.Body, `name="answer.first-street"`) {
 		t.Fatalf("the step-up asks:\n%s", p.Body)

@@ -31,6 +31,7 @@ func TestResetWithSecurityQuestionsInPortal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stepUpInProcess(t, in, token, "dave")
 	answers := map[string]string{"answer.school": "Hillside Primary", "answer.street": "Elm Street", "answer.concert": "The Cure"}
 	if _, err := in.App.Enroll.Begin(bg, token, factor.Questions, factor.Response{}); err != nil {
 		t.Fatal(err)
@@ -40,8 +41,9 @@ func TestResetWithSecurityQuestionsInPortal(t *testing.T) {
 	}
 
 	b := newBrowser(t, in.URL)
+	stepUps := in.codeMailsTo("dave@demo.sspr.test") // the enrollment's step-up code
 	b.post("/reset/start", url.Values{"login": {"dave"}})
-	p := b.post("/reset/code", url.Values{"code": {in.waitCode(t, "dave@demo.sspr.test", 0)}})
+	p := b.post("/reset/code", url.Values{"code": {in.waitCode(t, "dave@demo.sspr.test", stepUps)}})
 	if p.Location != "/reset/choose?more=1" {
 		t.Fatalf("after the email code: %d %q", p.Status, p.Location)
 	}

@@ -68,10 +68,23 @@ func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, err
 		})
 }
 
-// act runs the directory action of a verified flow: it claims the flow
-// (verified → working) so two submissions cannot both act, checks that the
-// account may use self-service, acts, and records the outcome, the audit
-// event and the notice in one transaction.
+// act runs the directory action of a verified flow, so that a crash at any
+// instant leaves nothing half-done:
+//
+//  1. Before anything is claimed it reads what the write needs: the
+//     account's status (the guards, and the password-last-set time and lock
+//     state that later tell whether the write happened) and where notices
+//     go.
+//  2. One transaction claims the flow (verified → working, so two
+//     submissions cannot both act), records the intent (flow_acts) and the
+//     audit event, and queues the notices held.
+//  3. It writes to the directory.
+//  4. One transaction records the outcome and its audit event, releases the
+//     notices (success) or discards them, and forgets the intent.
+//
+// A process that dies between 2 and 4 leaves the intent behind;
+// ResolveInterrupted asks the directory whether the write happened and
+// finishes the flow (audit, notices) or hands it back to the person.
 func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
 	do func(context.Context, directory.Directory, *directory.User) error,
 	notice func(*store.Flow, time.Time) (notify.Mail, error),
@@ -85,68 +98,125 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		if State(f.State) != StateVerified || f.Kind != string(action) {
 			return refuse(CodeWrongState)
 		}
-		f.State, f.UpdatedAt = string(working), r.now()
-		if err := tx.UpdateFlow(f); err != nil {
-			return err
-		}
-		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
+		return nil
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
 
-	// The directory write must not be cut off half-way by a client that
-	// went away; the connector's own timeouts bound it.
+	// The directory work must not be cut off half-way by a client that went
+	// away; the connector's own timeouts bound it.
 	dirCtx := context.WithoutCancel(ctx)
 	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, DisplayName: f.DisplayName}
 	var actErr error
 	var refusal *Error
+	var before *directory.AccountStatus
+	refund := func() {}
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
-	} else if refusal = r.guard(dirCtx, d, u); refusal == nil {
-		if refund, e := r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
+	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil {
+		var e *Error
+		if refund, e = r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)
-		} else if actErr = do(dirCtx, d, u); actErr != nil {
-			refund() // the directory made no change: only resets made count
 		}
 	}
-	var targets []noticeTarget
-	if refusal == nil && actErr == nil {
-		targets = r.noticeTargets(dirCtx, f)
+	if refusal != nil || actErr != nil {
+		return r.recordAct(dirCtx, f, action, event, clientIP, refusal, actErr)
+	}
+	targets := r.noticeTargets(dirCtx, f)
+
+	// Claim, with the intent and the held notices.
+	now := r.now()
+	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
+		f.State, f.UpdatedAt = string(working), now
+		if err := tx.UpdateFlow(f); err != nil {
+			return err
+		}
+		intent := &store.FlowAct{TokenHash: f.TokenHash, StartedAt: now, Instance: r.instance(), WasLocked: before != nil && before.Locked}
+		if before != nil {
+			intent.PasswordLastSet = before.PasswordLastSet
+		}
+		if err := tx.InsertFlowAct(intent); err != nil {
+			return err
+		}
+		if err := r.holdNotices(tx, f, event, targets, notice, now); err != nil {
+			return err
+		}
+		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
+	})
+	if err != nil {
+		refund() // not claimed, nothing written
+		return Status{}, r.wrap(err)
 	}
 
+	if actErr = do(dirCtx, d, u); actErr != nil {
+		refund() // the directory made no change: only resets made count
+	}
+	return r.recordAct(dirCtx, f, action, event, clientIP, nil, actErr)
+}
+
+// holdNotices queues the notices of a successful write, held until the
+// write's outcome is known: on every channel the person has, so a reset they
+// did not make cannot go unnoticed.
+func (r *Reset) holdNotices(tx *store.Tx, f *store.Flow, event string, targets []noticeTarget,
+	notice func(*store.Flow, time.Time) (notify.Mail, error), now time.Time) error {
+	for _, t := range targets {
+		var m *store.Message
+		var err error
+		if t.channel == "sms" {
+			m, err = r.newSMS(event+"_notice", t.to, r.Composer.SMSNotice(f.Language, event, f.Login, now), now)
+		} else {
+			var mail notify.Mail
+			if mail, err = notice(f, now); err == nil {
+				m, err = r.newMail(event+"_notice", t.to, mail, now)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		m.NextAttemptAt = heldUntil
+		if err := r.enqueue(tx, m); err != nil {
+			return err
+		}
+		if err := tx.HoldMessage(m.ID, f.TokenHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heldUntil is the due time of a held message: never, until released.
+var heldUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// recordAct records the outcome of a flow's directory action in one
+// transaction: the flow's new state, the audit event, the held notices
+// released (success) or discarded, the intent forgotten.
+func (r *Reset) recordAct(ctx context.Context, f *store.Flow, action Action, event, clientIP string, refusal *Error, actErr error) (Status, error) {
 	var st Status
 	var stepErr *Error
-	sent := false
-	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
+	var logged audit.Event
+	released := int64(0)
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		now := r.now()
 		f.UpdatedAt = now
 		var ev audit.Event
 		switch kind := directory.KindOf(actErr); {
+		case refusal != nil && refusal.Code == CodeDirectoryDown:
+			// The guard could not read the account: nothing was written,
+			// and the person may try again.
+			f.State, stepErr = string(StateVerified), refusal
+			ev = r.event(f, event, clientIP, audit.Failure, "directory_unavailable")
+		case refusal != nil && refusal.Code == CodeTooManyResets:
+			f.State, stepErr = string(StateFailed), refusal
+			ev = limitedEvent(r.event(f, event, clientIP, audit.Denied, ""), LimitReset, refusal, false)
 		case refusal != nil:
 			f.State, stepErr = string(StateFailed), refusal
 			ev = r.event(f, event, clientIP, audit.Denied, string(refusal.Code))
 		case actErr == nil:
-			f.State = string(StateDone)
-			ev = r.event(f, event, clientIP, audit.Success, "")
-			ev.Detail = map[string]any{"factors": f.FactorsDone}
-			// Tell the person on every channel they have, so a reset they
-			// did not make cannot go unnoticed.
-			for _, t := range targets {
-				var err error
-				if t.channel == "sms" {
-					err = r.enqueueSMS(tx, event+"_notice", t.to, r.Composer.SMSNotice(f.Language, event, f.Login, now), now)
-				} else {
-					var m notify.Mail
-					if m, err = notice(f, now); err == nil {
-						err = r.enqueueMail(tx, event+"_notice", t.to, m, now)
-					}
-				}
-				if err != nil {
-					return err
-				}
-				sent = true
+			var err error
+			if ev, released, err = r.completeAct(tx, f, action, event, clientIP, now); err != nil {
+				return err
 			}
 		case kind == directory.KindPolicyViolation:
 			var de *directory.Error
@@ -173,16 +243,26 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 			ev = r.event(f, event, clientIP, audit.Failure, "directory_"+kind.String())
 			r.log().Error("the directory refused a self-service action", "action", action, "directory", f.Directory, "subject", f.SubjectDN, "err", actErr)
 		}
+		if actErr != nil || refusal != nil {
+			if _, err := tx.DiscardHeldMessages(f.TokenHash); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteFlowAct(f.TokenHash); err != nil {
+			return err
+		}
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
 		}
 		st = r.status(f)
+		logged = ev
 		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
-	if sent {
+	r.logOutcome(logged)
+	if released > 0 {
 		r.enqueued()
 	}
 	if stepErr != nil {
@@ -191,29 +271,56 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	return st, nil
 }
 
+// completeAct records a write that happened, inside tx: the flow is done,
+// its notices go out, and (for a new password) the account's other flows
+// and sessions end. It returns the audit event and how many notices it
+// released.
+func (r *Reset) completeAct(tx *store.Tx, f *store.Flow, action Action, event, clientIP string, now time.Time) (audit.Event, int64, error) {
+	f.State = string(StateDone)
+	ev := r.event(f, event, clientIP, audit.Success, "")
+	ev.Detail = map[string]any{"factors": f.FactorsDone}
+	released, err := tx.ReleaseHeldMessages(f.TokenHash, now)
+	if err != nil {
+		return ev, 0, err
+	}
+	ev.Detail["notices"] = released
+	if action == ActionReset {
+		// The password changed: no other flow of the account may set it
+		// again, and sessions signed in with the old one end.
+		flows, sessions, err := retireAccount(tx, f.Directory, f.SubjectDN, f.TokenHash, now)
+		if err != nil {
+			return ev, 0, err
+		}
+		ev.Detail["retired_flows"], ev.Detail["retired_sessions"] = flows, sessions
+	}
+	return ev, released, nil
+}
+
 // guard refuses accounts self-service must not touch: disabled ones (a reset
 // must not look like it re-enables them) and privileged ones where the
 // configuration does not allow them. Directories that cannot report status
-// are not guarded here; they still refuse what they refuse.
-func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.User) *Error {
+// are not guarded here; they still refuse what they refuse. A status that
+// cannot be read refuses (CodeDirectoryDown): the guards fail closed.
+func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.User) (*directory.AccountStatus, *Error) {
 	sr, ok := d.(directory.StatusReader)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	st, err := sr.AccountStatus(ctx, u)
-	if err != nil {
-		// An unreadable status is not a reason to refuse; the action itself
-		// fails if the directory is really down.
-		r.log().Warn("reading the account status failed", "directory", d.Name(), "subject", u.DN, "err", err)
-		return nil
+	if err != nil || st == nil {
+		// Unknown status: the account may be disabled or privileged, so
+		// nothing is written. The flow stays verified and the person may
+		// try again once the directory answers.
+		r.log().Warn("reading the account status failed; refusing until it can be read", "directory", d.Name(), "subject", u.DN, "err", err)
+		return nil, &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	switch {
 	case st.Disabled:
-		return &Error{Code: CodeAccountDisabled}
+		return st, &Error{Code: CodeAccountDisabled}
 	case st.Protected && !r.Settings.AllowProtected[d.Name()]:
-		return &Error{Code: CodeProtectedAccount, Err: errors.New(st.ProtectedReason)}
+		return st, &Error{Code: CodeProtectedAccount, Err: errors.New(st.ProtectedReason)}
 	}
-	return nil
+	return st, nil
 }
 
 // noticeTarget is one channel a notice goes to.

@@ -34,6 +34,12 @@ type Change struct {
 	Rules PasswordRules
 	// Sealer seals the notices in the outbox.
 	Sealer Sealer
+	// Limiter applies the abuse controls (per client address and per
+	// account); nil applies none.
+	Limiter Limiter
+	// LoginHashKey keys the hash recorded for logins that match no account
+	// (see Reset.LoginHashKey).
+	LoginHashKey []byte
 }
 
 // ChangeInput is what the change step receives.
@@ -46,14 +52,22 @@ type ChangeInput struct {
 	Language    string
 }
 
-// Change changes the password. An unknown login, a wrong old password and a
-// locked account all give the same CodeCredentialsWrong; a refused new
-// password (which the directory only checks once the old one was right)
-// gives CodePasswordRefused with the directory's rules.
+// Change changes the password. An unknown login, a wrong old password, a
+// locked account and a refusal by the abuse controls about the account all
+// give the same CodeCredentialsWrong; a refused new password (which the
+// directory only checks once the old one was right) gives
+// CodePasswordRefused with the directory's rules. Too many requests from
+// one client address give CodeRateLimited (it says nothing about accounts).
+//
+// Guesses are limited like enrollment sign-ins (per client address and per
+// account, counted together with them: both check a directory password),
+// and only a wrong old password or an unknown login counts as one.
 func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	began := time.Now()
-	// The reset flow's helpers (clock, padding, outbox) serve here too.
-	helper := &Reset{Store: c.Store, Log: c.Log, Now: c.Now, MailFrom: c.MailFrom, Sealer: c.Sealer, Settings: Settings{IdentifyMinDuration: c.MinDuration}}
+	// The reset flow's helpers (clock, padding, outbox, limits, audit)
+	// serve here too.
+	helper := &Reset{Store: c.Store, Directories: c.Directories, Log: c.Log, Now: c.Now, MailFrom: c.MailFrom, Sealer: c.Sealer,
+		Limiter: c.Limiter, Audit: c.Audit, LoginHashKey: c.LoginHashKey, Settings: Settings{IdentifyMinDuration: c.MinDuration}}
 	defer helper.pad(ctx, began)
 
 	login := strings.TrimSpace(in.Login)
@@ -83,34 +97,61 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			return &Error{Code: CodePasswordRefused, Checks: failed}
 		}
 	}
+	base := audit.Event{Event: "change.password", Actor: helper.typedActor(login), ClientIP: in.ClientIP}
+	// Too many requests from this address: said plainly, as on identify.
+	if fe := helper.limit(ctx, LimitIdentify, "", in.ClientIP, ""); fe != nil {
+		helper.recordLimited(ctx, base, LimitIdentify, fe, false)
+		return fe
+	}
+
 	user, err := c.Directories.FindUser(ctx, login)
-	var changeErr error
-	switch {
-	case err == nil:
-		d, ok := c.Directories.Directory(user.Directory)
-		changer, can := d.(directory.PasswordChanger)
-		if !ok || !can {
-			changeErr = &directory.Error{Kind: directory.KindMisconfigured, Op: "change", Diagnostic: "directory " + user.Directory + " cannot change passwords"}
-		} else if helper.Directories = c.Directories; helper.wouldLock(ctx, user) {
-			// One more wrong password would lock the account: refuse as for
-			// a wrong password, without asking the directory.
-			changeErr = directory.ErrInvalidCredentials
-		} else {
-			changeErr = changer.ChangePassword(context.WithoutCancel(ctx), user, in.OldPassword, in.NewPassword)
-		}
-	case directory.KindOf(err) == directory.KindNotFound, directory.KindOf(err) == directory.KindAmbiguous:
-		changeErr = directory.ErrInvalidCredentials
+	known := err == nil
+	switch kind := directory.KindOf(err); {
+	case known:
+		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
+	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
 		user = &directory.User{Login: login}
 	default:
+		helper.log().Error("looking up a user failed", "err", err)
 		return &Error{Code: CodeDirectoryDown, Err: err}
+	}
+	key := passwordGuessKey(user, login)
+	refund, fe := helper.take(ctx, LimitVerify, key, in.ClientIP, "") // kept for a wrong password only
+	if fe != nil {
+		// Quietly: the same answer as a wrong password, the directory is
+		// not asked.
+		helper.recordLimited(ctx, base, LimitVerify, fe, true)
+		return refuse(CodeCredentialsWrong)
+	}
+	var changeErr error
+	switch {
+	case !known:
+		changeErr = directory.ErrInvalidCredentials
+	default:
+		d, ok := c.Directories.Directory(user.Directory)
+		changer, can := d.(directory.PasswordChanger)
+		switch {
+		case !ok || !can:
+			changeErr = &directory.Error{Kind: directory.KindMisconfigured, Op: "change", Diagnostic: "directory " + user.Directory + " cannot change passwords"}
+		case helper.wouldLock(ctx, user):
+			// One more wrong password would lock the account: refuse as for
+			// a wrong password, without asking the directory, and say so to
+			// the operators: somebody may be guessing.
+			helper.lockoutGuard(ctx, base, key, in.ClientIP)
+			return refuse(CodeCredentialsWrong)
+		default:
+			changeErr = changer.ChangePassword(context.WithoutCancel(ctx), user, in.OldPassword, in.NewPassword)
+		}
 	}
 
 	now := helper.now()
 	var result *Error
-	ev := audit.Event{At: now, Event: "change.password", Actor: login, Subject: user.DN, Directory: user.Directory, ClientIP: in.ClientIP}
+	ev := base
+	ev.At = now
 	var notice *notify.Mail
 	switch kind := directory.KindOf(changeErr); {
 	case changeErr == nil:
+		refund()
 		ev.Outcome = audit.Success
 		if user.Email != "" {
 			m, err := c.Composer.PasswordChanged(in.Language, notify.ChangedMail{Name: firstNonEmpty(user.DisplayName, user.Login), Login: user.Login, ChangedAt: now, ClientIP: in.ClientIP})
@@ -120,6 +161,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			notice = &m
 		}
 	case kind == directory.KindPolicyViolation:
+		refund() // the old password was right
 		var de *directory.Error
 		errors.As(changeErr, &de)
 		result = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: changeErr}
@@ -130,13 +172,21 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		// stranger which logins exist and which are locked.
 		result = &Error{Code: CodeCredentialsWrong, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, kind.String()
-		if err != nil {
+		if !known {
 			ev.Reason = "unknown_login"
 		}
+		// Only a wrong password (or a login that is nobody's) is a failed
+		// guess; a locked or disabled account says nothing about the
+		// password typed.
+		if kind != directory.KindInvalidCredentials {
+			refund()
+		}
 	case kind == directory.KindUnavailable:
+		refund()
 		result = &Error{Code: CodeDirectoryDown, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, "directory_unavailable"
 	default:
+		refund()
 		result = &Error{Code: CodeResetNotPermitted, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, "directory_"+kind.String()
 		helper.log().Error("the directory refused a password change", "directory", user.Directory, "subject", user.DN, "err", changeErr)
@@ -147,11 +197,21 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 				return err
 			}
 		}
+		if changeErr == nil {
+			// The password changed: recovery flows and enrollment sessions
+			// begun before no longer stand.
+			flows, sessions, err := retireAccount(tx, user.Directory, user.DN, nil, now)
+			if err != nil {
+				return err
+			}
+			ev.Detail = map[string]any{"retired_flows": flows, "retired_sessions": sessions}
+		}
 		return c.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return &Error{Code: CodeInternal, Err: err}
 	}
+	helper.logOutcome(ev)
 	if notice != nil && c.Enqueued != nil {
 		c.Enqueued()
 	}

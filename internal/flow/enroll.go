@@ -85,8 +85,11 @@ type pendingStep struct {
 func sessionAD(s *store.Session) []byte { return append([]byte("session:"), s.TokenHash...) }
 
 // SignIn checks the directory password and opens a session. An unknown
-// login and a wrong password answer the same; wrong passwords count against
-// the abuse controls (and the directory's own lockout).
+// login and a wrong password answer the same; only those two count as
+// failed guesses against the abuse controls (and the directory's own
+// lockout counts its wrong passwords). A directory that cannot answer, or
+// answers with something that is not the person's doing (sspr's
+// configuration, missing rights), is said plainly and counts against no one.
 func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang string) (string, SessionView, error) {
 	r := e.Reset
 	began := time.Now()
@@ -95,41 +98,69 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	if login == "" || password == "" {
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
-	if fe := r.limit(ctx, LimitIdentify, "", clientIP, ""); fe != nil {
+	base := audit.Event{Event: "enroll.signin", Actor: r.typedActor(login), ClientIP: clientIP}
+	refundIdentify, fe := r.take(ctx, LimitIdentify, "", clientIP, "")
+	if fe != nil {
+		r.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return "", SessionView{}, fe
 	}
 	user, err := r.Directories.FindUser(ctx, login)
 	switch kind := directory.KindOf(err); {
 	case err == nil:
+		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
 	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
-		r.failure(ctx, login, clientIP)
+		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
+		r.appendAudit(ctx, ev)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	default:
+		refundIdentify() // the directory is down: counts against no one
+		r.log().Error("looking up a user failed", "err", err)
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
-	key := "signin|" + user.Directory + "|" + user.DN
-	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "") // kept unless the password is right
+	key := passwordGuessKey(user, login)
+	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "") // kept for a wrong password only
 	if fe != nil {
+		r.recordLimited(ctx, base, LimitVerify, fe, true)
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
 	if r.wouldLock(ctx, user) {
 		// One more wrong password would lock the account: do not bind.
+		r.lockoutGuard(ctx, base, key, clientIP)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
-		if directory.KindOf(err) == directory.KindUnavailable {
+		kind := directory.KindOf(err)
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, kind.String()
+		var answer *Error
+		switch kind {
+		case directory.KindInvalidCredentials:
+			// A wrong password is the one result that counts: its slot
+			// is kept.
+			answer = refuse(CodeCredentialsWrong)
+		case directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindPasswordExpired,
+			directory.KindMustChange, directory.KindLogonRestricted:
+			// The account's state, not a guess: the same answer as a wrong
+			// password (telling them apart tells a stranger about the
+			// account), but nothing is counted.
 			refund()
-			return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+			answer = refuse(CodeCredentialsWrong)
+		default:
+			// Down, or sspr's own configuration (rights, TLS, an operation
+			// the directory lacks): nothing the person did.
+			refund()
+			ev.Reason = "directory_" + kind.String()
+			r.log().Error("checking a password at sign-in failed", "directory", user.Directory, "subject", user.DN, "err", err)
+			answer = &Error{Code: CodeDirectoryDown, Err: err}
 		}
-		_ = r.Store.InTx(ctx, func(tx *store.Tx) error {
-			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: "enroll.signin", Actor: login, Subject: user.DN,
-				Directory: user.Directory, ClientIP: clientIP, Outcome: audit.Failure, Reason: directory.KindOf(err).String()})
-		})
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		r.appendAudit(ctx, ev)
+		return "", SessionView{}, answer
 	}
 	refund()
 	tokenBytes := make([]byte, 32)
@@ -144,8 +175,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		if err := tx.InsertSession(s); err != nil {
 			return err
 		}
-		return r.Audit.Append(tx, audit.Event{At: now, Event: "enroll.signin", Actor: login, Subject: user.DN, Directory: user.Directory,
-			ClientIP: clientIP, Outcome: audit.Success})
+		ev := base
+		ev.At, ev.Outcome = now, audit.Success
+		return r.Audit.Append(tx, ev)
 	})
 	if err != nil {
 		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
@@ -225,13 +257,21 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 		v.Factors = append(v.Factors, EnrolledFactor{ID: row.ID, Kind: factor.Kind(row.Kind), Label: row.Label, Source: row.Source,
 			CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt})
 	}
+	_, pre, preErr := e.directoryMethods(ctx, s)
+	if preErr != nil {
+		// Shown without them; a change still needs the directory (forChange).
+		e.Reset.log().Warn("looking up the directory's methods for the enrollment page failed", "directory", s.Directory, "err", preErr)
+	}
+	for _, p := range pre {
+		v.Factors = append(v.Factors, EnrolledFactor{ID: p.ID, Kind: p.Kind, Label: maskedDestination(p), Source: SourceDirectory})
+	}
 	for _, k := range e.Reset.Settings.Offered {
 		if fa := e.Reset.Factors[k]; fa != nil && fa.NeedsEnrollment() {
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
 	v.Step = StepReady
-	if !e.verified(s, len(rows) > 0) {
+	if !e.verified(s, len(rows) > 0 || len(pre) > 0 || preErr != nil) {
 		v.Step = StepVerify
 	}
 	if p := e.pending(s); p != nil {
@@ -310,38 +350,23 @@ func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (S
 	if err != nil {
 		return SessionView{}, err
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, enrollmentID)
 	if err != nil {
 		return SessionView{}, err
 	}
-	var target *store.Enrollment
-	rows, err := e.stored(ctx, s)
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	for _, row := range rows {
-		if row.ID == enrollmentID {
-			target = row
-		}
-	}
-	if target == nil || r.Factors[factor.Kind(target.Kind)] == nil {
-		return SessionView{}, refuse(CodeFactorNotAllowed)
-	}
-	secret, err := r.Sealer.Open(target.Secret, enrollmentAD(target.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(target.Kind)]
-	ch, err := fa.Challenge(ctx, subject, factor.Enrollment{ID: target.ID, Kind: fa.Kind(), Label: target.Label, Secret: secret})
+	fa := r.Factors[target.Kind]
+	ch, err := fa.Challenge(ctx, subject, target.Enrollment)
 	if err != nil {
 		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.verify_start", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(target.Kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
-	p := &pendingStep{Purpose: "verify", Kind: target.Kind, Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
+	p := &pendingStep{Purpose: "verify", Kind: string(target.Kind), Enrollment: target.ID, State: ch.State, Prompt: ch.Prompt, Expires: expiry(ch, r)}
 	if err := e.savePending(ctx, s, p, ch.Deliver, "enroll_verify"); err != nil {
 		return SessionView{}, err
 	}
@@ -355,7 +380,8 @@ func expiry(ch factor.Challenge, r *Reset) time.Time {
 	return ch.Expires
 }
 
-// FinishVerify checks the step-up response.
+// FinishVerify checks the step-up response. Only a wrong response counts
+// against the person; a directory or store that fails is said plainly.
 func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Response) (SessionView, error) {
 	r := e.Reset
 	s, err := e.load(ctx, token)
@@ -366,53 +392,53 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	if p == nil || p.Purpose != "verify" {
 		return SessionView{}, refuse(CodeWrongState)
 	}
-	subject, _, err := e.subject(ctx, s)
+	subject, target, err := e.method(ctx, s, p.Enrollment)
 	if err != nil {
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	var row *store.Enrollment
-	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		row, err = tx.EnrollmentByID(p.Enrollment)
-		return err
-	})
-	if err != nil {
-		return SessionView{}, r.wrap(err)
-	}
-	secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
-	if err != nil {
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	fa := r.Factors[factor.Kind(row.Kind)]
-	var upd factor.Enrollment
-	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept unless the response is right
-	ok := fa != nil && fe == nil
-	if ok {
-		upd, err = fa.Verify(ctx, subject, factor.Enrollment{ID: row.ID, Kind: fa.Kind(), Label: row.Label, Secret: secret}, p.State, resp)
-		ok = err == nil
-	}
+	fa := r.Factors[target.Kind]
 	now := r.now()
 	ev := audit.Event{At: now, Event: "enroll.verify", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory, ClientIP: s.ClientIP,
-		Outcome: audit.Success, Detail: map[string]any{"factor": row.Kind}}
-	if !ok {
-		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
-	} else {
+		Outcome: audit.Success, Detail: map[string]any{"factor": string(target.Kind)}}
+	var upd factor.Enrollment
+	ok := false
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept for a wrong response only
+	if fe != nil {
+		// Quietly: answered as a wrong code, recorded as a block.
+		r.recordLimited(ctx, ev, LimitVerify, fe, true)
+		v, _ := e.view(ctx, s)
+		return v, refuse(CodeCodeInvalid)
+	}
+	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
+	switch {
+	case err == nil:
+		ok = true
 		refund()
+	case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed), errors.Is(err, factor.ErrExpired):
+		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
+	default:
+		// The factor could not check (its service is down, say): not the
+		// person's failure.
+		refund()
+		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
+		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
 			s.FactorVerifiedAt, s.Pending = now, nil
-			sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(row.ID))
-			if err != nil {
-				return err
-			}
-			swapped, err := tx.SwapEnrollmentSecret(row.ID, row.Secret, sealed, upd.Label, now)
-			if err != nil {
-				return err
-			}
-			if !swapped {
-				return errRace
+			if target.stored {
+				sealed, err := r.Sealer.Seal(upd.Secret, enrollmentAD(target.ID))
+				if err != nil {
+					return err
+				}
+				swapped, err := tx.SwapEnrollmentSecret(target.ID, target.sealed, sealed, upd.Label, now)
+				if err != nil {
+					return err
+				}
+				if !swapped {
+					return errRace
+				}
 			}
 			if err := tx.UpdateSession(s); err != nil {
 				return err
@@ -446,7 +472,18 @@ func (e *Enroll) forChange(ctx context.Context, token string) (*store.Session, [
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInternal, Err: err}
 	}
-	if !e.verified(s, len(rows) > 0) {
+	have := len(rows) > 0
+	if !have || s.FactorVerifiedAt.IsZero() {
+		// A pre-enrolled directory address or number is a factor too: a
+		// directory password alone must not add factors beside it. When the
+		// directory cannot say, nothing changes.
+		_, pre, err := e.directoryMethods(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		have = have || len(pre) > 0
+	}
+	if !e.verified(s, have) {
 		return nil, nil, refuse(CodeStepUpRequired)
 	}
 	return s, rows, nil
@@ -477,6 +514,8 @@ func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, inpu
 	}
 	if ch.Deliver != nil {
 		if fe := r.limit(ctx, LimitSend, s.Directory+"|"+s.SubjectDN, s.ClientIP, ch.Deliver.To); fe != nil {
+			r.recordLimited(ctx, audit.Event{Event: "enroll.begin", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+				ClientIP: s.ClientIP, Detail: map[string]any{"factor": string(kind)}}, LimitSend, fe, false)
 			return SessionView{}, fe
 		}
 	}
@@ -511,8 +550,10 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept unless the proof is right
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept for a wrong proof only
 	if fe != nil {
+		r.recordLimited(ctx, audit.Event{Event: "enroll.add", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
+			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
@@ -526,8 +567,13 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		case errors.Is(err, factor.ErrExpired):
 			refund()
 			return v, refuse(CodeCodeExpired)
+		case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed):
+			return v, refuse(CodeCodeInvalid)
 		}
-		return v, refuse(CodeCodeInvalid)
+		// The factor could not check: not the person's failure.
+		refund()
+		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
+		return v, &Error{Code: CodeInternal, Err: err}
 	}
 	refund()
 	en.ID = newID()

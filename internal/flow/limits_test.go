@@ -14,33 +14,12 @@ import (
 	"github.com/sspr/sspr/internal/flow"
 )
 
-// abuseLimiter adapts abuse.Limiter to flow.Limiter the way internal/app
-// does, on the harness's real store.
-type abuseLimiter struct{ b *abuse.Bound }
-
-var limitActions = map[flow.LimitAction]abuse.Action{
-	flow.LimitIdentify: abuse.Identify, flow.LimitSend: abuse.SendCode, flow.LimitVerify: abuse.Verify, flow.LimitReset: abuse.Reset,
-}
-
-func (l abuseLimiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
-	d, _, err := l.b.Take(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
-	return d.Allowed, d.RetryAfter, err
-}
-
-func (l abuseLimiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
-	return l.b.Refund(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
-}
-
 // limitWith puts the abuse controls of p in front of the harness's flow.
 // The zero Policy limits nothing, so each test names only the rule it is
 // about.
 func (h *harness) limitWith(t *testing.T, p abuse.Policy) {
 	t.Helper()
-	l, err := abuse.NewLimiter(p, []byte("0123456789abcdef0123456789abcdef"), h.clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.reset.Limiter = abuseLimiter{l.In(h.store)}
+	h.reset.Limiter = newStoreLimiter(p, h.store, h.clock.Now)
 }
 
 // countingFactor counts the responses that reach the factor's check.

@@ -149,6 +149,13 @@ type Reset struct {
 	Rules PasswordRules
 	// PoW, when set, must be solved before a flow starts.
 	PoW ProofOfWork
+	// Instance names this process in recorded write intents (default: host,
+	// PID and a random part); see ResolveInterrupted.
+	Instance string
+	// LoginHashKey keys the hash that stands for a login matching no
+	// account in the audit log and the log (derived from the installation
+	// secret): what people type there may be a password.
+	LoginHashKey []byte
 }
 
 // Status is what a face may show about a flow. Before the first factor is
@@ -247,7 +254,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 	// Only the client address is asked about here: a refusal for the
 	// account itself must stay invisible (it only turns codes into decoys).
-	if e := r.limit(ctx, LimitIdentify, "", in.ClientIP, ""); e != nil {
+	refundIdentify, e := r.take(ctx, LimitIdentify, "", in.ClientIP, "")
+	if e != nil {
 		return "", Status{}, e
 	}
 	tokenBytes := make([]byte, 32)
@@ -276,10 +284,11 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		outcome = "ambiguous_login"
 	default:
 		// The directory is down (or misconfigured): that says nothing about
-		// the login, so it may be told plainly.
+		// the login, so it may be told plainly, and counts against no one.
+		refundIdentify()
 		r.log().Error("looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: login, ClientIP: in.ClientIP,
+			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: r.typedActor(login), ClientIP: in.ClientIP,
 				Outcome: audit.Failure, Reason: "directory_" + kind.String()})
 		})
 		return "", Status{}, &Error{Code: CodeDirectoryDown, Err: err}
@@ -325,7 +334,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		if err := r.deliver(tx, f, deliveries, now); err != nil {
 			return err
 		}
-		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: in.Login,
+		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: r.flowActor(f, in.Login),
 			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome,
 			Detail: map[string]any{"factors_required": f.FactorsRequired}})
 	})
@@ -384,25 +393,39 @@ func (r *Reset) enqueued() {
 }
 
 func (r *Reset) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	msg, err := r.newMail(kind, to, m, now)
+	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, &store.Message{
-		CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
-	})
+	return r.enqueue(tx, msg)
 }
 
 func (r *Reset) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) error {
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	msg, err := r.newSMS(kind, to, body, now)
+	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, &store.Message{
-		CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now,
-	})
+	return r.enqueue(tx, msg)
+}
+
+// newMail and newSMS build an outbox message due now, with a Message-ID
+// that stays the same however often it is retried.
+func (r *Reset) newMail(kind, to string, m notify.Mail, now time.Time) (*store.Message, error) {
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand(), id); err != nil {
+		return nil, err
+	}
+	return &store.Message{CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
+		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
+}
+
+func (r *Reset) newSMS(kind, to, body string, now time.Time) (*store.Message, error) {
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand(), id); err != nil {
+		return nil, err
+	}
+	return &store.Message{CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
+		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
 }
 
 // enqueue seals a message (no address, number or code in clear at rest)
@@ -519,7 +542,7 @@ func (r *Reset) status(f *store.Flow) Status {
 }
 
 func (r *Reset) event(f *store.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
-	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: f.Login, Subject: f.SubjectDN,
+	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: r.flowActor(f, f.Login), Subject: f.SubjectDN,
 		Directory: f.Directory, ClientIP: clientIP, Outcome: outcome, Reason: reason}
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	Hostname string
 	// Now is the clock for Message.Received; nil is time.Now.
 	Now func() time.Time
+	// Deliver, when set, receives every message instead of the sink
+	// keeping it: a load generator that reads millions of codes must not
+	// hold them all (Messages and WaitFor then see nothing).
+	Deliver func(Message)
 }
 
 // Sink is a running SMTP receiver. Its methods are safe for concurrent use.
@@ -182,6 +186,10 @@ func (s *Sink) acceptLoop() {
 
 // store records a message and wakes WaitFor callers.
 func (s *Sink) store(m Message) {
+	if s.opts.Deliver != nil {
+		s.opts.Deliver(m)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messages = append(s.messages, m)

@@ -111,3 +111,32 @@ func (t *Tx) DeleteExpiredFlows(now time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// ExpireFlowsOf ends every other live flow of one account (directory,
+// subjectDN) at once: its expiry moves to just before now and its challenge
+// is dropped, so none of its tokens can verify or act again. keep is the
+// token hash of the flow that stays (the one that changed the password);
+// flows in one of the busy states (a directory write in progress) are left
+// to finish. It returns how many flows it ended.
+func (t *Tx) ExpireFlowsOf(directory, subjectDN string, keep []byte, busy []string, now time.Time) (int64, error) {
+	if subjectDN == "" {
+		return 0, nil
+	}
+	q := `UPDATE flows SET expires_at = ?, updated_at = ?, challenge_state = NULL, version = version + 1
+		WHERE directory = ? AND subject_dn = ? AND expires_at > ? AND token_hash != ?`
+	args := []any{millis(now) - 1, millis(now), directory, subjectDN, millis(now), keep}
+	if keep == nil {
+		args[len(args)-1] = []byte{}
+	}
+	if len(busy) > 0 {
+		q += ` AND state NOT IN (?` + strings.Repeat(`,?`, len(busy)-1) + `)`
+		for _, s := range busy {
+			args = append(args, s)
+		}
+	}
+	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -77,3 +77,13 @@ func (t *Tx) DeleteExpiredSessions(now time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// DeleteSessionsOf ends every enrollment session of one account (directory,
+// subjectDN), returning how many there were.
+func (t *Tx) DeleteSessionsOf(directory, subjectDN string) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM sessions WHERE directory = ? AND subject_dn = ?`, directory, subjectDN)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

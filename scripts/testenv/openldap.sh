@@ -182,6 +182,13 @@ access to dn.subtree="ou=people,$suffix"
 access to *
 	by users read
 	by * none
+
+# Operation counters (cn=Monitor) for the load program, which counts the
+# directory requests a flow costs from the directory's side.
+database monitor
+access to dn.subtree="cn=Monitor"
+	by users read
+	by * none
 CONF
 
 if [[ ! -f $dir/data/data.mdb ]]; then

@@ -85,10 +85,19 @@ func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
 	return d.client.RootDSE(ctx)
 }
 
+// statusAttrs are the account-state attributes FindUser reads with the
+// lookup, so that AccountStatus and EffectivePolicy of the user just found
+// cost no further request. All of them, the constructed ones included, are
+// returned in a subtree search.
+var statusAttrs = []string{"userAccountControl", "msDS-User-Account-Control-Computed",
+	"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
+	"badPwdCount", "badPasswordTime", "msDS-ResultantPSO"}
+
 // FindUser looks login up by sAMAccountName, userPrincipalName or mail (or
-// the configured attributes).
+// the configured attributes), reading the account's state in the same
+// search.
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	return d.client.FindUser(ctx, login)
+	return d.client.FindUserWithStatus(ctx, login, statusAttrs)
 }
 
 // VerifyPassword binds as the user on a fresh connection. The data code of a
@@ -98,6 +107,8 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 	if user == nil {
 		return ldapdir.NoUser("bind")
 	}
+	// A bind changes badPwdCount (or the lockout) either way.
+	defer ldapdir.ForgetStatus(user)
 	if _, err := d.client.VerifyPassword(ctx, user.DN, password); err != nil {
 		return err
 	}
@@ -116,6 +127,7 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 	if user == nil {
 		return ldapdir.NoUser("reset")
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
 		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 			return err
@@ -127,7 +139,7 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 		req := ldap.NewModifyRequest(user.DN, controls)
 		req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
 		if err := conn.Modify(req); err != nil {
-			return d.passwordError(ctx, conn, "reset", user.DN, err)
+			return d.passwordError(ctx, conn, "reset", user, err)
 		}
 		if !d.client.Config().UnlocksOnReset() {
 			return nil
@@ -149,13 +161,13 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 // passwordError maps a refused password write, filling the broken rules and
 // the minimum length for a policy violation. The length is read on conn, or,
 // when conn is nil, on a pooled service connection.
-func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn string, err error) error {
+func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op string, user *directory.User, err error) error {
 	e := ldapdir.MapError(ctx, op, err)
 	if e.Kind == directory.KindPolicyViolation {
 		e.Reasons = PolicyReasons(e.Diagnostic)
 	}
 	d.client.RefinePolicyViolation(ctx, conn, e, func(conn *ldapdir.Conn) {
-		e.MinLength = d.minLength(ctx, conn, dn, e.Diagnostic)
+		e.MinLength = d.minLength(ctx, conn, user, e.Diagnostic)
 	})
 	return e
 }
@@ -171,6 +183,7 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 	if user == nil {
 		return ldapdir.NoUser("change")
 	}
+	defer ldapdir.ForgetStatus(user)
 	conn, _, err := d.client.UserConn(ctx, user.DN, oldPassword)
 	if err != nil {
 		switch directory.KindOf(err) {
@@ -193,7 +206,7 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 	if err := conn.Modify(req); err != nil {
 		// The user's own connection may not read the policy: nil borrows
 		// a service connection for the minimum length.
-		return d.passwordError(ctx, nil, "change", user.DN, err)
+		return d.passwordError(ctx, nil, "change", user, err)
 	}
 	return nil
 }
@@ -204,6 +217,7 @@ func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 	if user == nil {
 		return ldapdir.NoUser("unlock")
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
 		return unlockOn(conn, user.DN)
 	})
@@ -226,6 +240,7 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 	if mustChange {
 		v = "0"
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
 		req := ldap.NewModifyRequest(user.DN, nil)
 		req.Replace("pwdLastSet", []string{v})
@@ -244,14 +259,15 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 		return nil, ldapdir.NoUser("status")
 	}
 	return ldapdir.WithServiceConnResult(ctx, d.client, "status", func(conn *ldapdir.Conn) (*directory.AccountStatus, error) {
-		return d.statusOn(ctx, conn, user.DN)
+		return d.statusOn(ctx, conn, user)
 	})
 }
 
-func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, dn string) (*directory.AccountStatus, error) {
-	e, err := conn.Read(dn, []string{"userAccountControl", "msDS-User-Account-Control-Computed",
-		"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
-		"badPwdCount", "badPasswordTime"})
+// statusOn computes the status from the attributes FindUser read when they
+// are fresh (no request), else reads them on conn.
+func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, user *directory.User) (*directory.AccountStatus, error) {
+	dn := user.DN
+	e, err := d.client.StatusEntry(conn, user, statusAttrs)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +283,7 @@ func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, dn string)
 		// only forgets it at the next failure: older failures no longer
 		// count towards a lockout.
 		last, _ := ldapdir.ParseFileTime(e.GetAttributeValue("badPasswordTime"))
-		if pol, perr := d.policyOn(ctx, conn, dn); perr == nil && pol.LockoutWindow > 0 && !last.IsZero() && now.Sub(last) > pol.LockoutWindow {
+		if pol, perr := d.policyOn(ctx, conn, user); perr == nil && pol.LockoutWindow > 0 && !last.IsZero() && now.Sub(last) > pol.LockoutWindow {
 			st.FailedAttempts = 0
 		}
 	}
@@ -276,7 +292,7 @@ func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, dn string)
 	if !lockedAt.IsZero() {
 		// Without a readable policy the lockout is taken to hold.
 		var duration time.Duration
-		if pol, perr := d.policyOn(ctx, conn, dn); perr == nil {
+		if pol, perr := d.policyOn(ctx, conn, user); perr == nil {
 			duration = pol.LockoutDuration
 		}
 		var ends time.Time
@@ -322,35 +338,51 @@ func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (
 		return nil, ldapdir.NoUser("policy")
 	}
 	return ldapdir.WithServiceConnResult(ctx, d.client, "policy", func(conn *ldapdir.Conn) (*directory.PasswordPolicy, error) {
-		return d.policyOn(ctx, conn, user.DN)
+		return d.policyOn(ctx, conn, user)
 	})
 }
 
-func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
-	u, err := conn.Read(userDN, []string{"msDS-ResultantPSO"})
+// policyOn returns the policy in force for user: which one (PSO or domain)
+// from the attributes FindUser read when fresh, the policy itself from the
+// client's cache (Config.PolicyCacheTTL) when it holds it.
+func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, user *directory.User) (*directory.PasswordPolicy, error) {
+	u, err := d.client.StatusEntry(conn, user, []string{"msDS-ResultantPSO"})
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "policy", err)
 	}
 	if pso := u.GetAttributeValue("msDS-ResultantPSO"); pso != "" {
-		e, err := conn.Read(pso, []string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
-			"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
-			"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"})
-		if err != nil || e.GetAttributeValue("msDS-MinimumPasswordLength") == "" {
-			if err == nil {
-				err = ldap.NewError(ldap.LDAPResultInsufficientAccessRights,
-					errors.New("the fine-grained password policy "+pso+" is not readable by the service account"))
-			}
-			de := ldapdir.MapError(ctx, "policy", err)
-			if de.Kind == directory.KindNotFound {
-				de.Kind = directory.KindAccessDenied
-			}
-			return nil, de
-		}
-		return policyFrom(pso, e, "msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
-			"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
-			"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"), nil
+		return d.client.CachedPolicy(pso, func() (*directory.PasswordPolicy, error) { return d.readPSO(ctx, conn, pso) })
 	}
-	e, err := conn.Read(d.domainDN(ctx, conn), []string{"minPwdLength", "pwdProperties", "pwdHistoryLength",
+	domain := d.domainDN(ctx, conn)
+	return d.client.CachedPolicy(domain, func() (*directory.PasswordPolicy, error) { return d.readDomainPolicy(ctx, conn, domain) })
+}
+
+// readPSO reads a fine-grained password policy. One the service account may
+// not read is KindAccessDenied rather than the domain policy, which would
+// be wrong.
+func (d *Directory) readPSO(ctx context.Context, conn *ldapdir.Conn, pso string) (*directory.PasswordPolicy, error) {
+	e, err := conn.Read(pso, []string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
+		"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
+		"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"})
+	if err != nil || e.GetAttributeValue("msDS-MinimumPasswordLength") == "" {
+		if err == nil {
+			err = ldap.NewError(ldap.LDAPResultInsufficientAccessRights,
+				errors.New("the fine-grained password policy "+pso+" is not readable by the service account"))
+		}
+		de := ldapdir.MapError(ctx, "policy", err)
+		if de.Kind == directory.KindNotFound {
+			de.Kind = directory.KindAccessDenied
+		}
+		return nil, de
+	}
+	return policyFrom(pso, e, "msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
+		"msDS-PasswordHistoryLength", "msDS-MaximumPasswordAge", "msDS-MinimumPasswordAge",
+		"msDS-LockoutThreshold", "msDS-LockoutDuration", "msDS-LockoutObservationWindow"), nil
+}
+
+// readDomainPolicy reads the domain's password policy from the domain object.
+func (d *Directory) readDomainPolicy(ctx context.Context, conn *ldapdir.Conn, domain string) (*directory.PasswordPolicy, error) {
+	e, err := conn.Read(domain, []string{"minPwdLength", "pwdProperties", "pwdHistoryLength",
 		"maxPwdAge", "minPwdAge", "lockoutThreshold", "lockoutDuration", "lockOutObservationWindow"})
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "policy", err)
@@ -441,13 +473,13 @@ var minLengthTextRE = regexp.MustCompile(`(?i)longer than (\d+) characters`)
 // minLength finds the minimum password length that applies to the user:
 // Samba states it in its refusal; otherwise the policy in force (PSO or
 // domain). 0 when it cannot be read.
-func (d *Directory) minLength(ctx context.Context, conn *ldapdir.Conn, userDN, diagnostic string) int {
+func (d *Directory) minLength(ctx context.Context, conn *ldapdir.Conn, user *directory.User, diagnostic string) int {
 	if m := minLengthTextRE.FindStringSubmatch(diagnostic); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil {
 			return n
 		}
 	}
-	if p, err := d.policyOn(ctx, conn, userDN); err == nil {
+	if p, err := d.policyOn(ctx, conn, user); err == nil {
 		return p.MinLength
 	}
 	return 0

@@ -132,6 +132,9 @@ func TestADPolicyAndPSO(t *testing.T) {
 
 	pso := dirtest.ADTestPSO(t)
 	dirtest.ApplyADPSO(t, pso, u.DN)
+	// A User describes the account as its lookup found it: look it up
+	// again to see a change made since.
+	user = find(t, d, u.Login)
 	p, err = d.EffectivePolicy(ctx(t), user)
 	if err != nil {
 		t.Fatalf("EffectivePolicy with a PSO: %v", err)

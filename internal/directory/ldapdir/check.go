@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -40,8 +39,9 @@ func Add(r *directory.Report, sev directory.Severity, id, format string, args ..
 }
 
 // CheckBasics runs the checks every LDAP directory shares, without changing
-// anything: transport security of every URL (plain LDAP for password writes,
-// certificate checks off, AD's global catalog ports when isAD), that every
+// anything: transport security of every URL (plain LDAP, over which no
+// password may go, certificate checks off, AD's global catalog ports when
+// isAD), that every
 // server answers (certificate problems in plain words), the service
 // account's bind, and the RootDSE (copied into r). It returns a fresh
 // connection bound as the service account for the connector's own checks,
@@ -56,12 +56,12 @@ func (c *Client) CheckBasics(ctx context.Context, r *directory.Report, isAD bool
 			continue
 		}
 		if u.Scheme == "ldap" && !cfg.StartTLS {
-			if cfg.AllowInsecurePasswordWrites {
+			if cfg.InsecureBindsAllowed() {
 				Add(r, directory.SeverityWarning, FindingPlainLDAP,
-					"%s is plain LDAP and password writes over it are allowed (AllowInsecurePasswordWrites): passwords cross the network readable; use ldaps:// or StartTLS outside tests", raw)
+					"%s is plain LDAP and AllowInsecureBinds is on: the service account's password, every sign-in and every old and new password cross the network readable (on loopback too); use ldaps:// or StartTLS outside tests", raw)
 			} else {
 				Add(r, directory.SeverityError, FindingPlainLDAP,
-					"%s is plain LDAP without StartTLS: sspr refuses to send passwords over it, so resets and changes will fail; use ldaps:// or turn on StartTLS", raw)
+					"%s is plain LDAP without StartTLS: sspr sends no password over it, so the service account cannot sign in there and no one can sign in, reset or change a password through it; use ldaps:// or turn on StartTLS", raw)
 			}
 		}
 		if isAD {
@@ -130,61 +130,51 @@ func (c *Client) CheckBasics(ctx context.Context, r *directory.Report, isAD bool
 	return conn
 }
 
-// describeServiceBind explains a failed service bind in plain words.
+// describeServiceBind explains a failed service bind in plain words: the
+// sentence directory.Explain gives everywhere else, and the account's DN.
 func describeServiceBind(bindDN string, err error) string {
-	var inner directory.Kind
-	diag := err.Error()
-	if de, ok := err.(*directory.Error); ok {
-		inner = de.Kind
-		diag = de.Diagnostic
-		if de.Kind == directory.KindMisconfigured {
-			// serviceBindError keeps the finer cause in the diagnostic.
-			for _, k := range []directory.Kind{directory.KindInvalidCredentials, directory.KindLocked,
-				directory.KindDisabled, directory.KindPasswordExpired, directory.KindMustChange,
-				directory.KindAccountExpired, directory.KindLogonRestricted} {
-				if strings.Contains(diag, ": "+k.String()+":") {
-					inner = k
-				}
-			}
-		}
+	msg := directory.Explain(err)
+	if bindDN != "" {
+		msg += " (service account " + bindDN + ")"
 	}
-	who := "the service account " + bindDN
-	switch inner {
-	case directory.KindInvalidCredentials:
-		return who + " cannot bind: the password is wrong or the account does not exist (" + diag + ")"
-	case directory.KindLocked:
-		return who + " is locked out; unlock it and check what keeps failing to bind with it"
-	case directory.KindDisabled:
-		return who + " is disabled"
-	case directory.KindPasswordExpired, directory.KindMustChange:
-		return who + " must change its password before it can be used; set a new one and set it not to expire"
-	case directory.KindAccountExpired:
-		return who + " has expired"
-	case directory.KindLogonRestricted:
-		return who + " is not allowed to log on at this time or from this host"
-	case directory.KindConfidentialityRequired:
-		return "the server refuses simple binds without encryption: use ldaps:// or StartTLS (" + diag + ")"
-	case directory.KindUnavailable:
-		return "no server answered the service account's bind: " + diag
-	}
-	return who + " cannot bind: " + diag
+	return msg
 }
+
+// samplePage is how many entries SampleUser asks for: enough to skip the
+// service account itself, small whatever the size of the directory.
+const samplePage = 5
 
 // SampleUser finds an entry under BaseDN matching UserFilter and extra
 // (ANDed; may be empty) that is not the service account itself, reading
 // attrs with controls. nil when there is none.
+//
+// It reads one page of samplePage entries with the paged-results control
+// (and the same size limit), then abandons the paged search: Samba ignores a
+// plain size limit and would send every user of the directory (18 MB for
+// 1,200 users with their security descriptors), and the check's memory must
+// not grow with the directory.
 func (c *Client) SampleUser(conn *Conn, extra string, attrs []string, controls ...ldap.Control) (*ldap.Entry, error) {
 	filter := wrapFilter(c.cfg.UserFilter)
 	if extra != "" {
 		filter = "(&" + filter + wrapFilter(extra) + ")"
 	}
-	res, err := conn.Search(ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		5, 0, false, filter, attrs, controls))
+	search := func(paging *ldap.ControlPaging) (*ldap.SearchResult, error) {
+		return conn.Search(ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			samplePage, 0, false, filter, attrs, append(append([]ldap.Control(nil), controls...), paging)))
+	}
+	res, err := search(ldap.NewControlPaging(samplePage))
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, err
 	}
 	if res == nil {
 		return nil, nil
+	}
+	if pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok && len(pc.Cookie) > 0 {
+		// A page size of 0 with the cookie ends the paged search on the
+		// server (RFC 2696); its answer holds no entries.
+		stop := ldap.NewControlPaging(0)
+		stop.SetCookie(pc.Cookie)
+		_, _ = search(stop)
 	}
 	for _, e := range res.Entries {
 		if !EqualDN(e.DN, c.cfg.BindDN) {

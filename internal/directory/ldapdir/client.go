@@ -25,10 +25,11 @@ import (
 // (for failover order) and the discovered RootDSE. It is safe for concurrent
 // use. Close it to close the pooled connections.
 type Client struct {
-	cfg     Config
-	rootCAs *x509.CertPool
-	now     func() time.Time
-	pool    *pool
+	cfg      Config
+	rootCAs  *x509.CertPool
+	now      func() time.Time
+	pool     *pool
+	policies policyCache
 
 	mu       sync.Mutex
 	failedAt map[string]time.Time // URL → when it last failed to answer
@@ -83,9 +84,10 @@ type Conn struct {
 	// confidential is true for ldaps:// and after a successful StartTLS.
 	confidential bool
 	stop         func() bool // unregisters the context watch
-	pool         *pool       // non-nil for pooled service connections
+	pool         *pool       // non-nil for a handle on a pooled service connection
+	base         *Conn       // the pool's own *Conn behind a handle
 	released     atomic.Bool
-	idleSince    time.Time
+	idleSince    time.Time // on the pool's own *Conn: when it went idle
 }
 
 // Confidential reports whether traffic on the connection is encrypted
@@ -96,7 +98,9 @@ func (c *Conn) Confidential() bool { return c.confidential }
 func (c *Conn) Pooled() bool { return c.pool != nil }
 
 // Close returns a pooled connection to its pool, or closes the connection.
-// Calling it more than once is harmless.
+// Calling it more than once is harmless: each checkout from the pool is its
+// own handle, so a second Close of an old handle never touches the
+// connection after it was handed to somebody else.
 func (c *Conn) Close() error {
 	if c.released.Swap(true) {
 		return nil
@@ -270,7 +274,7 @@ func (c *Client) bindService(ctx context.Context) (*Conn, error) {
 		return conn, nil
 	}
 	done := context.AfterFunc(ctx, func() { _ = conn.Conn.Close() })
-	err = conn.Bind(c.cfg.BindDN, c.cfg.BindPassword)
+	_, err = c.bindAs(conn, directory.OpServiceBind, c.cfg.BindDN, c.cfg.BindPassword, nil)
 	done()
 	if err != nil {
 		_ = conn.Conn.Close()
@@ -280,22 +284,24 @@ func (c *Client) bindService(ctx context.Context) (*Conn, error) {
 }
 
 func (c *Client) serviceBindError(ctx context.Context, err error) *directory.Error {
-	e := MapError(ctx, "service bind", err)
+	e := MapError(ctx, directory.OpServiceBind, err)
 	switch e.Kind {
 	case directory.KindInvalidCredentials, directory.KindPasswordExpired, directory.KindMustChange,
 		directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindLogonRestricted:
 		// The service account's own trouble is a configuration problem
-		// for admins; keep the finer cause in the diagnostic.
-		e.Diagnostic = fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic)
-		e.Kind = directory.KindMisconfigured
+		// for admins; the finer cause is the error wrapped.
+		return &directory.Error{Kind: directory.KindMisconfigured, Op: directory.OpServiceBind,
+			Diagnostic: fmt.Sprintf("service account %s: %s: %s", c.cfg.BindDN, e.Kind, e.Diagnostic), Err: e}
 	}
 	return e
 }
 
-// RequireConfidential refuses a password write on a plain connection with
-// KindConfidentialityRequired, unless Config.AllowInsecurePasswordWrites.
+// RequireConfidential refuses to send a password (in a bind or a password
+// write) over conn when conn is not encrypted (ldaps:// or StartTLS), with
+// KindConfidentialityRequired, unless Config.AllowInsecureBinds. Callers
+// ask before the password is written to the connection.
 func (c *Client) RequireConfidential(conn *Conn, op string) error {
-	if conn.Confidential() || c.cfg.AllowInsecurePasswordWrites {
+	if conn.Confidential() || c.cfg.InsecureBindsAllowed() {
 		return nil
 	}
 	return &directory.Error{
@@ -304,6 +310,21 @@ func (c *Client) RequireConfidential(conn *Conn, op string) error {
 		Diagnostic: fmt.Sprintf("refusing to send a password over unencrypted %s: use ldaps:// or StartTLS",
 			conn.URL),
 	}
+}
+
+// bindAs binds conn as dn with password, after RequireConfidential: no
+// password goes out over a plain connection unless allowed. It returns the
+// server's response controls, also on failure. On a refusal nothing was
+// sent and the error is a *directory.Error.
+func (c *Client) bindAs(conn *Conn, op, dn, password string, controls []ldap.Control) ([]ldap.Control, error) {
+	if err := c.RequireConfidential(conn, op); err != nil {
+		return nil, err
+	}
+	res, err := conn.SimpleBind(ldap.NewSimpleBindRequest(dn, password, controls))
+	if res != nil {
+		return res.Controls, err
+	}
+	return nil, err
 }
 
 // LoginFilter returns the search filter for a typed login: every login
@@ -340,6 +361,14 @@ func BuildLoginFilter(userFilter string, attrs []string, login string) string {
 // match: none is KindNotFound, several KindAmbiguous. extraAttrs are read into
 // User.Attributes besides the configured ones.
 func (c *Client) FindUser(ctx context.Context, login string, extraAttrs ...string) (*directory.User, error) {
+	return c.FindUserWithStatus(ctx, login, nil, extraAttrs...)
+}
+
+// FindUserWithStatus is FindUser that also reads statusAttrs, the product's
+// account-state attributes, in the same search, into User.StatusAttributes
+// (see StatusEntry). A connector asks for them so that the status and the
+// policy of the account it just found cost no further request.
+func (c *Client) FindUserWithStatus(ctx context.Context, login string, statusAttrs []string, extraAttrs ...string) (*directory.User, error) {
 	if strings.TrimSpace(login) == "" {
 		return nil, &directory.Error{Kind: directory.KindNotFound, Op: "search", Diagnostic: "empty login"}
 	}
@@ -348,15 +377,21 @@ func (c *Client) FindUser(ctx context.Context, login string, extraAttrs ...strin
 		return nil, err
 	}
 	defer conn.Close()
-	return c.FindUserOn(ctx, conn, login, extraAttrs...)
+	return c.findUserOn(ctx, conn, login, statusAttrs, extraAttrs)
 }
 
 // FindUserOn is FindUser on a connection the caller already holds.
 func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extraAttrs ...string) (*directory.User, error) {
+	return c.findUserOn(ctx, conn, login, nil, extraAttrs)
+}
+
+func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statusAttrs, extraAttrs []string) (*directory.User, error) {
 	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
 		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
 	attrs = append(attrs, extraAttrs...)
 	attrs = append(attrs, c.cfg.ExtraAttributes...)
+	asked := len(attrs)
+	attrs = append(attrs, statusAttrs...)
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching,
 		2, int(c.cfg.Timeout/time.Second), false, c.LoginFilter(login), attrs, nil)
 	res, err := conn.Search(req)
@@ -392,7 +427,19 @@ func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extra
 		Attributes:  make(map[string][]string, len(e.Attributes)),
 	}
 	for _, a := range e.Attributes {
+		// The account-state attributes are the connector's, not part
+		// of what callers asked to read.
+		if containsFold(statusAttrs, a.Name) && !containsFold(attrs[:asked], a.Name) {
+			continue
+		}
 		u.Attributes[a.Name] = a.Values
+	}
+	if len(statusAttrs) > 0 {
+		u.StatusAttributes = make(map[string][]string, len(statusAttrs))
+		for _, a := range statusAttrs {
+			u.StatusAttributes[a] = e.GetEqualFoldAttributeValues(a)
+		}
+		u.ReadAt = c.now()
 	}
 	return u, nil
 }
@@ -419,11 +466,7 @@ func (c *Client) VerifyPassword(ctx context.Context, dn, password string, contro
 		return nil, err
 	}
 	defer conn.Close()
-	res, err := conn.SimpleBind(ldap.NewSimpleBindRequest(dn, password, controls))
-	var got []ldap.Control
-	if res != nil {
-		got = res.Controls
-	}
+	got, err := c.bindAs(conn, "bind", dn, password, controls)
 	if err != nil {
 		return got, MapError(ctx, "bind", err)
 	}
@@ -456,7 +499,7 @@ func (c *Client) FreshServiceConn(ctx context.Context) (*Conn, error) {
 	if c.cfg.BindDN == "" {
 		return conn, nil
 	}
-	if err := conn.Bind(c.cfg.BindDN, c.cfg.BindPassword); err != nil {
+	if _, err := c.bindAs(conn, directory.OpServiceBind, c.cfg.BindDN, c.cfg.BindPassword, nil); err != nil {
 		_ = conn.Close()
 		return nil, c.serviceBindError(ctx, err)
 	}

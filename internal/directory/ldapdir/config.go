@@ -27,8 +27,17 @@ type Config struct {
 	CAFile string
 	// InsecureSkipVerify disables certificate checks. Tests only.
 	InsecureSkipVerify bool
-	// AllowInsecurePasswordWrites permits password writes over plain LDAP.
-	// Tests only.
+	// AllowInsecureBinds lets sspr send passwords over a connection that is
+	// not encrypted (ldap:// without StartTLS): the service account's bind,
+	// a user's sign-in bind (VerifyPassword), the bind with the old password
+	// of a change, and every password write. Off, each of these is refused
+	// with KindConfidentialityRequired before the password leaves sspr. A
+	// loopback address is no exception: nothing on the wire is encrypted
+	// there either. Tests and the in-process demo directory only.
+	AllowInsecureBinds bool
+	// AllowInsecurePasswordWrites is the older name of AllowInsecureBinds
+	// and means the same (binds included), so existing configurations keep
+	// working. New code sets AllowInsecureBinds.
 	AllowInsecurePasswordWrites bool
 	// BindDN and BindPassword are the service account's credentials.
 	BindDN, BindPassword string
@@ -106,7 +115,8 @@ type Config struct {
 	MaxGroupDepth int
 
 	// PoolSize is the most service-account connections open at once
-	// (default 4). Connections bound as an end user are never pooled.
+	// (default DefaultPoolSize). Connections bound as an end user are never
+	// pooled.
 	PoolSize int
 	// PoolIdleTimeout closes a pooled connection unused this long
 	// (default 2 minutes).
@@ -114,6 +124,11 @@ type Config struct {
 	// FailedServerHoldDown is how long a server that just failed is tried
 	// after the others (default 30 seconds).
 	FailedServerHoldDown time.Duration
+	// PolicyCacheTTL is how long a password policy read from the directory
+	// (AD domain policy or PSO, ppolicy entry, ...) is reused for every
+	// user under it (default 60 seconds; negative: read it every time).
+	// A policy an administrator changes shows in sspr after at most this.
+	PolicyCacheTTL time.Duration
 }
 
 // The account models (Config.Flavor).
@@ -133,11 +148,24 @@ const (
 
 // Defaults for the connection settings.
 const (
-	DefaultPoolSize             = 4
+	// DefaultPoolSize: a flow step holds one service connection at a
+	// time and for one request or two (FindUser, AccountStatus and
+	// EffectivePolicy take one search together on a warm cache), so a
+	// connection serves a few hundred steps a second; 8 covers the bursts
+	// of a busy portal while staying far below what a domain controller
+	// allows per client, and callers past it wait rather than fail.
+	DefaultPoolSize             = 8
 	DefaultPoolIdleTimeout      = 2 * time.Minute
+	DefaultPolicyCacheTTL       = 60 * time.Second
 	DefaultFailedServerHoldDown = 30 * time.Second
 	DefaultMaxGroupDepth        = 10
 )
+
+// InsecureBindsAllowed reports whether passwords may cross an unencrypted
+// connection (AllowInsecureBinds or its older name).
+func (c Config) InsecureBindsAllowed() bool {
+	return c.AllowInsecureBinds || c.AllowInsecurePasswordWrites
+}
 
 // Bool returns a pointer to b, for Config.UnlockOnReset.
 func Bool(b bool) *bool { return &b }
@@ -213,6 +241,7 @@ func (c Config) WithDefaults(preset Config) Config {
 	}{
 		{&c.PoolIdleTimeout, preset.PoolIdleTimeout, DefaultPoolIdleTimeout},
 		{&c.FailedServerHoldDown, preset.FailedServerHoldDown, DefaultFailedServerHoldDown},
+		{&c.PolicyCacheTTL, preset.PolicyCacheTTL, DefaultPolicyCacheTTL},
 	} {
 		if *d.dst == 0 {
 			*d.dst = d.preset

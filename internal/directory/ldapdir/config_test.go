@@ -65,8 +65,12 @@ func TestRequireConfidential(t *testing.T) {
 	if err := c.RequireConfidential(&Conn{confidential: true}, "reset"); err != nil {
 		t.Fatalf("TLS connection refused: %v", err)
 	}
-	c.cfg.AllowInsecurePasswordWrites = true
+	c.cfg.AllowInsecureBinds = true
 	if err := c.RequireConfidential(plain, "reset"); err != nil {
-		t.Fatalf("AllowInsecurePasswordWrites ignored: %v", err)
+		t.Fatalf("AllowInsecureBinds ignored: %v", err)
+	}
+	c.cfg = Config{AllowInsecurePasswordWrites: true}
+	if err := c.RequireConfidential(plain, "bind"); err != nil {
+		t.Fatalf("the older name AllowInsecurePasswordWrites ignored: %v", err)
 	}
 }

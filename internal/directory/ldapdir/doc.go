@@ -3,7 +3,8 @@
 // failover over several servers and TLS from a CA file, the service-account
 // bind, user lookup with escaped filters, password verification on a fresh
 // connection that is never reused, the "is this connection confidential?"
-// check that guards password writes, and the mapping of LDAP result codes, AD
+// check that keeps every password (binds and writes) off plain LDAP unless
+// Config.AllowInsecureBinds, and the mapping of LDAP result codes, AD
 // data codes and ppolicy response controls into *directory.Error.
 //
 // It is not a connector: it implements no directory interface and knows no
@@ -13,11 +14,14 @@
 //
 // Service-account connections come from a bounded pool per directory
 // (Config.PoolSize, idle timeout, a health check on checkout, each checkout
-// tied to its context); servers are tried in a health-aware order (one that
+// tied to its context, each checkout its own handle); servers are tried in a health-aware order (one that
 // just failed goes last for Config.FailedServerHoldDown). A connection bound
 // as an end user is never pooled: it is dialled fresh and closed after use.
 // The RootDSE is read at first use and cached (RootDSE: vendor, version,
 // controls, extended operations, naming contexts, AD functional level).
+// FindUserWithStatus reads a connector's account-state attributes with the
+// lookup and StatusEntry answers from them while fresh; CachedPolicy keeps
+// password policies per source for Config.PolicyCacheTTL (status.go).
 // CheckBasics holds the health checks every LDAP connector shares; presets.go
 // the product presets (AD, OpenLDAP, 389-DS, FreeIPA); groups.go nested
 // group resolution; connector.go the steps every connector takes alike

@@ -130,11 +130,7 @@ func (c *Client) UserConn(ctx context.Context, dn, password string, controls ...
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := conn.SimpleBind(ldap.NewSimpleBindRequest(dn, password, controls))
-	var got []ldap.Control
-	if res != nil {
-		got = res.Controls
-	}
+	got, err := c.bindAs(conn, "bind", dn, password, controls)
 	if err != nil {
 		_ = conn.Close()
 		return nil, got, MapError(ctx, "bind", err)

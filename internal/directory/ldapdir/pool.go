@@ -19,13 +19,19 @@ const probeAfter = 5 * time.Second
 // most size connections exist at once (idle or checked out); a caller past
 // that waits for one to come back or for its context to end. Connections
 // bound as end users never enter it.
+//
+// The pool keeps its own *Conn for each connection and never hands that out:
+// every checkout gets a fresh handle (a *Conn sharing the LDAP connection)
+// whose Close returns the connection once. A holder that closes its handle
+// twice, or late, therefore cannot return a connection somebody else has
+// checked out since, nor free a second slot.
 type pool struct {
 	c           *Client
 	slots       chan struct{} // one token per connection that exists
 	idleTimeout time.Duration
 
 	mu     sync.Mutex
-	idle   []*Conn // most recently used last
+	idle   []*Conn // the pool's own *Conns, most recently used last
 	timer  *time.Timer
 	closed bool
 }
@@ -52,8 +58,7 @@ func (p *pool) get(ctx context.Context) (*Conn, error) {
 			break
 		}
 		if p.healthy(conn) {
-			p.checkout(ctx, conn)
-			return conn, nil
+			return p.checkout(ctx, conn), nil
 		}
 		_ = conn.Conn.Close()
 	}
@@ -62,15 +67,21 @@ func (p *pool) get(ctx context.Context) (*Conn, error) {
 		<-p.slots
 		return nil, err
 	}
-	conn.pool = p
-	p.checkout(ctx, conn)
-	return conn, nil
+	return p.checkout(ctx, conn), nil
 }
 
-func (p *pool) checkout(ctx context.Context, conn *Conn) {
-	conn.released.Store(false)
-	lc := conn.Conn
-	conn.stop = context.AfterFunc(ctx, func() { _ = lc.Close() })
+// checkout returns a new handle on base, watched by ctx: the connection is
+// closed if ctx ends while the handle is out.
+func (p *pool) checkout(ctx context.Context, base *Conn) *Conn {
+	lc := base.Conn
+	return &Conn{
+		Conn:         lc,
+		URL:          base.URL,
+		confidential: base.confidential,
+		pool:         p,
+		base:         base,
+		stop:         context.AfterFunc(ctx, func() { _ = lc.Close() }),
+	}
 }
 
 func (p *pool) popIdle() *Conn {
@@ -104,12 +115,13 @@ func (p *pool) healthy(conn *Conn) bool {
 	return err == nil
 }
 
-// put takes a connection back; one that was cut (its context ended while
-// checked out, the server went away) is closed instead.
-func (p *pool) put(conn *Conn) {
+// put takes the connection of handle h back; one that was cut (its context
+// ended while checked out, the server went away) is closed instead. Conn.Close
+// calls it at most once per handle.
+func (p *pool) put(h *Conn) {
 	defer func() { <-p.slots }()
-	intact := conn.stop == nil || conn.stop()
-	conn.stop = nil
+	intact := h.stop == nil || h.stop()
+	conn := h.base
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !intact || p.closed || conn.IsClosing() {

@@ -2,6 +2,7 @@ package ldapdir
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +34,9 @@ func demoClient(t *testing.T, mutate func(*Config)) (*Client, *fakeClock) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := Config{Name: "demo", URLs: []string{srv.URL()}, BaseDN: srv.BaseDN(), BindDN: srv.ServiceDN(),
-		BindPassword: srv.ServicePassword(), LoginAttributes: []string{"uid"}, PoolSize: 2, Timeout: 5 * time.Second}
+		BindPassword: srv.ServicePassword(), LoginAttributes: []string{"uid"}, PoolSize: 2, Timeout: 5 * time.Second,
+		// The demo directory speaks plain LDAP on loopback.
+		AllowInsecureBinds: true}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -92,6 +95,54 @@ func TestPoolBoundedAndReused(t *testing.T) {
 	if n := c.pool.idleCount(); n != 2 {
 		t.Fatalf("idle = %d, want 2", n)
 	}
+}
+
+// TestPoolStaleHandleDoubleClose: a holder that closes its connection a
+// second time after the pool handed the same connection to somebody else
+// must neither put that connection back among the idle ones (where a third
+// caller would get it while it is in use) nor free a second slot.
+func TestPoolStaleHandleDoubleClose(t *testing.T) {
+	c, _ := demoClient(t, func(cfg *Config) { cfg.PoolSize = 1 })
+	ctx := context.Background()
+	old, err := c.ServiceConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := old.Conn
+	_ = old.Close()
+	cur, err := c.ServiceConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Conn != raw {
+		t.Fatal("the idle connection was not reused")
+	}
+	_ = old.Close() // stale: the connection is cur's now
+	if n := c.pool.idleCount(); n != 0 {
+		t.Fatalf("a stale Close put a connection in use back in the pool (%d idle)", n)
+	}
+	// The one slot is still cur's: another caller waits until its context ends.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if got, err := c.ServiceConn(short); directory.KindOf(err) != directory.KindUnavailable {
+		if got != nil {
+			_ = got.Close()
+		}
+		t.Fatalf("checkout while the only connection is in use: %v, want unavailable (a stale Close freed a slot)", err)
+	}
+	if _, err := cur.Search(rootDSERequest()); err != nil {
+		t.Fatalf("current holder's connection: %v", err)
+	}
+	_ = cur.Close()
+	_ = cur.Close()
+	if n := c.pool.idleCount(); n != 1 {
+		t.Fatalf("idle = %d, want 1", n)
+	}
+	next, err := c.ServiceConn(ctx)
+	if err != nil || next.Conn != raw {
+		t.Fatalf("checkout after the holder closed: %v", err)
+	}
+	_ = next.Close()
 }
 
 func TestPoolDropsConnectionsCutByTheirContext(t *testing.T) {
@@ -183,8 +234,12 @@ func TestServerOrderHoldsFailedServersBack(t *testing.T) {
 
 func TestServiceConnWrongPassword(t *testing.T) {
 	c, _ := demoClient(t, func(cfg *Config) { cfg.BindPassword = "wrong" })
-	if _, err := c.ServiceConn(context.Background()); directory.KindOf(err) != directory.KindMisconfigured {
+	_, err := c.ServiceConn(context.Background())
+	if directory.KindOf(err) != directory.KindMisconfigured {
 		t.Fatalf("wrong service password: %v, want misconfigured", err)
+	}
+	if got := directory.Explain(err); !strings.Contains(got, "password in sspr's configuration is wrong") {
+		t.Fatalf("Explain(wrong service password) = %q", got)
 	}
 	// The failed bind must not keep a slot.
 	for i := 0; i < 3; i++ {

@@ -105,6 +105,9 @@ func TestOpenLDAPPolicy(t *testing.T) {
 	}
 
 	dirtest.Modify(t, dirtest.LDAPAdmin(t), u.DN, map[string][]string{"pwdPolicySubentry": {strictDN}})
+	// A User describes the account as its lookup found it: look it up
+	// again to see a change made since.
+	user = find(t, d, u.Login)
 	p, err = d.EffectivePolicy(ctx(t), user)
 	if err != nil {
 		t.Fatalf("EffectivePolicy with pwdPolicySubentry: %v", err)

@@ -114,9 +114,10 @@ func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
 
 func (d *Directory) flavor() string { return d.client.Config().Flavor }
 
-// FindUser looks login up by uid or mail (or the configured attributes).
+// FindUser looks login up by uid or mail (or the configured attributes),
+// reading the account's state in the same search.
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	return d.client.FindUser(ctx, login)
+	return d.client.FindUserWithStatus(ctx, login, d.statusAttrs())
 }
 
 // VerifyPassword binds as the user on a fresh connection, with the ppolicy
@@ -127,6 +128,8 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 	if user == nil {
 		return ldapdir.NoUser("bind")
 	}
+	// A bind changes the failure count (or the lockout) either way.
+	defer ldapdir.ForgetStatus(user)
 	controls, err := d.client.VerifyPassword(ctx, user.DN, password, ldapdir.PasswordPolicyRequest())
 	return bindResult(ctx, controls, err)
 }
@@ -170,12 +173,13 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 	if user == nil {
 		return ldapdir.NoUser("reset")
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
 		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 			return err
 		}
 		if err := d.writePassword(conn, user.DN, "", newPassword); err != nil {
-			return d.passwordError(ctx, conn, "reset", user.DN, newPassword, err)
+			return d.passwordError(ctx, conn, "reset", user, newPassword, err)
 		}
 		if d.client.Config().UnlocksOnReset() && d.flavor() != ldapdir.FlavorOpenLDAP {
 			if err := d.unlockOn(ctx, conn, user.DN); err != nil {
@@ -213,14 +217,14 @@ func (d *Directory) writePassword(conn *ldapdir.Conn, dn, oldPassword, newPasswo
 // 389-DS answers every syntax failure of a Password Modify with "fails
 // quality checks"; when the policy is readable and the password is shorter
 // than its minimum, the reason is made ReasonTooShort.
-func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op, dn, newPassword string, err error) error {
+func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op string, user *directory.User, newPassword string, err error) error {
 	e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, op, err), op,
 		ldapdir.PasswordPolicyResponse(ldapdir.ResponseControls(err)))
 	if e.Kind == directory.KindPolicyViolation && len(e.Reasons) == 0 {
 		e.Reasons = policyReasons(e.Diagnostic)
 	}
 	d.client.RefinePolicyViolation(ctx, conn, e, func(conn *ldapdir.Conn) {
-		if p, err := d.policyOn(ctx, conn, dn); err == nil {
+		if p, err := d.policyOn(ctx, conn, user); err == nil {
 			refinePolicyError(e, p, newPassword)
 		}
 	})
@@ -273,6 +277,7 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 	if user == nil {
 		return ldapdir.NoUser("change")
 	}
+	defer ldapdir.ForgetStatus(user)
 	conn, controls, err := d.client.UserConn(ctx, user.DN, oldPassword, ldapdir.PasswordPolicyRequest())
 	if err != nil {
 		e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "change", err), "change", ldapdir.PasswordPolicyResponse(controls))
@@ -290,7 +295,7 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 	if err := d.writePassword(conn, user.DN, oldPassword, newPassword); err != nil {
 		// The user's own connection may not read the policy: nil borrows
 		// a service connection for it.
-		return d.passwordError(ctx, nil, "change", user.DN, newPassword, err)
+		return d.passwordError(ctx, nil, "change", user, newPassword, err)
 	}
 	return nil
 }
@@ -306,6 +311,7 @@ func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 	if user == nil {
 		return ldapdir.NoUser("unlock")
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
 		return d.unlockOn(ctx, conn, user.DN)
 	})
@@ -376,6 +382,7 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 	case ldapdir.FlavorFreeIPA:
 		attr, value = "krbPasswordExpiration", ldapdir.FormatGeneralizedTime(d.now())
 	}
+	defer ldapdir.ForgetStatus(user)
 	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
 		req := ldap.NewModifyRequest(user.DN, nil)
 		if mustChange {

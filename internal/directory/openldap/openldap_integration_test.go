@@ -86,11 +86,12 @@ func testOpenLDAP(t *testing.T, mode string) {
 		plain := cfg
 		plain.StartTLS = false
 		pd := newLDAP(t, plain, openldap.Options{PasswordWrite: mode})
-		// Lookups over plain LDAP work; the password write is refused
-		// before anything is sent.
-		if _, err := pd.FindUser(ctx(t), u.Login); err != nil {
-			t.Fatalf("FindUser over plain LDAP: %v", err)
-		}
+		// Not even the service account's password goes out over plain
+		// LDAP: lookups, sign-ins and writes are all refused before
+		// anything is sent (TestNoPasswordOnTheWire watches the wire).
+		_, err := pd.FindUser(ctx(t), u.Login)
+		wantErr(t, err, directory.KindConfidentialityRequired)
+		wantErr(t, pd.VerifyPassword(ctx(t), user, second), directory.KindConfidentialityRequired)
 		wantErr(t, pd.ResetPassword(ctx(t), user, "Third-Pass3"), directory.KindConfidentialityRequired)
 		if err := d.VerifyPassword(ctx(t), user, second); err != nil {
 			t.Fatalf("password changed despite the refusal: %v", err)

@@ -38,11 +38,11 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 		var err error
 		switch d.flavor() {
 		case ldapdir.Flavor389DS:
-			err = d.status389(ctx, conn, user.DN, st)
+			err = d.status389(ctx, conn, user, st)
 		case ldapdir.FlavorFreeIPA:
-			err = d.statusIPA(ctx, conn, user.DN, st)
+			err = d.statusIPA(ctx, conn, user, st)
 		default:
-			err = d.statusPPolicy(ctx, conn, user.DN, st)
+			err = d.statusPPolicy(ctx, conn, user, st)
 		}
 		if err != nil {
 			return err
@@ -56,14 +56,36 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 	return st, nil
 }
 
-func (d *Directory) statusPPolicy(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
-	e, err := conn.Read(dn, []string{"pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdFailureTime",
-		"pwdEndTime", "pwdPolicySubentry"})
+// The account-state attributes of each flavor, which FindUser reads with the
+// lookup so that AccountStatus and EffectivePolicy of the user just found
+// cost no further request (see ldapdir.Client.StatusEntry). The policy
+// reference is among them.
+var (
+	statusAttrsPPolicy = []string{"pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdFailureTime",
+		"pwdEndTime", "pwdPolicySubentry"}
+	statusAttrs389 = []string{"nsAccountLock", "accountUnlockTime", "passwordRetryCount",
+		"passwordExpirationTime", "pwdUpdateTime", "createTimestamp", "pwdpolicysubentry"}
+	statusAttrsIPA = []string{"nsAccountLock", "krbPasswordExpiration", "krbLastPwdChange",
+		"krbLoginFailedCount", "krbLastFailedAuth", "krbLastAdminUnlock", "krbPrincipalExpiration", "krbPwdPolicyReference"}
+)
+
+func (d *Directory) statusAttrs() []string {
+	switch d.flavor() {
+	case ldapdir.Flavor389DS:
+		return statusAttrs389
+	case ldapdir.FlavorFreeIPA:
+		return statusAttrsIPA
+	}
+	return statusAttrsPPolicy
+}
+
+func (d *Directory) statusPPolicy(ctx context.Context, conn *ldapdir.Conn, user *directory.User, st *directory.AccountStatus) error {
+	e, err := d.client.StatusEntry(conn, user, statusAttrsPPolicy)
 	if err != nil {
 		return ldapdir.MapError(ctx, "status", err)
 	}
 	now := d.now()
-	pol, polErr := d.policyOn(ctx, conn, dn)
+	pol, polErr := d.policyOn(ctx, conn, user)
 	st.FailedAttempts = len(e.GetAttributeValues("pwdFailureTime"))
 	// slapd honours pwdReset only under a policy with pwdMustChange.
 	st.MustChange = ldapdir.IsTrue(e.GetAttributeValue("pwdReset")) && (polErr != nil || pol.MustChangeAfterReset)
@@ -98,9 +120,8 @@ func (d *Directory) statusPPolicy(ctx context.Context, conn *ldapdir.Conn, dn st
 	return nil
 }
 
-func (d *Directory) status389(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
-	e, err := conn.Read(dn, []string{"nsAccountLock", "accountUnlockTime", "passwordRetryCount",
-		"passwordExpirationTime", "pwdUpdateTime", "createTimestamp"})
+func (d *Directory) status389(ctx context.Context, conn *ldapdir.Conn, user *directory.User, st *directory.AccountStatus) error {
+	e, err := d.client.StatusEntry(conn, user, statusAttrs389)
 	if err != nil {
 		return ldapdir.MapError(ctx, "status", err)
 	}
@@ -122,7 +143,7 @@ func (d *Directory) status389(ctx context.Context, conn *ldapdir.Conn, dn string
 			st.Locked = true
 		} else if t, ok := ldapdir.ParseGeneralizedTime(v); ok && now.Before(t) {
 			st.Locked, st.LockoutEnds = true, t
-			if pol, err := d.policyOn(ctx, conn, dn); err == nil && pol.LockoutDuration > 0 {
+			if pol, err := d.policyOn(ctx, conn, user); err == nil && pol.LockoutDuration > 0 {
 				st.LockedAt = t.Add(-pol.LockoutDuration)
 			}
 		}
@@ -130,9 +151,8 @@ func (d *Directory) status389(ctx context.Context, conn *ldapdir.Conn, dn string
 	return nil
 }
 
-func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, dn string, st *directory.AccountStatus) error {
-	e, err := conn.Read(dn, []string{"nsAccountLock", "krbPasswordExpiration", "krbLastPwdChange",
-		"krbLoginFailedCount", "krbLastFailedAuth", "krbLastAdminUnlock", "krbPrincipalExpiration"})
+func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, user *directory.User, st *directory.AccountStatus) error {
+	e, err := d.client.StatusEntry(conn, user, statusAttrsIPA)
 	if err != nil {
 		return ldapdir.MapError(ctx, "status", err)
 	}
@@ -153,7 +173,7 @@ func (d *Directory) statusIPA(ctx context.Context, conn *ldapdir.Conn, dn string
 		st.AccountExpires = t
 		st.AccountExpired = !now.Before(t)
 	}
-	if pol, err := d.policyOn(ctx, conn, dn); err == nil && pol.LockoutThreshold > 0 && st.FailedAttempts >= pol.LockoutThreshold {
+	if pol, err := d.policyOn(ctx, conn, user); err == nil && pol.LockoutThreshold > 0 && st.FailedAttempts >= pol.LockoutThreshold {
 		last, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastFailedAuth"))
 		unlocked, _ := ldapdir.ParseGeneralizedTime(e.GetAttributeValue("krbLastAdminUnlock"))
 		if last.After(unlocked) {
@@ -177,29 +197,51 @@ func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (
 		return nil, ldapdir.NoUser("policy")
 	}
 	return ldapdir.WithServiceConnResult(ctx, d.client, "policy", func(conn *ldapdir.Conn) (*directory.PasswordPolicy, error) {
-		return d.policyOn(ctx, conn, user.DN)
+		return d.policyOn(ctx, conn, user)
 	})
 }
 
-func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+// policyOn returns the policy in force for user: which entry from the
+// attributes FindUser read when fresh, the policy itself from the client's
+// cache (Config.PolicyCacheTTL) when it holds it.
+func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, user *directory.User) (*directory.PasswordPolicy, error) {
+	var ref string
 	switch d.flavor() {
 	case ldapdir.Flavor389DS:
-		return d.policy389(ctx, conn, userDN)
+		ref = "pwdpolicysubentry"
 	case ldapdir.FlavorFreeIPA:
-		return d.policyIPA(ctx, conn, userDN)
+		ref = "krbPwdPolicyReference"
+	default:
+		ref = "pwdPolicySubentry"
 	}
-	cfg := d.client.Config()
-	u, err := conn.Read(userDN, []string{"pwdPolicySubentry"})
+	u, err := d.client.StatusEntry(conn, user, []string{ref})
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "policy", err)
 	}
+	dn := u.GetAttributeValue(ref)
+	if dn == "" {
+		dn = d.client.Config().PasswordPolicyDN
+	}
+	// "" (the default policy, found by searching) is a source too.
+	return d.client.CachedPolicy("policy:"+dn, func() (*directory.PasswordPolicy, error) {
+		switch d.flavor() {
+		case ldapdir.Flavor389DS:
+			return d.policy389(ctx, conn, dn)
+		case ldapdir.FlavorFreeIPA:
+			return d.policyIPA(ctx, conn, dn)
+		}
+		return d.policyPPolicy(ctx, conn, dn)
+	})
+}
+
+// policyPPolicy reads the ppolicy entry dn, or, when dn is empty, the only
+// pwdPolicy entry under BaseDN (or the one named cn=default).
+func (d *Directory) policyPPolicy(ctx context.Context, conn *ldapdir.Conn, dn string) (*directory.PasswordPolicy, error) {
+	cfg := d.client.Config()
 	attrs := []string{"pwdMinLength", "pwdMaxLength", "pwdCheckQuality", "pwdInHistory", "pwdMaxAge",
 		"pwdMinAge", "pwdLockout", "pwdMaxFailure", "pwdLockoutDuration", "pwdFailureCountInterval", "pwdMustChange"}
-	dn := u.GetAttributeValue("pwdPolicySubentry")
-	if dn == "" {
-		dn = cfg.PasswordPolicyDN
-	}
 	var e *ldap.Entry
+	var err error
 	if dn != "" {
 		if e, err = conn.Read(dn, attrs); err != nil {
 			return nil, ldapdir.MapError(ctx, "policy", err)
@@ -245,18 +287,12 @@ func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, userDN str
 	return p, nil
 }
 
-func (d *Directory) policy389(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+// policy389 reads the 389-DS policy entry dn (the user's
+// pwdpolicysubentry or Config.PasswordPolicyDN), or cn=config when empty.
+func (d *Directory) policy389(ctx context.Context, conn *ldapdir.Conn, dn string) (*directory.PasswordPolicy, error) {
 	attrs := []string{"passwordMinLength", "passwordMaxRepeats", "passwordCheckSyntax", "passwordMinCategories",
 		"passwordHistory", "passwordInHistory", "passwordExp", "passwordMaxAge", "passwordMinAge", "passwordLockout",
 		"passwordMaxFailure", "passwordUnlock", "passwordLockoutDuration", "passwordResetFailureCount", "passwordMustChange"}
-	u, err := conn.Read(userDN, []string{"pwdpolicysubentry"})
-	if err != nil {
-		return nil, ldapdir.MapError(ctx, "policy", err)
-	}
-	dn := u.GetAttributeValue("pwdpolicysubentry")
-	if dn == "" {
-		dn = d.client.Config().PasswordPolicyDN
-	}
 	if dn == "" {
 		dn = "cn=config"
 	}
@@ -294,15 +330,14 @@ func (d *Directory) policy389(ctx context.Context, conn *ldapdir.Conn, userDN st
 	return p, nil
 }
 
-func (d *Directory) policyIPA(ctx context.Context, conn *ldapdir.Conn, userDN string) (*directory.PasswordPolicy, error) {
+// policyIPA reads the Kerberos policy dn (the user's
+// krbPwdPolicyReference), or the realm's global_policy when empty.
+func (d *Directory) policyIPA(ctx context.Context, conn *ldapdir.Conn, dn string) (*directory.PasswordPolicy, error) {
 	attrs := []string{"krbMinPwdLife", "krbMaxPwdLife", "krbPwdMinDiffChars", "krbPwdMinLength",
 		"krbPwdHistoryLength", "krbPwdMaxFailure", "krbPwdFailureCountInterval", "krbPwdLockoutDuration"}
-	u, err := conn.Read(userDN, []string{"krbPwdPolicyReference"})
-	if err != nil {
-		return nil, ldapdir.MapError(ctx, "policy", err)
-	}
 	var e *ldap.Entry
-	if dn := u.GetAttributeValue("krbPwdPolicyReference"); dn != "" {
+	var err error
+	if dn != "" {
 		e, err = conn.Read(dn, attrs)
 	} else {
 		var res *ldap.SearchResult

@@ -512,3 +512,38 @@ func CreateDS389Group(t testing.TB, members ...string) string {
 	t.Cleanup(func() { deleteEntry(t, DS389Admin, dn) })
 	return dn
 }
+
+// CreateADOU creates a unique organizational unit under the domain with n
+// users in it (no password, so disabled: enough to be found), and deletes
+// them and it when the test ends. It returns the OU's DN. For tests of how
+// much sspr reads from a directory with many users.
+func CreateADOU(t testing.TB, n int) string {
+	t.Helper()
+	cfg := ADConfig(t)
+	conn := ADAdmin(t)
+	ou := "OU=" + UniqueName("sspr-ou") + "," + cfg.BaseDN
+	req := ldap.NewAddRequest(ou, nil)
+	req.Attribute("objectClass", []string{"top", "organizationalUnit"})
+	if err := conn.Add(req); err != nil {
+		t.Fatalf("dirtest: add OU %s: %v", ou, err)
+	}
+	var users []string
+	t.Cleanup(func() {
+		for _, dn := range users {
+			deleteEntry(t, ADAdmin, dn)
+		}
+		deleteEntry(t, ADAdmin, ou)
+	})
+	for i := 0; i < n; i++ {
+		login := UniqueName("sspr")
+		dn := "CN=" + login + "," + ou
+		req := ldap.NewAddRequest(dn, nil)
+		req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+		req.Attribute("sAMAccountName", []string{login})
+		if err := conn.Add(req); err != nil {
+			t.Fatalf("dirtest: add AD user %s: %v", dn, err)
+		}
+		users = append(users, dn)
+	}
+	return ou
+}

@@ -46,6 +46,9 @@ type enrollPage struct {
 // enrolledRow is one enrolled factor as the list shows it.
 type enrolledRow struct {
 	ID, Kind, Label string
+	// FromDirectory marks a pre-enrolled method (the directory's mail or
+	// mobile): shown read-only, the organisation keeps it.
+	FromDirectory bool
 	// Name is the kind's name with the label when it adds something, for
 	// the remove button's accessible name.
 	Name            string
@@ -222,7 +225,7 @@ func rowsOf(pg *enrollPage, fs []flow.EnrolledFactor) []enrolledRow {
 	for _, f := range fs {
 		kindName := pg.T("enroll.kind." + string(f.Kind))
 		row := enrolledRow{ID: f.ID, Kind: string(f.Kind), Label: f.Label, Name: kindName, Added: f.CreatedAt.Format("2006-01-02"),
-			AddedISO: f.CreatedAt.UTC().Format(time.RFC3339)}
+			AddedISO: f.CreatedAt.UTC().Format(time.RFC3339), FromDirectory: f.Source == flow.SourceDirectory}
 		if strings.EqualFold(f.Label, kindName) {
 			row.Label = "" // "Authenticator app" twice says nothing
 		} else if f.Label != "" && !strings.HasPrefix(f.Label, kindName) {

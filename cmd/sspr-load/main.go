@@ -1,0 +1,513 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite" // row counts of sspr's database, read-only
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "users":
+		err = cmdUsers(os.Args[2:])
+	case "run":
+		err = cmdRun(os.Args[2:])
+	case "-h", "--help", "help":
+		usage(os.Stdout)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "sspr-load: unknown command %q\n", os.Args[1])
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sspr-load:", err)
+		os.Exit(1)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  sspr-load users [flags]   create load-test users in a directory
+  sspr-load run [flags]     drive complete flows through sspr (and raw resets) and report
+Run "sspr-load users -h" or "sspr-load run -h" for the flags.
+`)
+}
+
+func dirFlags(fs *flag.FlagSet, prefix string) *dirOptions {
+	o := &dirOptions{}
+	fs.StringVar(&o.kind, prefix+"type", "openldap", "directory type: openldap (also 389ds) or ad")
+	fs.StringVar(&o.url, prefix+"url", "", "directory URL (ldaps://… or ldap:// with StartTLS)")
+	fs.StringVar(&o.bindDN, prefix+"bind-dn", "", "DN to bind as")
+	fs.StringVar(&o.password, prefix+"bind-password", "", "its password (or "+strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))+"BIND_PASSWORD in the environment)")
+	fs.StringVar(&o.caFile, prefix+"ca-file", "", "CA certificate file for TLS")
+	fs.StringVar(&o.baseDN, prefix+"base-dn", "", "the OU the load users live in (created by `users`)")
+	fs.StringVar(&o.prefix, prefix+"prefix", "loadu", "login prefix of the load users (prefix0, prefix1, …)")
+	return o
+}
+
+func fillPassword(o *dirOptions, env string) {
+	if o.password == "" {
+		o.password = os.Getenv(env)
+	}
+}
+
+func cmdUsers(args []string) error {
+	fs := flag.NewFlagSet("users", flag.ExitOnError)
+	o := dirFlags(fs, "")
+	count := fs.Int("count", 1000, "how many users")
+	password := fs.String("password", "Load-Initial-Pass-1", "their initial password")
+	_ = fs.Parse(args)
+	fillPassword(o, "BIND_PASSWORD")
+	if o.url == "" || o.baseDN == "" {
+		return errors.New("users: -url and -base-dn are required")
+	}
+	start := time.Now()
+	err := createUsers(*o, *count, *password, func(done int) {
+		if done%100 == 0 || done == *count {
+			fmt.Fprintf(os.Stderr, "\rusers: %d/%d", done, *count)
+		}
+	})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("users: %d users below %s in %s\n", *count, o.baseDN, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+type runOptions struct {
+	api         string
+	smtp        string
+	users       int
+	concurrency int
+	duration    time.Duration
+	rate        float64
+	window      time.Duration
+	phase       time.Duration
+	pid         int
+	dirPID      int
+	db          string
+	codeWait    time.Duration
+	jsonOut     string
+	raw         *dirOptions
+	monitor     bool
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	var o runOptions
+	fs.StringVar(&o.api, "api", "http://127.0.0.1:8080", "sspr's base URL")
+	fs.StringVar(&o.smtp, "smtp", "127.0.0.1:2525", "address to receive sspr's mail on (point sspr's mail.smtp here)")
+	fs.IntVar(&o.users, "users", 1000, "number of load users (prefix0 … prefixN-1; see `users`)")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "flows in flight at most")
+	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to run")
+	fs.Float64Var(&o.rate, "rate", 0, "start this many flows per second (0: as fast as the concurrency allows)")
+	fs.DurationVar(&o.window, "window", 0, "report every window (0: once at the end)")
+	fs.DurationVar(&o.phase, "phase", 10*time.Second, "with -raw-url: alternate sspr and raw phases of this length")
+	fs.IntVar(&o.pid, "pid", 0, "sspr's process ID, for CPU per flow, RSS and open files")
+	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow")
+	fs.StringVar(&o.db, "db", "", "sspr's SQLite database, for its size and row counts")
+	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
+	fs.BoolVar(&o.monitor, "count-ops", false, "count directory operations per flow from OpenLDAP's cn=monitor (with -raw-* credentials)")
+	o.raw = dirFlags(fs, "raw-")
+	_ = fs.Parse(args)
+	fillPassword(o.raw, "RAW_BIND_PASSWORD")
+	o.db = absPath(o.db)
+	if o.users < o.concurrency {
+		return errors.New("run: -users must be at least -concurrency (a user is never in two flows at once)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, o)
+}
+
+// phaseResult is what one kind of phase achieved in total.
+type phaseResult struct {
+	Kind    string        `json:"kind"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	OK      int64         `json:"ok"`
+	Errors  int64         `json:"errors"`
+	CPU     time.Duration `json:"sspr_cpu_ns"`
+	DirCPU  time.Duration `json:"directory_cpu_ns"`
+	DirOps  int64         `json:"directory_ops"`
+	OpsSeen bool          `json:"directory_ops_counted"`
+}
+
+func (p phaseResult) perSecond() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.OK) / p.Elapsed.Seconds()
+}
+
+func run(ctx context.Context, o runOptions) error {
+	mail, err := startCatcher(o.smtp)
+	if err != nil {
+		return err
+	}
+	defer mail.sink.Close()
+	c := &client{base: strings.TrimRight(o.api, "/"), http: &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2, MaxConnsPerHost: o.concurrency * 2},
+	}}
+	users := make(chan int, o.users)
+	for i := range o.users {
+		users <- i
+	}
+	lat := newLatencies()
+	errs := &errorCounts{byStep: map[string]int64{}}
+	rawOn := o.raw.url != "" && o.rate == 0
+	totals := map[string]*phaseResult{"sspr": {Kind: "sspr"}, "raw": {Kind: "raw"}}
+
+	deadline := time.Now().Add(o.duration)
+	windowFlows := int64(0)
+	windowBusy := time.Duration(0) // time spent in sspr phases this window
+	var windowSample procSample
+	if o.pid > 0 {
+		windowSample, _ = sampleProc(o.pid)
+	}
+	report := func(final bool) {
+		if o.window == 0 && !final {
+			return
+		}
+		printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample)
+		windowBusy, windowFlows = 0, 0
+	}
+	fmt.Printf("sspr-load: %s against %s, concurrency %d, %d users, rate %s, raw %v\n",
+		o.duration, o.api, o.concurrency, o.users, rateText(o.rate), rawOn)
+	nextWindow := time.Now().Add(o.window)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		length := min(o.phase, time.Until(deadline))
+		if !rawOn || o.window > 0 && o.phase > o.window {
+			length = time.Until(deadline)
+			if o.window > 0 {
+				length = min(length, time.Until(nextWindow))
+			}
+		}
+		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, errs, length)
+		totals["sspr"].add(res)
+		windowFlows += ok
+		windowBusy += res.Elapsed
+		_ = bad
+		if rawOn && time.Now().Before(deadline) && ctx.Err() == nil {
+			totals["raw"].add(rawPhase(ctx, o, min(o.phase, time.Until(deadline))))
+		}
+		if o.window > 0 && !time.Now().Before(nextWindow) {
+			report(false)
+			nextWindow = time.Now().Add(o.window)
+		}
+	}
+	if o.window == 0 || windowFlows > 0 {
+		report(true)
+	}
+	return summary(o, totals, mail)
+}
+
+func rateText(r float64) string {
+	if r == 0 {
+		return "closed loop"
+	}
+	return fmt.Sprintf("%.1f/s", r)
+}
+
+func (p *phaseResult) add(q phaseResult) {
+	p.Elapsed += q.Elapsed
+	p.OK += q.OK
+	p.Errors += q.Errors
+	p.CPU += q.CPU
+	p.DirCPU += q.DirCPU
+	p.DirOps += q.DirOps
+	p.OpsSeen = p.OpsSeen || q.OpsSeen
+}
+
+type errorCounts struct {
+	mu     sync.Mutex
+	byStep map[string]int64
+	first  map[string]string
+}
+
+func (e *errorCounts) add(err error) {
+	step := "other"
+	var se *stepError
+	if errors.As(err, &se) {
+		step = se.step
+	}
+	e.mu.Lock()
+	e.byStep[step]++
+	if e.first == nil {
+		e.first = map[string]string{}
+	}
+	if _, ok := e.first[step]; !ok {
+		e.first[step] = err.Error()
+		fmt.Fprintf(os.Stderr, "sspr-load: first error at %s: %v\n", step, err)
+	}
+	e.mu.Unlock()
+}
+
+func (e *errorCounts) take() map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.byStep
+	e.byStep = map[string]int64{}
+	return out
+}
+
+// measure samples the processes and the directory's op counter around fn.
+func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
+	var before, after, dirBefore, dirAfter procSample
+	if o.pid > 0 {
+		before, _ = sampleProc(o.pid)
+	}
+	if o.dirPID > 0 {
+		dirBefore, _ = sampleProc(o.dirPID)
+	}
+	var ops0 int64
+	opsOK := false
+	if o.monitor {
+		ops0, opsOK = countOps(*o.raw)
+	}
+	start := time.Now()
+	ok, bad := fn()
+	res := phaseResult{Elapsed: time.Since(start), OK: ok, Errors: bad}
+	if o.pid > 0 {
+		after, _ = sampleProc(o.pid)
+		res.CPU = after.cpu - before.cpu
+	}
+	if o.dirPID > 0 {
+		dirAfter, _ = sampleProc(o.dirPID)
+		res.DirCPU = dirAfter.cpu - dirBefore.cpu
+	}
+	if opsOK {
+		if ops1, ok := countOps(*o.raw); ok {
+			// Each countOps is a bind, a search and an unbind of its own.
+			res.DirOps, res.OpsSeen = ops1-ops0-3, true
+		}
+	}
+	return res
+}
+
+// sspPhase runs flows for length: closed loop (every worker starts its next
+// flow when one ends) or, with a rate, open loop with an in-flight cap.
+func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
+	var ok, bad, skipped atomic.Int64
+	res := measure(o, func() (int64, int64) {
+		pctx, cancel := context.WithTimeout(ctx, length)
+		defer cancel()
+		one := func() {
+			i := <-users
+			defer func() { users <- i }()
+			// A flow that began keeps running past the phase's end (its
+			// own context), so no half-done flows are counted as errors.
+			if err := runFlow(context.WithoutCancel(pctx), c, mail, lat, loginOf(o, i), mailOf(o, i), o.codeWait); err != nil {
+				bad.Add(1)
+				errs.add(err)
+				return
+			}
+			ok.Add(1)
+		}
+		var wg sync.WaitGroup
+		if o.rate <= 0 {
+			for range o.concurrency {
+				wg.Go(func() {
+					for pctx.Err() == nil {
+						one()
+					}
+				})
+			}
+			wg.Wait()
+			return ok.Load(), bad.Load()
+		}
+		slots := make(chan struct{}, o.concurrency)
+		tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
+		defer tick.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				wg.Wait()
+				if n := skipped.Load(); n > 0 {
+					fmt.Fprintf(os.Stderr, "sspr-load: %d starts skipped (all %d slots busy)\n", n, o.concurrency)
+				}
+				return ok.Load(), bad.Load()
+			case <-tick.C:
+				select {
+				case slots <- struct{}{}:
+					wg.Go(func() { defer func() { <-slots }(); one() })
+				default:
+					skipped.Add(1)
+				}
+			}
+		}
+	})
+	res.Kind = "sspr"
+	return ok.Load(), bad.Load(), res
+}
+
+func loginOf(o runOptions, i int) string { return o.raw.login(i) }
+
+func mailOf(o runOptions, i int) string { return o.raw.mail(i) }
+
+// rawPhase resets passwords straight in the directory for length.
+func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResult {
+	var next atomic.Int64
+	res := measure(o, func() (int64, int64) {
+		var ok, bad atomic.Int64
+		pctx, cancel := context.WithTimeout(ctx, length)
+		defer cancel()
+		var wg sync.WaitGroup
+		for range o.concurrency {
+			wg.Go(func() {
+				r := &rawResetter{o: *o.raw}
+				defer r.drop()
+				for pctx.Err() == nil {
+					i := int(next.Add(1)) % o.users
+					if err := r.reset(i); err != nil {
+						bad.Add(1)
+						continue
+					}
+					ok.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return ok.Load(), bad.Load()
+	})
+	res.Kind = "raw"
+	return res
+}
+
+var stepOrder = []string{"identify", "choose", "code_mail", "verify", "password", "flow"}
+
+func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) {
+	fmt.Printf("\n[%s] window %s: %d flows (%.1f/s)", time.Now().UTC().Format("15:04:05"), elapsed.Round(time.Second), flows, float64(flows)/elapsed.Seconds())
+	var nerr int64
+	for _, n := range errs {
+		nerr += n
+	}
+	fmt.Printf(", %d errors", nerr)
+	if nerr > 0 {
+		keys := make([]string, 0, len(errs))
+		for k := range errs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Printf(" %s=%d", k, errs[k])
+		}
+	}
+	fmt.Println()
+	fmt.Printf("  %-10s %8s %8s %8s\n", "step", "n", "p50 ms", "p99 ms")
+	for _, s := range stepOrder {
+		ds := lat[s]
+		if len(ds) == 0 {
+			continue
+		}
+		fmt.Printf("  %-10s %8d %8s %8s\n", s, len(ds), ms(quantile(ds, 0.5)), ms(quantile(ds, 0.99)))
+	}
+	if o.pid > 0 {
+		if now, err := sampleProc(o.pid); err == nil {
+			cpu := now.cpu - last.cpu
+			perFlow := "-"
+			if flows > 0 {
+				perFlow = ms(cpu/time.Duration(flows)) + " ms"
+			}
+			fmt.Printf("  sspr: CPU/flow %s, RSS %s, open files %d\n", perFlow, mib(now.rssBytes), now.fds)
+			*last = now
+		}
+	}
+	if o.db != "" {
+		fmt.Printf("  database: %s", mib(fileSizes(o.db)))
+		if counts, err := rowCounts(o.db); err == nil {
+			fmt.Printf(" — %s", counts)
+		}
+		fmt.Println()
+	}
+}
+
+// rowCounts counts each table's rows, read-only, beside the running server.
+func rowCounts(path string) (string, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return "", err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	var parts []string
+	for _, n := range names {
+		var c int64
+		if err := db.QueryRow(`SELECT COUNT(*) FROM "` + n + `"`).Scan(&c); err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", n, c))
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error {
+	s, r := totals["sspr"], totals["raw"]
+	fmt.Printf("\nsummary: sspr %d flows in %s = %.1f flows/s (%d errors)", s.OK, s.Elapsed.Round(time.Millisecond), s.perSecond(), s.Errors)
+	if s.OK > 0 && o.pid > 0 {
+		fmt.Printf(", sspr CPU %s ms/flow", ms(s.CPU/time.Duration(s.OK)))
+	}
+	if s.OK > 0 && o.dirPID > 0 {
+		fmt.Printf(", directory CPU %s ms/flow", ms(s.DirCPU/time.Duration(s.OK)))
+	}
+	if s.OpsSeen && s.OK > 0 {
+		fmt.Printf(", %.1f directory operations/flow", float64(s.DirOps)/float64(s.OK))
+	}
+	fmt.Println()
+	if r.Elapsed > 0 {
+		fmt.Printf("         raw  %d resets in %s = %.1f resets/s (%d errors)", r.OK, r.Elapsed.Round(time.Millisecond), r.perSecond(), r.Errors)
+		if r.OpsSeen && r.OK > 0 {
+			fmt.Printf(", %.1f directory operations/reset", float64(r.DirOps)/float64(r.OK))
+		}
+		fmt.Println()
+		if r.perSecond() > 0 {
+			fmt.Printf("         ratio sspr/raw = %.3f\n", s.perSecond()/r.perSecond())
+		}
+	}
+	if o.jsonOut == "" {
+		return nil
+	}
+	out := map[string]any{"sspr": s, "raw": r, "sspr_flows_per_s": s.perSecond(), "raw_resets_per_s": r.perSecond(),
+		"concurrency": o.concurrency, "users": o.users, "duration": o.duration.String(), "rate": o.rate}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(o.jsonOut, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// latencies collects durations per step name. Safe for concurrent use.
+type latencies struct {
+	mu    sync.Mutex
+	steps map[string][]time.Duration
+}
+
+func newLatencies() *latencies { return &latencies{steps: map[string][]time.Duration{}} }
+
+func (l *latencies) add(step string, d time.Duration) {
+	l.mu.Lock()
+	l.steps[step] = append(l.steps[step], d)
+	l.mu.Unlock()
+}
+
+// take returns the collected durations and starts afresh (one report window).
+func (l *latencies) take() map[string][]time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.steps
+	l.steps = map[string][]time.Duration{}
+	return out
+}
+
+// quantile returns the q-quantile (0..1) of ds, nearest rank; ds is sorted
+// in place.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	i := int(q*float64(len(ds))+0.5) - 1
+	return ds[max(0, min(i, len(ds)-1))]
+}
+
+// procSample is what /proc says about a process at one moment.
+type procSample struct {
+	at       time.Time
+	cpu      time.Duration // user + system
+	rssBytes int64
+	fds      int
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
+
+func sampleProc(pid int) (procSample, error) {
+	s := procSample{at: time.Now()}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, err
+	}
+	// The command name may hold spaces; fields count from after its ')'.
+	rest := string(stat)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+2:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 22 {
+		return s, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	s.cpu = time.Duration(utime+stime) * time.Second / clockTicks
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				s.rssBytes = kb << 10
+			}
+		}
+	}
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		s.fds = len(ents)
+	}
+	return s, nil
+}
+
+// fileSizes adds up the sizes of a SQLite database and its -wal and -shm.
+func fileSizes(db string) int64 {
+	var n int64
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}

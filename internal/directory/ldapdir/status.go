@@ -1,0 +1,99 @@
+package ldapdir
+
+import (
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/sspr/sspr/internal/directory"
+)
+
+// StatusMaxAge is how long after a lookup the account-state attributes it
+// read (User.StatusAttributes) stand in for a fresh read. A flow looks a
+// user up and reads the status and policy within one request; anything
+// older is read again.
+const StatusMaxAge = 10 * time.Second
+
+// StatusEntry returns the entry of u with attrs: the attributes the lookup
+// read with FindUserWithStatus while they are fresh (StatusMaxAge) and hold
+// every one of attrs, else a base read on conn. The first costs no request.
+func (c *Client) StatusEntry(conn *Conn, u *directory.User, attrs []string) (*ldap.Entry, error) {
+	if e := c.statusSnapshot(u, attrs); e != nil {
+		return e, nil
+	}
+	return conn.Read(u.DN, attrs)
+}
+
+func (c *Client) statusSnapshot(u *directory.User, attrs []string) *ldap.Entry {
+	if u.StatusAttributes == nil || u.ReadAt.IsZero() {
+		return nil
+	}
+	if age := c.now().Sub(u.ReadAt); age < 0 || age > StatusMaxAge {
+		return nil
+	}
+	m := make(map[string][]string, len(attrs))
+	for _, a := range attrs {
+		v, ok := u.StatusAttributes[a]
+		if !ok {
+			return nil // not asked for at lookup time
+		}
+		if len(v) > 0 {
+			m[a] = v
+		}
+	}
+	return ldap.NewEntry(u.DN, m)
+}
+
+// ForgetStatus drops the account-state attributes a lookup read into u:
+// after sspr changed the account (reset, change, unlock, must change) they
+// no longer tell the truth.
+func ForgetStatus(u *directory.User) {
+	if u != nil {
+		u.StatusAttributes = nil
+	}
+}
+
+// policyCache holds password policies by their source (AD domain, PSO DN,
+// ppolicy entry DN) for Config.PolicyCacheTTL: every user under one policy
+// shares it, and policies change seldom.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	p  directory.PasswordPolicy
+	at time.Time
+}
+
+// CachedPolicy returns the policy cached under source (a DN or a name such
+// as "domain"), or loads and caches it. Failures are not cached. The caller
+// gets its own copy.
+func (c *Client) CachedPolicy(source string, load func() (*directory.PasswordPolicy, error)) (*directory.PasswordPolicy, error) {
+	ttl := c.cfg.PolicyCacheTTL
+	if ttl < 0 {
+		return load()
+	}
+	key := NormDN(source)
+	now := c.now()
+	c.policies.mu.Lock()
+	hit, ok := c.policies.m[key]
+	c.policies.mu.Unlock()
+	if ok && now.Sub(hit.at) >= 0 && now.Sub(hit.at) < ttl {
+		p := hit.p
+		return &p, nil
+	}
+	p, err := load()
+	if err != nil {
+		return nil, err
+	}
+	c.policies.mu.Lock()
+	if c.policies.m == nil {
+		c.policies.m = map[string]cachedPolicy{}
+	}
+	c.policies.m[key] = cachedPolicy{p: *p, at: now}
+	c.policies.mu.Unlock()
+	cp := *p
+	return &cp, nil
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# scripts/load.sh — measures sspr against a real directory with cmd/sspr-load.
+#
+#   scripts/load.sh openldap|ad [sspr-load run flags...]
+#
+# It uses the test directories of scripts/testenv (started if STATE_DIR has
+# none running: SSPR_TEST_STATE, default /tmp/sspr-testenv), creates the load
+# users once (LOAD_USERS, default 2000, below ou=load,ou=people on OpenLDAP or
+# OU=load on Samba AD), starts `sspr serve` with a load configuration (abuse
+# limits raised: one client address sends everything; identify padding and
+# the rest as shipped), runs `sspr-load run` with sspr's PID, database and the
+# raw-limit credentials filled in, and stops sspr by PID. Extra arguments go
+# to `sspr-load run` (e.g. -concurrency 64 -duration 60s).
+#
+#   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
+#   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+kind=${1:-}
+if [[ $kind != openldap && $kind != ad ]]; then
+	echo "usage: $0 openldap|ad [sspr-load run flags...]" >&2
+	exit 2
+fi
+shift
+state=${SSPR_TEST_STATE:-/tmp/sspr-testenv}
+users=${LOAD_USERS:-2000}
+if [[ ! -f $state/env.sh ]]; then
+	scripts/testenv/up.sh "$state"
+fi
+set -a
+# shellcheck disable=SC1091
+. "$state/env.sh"
+set +a
+
+work=$(mktemp -d /tmp/sspr-load.XXXXXX)
+sspr_pid=
+cleanup() {
+	if [[ -n $sspr_pid ]] && kill -0 "$sspr_pid" 2>/dev/null; then
+		kill "$sspr_pid"
+		wait "$sspr_pid" 2>/dev/null || true
+	fi
+	if [[ -z ${LOAD_KEEP:-} ]]; then rm -rf "$work"; else echo "load.sh: kept $work"; fi
+}
+trap cleanup EXIT
+
+go build -o "$work/sspr" ./cmd/sspr
+go build -o "$work/sspr-load" ./cmd/sspr-load
+
+case $kind in
+openldap)
+	base="ou=load,ou=people,$SSPR_TEST_LDAP_BASE_DN"
+	admin=(-type openldap -url "$SSPR_TEST_LDAP_LDAPS_URL" -bind-dn "$SSPR_TEST_LDAP_ADMIN_DN" -ca-file "$SSPR_TEST_LDAP_CA_FILE")
+	admin_pass=$SSPR_TEST_LDAP_ADMIN_PASSWORD
+	raw=(-raw-type openldap -raw-url "$SSPR_TEST_LDAP_LDAPS_URL" -raw-bind-dn "$SSPR_TEST_LDAP_BIND_DN"
+		-raw-ca-file "$SSPR_TEST_LDAP_CA_FILE" -raw-base-dn "$base")
+	raw_pass=$SSPR_TEST_LDAP_BIND_PASSWORD
+	dir_pid=$(cat "$state/openldap/slapd.pid" 2>/dev/null || cat "$state/openldap.pid")
+	directory="  - name: load
+    type: openldap
+    urls: [\"$SSPR_TEST_LDAP_LDAPS_URL\"]
+    bind_dn: \"$SSPR_TEST_LDAP_BIND_DN\"
+    bind_password: \"$SSPR_TEST_LDAP_BIND_PASSWORD\"
+    base_dn: \"$base\"
+    ca_file: \"$SSPR_TEST_LDAP_CA_FILE\"
+    password_policy_dn: \"$SSPR_TEST_LDAP_POLICY_DN\""
+	;;
+ad)
+	base="OU=load,$SSPR_TEST_AD_BASE_DN"
+	admin=(-type ad -url "$SSPR_TEST_AD_URL" -bind-dn "$SSPR_TEST_AD_BIND_DN" -ca-file "$SSPR_TEST_AD_CA_FILE")
+	admin_pass=$SSPR_TEST_AD_BIND_PASSWORD
+	raw=(-raw-type ad -raw-url "$SSPR_TEST_AD_URL" -raw-bind-dn "$SSPR_TEST_AD_SVC_DN"
+		-raw-ca-file "$SSPR_TEST_AD_CA_FILE" -raw-base-dn "$base")
+	raw_pass=$SSPR_TEST_AD_SVC_PASSWORD
+	dir_pid=$(cat "$state/samba.pid")
+	directory="  - name: load
+    type: ad
+    urls: [\"$SSPR_TEST_AD_URL\"]
+    bind_dn: \"$SSPR_TEST_AD_SVC_DN\"
+    bind_password: \"$SSPR_TEST_AD_SVC_PASSWORD\"
+    base_dn: \"$base\"
+    ca_file: \"$SSPR_TEST_AD_CA_FILE\""
+	;;
+esac
+
+BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+
+smtp_port=$((20000 + RANDOM % 20000))
+http_port=$((20000 + RANDOM % 20000))
+cat >"$work/sspr.yaml" <<YAML
+server:
+  listen: "127.0.0.1:$http_port"
+  base_url: "http://localhost:$http_port"
+storage:
+  path: "$work/sspr.db"
+secrets:
+  hmac_key: "c3Nwci1sb2FkLXRlc3Qta2V5LXRoYXQtaXMtbG9uZy1lbm91Z2g="
+directories:
+$directory
+mail:
+  from: "Password reset <noreply@load.test>"
+  smtp:
+    host: 127.0.0.1
+    port: $smtp_port
+    security: none
+verification:
+  factors: [email]
+  first_factor: email
+  pre_enroll_mail: true
+# One client address sends everything, and every user resets many times.
+abuse:
+  identify_per_ip: {limit: 100000000, window: 1m}
+  sends_per_ip: {limit: 100000000, window: 1m}
+  sends_per_destination: {limit: 100000000, window: 1m}
+  ip_failures: {limit: 100000000, window: 1m, block: 1s}
+  resets_per_user: {limit: 100000000, window: 1m}
+log:
+  level: warn
+${SSPR_LOAD_EXTRA_YAML:-}
+YAML
+
+"$work/sspr" serve --config "$work/sspr.yaml" >"$work/sspr.log" 2>&1 &
+sspr_pid=$!
+for _ in $(seq 100); do
+	curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+echo "load.sh: sspr (pid $sspr_pid) on :$http_port, directory $kind (pid $dir_pid), $users users below $base"
+
+RAW_BIND_PASSWORD=$raw_pass "$work/sspr-load" run -api "http://127.0.0.1:$http_port" -smtp "127.0.0.1:$smtp_port" \
+	-users "$users" -pid "$sspr_pid" -dir-pid "$dir_pid" -db "$work/sspr.db" "${raw[@]}" "$@"
