@@ -4,18 +4,28 @@
 //
 // # Where the state lives
 //
-// Every counter and block is a row in the store (abuse_events,
+// Every counter and block is a row in the store (abuse_counters,
 // abuse_blocks), never process memory, so a limit holds across restarts and
 // across all nodes sharing the database, and an attacker gains nothing by
-// spreading attempts over nodes or waiting for a deploy. Counters are sliding
-// windows: "5 failures in the last hour" counts the rows of the last hour at
-// the moment of the check, so there is no window edge to burst across.
+// spreading attempts over nodes or waiting for a deploy. A counter is a
+// window cut into twelve time buckets: "5 failures in the last hour" is the
+// sum of the (at most 13) five-minute buckets that reach into the last hour,
+// so a check costs the same with 10 or 300,000 events behind it. A bucket
+// counts while any part of it is in the window, so the limit is never
+// exceeded; an event is forgotten up to one bucket late.
 //
-// The Limiter's methods take the caller's *store.Tx: a flow step checks, acts
-// and records in one transaction, so a failed verification and its count
-// commit together (or not at all), and two nodes cannot both slip under a
-// limit. Limiter.In gives the same methods, each in a transaction of its own,
-// for callers outside a flow step.
+// # Reserve, then act
+//
+// Take checks blocks and windows and, if the action is allowed, counts it,
+// in one writing transaction: no request can slip between another's check
+// and count, so however many race, no more than the limit get through.
+// Everything is counted before it happens: a verification takes a failure
+// slot before the response is checked and gives it back (Refund) when the
+// response was right, so only wrong answers stay counted; a code send is
+// counted before it is queued; a reset before the directory is written (and
+// refunded if the directory could not be reached). The slot that fills a
+// window with a Block blocks the subject; its Refund lifts that block again.
+// Limiter.In gives the methods each in a transaction of its own.
 //
 // # What is stored
 //
@@ -27,8 +37,8 @@
 //
 // # Staying quiet
 //
-// Check only reads; it never touches the directory or any counter. Its
-// Decision says whether the refusal is Quiet: a refusal about an account or
+// A refusal touches neither the directory nor any counter. Its Decision
+// says whether the refusal is Quiet: a refusal about an account or
 // a destination must not show, or it would tell an attacker that the account
 // exists or was targeted. The flow answers exactly as if allowed ("a code is
 // on its way", "wrong code") and simply does not act. Refusals about a client
@@ -44,8 +54,8 @@
 // lockout threshold", ppolicy's pwdMaxFailure), leaving room for the user's
 // own typos at the login screen, and a window at least as long as the
 // directory's observation window ("reset account lockout counter after",
-// pwdFailureCountInterval). Policy.Validate reports a limit that is not below
-// the threshold.
+// pwdFailureCountInterval). CheckAgainstLockout (for start-up) and
+// Policy.Validate report a limit that is not below the threshold.
 //
 // # Proof of work and CAPTCHA
 //

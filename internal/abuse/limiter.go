@@ -80,8 +80,8 @@ type Block struct {
 	Since  time.Time
 }
 
-// counter is one sliding window: which rule of the policy it follows, what
-// it is keyed by, and the name its rows are stored under.
+// counter is one window: which rule of the policy it follows, what it is
+// keyed by, and the name its buckets are stored under.
 type counter struct {
 	kind  string
 	scope Scope
@@ -98,8 +98,9 @@ var (
 
 	allCounters = []counter{userFailures, ipFailures, destinationSends, ipSends, userResets, ipIdentifies}
 
-	// checks lists the windows each action must have room in. Blocks of
-	// every scope the subject names are checked for every action.
+	// checks lists the windows each action must have room in, and that
+	// Take counts it in. Blocks of every scope the subject names are
+	// checked for every action.
 	checks = map[Action][]counter{
 		Identify: {ipIdentifies},
 		SendCode: {ipSends, destinationSends},
@@ -108,14 +109,48 @@ var (
 	}
 )
 
-// Store runs a function in a transaction (*store.Store).
-type Store interface {
-	InTx(ctx context.Context, fn func(*store.Tx) error) error
+// bucketsPerWindow is how many buckets a window is cut into. A window's
+// count is the sum of at most bucketsPerWindow+1 rows whatever the traffic;
+// the price is that an event is forgotten up to one bucket (a twelfth of the
+// window) later than a per-event window would forget it. The limit itself is
+// never exceeded: a bucket counts as long as any part of it is in the
+// window.
+const bucketsPerWindow = 12
+
+// span is where the buckets of one rule's window lie at now.
+type span struct {
+	width  time.Duration // of one bucket
+	bucket time.Time     // start of the bucket now falls in
+	since  time.Time     // buckets starting strictly after since count
+	window time.Duration
 }
 
-// Limiter decides whether actions may go ahead and records what happened.
-// It holds no state of its own: everything is in the store, so any number of
-// limiters on any number of nodes agree.
+func spanOf(r Rule, now time.Time) span {
+	w := (r.Window / bucketsPerWindow).Truncate(time.Millisecond)
+	if w < time.Millisecond {
+		w = time.Millisecond
+	}
+	ms, wms := now.UnixMilli(), w.Milliseconds()
+	start := time.UnixMilli(ms - ms%wms).UTC()
+	// A bucket [b, b+w) still holds events of the window (now-Window, now]
+	// while b+w > now-Window.
+	return span{width: w, bucket: start, since: now.Add(-r.Window - w), window: r.Window}
+}
+
+// agesOut is when the bucket starting at b no longer counts.
+func (s span) agesOut(b time.Time) time.Time { return b.Add(s.width + s.window) }
+
+// Store runs a function in a transaction (*store.Store): InTx in the one
+// writer's transaction, ReadTx in a read-only one that does not queue
+// behind writers.
+type Store interface {
+	InTx(ctx context.Context, fn func(*store.Tx) error) error
+	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// Limiter decides whether actions may go ahead and counts them. It holds no
+// state of its own: everything is in the store, so any number of limiters
+// on any number of nodes agree.
 type Limiter struct {
 	policy  Policy
 	hmacKey []byte
@@ -159,17 +194,120 @@ func (l *Limiter) key(scope Scope, s Subject) string {
 	return ""
 }
 
-// Check tells whether action a for s may go ahead. It only reads: nothing is
-// counted and nothing outside the store is touched, so a refused action can
-// be answered exactly like an allowed one. Refusals about the client IP are
-// reported before those about the account or destination, so which kind of
-// refusal comes back never depends on the account.
+// Check tells whether action a for s would be allowed now. It only reads:
+// nothing is counted, so two Checks can both say yes to the last free slot.
+// Use it for views; a flow step uses Take, which checks and counts at once.
+// Refusals about the client IP are reported before those about the account
+// or destination, so which kind of refusal comes back never depends on the
+// account.
 func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
-	windows, ok := checks[a]
+	d, _, err := l.decide(tx, a, s, l.now())
+	return d, err
+}
+
+// Take checks action a for s and, when it is allowed, counts it, all in
+// tx: run in a writing transaction (store.InTx), no other Take can come
+// between the check and the count, so however many requests race, no more
+// than a rule's Limit are ever allowed in its window.
+//
+// Take reserves before the action happens. For Verify it takes a failure
+// slot before the response is checked, and the caller gives it back with
+// Refund when the response was right, so only wrong answers stay counted
+// yet concurrent guesses never exceed the limit. A slot that fills a window
+// whose rule has a Block also blocks the subject; the blocks set are
+// returned (usually none), for the audit log and notifications.
+func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, error) {
+	now := l.now()
+	d, sums, err := l.decide(tx, a, s, now)
+	if err != nil || !d.Allowed {
+		return d, nil, err
+	}
+	var set []Block
+	for i, c := range checks[a] {
+		r, key := c.rule(&l.policy), l.key(c.scope, s)
+		if !r.on() || key == "" {
+			continue
+		}
+		sp := spanOf(r, now)
+		if err := tx.AddAbuseCount(c.kind, key, sp.bucket, sp.agesOut(sp.bucket)); err != nil {
+			return Decision{}, set, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
+		}
+		if r.Block <= 0 || sums[i]+1 < r.Limit {
+			continue
+		}
+		// An existing block is left as it is: events counted while
+		// blocked do not stretch it.
+		switch _, err := tx.ActiveAbuseBlock(string(c.scope), key, now); {
+		case err == nil:
+			continue
+		case !errors.Is(err, store.ErrNotFound):
+			return Decision{}, set, fmt.Errorf("abuse: reading %s block: %w", c.scope, err)
+		}
+		b := store.AbuseBlock{Kind: string(c.scope), Key: key, Until: now.Add(r.Block), Reason: c.kind, CreatedAt: now}
+		if err := tx.SetAbuseBlock(&b); err != nil {
+			return Decision{}, set, fmt.Errorf("abuse: blocking %s: %w", c.scope, err)
+		}
+		set = append(set, fromStore(&b))
+	}
+	return d, set, nil
+}
+
+// Refund gives back what an allowed Take of a for s counted: a response
+// that turned out right, a code that was not sent, a reset the directory
+// could not make for reasons that are not the person's. Call it only after
+// an allowed Take, once. A block that Take set because of the slot given
+// back is lifted again when the window is below its limit after the
+// refund.
+func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
+	counters, ok := checks[a]
 	if !ok {
-		return Decision{}, fmt.Errorf("abuse: unknown action %q", a)
+		return fmt.Errorf("abuse: unknown action %q", a)
 	}
 	now := l.now()
+	for _, c := range counters {
+		r, key := c.rule(&l.policy), l.key(c.scope, s)
+		if !r.on() || key == "" {
+			continue
+		}
+		sp := spanOf(r, now)
+		if _, err := tx.TakeBackAbuseCount(c.kind, key, sp.since); err != nil {
+			return fmt.Errorf("abuse: refunding %s: %w", c.kind, err)
+		}
+		if r.Block <= 0 {
+			continue
+		}
+		n, err := tx.SumAbuseCounts(c.kind, key, sp.since)
+		if err != nil {
+			return fmt.Errorf("abuse: counting %s: %w", c.kind, err)
+		}
+		if n >= r.Limit {
+			continue
+		}
+		b, err := tx.ActiveAbuseBlock(string(c.scope), key, now)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return fmt.Errorf("abuse: reading %s block: %w", c.scope, err)
+		}
+		if b.Reason != c.kind {
+			continue
+		}
+		if _, err := tx.DeleteAbuseBlock(string(c.scope), key); err != nil {
+			return fmt.Errorf("abuse: unblocking %s: %w", c.scope, err)
+		}
+	}
+	return nil
+}
+
+// decide checks blocks and windows for a, returning the decision and, for
+// each of checks[a], the window's count (0 for rules that are off).
+func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Decision, []int, error) {
+	windows, ok := checks[a]
+	if !ok {
+		return Decision{}, nil, fmt.Errorf("abuse: unknown action %q", a)
+	}
+	sums := make([]int, len(windows))
 	for _, scope := range []Scope{ScopeIP, ScopeUser, ScopeDestination} {
 		key := l.key(scope, s)
 		if key == "" {
@@ -178,43 +316,53 @@ func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
 		b, err := tx.ActiveAbuseBlock(string(scope), key, now)
 		switch {
 		case err == nil:
-			return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil
+			return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil, nil
 		case !errors.Is(err, store.ErrNotFound):
-			return Decision{}, fmt.Errorf("abuse: reading %s block: %w", scope, err)
+			return Decision{}, nil, fmt.Errorf("abuse: reading %s block: %w", scope, err)
 		}
-		for _, c := range windows {
+		for i, c := range windows {
 			if c.scope != scope {
 				continue
 			}
-			d, err := l.window(tx, c, key, now)
+			d, n, err := l.window(tx, c, key, now)
 			if err != nil || !d.Allowed {
-				return d, err
+				return d, nil, err
 			}
+			sums[i] = n
 		}
 	}
-	return Decision{Allowed: true}, nil
+	return Decision{Allowed: true}, sums, nil
 }
 
-// window checks one counter for room.
-func (l *Limiter) window(tx *store.Tx, c counter, key string, now time.Time) (Decision, error) {
+// window checks one counter for room, returning its count.
+func (l *Limiter) window(tx *store.Tx, c counter, key string, now time.Time) (Decision, int, error) {
 	r := c.rule(&l.policy)
 	if !r.on() {
-		return Decision{Allowed: true}, nil
+		return Decision{Allowed: true}, 0, nil
 	}
-	since := now.Add(-r.Window)
-	n, err := tx.CountAbuseEvents(c.kind, key, since)
+	sp := spanOf(r, now)
+	n, err := tx.SumAbuseCounts(c.kind, key, sp.since)
 	if err != nil {
-		return Decision{}, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
+		return Decision{}, 0, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
 	}
 	if n < r.Limit {
-		return Decision{Allowed: true}, nil
+		return Decision{Allowed: true}, n, nil
 	}
-	// The window has room again when the event that makes it full ages out.
-	at, err := tx.AbuseEventAt(c.kind, key, since, n-r.Limit)
+	// The window has room again once enough of its oldest buckets aged
+	// out to bring the count below the limit.
+	buckets, err := tx.AbuseBuckets(c.kind, key, sp.since)
 	if err != nil {
-		return Decision{}, fmt.Errorf("abuse: reading %s: %w", c.kind, err)
+		return Decision{}, n, fmt.Errorf("abuse: reading %s: %w", c.kind, err)
 	}
-	return refusal(c.kind, c.scope, at.Add(r.Window).Sub(now)), nil
+	retry, left := r.Window, n
+	for _, b := range buckets {
+		left -= b.Count
+		if left < r.Limit {
+			retry = sp.agesOut(b.Start).Sub(now)
+			break
+		}
+	}
+	return refusal(c.kind, c.scope, retry), n, nil
 }
 
 func refusal(reason string, scope Scope, retry time.Duration) Decision {
@@ -222,72 +370,6 @@ func refusal(reason string, scope Scope, retry time.Duration) Decision {
 		retry = 0
 	}
 	return Decision{Reason: reason, RetryAfter: retry, Scope: scope, Quiet: scope != ScopeIP}
-}
-
-// record counts one event in each of counters for s, and blocks a subject
-// whose counter reached a rule with a Block. It returns the blocks it set.
-func (l *Limiter) record(tx *store.Tx, s Subject, counters ...counter) ([]Block, error) {
-	now := l.now()
-	var set []Block
-	for _, c := range counters {
-		r := c.rule(&l.policy)
-		key := l.key(c.scope, s)
-		if !r.on() || key == "" {
-			continue
-		}
-		if err := tx.RecordAbuseEvent(c.kind, key, now, now.Add(r.Window)); err != nil {
-			return set, fmt.Errorf("abuse: recording %s: %w", c.kind, err)
-		}
-		if r.Block <= 0 {
-			continue
-		}
-		n, err := tx.CountAbuseEvents(c.kind, key, now.Add(-r.Window))
-		if err != nil {
-			return set, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
-		}
-		if n < r.Limit {
-			continue
-		}
-		// An existing block is left as it is: failures recorded while
-		// blocked do not stretch it.
-		switch _, err := tx.ActiveAbuseBlock(string(c.scope), key, now); {
-		case err == nil:
-			continue
-		case !errors.Is(err, store.ErrNotFound):
-			return set, fmt.Errorf("abuse: reading %s block: %w", c.scope, err)
-		}
-		b := store.AbuseBlock{Kind: string(c.scope), Key: key, Until: now.Add(r.Block), Reason: c.kind, CreatedAt: now}
-		if err := tx.SetAbuseBlock(&b); err != nil {
-			return set, fmt.Errorf("abuse: blocking %s: %w", c.scope, err)
-		}
-		set = append(set, fromStore(&b))
-	}
-	return set, nil
-}
-
-// RecordFailure counts a failed verification against the account and the
-// client IP, and blocks either that reached its limit. It returns the blocks
-// it set (usually none), for the audit log and notifications.
-func (l *Limiter) RecordFailure(tx *store.Tx, s Subject) ([]Block, error) {
-	return l.record(tx, s, userFailures, ipFailures)
-}
-
-// RecordSend counts a code sent to s.Destination on behalf of s.IP.
-func (l *Limiter) RecordSend(tx *store.Tx, s Subject) error {
-	_, err := l.record(tx, s, destinationSends, ipSends)
-	return err
-}
-
-// RecordReset counts a completed reset (or unlock) of s.Login.
-func (l *Limiter) RecordReset(tx *store.Tx, s Subject) error {
-	_, err := l.record(tx, s, userResets)
-	return err
-}
-
-// RecordIdentify counts an identify request from s.IP.
-func (l *Limiter) RecordIdentify(tx *store.Tx, s Subject) error {
-	_, err := l.record(tx, s, ipIdentifies)
-	return err
 }
 
 // Unblock lifts the block of a subject, for the help desk: key is the login,
@@ -313,7 +395,7 @@ func (l *Limiter) Unblock(tx *store.Tx, scope Scope, key string) (bool, error) {
 	}
 	for _, c := range allCounters {
 		if c.scope == scope && c.rule(&l.policy).Block > 0 {
-			if _, err := tx.DeleteAbuseEvents(c.kind, k); err != nil {
+			if _, err := tx.DeleteAbuseCounts(c.kind, k); err != nil {
 				return false, fmt.Errorf("abuse: forgetting %s: %w", c.kind, err)
 			}
 		}
@@ -338,8 +420,9 @@ func (l *Limiter) Blocks(tx *store.Tx) ([]Block, error) {
 	return out, nil
 }
 
-// Cleanup deletes events no window needs any more and blocks that ended,
-// returning how many rows went. Run it now and then (any node may).
+// Cleanup deletes counter buckets no window needs any more, nonces that
+// expired and blocks that ended, returning how many rows went. Run it now
+// and then (any node may).
 func (l *Limiter) Cleanup(tx *store.Tx) (int64, error) {
 	n, err := tx.DeleteExpiredAbuse(l.now())
 	if err != nil {
@@ -353,9 +436,8 @@ func fromStore(b *store.AbuseBlock) Block {
 }
 
 // In returns the limiter's methods each running in a transaction of its own
-// on st, for callers outside a flow step (the admin view, a cleanup job).
-// Inside a flow step use the Limiter with the step's transaction, so the
-// count commits with the step.
+// on st: Take, Refund, Unblock and Cleanup in the writer's transaction (so a
+// Take's check and count are atomic), Check and Blocks in a read-only one.
 func (l *Limiter) In(st Store) *Bound { return &Bound{l: l, st: st} }
 
 // Bound is a Limiter whose methods open their own transactions.
@@ -364,31 +446,21 @@ type Bound struct {
 	st Store
 }
 
-// Check is Limiter.Check in a transaction of its own.
+// Check is Limiter.Check in a read-only transaction of its own.
 func (b *Bound) Check(ctx context.Context, a Action, s Subject) (d Decision, err error) {
-	err = b.st.InTx(ctx, func(tx *store.Tx) error { d, err = b.l.Check(tx, a, s); return err })
+	err = b.st.ReadTx(ctx, func(tx *store.Tx) error { d, err = b.l.Check(tx, a, s); return err })
 	return d, err
 }
 
-// RecordFailure is Limiter.RecordFailure in a transaction of its own.
-func (b *Bound) RecordFailure(ctx context.Context, s Subject) (set []Block, err error) {
-	err = b.st.InTx(ctx, func(tx *store.Tx) error { set, err = b.l.RecordFailure(tx, s); return err })
-	return set, err
+// Take is Limiter.Take in a writing transaction of its own.
+func (b *Bound) Take(ctx context.Context, a Action, s Subject) (d Decision, set []Block, err error) {
+	err = b.st.InTx(ctx, func(tx *store.Tx) error { d, set, err = b.l.Take(tx, a, s); return err })
+	return d, set, err
 }
 
-// RecordSend is Limiter.RecordSend in a transaction of its own.
-func (b *Bound) RecordSend(ctx context.Context, s Subject) error {
-	return b.st.InTx(ctx, func(tx *store.Tx) error { return b.l.RecordSend(tx, s) })
-}
-
-// RecordReset is Limiter.RecordReset in a transaction of its own.
-func (b *Bound) RecordReset(ctx context.Context, s Subject) error {
-	return b.st.InTx(ctx, func(tx *store.Tx) error { return b.l.RecordReset(tx, s) })
-}
-
-// RecordIdentify is Limiter.RecordIdentify in a transaction of its own.
-func (b *Bound) RecordIdentify(ctx context.Context, s Subject) error {
-	return b.st.InTx(ctx, func(tx *store.Tx) error { return b.l.RecordIdentify(tx, s) })
+// Refund is Limiter.Refund in a writing transaction of its own.
+func (b *Bound) Refund(ctx context.Context, a Action, s Subject) error {
+	return b.st.InTx(ctx, func(tx *store.Tx) error { return b.l.Refund(tx, a, s) })
 }
 
 // Unblock is Limiter.Unblock in a transaction of its own.
@@ -397,9 +469,9 @@ func (b *Bound) Unblock(ctx context.Context, scope Scope, key string) (ok bool, 
 	return ok, err
 }
 
-// Blocks is Limiter.Blocks in a transaction of its own.
+// Blocks is Limiter.Blocks in a read-only transaction of its own.
 func (b *Bound) Blocks(ctx context.Context) (bs []Block, err error) {
-	err = b.st.InTx(ctx, func(tx *store.Tx) error { bs, err = b.l.Blocks(tx); return err })
+	err = b.st.ReadTx(ctx, func(tx *store.Tx) error { bs, err = b.l.Blocks(tx); return err })
 	return bs, err
 }
 

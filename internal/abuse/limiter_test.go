@@ -3,6 +3,7 @@ package abuse_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,18 +87,28 @@ func (e *env) check(a abuse.Action, s abuse.Subject) abuse.Decision {
 	return d
 }
 
-func (e *env) fail(s abuse.Subject) []abuse.Block {
+// take runs Take in a transaction of its own.
+func (e *env) take(a abuse.Action, s abuse.Subject) (abuse.Decision, []abuse.Block) {
 	e.t.Helper()
-	var set []abuse.Block
-	err := e.st.InTx(context.Background(), func(tx *store.Tx) (err error) {
-		set, err = e.l.RecordFailure(tx, s)
-		return err
-	})
+	d, set, err := e.l.In(e.st).Take(context.Background(), a, s)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return d, set
+}
+
+// fail takes a failure slot for a wrong response (one that is never
+// refunded), returning the blocks it set.
+func (e *env) fail(s abuse.Subject) []abuse.Block {
+	e.t.Helper()
+	_, set := e.take(abuse.Verify, s)
 	return set
 }
+
+// aligned is t0 moved back to a whole hour: the start of a bucket of every
+// window the default policy has (5 min, 50 s, 2 h), so the tests can say
+// exactly when a bucket ages out.
+var aligned = t0.Truncate(2 * time.Hour)
 
 func (e *env) do(fn func(tx *store.Tx) error) {
 	e.t.Helper()
@@ -151,9 +162,10 @@ func TestWindowSlides(t *testing.T) {
 	p := abuse.DefaultPolicy()
 	p.UserFailures.Block = 0 // watch the window alone
 	e := newEnv(t, p)
-	// Failures at 0, 15, 30, 45 and 50 minutes fill the window.
+	// Failures at 0, 15, 30, 45 and 50 minutes fill the window (1 h, in
+	// buckets of 5 min).
 	for _, at := range []time.Duration{0, 15, 30, 45, 50} {
-		e.clock.t = t0.Add(at * time.Minute)
+		e.clock.t = aligned.Add(at * time.Minute)
 		e.fail(alice)
 	}
 	tests := []struct {
@@ -161,13 +173,15 @@ func TestWindowSlides(t *testing.T) {
 		allowed bool
 		retry   time.Duration
 	}{
-		{55 * time.Minute, false, 5 * time.Minute},
-		{59*time.Minute + 59*time.Second, false, time.Second},
-		{60 * time.Minute, true, 0}, // the failure at 0 has aged out
+		// The bucket [0, 5m) counts while any of it is in the window:
+		// until 5m + 1h.
+		{55 * time.Minute, false, 10 * time.Minute},
+		{64*time.Minute + 59*time.Second, false, time.Second},
+		{65 * time.Minute, true, 0}, // the failure at 0 has aged out
 		{80 * time.Minute, true, 0},
 	}
 	for _, tc := range tests {
-		e.clock.t = t0.Add(tc.at)
+		e.clock.t = aligned.Add(tc.at)
 		d := e.check(abuse.Verify, alice)
 		if d.Allowed != tc.allowed || d.RetryAfter != tc.retry {
 			t.Errorf("at +%s: %+v, want allowed=%v retry=%s", tc.at, d, tc.allowed, tc.retry)
@@ -229,12 +243,8 @@ func TestIPv6GroupedByPrefix(t *testing.T) {
 	p := abuse.DefaultPolicy()
 	p.IPIdentifies = abuse.Rule{Limit: 2, Window: time.Minute}
 	e := newEnv(t, p)
-	e.do(func(tx *store.Tx) error {
-		if err := e.l.RecordIdentify(tx, abuse.Subject{IP: "2001:db8:1:2::1"}); err != nil {
-			return err
-		}
-		return e.l.RecordIdentify(tx, abuse.Subject{IP: "[2001:db8:1:2:ffff::9]:443"})
-	})
+	e.take(abuse.Identify, abuse.Subject{IP: "2001:db8:1:2::1"})
+	e.take(abuse.Identify, abuse.Subject{IP: "[2001:db8:1:2:ffff::9]:443"})
 	if d := e.check(abuse.Identify, abuse.Subject{IP: "2001:db8:1:2::42"}); d.Allowed || d.Reason != "identify_ip" || d.Quiet {
 		t.Errorf("same /64: %+v, want a loud identify_ip refusal", d)
 	}
@@ -248,12 +258,11 @@ func TestSendCaps(t *testing.T) {
 	p := abuse.DefaultPolicy()
 	p.IPSends = abuse.Rule{Limit: 8, Window: time.Hour}
 	e := newEnv(t, p)
+	e.clock.t = aligned
 	phone := "+1 (555) 010-0042"
 	for i := range 5 {
-		e.do(func(tx *store.Tx) error {
-			// Different IPs and logins: only the destination is shared.
-			return e.l.RecordSend(tx, abuse.Subject{Login: "x", IP: "192.0.2." + string(rune('1'+i)), Destination: phone})
-		})
+		// Different IPs and logins: only the destination is shared.
+		e.take(abuse.SendCode, abuse.Subject{Login: "x", IP: "192.0.2." + string(rune('1'+i)), Destination: phone})
 	}
 	tests := []struct {
 		name string
@@ -262,7 +271,7 @@ func TestSendCaps(t *testing.T) {
 		want abuse.Decision
 	}{
 		{"same number, other spelling", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "+15550100042"},
-			abuse.Decision{Reason: "send_destination", RetryAfter: time.Hour, Scope: abuse.ScopeDestination, Quiet: true}},
+			abuse.Decision{Reason: "send_destination", RetryAfter: time.Hour + 5*time.Minute, Scope: abuse.ScopeDestination, Quiet: true}},
 		{"other number", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "+15550100043"}, abuse.Decision{Allowed: true}},
 		{"mail unaffected", abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: "Alice@Example.com"}, abuse.Decision{Allowed: true}},
 		{"destination not blocked for verify", abuse.Verify, abuse.Subject{Login: "x", Destination: phone}, abuse.Decision{Allowed: true}},
@@ -274,39 +283,39 @@ func TestSendCaps(t *testing.T) {
 	}
 	// Sends per IP: 8 from one IP to 8 numbers.
 	for i := range 8 {
-		e.do(func(tx *store.Tx) error {
-			return e.l.RecordSend(tx, abuse.Subject{IP: "198.51.100.1", Destination: "+4930123456" + string(rune('0'+i))})
-		})
+		e.take(abuse.SendCode, abuse.Subject{IP: "198.51.100.1", Destination: "+4930123456" + string(rune('0'+i))})
 	}
 	if d := e.check(abuse.SendCode, abuse.Subject{IP: "198.51.100.1", Destination: "+49301234569"}); d.Reason != "send_ip" || d.Quiet {
 		t.Errorf("9th send from one IP: %+v, want a loud send_ip refusal", d)
 	}
-	// No block was set by sends: the window just slides.
-	e.clock.Advance(time.Hour)
+	// No block was set by sends: the window just slides (its 5-minute
+	// buckets count until all of them left the hour).
+	e.clock.Advance(time.Hour + 5*time.Minute)
 	if d := e.check(abuse.SendCode, abuse.Subject{IP: "203.0.113.1", Destination: phone}); !d.Allowed {
-		t.Errorf("an hour later: %+v", d)
+		t.Errorf("an hour and a bucket later: %+v", d)
 	}
 }
 
 func TestResetsPerDay(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
+	e.clock.t = aligned
 	for i := range 3 {
-		if d := e.check(abuse.Reset, alice); !d.Allowed {
+		if d, _ := e.take(abuse.Reset, alice); !d.Allowed {
 			t.Fatalf("reset %d refused: %+v", i+1, d)
 		}
-		e.do(func(tx *store.Tx) error { return e.l.RecordReset(tx, alice) })
 		e.clock.Advance(time.Hour)
 	}
-	// Resets at 0h, 1h, 2h; now is 3h: the first ages out at 24h.
-	want := abuse.Decision{Reason: "reset_user", RetryAfter: 21 * time.Hour, Scope: abuse.ScopeUser, Quiet: true}
-	if d := e.check(abuse.Reset, aliceElsewhere); d != want {
+	// Resets at 0h, 1h (bucket [0, 2h)) and 2h; now is 3h: the first
+	// bucket ages out at 2h + 24h.
+	want := abuse.Decision{Reason: "reset_user", RetryAfter: 23 * time.Hour, Scope: abuse.ScopeUser, Quiet: true}
+	if d, _ := e.take(abuse.Reset, aliceElsewhere); d != want {
 		t.Errorf("4th reset: %+v, want %+v", d, want)
 	}
 	if d := e.check(abuse.Reset, abuse.Subject{Login: "bob", IP: alice.IP}); !d.Allowed {
 		t.Errorf("bob: %+v", d)
 	}
-	e.clock.Advance(21 * time.Hour)
+	e.clock.Advance(23 * time.Hour)
 	if d := e.check(abuse.Reset, alice); !d.Allowed {
 		t.Errorf("a day after the first: %+v", d)
 	}
@@ -317,9 +326,7 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 	e := newEnv(t, abuse.DefaultPolicy())
 	dests := []string{"+4915112345678", "jane.doe@example.com"}
 	for _, dst := range dests {
-		e.do(func(tx *store.Tx) error {
-			return e.l.RecordSend(tx, abuse.Subject{Login: "jane", IP: "192.0.2.1", Destination: dst})
-		})
+		e.take(abuse.SendCode, abuse.Subject{Login: "jane", IP: "192.0.2.1", Destination: dst})
 	}
 	p := abuse.DefaultPolicy()
 	p.DestinationSends.Block = time.Hour // so a destination block is stored too
@@ -327,8 +334,10 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 5 {
-		e.do(func(tx *store.Tx) error { return l.RecordSend(tx, abuse.Subject{Destination: dests[0]}) })
+	for range 4 { // the first send is already counted
+		if _, _, err := l.In(e.st).Take(context.Background(), abuse.SendCode, abuse.Subject{Destination: dests[0]}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if bs, _ := l.In(e.st).Blocks(context.Background()); len(bs) != 1 || bs[0].Scope != abuse.ScopeDestination {
 		t.Fatalf("blocks = %+v, want one destination block", bs)
@@ -342,7 +351,7 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 	}
 	defer db.Close()
 	var dump strings.Builder
-	for _, q := range []string{`SELECT kind || ' ' || key FROM abuse_events`, `SELECT kind || ' ' || key || ' ' || reason FROM abuse_blocks`} {
+	for _, q := range []string{`SELECT kind || ' ' || key FROM abuse_counters`, `SELECT kind || ' ' || key || ' ' || reason FROM abuse_blocks`} {
 		rows, err := db.Query(q)
 		if err != nil {
 			t.Fatal(err)
@@ -377,52 +386,145 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 	}
 }
 
-func TestConcurrentFailuresCountExactly(t *testing.T) {
+// TestConcurrentTakesAllowExactlyLimit races many Takes of one subject:
+// however they interleave, exactly the limit is allowed and counted, and
+// exactly one block is set.
+func TestConcurrentTakesAllowExactlyLimit(t *testing.T) {
 	t.Parallel()
-	p := abuse.DefaultPolicy()
-	p.UserFailures = abuse.Rule{Limit: 25, Window: time.Hour, Block: time.Hour}
-	p.IPFailures = abuse.Rule{Limit: 1000, Window: time.Hour, Block: time.Hour}
-	e := newEnv(t, p)
-	const workers, each = 8, 5
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var blocks []abuse.Block
-	errs := make(chan error, workers*each)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				var set []abuse.Block
-				err := e.st.InTx(context.Background(), func(tx *store.Tx) (err error) {
-					set, err = e.l.RecordFailure(tx, abuse.Subject{Login: "Alice", IP: "192.0.2." + string(rune('1'+(w+i)%9))})
-					return err
+	const limit, workers, each = 25, 8, 10
+	tests := []struct {
+		name   string
+		policy func(*abuse.Policy)
+		action abuse.Action
+		s      func(w, i int) abuse.Subject
+		kind   string
+		key    string
+		block  abuse.Scope
+	}{
+		{"failures of one account from many IPs", func(p *abuse.Policy) {
+			p.UserFailures = abuse.Rule{Limit: limit, Window: time.Hour, Block: time.Hour}
+			p.IPFailures = abuse.Rule{Limit: 1000, Window: time.Hour, Block: time.Hour}
+		}, abuse.Verify, func(w, i int) abuse.Subject {
+			return abuse.Subject{Login: "Alice", IP: fmt.Sprintf("192.0.2.%d", 1+(w+i)%9)}
+		}, "verify_failure_user", abuse.LoginKey("alice"), abuse.ScopeUser},
+		{"identifies from one IP", func(p *abuse.Policy) {
+			p.IPIdentifies = abuse.Rule{Limit: limit, Window: time.Hour}
+		}, abuse.Identify, func(w, i int) abuse.Subject {
+			return abuse.Subject{Login: fmt.Sprintf("u%d-%d", w, i), IP: "198.51.100.7"}
+		}, "identify_ip", "198.51.100.7", ""},
+		{"sends to one destination", func(p *abuse.Policy) {
+			p.DestinationSends = abuse.Rule{Limit: limit, Window: time.Hour}
+			p.IPSends = abuse.Rule{}
+		}, abuse.SendCode, func(w, i int) abuse.Subject {
+			return abuse.Subject{Login: "bob", IP: fmt.Sprintf("203.0.113.%d", w), Destination: "bob@example.com"}
+		}, "send_destination", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := abuse.DefaultPolicy()
+			tc.policy(&p)
+			e := newEnv(t, p)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var allowed int
+			var blocks []abuse.Block
+			errs := make(chan error, workers*each)
+			for w := range workers {
+				wg.Go(func() {
+					for i := range each {
+						d, set, err := e.l.In(e.st).Take(context.Background(), tc.action, tc.s(w, i))
+						if err != nil {
+							errs <- err
+							return
+						}
+						mu.Lock()
+						if d.Allowed {
+							allowed++
+						}
+						blocks = append(blocks, set...)
+						mu.Unlock()
+					}
 				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				blocks = append(blocks, set...)
-				mu.Unlock()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if allowed != limit {
+				t.Errorf("%d of %d Takes allowed, want exactly %d", allowed, workers*each, limit)
+			}
+			if tc.key != "" {
+				e.do(func(tx *store.Tx) error {
+					n, err := tx.SumAbuseCounts(tc.kind, tc.key, time.Time{})
+					if err != nil {
+						return err
+					}
+					if n != limit {
+						t.Errorf("counted %d, want %d", n, limit)
+					}
+					return nil
+				})
+			}
+			if tc.block != "" && (len(blocks) != 1 || blocks[0].Scope != tc.block) {
+				t.Errorf("blocks set = %+v, want exactly one %s block", blocks, tc.block)
+			} else if tc.block == "" && len(blocks) != 0 {
+				t.Errorf("blocks set = %+v, want none", blocks)
 			}
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+}
+
+func TestRefundGivesBackTheSlotAndItsBlock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, abuse.DefaultPolicy())
+	b := e.l.In(e.st)
+	ctx := context.Background()
+	// Four wrong answers, then a fifth slot taken: it fills the window and
+	// blocks the account (and only the account) at once, so a sixth guess
+	// racing it finds no room.
+	for range 4 {
+		e.fail(alice)
+	}
+	d, set := e.take(abuse.Verify, alice)
+	if !d.Allowed || len(set) != 1 || set[0].Scope != abuse.ScopeUser {
+		t.Fatalf("5th take: %+v, blocks %+v; want allowed and a user block", d, set)
+	}
+	if d, _ := e.take(abuse.Verify, aliceElsewhere); d.Allowed || d.Reason != "user_blocked" {
+		t.Fatalf("6th take while the 5th is out: %+v, want user_blocked", d)
+	}
+	// The fifth answer was right: its slot and the block it set go.
+	if err := b.Refund(ctx, abuse.Verify, alice); err != nil {
 		t.Fatal(err)
 	}
+	if bs, _ := b.Blocks(ctx); len(bs) != 0 {
+		t.Errorf("blocks after the refund = %+v, want none", bs)
+	}
 	e.do(func(tx *store.Tx) error {
-		n, err := tx.CountAbuseEvents("verify_failure_user", abuse.LoginKey("alice"), t0.Add(-time.Hour))
-		if err != nil {
-			return err
-		}
-		if n != workers*each {
-			t.Errorf("counted %d failures, want %d", n, workers*each)
+		for kind, key := range map[string]string{"verify_failure_user": "alice", "verify_failure_ip": alice.IP} {
+			if n, err := tx.SumAbuseCounts(kind, key, time.Time{}); err != nil || n != 4 {
+				t.Errorf("%s after the refund = %d, %v; want 4", kind, n, err)
+			}
 		}
 		return nil
 	})
-	if len(blocks) != 1 || blocks[0].Scope != abuse.ScopeUser {
-		t.Errorf("blocks set = %+v, want exactly one user block", blocks)
+	// A refused Take counted nothing; the next wrong answer blocks again.
+	if _, set := e.take(abuse.Verify, alice); len(set) != 1 {
+		t.Errorf("a 5th wrong answer set blocks %+v, want one", set)
+	}
+	// A refund does not lift a block another rule set.
+	p := abuse.DefaultPolicy()
+	p.UserResets.Block = 24 * time.Hour
+	e2 := newEnv(t, p)
+	for range 3 {
+		e2.take(abuse.Reset, alice)
+	}
+	if err := e2.l.In(e2.st).Refund(ctx, abuse.Verify, alice); err != nil {
+		t.Fatal(err)
+	}
+	if d := e2.check(abuse.Verify, alice); d.Reason != "user_blocked" {
+		t.Errorf("after refunding a verification: %+v, want the reset block to stand", d)
 	}
 }
 
@@ -463,29 +565,23 @@ func TestUnblockAndBlocks(t *testing.T) {
 func TestCleanup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
-	e.do(func(tx *store.Tx) error {
-		if err := e.l.RecordIdentify(tx, alice); err != nil { // kept 10 min
-			return err
-		}
-		for range 5 {
-			if _, err := e.l.RecordFailure(tx, alice); err != nil { // kept 1 h, block 24 h
-				return err
-			}
-		}
-		return nil
-	})
+	e.clock.t = aligned
+	e.take(abuse.Identify, alice) // a bucket of 50 s, kept 10 min after it
+	for range 5 {
+		e.fail(alice) // one bucket of 5 min per user and IP, kept 1 h after; block 24 h
+	}
 	tests := []struct {
 		after time.Duration
 		want  int64
 	}{
 		{5 * time.Minute, 0},
-		{10 * time.Minute, 1}, // identify
-		{time.Hour, 10},       // 5 user + 5 IP failures
-		{24 * time.Hour, 1},   // the user block (the IP block of 20 failures never came)
+		{10*time.Minute + 50*time.Second, 1}, // identify
+		{65 * time.Minute, 2},                // the user and the IP failure buckets
+		{24 * time.Hour, 1},                  // the user block (the IP block of 20 failures never came)
 		{48 * time.Hour, 0},
 	}
 	for _, tc := range tests {
-		e.clock.t = t0.Add(tc.after)
+		e.clock.t = aligned.Add(tc.after)
 		n, err := e.l.In(e.st).Cleanup(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -557,4 +653,35 @@ func readFile(path string) (string, error) {
 		all = append(all, b...)
 	}
 	return string(all), nil
+}
+
+func TestCheckAgainstLockout(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy() // 5 failures an hour
+	off := p
+	off.UserFailures = abuse.Rule{}
+	tests := []struct {
+		name      string
+		p         abuse.Policy
+		threshold int
+		window    time.Duration
+		want      string // part of the one warning; "" for none
+	}{
+		{"directory never locks", p, 0, 0, ""},
+		{"limit below threshold", p, 10, 30 * time.Minute, ""},
+		{"limit one below", p, 6, time.Hour, ""},
+		{"limit equal to threshold", p, 5, 0, "not below the directory's lockout threshold of 5"},
+		{"limit above threshold", p, 3, 0, "set it to at most 2"},
+		{"limit off", off, 5, 0, "is off"},
+		{"window shorter than the directory's", p, 10, 2 * time.Hour, "shorter than the directory's lockout observation window"},
+	}
+	for _, tc := range tests {
+		got := abuse.CheckAgainstLockout(tc.p, tc.threshold, tc.window)
+		switch {
+		case tc.want == "" && len(got) != 0:
+			t.Errorf("%s: %q, want no warning", tc.name, got)
+		case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0], tc.want)):
+			t.Errorf("%s: %q, want one warning containing %q", tc.name, got, tc.want)
+		}
+	}
 }

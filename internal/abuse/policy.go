@@ -105,3 +105,33 @@ func (p Policy) Validate(directoryLockoutThreshold int) error {
 	}
 	return errors.Join(errs...)
 }
+
+// CheckAgainstLockout compares the per-account failure limit with a
+// directory's lockout, for a start-up check: it returns one plain-language
+// warning per problem, none when sspr stops attackers before the directory
+// would lock the account. threshold is the directory's lockout threshold
+// (AD "account lockout threshold", ppolicy pwdMaxFailure; 0: it never
+// locks); window is its observation window ("reset account lockout counter
+// after", pwdFailureCountInterval; 0: unknown). A limit equal to or above
+// the threshold lets anyone lock any account by guessing through sspr; a
+// window shorter than the directory's lets failures age out of sspr's count
+// while the directory still counts them.
+func CheckAgainstLockout(p Policy, threshold int, window time.Duration) []string {
+	if threshold <= 0 {
+		return nil
+	}
+	r := p.UserFailures
+	switch {
+	case r.Limit <= 0:
+		return []string{fmt.Sprintf("abuse.user_failures.limit is off, but the directory locks an account after %d bad passwords: "+
+			"anyone could lock any account by guessing through sspr; set a limit of at most %d", threshold, threshold-1)}
+	case r.Limit >= threshold:
+		return []string{fmt.Sprintf("abuse.user_failures.limit is %d, not below the directory's lockout threshold of %d: "+
+			"anyone could lock an account by guessing through sspr; set it to at most %d", r.Limit, threshold, threshold-1)}
+	}
+	if window > 0 && r.Window < window {
+		return []string{fmt.Sprintf("abuse.user_failures.window is %s, shorter than the directory's lockout observation window of %s: "+
+			"failures leave sspr's count while the directory still counts them; set it to at least %s", r.Window, window, window)}
+	}
+	return nil
+}

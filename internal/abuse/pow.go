@@ -26,7 +26,7 @@ var (
 	ErrPoWReplayed  = errors.New("abuse: proof of work: challenge already used")
 )
 
-// powKind is the abuse_events kind used nonces are remembered under.
+// powKind is the abuse_nonces kind used nonces are remembered under.
 const powKind = "pow_nonce"
 
 // maxSolutionLen bounds a solution: a decimal counter, 20 digits is 2^64.
@@ -151,7 +151,7 @@ func (p *PoW) Verify(tx *store.Tx, token, solution string) error {
 	if !Solves(c.Nonce, c.Bits, solution) {
 		return ErrPoWWrong
 	}
-	fresh, err := tx.RecordAbuseEventOnce(powKind, c.Nonce, now, c.Expires)
+	fresh, err := tx.UseAbuseNonce(powKind, c.Nonce, c.Expires)
 	if err != nil {
 		return fmt.Errorf("abuse: proof of work: remembering the nonce: %w", err)
 	}

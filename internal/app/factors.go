@@ -76,36 +76,16 @@ var limitActions = map[flow.LimitAction]abuse.Action{
 	flow.LimitIdentify: abuse.Identify, flow.LimitSend: abuse.SendCode, flow.LimitVerify: abuse.Verify, flow.LimitReset: abuse.Reset,
 }
 
-func (l *limiter) Allow(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
-	var d abuse.Decision
-	err := l.store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = l.l.Check(tx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
-		return err
-	})
+// Take checks and counts in one writing transaction (abuse.Limiter.Take),
+// so concurrent requests cannot all pass one check before any is counted.
+func (l *limiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	d, _, err := l.l.In(l.store).Take(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 	return d.Allowed, d.RetryAfter, err
 }
 
-func (l *limiter) Failed(ctx context.Context, login, ip string) error {
-	return l.store.InTx(ctx, func(tx *store.Tx) error {
-		_, err := l.l.RecordFailure(tx, abuse.Subject{Login: login, IP: ip})
-		return err
-	})
-}
-
-func (l *limiter) Done(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
-	return l.store.InTx(ctx, func(tx *store.Tx) error {
-		s := abuse.Subject{Login: login, IP: ip, Destination: dest}
-		switch a {
-		case flow.LimitSend:
-			return l.l.RecordSend(tx, s)
-		case flow.LimitReset:
-			return l.l.RecordReset(tx, s)
-		case flow.LimitIdentify:
-			return l.l.RecordIdentify(tx, s)
-		}
-		return nil
-	})
+// Refund gives back what an allowed Take counted.
+func (l *limiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
+	return l.l.In(l.store).Refund(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 }
 
 // proofOfWork adapts the abuse package's puzzle to the flow.

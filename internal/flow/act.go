@@ -111,11 +111,13 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	var actErr error
 	var refusal *Error
 	var before *directory.AccountStatus
+	refund := func() {}
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
 	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil {
-		if r.limit(ctx, LimitReset, limitKey(f), clientIP, "") != nil {
+		var e *Error
+		if refund, e = r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)
 		}
 	}
@@ -147,11 +149,12 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
 	if err != nil {
+		refund() // not claimed, nothing written
 		return Status{}, r.wrap(err)
 	}
 
-	if actErr = do(dirCtx, d, u); actErr == nil {
-		r.done(ctx, LimitReset, limitKey(f), clientIP, "")
+	if actErr = do(dirCtx, d, u); actErr != nil {
+		refund() // the directory made no change: only resets made count
 	}
 	return r.recordAct(dirCtx, f, action, event, clientIP, nil, actErr)
 }

@@ -103,7 +103,6 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		helper.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return fe
 	}
-	helper.done(ctx, LimitIdentify, "", in.ClientIP, "")
 
 	user, err := c.Directories.FindUser(ctx, login)
 	known := err == nil
@@ -117,7 +116,8 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		return &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	key := passwordGuessKey(user, login)
-	if fe := helper.limit(ctx, LimitVerify, key, in.ClientIP, ""); fe != nil {
+	refund, fe := helper.take(ctx, LimitVerify, key, in.ClientIP, "") // kept for a wrong password only
+	if fe != nil {
 		// Quietly: the same answer as a wrong password, the directory is
 		// not asked.
 		helper.recordLimited(ctx, base, LimitVerify, fe, true)
@@ -151,6 +151,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	var notice *notify.Mail
 	switch kind := directory.KindOf(changeErr); {
 	case changeErr == nil:
+		refund()
 		ev.Outcome = audit.Success
 		if user.Email != "" {
 			m, err := c.Composer.PasswordChanged(in.Language, notify.ChangedMail{Name: firstNonEmpty(user.DisplayName, user.Login), Login: user.Login, ChangedAt: now, ClientIP: in.ClientIP})
@@ -160,6 +161,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			notice = &m
 		}
 	case kind == directory.KindPolicyViolation:
+		refund() // the old password was right
 		var de *directory.Error
 		errors.As(changeErr, &de)
 		result = &Error{Code: CodePasswordRefused, Reasons: de.Reasons, MinLength: de.MinLength, Err: changeErr}
@@ -176,13 +178,15 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		// Only a wrong password (or a login that is nobody's) is a failed
 		// guess; a locked or disabled account says nothing about the
 		// password typed.
-		if kind == directory.KindInvalidCredentials {
-			helper.failure(ctx, key, in.ClientIP)
+		if kind != directory.KindInvalidCredentials {
+			refund()
 		}
 	case kind == directory.KindUnavailable:
+		refund()
 		result = &Error{Code: CodeDirectoryDown, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, "directory_unavailable"
 	default:
+		refund()
 		result = &Error{Code: CodeResetNotPermitted, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, "directory_"+kind.String()
 		helper.log().Error("the directory refused a password change", "directory", user.Directory, "subject", user.DN, "err", changeErr)

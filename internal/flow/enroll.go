@@ -99,7 +99,8 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	base := audit.Event{Event: "enroll.signin", Actor: r.typedActor(login), ClientIP: clientIP}
-	if fe := r.limit(ctx, LimitIdentify, "", clientIP, ""); fe != nil {
+	refundIdentify, fe := r.take(ctx, LimitIdentify, "", clientIP, "")
+	if fe != nil {
 		r.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return "", SessionView{}, fe
 	}
@@ -114,6 +115,7 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		r.appendAudit(ctx, ev)
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	default:
+		refundIdentify() // the directory is down: counts against no one
 		r.log().Error("looking up a user failed", "err", err)
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
@@ -121,7 +123,8 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
 	key := passwordGuessKey(user, login)
-	if fe := r.limit(ctx, LimitVerify, key, clientIP, ""); fe != nil {
+	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "") // kept for a wrong password only
+	if fe != nil {
 		r.recordLimited(ctx, base, LimitVerify, fe, true)
 		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
 	}
@@ -138,18 +141,20 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		var answer *Error
 		switch kind {
 		case directory.KindInvalidCredentials:
-			// A wrong password is the one result that counts.
-			r.failure(ctx, key, clientIP)
+			// A wrong password is the one result that counts: its slot
+			// is kept.
 			answer = refuse(CodeCredentialsWrong)
 		case directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindPasswordExpired,
 			directory.KindMustChange, directory.KindLogonRestricted:
 			// The account's state, not a guess: the same answer as a wrong
 			// password (telling them apart tells a stranger about the
 			// account), but nothing is counted.
+			refund()
 			answer = refuse(CodeCredentialsWrong)
 		default:
 			// Down, or sspr's own configuration (rights, TLS, an operation
 			// the directory lacks): nothing the person did.
+			refund()
 			ev.Reason = "directory_" + kind.String()
 			r.log().Error("checking a password at sign-in failed", "directory", user.Directory, "subject", user.DN, "err", err)
 			answer = &Error{Code: CodeDirectoryDown, Err: err}
@@ -157,6 +162,7 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		r.appendAudit(ctx, ev)
 		return "", SessionView{}, answer
 	}
+	refund()
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
 		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
@@ -397,7 +403,8 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		Outcome: audit.Success, Detail: map[string]any{"factor": string(target.Kind)}}
 	var upd factor.Enrollment
 	ok := false
-	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept for a wrong response only
+	if fe != nil {
 		// Quietly: answered as a wrong code, recorded as a block.
 		r.recordLimited(ctx, ev, LimitVerify, fe, true)
 		v, _ := e.view(ctx, s)
@@ -407,12 +414,13 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 	switch {
 	case err == nil:
 		ok = true
+		refund()
 	case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed), errors.Is(err, factor.ErrExpired):
 		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
-		r.failure(ctx, key, s.ClientIP)
 	default:
 		// The factor could not check (its service is down, say): not the
 		// person's failure.
+		refund()
 		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
 		return SessionView{}, &Error{Code: CodeInternal, Err: err}
 	}
@@ -542,7 +550,8 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		return SessionView{}, err
 	}
 	key := s.Directory + "|" + s.SubjectDN
-	if fe := r.limit(ctx, LimitVerify, key, s.ClientIP, ""); fe != nil {
+	refund, fe := r.take(ctx, LimitVerify, key, s.ClientIP, "") // kept for a wrong proof only
+	if fe != nil {
 		r.recordLimited(ctx, audit.Event{Event: "enroll.add", Actor: s.Login, Subject: s.SubjectDN, Directory: s.Directory,
 			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
@@ -553,17 +562,20 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		switch {
 		case errors.Is(err, factor.ErrBadInput):
 			// Answers that do not meet the rules: not a failed proof.
+			refund()
 			return v, &Error{Code: CodeBadEnrollmentInput, Err: err}
 		case errors.Is(err, factor.ErrExpired):
+			refund()
 			return v, refuse(CodeCodeExpired)
 		case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed):
-			r.failure(ctx, key, s.ClientIP)
 			return v, refuse(CodeCodeInvalid)
 		}
 		// The factor could not check: not the person's failure.
+		refund()
 		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
 		return v, &Error{Code: CodeInternal, Err: err}
 	}
+	refund()
 	en.ID = newID()
 	if name = strings.TrimSpace(name); name != "" && len(name) <= 64 && en.Label == "" {
 		en.Label = name

@@ -363,7 +363,6 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 	}
 	if len(deliveries) > 0 {
 		r.enqueued()
-		r.done(ctx, LimitSend, limitKey(f), clientIP, deliveries[0].to)
 	}
 	return r.status(f), nil
 }
@@ -427,7 +426,8 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	kind := factor.Kind(f.ChallengeKind)
 	var updated *usedEnrollment
 	good := false
-	if e := r.limit(ctx, LimitVerify, limitKey(f), clientIP, ""); e == nil {
+	refund, e := r.take(ctx, LimitVerify, limitKey(f), clientIP, "")
+	if e == nil {
 		good, updated = r.check(ctx, f, kind, resp)
 	}
 	var stepErr *Error
@@ -486,8 +486,8 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
-	if !good {
-		r.failure(ctx, limitKey(f), clientIP)
+	if good {
+		refund() // only wrong answers stay counted
 	}
 	if stepErr != nil {
 		return r.status(f), stepErr

@@ -28,25 +28,11 @@ var testActions = map[flow.LimitAction]abuse.Action{
 	flow.LimitIdentify: abuse.Identify, flow.LimitSend: abuse.SendCode, flow.LimitVerify: abuse.Verify, flow.LimitReset: abuse.Reset,
 }
 
-func (s *storeLimiter) Allow(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
-	d, err := s.l.In(s.st).Check(ctx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+func (s *storeLimiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	d, _, err := s.l.In(s.st).Take(ctx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 	return d.Allowed, d.RetryAfter, err
 }
 
-func (s *storeLimiter) Failed(ctx context.Context, login, ip string) error {
-	_, err := s.l.In(s.st).RecordFailure(ctx, abuse.Subject{Login: login, IP: ip})
-	return err
-}
-
-func (s *storeLimiter) Done(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
-	b, sub := s.l.In(s.st), abuse.Subject{Login: login, IP: ip, Destination: dest}
-	switch a {
-	case flow.LimitSend:
-		return b.RecordSend(ctx, sub)
-	case flow.LimitReset:
-		return b.RecordReset(ctx, sub)
-	case flow.LimitIdentify:
-		return b.RecordIdentify(ctx, sub)
-	}
-	return nil
+func (s *storeLimiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
+	return s.l.In(s.st).Refund(ctx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/sspr/sspr/internal/directory"
@@ -20,50 +21,62 @@ const (
 
 // Limiter applies the abuse controls (abuse.Limiter, adapted). Its state
 // lives in the store, so limits hold across restarts and nodes.
+//
+// Everything is reserved before it happens: Take checks and counts in one
+// transaction, so concurrent requests can never exceed a limit between a
+// check and a count. A verification takes a failure slot before the
+// response is checked and gives it back when the response was right; a
+// code send and a reset are counted before they are made, and a reset the
+// directory did not make is given back.
 type Limiter interface {
-	// Allow reports whether the action may go ahead, and if not, when it
-	// may be tried again.
-	Allow(ctx context.Context, action LimitAction, login, clientIP, destination string) (bool, time.Duration, error)
-	// Failed records a wrong response (per person and per client address).
-	Failed(ctx context.Context, login, clientIP string) error
-	// Done records a completed action (a code sent, a reset made).
-	Done(ctx context.Context, action LimitAction, login, clientIP, destination string) error
+	// Take reports whether the action may go ahead and, if so, counts it;
+	// if not, it says when it may be tried again.
+	Take(ctx context.Context, action LimitAction, login, clientIP, destination string) (ok bool, retry time.Duration, err error)
+	// Refund gives back what an allowed Take counted (a right response, a
+	// reset the directory did not make).
+	Refund(ctx context.Context, action LimitAction, login, clientIP, destination string) error
 }
 
-// limit asks the limiter; nil means go ahead. A limiter that fails is
-// logged and lets the step through: the directory's own lockout still
-// stands behind it.
+// limit takes a slot for the action; nil means go ahead (and it is
+// counted). A limiter that fails is logged and lets the step through: the
+// directory's own lockout still stands behind it.
 func (r *Reset) limit(ctx context.Context, a LimitAction, login, clientIP, destination string) *Error {
+	_, e := r.take(ctx, a, login, clientIP, destination)
+	return e
+}
+
+// take is limit for a slot that may have to be given back: refund gives it
+// back (at most once). refund is never nil; it does nothing when no slot
+// was taken (no limiter, a refusal, or a limiter that failed), so it never
+// gives back somebody else's slot.
+func (r *Reset) take(ctx context.Context, a LimitAction, login, clientIP, destination string) (refund func(), e *Error) {
+	refund = func() {}
 	if r.Limiter == nil {
-		return nil
+		return refund, nil
 	}
-	ok, retry, err := r.Limiter.Allow(ctx, a, login, clientIP, destination)
+	ok, retry, err := r.Limiter.Take(ctx, a, login, clientIP, destination)
 	if err != nil {
 		r.log().Error("the abuse controls failed; letting the step through", "action", a, "err", err)
-		return nil
+		return refund, nil
 	}
-	if ok {
-		return nil
+	if !ok {
+		return refund, &Error{Code: CodeRateLimited, RetryAfter: retry}
 	}
-	return &Error{Code: CodeRateLimited, RetryAfter: retry}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if err := r.Limiter.Refund(context.WithoutCancel(ctx), a, login, clientIP, destination); err != nil {
+				r.log().Error("giving back an abuse-control slot failed", "action", a, "err", err)
+			}
+		})
+	}, nil
 }
 
+// failure counts a verification that failed without anything to check (an
+// unknown login at sign-in): a failure slot taken and kept. A refusal
+// changes nothing, the answer is wrong either way.
 func (r *Reset) failure(ctx context.Context, login, clientIP string) {
-	if r.Limiter == nil {
-		return
-	}
-	if err := r.Limiter.Failed(context.WithoutCancel(ctx), login, clientIP); err != nil {
-		r.log().Error("recording a failed verification failed", "err", err)
-	}
-}
-
-func (r *Reset) done(ctx context.Context, a LimitAction, login, clientIP, destination string) {
-	if r.Limiter == nil {
-		return
-	}
-	if err := r.Limiter.Done(context.WithoutCancel(ctx), a, login, clientIP, destination); err != nil {
-		r.log().Error("recording an action for the abuse controls failed", "action", a, "err", err)
-	}
+	_ = r.limit(context.WithoutCancel(ctx), LimitVerify, login, clientIP, "")
 }
 
 // wouldLock reports whether one more wrong password could lock the account

@@ -254,7 +254,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 	// Only the client address is asked about here: a refusal for the
 	// account itself must stay invisible (it only turns codes into decoys).
-	if e := r.limit(ctx, LimitIdentify, "", in.ClientIP, ""); e != nil {
+	refundIdentify, e := r.take(ctx, LimitIdentify, "", in.ClientIP, "")
+	if e != nil {
 		return "", Status{}, e
 	}
 	tokenBytes := make([]byte, 32)
@@ -283,7 +284,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		outcome = "ambiguous_login"
 	default:
 		// The directory is down (or misconfigured): that says nothing about
-		// the login, so it may be told plainly.
+		// the login, so it may be told plainly, and counts against no one.
+		refundIdentify()
 		r.log().Error("looking up a user failed", "err", err)
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 			return r.Audit.Append(tx, audit.Event{At: r.now(), Event: string(in.Action) + ".identify", Actor: r.typedActor(login), ClientIP: in.ClientIP,
@@ -341,9 +343,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 	if len(deliveries) > 0 {
 		r.enqueued()
-		r.done(ctx, LimitSend, limitKey(f), in.ClientIP, deliveries[0].to)
 	}
-	r.done(ctx, LimitIdentify, "", in.ClientIP, "")
 	return token, r.status(f), nil
 }
 

@@ -140,10 +140,10 @@ func passwordGuessKey(u *directory.User, typed string) string {
 
 // lockoutGuard records that the lockout guard refused a password guess:
 // one more wrong password would have locked the account in the directory.
-// It is counted as a failed guess, audited (denied, lockout_guard) and
-// logged at WARN: somebody may be guessing this person's password.
+// It counts as a failed guess (the caller keeps the slot it took before the
+// guard), is audited (denied, lockout_guard) and logged at WARN: somebody
+// may be guessing this person's password.
 func (r *Reset) lockoutGuard(ctx context.Context, base audit.Event, key, clientIP string) {
-	r.failure(ctx, key, clientIP)
 	ev := base
 	ev.At, ev.Outcome, ev.Reason = r.now(), audit.Denied, "lockout_guard"
 	r.appendAudit(ctx, ev)

@@ -6,27 +6,70 @@ import (
 	"time"
 )
 
-// Abuse counters are sliding windows over rows of abuse_events: recording
-// an event inserts a row, and a window is a count of (kind, key) rows after a
-// point in time. Keys are whatever the caller (internal/abuse) derived from a
+// Abuse counters are windows over time buckets: a row of abuse_counters
+// holds how many events of (kind, key) fell into the bucket starting at
+// bucket_start, and a window is the sum of the few buckets it spans. The
+// bucket width and the window are the caller's (internal/abuse): the store
+// only adds, sums and lists. Keys are whatever the caller derived from a
 // login, an IP address or an HMAC'd destination; the store never sees the
 // raw contact data.
 
-// RecordAbuseEvent counts one event of (kind, key) at at. keepUntil is when
-// no window needs the row any more; DeleteExpiredAbuse removes it after that.
-func (t *Tx) RecordAbuseEvent(kind, key string, at, keepUntil time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_events (kind, key, at, keep_until) VALUES (?, ?, ?, ?)`,
-		kind, key, millis(at), millis(keepUntil))
+// AbuseBucket is the count of one time bucket of a counter.
+type AbuseBucket struct {
+	Start time.Time
+	Count int
+}
+
+// AddAbuseCount adds one to the bucket of (kind, key) that starts at start,
+// creating it if needed. keepUntil is when no window needs the bucket any
+// more; DeleteExpiredAbuse removes it after that.
+func (t *Tx) AddAbuseCount(kind, key string, start, keepUntil time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_counters (kind, key, bucket_start, count, keep_until) VALUES (?, ?, ?, 1, ?)
+		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = count + 1, keep_until = MAX(keep_until, excluded.keep_until)`,
+		kind, key, millis(start), millis(keepUntil))
 	return err
 }
 
-// RecordAbuseEventOnce records an event of (kind, key) only when none is
-// kept yet, and reports whether it did: the single-use check of a nonce.
-// The check and the insert are one statement in the writer's transaction.
-func (t *Tx) RecordAbuseEventOnce(kind, key string, at, keepUntil time.Time) (bool, error) {
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_events (kind, key, at, keep_until)
-		SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM abuse_events WHERE kind = ? AND key = ?)`,
-		kind, key, millis(at), millis(keepUntil), kind, key)
+// SumAbuseCounts sums the buckets of (kind, key) that start strictly after
+// since.
+func (t *Tx) SumAbuseCounts(kind, key string, since time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?`,
+		kind, key, millis(since)).Scan(&n)
+	return n, err
+}
+
+// AbuseBuckets lists the non-empty buckets of (kind, key) that start
+// strictly after since, oldest first. A limiter uses it to tell when a full
+// window will have room again.
+func (t *Tx) AbuseBuckets(kind, key string, since time.Time) ([]AbuseBucket, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT bucket_start, count FROM abuse_counters
+		WHERE kind = ? AND key = ? AND bucket_start > ? AND count > 0 ORDER BY bucket_start`, kind, key, millis(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AbuseBucket
+	for rows.Next() {
+		var start int64
+		var b AbuseBucket
+		if err := rows.Scan(&start, &b.Count); err != nil {
+			return nil, err
+		}
+		b.Start = fromMillis(start)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// TakeBackAbuseCount subtracts one from the newest non-empty bucket of
+// (kind, key) that starts strictly after since, and reports whether there
+// was one: an event counted in advance that did not happen after all.
+func (t *Tx) TakeBackAbuseCount(kind, key string, since time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE abuse_counters SET count = count - 1
+		WHERE kind = ? AND key = ? AND bucket_start = (SELECT MAX(bucket_start) FROM abuse_counters
+			WHERE kind = ? AND key = ? AND bucket_start > ? AND count > 0)`,
+		kind, key, kind, key, millis(since))
 	if err != nil {
 		return false, err
 	}
@@ -34,38 +77,27 @@ func (t *Tx) RecordAbuseEventOnce(kind, key string, at, keepUntil time.Time) (bo
 	return n == 1, err
 }
 
-// CountAbuseEvents counts the events of (kind, key) strictly after since.
-func (t *Tx) CountAbuseEvents(kind, key string, since time.Time) (int, error) {
-	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM abuse_events WHERE kind = ? AND key = ? AND at > ?`,
-		kind, key, millis(since)).Scan(&n)
-	return n, err
-}
-
-// AbuseEventAt returns the time of the nth (0-based, oldest first) event of
-// (kind, key) strictly after since; ErrNotFound when there are not that many.
-// A limiter uses it to tell when a full window will have room again.
-func (t *Tx) AbuseEventAt(kind, key string, since time.Time, n int) (time.Time, error) {
-	var at int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT at FROM abuse_events WHERE kind = ? AND key = ? AND at > ?
-		ORDER BY at, id LIMIT 1 OFFSET ?`, kind, key, millis(since), n).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, ErrNotFound
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	return fromMillis(at), nil
-}
-
-// DeleteAbuseEvents forgets every event of (kind, key), returning how many;
+// DeleteAbuseCounts forgets every bucket of (kind, key), returning how many;
 // a help-desk unblock uses it so the next failure does not block again.
-func (t *Tx) DeleteAbuseEvents(kind, key string) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM abuse_events WHERE kind = ? AND key = ?`, kind, key)
+func (t *Tx) DeleteAbuseCounts(kind, key string) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM abuse_counters WHERE kind = ? AND key = ?`, kind, key)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// UseAbuseNonce remembers nonce of kind until keepUntil, and reports whether
+// it was new: the single-use check of a proof-of-work nonce. The check and
+// the insert are one statement in the writer's transaction.
+func (t *Tx) UseAbuseNonce(kind, nonce string, keepUntil time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_nonces (kind, nonce, keep_until) VALUES (?, ?, ?)
+		ON CONFLICT (kind, nonce) DO NOTHING`, kind, nonce, millis(keepUntil))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // AbuseBlock is a subject cut off until a time.
@@ -135,21 +167,24 @@ func (t *Tx) DeleteAbuseBlock(kind, key string) (bool, error) {
 	return n > 0, err
 }
 
-// DeleteExpiredAbuse removes events kept until now or earlier and blocks
-// that ended by now, returning how many rows went.
+// DeleteExpiredAbuse removes counter buckets and nonces kept until now or
+// earlier and blocks that ended by now, returning how many rows went.
 func (t *Tx) DeleteExpiredAbuse(now time.Time) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM abuse_events WHERE keep_until <= ?`, millis(now))
-	if err != nil {
-		return 0, err
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM abuse_counters WHERE keep_until <= ?`,
+		`DELETE FROM abuse_nonces WHERE keep_until <= ?`,
+		`DELETE FROM abuse_blocks WHERE until <= ?`,
+	} {
+		res, err := t.tx.ExecContext(t.ctx, q, millis(now))
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += n
 	}
-	events, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	res, err = t.tx.ExecContext(t.ctx, `DELETE FROM abuse_blocks WHERE until <= ?`, millis(now))
-	if err != nil {
-		return 0, err
-	}
-	blocks, err := res.RowsAffected()
-	return events + blocks, err
+	return total, nil
 }

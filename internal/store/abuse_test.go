@@ -3,23 +3,28 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
 )
 
-func TestAbuseEventWindows(t *testing.T) {
+func TestAbuseCounterBuckets(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
-		for i := range 4 {
-			at := t0.Add(time.Duration(i) * 10 * time.Minute) // t0, +10m, +20m, +30m
-			if err := tx.RecordAbuseEvent("fail", "alice", at, at.Add(time.Hour)); err != nil {
+		// alice: 2 events at t0, 1 at +10m, 1 at +20m; bob: 1 at t0.
+		for _, m := range []int{0, 0, 10, 20} {
+			at := t0.Add(time.Duration(m) * time.Minute)
+			if err := tx.AddAbuseCount("fail", "alice", at, at.Add(time.Hour)); err != nil {
 				return err
 			}
 		}
-		return tx.RecordAbuseEvent("fail", "bob", t0, t0.Add(time.Hour))
+		return tx.AddAbuseCount("fail", "bob", t0, t0.Add(time.Hour))
 	})
 	tests := []struct {
 		name  string
@@ -28,45 +33,59 @@ func TestAbuseEventWindows(t *testing.T) {
 		want  int
 	}{
 		{"all", "alice", t0.Add(-time.Second), 4},
-		{"strictly after since", "alice", t0, 3},
-		{"recent", "alice", t0.Add(15 * time.Minute), 2},
+		{"strictly after since", "alice", t0, 2},
+		{"recent", "alice", t0.Add(15 * time.Minute), 1},
 		{"none", "alice", t0.Add(time.Hour), 0},
 		{"other key", "bob", t0.Add(-time.Second), 1},
 		{"unknown key", "carol", t0.Add(-time.Second), 0},
 	}
 	for _, tc := range tests {
 		inTx(t, s, func(tx *store.Tx) error {
-			n, err := tx.CountAbuseEvents("fail", tc.key, tc.since)
+			n, err := tx.SumAbuseCounts("fail", tc.key, tc.since)
 			if err != nil {
 				return err
 			}
 			if n != tc.want {
-				t.Errorf("%s: count = %d, want %d", tc.name, n, tc.want)
+				t.Errorf("%s: sum = %d, want %d", tc.name, n, tc.want)
 			}
 			return nil
 		})
 	}
 	inTx(t, s, func(tx *store.Tx) error {
-		at, err := tx.AbuseEventAt("fail", "alice", t0, 1)
+		bs, err := tx.AbuseBuckets("fail", "alice", t0.Add(-time.Second))
 		if err != nil {
 			return err
 		}
-		if want := t0.Add(20 * time.Minute); !at.Equal(want) {
-			t.Errorf("AbuseEventAt(1) = %v, want %v", at, want)
+		want := []store.AbuseBucket{{t0, 2}, {t0.Add(10 * time.Minute), 1}, {t0.Add(20 * time.Minute), 1}}
+		if !slices.Equal(bs, want) {
+			t.Errorf("buckets = %+v, want %+v", bs, want)
 		}
-		if _, err := tx.AbuseEventAt("fail", "alice", t0, 3); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("AbuseEventAt past the end: err = %v, want ErrNotFound", err)
+		// Taking back comes off the newest non-empty bucket, and never
+		// below zero.
+		for range 2 {
+			if ok, err := tx.TakeBackAbuseCount("fail", "alice", t0.Add(-time.Second)); err != nil || !ok {
+				t.Errorf("TakeBackAbuseCount = %v, %v; want true", ok, err)
+			}
+		}
+		if bs, _ = tx.AbuseBuckets("fail", "alice", t0.Add(-time.Second)); !slices.Equal(bs, want[:1]) {
+			t.Errorf("after taking back two: buckets = %+v, want %+v", bs, want[:1])
+		}
+		if ok, err := tx.TakeBackAbuseCount("fail", "alice", t0); err != nil || ok {
+			t.Errorf("TakeBackAbuseCount with nothing after since = %v, %v; want false", ok, err)
+		}
+		if n, _ := tx.SumAbuseCounts("fail", "alice", t0.Add(-time.Second)); n != 2 {
+			t.Errorf("sum after taking back = %d, want 2", n)
 		}
 		return nil
 	})
 }
 
-func TestAbuseEventOnce(t *testing.T) {
+func TestAbuseNonceOnce(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
 		for i, want := range []bool{true, false, false} {
-			got, err := tx.RecordAbuseEventOnce("nonce", "n1", t0, t0.Add(time.Minute))
+			got, err := tx.UseAbuseNonce("nonce", "n1", t0.Add(time.Minute))
 			if err != nil {
 				return err
 			}
@@ -74,7 +93,7 @@ func TestAbuseEventOnce(t *testing.T) {
 				t.Errorf("attempt %d: fresh = %v, want %v", i, got, want)
 			}
 		}
-		got, err := tx.RecordAbuseEventOnce("nonce", "n2", t0, t0.Add(time.Minute))
+		got, err := tx.UseAbuseNonce("nonce", "n2", t0.Add(time.Minute))
 		if err != nil || !got {
 			t.Errorf("another nonce: fresh = %v, %v; want true", got, err)
 		}
@@ -86,7 +105,7 @@ func TestAbuseEventOnce(t *testing.T) {
 		if _, err := tx.DeleteExpiredAbuse(t0.Add(time.Minute)); err != nil {
 			return err
 		}
-		got, err := tx.RecordAbuseEventOnce("nonce", "n1", t0, t0.Add(time.Minute))
+		got, err := tx.UseAbuseNonce("nonce", "n1", t0.Add(time.Minute))
 		if err != nil || !got {
 			t.Errorf("after cleanup: fresh = %v, %v; want true", got, err)
 		}
@@ -153,9 +172,12 @@ func TestDeleteExpiredAbuse(t *testing.T) {
 			key  string
 			keep time.Duration
 		}{{"a", time.Minute}, {"b", time.Hour}, {"c", 2 * time.Hour}} {
-			if err := tx.RecordAbuseEvent("k", e.key, t0, t0.Add(e.keep)); err != nil {
+			if err := tx.AddAbuseCount("k", e.key, t0, t0.Add(e.keep)); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.UseAbuseNonce("pow", "n", t0.Add(time.Hour)); err != nil {
+			return err
 		}
 		if err := tx.SetAbuseBlock(&store.AbuseBlock{Kind: "ip", Key: "x", Until: t0.Add(time.Hour), CreatedAt: t0}); err != nil {
 			return err
@@ -167,17 +189,78 @@ func TestDeleteExpiredAbuse(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n != 3 { // events a, b and block x
-			t.Errorf("deleted %d rows, want 3", n)
+		if n != 4 { // buckets a, b, the nonce and block x
+			t.Errorf("deleted %d rows, want 4", n)
 		}
 		for key, want := range map[string]int{"a": 0, "b": 0, "c": 1} {
-			if got, _ := tx.CountAbuseEvents("k", key, time.Time{}); got != want {
-				t.Errorf("events of %s after cleanup = %d, want %d", key, got, want)
+			if got, _ := tx.SumAbuseCounts("k", key, time.Time{}); got != want {
+				t.Errorf("count of %s after cleanup = %d, want %d", key, got, want)
 			}
 		}
-		if n, err := tx.DeleteAbuseEvents("k", "c"); err != nil || n != 1 {
-			t.Errorf("DeleteAbuseEvents = %d, %v; want 1", n, err)
+		if n, err := tx.DeleteAbuseCounts("k", "c"); err != nil || n != 1 {
+			t.Errorf("DeleteAbuseCounts = %d, %v; want 1", n, err)
 		}
 		return nil
 	})
+}
+
+// TestAbuseEventsMigrateToCounters: a database from before counters per
+// bucket (migrations up to 0004) with used proof-of-work nonces and counted
+// events: after the upgrade the nonces are still spent, the events are gone
+// (they were short-lived counts) and the blocks are kept.
+func TestAbuseEventsMigrateToCounters(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sspr.db")
+	db := rawDB(t, path)
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 4; v++ {
+		files, _ := filepath.Glob(fmt.Sprintf("migrations/sqlite/%04d_*.sql", v))
+		if len(files) != 1 {
+			t.Fatalf("migration %04d: %v", v, files)
+		}
+		body, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", files[0], err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := t0.Add(time.Minute).UnixMilli()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO abuse_events (kind, key, at, keep_until) VALUES ('pow_nonce', 'spent', %d, %d)`, t0.UnixMilli(), exp),
+		fmt.Sprintf(`INSERT INTO abuse_events (kind, key, at, keep_until) VALUES ('identify_ip', '192.0.2.1', %d, %d)`, t0.UnixMilli(), exp),
+		fmt.Sprintf(`INSERT INTO abuse_blocks (kind, key, until, reason, created_at) VALUES ('user', 'alice', %d, 'verify_failure_user', %d)`, exp, t0.UnixMilli()),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inTx(t, s, func(tx *store.Tx) error {
+		if fresh, err := tx.UseAbuseNonce("pow_nonce", "spent", t0.Add(time.Minute)); err != nil || fresh {
+			t.Errorf("a nonce spent before the upgrade: fresh = %v, %v; want false", fresh, err)
+		}
+		if _, err := tx.ActiveAbuseBlock("user", "alice", t0); err != nil {
+			t.Errorf("block after the upgrade: %v", err)
+		}
+		if n, err := tx.SumAbuseCounts("identify_ip", "192.0.2.1", time.Time{}); err != nil || n != 0 {
+			t.Errorf("identify count after the upgrade = %d, %v; want 0 (dropped)", n, err)
+		}
+		return nil
+	})
+	var tables int
+	if err := rawDB(t, path).QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'abuse_events'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("abuse_events still there (%d, %v)", tables, err)
+	}
 }

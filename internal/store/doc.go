@@ -6,4 +6,11 @@
 // That is what makes "SMTP down" and "crash mid-flow" harmless: either the
 // whole step happened, or none of it did. Schema migrations are embedded and
 // run at start-up, each in its own transaction.
+//
+// SQLite allows one writer at a time, so InTx transactions take turns on one
+// connection (BEGIN IMMEDIATE: what a step reads is still true when it
+// writes). Store.ReadTx runs read-only transactions on a small pool of
+// read-only connections beside it, which WAL lets read while the writer
+// writes. Both keep the statements they run prepared (prepared.go), so SQL
+// text is parsed once per connection, not on every run.
 package store

@@ -25,9 +25,14 @@ var ErrNotFound = errors.New("store: not found")
 // locking): the caller lost a race and must not apply its change.
 var ErrConflict = errors.New("store: concurrent update")
 
-// Store is the SQLite database.
+// Store is the SQLite database: one writer connection, which every
+// writing transaction queues for (SQLite allows one writer), and a pool of
+// read-only connections for ReadTx, which WAL lets read beside the writer.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	reader *sql.DB
+	// stmts and readStmts keep the prepared statements of each pool.
+	stmts, readStmts *stmtCache
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and runs
@@ -45,8 +50,12 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, stmts: newStmtCache(db)}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.openReader(ctx, path); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -54,7 +63,17 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	// Readers first: the writer's close checkpoints and removes the WAL,
+	// which read-only connections cannot recreate.
+	var err error
+	if s.reader != nil {
+		s.readStmts.close()
+		err = s.reader.Close()
+	}
+	s.stmts.close()
+	return errors.Join(err, s.db.Close())
+}
 
 // Ping checks the database answers, for health checks.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -102,17 +121,20 @@ func (s *Store) migrate(ctx context.Context) error {
 // Tx is one transaction. Every write of a flow step goes through one Tx.
 type Tx struct {
 	ctx context.Context
-	tx  *sql.Tx
+	tx  preparedTx
 }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise.
+// back otherwise. It is the writer's transaction (BEGIN IMMEDIATE): it
+// waits for the one writer connection, and nothing else writes until it
+// ends, so what fn reads is still true when it writes.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	s.stmts.prepareWanted(ctx)
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{ctx: ctx, tx: sqlTx}); err != nil {
+	if err := fn(&Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.stmts}}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Prepared statements and the read-only pool.
+//
+// SQLite spent half its time parsing SQL: database/sql without a prepared
+// statement hands every Exec to the driver as text, which parses it again
+// each time. The same few dozen statements run over and over, so each pool
+// keeps its statements prepared: a Tx runs a statement it has seen before
+// through the prepared copy (Tx.StmtContext), which the driver keeps
+// compiled on the connection.
+//
+// A statement is prepared lazily, and never while a transaction holds a
+// connection: database/sql prepares on a free connection of the pool, and
+// the writer pool has exactly one, held by the running transaction, so
+// preparing from inside InTx would wait for itself. Instead, a statement a
+// Tx ran unprepared is remembered, and the next InTx or ReadTx prepares the
+// remembered ones before it begins.
+
+// maxPrepared bounds each pool's statements, in case some caller builds SQL
+// text at run time; statements past it simply run unprepared.
+const maxPrepared = 256
+
+// stmtCache keeps one pool's prepared statements, by SQL text.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	// stmts are prepared; wanted ran unprepared and will be prepared before
+	// the next transaction begins; failed could not be prepared (a script of
+	// several statements, say) and are not tried again.
+	stmts  map[string]*sql.Stmt
+	wanted map[string]struct{}
+	failed map[string]struct{}
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, wanted: map[string]struct{}{}, failed: map[string]struct{}{}}
+}
+
+// get returns the prepared statement for query, or nil (and remembers that
+// query is wanted) when there is none yet.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st
+	}
+	// A script of several statements (a migration) runs once; it would
+	// only take up room.
+	if strings.Contains(query, ";") {
+		return nil
+	}
+	if _, bad := c.failed[query]; !bad && len(c.stmts)+len(c.wanted) < maxPrepared {
+		c.wanted[query] = struct{}{}
+	}
+	return nil
+}
+
+// prepareWanted prepares the statements that ran unprepared. It must be
+// called with no transaction of the pool held by the caller. The lock is not
+// held while preparing: a transaction that holds the connection may be
+// calling get.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	c.mu.Lock()
+	if len(c.wanted) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	todo := c.wanted
+	c.wanted = map[string]struct{}{}
+	c.mu.Unlock()
+	for q := range todo {
+		st, err := c.db.PrepareContext(ctx, q)
+		c.mu.Lock()
+		switch {
+		case err == nil && c.stmts[q] == nil:
+			c.stmts[q] = st
+		case err == nil:
+			st.Close() // another transaction prepared it first
+		case ctx.Err() != nil:
+			c.wanted[q] = struct{}{} // try again next time
+		default:
+			c.failed[q] = struct{}{}
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
+}
+
+// preparedTx is a *sql.Tx whose ExecContext and QueryRowContext run through
+// the pool's prepared statements. QueryContext stays unprepared on purpose:
+// its rows stay open while the caller iterates, and a second query of the
+// same text on the same connection would reuse (and reset) the one compiled
+// statement under them; Exec and QueryRow finish before they return.
+type preparedTx struct {
+	*sql.Tx
+	cache *stmtCache
+}
+
+// ExecContext runs query through its prepared statement when there is one.
+func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query through its prepared statement when there is
+// one.
+func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.cache == nil {
+		return nil
+	}
+	st := t.cache.get(query)
+	if st == nil {
+		return nil
+	}
+	// Bound to this transaction's connection; on the writer it is the
+	// connection the statement was prepared on, so nothing is parsed.
+	return t.Tx.StmtContext(ctx, st)
+}
+
+// readerConns is how many read-only connections ReadTx may use at once.
+const readerConns = 4
+
+// openReader opens the read-only pool beside the writer. mode=ro makes
+// every write on it fail, so a ReadTx cannot write by mistake; WAL lets it
+// read while the writer writes, each transaction seeing the database as of
+// its first read.
+func (s *Store) openReader(ctx context.Context, path string) error {
+	dsn := "file:" + path + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("opening database %s for reading: %w", path, err)
+	}
+	db.SetMaxOpenConns(readerConns)
+	db.SetMaxIdleConns(readerConns) // keep them, with their prepared statements
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("opening database %s for reading: %w", path, err)
+	}
+	s.reader, s.readStmts = db, newStmtCache(db)
+	return nil
+}
+
+// ReadTx runs fn in a read-only transaction on one of the reader
+// connections: it does not wait for the writer, and the writer does not wait
+// for it. fn sees one consistent snapshot, but what it read may change as
+// soon as it returns, so a decision that must hold while something is
+// written (a limit, a state transition) belongs in InTx. Any write in fn
+// fails.
+func (s *Store) ReadTx(ctx context.Context, fn func(*Tx) error) error {
+	s.readStmts.prepareWanted(ctx)
+	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
+	// fn's error wins over the rollback's; a read-only transaction has
+	// nothing to commit.
+	err = fn(&Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts}})
+	if rbErr := sqlTx.Rollback(); err == nil && rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+		err = fmt.Errorf("store: end read: %w", rbErr)
+	}
+	return err
+}

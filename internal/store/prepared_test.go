@@ -1,0 +1,130 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/store"
+)
+
+func TestReadTxReadsAndCannotWrite(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("r1", t0.Add(time.Hour))) })
+	err := s.ReadTx(context.Background(), func(tx *store.Tx) error {
+		f, err := tx.FlowByTokenHash([]byte("r1"))
+		if err != nil {
+			return err
+		}
+		if f.Login != "jane" {
+			t.Errorf("read flow of %q, want jane", f.Login)
+		}
+		if err := tx.InsertFlow(newFlow("r2", t0.Add(time.Hour))); err == nil {
+			t.Error("a write in ReadTx succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		if _, err := tx.FlowByTokenHash([]byte("r2")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the flow written in ReadTx: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	// fn's error comes back as it is.
+	boom := errors.New("boom")
+	if err := s.ReadTx(context.Background(), func(*store.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("ReadTx = %v, want fn's error", err)
+	}
+}
+
+// TestReadTxDoesNotQueueBehindTheWriter: while a writing transaction is
+// open (and has written), a ReadTx still runs, and sees the last committed
+// state, not the writer's uncommitted one. With a single connection for
+// everything the reader would wait for the writer, which waits for the
+// reader: the writer gives up after a while and the test fails.
+func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("w1", t0.Add(time.Hour))) })
+	written, readDone := make(chan struct{}), make(chan error, 1)
+	go func() {
+		<-written
+		readDone <- s.ReadTx(context.Background(), func(tx *store.Tx) error {
+			f, err := tx.FlowByTokenHash([]byte("w1"))
+			if err == nil && f.State != "identified" {
+				err = fmt.Errorf("the reader saw state %q, an uncommitted write", f.State)
+			}
+			return err
+		})
+	}()
+	inTx(t, s, func(tx *store.Tx) error {
+		f, err := tx.FlowByTokenHash([]byte("w1"))
+		if err != nil {
+			return err
+		}
+		f.State = "challenged"
+		if err := tx.UpdateFlow(f); err != nil {
+			return err
+		}
+		close(written)
+		select {
+		case err := <-readDone:
+			if err != nil {
+				t.Errorf("ReadTx beside an open writer: %v", err)
+			}
+		case <-time.After(30 * time.Second): // only a deadlock breaker
+			t.Error("ReadTx waited for the open writing transaction")
+		}
+		return nil
+	})
+}
+
+// TestStatementsArePreparedOnce: a statement run in one transaction is
+// prepared before the next begins, and then reused, with the same results;
+// a script of several statements is never kept.
+func TestStatementsArePreparedOnce(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	before := store.PreparedStatements(s)
+	for i := range 5 {
+		inTx(t, s, func(tx *store.Tx) error {
+			if err := tx.InsertFlow(newFlow(fmt.Sprint("p", i), t0.Add(time.Hour))); err != nil {
+				return err
+			}
+			f, err := tx.FlowByTokenHash([]byte(fmt.Sprint("p", i)))
+			if err != nil {
+				return err
+			}
+			f.State = "challenged"
+			return tx.UpdateFlow(f)
+		})
+	}
+	after := store.PreparedStatements(s)
+	if got := after - before; got != 3 { // insert, select, update
+		t.Errorf("%d statements prepared by five transactions running three, want 3", got)
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		for i := range 5 {
+			f, err := tx.FlowByTokenHash([]byte(fmt.Sprint("p", i)))
+			if err != nil {
+				return err
+			}
+			if f.State != "challenged" || f.Version != 1 {
+				t.Errorf("flow p%d: state %q version %d, want challenged 1", i, f.State, f.Version)
+			}
+		}
+		return nil
+	})
+	if got := store.PreparedStatements(s); got != after {
+		t.Errorf("running prepared statements again prepared %d more", got-after)
+	}
+	if store.IsPrepared(s, "CREATE TABLE x (a); CREATE TABLE y (b)") {
+		t.Error("a script was kept as a prepared statement")
+	}
+}
