@@ -52,6 +52,7 @@ type App struct {
 	handler http.Handler
 	corpus  *breach.Checker
 	limiter *limiter
+	audit   *audit.Monitor
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -78,7 +79,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	warnKeyFileModes(cfg, log)
+	st, err := store.OpenSQLite(ctx, cfg.Storage.Path, store.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +121,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
+	if _, err := chain.Start(ctx, st, now()); err != nil {
+		st.Close()
+		return nil, err
+	}
 	worker.Sealer = ring
 	fs, err := factors(cfg, now)
 	if err != nil {
@@ -162,7 +168,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	enroll := &flow.Enroll{Reset: reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
 	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring}
-	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim}
+	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
+		audit: auditMonitor(cfg.Audit, chain, st, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -301,7 +308,8 @@ func (a *App) Close() error {
 }
 
 // Run serves on ln (or on the configured address when ln is nil) and runs
-// the outbox worker and the flow janitor until ctx ends, then shuts down
+// the outbox worker, the flow janitor and the audit log's self-check until
+// ctx ends, then shuts down
 // gracefully within the configured timeout.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
@@ -322,6 +330,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })
+	wg.Go(func() { a.audit.Run(bg) })
 
 	errc := make(chan error, 1)
 	go func() {

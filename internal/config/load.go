@@ -258,6 +258,7 @@ func (c *Config) validate(p *Problems) {
 	}
 	checkFile(p, "mail.smtp.ca_file", c.Mail.SMTP.CAFile)
 	checkFile(p, "secrets.keyring_file", c.Secrets.KeyringFile)
+	c.validateAudit(p)
 	positive(p, "mail.smtp.timeout", c.Mail.SMTP.Timeout)
 	positive(p, "mail.outbox.poll_interval", c.Mail.Outbox.PollInterval)
 	positive(p, "mail.outbox.initial_backoff", c.Mail.Outbox.InitialBackoff)
