@@ -35,7 +35,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), keysCmd(), breachCmd(), versionCmd())
+	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), keysCmd(), breachCmd(), auditCmd(), versionCmd())
 	return root
 }
 
