@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,14 +39,14 @@ secrets:
 directories:
   - name: corp
     type: ad
-    urls: [ldaps://dc1.example.com:636]
+    urls: ["ldaps://127.0.0.1:1"]
     bind_dn: CN=svc,DC=example,DC=com
     bind_password: x
     base_dn: DC=example,DC=com
 mail:
   from: noreply@example.com
   smtp:
-    host: smtp.example.com
+    host: 127.0.0.1
 `, dbPath, base64.StdEncoding.EncodeToString(auditKey))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -219,4 +221,69 @@ func TestAuditExport(t *testing.T) {
 	if out, err := runSSPR(t, "audit", "verify", "--config", cfg, "--export", file+".edited"); err == nil || !strings.Contains(out, "row 3 was altered") {
 		t.Fatalf("verify --export of an edited file: %v\n%s", err, out)
 	}
+}
+
+// TestServeWritesAuditCheckpoints: sspr serve checks the log at start,
+// logs the checkpoint and appends it to audit.checkpoint_file (0600).
+func TestServeWritesAuditCheckpoints(t *testing.T) {
+	t.Parallel()
+	cfg, _ := auditSetup(t, 2)
+	cpFile := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "audit:\n  check_interval: 1h\n  checkpoint_file: %s\n", cpFile)
+	f.Close()
+	cmd := exec.Command(binary, "serve", "--config", cfg)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	// serve listens on the configured address; the default 127.0.0.1:8080
+	// may be taken, so pick a free port via the environment override.
+	cmd.Env = append(os.Environ(), "SSPR_SERVER_LISTEN=127.0.0.1:0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), `msg="audit checkpoint"`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit checkpoint logged:\n%s", stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "last_id=3") {
+		t.Errorf("the checkpoint does not name row 3:\n%s", stderr.String())
+	}
+	var fi os.FileInfo
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if fi, err = os.Stat(cpFile); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint file: %v", err)
+		}
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("checkpoint file mode %04o, want 0600", fi.Mode().Perm())
+	}
+	if out, err := runSSPR(t, "audit", "verify", "--config", cfg, "--checkpoint", cpFile); err != nil {
+		t.Fatalf("verify against the server's checkpoint: %v\n%s", err, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
