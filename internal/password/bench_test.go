@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/sspr/sspr/internal/password/zxcvbn"
 )
 
 // The live checklist calls Check on every keystroke through the server; the

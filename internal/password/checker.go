@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/sspr/sspr/internal/password/zxcvbn"
 )
 
 // Context is what the engine knows about the person choosing the password,
