@@ -287,3 +287,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A wrong storage.path is reported, not answered with a new empty database
+// that would then "verify".
+func TestAuditVerifyMissingDatabase(t *testing.T) {
+	t.Parallel()
+	cfg, db := auditSetup(t, 1)
+	b, _ := os.ReadFile(cfg)
+	missing := db + ".nope"
+	os.WriteFile(cfg, []byte(strings.Replace(string(b), db, missing, 1)), 0o600)
+	out, err := runSSPR(t, "audit", "verify", "--config", cfg)
+	if err == nil || !strings.Contains(out, "cannot read the database "+missing) {
+		t.Fatalf("verify of a missing database: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("verify created the missing database")
+	}
+}

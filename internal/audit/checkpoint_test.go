@@ -269,3 +269,22 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("ranged export does not verify: %v", err)
 	}
 }
+
+// With log.format json the "audit checkpoint" line itself is a checkpoint
+// that `sspr audit verify --head` accepts: the extra fields are ignored.
+func TestCheckpointFromJSONLogLine(t *testing.T) {
+	t.Parallel()
+	s, _ := started(t, 2)
+	var buf bytes.Buffer
+	m := &audit.Monitor{Chain: testChain, Store: s, Log: slog.New(slog.NewJSONHandler(&buf, nil)), Interval: time.Hour}
+	if _, err := m.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var cp audit.Checkpoint
+	if err := json.Unmarshal(buf.Bytes(), &cp); err != nil || cp.LastID != 3 {
+		t.Fatalf("log line %s: %+v, %v", buf.String(), cp, err)
+	}
+	if err := testChain.CheckCheckpoint(context.Background(), s, cp); err != nil {
+		t.Fatalf("checkpoint from the log line: %v", err)
+	}
+}
