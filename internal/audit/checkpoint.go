@@ -114,9 +114,14 @@ type Monitor struct {
 	started bool
 }
 
-// Run checks at once and then every Interval until ctx ends.
+// Run checks at once and then every Interval (15 minutes if unset) until
+// ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	t := time.NewTicker(m.Interval)
+	interval := m.Interval
+	if interval <= 0 {
+		interval = 15 * time.Minute
+	}
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		_, _ = m.Check(ctx)
