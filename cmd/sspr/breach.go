@@ -121,12 +121,18 @@ or --ntlm, check that one hash instead.`,
 				return err
 			}
 			defer c.Close()
-			w := cmd.OutOrStdout()
+			// One write per answer made the command syscall-bound; answers
+			// are buffered, and flushed before every read of stdin (a
+			// person typing sees each answer before typing the next line;
+			// a pipe is read in large chunks, so that costs nothing) and at
+			// the end.
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+			defer w.Flush()
 			answer := func(found bool) {
 				if found {
-					fmt.Fprintln(w, "found")
+					w.WriteString("found\n")
 				} else {
-					fmt.Fprintln(w, "not found")
+					w.WriteString("not found\n")
 				}
 			}
 			if sha1Hex != "" || ntlmHex != "" {
@@ -147,14 +153,17 @@ or --ntlm, check that one hash instead.`,
 				var d [20]byte
 				copy(d[:], b)
 				answer(c.ContainsHash(d))
-				return nil
+				return w.Flush()
 			}
-			sc := bufio.NewScanner(cmd.InOrStdin())
+			sc := bufio.NewScanner(flushBeforeRead{r: cmd.InOrStdin(), w: w})
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
 			for sc.Scan() {
 				answer(c.Contains(strings.TrimSuffix(sc.Text(), "\r")))
 			}
-			return sc.Err()
+			if err := sc.Err(); err != nil {
+				return err
+			}
+			return w.Flush()
 		},
 	}
 	f := cmd.Flags()
@@ -163,6 +172,22 @@ or --ntlm, check that one hash instead.`,
 	f.StringVar(&ntlmHex, "ntlm", "", "check this NTLM hash (32 hex digits) instead of reading stdin")
 	_ = cmd.MarkFlagRequired("corpus")
 	return cmd
+}
+
+// flushBeforeRead flushes w each time more input is needed: the reader may
+// block there (a person at a terminal, a program waiting for the answer
+// before it sends the next line), so everything answered so far goes out
+// first.
+type flushBeforeRead struct {
+	r io.Reader
+	w *bufio.Writer
+}
+
+func (f flushBeforeRead) Read(p []byte) (int, error) {
+	if err := f.w.Flush(); err != nil {
+		return 0, err
+	}
+	return f.r.Read(p)
 }
 
 func breachStatsCmd() *cobra.Command {

@@ -52,6 +52,7 @@ type App struct {
 	handler http.Handler
 	corpus  *breach.Checker
 	limiter *limiter
+	audit   *audit.Monitor
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -80,7 +81,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	warnKeyFileModes(cfg, log)
+	st, err := store.OpenSQLite(ctx, cfg.Storage.Path, store.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +115,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
+	if _, err := chain.Start(ctx, st, now()); err != nil {
+		st.Close()
+		return nil, err
+	}
 	worker.Sealer = ring
 	fs, err := factors(cfg, now)
 	if err != nil {
@@ -158,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
 		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
-		Agents: newAgents(cfg, st, chain, log, now)}
+		Agents: newAgents(cfg, st, chain, log, now), audit: auditMonitor(cfg.Audit, chain, st, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -339,7 +345,8 @@ func (a *App) Close() error {
 }
 
 // Run serves on ln (or on the configured address when ln is nil) and runs
-// the outbox worker and the flow janitor until ctx ends, then shuts down
+// the outbox worker, the flow janitor and the audit log's self-check until
+// ctx ends, then shuts down
 // gracefully within the configured timeout.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
@@ -372,6 +379,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })
 	wg.Go(func() { a.resolveLoop(bg) })
+	wg.Go(func() { a.audit.Run(bg) })
 
 	errc := make(chan error, 1)
 	go func() {

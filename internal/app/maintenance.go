@@ -36,3 +36,12 @@ func RotateKeys(ctx context.Context, cfg *config.Config) (n int, version uint32,
 	}
 	return n, ring.Current(), nil
 }
+
+// OpenAuditLog opens the database for `sspr audit verify | export`: the
+// CLI reads the audit chain through it and closes it when done.
+func OpenAuditLog(ctx context.Context, cfg *config.Config) (interface {
+	InTx(ctx context.Context, fn func(*store.Tx) error) error
+	Close() error
+}, error) {
+	return store.OpenSQLite(ctx, cfg.Storage.Path)
+}

@@ -1,13 +1,10 @@
 package audit
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"time"
@@ -125,60 +122,4 @@ func (c *Chain) headMAC(id int64, rowHash []byte) []byte {
 	h.Write(n[:])
 	h.Write(rowHash)
 	return h.Sum(nil)
-}
-
-// Reader is what Verify needs from the store.
-type Reader interface {
-	InTx(ctx context.Context, fn func(*store.Tx) error) error
-}
-
-// Verify walks the whole chain and returns the number of rows checked, or an
-// error naming the first row that does not fit.
-func (c *Chain) Verify(ctx context.Context, s Reader) (int, error) {
-	prev := make([]byte, sha256.Size)
-	var after int64
-	count := 0
-	var head store.AuditHead
-	var haveHead bool
-	if err := s.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		head, haveHead, err = tx.GetAuditHead()
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	if haveHead && !hmac.Equal(head.MAC, c.headMAC(head.LastID, head.Hash)) {
-		return 0, errors.New("audit: the record of the chain's end was altered")
-	}
-	for {
-		var batch []*store.AuditRecord
-		err := s.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			batch, err = tx.AuditRecords(after, 1000)
-			return err
-		})
-		if err != nil {
-			return count, err
-		}
-		if len(batch) == 0 {
-			break
-		}
-		for _, r := range batch {
-			if !bytes.Equal(r.PrevHash, prev) {
-				return count, fmt.Errorf("audit: row %d does not follow the row before it (a row was removed or reordered)", r.ID)
-			}
-			if !hmac.Equal(c.rowHash(r), r.Hash) {
-				return count, fmt.Errorf("audit: row %d was altered after it was written", r.ID)
-			}
-			prev, after = r.Hash, r.ID
-			count++
-		}
-	}
-	switch {
-	case !haveHead && count > 0:
-		return count, errors.New("audit: the record of the chain's end is missing")
-	case haveHead && (head.LastID != after || !bytes.Equal(head.Hash, prev)):
-		return count, fmt.Errorf("audit: the chain ends at row %d but row %d was written last (rows were removed from the end)", after, head.LastID)
-	}
-	return count, nil
 }

@@ -5,5 +5,13 @@
 // they describe, so there is never a change without its record or a record
 // without its change. Each row's hash covers its fields and the previous
 // row's hash: editing or deleting a row breaks the chain, and Verify says
-// where.
+// where. The chain starts with a record of its creation (Start), so an
+// emptied log shows too.
+//
+// What the database alone cannot show is that it was replaced by an older,
+// consistent copy. Monitor checks the rows added since its last check as
+// the server runs and records each good end as a MAC'd Checkpoint outside
+// the database (the log, a file); CheckCheckpoint tells whether a database
+// still holds one. Export writes the log as JSON lines with every row's
+// hashes, which VerifyExported (or anyone, for the links) can re-check.
 package audit

@@ -19,6 +19,19 @@ type Config struct {
 	Abuse        Abuse        `yaml:"abuse"`
 	Portal       Portal       `yaml:"portal"`
 	Log          Log          `yaml:"log"`
+	Audit        Audit        `yaml:"audit"`
+}
+
+// Audit configures the running self-check of the audit log.
+type Audit struct {
+	// CheckInterval is how often sspr serve verifies the rows added since
+	// its last check and records the chain's end as a MAC'd checkpoint.
+	CheckInterval time.Duration `yaml:"check_interval"`
+	// CheckpointFile, when set, receives one checkpoint per line (created
+	// 0600). Keep it, or ship it, where the database's administrators
+	// cannot rewrite it: `sspr audit verify --checkpoint` compares it with
+	// the database to find an older copy restored or rows cut off.
+	CheckpointFile string `yaml:"checkpoint_file"`
 }
 
 // Server configures the HTTP listener.
@@ -510,6 +523,7 @@ func Defaults() Config {
 		},
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
+		Audit:  Audit{CheckInterval: 15 * time.Minute},
 	}
 }
 

@@ -23,6 +23,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateAbuse(p)
 	c.validatePortal(p)
 	c.validateLog(p)
+	c.validateAudit(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in

@@ -43,7 +43,10 @@ func (r *Reset) checkRules(ctx context.Context, token, pw, clientIP string) *Err
 	for _, c := range failed {
 		ids = append(ids, c.ID)
 	}
-	ev.Detail = map[string]any{"failed": ids, "warnings": res.Warnings, "score": res.Score}
+	ev.Detail = map[string]any{"failed": ids, "warnings": res.Warnings}
+	if res.Scored {
+		ev.Detail["score"] = res.Score
+	}
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error { return r.Audit.Append(tx, ev) }); err != nil {
 		return &Error{Code: CodeInternal, Err: err}
 	}
@@ -61,7 +64,7 @@ func (r *Reset) CheckPassword(ctx context.Context, token, pw string) (password.R
 	if err != nil {
 		return password.Result{}, err
 	}
-	return checker.Check(ctx, pw, u), nil
+	return checker.CheckWithStrength(ctx, pw, u), nil
 }
 
 // CheckPasswordFor runs the rules that hold for everyone (no flow, no
@@ -74,7 +77,7 @@ func (r *Reset) CheckPasswordFor(ctx context.Context, login, pw string) (passwor
 	if err != nil {
 		return password.Result{}, &Error{Code: CodeInternal, Err: err}
 	}
-	return checker.Check(ctx, pw, password.ContextFromNames(login, "")), nil
+	return checker.CheckWithStrength(ctx, pw, password.ContextFromNames(login, "")), nil
 }
 
 // PasswordRules lists the rules to show before the person types.

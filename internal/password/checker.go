@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/sspr/sspr/internal/password/zxcvbn"
 )
 
 // Context is what the engine knows about the person choosing the password,
@@ -52,9 +52,14 @@ type Check struct {
 type Result struct {
 	// OK: every check that is not Optional passed.
 	OK bool `json:"ok"`
-	// Score is zxcvbn's strength estimate, 0 (very weak) to 4 (strong),
-	// always computed for the strength meter.
+	// Score is zxcvbn's strength estimate, 0 (very weak) to 4 (strong). It
+	// is computed only when Scored is true: when the policy sets a minimum
+	// score, or the caller asked for the meter (CheckWithStrength).
 	Score int `json:"score"`
+	// Scored says Score was computed. zxcvbn is the costliest part of a
+	// check (about 95 % of it), so a submission that no rule needs it for
+	// skips it.
+	Scored bool `json:"-"`
 	// Checks are in the same order as Describe's.
 	Checks []Check `json:"checks"`
 	// Warnings are message IDs the caller should audit or show, such as
@@ -148,8 +153,19 @@ func (p Policy) Describe() []Check {
 }
 
 // Check judges password for the person described by u. ctx bounds the call
-// to the breach corpus.
+// to the breach corpus. The strength score is computed only when the
+// policy sets a minimum score; use CheckWithStrength for a strength meter.
 func (c *Checker) Check(ctx context.Context, password string, u Context) Result {
+	return c.check(ctx, password, u, c.policy.MinScore > 0)
+}
+
+// CheckWithStrength is Check with the strength score always computed, for
+// the live checklist's meter.
+func (c *Checker) CheckWithStrength(ctx context.Context, password string, u Context) Result {
+	return c.check(ctx, password, u, true)
+}
+
+func (c *Checker) check(ctx context.Context, password string, u Context, withScore bool) Result {
 	length := utf8.RuneCountInString(password)
 	if len(password) > maxInputBytes {
 		cut := maxInputBytes
@@ -170,8 +186,10 @@ func (c *Checker) Check(ctx context.Context, password string, u Context) Result 
 		classes:  classify(password),
 		user:     u,
 	}
-	s.score = c.score(password, u)
-	res := Result{Score: s.score}
+	if withScore {
+		s.score = c.score(password, u)
+	}
+	res := Result{Score: s.score, Scored: withScore}
 	res.Checks = build(c.policy, c, s)
 	res.Warnings = s.warnings
 	res.OK = true

@@ -279,21 +279,39 @@ func TestStrength(t *testing.T) {
 			}
 		}
 	}
-	// The score is always there for the meter, rule or not.
-	r := mustChecker(t, Policy{}, nil).Check(context.Background(), "correcthorsebatterystaple", Context{})
-	if r.Score != 4 {
-		t.Errorf("score without strength rule = %d, want 4", r.Score)
+	// The meter gets the score, rule or not.
+	r := mustChecker(t, Policy{}, nil).CheckWithStrength(context.Background(), "correcthorsebatterystaple", Context{})
+	if r.Score != 4 || !r.Scored {
+		t.Errorf("score without strength rule = %d (scored %v), want 4", r.Score, r.Scored)
 	}
 	if _, ok := find(r, "strength"); ok {
 		t.Error("strength check present without minScore")
 	}
 }
 
+// TestStrengthOnlyWhenNeeded: a submission without a minimum score does not
+// run zxcvbn (it was 14 % of the CPU under load); with one, or when the
+// meter asks, it does.
+func TestStrengthOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	plain := mustChecker(t, Policy{MinLength: 8}, nil)
+	if r := plain.Check(ctx, "correcthorsebatterystaple", Context{}); r.Scored || r.Score != 0 || !r.OK {
+		t.Errorf("Check without minScore: scored %v, score %d, ok %v; want no score", r.Scored, r.Score, r.OK)
+	}
+	if r := plain.CheckWithStrength(ctx, "correcthorsebatterystaple", Context{}); !r.Scored || r.Score != 4 {
+		t.Errorf("CheckWithStrength: scored %v, score %d", r.Scored, r.Score)
+	}
+	strict := mustChecker(t, Policy{MinScore: 3}, nil)
+	if r := strict.Check(ctx, "password1", Context{}); !r.Scored || r.Score != 0 || r.OK {
+		t.Errorf("Check with minScore 3: scored %v, score %d, ok %v; want scored and refused", r.Scored, r.Score, r.OK)
+	}
+}
+
 // TestStrengthBannedWordsLowerScore: banned words also feed zxcvbn's
 // dictionary.
 func TestStrengthBannedWordsLowerScore(t *testing.T) {
-	plain := mustChecker(t, Policy{}, nil).Check(context.Background(), "C0nt0s0!2026", Context{})
-	banned := mustChecker(t, Policy{BannedWords: BannedWordsRule{Words: []string{"contoso"}}}, nil).Check(context.Background(), "C0nt0s0!2026", Context{})
+	plain := mustChecker(t, Policy{}, nil).CheckWithStrength(context.Background(), "C0nt0s0!2026", Context{})
+	banned := mustChecker(t, Policy{BannedWords: BannedWordsRule{Words: []string{"contoso"}}}, nil).CheckWithStrength(context.Background(), "C0nt0s0!2026", Context{})
 	if banned.Score >= plain.Score {
 		t.Errorf("score with banned word %d, without %d: want lower", banned.Score, plain.Score)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/trustelem/zxcvbn/frequency"
+	"github.com/sspr/sspr/internal/password/zxcvbn/frequency"
 )
 
 // leet maps look-alike characters to the letters they stand for.

@@ -173,12 +173,19 @@ func WriteKeyRingFile(path string, r *KeyRing, replace bool) error {
 // warn about it; LoadKeyRing does not refuse such files because some secret
 // stores mount them group-readable).
 func CheckKeyRingMode(path string) error {
+	return CheckPrivateFile(path, "keyring")
+}
+
+// CheckPrivateFile returns an error naming what the file is when users
+// other than its owner can read or write it. Key files should be 0600 (or
+// 0400).
+func CheckPrivateFile(path, what string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("secrets: keyring: %w", err)
+		return fmt.Errorf("secrets: %s: %w", what, err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("secrets: keyring %s has mode %04o: others than its owner can access it (want 0600)", path, perm)
+		return fmt.Errorf("secrets: %s %s has mode %04o: others than its owner can access it (want 0600)", what, path, perm)
 	}
 	return nil
 }

@@ -432,3 +432,15 @@ func TestCheckKeyRingMode(t *testing.T) {
 		t.Errorf("0644: %v", err)
 	}
 }
+
+func TestCheckPrivateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hmac")
+	os.WriteFile(path, []byte("x"), 0o400)
+	if err := CheckPrivateFile(path, "HMAC key file"); err != nil {
+		t.Errorf("0400: %v", err)
+	}
+	os.Chmod(path, 0o604)
+	if err := CheckPrivateFile(path, "HMAC key file"); err == nil || !strings.Contains(err.Error(), "HMAC key file "+path+" has mode 0604") {
+		t.Errorf("0604: %v", err)
+	}
+}

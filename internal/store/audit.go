@@ -89,3 +89,41 @@ func (t *Tx) GetAuditHead() (h AuditHead, ok bool, err error) {
 	}
 	return h, err == nil, err
 }
+
+// AuditRecordByID returns one row, or ErrNotFound.
+func (t *Tx) AuditRecordByID(id int64) (*AuditRecord, error) {
+	recs, err := t.AuditRecords(id-1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 || recs[0].ID != id {
+		return nil, ErrNotFound
+	}
+	return recs[0], nil
+}
+
+// AuditGenesisPending reports whether the record that the audit chain was
+// created is still to be written (a new or just-upgraded database).
+func (t *Tx) AuditGenesisPending() (bool, error) {
+	var pending int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT pending FROM audit_genesis WHERE one = 1`).Scan(&pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return pending != 0, err
+}
+
+// AuditGenesisWritten clears the note that the creation record is pending;
+// the caller writes that record in the same transaction.
+func (t *Tx) AuditGenesisWritten() error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit_genesis (one, pending) VALUES (1, 0)
+		ON CONFLICT (one) DO UPDATE SET pending = 0`)
+	return err
+}
+
+// NewestAuditID returns the highest row id in the log (0 when empty).
+func (t *Tx) NewestAuditID() (int64, error) {
+	var id sql.NullInt64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT MAX(id) FROM audit`).Scan(&id)
+	return id.Int64, err
+}

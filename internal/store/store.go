@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,11 @@ type Store struct {
 
 // OpenSQLite opens (creating if needed) the database file at path and runs
 // pending migrations.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := applyOptions(opts)
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -51,7 +56,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	s := &Store{db: db, stmts: newStmtCache(db)}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -78,7 +83,7 @@ func (s *Store) Close() error {
 // Ping checks the database answers, for health checks.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("creating migrations table: %w", err)
 	}
@@ -87,16 +92,32 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	known := 0
 	for _, e := range entries {
 		num, _, _ := strings.Cut(e.Name(), "_")
 		version, err := strconv.Atoi(num)
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", e.Name())
 		}
+		known = max(known, version)
+	}
+	// An older binary must not write to a schema it does not know: it would
+	// miss columns and triggers the newer one relies on.
+	var newest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("reading the schema version: %w", err)
+	}
+	if newest.Valid && int(newest.Int64) > known {
+		return &SchemaTooNewError{Schema: int(newest.Int64), Known: known}
+	}
+	for _, e := range entries {
+		num, _, _ := strings.Cut(e.Name(), "_")
+		version, _ := strconv.Atoi(num)
 		body, err := migrations.ReadFile("migrations/sqlite/" + e.Name())
 		if err != nil {
 			return err
 		}
+		applied := false
 		err = s.InTx(ctx, func(tx *Tx) error {
 			var n int
 			if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
@@ -109,13 +130,27 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			_, err := tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli())
+			applied = err == nil
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", e.Name(), err)
 		}
+		if applied {
+			log.Info("applied database migration", "version", version, "name", strings.TrimSuffix(e.Name(), ".sql"))
+		}
 	}
 	return nil
+}
+
+// SchemaTooNewError refuses a database that a newer sspr has upgraded.
+type SchemaTooNewError struct {
+	Schema int // the newest migration recorded in the database
+	Known  int // the newest migration this binary has
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("this database was upgraded by a newer sspr (schema %d, this binary knows up to %d); use that version or restore a backup", e.Schema, e.Known)
 }
 
 // Tx is one transaction. Every write of a flow step goes through one Tx.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -365,10 +366,16 @@ func TestFailedTransactionLeavesNothing(t *testing.T) {
 	})
 }
 
+// A missing storage folder is created (see TestStorageFolderCreated); one
+// that cannot be a folder is refused with its path named.
 func TestOpenFailsOnUnusablePath(t *testing.T) {
 	t.Parallel()
-	_, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "no-such-dir", "sspr.db"))
-	if err == nil {
-		t.Fatal("opening a database in a missing directory succeeded")
+	notDir := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.OpenSQLite(context.Background(), filepath.Join(notDir, "sspr.db"))
+	if err == nil || !strings.Contains(err.Error(), notDir) {
+		t.Fatalf("opening a database below a file: %v, want an error naming %s", err, notDir)
 	}
 }

@@ -21,8 +21,6 @@ import (
 	"strings"
 	"time"
 
-	qrcode "github.com/skip2/go-qrcode"
-
 	"github.com/sspr/sspr/internal/factor"
 )
 
@@ -227,7 +225,7 @@ func (f *Factor) BeginEnroll(_ context.Context, s factor.Subject, _ factor.Respo
 		"code_length":   p.Digits,
 	}
 	if f.cfg.QRSize > 0 {
-		png, err := qrcode.Encode(uri, qrcode.Medium, f.cfg.QRSize)
+		png, err := qrPNG(uri, f.cfg.QRSize)
 		if err != nil {
 			return factor.Challenge{}, fmt.Errorf("totp: drawing the QR code: %w", err)
 		}

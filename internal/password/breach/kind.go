@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf16"
+
+	//lint:ignore SA1019 NTLM is defined by MD4: used for compatibility with NTLM corpora, not for security
+	"golang.org/x/crypto/md4"
 )
 
 // Kind is the hash a corpus is keyed by.
@@ -81,9 +84,7 @@ func (k Kind) Digest(password string) [20]byte {
 		for i, c := range u {
 			binary.LittleEndian.PutUint16(b[2*i:], c)
 		}
-		var d [20]byte
-		s := md4Sum(b)
-		copy(d[:], s[:])
+		d := md4Sum(b)
 		clear(b)
 		return d
 	}
@@ -107,4 +108,14 @@ func locate(d *[20]byte, shardBits uint) (shard uint32, key uint64) {
 	w0, w1, w2 := be.Uint32(d[0:4]), be.Uint32(d[4:8]), be.Uint32(d[8:12])
 	shard = uint32(uint64(w0) >> (32 - shardBits))
 	return shard, uint64(w1)<<32 | uint64(w2)
+}
+
+// md4Sum returns the MD4 digest of b (RFC 1320) in the first 16 bytes. MD4
+// is broken as a hash, but NTLM is defined by it; only corpora need it.
+func md4Sum(b []byte) [20]byte {
+	var d [20]byte
+	h := md4.New()
+	h.Write(b)
+	h.Sum(d[:0])
+	return d
 }

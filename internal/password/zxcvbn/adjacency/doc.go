@@ -1,0 +1,3 @@
+// Package adjacency holds the keyboard layouts (qwerty, dvorak, keypads)
+// zxcvbn's spatial matcher walks.
+package adjacency
