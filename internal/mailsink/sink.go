@@ -53,8 +53,9 @@ type Options struct {
 type Stats struct {
 	// Connections is the number of connections accepted so far.
 	Connections int
-	// MaxOpen is the largest number of connections open at one time.
-	MaxOpen int
+	// Open is the number of connections open now; MaxOpen the largest
+	// number open at one time.
+	Open, MaxOpen int
 	// MaxInTransaction is the largest number of connections that were in
 	// the middle of a mail transaction (between MAIL FROM and the end of
 	// DATA) at one time.
@@ -139,7 +140,9 @@ func (s *Sink) SetCommandDelay(d time.Duration) {
 func (s *Sink) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	st.Open = len(s.conns)
+	return st
 }
 
 // Reset forgets all received messages.
