@@ -263,7 +263,10 @@ func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 		o.err = permanentError{errors.New("no sender is configured for channel " + m.Channel)}
 	default:
 		o.to = clear.Recipient
-		o.err = sender.Send(ctx, &clear)
+		// Shutting down does not cut a send short: the relay may already
+		// have the message, and an answer we never read would send it
+		// twice. The sender's own timeout bounds the wait.
+		o.err = sender.Send(context.WithoutCancel(ctx), &clear)
 	}
 	o.at = w.Now()
 	return o

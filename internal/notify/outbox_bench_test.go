@@ -118,5 +118,6 @@ func benchWorker(s *store.Store, snd notify.Sender) *notify.Worker {
 	return &notify.Worker{
 		Store: s, Sender: snd, Log: quiet, PollInterval: time.Second,
 		MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 8 * time.Second, Lease: time.Minute,
+		Workers: 4, SentRetention: time.Hour,
 	}
 }
