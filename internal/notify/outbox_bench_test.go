@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 

@@ -312,4 +312,3 @@ func TestTidy(t *testing.T) {
 		t.Errorf("%d rows left, want only the pending message", all)
 	}
 }
-
