@@ -267,6 +267,7 @@ func (c *Config) validate(p *Problems) {
 	if c.Mail.Outbox.MaxAttempts < 1 {
 		p.add("mail.outbox.max_attempts", "must be at least 1")
 	}
+	validateOutboxDelivery(p, c.Mail.Outbox)
 	// reset
 	r := c.Reset
 	if r.CodeLength < 6 || r.CodeLength > 10 {
