@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -86,7 +88,7 @@ log:
 		return ms[0]
 	}
 
-	var log1 bytes.Buffer
+	var log1 syncBuffer
 	first := exec.Command(binary, "serve", "--config", cfg)
 	first.Stderr, first.Stdout = &log1, &log1
 	if err := first.Start(); err != nil {
@@ -127,7 +129,7 @@ log:
 
 	// The relay answers again; the node restarts on the same database.
 	sink.SetCommandDelay(0)
-	var log2 bytes.Buffer
+	var log2 syncBuffer
 	second := exec.Command(binary, "serve", "--config", cfg)
 	second.Stderr, second.Stdout = &log2, &log2
 	restarted := time.Now()
@@ -168,8 +170,26 @@ log:
 	if m := outbox(); m.Attempts != 2 {
 		t.Errorf("attempts = %d, want 2 (the one cut by the kill counts)", m.Attempts)
 	}
-	if !bytes.Contains(log2.Bytes(), []byte("earlier process of this node stopped while delivering")) {
+	if !strings.Contains(log2.String(), "earlier process of this node stopped while delivering") {
 		t.Errorf("the restart does not say it took the claim back:\n%s", log2.String())
 	}
 	st.Close()
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
