@@ -102,7 +102,7 @@ log:
 	for {
 		m := outbox()
 		if m.ClaimNode == "crash-test-node" && sink.Stats().Open > 0 {
-			if m.NextAttemptAt.Sub(time.Now()) < time.Minute {
+			if time.Until(m.NextAttemptAt) < time.Minute {
 				t.Fatalf("the claim's lease ends at %v: too short to tell a release from a lease", m.NextAttemptAt)
 			}
 			break
