@@ -466,6 +466,7 @@ func Defaults() Config {
 				MaxAttempts:    12,
 				InitialBackoff: 5 * time.Second,
 				MaxBackoff:     15 * time.Minute,
+
 				Workers:         4,
 				SentRetention:   24 * time.Hour,
 				FailedRetention: 7 * 24 * time.Hour,
