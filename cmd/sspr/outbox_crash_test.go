@@ -23,8 +23,25 @@ import (
 // same database: the restarted node takes its dead predecessor's claim back
 // at once, so the mail arrives within seconds — not after the 90 s lease
 // (2 × smtp.timeout + 30 s) that protects claims of other nodes.
+//
+// Delivery is at least once: killed after the relay had the mail but
+// before sspr heard the relay's final reply, the restart sends it again,
+// with the same Message-ID.
 func TestOutboxMailAfterKill(t *testing.T) {
-	sink, err := mailsink.Start("", mailsink.Options{CommandDelay: time.Hour}) // the relay stalls
+	for _, tc := range []struct {
+		name   string
+		opts   mailsink.Options
+		copies int
+	}{
+		{"killed before the relay had the mail", mailsink.Options{CommandDelay: time.Hour}, 1},
+		{"killed after the relay had it, before its reply", mailsink.Options{AcceptDelay: time.Hour}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) { outboxMailAfterKill(t, tc.opts, tc.copies) })
+	}
+}
+
+func outboxMailAfterKill(t *testing.T, stall mailsink.Options, copies int) {
+	sink, err := mailsink.Start("", stall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +114,12 @@ log:
 	exited := make(chan error, 1)
 	go func() { exited <- first.Wait() }()
 	// Wait until it has claimed the mail and is connected to the relay,
-	// which does not answer.
+	// which does not answer (or, with AcceptDelay, has the mail and does
+	// not answer).
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		m := outbox()
-		if m.ClaimNode == "crash-test-node" && sink.Stats().Open > 0 {
+		if m.ClaimNode == "crash-test-node" && sink.Stats().Open > 0 && len(sink.Messages()) == copies-1 {
 			if time.Until(m.NextAttemptAt) < time.Minute {
 				t.Fatalf("the claim's lease ends at %v: too short to tell a release from a lease", m.NextAttemptAt)
 			}
@@ -123,12 +141,13 @@ log:
 		t.Fatal(err)
 	}
 	<-exited
-	if n := len(sink.Messages()); n != 0 {
+	if n := len(sink.Messages()); n != copies-1 {
 		t.Fatalf("the relay got %d messages before the kill", n)
 	}
 
 	// The relay answers again; the node restarts on the same database.
 	sink.SetCommandDelay(0)
+	sink.SetAcceptDelay(0)
 	var log2 syncBuffer
 	second := exec.Command(binary, "serve", "--config", cfg)
 	second.Stderr, second.Stdout = &log2, &log2
@@ -142,7 +161,8 @@ log:
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := sink.WaitFor(ctx, nil)
+	seen := 0
+	got, err := sink.WaitFor(ctx, func(mailsink.Message) bool { seen++; return seen == copies })
 	if err != nil {
 		t.Fatalf("the mail did not arrive after the restart: %v\n%s", err, log2.String())
 	}
@@ -164,8 +184,14 @@ log:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(sink.Messages()); n != 1 {
-		t.Errorf("the relay got %d copies", n)
+	msgs := sink.Messages()
+	if len(msgs) != copies {
+		t.Errorf("the relay got %d copies, want %d", len(msgs), copies)
+	}
+	for _, m := range msgs {
+		if m.MessageID != msgs[0].MessageID {
+			t.Errorf("a copy has another Message-ID: %q, %q", m.MessageID, msgs[0].MessageID)
+		}
 	}
 	if m := outbox(); m.Attempts != 2 {
 		t.Errorf("attempts = %d, want 2 (the one cut by the kill counts)", m.Attempts)

@@ -46,6 +46,11 @@ type Options struct {
 	// non-zero code refuses the recipient with that code and text (for
 	// example 550, "5.1.1 <bob@example.com>: user unknown").
 	RcptReply func(addr string) (code int, text string)
+	// AcceptDelay makes the sink wait this long, after it has stored a
+	// message, before it answers the end of DATA: the moment when a relay
+	// has a mail but the client does not know yet (what a crash of the
+	// client then means is worth a test). SetAcceptDelay changes it.
+	AcceptDelay time.Duration
 }
 
 // Stats counts what the sink has seen, for tests that check how a client
@@ -78,6 +83,7 @@ type Sink struct {
 	wg       sync.WaitGroup
 
 	delay         time.Duration
+	acceptDelay   time.Duration
 	stats         Stats
 	inTransaction int
 }
@@ -108,7 +114,7 @@ func Start(addr string, opts Options) (*Sink, error) {
 		return nil, fmt.Errorf("mailsink: listen on %s: %w", addr, err)
 	}
 	s := &Sink{opts: opts, ln: ln, changed: make(chan struct{}), conns: make(map[net.Conn]struct{}),
-		closing: make(chan struct{}), delay: opts.CommandDelay}
+		closing: make(chan struct{}), delay: opts.CommandDelay, acceptDelay: opts.AcceptDelay}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -134,6 +140,14 @@ func (s *Sink) SetCommandDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// SetAcceptDelay changes Options.AcceptDelay for messages received from
+// now on.
+func (s *Sink) SetAcceptDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acceptDelay = d
 }
 
 // Stats returns the counts so far.
@@ -262,6 +276,11 @@ func (s *Sink) wait() bool {
 	s.mu.Lock()
 	d := s.delay
 	s.mu.Unlock()
+	return s.sleep(d)
+}
+
+// sleep waits d; it reports false when the sink is closing.
+func (s *Sink) sleep(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
@@ -584,6 +603,12 @@ func (ss *session) data() bool {
 	msg.Connection = ss.id
 	ss.sink.store(msg)
 	ss.resetTransaction()
+	ss.sink.mu.Lock()
+	accept := ss.sink.acceptDelay
+	ss.sink.mu.Unlock()
+	if !ss.sink.sleep(accept) {
+		return false
+	}
 	return ss.reply(250, "2.0.0 OK queued as "+queueID()) == nil
 }
 

@@ -471,3 +471,27 @@ func TestStatsDelayAndRefusedRecipient(t *testing.T) {
 		t.Error("NOOP answered although the sink closed during the delay")
 	}
 }
+
+// TestAcceptDelay: the sink has the message before the client hears that
+// it was accepted.
+func TestAcceptDelay(t *testing.T) {
+	s := startSink(t, Options{AcceptDelay: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		done <- smtp.SendMail(s.Addr(), nil, "a@x.test", []string{"b@x.test"}, []byte("Subject: held\r\n\r\nx\r\n"))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m, err := s.WaitFor(ctx, nil); err != nil || m.Subject != "held" {
+		t.Fatalf("WaitFor = %q, %v", m.Subject, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the client finished (%v) while the sink held its reply", err)
+	default:
+	}
+	s.Close()
+	if err := <-done; err == nil {
+		t.Error("the client heard an acceptance the sink never sent")
+	}
+}
