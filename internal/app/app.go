@@ -106,7 +106,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MaxAttempts: cfg.Mail.Outbox.MaxAttempts, InitialBackoff: cfg.Mail.Outbox.InitialBackoff, MaxBackoff: cfg.Mail.Outbox.MaxBackoff,
 		// A claimed message stays hidden from other workers for longer than
 		// any send can take, so two nodes never both deliver it.
-		Lease:   2*cfg.Mail.SMTP.Timeout + 30*time.Second,
+		Lease: 2*cfg.Mail.SMTP.Timeout + 30*time.Second,
+		// At start-up the worker takes back what an earlier process of
+		// this node left claimed when it died (see docs/operations.md).
 		Workers: cfg.Mail.Outbox.Workers, Node: cfg.Mail.Outbox.NodeID,
 		SentRetention: cfg.Mail.Outbox.SentRetention, FailedRetention: cfg.Mail.Outbox.FailedRetention,
 	}
