@@ -103,6 +103,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		// A claimed message stays hidden from other workers for longer than
 		// any send can take, so two nodes never both deliver it.
 		Lease: 2*cfg.Mail.SMTP.Timeout + 30*time.Second,
+		// At start-up the worker takes back what an earlier process of
+		// this node left claimed when it died (see docs/operations.md).
+		Workers: cfg.Mail.Outbox.Workers, Node: cfg.Mail.Outbox.NodeID,
+		SentRetention: cfg.Mail.Outbox.SentRetention, FailedRetention: cfg.Mail.Outbox.FailedRetention,
 	}
 	if worker.SMS, err = smsSender(cfg.SMS, sender); err != nil {
 		st.Close()
@@ -433,6 +437,11 @@ func (a *App) janitor(ctx context.Context) {
 		})
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("removing expired flows, sessions and counters failed", "err", err)
+		}
+		if r, err := a.worker.Tidy(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("removing old outbox messages failed", "err", err)
+		} else if r != (notify.TidyResult{}) {
+			a.log.Debug("removed old outbox messages", "sent", r.Sent, "failed_purged", r.Purged, "failed_deleted", r.Failed)
 		}
 		select {
 		case <-ctx.Done():

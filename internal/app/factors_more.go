@@ -114,10 +114,8 @@ func smsSender(cfg config.SMS, mail notify.Sender) (notify.Sender, error) {
 // smsOutbox delivers outbox messages of the sms channel.
 type smsOutbox struct{ s sms.Sender }
 
+// A *sms.PermanentError passes through as it is: the outbox recognises it
+// by its Permanent method.
 func (o smsOutbox) Send(ctx context.Context, m *store.Message) error {
-	err := o.s.Send(ctx, m.Recipient, m.TextBody)
-	if err != nil && sms.IsPermanent(err) {
-		return &notify.PermanentError{Err: err}
-	}
-	return err
+	return o.s.Send(ctx, m.Recipient, m.TextBody)
 }

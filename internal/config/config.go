@@ -332,6 +332,20 @@ type Outbox struct {
 	// InitialBackoff doubles after each failed attempt, up to MaxBackoff.
 	InitialBackoff time.Duration `yaml:"initial_backoff"`
 	MaxBackoff     time.Duration `yaml:"max_backoff"`
+	// Workers is how many messages are delivered at once, each over its
+	// own kept connection to the relay.
+	Workers int `yaml:"workers"`
+	// NodeID names this process among the nodes sharing the database
+	// (default: the host name). After a crash, the next start with the same
+	// NodeID takes back at once the messages the dead process was sending.
+	NodeID string `yaml:"node_id"`
+	// SentRetention is how long a sent message's row stays (its subject and
+	// bodies are erased at once); 0 deletes it as soon as it is sent.
+	SentRetention time.Duration `yaml:"sent_retention"`
+	// FailedRetention is how long a given-up message keeps its recipient,
+	// subject and bodies (for a look into why); then they are erased, and
+	// the row goes 30 days later.
+	FailedRetention time.Duration `yaml:"failed_retention"`
 }
 
 // Reset configures the password reset flow.
@@ -490,6 +504,10 @@ func Defaults() Config {
 				MaxAttempts:    12,
 				InitialBackoff: 5 * time.Second,
 				MaxBackoff:     15 * time.Minute,
+
+				Workers:         4,
+				SentRetention:   24 * time.Hour,
+				FailedRetention: 7 * 24 * time.Hour,
 			},
 		},
 		Reset: Reset{

@@ -22,7 +22,6 @@ import (
 
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/mailsink"
-	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -113,8 +112,8 @@ func testCA(t *testing.T) (*tls.Config, string) {
 }
 
 func isPermanent(err error) bool {
-	var p *notify.PermanentError
-	return errors.As(err, &p)
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 func crlfToLF(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
@@ -445,5 +444,90 @@ func TestNewSMTPSenderChecksConfig(t *testing.T) {
 		if _, err := mail.NewSMTPSender(tc.cfg); err == nil {
 			t.Errorf("%s: NewSMTPSender accepted %+v", tc.name, tc.cfg)
 		}
+	}
+}
+
+// TestConnectionReuse: messages sent one after another share a connection
+// (RSET between them), a refused recipient does not cost the connection, a
+// connection carries at most MaxPerConnection messages, a relay that
+// dropped the connection is reconnected to without an error, and an idle
+// connection is closed.
+func TestConnectionReuse(t *testing.T) {
+	t.Parallel()
+	var refuse = "bob@example.com"
+	opts := mailsink.Options{RcptReply: func(addr string) (int, string) {
+		if addr == refuse {
+			return 550, "5.1.1 <" + addr + ">: user unknown"
+		}
+		return 0, ""
+	}}
+	sink := startSink(t, opts)
+	s := sender(t, sink.Addr(), func(c *mail.Config) { c.MaxPerConnection = 3 })
+	t.Cleanup(func() { s.Close() })
+	for _, to := range []string{"a@example.com", refuse, "b@example.com", "c@example.com", "d@example.com"} {
+		err := s.Send(context.Background(), message(to))
+		if (to == refuse) != isPermanent(err) || (to != refuse && err != nil) {
+			t.Fatalf("Send to %s: %v", to, err)
+		}
+	}
+	got := sink.Messages()
+	if len(got) != 4 {
+		t.Fatalf("sink has %d messages, want 4", len(got))
+	}
+	// a, b, c on the first connection (the refusal in between kept it), d
+	// on a second one: the first had carried its 3.
+	for i, want := range []int{1, 1, 1, 2} {
+		if got[i].Connection != want {
+			t.Errorf("message %d (%s) came over connection %d, want %d", i, got[i].To[0], got[i].Connection, want)
+		}
+	}
+	if n := s.Dials(); n != 2 {
+		t.Errorf("%d connections opened, want 2", n)
+	}
+
+	// The relay restarts: the kept connection is dead; Send notices at
+	// RSET and opens a new one.
+	addr := sink.Addr()
+	sink.Close()
+	back, err := mailsink.Start(addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	if err := s.Send(context.Background(), message("e@example.com")); err != nil {
+		t.Fatalf("Send after the relay restarted: %v", err)
+	}
+	if n := len(back.Messages()); n != 1 || s.Dials() != 3 {
+		t.Errorf("after the restart: %d messages, %d dials", n, s.Dials())
+	}
+}
+
+func TestIdleConnectionClosed(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t, mailsink.Options{})
+	s := sender(t, sink.Addr(), func(c *mail.Config) { c.IdleTimeout = time.Millisecond })
+	if err := s.Send(context.Background(), message("a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.Stats().Open != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection was not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Send(context.Background(), message("b@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if st := sink.Stats(); st.Connections != 2 || st.Transactions != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	// Close ends the kept connection too.
+	s.Close()
+	for sink.Stats().Open != 0 {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("Close left the connection open")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

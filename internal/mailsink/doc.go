@@ -8,6 +8,10 @@
 // closing and restarting it on the same address, to check that the outbox
 // survives an SMTP server that is down for a while.
 //
+// Options can make it slow (a delay before every reply, or before
+// accepting a message), refuse recipients, and Stats counts connections
+// and concurrent transactions, for tests of SMTP clients.
+//
 // It speaks the subset of RFC 5321 that mail clients use: EHLO/HELO,
 // STARTTLS (when given a tls.Config), AUTH PLAIN (when enabled; any
 // credentials are accepted), MAIL FROM with the SIZE parameter, RCPT TO,

@@ -40,6 +40,10 @@ type Message struct {
 	MessageID string
 	// TLS reports whether the message arrived over STARTTLS.
 	TLS bool
+	// Connection numbers the connection the message came over (1 for the
+	// first one the sink accepted): messages with the same number shared a
+	// connection.
+	Connection int
 	// ParseError is set when the content could not be fully parsed; Raw
 	// is still complete.
 	ParseError string

@@ -41,6 +41,36 @@ type Options struct {
 	// keeping it: a load generator that reads millions of codes must not
 	// hold them all (Messages and WaitFor then see nothing).
 	Deliver func(Message)
+	// CommandDelay makes the sink wait this long before each reply
+	// (the greeting included), like a slow or distant relay; tests and
+	// benchmarks use it to see how a client copes with latency.
+	// SetCommandDelay changes it while the sink runs.
+	CommandDelay time.Duration
+	// RcptReply, when set, is asked about every RCPT TO address; a
+	// non-zero code refuses the recipient with that code and text (for
+	// example 550, "5.1.1 <bob@example.com>: user unknown").
+	RcptReply func(addr string) (code int, text string)
+	// AcceptDelay makes the sink wait this long, after it has stored a
+	// message, before it answers the end of DATA: the moment when a relay
+	// has a mail but the client does not know yet (what a crash of the
+	// client then means is worth a test). SetAcceptDelay changes it.
+	AcceptDelay time.Duration
+}
+
+// Stats counts what the sink has seen, for tests that check how a client
+// uses connections.
+type Stats struct {
+	// Connections is the number of connections accepted so far.
+	Connections int
+	// Open is the number of connections open now; MaxOpen the largest
+	// number open at one time.
+	Open, MaxOpen int
+	// MaxInTransaction is the largest number of connections that were in
+	// the middle of a mail transaction (between MAIL FROM and the end of
+	// DATA) at one time.
+	MaxInTransaction int
+	// Transactions is the number of messages received.
+	Transactions int
 }
 
 // Sink is a running SMTP receiver. Its methods are safe for concurrent use.
@@ -53,7 +83,13 @@ type Sink struct {
 	changed  chan struct{} // closed and replaced whenever a message arrives
 	conns    map[net.Conn]struct{}
 	closed   bool
+	closing  chan struct{} // closed by Close, interrupts command delays
 	wg       sync.WaitGroup
+
+	delay         time.Duration
+	acceptDelay   time.Duration
+	stats         Stats
+	inTransaction int
 }
 
 // Start listens on addr ("" means 127.0.0.1:0, a random free loopback port)
@@ -81,7 +117,8 @@ func Start(addr string, opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailsink: listen on %s: %w", addr, err)
 	}
-	s := &Sink{opts: opts, ln: ln, changed: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+	s := &Sink{opts: opts, ln: ln, changed: make(chan struct{}), conns: make(map[net.Conn]struct{}),
+		closing: make(chan struct{}), delay: opts.CommandDelay, acceptDelay: opts.AcceptDelay}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -99,6 +136,31 @@ func (s *Sink) Messages() []Message {
 		out[i] = m.clone()
 	}
 	return out
+}
+
+// SetCommandDelay changes Options.CommandDelay for replies sent from now
+// on; a reply already waiting keeps its delay (or ends with Close).
+func (s *Sink) SetCommandDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// SetAcceptDelay changes Options.AcceptDelay for messages received from
+// now on.
+func (s *Sink) SetAcceptDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acceptDelay = d
+}
+
+// Stats returns the counts so far.
+func (s *Sink) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Open = len(s.conns)
+	return st
 }
 
 // Reset forgets all received messages.
@@ -141,6 +203,7 @@ func (s *Sink) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.closing)
 	for c := range s.conns {
 		_ = c.Close()
 	}
@@ -171,12 +234,20 @@ func (s *Sink) acceptLoop() {
 			return
 		}
 		s.conns[c] = struct{}{}
+		s.stats.Connections++
+		s.stats.MaxOpen = max(s.stats.MaxOpen, len(s.conns))
+		id := s.stats.Connections
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			newSession(s, c).serve()
+			ss := newSession(s, c)
+			ss.id = id
+			ss.serve()
 			s.mu.Lock()
+			if ss.hasMail {
+				s.inTransaction--
+			}
 			delete(s.conns, c)
 			s.mu.Unlock()
 			_ = c.Close()
@@ -187,14 +258,51 @@ func (s *Sink) acceptLoop() {
 // store records a message and wakes WaitFor callers.
 func (s *Sink) store(m Message) {
 	if s.opts.Deliver != nil {
+		s.mu.Lock()
+		s.stats.Transactions++
+		s.mu.Unlock()
 		s.opts.Deliver(m)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messages = append(s.messages, m)
+	s.stats.Transactions++
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// transaction notes a session entering (+1) or leaving (-1) a mail
+// transaction.
+func (s *Sink) transaction(delta int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inTransaction += delta
+	s.stats.MaxInTransaction = max(s.stats.MaxInTransaction, s.inTransaction)
+}
+
+// wait sleeps for the current command delay; it reports false when the
+// sink is closing.
+func (s *Sink) wait() bool {
+	s.mu.Lock()
+	d := s.delay
+	s.mu.Unlock()
+	return s.sleep(d)
+}
+
+// sleep waits d; it reports false when the sink is closing.
+func (s *Sink) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.closing:
+		return false
+	}
 }
 
 // replaceConn swaps the tracked connection after STARTTLS, so Close still
@@ -211,6 +319,7 @@ const maxLine = 4096 // RFC 5321 allows 512 for commands; be generous, but bound
 // session is one SMTP conversation.
 type session struct {
 	sink *Sink
+	id   int
 	conn net.Conn
 	orig net.Conn
 	br   *bufio.Reader
@@ -228,6 +337,9 @@ func newSession(s *Sink, c net.Conn) *session {
 }
 
 func (ss *session) reply(code int, text string) error {
+	if !ss.sink.wait() {
+		return net.ErrClosed
+	}
 	_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.sink.opts.Timeout))
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
@@ -264,6 +376,9 @@ func (ss *session) readLine() (string, error) {
 }
 
 func (ss *session) resetTransaction() {
+	if ss.hasMail {
+		ss.sink.transaction(-1)
+	}
 	ss.from, ss.hasMail, ss.rcpts = "", false, nil
 }
 
@@ -442,6 +557,7 @@ func (ss *session) mail(arg string) error {
 		}
 	}
 	ss.from, ss.hasMail = addr, true
+	ss.sink.transaction(+1)
 	return ss.reply(250, "2.1.0 OK")
 }
 
@@ -455,6 +571,11 @@ func (ss *session) rcpt(arg string) error {
 	}
 	if len(ss.rcpts) >= ss.sink.opts.MaxRecipients {
 		return ss.reply(452, "4.5.3 Too many recipients")
+	}
+	if ss.sink.opts.RcptReply != nil {
+		if code, text := ss.sink.opts.RcptReply(addr); code != 0 {
+			return ss.reply(code, text)
+		}
 	}
 	ss.rcpts = append(ss.rcpts, addr)
 	return ss.reply(250, "2.1.5 OK")
@@ -490,8 +611,15 @@ func (ss *session) data() bool {
 	msg.To = append([]string(nil), ss.rcpts...)
 	msg.Received = ss.sink.opts.Now()
 	msg.TLS = ss.tls
+	msg.Connection = ss.id
 	ss.sink.store(msg)
 	ss.resetTransaction()
+	ss.sink.mu.Lock()
+	accept := ss.sink.acceptDelay
+	ss.sink.mu.Unlock()
+	if !ss.sink.sleep(accept) {
+		return false
+	}
 	return ss.reply(250, "2.0.0 OK queued as "+queueID()) == nil
 }
 

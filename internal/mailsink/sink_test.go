@@ -8,9 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -383,4 +386,112 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Raw changed")
 		}
 	})
+}
+
+// TestStatsDelayAndRefusedRecipient: the knobs tests of SMTP clients rely
+// on — a per-command delay (ordering-free: two clients overlap inside their
+// transactions), connection numbers on messages, and refusing a recipient.
+func TestStatsDelayAndRefusedRecipient(t *testing.T) {
+	s := startSink(t, Options{CommandDelay: 20 * time.Millisecond, RcptReply: func(addr string) (int, string) {
+		if addr == "bob@x.test" {
+			return 550, "5.1.1 <bob@x.test>: user unknown"
+		}
+		return 0, ""
+	}})
+	// Two clients inside a transaction at once: both hold MAIL FROM before
+	// either sends DATA.
+	var clients []*smtp.Client
+	for i := 0; i < 2; i++ {
+		c, err := smtp.Dial(s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Mail("a@x.test"); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		if err := c.Rcpt("b@x.test"); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(w, "Subject: s\r\n\r\nx\r\n")
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second message on the first connection; a refused recipient.
+	c := clients[0]
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@x.test"); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Rcpt("bob@x.test")
+	var tpErr *textproto.Error
+	if !errors.As(err, &tpErr) || tpErr.Code != 550 || !strings.Contains(tpErr.Msg, "user unknown") {
+		t.Fatalf("RCPT of a refused recipient: %v", err)
+	}
+	if err := c.Rcpt("b@x.test"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, "Subject: again\r\n\r\nx\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Connections != 2 || st.MaxOpen != 2 || st.MaxInTransaction != 2 || st.Transactions != 3 {
+		t.Errorf("stats = %+v", st)
+	}
+	conns := map[int]int{}
+	for _, m := range s.Messages() {
+		conns[m.Connection]++
+	}
+	if len(conns) != 2 || conns[1]+conns[2] != 3 {
+		t.Errorf("messages per connection = %v", conns)
+	}
+	s.SetCommandDelay(time.Hour)
+	done := make(chan error, 1)
+	go func() { done <- c.Noop() }()
+	// Close interrupts a reply that is waiting out the delay.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Error("NOOP answered although the sink closed during the delay")
+	}
+}
+
+// TestAcceptDelay: the sink has the message before the client hears that
+// it was accepted.
+func TestAcceptDelay(t *testing.T) {
+	s := startSink(t, Options{AcceptDelay: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		done <- smtp.SendMail(s.Addr(), nil, "a@x.test", []string{"b@x.test"}, []byte("Subject: held\r\n\r\nx\r\n"))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m, err := s.WaitFor(ctx, nil); err != nil || m.Subject != "held" {
+		t.Fatalf("WaitFor = %q, %v", m.Subject, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the client finished (%v) while the sink held its reply", err)
+	default:
+	}
+	s.Close()
+	if err := <-done; err == nil {
+		t.Error("the client heard an acceptance the sink never sent")
+	}
 }

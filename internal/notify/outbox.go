@@ -2,31 +2,49 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
 )
 
-// Sender delivers one message; an error means "not delivered, try again".
+// Sender delivers one message; an error means "not delivered, try again",
+// unless it is permanent (see IsPermanent). Implementations are safe for
+// concurrent use: several workers call Send at once.
 type Sender interface {
 	Send(ctx context.Context, m *store.Message) error
 }
 
-// PermanentError marks a failure retrying cannot fix (the relay refused the
-// recipient, say); the message is given up at once.
-type PermanentError struct{ Err error }
+// IsPermanent reports whether err (or an error it wraps) says retrying
+// cannot help: it has a Permanent() bool method returning true. Adapters
+// (mail, sms) declare their own error types with that method, so they need
+// nothing from this package.
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
 
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
+// permanentError is the outbox's own "give up": a message that cannot be
+// opened, or no sender for its channel.
+type permanentError struct{ error }
+
+func (permanentError) Permanent() bool { return true }
 
 // OutboxStore is the part of the store the worker needs.
 type OutboxStore interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
 
-// Worker delivers due outbox messages.
+// Worker delivers due outbox messages, several at a time.
+//
+// Delivery is at least once, with a stable Message-ID: a message is marked
+// sent in the transaction right after the relay's final reply, so only a
+// crash between that reply and the commit sends it again.
 type Worker struct {
 	Store OutboxStore
 	// Sender delivers mail; SMS delivers text messages (nil: SMS messages
@@ -44,9 +62,38 @@ type Worker struct {
 	// Lease is how long a claimed message is hidden from other workers while
 	// it is being sent; longer than any SMTP timeout.
 	Lease time.Duration
-	// kick wakes the worker early when a step enqueued something.
-	kick chan struct{}
+	// Workers is how many messages Run delivers at once (default 1). Each
+	// claims a different message; with a connection-keeping Sender each
+	// keeps its own connection to the relay.
+	Workers int
+	// Node names this node (default: the host name) and Instance this
+	// process (default: random). Claims carry both, so a restarted node
+	// takes back at once what its previous process left claimed when it
+	// died (see Run); claims of other nodes wait for their lease. Two
+	// processes running at once must not share a node name.
+	Node, Instance string
+	// SentRetention is how long a sent message's row stays (its subject and
+	// bodies are erased at once); zero deletes the row as it is marked
+	// sent. Tidy deletes the older ones.
+	SentRetention time.Duration
+	// FailedRetention is how long a given-up message keeps its recipient,
+	// subject and bodies; Tidy then erases them and deletes the remaining
+	// row FailedMetadataRetention later.
+	FailedRetention time.Duration
+
+	kick     chan struct{} // wakes an idle worker when a step enqueued something
+	initOnce sync.Once
 }
+
+// FailedMetadataRetention is how long the row of a given-up message stays
+// after its contents were erased: long enough to look into a failure,
+// bounded so a relay that refused everything for a while does not fill
+// the database.
+const FailedMetadataRetention = 30 * 24 * time.Hour
+
+// tidyBatch bounds how many rows one janitor transaction touches, so it
+// never holds the database for long.
+const tidyBatch = 500
 
 // Kick asks the worker to look at the outbox now instead of at its next poll.
 func (w *Worker) Kick() {
@@ -60,26 +107,72 @@ func (w *Worker) Kick() {
 }
 
 func (w *Worker) init() {
-	if w.Now == nil {
-		w.Now = time.Now
-	}
-	if w.Log == nil {
-		w.Log = slog.Default()
-	}
-	if w.Lease == 0 {
-		w.Lease = 2 * time.Minute
-	}
-	if w.kick == nil {
-		w.kick = make(chan struct{}, 1)
-	}
+	w.initOnce.Do(func() {
+		if w.Now == nil {
+			w.Now = time.Now
+		}
+		if w.Log == nil {
+			w.Log = slog.Default()
+		}
+		if w.Lease == 0 {
+			w.Lease = 2 * time.Minute
+		}
+		if w.Workers < 1 {
+			w.Workers = 1
+		}
+		if w.Node == "" {
+			w.Node, _ = os.Hostname()
+			if w.Node == "" {
+				w.Node = "sspr"
+			}
+		}
+		if w.Instance == "" {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			w.Instance = hex.EncodeToString(b)
+		}
+		if w.kick == nil {
+			w.kick = make(chan struct{}, 1)
+		}
+	})
 }
 
 // Prepare makes Kick usable before Run starts; Run calls it too.
 func (w *Worker) Prepare() { w.init() }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends. It first takes back the claims an earlier
+// process of this node left behind (a crash mid-send), then runs Workers
+// delivery loops.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
+	if n, err := w.ReleaseEarlierClaims(ctx); err != nil && ctx.Err() == nil {
+		w.Log.Error("outbox: taking back the claims of an earlier process failed; they wait for their lease", "node", w.Node, "err", err)
+	} else if n > 0 {
+		w.Log.Warn("outbox: an earlier process of this node stopped while delivering; its messages are due again", "node", w.Node, "messages", n)
+	}
+	var wg sync.WaitGroup
+	for range w.Workers {
+		wg.Go(func() { w.loop(ctx) })
+	}
+	wg.Wait()
+	if c, ok := w.Sender.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
+
+// ReleaseEarlierClaims makes due at once the messages claimed by another
+// instance of this node, and reports how many.
+func (w *Worker) ReleaseEarlierClaims(ctx context.Context) (int64, error) {
+	w.init()
+	var n int64
+	err := w.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.ReleaseClaims(w.Node, w.Instance, w.Now())
+		return err
+	})
+	return n, err
+}
+
+func (w *Worker) loop(ctx context.Context) {
 	t := time.NewTicker(w.PollInterval)
 	defer t.Stop()
 	for {
@@ -95,85 +188,117 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce delivers every message due now and reports how many were sent.
+// outcome is the result of one delivery attempt, waiting to be recorded.
+type outcome struct {
+	m       *store.Message
+	attempt int
+	err     error // nil: sent
+	to      string
+	at      time.Time
+}
+
+// RunOnce delivers, one after another, every message due now and reports
+// how many were sent. Each message costs one transaction: recording the
+// previous message's outcome and claiming the next one share it.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
 	sent := 0
-	for ctx.Err() == nil {
-		now := w.Now()
-		var due []*store.Message
-		err := w.Store.InTx(ctx, func(tx *store.Tx) error {
+	var pending *outcome
+	for {
+		var m *store.Message
+		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+			if pending != nil {
+				if err := w.record(tx, pending); err != nil {
+					return err
+				}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			now := w.Now()
 			var err error
-			due, err = tx.DueMessages(now, 20)
+			m, err = tx.ClaimNext(now, now.Add(w.Lease), w.Node, w.Instance)
 			return err
 		})
-		if err != nil || len(due) == 0 {
-			return sent, err
-		}
-		for _, m := range due {
-			ok, err := w.deliver(ctx, m)
-			if err != nil {
-				return sent, err
+		if err != nil && pending != nil {
+			// Record the delivery on its own: a sent message must not be
+			// sent again because claiming the next one failed.
+			if rerr := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.record(tx, pending) }); rerr != nil {
+				w.Log.Error("outbox: recording a delivery attempt failed; the message is tried again when its lease ends",
+					"id", pending.m.ID, "kind", pending.m.Kind, "err", rerr)
+				err, pending = errors.Join(err, rerr), nil
 			}
-			if ok {
+		}
+		if pending != nil {
+			w.logOutcome(pending)
+			if pending.err == nil {
 				sent++
 			}
+			pending = nil
 		}
+		if err != nil {
+			return sent, err
+		}
+		if m == nil {
+			return sent, ctx.Err()
+		}
+		// More may be due: wake an idle worker to share the work.
+		w.Kick()
+		pending = w.send(ctx, m)
 	}
-	return sent, ctx.Err()
 }
 
-// deliver claims, sends and records one message. Claiming first means two
-// workers never send the same message; the lease makes a worker that died
-// mid-send give the message back.
-func (w *Worker) deliver(ctx context.Context, m *store.Message) (bool, error) {
-	now := w.Now()
-	var claimed bool
-	err := w.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		claimed, err = tx.ClaimMessage(m.ID, now, now.Add(w.Lease))
-		return err
-	})
-	if err != nil || !claimed {
-		return false, err
-	}
-	attempt := m.Attempts + 1
+// send opens and delivers m.
+func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
+	o := &outcome{m: m, attempt: m.Attempts}
 	sender := w.Sender
 	if m.Channel == "sms" {
 		sender = w.SMS
 	}
-	var sendErr error
 	clear := *m
 	switch err := OpenMessage(w.Sealer, &clear); {
 	case err != nil:
-		sendErr = &PermanentError{Err: err}
+		o.err = permanentError{err}
 	case sender == nil:
-		sendErr = &PermanentError{Err: errors.New("no sender is configured for channel " + m.Channel)}
+		o.err = permanentError{errors.New("no sender is configured for channel " + m.Channel)}
 	default:
-		sendErr = sender.Send(ctx, &clear)
+		o.to = clear.Recipient
+		// Shutting down does not cut a send short: the relay may already
+		// have the message, and an answer we never read would send it
+		// twice. The sender's own timeout bounds the wait.
+		o.err = sender.Send(context.WithoutCancel(ctx), &clear)
 	}
-	done := w.Now()
-	err = w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		var perm *PermanentError
-		switch {
-		case sendErr == nil:
-			return tx.MarkSent(m.ID, done)
-		case errors.As(sendErr, &perm) || attempt >= w.MaxAttempts:
-			w.Log.Error("outbox: giving a message up", "id", m.ID, "kind", m.Kind, "attempts", attempt, "err", sendErr)
-			return tx.MarkFailed(m.ID, done, sendErr.Error())
-		default:
-			next := done.Add(w.backoff(attempt))
-			w.Log.Warn("outbox: delivery failed, will retry", "id", m.ID, "kind", m.Kind, "attempt", attempt, "retry_at", next, "err", sendErr)
-			return tx.MarkRetry(m.ID, next, sendErr.Error())
-		}
-	})
-	if err != nil {
-		return false, err
+	o.at = w.Now()
+	return o
+}
+
+// record writes o to the outbox.
+func (w *Worker) record(tx *store.Tx, o *outcome) error {
+	switch {
+	case o.err == nil && w.SentRetention == 0:
+		return tx.DeleteMessage(o.m.ID)
+	case o.err == nil:
+		return tx.MarkSent(o.m.ID, o.at)
+	case IsPermanent(o.err) || o.attempt >= w.MaxAttempts:
+		return tx.MarkFailed(o.m.ID, o.at, redact(o.err.Error(), o.to))
+	default:
+		return tx.MarkRetry(o.m.ID, o.at.Add(w.backoff(o.attempt)), redact(o.err.Error(), o.to))
 	}
-	if sendErr == nil {
-		w.Log.Info("outbox: delivered", "id", m.ID, "kind", m.Kind, "attempt", attempt)
+}
+
+// logOutcome logs a recorded outcome; addresses and numbers never reach
+// the log.
+func (w *Worker) logOutcome(o *outcome) {
+	m := o.m
+	switch {
+	case o.err == nil:
+		w.Log.Info("outbox: delivered", "id", m.ID, "kind", m.Kind, "attempt", o.attempt)
+	case IsPermanent(o.err) || o.attempt >= w.MaxAttempts:
+		w.Log.Error("outbox: giving a message up", "id", m.ID, "kind", m.Kind, "attempts", o.attempt, "err", redact(o.err.Error(), o.to))
+	default:
+		w.Log.Warn("outbox: delivery failed, will retry", "id", m.ID, "kind", m.Kind, "attempt", o.attempt,
+			"retry_at", o.at.Add(w.backoff(o.attempt)), "err", redact(o.err.Error(), o.to))
 	}
-	return sendErr == nil, nil
 }
 
 // backoff doubles from InitialBackoff per failed attempt, capped at MaxBackoff.
@@ -183,4 +308,45 @@ func (w *Worker) backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, w.MaxBackoff)
+}
+
+// TidyResult counts what Tidy removed.
+type TidyResult struct {
+	// Sent rows deleted; Purged failed rows whose recipient, subject and
+	// bodies were erased; Failed rows deleted.
+	Sent, Purged, Failed int64
+}
+
+// Tidy keeps the outbox from growing without end: it deletes rows sent
+// more than SentRetention ago, erases the recipient, subject and bodies of
+// messages given up more than FailedRetention ago, and deletes those rows
+// FailedMetadataRetention later. It works in batches of a few hundred rows,
+// one short transaction each, so deliveries are never held up for long.
+func (w *Worker) Tidy(ctx context.Context) (TidyResult, error) {
+	w.init()
+	now := w.Now()
+	var r TidyResult
+	steps := []struct {
+		n   *int64
+		run func(tx *store.Tx) (int64, error)
+	}{
+		{&r.Sent, func(tx *store.Tx) (int64, error) { return tx.DeleteSent(now.Add(-w.SentRetention), tidyBatch) }},
+		{&r.Purged, func(tx *store.Tx) (int64, error) { return tx.PurgeFailed(now.Add(-w.FailedRetention), tidyBatch) }},
+		{&r.Failed, func(tx *store.Tx) (int64, error) {
+			return tx.DeleteFailed(now.Add(-w.FailedRetention-FailedMetadataRetention), tidyBatch)
+		}},
+	}
+	for _, s := range steps {
+		for ctx.Err() == nil {
+			var n int64
+			if err := w.Store.InTx(ctx, func(tx *store.Tx) (err error) { n, err = s.run(tx); return err }); err != nil {
+				return r, err
+			}
+			*s.n += n
+			if n < tidyBatch {
+				break
+			}
+		}
+	}
+	return r, ctx.Err()
 }

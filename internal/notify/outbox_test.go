@@ -108,6 +108,7 @@ func worker(s notify.OutboxStore, snd notify.Sender, clk *clock, maxAttempts int
 	return &notify.Worker{
 		Store: s, Sender: snd, Log: quiet, Now: clk.Now, PollInterval: time.Hour,
 		MaxAttempts: maxAttempts, InitialBackoff: time.Second, MaxBackoff: 8 * time.Second, Lease: time.Minute,
+		SentRetention: time.Hour, Node: "node-a",
 	}
 }
 
@@ -241,6 +242,12 @@ type failing struct {
 
 func (f *failing) Send(context.Context, *store.Message) error { f.calls.Add(1); return f.err }
 
+// refusal is an adapter's own permanent error: the outbox knows it only by
+// its Permanent method.
+type refusal struct{ error }
+
+func (refusal) Permanent() bool { return true }
+
 func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, "")
@@ -250,7 +257,7 @@ func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
 		to     string
 		want   string
 	}{
-		{"sender says permanent", &failing{err: fmt.Errorf("relay: %w", &notify.PermanentError{Err: errors.New("550 5.1.1 no such user")})}, "jane@example.com", "550 5.1.1"},
+		{"sender says permanent", &failing{err: fmt.Errorf("relay: %w", refusal{errors.New("550 5.1.1 no such user")})}, "jane@example.com", "550 5.1.1"},
 		{"smtp: recipient with a line break", smtpSender(t, sink.Addr()), "jane@example.com\r\nBcc: evil@example.com", "line break"},
 		{"smtp: recipient not an address", smtpSender(t, sink.Addr()), "not an address", "recipient"},
 	} {

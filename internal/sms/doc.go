@@ -11,5 +11,7 @@
 // A Sender's error tells the outbox what to do next: a *PermanentError (an
 // invalid or unreachable number, a recipient who opted out) will never
 // succeed, so the message is given up at once; any other error (a 5xx, a
-// 429, a timeout, refused credentials) is retried with backoff.
+// 429, a timeout, refused credentials) is retried with backoff. The outbox
+// tells the two apart by behaviour — the error's Permanent method — so this
+// package and its providers import nothing from the outbox.
 package sms

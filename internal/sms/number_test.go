@@ -2,6 +2,7 @@ package sms
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -95,5 +96,10 @@ func TestPermanent(t *testing.T) {
 	}
 	if IsPermanent(base) {
 		t.Fatal("a plain error is permanent")
+	}
+	// The outbox knows nothing of this package: it asks for the behaviour.
+	var p interface{ Permanent() bool }
+	if !errors.As(fmt.Errorf("twilio: %w", err), &p) || !p.Permanent() {
+		t.Fatal("a wrapped PermanentError does not show the Permanent behaviour")
 	}
 }

@@ -40,6 +40,11 @@ func (e *PermanentError) Error() string {
 // Unwrap returns the provider's error.
 func (e *PermanentError) Unwrap() error { return e.Err }
 
+// Permanent reports true. The outbox recognises "give up, do not retry" by
+// this behaviour (errors.As to interface{ Permanent() bool }), so this
+// package needs nothing from it.
+func (e *PermanentError) Permanent() bool { return true }
+
 // Permanent wraps err as a *PermanentError with reason.
 func Permanent(reason string, err error) error {
 	return &PermanentError{Reason: reason, Err: err}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -22,6 +23,10 @@ type Message struct {
 	LastError     string
 	SentAt        time.Time
 	FailedAt      time.Time
+	// ClaimNode and ClaimInstance name the process delivering the message
+	// now (empty when nobody is): see ClaimNext and ReleaseClaims.
+	ClaimNode     string
+	ClaimInstance string
 }
 
 // EnqueueMessage adds m to the outbox; it is due at m.NextAttemptAt.
@@ -38,7 +43,7 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	return err
 }
 
-const messageColumns = `id, created_at, kind, channel, recipient, subject, text_body, html_body, message_id, attempts, next_attempt_at, last_error, sent_at, failed_at`
+const messageColumns = `id, created_at, kind, channel, recipient, subject, text_body, html_body, message_id, attempts, next_attempt_at, last_error, sent_at, failed_at, claim_node, claim_instance`
 
 func scanMessages(rows *sql.Rows) ([]*Message, error) {
 	defer rows.Close()
@@ -48,7 +53,7 @@ func scanMessages(rows *sql.Rows) ([]*Message, error) {
 		var created, next int64
 		var sent, failed sql.NullInt64
 		if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
-			&m.Attempts, &next, &m.LastError, &sent, &failed); err != nil {
+			&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance); err != nil {
 			return nil, err
 		}
 		m.CreatedAt, m.NextAttemptAt = fromMillis(created), fromMillis(next)
@@ -77,9 +82,29 @@ func (t *Tx) Messages(limit int) ([]*Message, error) {
 	return scanMessages(rows)
 }
 
+// ClaimNext claims the message due longest, in one statement: it pushes the
+// next attempt to leaseUntil (hiding it from every other worker, on this
+// node or another), counts the attempt and records who holds it. It returns
+// nil when nothing is due. Two workers never get the same message: the
+// statement runs under SQLite's write lock.
+func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Message, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
+		WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, id LIMIT 1)
+		RETURNING `+messageColumns, millis(leaseUntil), node, instance, millis(now))
+	if err != nil {
+		return nil, err
+	}
+	ms, err := scanMessages(rows)
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
 // ClaimMessage pushes a due message's next attempt to leaseUntil so no other
 // worker picks it up while this one is delivering it. It reports false when
-// somebody else claimed it first.
+// somebody else claimed it first. (Workers use ClaimNext.)
 func (t *Tx) ClaimMessage(id int64, now, leaseUntil time.Time) (bool, error) {
 	res, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1
 		WHERE id=? AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?`, millis(leaseUntil), id, millis(now))
@@ -90,22 +115,78 @@ func (t *Tx) ClaimMessage(id int64, now, leaseUntil time.Time) (bool, error) {
 	return n == 1, nil
 }
 
+// ReleaseClaims makes due at once every unfinished message claimed by node
+// under an instance other than instance: claims an earlier process of this
+// node left behind when it died. Other nodes' claims are left to their
+// leases: they may still be sending.
+func (t *Tx) ReleaseClaims(node, instance string, now time.Time) (int64, error) {
+	if node == "" {
+		return 0, errors.New("store: releasing claims needs a node name")
+	}
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, claim_node='', claim_instance=''
+		WHERE claim_node=? AND claim_instance NOT IN ('', ?) AND sent_at IS NULL AND failed_at IS NULL`, millis(now), node, instance)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // MarkSent records a successful delivery and forgets the message's
 // subject and bodies: a delivered code has no business staying in the
 // database.
 func (t *Tx) MarkSent(id int64, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', subject='', text_body='', html_body='' WHERE id=?`, millis(at), id)
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', subject='', text_body='', html_body='', claim_node='', claim_instance=''
+		WHERE id=?`, millis(at), id)
 	return err
 }
 
-// MarkRetry records a failed attempt and when to try again.
+// DeleteMessage removes a message, for a delivery whose record is not kept.
+func (t *Tx) DeleteMessage(id int64) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM outbox WHERE id=?`, id)
+	return err
+}
+
+// MarkRetry records a failed attempt and when to try again. A message
+// recorded as sent meanwhile (a worker whose lease ran out lost a race) is
+// left alone.
 func (t *Tx) MarkRetry(id int64, next time.Time, lastError string) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, last_error=? WHERE id=?`, millis(next), lastError, id)
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, last_error=?, claim_node='', claim_instance=''
+		WHERE id=? AND sent_at IS NULL`, millis(next), lastError, id)
 	return err
 }
 
 // MarkFailed gives a message up after too many attempts.
 func (t *Tx) MarkFailed(id int64, at time.Time, lastError string) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET failed_at=?, last_error=? WHERE id=?`, millis(at), lastError, id)
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET failed_at=?, last_error=?, claim_node='', claim_instance=''
+		WHERE id=? AND sent_at IS NULL`, millis(at), lastError, id)
 	return err
+}
+
+// DeleteSent deletes up to limit messages sent before cutoff and reports
+// how many it deleted; callers repeat until fewer than limit go, each batch
+// in its own short transaction.
+func (t *Tx) DeleteSent(cutoff time.Time, limit int) (int64, error) {
+	return t.outboxExec(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?)`, millis(cutoff), limit)
+}
+
+// PurgeFailed erases the recipient, subject and bodies of up to limit
+// messages given up before cutoff, keeping the rest of the row (kind,
+// channel, Message-ID, attempts, error, times) for operators.
+func (t *Tx) PurgeFailed(cutoff time.Time, limit int) (int64, error) {
+	return t.outboxExec(`UPDATE outbox SET recipient='', subject='', text_body='', html_body=''
+		WHERE id IN (SELECT id FROM outbox WHERE failed_at IS NOT NULL AND failed_at < ?
+			AND (recipient <> '' OR subject <> '' OR text_body <> '' OR html_body <> '') LIMIT ?)`, millis(cutoff), limit)
+}
+
+// DeleteFailed deletes up to limit messages given up before cutoff.
+func (t *Tx) DeleteFailed(cutoff time.Time, limit int) (int64, error) {
+	return t.outboxExec(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE failed_at IS NOT NULL AND failed_at < ? LIMIT ?)`, millis(cutoff), limit)
+}
+
+func (t *Tx) outboxExec(query string, args ...any) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
