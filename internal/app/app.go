@@ -60,6 +60,11 @@ type App struct {
 	Enroll *flow.Enroll
 }
 
+// defaultStepMinDuration pads choosing a factor, resending and verifying
+// (flow.Settings.StepMinDuration): above the slowest factor check (an
+// Argon2id hash, about 25 ms unloaded) with room for a loaded machine.
+const defaultStepMinDuration = 250 * time.Millisecond
+
 // New builds every component from cfg. Nothing is listening yet.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	now := opts.Now
@@ -146,6 +151,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: 3 + len(offered), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
+			StepMinDuration:     defaultStepMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
 			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
 			Required: map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
