@@ -472,3 +472,52 @@ func TestOneDirectoryDownAnswersAlike(t *testing.T) {
 		t.Fatalf("the only directory down: %v", err)
 	}
 }
+
+// sends records what the abuse controls are told was sent.
+type sends struct {
+	mu   sync.Mutex
+	done []string
+}
+
+func (s *sends) Allow(context.Context, flow.LimitAction, string, string, string) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+func (s *sends) Failed(context.Context, string, string) error { return nil }
+func (s *sends) Done(_ context.Context, a flow.LimitAction, _, _, destination string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a == flow.LimitSend {
+		s.done = append(s.done, destination)
+	}
+	return nil
+}
+
+// TestEverySendIsCounted: a code sent to two addresses counts against the
+// sending limits of both, at identify and when chosen again.
+func TestEverySendIsCounted(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	lim := &sends{}
+	h.reset.Limiter = lim
+	mailer := h.reset.Factors[factor.Email].(*email.Factor)
+	for _, addr := range []string{"alice.home@example.test", "alice.work@example.test"} {
+		e, err := mailer.FromDirectory(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.enroll(t, e, time.Time{})
+	}
+	token, _, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reset.Resend(ctx, token, ""); err != nil {
+		t.Fatal(err)
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	got := strings.Join(lim.done, " ")
+	if strings.Count(got, "alice.home@example.test") != 2 || strings.Count(got, "alice.work@example.test") != 2 {
+		t.Fatalf("sends counted: %v", lim.done)
+	}
+}

@@ -364,6 +364,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	if len(deliveries) > 0 {
 		r.enqueued()
 		r.done(ctx, LimitSend, limitKey(f), in.ClientIP, deliveries[0].to)
+		r.doneRest(ctx, f, in.ClientIP, deliveries)
 	}
 	r.done(ctx, LimitIdentify, "", in.ClientIP, "")
 	return token, r.status(f), nil
