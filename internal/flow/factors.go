@@ -417,7 +417,12 @@ func (r *Reset) lookup(ctx context.Context, f *store.Flow) (*directory.User, []*
 	if !f.Known {
 		var err error
 		if f.Login != "" {
-			_, err = r.Directories.FindUser(ctx, f.Login)
+			// One directory, as a real flow asks only the person's own.
+			dir := f.Directory
+			if dir == "" {
+				dir = r.decoyDirectory("")
+			}
+			_, err = r.findIn(ctx, dir, f.Login)
 		}
 		_, _ = r.enrollments(ctx, f, &directory.User{Directory: f.Directory, DN: decoyDN})
 		if err != nil && directory.KindOf(err) != directory.KindNotFound && directory.KindOf(err) != directory.KindAmbiguous &&
