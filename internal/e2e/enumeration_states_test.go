@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/sms/smstest"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
@@ -50,10 +53,12 @@ func enrollTOTPAndBackupCodes(t *testing.T, in *instance, login, password string
 func TestNoEnumerationAcrossAccountStates(t *testing.T) {
 	cfg := dirtest.ADConfig(t)
 	cfg.Name = "corp"
-	in := start(t, directoryYAML("ad", cfg, ""), `verification:
-  factors: [email, totp, backup_codes, passkey, questions, attributes]
+	tw := smstest.NewTwilio(t)
+	in := start(t, directoryYAML("ad", cfg, ""), fmt.Sprintf(`verification:
+  factors: [email, sms, totp, backup_codes, passkey, questions, attributes]
   first_factor: email
   pre_enroll_mail: true
+  pre_enroll_mobile: true
   required: {reset: 2, unlock: 2}
   attributes:
     - attribute: employeeID
@@ -65,8 +70,17 @@ func TestNoEnumerationAcrossAccountStates(t *testing.T) {
       - {id: pet, text: "First pet?"}
 abuse:
   ip_failures: {limit: 1000, window: 1h, block: 1h}
-`)
-	enrolled := dirtest.CreateADUser(t, "Initial-Pass-1")
+sms:
+  provider: twilio
+  default_country_code: "+1"
+  twilio:
+    account_sid: %q
+    auth_token: %q
+    from: "+15550100000"
+    base_url: %q
+`, tw.AccountSID, tw.AuthToken, tw.URL()))
+	// The enrolled account's mobile number pre-enrolls it for SMS.
+	enrolled := dirtest.CreateADUserWith(t, "Initial-Pass-1", map[string][]string{"mobile": {"+14155550199"}})
 	// A real authenticator app and real backup codes for the enrolled
 	// account: its challenges are real, everyone else's decoys, and they
 	// must look alike.
@@ -96,6 +110,8 @@ abuse:
 		}{
 			{"/api/v1/reset/verify", map[string]string{"code": "00000000"}},
 			{"/api/v1/reset/resend", nil},
+			{"/api/v1/reset/choose", map[string]string{"factor": "sms"}},
+			{"/api/v1/reset/resend", nil},
 			{"/api/v1/reset/choose", map[string]string{"factor": "totp"}},
 			{"/api/v1/reset/status", nil},
 			{"/api/v1/reset/resend", nil},
@@ -122,7 +138,13 @@ abuse:
 		return out
 	}
 	want := run(enrolled.Login)
-	steps := []string{"start", "wrong email code", "resend email", "choose totp", "status", "resend totp", "wrong totp",
+	// The enrolled account's SMS challenges were real: a text went out.
+	ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+	defer cancel()
+	if _, err := tw.WaitFor(ctx, func(m smstest.Message) bool { return m.To == "+14155550199" }); err != nil {
+		t.Fatalf("no text to the enrolled account: %v", err)
+	}
+	steps := []string{"start", "wrong email code", "resend email", "choose sms", "resend sms", "choose totp", "status", "resend totp", "wrong totp",
 		"choose backup codes", "resend backup codes", "wrong backup code", "choose passkey (options)", "resend passkey",
 		"wrong passkey", "choose questions (refused before a first factor)", "choose attributes (refused before a first factor)"}
 	if len(want) != len(steps) {
