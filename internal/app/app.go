@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: cfg.MaxCodesSent(), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
+			StepMinDuration:     cfg.Reset.StepMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
 			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
 			Required: map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},

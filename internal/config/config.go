@@ -361,6 +361,10 @@ type Reset struct {
 	// IdentifyMinDuration pads the identify step so known and unknown logins
 	// take the same time.
 	IdentifyMinDuration time.Duration `yaml:"identify_min_duration"`
+	// StepMinDuration pads choosing a factor, resending and verifying the
+	// same way, above the slowest factor check, so those steps cannot tell
+	// a real account from a stranger's decoy either.
+	StepMinDuration time.Duration `yaml:"step_min_duration"`
 	// MaxPasswordAttempts the directory may refuse before the flow ends.
 	MaxPasswordAttempts int `yaml:"max_password_attempts"`
 	// MaxCodesSent caps the challenges (codes mailed or texted) one flow
@@ -516,6 +520,7 @@ func Defaults() Config {
 			MaxCodeAttempts:     5,
 			FlowTTL:             30 * time.Minute,
 			IdentifyMinDuration: 400 * time.Millisecond,
+			StepMinDuration:     250 * time.Millisecond,
 			MaxPasswordAttempts: 10,
 		},
 		Enrollment: Enrollment{SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute},

@@ -20,6 +20,9 @@ func (c *Config) validateReset(p *Problems) {
 	if r.IdentifyMinDuration < 0 || r.IdentifyMinDuration > 10*time.Second {
 		p.add("reset.identify_min_duration", "must be between 0 and 10s")
 	}
+	if r.StepMinDuration < 0 || r.StepMinDuration > 10*time.Second {
+		p.add("reset.step_min_duration", "must be between 0 and 10s")
+	}
 	if r.MaxPasswordAttempts < 1 {
 		p.add("reset.max_password_attempts", "must be at least 1")
 	}

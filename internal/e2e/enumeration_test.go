@@ -12,14 +12,17 @@ import (
 )
 
 // Values that differ between any two requests, whoever the account: the
-// flow token, the timestamps it expires at, and the Date header.
+// flow token, the timestamps it expires at, a passkey ceremony's random
+// challenge, and the Date header.
 var (
-	tokenRE = regexp.MustCompile(`"flow_id":"[A-Za-z0-9_-]{43}"`)
-	timeRE  = regexp.MustCompile(`"(expires_at|code_expires_at)":"[^"]+"`)
+	tokenRE     = regexp.MustCompile(`"flow_id":"[A-Za-z0-9_-]{43}"`)
+	timeRE      = regexp.MustCompile(`"(expires_at|code_expires_at)":"[^"]+"`)
+	challengeRE = regexp.MustCompile(`"challenge":"[A-Za-z0-9_-]+"`)
 )
 
 func normaliseBody(b string) string {
 	b = tokenRE.ReplaceAllString(b, `"flow_id":"T"`)
+	b = challengeRE.ReplaceAllString(b, `"challenge":"C"`)
 	return timeRE.ReplaceAllString(b, `"$1":"TIME"`)
 }
 

@@ -69,6 +69,13 @@ func start(t *testing.T, directoriesYAML string, extraYAML string) *instance {
 // instance and start another on the same data (a restart).
 func startWithDB(t *testing.T, dbPath, directoriesYAML string, extraYAML string) *instance {
 	t.Helper()
+	return startTuned(t, dbPath, directoriesYAML, extraYAML, nil)
+}
+
+// startTuned is startWithDB with tune run on the app before it serves, for
+// settings no configuration key reaches.
+func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
+	t.Helper()
 	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +131,9 @@ log:
 	if err != nil {
 		cancel()
 		t.Fatal(err)
+	}
+	if tune != nil {
+		tune(a)
 	}
 	inst.App = a
 	done := make(chan error, 1)

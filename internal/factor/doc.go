@@ -10,4 +10,12 @@
 // the state the challenge left. Everything a factor needs to remember between
 // two steps is returned to the caller as bytes; the factor itself is
 // stateless, so every node of a cluster can verify what another issued.
+//
+// Optional interfaces serve the rule that nobody learns from sspr whether an
+// account exists: a Decoyer makes an enrollment, a DecoyChallenger a
+// challenge, that presents like a real one (built from the configuration,
+// never from a person's data) and never verifies; a Multi challenges several
+// enrollments of a person at once, or none of them (passkeys: a
+// discoverable-credential ceremony whose options are the same for
+// everybody).
 package factor

@@ -127,3 +127,27 @@ var (
 type Decoyer interface {
 	DecoyEnrollment(s Subject) Enrollment
 }
+
+// Multi is implemented by factors whose one challenge can cover several
+// enrollments of a person at once (a WebAuthn ceremony listing every
+// passkey), or none of them: a challenge made from no enrollment names
+// nothing of the person (a discoverable-credential ceremony, whose options
+// are the same for everybody), and any enrollment given to VerifyAny may
+// answer it.
+type Multi interface {
+	// ChallengeAll starts one verification that any of es may answer;
+	// with es empty the challenge names no enrollment at all.
+	ChallengeAll(ctx context.Context, s Subject, es []Enrollment) (Challenge, error)
+	// VerifyAny checks resp against the enrollments es and returns the one
+	// that answered, updated as Verify would (its ID kept). Failures are
+	// as for Verify.
+	VerifyAny(ctx context.Context, s Subject, es []Enrollment, state []byte, resp Response) (Enrollment, error)
+}
+
+// DecoyChallenger is implemented by factors whose challenge is built from
+// the subject's directory data rather than from an enrollment (attribute
+// questions): DecoyChallenge makes a challenge that looks like the one of
+// a person holding every configured value, and that never verifies.
+type DecoyChallenger interface {
+	DecoyChallenge(ctx context.Context, s Subject) (Challenge, error)
+}

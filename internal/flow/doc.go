@@ -30,7 +30,17 @@
 // time, consumed when used, and a flow dies after too many wrong tries.
 // An unknown login starts a "decoy" flow that answers exactly like a real
 // one (and takes as long), but can never be verified: nobody learns from
-// sspr which logins exist.
+// sspr which logins exist. "As long" is built, not hoped for: a decoy does
+// the same directory and store reads as a real flow and checks an answer
+// against a decoy enrollment of the same cost, and every step a stranger
+// can reach (identify, choose, resend, verify) is padded to a minimum
+// duration, an overrun to the next multiple of it.
+//
+// A challenge covers every enrollment of the kind chosen: each enrolled
+// address gets a code, any authenticator app's code verifies, and a
+// passkey ceremony lists every passkey of the person — except before the
+// first factor, when it lists none (a discoverable-credential ceremony),
+// so that its options are the same for everybody.
 //
 // The directory write survives a crash at any instant: the claim records
 // the intent and queues the notices held, the outcome releases or discards

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/audit"
@@ -137,10 +139,31 @@ func (r *Reset) choices(f *store.Flow) []factor.Kind {
 
 // sealedChallenge is what the flow keeps of an outstanding challenge.
 type sealedChallenge struct {
+	// Enrollment and State are the one enrollment challenged and its
+	// state, in flows started before Parts existed.
 	Enrollment string         `json:"e"`
 	Decoy      bool           `json:"d,omitempty"`
 	State      []byte         `json:"s,omitempty"`
 	Prompt     map[string]any `json:"p,omitempty"`
+	// Parts are the enrollments the challenge covers, any one of which may
+	// answer it, each with its state: a code factor challenges every
+	// enrollment of the kind (each address gets its own code, a code from
+	// any authenticator app verifies), a factor.Multi one challenge for all
+	// (every part then has the same state). A decoy has one part and no
+	// enrollment.
+	Parts []challengePart `json:"ps,omitempty"`
+}
+
+type challengePart struct {
+	Enrollment string `json:"e,omitempty"`
+	State      []byte `json:"s,omitempty"`
+}
+
+func (c *sealedChallenge) parts() []challengePart {
+	if len(c.Parts) > 0 {
+		return c.Parts
+	}
+	return []challengePart{{Enrollment: c.Enrollment, State: c.State}}
 }
 
 func challengeAD(f *store.Flow) []byte { return append([]byte("challenge:"), f.TokenHash...) }
@@ -167,9 +190,14 @@ type delivery struct {
 }
 
 // issue challenges f with a factor of the given kind: a real challenge
-// against the person's enrollment of that kind, or, for people without one
-// (or unknown, or blocked), a decoy that looks the same and never verifies.
-// It updates f and returns what must be delivered.
+// against every enrollment of that kind the person has, or, for people
+// without one (or unknown, or blocked), a decoy that looks the same and
+// never verifies. It updates f and returns what must be delivered.
+//
+// Before a first factor is verified, a factor.Multi (passkeys) is
+// challenged without naming any enrollment, for real and decoy flows alike:
+// its options are then the same for everybody. After one, it names them
+// all, so a passkey on any of the person's devices answers.
 func (r *Reset) issue(ctx context.Context, f *store.Flow, user *directory.User, available []*enrolled, kind factor.Kind, now time.Time) ([]delivery, error) {
 	fa := r.Factors[kind]
 	if fa == nil || !slices.Contains(r.choices(f), kind) {
@@ -178,41 +206,86 @@ func (r *Reset) issue(ctx context.Context, f *store.Flow, user *directory.User, 
 	if f.ChallengesSent >= r.Settings.MaxCodesSent {
 		return nil, refuse(CodeTooManyCodes)
 	}
-	var target *enrolled
+	var targets []*enrolled
 	if f.Known {
 		for _, e := range available {
-			if e.Kind == kind && (target == nil || e.LastUsedAt.After(target.LastUsedAt)) {
-				target = e
+			if e.Kind == kind {
+				targets = append(targets, e)
 			}
 		}
 	}
+	// The most recently used first: its prompt is the one shown.
+	slices.SortStableFunc(targets, func(a, b *enrolled) int { return b.LastUsedAt.Compare(a.LastUsedAt) })
 	subject := subjectOf(f, user)
-	var ch factor.Challenge
-	var err error
-	decoy := target == nil
-	if !decoy {
-		ch, err = fa.Challenge(ctx, subject, target.Enrollment)
-		if errors.Is(err, factor.ErrNotAvailable) {
-			decoy = true
-		} else if err != nil {
+	multi, isMulti := fa.(factor.Multi)
+	anonymous := isMulti && len(f.FactorsDone) == 0
+	var (
+		parts   []challengePart
+		prompt  map[string]any
+		expires time.Time
+		sends   []*factor.Delivery
+		tos     []string
+	)
+	if isMulti && len(targets) > 0 {
+		var es []factor.Enrollment
+		if !anonymous {
+			for _, t := range targets {
+				es = append(es, t.Enrollment)
+			}
+		}
+		ch, err := multi.ChallengeAll(ctx, subject, es)
+		switch {
+		case errors.Is(err, factor.ErrNotAvailable):
+		case err != nil:
 			return nil, &Error{Code: CodeInternal, Err: fmt.Errorf("challenge %s: %w", kind, err)}
+		default:
+			for _, t := range targets {
+				parts = append(parts, challengePart{Enrollment: t.ID, State: ch.State})
+			}
+			prompt, expires = ch.Prompt, ch.Expires
+		}
+	} else {
+		for _, t := range targets {
+			ch, err := fa.Challenge(ctx, subject, t.Enrollment)
+			if errors.Is(err, factor.ErrNotAvailable) {
+				continue
+			} else if err != nil {
+				return nil, &Error{Code: CodeInternal, Err: fmt.Errorf("challenge %s: %w", kind, err)}
+			}
+			if ch.Deliver != nil {
+				if e := r.limit(ctx, LimitSend, limitKey(f), f.ClientIP, ch.Deliver.To); e != nil {
+					continue // quietly: the answer stays "a code is on its way"
+				}
+				sends = append(sends, ch.Deliver)
+				if to, ok := ch.Prompt["to"].(string); ok {
+					tos = append(tos, to)
+				}
+			}
+			if len(parts) == 0 {
+				prompt, expires = ch.Prompt, ch.Expires
+			}
+			parts = append(parts, challengePart{Enrollment: t.ID, State: ch.State})
 		}
 	}
-	if !decoy && ch.Deliver != nil {
-		if e := r.limit(ctx, LimitSend, limitKey(f), f.ClientIP, ch.Deliver.To); e != nil {
-			decoy = true // quietly: the answer stays "a code is on its way"
-		}
-	}
+	decoy := len(parts) == 0
 	if decoy {
-		ch, err = r.decoyChallenge(ctx, fa, subject)
+		ch, err := r.decoyChallenge(ctx, fa, subject, anonymous)
 		if err != nil {
-			return nil, &Error{Code: CodeInternal, Err: fmt.Errorf("decoy challenge %s: %w", kind, err)}
+			// Never a 500 for a kind without decoys: the same refusal a
+			// real challenge that cannot be made gets.
+			r.log().Error("a decoy challenge failed", "factor", kind, "err", err)
+			return nil, refuse(CodeFactorNotAllowed)
 		}
+		parts = []challengePart{{State: ch.State}}
+		prompt, expires = ch.Prompt, ch.Expires
 	}
-	sc := sealedChallenge{Decoy: decoy, State: ch.State, Prompt: ch.Prompt}
-	if !decoy {
-		sc.Enrollment = target.ID
+	if len(tos) > 1 {
+		// The code went to each address: the prompt (shown after a first
+		// factor) names them all.
+		prompt = maps.Clone(prompt)
+		prompt["to"] = strings.Join(tos, ", ")
 	}
+	sc := sealedChallenge{Decoy: decoy, Prompt: prompt, Parts: parts}
 	plain, err := json.Marshal(sc)
 	if err != nil {
 		return nil, err
@@ -220,46 +293,64 @@ func (r *Reset) issue(ctx context.Context, f *store.Flow, user *directory.User, 
 	if f.ChallengeState, err = r.Sealer.Seal(plain, challengeAD(f)); err != nil {
 		return nil, err
 	}
-	f.State, f.ChallengeKind, f.ChallengeEnrollment = string(StateChallenged), string(kind), sc.Enrollment
-	f.ChallengeExpiresAt = ch.Expires
+	if err := moveTo(f, StateChallenged); err != nil {
+		return nil, err
+	}
+	f.ChallengeKind, f.ChallengeEnrollment = string(kind), parts[0].Enrollment
+	f.ChallengeExpiresAt = expires
 	if f.ChallengeExpiresAt.IsZero() || f.ChallengeExpiresAt.After(now.Add(r.Settings.CodeTTL)) {
 		f.ChallengeExpiresAt = now.Add(r.Settings.CodeTTL)
 	}
 	f.ChallengesSent++
 	f.UpdatedAt = now
-	if decoy || ch.Deliver == nil {
-		return nil, nil
-	}
-	d := delivery{kind: f.Kind + "_code", channel: ch.Deliver.Channel, to: ch.Deliver.To}
-	switch ch.Deliver.Channel {
-	case "email":
-		d.mail, err = r.Composer.ResetCode(f.Language, notify.CodeMail{
-			Name: nameOf(f), Code: ch.Deliver.Code, ValidFor: r.Settings.CodeTTL, RequestIP: f.ClientIP, RequestAt: now,
-			ContinueAt: r.Settings.ContinueURL,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("composing the code mail: %w", err)
+	var out []delivery
+	for _, send := range sends {
+		d := delivery{kind: f.Kind + "_code", channel: send.Channel, to: send.To}
+		switch send.Channel {
+		case "email":
+			d.mail, err = r.Composer.ResetCode(f.Language, notify.CodeMail{
+				Name: nameOf(f), Code: send.Code, ValidFor: r.Settings.CodeTTL, RequestIP: f.ClientIP, RequestAt: now,
+				ContinueAt: r.Settings.ContinueURL,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("composing the code mail: %w", err)
+			}
+		case "sms":
+			d.sms = r.Composer.SMSCode(f.Language, send.Code, r.Settings.CodeTTL)
+		default:
+			return nil, fmt.Errorf("factor %s asks for delivery over unknown channel %q", kind, send.Channel)
 		}
-	case "sms":
-		d.sms = r.Composer.SMSCode(f.Language, ch.Deliver.Code, r.Settings.CodeTTL)
-	default:
-		return nil, fmt.Errorf("factor %s asks for delivery over unknown channel %q", kind, ch.Deliver.Channel)
+		out = append(out, d)
 	}
-	return []delivery{d}, nil
+	return out, nil
 }
 
 // decoyChallenge builds a challenge that looks like a real one of the same
-// factor but can never verify.
-func (r *Reset) decoyChallenge(ctx context.Context, fa factor.Factor, s factor.Subject) (factor.Challenge, error) {
-	var e factor.Enrollment
-	if d, ok := fa.(factor.Decoyer); ok {
-		e = d.DecoyEnrollment(s)
+// factor but can never verify. anonymous is a factor.Multi's challenge
+// before a first factor, which names no enrollment for anybody.
+func (r *Reset) decoyChallenge(ctx context.Context, fa factor.Factor, s factor.Subject, anonymous bool) (factor.Challenge, error) {
+	var (
+		ch  factor.Challenge
+		err error
+	)
+	if dc, ok := fa.(factor.DecoyChallenger); ok {
+		ch, err = dc.DecoyChallenge(ctx, s)
+	} else if m, ok := fa.(factor.Multi); ok && anonymous {
+		ch, err = m.ChallengeAll(ctx, s, nil)
 	} else {
-		e = factor.Enrollment{ID: "decoy", Kind: fa.Kind(), Secret: decoySecret(fa.Kind())}
+		ch, err = fa.Challenge(ctx, s, decoyEnrollment(fa, s))
 	}
-	ch, err := fa.Challenge(ctx, s, e)
 	ch.Deliver = nil
 	return ch, err
+}
+
+// decoyEnrollment is an enrollment of fa's kind that presents like a real
+// one and costs as much to verify, but never verifies.
+func decoyEnrollment(fa factor.Factor, s factor.Subject) factor.Enrollment {
+	if d, ok := fa.(factor.Decoyer); ok {
+		return d.DecoyEnrollment(s)
+	}
+	return factor.Enrollment{ID: "decoy", Kind: fa.Kind(), Secret: decoySecret(fa.Kind())}
 }
 
 // decoySecret is a destination no message is ever sent to (deliveries of
@@ -315,9 +406,71 @@ func (r *Reset) findIn(ctx context.Context, dir, login string) (*directory.User,
 	return r.Directories.FindUser(ctx, login)
 }
 
+// decoyDN names no entry: decoy flows read the status and the enrollments
+// of this subject, so they do the same directory and store round trips as
+// real ones.
+const decoyDN = "cn=sspr-decoy"
+
+// lookup reads what a step needs about the flow's person: their directory
+// entry and their enrollments. A decoy flow does the same reads (the login
+// looked up again, enrollments read for a subject that has none), so a
+// step takes as long whoever it is for; it returns no user and nothing
+// enrolled.
+func (r *Reset) lookup(ctx context.Context, f *store.Flow) (*directory.User, []*enrolled, *Error) {
+	if !f.Known {
+		var err error
+		if f.Login != "" {
+			// One directory, as a real flow asks only the person's own.
+			dir := f.Directory
+			if dir == "" {
+				dir = r.decoyDirectory("")
+			}
+			_, err = r.findIn(ctx, dir, f.Login)
+		}
+		_, _ = r.enrollments(ctx, f, &directory.User{Directory: f.Directory, DN: decoyDN})
+		if err != nil && directory.KindOf(err) != directory.KindNotFound && directory.KindOf(err) != directory.KindAmbiguous &&
+			r.outageRefuses(false) {
+			return nil, nil, &Error{Code: CodeDirectoryDown, Err: err}
+		}
+		return nil, nil, nil
+	}
+	user, err := r.user(ctx, f)
+	if err != nil {
+		return nil, nil, &Error{Code: CodeDirectoryDown, Err: err}
+	}
+	available, err := r.enrollments(ctx, f, user)
+	if err != nil {
+		return nil, nil, &Error{Code: CodeInternal, Err: err}
+	}
+	return user, available, nil
+}
+
+// outageRefuses reports whether a directory that cannot be asked is said
+// plainly (503) rather than walked past on the decoy path. With one
+// directory to ask (one configured, or the one picked), nobody can be
+// found while it is down, so everybody gets the same 503. With several, a
+// login found in a reachable directory goes on, so a login not found in
+// the reachable ones must go on alike (on the decoy path; its person, if
+// any, is in the directory that is down and gets no code).
+func (r *Reset) outageRefuses(picked bool) bool {
+	if picked {
+		return true
+	}
+	if a, ok := r.Directories.(interface{ All() []directory.Directory }); ok {
+		return len(a.All()) <= 1
+	}
+	return true
+}
+
 // Choose challenges the flow with another kind of factor (or the same one
-// again, which sends a new code).
+// again, which sends a new code). It takes at least StepMinDuration,
+// whoever it is for.
 func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
+	defer r.padStep(ctx, r.mono())
+	return r.choose(ctx, token, kind, clientIP)
+}
+
+func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
 	var f *store.Flow
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -331,15 +484,9 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 	default:
 		return r.status(f), refuse(CodeWrongState)
 	}
-	user, err := r.user(ctx, f)
-	if err != nil {
-		return Status{}, &Error{Code: CodeDirectoryDown, Err: err}
-	}
-	var available []*enrolled
-	if user != nil {
-		if available, err = r.enrollments(ctx, f, user); err != nil {
-			return Status{}, &Error{Code: CodeInternal, Err: err}
-		}
+	user, available, fe := r.lookup(ctx, f)
+	if fe != nil {
+		return Status{}, fe
 	}
 	now := r.now()
 	f.ClientIP = clientIP
@@ -369,8 +516,9 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 
 // Resend issues the current challenge again (a new code replaces the old
 // one). The count of wrong tries is kept: resending never buys an attacker
-// more guesses.
+// more guesses. It takes at least StepMinDuration.
 func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, error) {
+	defer r.padStep(ctx, r.mono())
 	var kind factor.Kind
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		f, err := r.load(tx, token)
@@ -385,7 +533,7 @@ func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, err
 	}); err != nil {
 		return Status{}, r.wrap(err)
 	}
-	return r.Choose(ctx, token, kind, clientIP)
+	return r.choose(ctx, token, kind, clientIP)
 }
 
 // VerifyCode answers a code challenge (email, SMS, authenticator app, backup
@@ -397,8 +545,10 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 // Verify checks the response to the outstanding challenge. A right response,
 // in time, counts the factor (and consumes the challenge); with enough
 // factors the flow is verified, else the person chooses the next one. Each
-// wrong response costs an attempt, and the last one kills the flow.
+// wrong response costs an attempt, and the last one kills the flow. It
+// takes at least StepMinDuration, whoever it is for.
 func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (Status, error) {
+	defer r.padStep(ctx, r.mono())
 	var f *store.Flow
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -438,9 +588,12 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		if good {
 			f.FactorsDone = append(f.FactorsDone, string(kind))
 			f.ChallengeState, f.ChallengeKind, f.ChallengeEnrollment = nil, "", ""
-			f.State = string(StateChoose)
+			next := StateChoose
 			if len(f.FactorsDone) >= f.FactorsRequired {
-				f.State = string(StateVerified)
+				next = StateVerified
+			}
+			if err := moveTo(f, next); err != nil {
+				return err
 			}
 			if updated != nil {
 				sealed, err := r.Sealer.Seal(updated.Secret, enrollmentAD(updated.ID))
@@ -463,7 +616,10 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			left := r.Settings.MaxCodeAttempts - f.Attempts
 			ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
 			if left <= 0 {
-				f.State, f.ChallengeState = string(StateFailed), nil
+				if err := moveTo(f, StateFailed); err != nil {
+					return err
+				}
+				f.ChallengeState = nil
 				stepErr = refuse(CodeTooManyAttempts)
 				ev.Outcome, ev.Reason = audit.Denied, "too_many_attempts"
 			} else {
@@ -495,45 +651,89 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	return r.status(f), nil
 }
 
-// check asks the factor whether resp answers the flow's challenge. A decoy
-// never verifies, but the factor is still asked (against a decoy enrollment)
-// so the time taken does not tell.
+// check asks the factor whether resp answers the flow's challenge, trying
+// every enrollment the challenge covers. A decoy never verifies, but does
+// the same work: the same directory and store reads, and the factor asked
+// against a decoy enrollment of the same cost (an Argon2id hash for backup
+// codes and questions, a TOTP window), so the time taken does not tell.
 func (r *Reset) check(ctx context.Context, f *store.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment) {
 	fa := r.Factors[kind]
 	ch, err := r.openChallenge(f)
 	if fa == nil || err != nil {
 		return false, nil
 	}
+	user, available, fe := r.lookup(ctx, f)
+	if fe != nil {
+		r.log().Warn("looking the user up again failed during verification", "err", fe.Err)
+		return false, nil
+	}
+	subject := subjectOf(f, user)
+	parts := ch.parts()
+	multi, isMulti := fa.(factor.Multi)
 	if ch.Decoy || !f.Known {
-		return false, nil
-	}
-	user, err := r.user(ctx, f)
-	if err != nil {
-		r.log().Warn("looking the user up again failed during verification", "err", err)
-		return false, nil
-	}
-	available, err := r.enrollments(ctx, f, user)
-	if err != nil {
-		return false, nil
-	}
-	for _, e := range available {
-		if e.ID != ch.Enrollment || e.Kind != kind {
-			continue
+		decoy := decoyEnrollment(fa, subject)
+		if isMulti {
+			_, _ = multi.VerifyAny(ctx, subject, []factor.Enrollment{decoy}, parts[0].State, resp)
+		} else {
+			_, _ = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
 		}
-		upd, err := fa.Verify(ctx, subjectOf(f, user), e.Enrollment, ch.State, resp)
-		if err != nil {
-			if !errors.Is(err, factor.ErrWrongResponse) && !errors.Is(err, factor.ErrReplayed) && !errors.Is(err, factor.ErrExpired) {
-				r.log().Warn("a factor failed to verify", "factor", kind, "err", err)
+		return false, nil
+	}
+	covered := func(e *enrolled) bool {
+		return e.Kind == kind && slices.ContainsFunc(parts, func(p challengePart) bool { return p.Enrollment == e.ID })
+	}
+	if isMulti {
+		var es []factor.Enrollment
+		for _, e := range available {
+			if covered(e) {
+				es = append(es, e.Enrollment)
 			}
+		}
+		if len(es) == 0 {
 			return false, nil
 		}
-		if e.stored {
-			upd.ID = e.ID
-			return true, &usedEnrollment{Enrollment: upd, old: e.sealed}
+		upd, err := multi.VerifyAny(ctx, subject, es, parts[0].State, resp)
+		if err != nil {
+			r.logVerifyError(kind, err)
+			return false, nil
 		}
-		return true, nil
+		for _, e := range available {
+			if e.ID == upd.ID && covered(e) {
+				return true, used(e, upd)
+			}
+		}
+		return false, nil
+	}
+	for _, p := range parts {
+		for _, e := range available {
+			if e.ID != p.Enrollment || e.Kind != kind {
+				continue
+			}
+			upd, err := fa.Verify(ctx, subject, e.Enrollment, p.State, resp)
+			if err != nil {
+				r.logVerifyError(kind, err)
+				continue
+			}
+			return true, used(e, upd)
+		}
 	}
 	return false, nil
+}
+
+func (r *Reset) logVerifyError(kind factor.Kind, err error) {
+	if !errors.Is(err, factor.ErrWrongResponse) && !errors.Is(err, factor.ErrReplayed) && !errors.Is(err, factor.ErrExpired) {
+		r.log().Warn("a factor failed to verify", "factor", kind, "err", err)
+	}
+}
+
+// used is what a successful verification of e leaves to store: the updated
+// secret of a stored enrollment (nil for pre-enrolled ones).
+func used(e *enrolled, upd factor.Enrollment) *usedEnrollment {
+	if !e.stored {
+		return nil
+	}
+	upd.ID = e.ID
+	return &usedEnrollment{Enrollment: upd, old: e.sealed}
 }
 
 // usedEnrollment is an enrollment a verification changed, with the

@@ -60,9 +60,17 @@ type Settings struct {
 	CodeTTL         time.Duration
 	MaxCodeAttempts int
 	// MaxCodesSent caps challenges per flow (codes mailed or texted).
-	MaxCodesSent        int
-	FlowTTL             time.Duration
+	MaxCodesSent int
+	FlowTTL      time.Duration
+	// IdentifyMinDuration pads the identify step; an identify that runs
+	// longer (a slow directory) is padded to the next multiple of it, so
+	// known and unknown logins still end on the same step.
 	IdentifyMinDuration time.Duration
+	// StepMinDuration pads the steps a stranger can reach after identify
+	// (choosing a factor, resending, verifying), rounding overruns up to
+	// the next multiple in the same way. It should exceed the slowest
+	// factor check (an Argon2id hash for backup codes) under load.
+	StepMinDuration     time.Duration
 	MaxPasswordAttempts int
 	// ContinueURL is where a mailed code is typed in, built from the
 	// configured base URL (never from a request's Host header).
@@ -137,8 +145,12 @@ type Reset struct {
 	// Rand is the source of tokens: crypto/rand unless a test injects
 	// another.
 	Rand io.Reader
-	// Sleep pads the identify step; real time, so tests can observe padding.
+	// Sleep pads the identify step and the steps after it; real time, so
+	// tests can observe padding.
 	Sleep func(ctx context.Context, d time.Duration)
+	// Monotonic is the clock padding measures a step's duration with:
+	// time.Now unless a test injects one (a slow directory advancing it).
+	Monotonic func() time.Time
 	// Enqueued is called after a step committed a message, to wake the
 	// outbox worker.
 	Enqueued func()
@@ -230,7 +242,7 @@ func (r *Reset) required(a Action) int {
 // when a first factor is configured, its challenge is issued at once (a real
 // one only for a person who has that factor).
 func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Status, err error) {
-	began := time.Now()
+	began := r.mono()
 	defer func() { r.pad(ctx, began) }()
 
 	login := strings.TrimSpace(in.Login)
@@ -282,6 +294,13 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		outcome = "unknown_login"
 	case kind == directory.KindAmbiguous:
 		outcome = "ambiguous_login"
+	case !r.outageRefuses(in.Directory != "" && canPick):
+		// A directory is down but others answered "not found": a login
+		// found in one of those would go on, so this one goes on alike,
+		// on the decoy path (its person, if any, gets no code; the pages
+		// point to the help desk). The outage is logged and audited.
+		outcome = "directory_unavailable"
+		r.log().Error("looking up a user failed in a directory; going on as for an unknown login", "err", err)
 	default:
 		// The directory is down (or misconfigured): that says nothing about
 		// the login, so it may be told plainly, and counts against no one.
@@ -296,7 +315,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 
 	now := r.now()
 	f := &store.Flow{
-		TokenHash: tokenHash, Kind: string(in.Action), State: string(StateChoose), Login: login,
+		TokenHash: tokenHash, Kind: string(in.Action), State: string(initialState), Login: login,
 		Language: in.Language, ClientIP: in.ClientIP, CreatedAt: now, UpdatedAt: now,
 		ExpiresAt: now.Add(r.Settings.FlowTTL), FactorsRequired: r.required(in.Action),
 	}
@@ -318,6 +337,15 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 			outcome = "not_enrolled"
 		} else {
 			f.Known = true
+		}
+	} else {
+		// The same round trips as for a known login: a status read in a
+		// directory and an enrollment read, for a subject that does not
+		// exist, so a slow directory slows both alike.
+		decoy := &directory.User{Directory: r.decoyDirectory(in.Directory), DN: decoyDN, Login: login}
+		_ = r.privileged(ctx, decoy)
+		if _, err := r.enrollments(ctx, f, decoy); err != nil {
+			return "", Status{}, &Error{Code: CodeInternal, Err: err}
 		}
 	}
 	var deliveries []delivery
@@ -363,15 +391,69 @@ func (r *Reset) privileged(ctx context.Context, u *directory.User) bool {
 	return err == nil && st.Protected
 }
 
-// pad sleeps until the identify step has taken IdentifyMinDuration, so its
-// timing does not tell known from unknown logins.
-func (r *Reset) pad(ctx context.Context, began time.Time) {
-	left := r.Settings.IdentifyMinDuration - time.Since(began)
-	if left <= 0 {
-		if r.Settings.IdentifyMinDuration > 0 {
-			r.log().Warn("identify took longer than identify_min_duration; raise it so timing stays uniform",
-				"took", time.Since(began), "identify_min_duration", r.Settings.IdentifyMinDuration)
+// decoyDirectory is the directory a decoy's status read goes to: the one
+// picked, else the first configured.
+func (r *Reset) decoyDirectory(picked string) string {
+	if picked != "" {
+		return picked
+	}
+	if a, ok := r.Directories.(interface{ All() []directory.Directory }); ok {
+		if all := a.All(); len(all) > 0 {
+			return all[0].Name()
 		}
+	}
+	return ""
+}
+
+func (r *Reset) mono() time.Time {
+	if r.Monotonic != nil {
+		return r.Monotonic()
+	}
+	return time.Now()
+}
+
+// pad pads the identify step (and the other steps that answer alike for
+// known and unknown logins: enrollment sign-in, password change) to
+// IdentifyMinDuration. began is from time.Now or r.Monotonic.
+func (r *Reset) pad(ctx context.Context, began time.Time) {
+	r.padTo(ctx, began, r.Settings.IdentifyMinDuration, "identify_min_duration")
+}
+
+// padStep pads a step after identify to StepMinDuration.
+func (r *Reset) padStep(ctx context.Context, began time.Time) {
+	r.padTo(ctx, began, r.Settings.StepMinDuration, "step_min_duration")
+}
+
+// padFor is how long to sleep after a step that took took, so that it ends
+// on a multiple of step: at least step, and an overrun rounded up to the
+// next multiple rather than returned at once. The two paths of a step (a
+// known and an unknown login) then end at the same time unless their work
+// differs by more than a whole step.
+func padFor(took, step time.Duration) time.Duration {
+	if step <= 0 {
+		return 0
+	}
+	if took <= step {
+		return step - took
+	}
+	n := (took + step - 1) / step
+	return n*step - took
+}
+
+// padTo sleeps after a step that began at began so that it takes a
+// multiple of min (see padFor), so its timing does not tell known from
+// unknown logins.
+func (r *Reset) padTo(ctx context.Context, began time.Time, min time.Duration, setting string) {
+	if min <= 0 {
+		return
+	}
+	took := r.mono().Sub(began)
+	left := padFor(took, min)
+	if took > min {
+		r.log().Warn("a step took longer than "+setting+"; padded to the next multiple, raise it so timing stays uniform",
+			"took", took, setting, min)
+	}
+	if left <= 0 {
 		return
 	}
 	if r.Sleep != nil {

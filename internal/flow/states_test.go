@@ -1,7 +1,11 @@
 package flow
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -84,5 +88,52 @@ func TestDiagramsMatchTheTable(t *testing.T) {
 				t.Errorf("%s lists %s → %v; the table says %v", path, from, got, want)
 			}
 		}
+	}
+}
+
+// TestNoStateAssignedOutsideMoveTo reads the package's source: no code but
+// moveTo assigns a flow's State, and a new flow starts in initialState.
+func TestNoStateAssignedOutsideMoveTo(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if n.Name.Name == "moveTo" && name == "states.go" {
+					return false // the one place allowed
+				}
+			case *ast.AssignStmt:
+				for _, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "State" {
+						t.Errorf("%s: a State is assigned outside moveTo", fset.Position(n.Pos()))
+					}
+				}
+			case *ast.KeyValueExpr:
+				key, ok := n.Key.(*ast.Ident)
+				call, isCall := n.Value.(*ast.CallExpr)
+				if ok && key.Name == "State" && isCall && len(call.Args) == 1 {
+					if arg, ok := call.Args[0].(*ast.Ident); ok && strings.HasPrefix(arg.Name, "State") {
+						t.Errorf("%s: a flow is created in %s, not initialState", fset.Position(n.Pos()), arg.Name)
+					}
+				}
+			}
+			return true
+		})
+	}
+	if checked < 10 {
+		t.Fatalf("only %d files read", checked)
 	}
 }

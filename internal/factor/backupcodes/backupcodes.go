@@ -215,7 +215,9 @@ func (f *Factor) Challenge(_ context.Context, _ factor.Subject, e factor.Enrollm
 		return factor.Challenge{}, factor.ErrNotAvailable
 	}
 	return factor.Challenge{
-		Prompt:  map[string]any{"code_length": s.Length, "remaining": len(s.Hashes)},
+		// code_length comes from the configuration, like a decoy's: a set
+		// printed before the length changed still verifies at its own.
+		Prompt:  map[string]any{"code_length": f.cfg.Length, "remaining": len(s.Hashes)},
 		Expires: f.cfg.Clock().Add(f.cfg.EnrollTTL),
 	}, nil
 }

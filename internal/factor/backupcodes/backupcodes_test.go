@@ -317,3 +317,27 @@ func BenchmarkVerifyOWASP(b *testing.B) {
 		f.Verify(ctx, bob, e, nil, code("00000-00000"))
 	}
 }
+
+// TestPromptFollowsTheConfiguration: after the configured code length
+// changes, a set printed before still verifies, but its challenge presents
+// like a decoy's (the configured length): the length must not tell a
+// stranger that the account has an older set.
+func TestPromptFollowsTheConfiguration(t *testing.T) {
+	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	codes, e := enroll(t, newFactor(t, Config{}, c))
+	f := newFactor(t, Config{Length: 16}, c)
+	real, err := f.Challenge(ctx, bob, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoy, err := f.Challenge(ctx, bob, f.DecoyEnrollment(bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if real.Prompt["code_length"] != 16 || real.Prompt["code_length"] != decoy.Prompt["code_length"] {
+		t.Fatalf("real prompt %v, decoy %v", real.Prompt, decoy.Prompt)
+	}
+	if _, err := f.Verify(ctx, bob, e, real.State, code(codes[0])); err != nil {
+		t.Fatalf("a code of the older length: %v", err)
+	}
+}

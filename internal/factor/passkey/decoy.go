@@ -15,8 +15,10 @@ import (
 var _ factor.Decoyer = (*Factor)(nil)
 
 // DecoyEnrollment is a credential with a random ID and a key nobody holds:
-// the assertion options list it like a real passkey, and no authenticator
-// can answer for it.
+// no authenticator can answer for it. Before a first factor sspr lists no
+// credential at all (ChallengeAll with none), for real and decoy flows
+// alike; a decoy enrollment is what a decoy's answer is checked against,
+// and what is listed for a verified person who has no passkey.
 func (f *Factor) DecoyEnrollment(s factor.Subject) factor.Enrollment {
 	id := make([]byte, 32)
 	_, _ = rand.Read(id)

@@ -5,12 +5,16 @@
 // PublicKeyCredentialCreationOptions (Prompt["options"]), the browser calls
 // navigator.credentials.create and posts the attestation back as
 // Response.JSON, and FinishEnroll verifies it and returns the credential as
-// the enrollment's Secret. Verification runs an authentication ceremony
-// against that one credential: Challenge hands out
-// PublicKeyCredentialRequestOptions, Verify checks the assertion (challenge,
-// origin, RP ID, signature, user presence, user verification as the
-// configuration demands, the signature counter) and returns the enrollment
-// with the counter raised.
+// the enrollment's Secret. Verification runs an authentication ceremony:
+// Challenge (one credential) or ChallengeAll (all of a person's, or none
+// for a discoverable-credential ceremony, whose options are the same for
+// everybody) hands out PublicKeyCredentialRequestOptions; Verify and
+// VerifyAny check the assertion (that it names one of the given
+// credentials and its user handle, challenge, origin, RP ID, signature,
+// user presence, user verification as the configuration demands, the
+// signature counter) and return the enrollment used with the counter
+// raised. New registrations ask for a discoverable (resident) credential
+// by default: only those can answer a ceremony that names none.
 //
 // The WebAuthn user handle is an HMAC of the directory and the DN under a
 // server key, so it is stable for a person and reveals nothing; it is

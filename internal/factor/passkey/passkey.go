@@ -39,8 +39,11 @@ type Config struct {
 	// (built into the device) or "cross-platform" ones (security keys,
 	// phones); empty allows both.
 	Attachment string
-	// ResidentKey is "preferred" (the default), "required" or
-	// "discouraged": whether to ask for a discoverable credential.
+	// ResidentKey is "required" (the default), "preferred" or
+	// "discouraged": whether to ask for a discoverable credential. Only
+	// discoverable credentials work as a first factor, where sspr names no
+	// credential (so as not to tell strangers whether an account exists);
+	// others work only after another factor.
 	ResidentKey string
 	// Timeout is how long the browser and the state wait for the person;
 	// 5 minutes when zero.
@@ -113,10 +116,10 @@ func New(cfg Config) (*Factor, error) {
 	}
 	var rk protocol.ResidentKeyRequirement
 	switch cfg.ResidentKey {
-	case "", "preferred":
-		rk = protocol.ResidentKeyRequirementPreferred
-	case "required":
+	case "", "required":
 		rk = protocol.ResidentKeyRequirementRequired
+	case "preferred":
+		rk = protocol.ResidentKeyRequirementPreferred
 	case "discouraged":
 		rk = protocol.ResidentKeyRequirementDiscouraged
 	default:
@@ -367,17 +370,50 @@ func (f *Factor) FinishEnroll(_ context.Context, s factor.Subject, raw []byte, r
 	return factor.Enrollment{Kind: factor.Passkey, Label: label, Secret: secret, CreatedAt: f.cfg.Now()}, nil
 }
 
+var _ factor.Multi = (*Factor)(nil)
+
 // Challenge starts an authentication with the enrolled credential:
 // Prompt["options"] is the PublicKeyCredentialRequestOptions as JSON
 // (allowCredentials holds that one credential).
-func (f *Factor) Challenge(_ context.Context, s factor.Subject, e factor.Enrollment) (factor.Challenge, error) {
-	c, err := DecodeCredential(e.Secret)
-	if err != nil {
-		return factor.Challenge{}, fmt.Errorf("%w: %w", factor.ErrNotAvailable, err)
+func (f *Factor) Challenge(ctx context.Context, s factor.Subject, e factor.Enrollment) (factor.Challenge, error) {
+	return f.ChallengeAll(ctx, s, []factor.Enrollment{e})
+}
+
+// ChallengeAll starts one authentication that any of the person's
+// credentials es may answer: allowCredentials lists them all, so a passkey
+// on any of their devices works. With es empty it starts a
+// discoverable-credential ceremony instead: allowCredentials is empty and
+// the options (apart from the random challenge) are the same for
+// everybody, so they tell nothing about who asks or whether they exist;
+// the authenticator offers the passkeys it holds for the RP and its answer
+// names the credential and the user handle, which VerifyAny checks against
+// the person's enrollments. Only discoverable (resident) credentials can
+// answer such a ceremony.
+func (f *Factor) ChallengeAll(_ context.Context, s factor.Subject, es []factor.Enrollment) (factor.Challenge, error) {
+	var (
+		assertion *protocol.CredentialAssertion
+		session   *webauthn.SessionData
+		err       error
+	)
+	if len(es) == 0 {
+		assertion, session, err = f.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(f.uv))
+	} else {
+		u := f.newUser(s)
+		u.creds = nil
+		for i, e := range es {
+			c, err := DecodeCredential(e.Secret)
+			if err != nil {
+				return factor.Challenge{}, fmt.Errorf("%w: %w", factor.ErrNotAvailable, err)
+			}
+			if i == 0 {
+				// The session remembers one handle; VerifyAny accepts each
+				// credential's own (a renamed entry keeps its passkeys).
+				u.handle = c.UserHandle
+			}
+			u.creds = append(u.creds, c.library())
+		}
+		assertion, session, err = f.wa.BeginLogin(u, webauthn.WithUserVerification(f.uv))
 	}
-	u := f.newUser(s)
-	u.handle, u.creds = c.UserHandle, []webauthn.Credential{c.library()}
-	assertion, session, err := f.wa.BeginLogin(u, webauthn.WithUserVerification(f.uv))
 	if err != nil {
 		return factor.Challenge{}, fmt.Errorf("passkey: beginning a login: %w", err)
 	}
@@ -403,22 +439,67 @@ var ErrCloneWarning = errors.New("passkey: the signature counter went backwards 
 
 // Verify checks the assertion in resp.JSON and returns e with the
 // signature counter and flags updated.
-func (f *Factor) Verify(_ context.Context, s factor.Subject, e factor.Enrollment, raw []byte, resp factor.Response) (factor.Enrollment, error) {
+func (f *Factor) Verify(ctx context.Context, s factor.Subject, e factor.Enrollment, raw []byte, resp factor.Response) (factor.Enrollment, error) {
+	return f.VerifyAny(ctx, s, []factor.Enrollment{e}, raw, resp)
+}
+
+// ErrNotTheirs is wrapped (with factor.ErrWrongResponse) when an assertion
+// names a credential or a user handle that is not one of the enrollments
+// it is checked against: somebody else's passkey.
+var ErrNotTheirs = errors.New("passkey: the passkey used is not one of this person's")
+
+// VerifyAny checks the assertion in resp.JSON against the credentials es
+// and returns the one used, with its signature counter and flags updated.
+// The credential ID the authenticator names must be one of es and, when it
+// sends a user handle (always, in a discoverable ceremony), the handle must
+// be the one recorded with that credential.
+func (f *Factor) VerifyAny(_ context.Context, _ factor.Subject, es []factor.Enrollment, raw []byte, resp factor.Response) (factor.Enrollment, error) {
 	st, err := f.readState(raw, "verify")
 	if err != nil {
 		return factor.Enrollment{}, err
 	}
-	c, err := DecodeCredential(e.Secret)
-	if err != nil {
-		return factor.Enrollment{}, fmt.Errorf("%w: %w", factor.ErrNotAvailable, err)
+	creds := make([]Credential, 0, len(es))
+	for _, e := range es {
+		c, err := DecodeCredential(e.Secret)
+		if err != nil {
+			return factor.Enrollment{}, fmt.Errorf("%w: %w", factor.ErrNotAvailable, err)
+		}
+		creds = append(creds, c)
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(resp.JSON)
 	if err != nil {
 		return factor.Enrollment{}, fmt.Errorf("%w: %s", factor.ErrWrongResponse, describe(err))
 	}
-	u := f.newUser(s)
-	u.handle, u.creds = c.UserHandle, []webauthn.Credential{c.library()}
-	wc, err := f.wa.ValidateLogin(u, st.Session, parsed)
+	used := -1
+	for i, c := range creds {
+		if bytes.Equal(c.ID, parsed.RawID) {
+			used = i
+		}
+	}
+	handle := parsed.Response.UserHandle
+	if used < 0 || (len(handle) > 0 && !bytes.Equal(handle, creds[used].UserHandle)) {
+		return factor.Enrollment{}, fmt.Errorf("%w: %w", factor.ErrWrongResponse, ErrNotTheirs)
+	}
+	c := creds[used]
+	var wc *webauthn.Credential
+	if len(st.Session.UserID) == 0 {
+		// Discoverable: the handle is required, and it and the ID were
+		// checked above.
+		wc, err = f.wa.ValidateDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
+			return &user{handle: userHandle, creds: []webauthn.Credential{c.library()}}, nil
+		}, st.Session, parsed)
+	} else {
+		u := &user{handle: st.Session.UserID}
+		for _, o := range creds {
+			u.creds = append(u.creds, o.library())
+		}
+		if len(handle) > 0 {
+			// Checked against the credential's own handle above; the
+			// library compares it with the session's.
+			parsed.Response.UserHandle = st.Session.UserID
+		}
+		wc, err = f.wa.ValidateLogin(u, st.Session, parsed)
+	}
 	if err != nil {
 		return factor.Enrollment{}, fmt.Errorf("%w: %s", factor.ErrWrongResponse, describe(err))
 	}
@@ -435,6 +516,7 @@ func (f *Factor) Verify(_ context.Context, s factor.Subject, e factor.Enrollment
 	if err != nil {
 		return factor.Enrollment{}, err
 	}
+	e := es[used]
 	e.Secret = secret
 	e.LastUsedAt = f.cfg.Now()
 	return e, nil

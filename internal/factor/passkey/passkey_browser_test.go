@@ -52,8 +52,8 @@ async function enroll(name) {
     },
   });
 }
-async function login(tamper) {
-  const o = await (await fetch('/login/begin')).json();
+async function login(tamper, discoverable) {
+  const o = await (await fetch('/login/begin' + (discoverable ? '?discoverable=1' : ''))).json();
   o.challenge = dec(o.challenge);
   (o.allowCredentials || []).forEach(c => c.id = dec(c.id));
   let cred;
@@ -80,6 +80,8 @@ type rp struct {
 	t       *testing.T
 	url     string
 	subject factor.Subject
+	// residentKey is the factor's ResidentKey setting ("" for the default).
+	residentKey string
 
 	mu          sync.Mutex
 	f           *passkey.Factor
@@ -113,7 +115,7 @@ func (r *rp) setFactor(uv string) {
 	r.t.Helper()
 	f, err := passkey.New(passkey.Config{
 		RPID: "localhost", RPDisplayName: "sspr test", RPOrigins: []string{r.url},
-		UserVerification: uv, UserHandleKey: bytes.Repeat([]byte{3}, 32),
+		UserVerification: uv, UserHandleKey: bytes.Repeat([]byte{3}, 32), ResidentKey: r.residentKey,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -143,6 +145,10 @@ func (r *rp) serve(w http.ResponseWriter, req *http.Request) {
 	case "/enroll/begin":
 		writeOptions(r.f.BeginEnroll(ctx, r.subject, factor.Response{Values: map[string]string{"name": req.URL.Query().Get("name")}}))
 	case "/login/begin":
+		if req.URL.Query().Get("discoverable") != "" {
+			writeOptions(r.f.ChallengeAll(ctx, r.subject, nil))
+			return
+		}
 		writeOptions(r.f.Challenge(ctx, r.subject, r.enrollment))
 	case "/enroll/finish", "/login/finish":
 		body, _ := io.ReadAll(req.Body)
@@ -304,6 +310,10 @@ func TestBrowserPasskey(t *testing.T) {
 func TestBrowserSecurityKeyWithoutUV(t *testing.T) {
 	ctx := browsertest.New(t)
 	r := newRP(t, "required")
+	// A key without resident credentials can only enroll where they are
+	// not required.
+	r.residentKey = "discouraged"
+	r.setFactor("required")
 	if _, err := browsertest.AddVirtualAuthenticator(ctx, browsertest.SecurityKey()); err != nil {
 		t.Fatal(err)
 	}
@@ -346,4 +356,72 @@ func mustHandle(t *testing.T, r *rp) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.f.UserHandle(r.subject)
+}
+
+// TestBrowserDiscoverableLogin: a ceremony naming no credential (what a
+// reset offers before its first factor) is answered by the person's
+// passkey, and the assertion must name one of the enrollments it is checked
+// against (credential ID and user handle): another person's list refuses
+// it. A credential that is not discoverable cannot answer such a ceremony,
+// only one that lists it.
+func TestBrowserDiscoverableLogin(t *testing.T) {
+	ctx := browsertest.New(t)
+	r := newRP(t, "required")
+	if _, err := browsertest.AddVirtualAuthenticator(ctx, browsertest.Passkey()); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(r.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, ctx, `enroll("Phone")`); got != "200 Passkey (Phone)" {
+		t.Fatalf("enroll: %s (server: %v)", got, r.err())
+	}
+	if got := call(t, ctx, `login(false, true)`); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("discoverable login: %s (server: %v)", got, r.err())
+	}
+	// The same kind of assertion checked against someone else's passkey.
+	r.mu.Lock()
+	alice := r.enrollment
+	r.mu.Unlock()
+	other := r.f.DecoyEnrollment(factor.Subject{Directory: "corp", DN: "uid=bob,ou=people,dc=example,dc=com"})
+	ch, err := r.f.ChallengeAll(context.Background(), r.subject, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		AllowCredentials []any `json:"allowCredentials"`
+	}
+	if err := json.Unmarshal(ch.Prompt["options"].(json.RawMessage), &o); err != nil || len(o.AllowCredentials) != 0 {
+		t.Fatalf("a discoverable ceremony lists credentials: %s", ch.Prompt["options"])
+	}
+	r.mu.Lock()
+	r.enrollment = other
+	r.mu.Unlock()
+	if got := call(t, ctx, `login(false, true)`); !strings.HasPrefix(got, "403 ") || !errors.Is(r.err(), passkey.ErrNotTheirs) {
+		t.Fatalf("another person's passkey list accepted the assertion: %s (server: %v)", got, r.err())
+	}
+	r.mu.Lock()
+	r.enrollment = alice
+	r.mu.Unlock()
+
+	// A security key without resident credentials.
+	ctx2 := browsertest.New(t)
+	k := newRP(t, "discouraged")
+	k.residentKey = "discouraged"
+	k.setFactor("discouraged")
+	if _, err := browsertest.AddVirtualAuthenticator(ctx2, browsertest.SecurityKey()); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx2, chromedp.Navigate(k.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, ctx2, `enroll("Key")`); got != "200 Passkey (Key)" {
+		t.Fatalf("enroll the key: %s (server: %v)", got, k.err())
+	}
+	if got := call(t, ctx2, `login(false, true)`); strings.HasPrefix(got, "200 ") {
+		t.Fatalf("a non-discoverable credential answered a discoverable ceremony: %s", got)
+	}
+	if got := call(t, ctx2, `login(false, false)`); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("the key, listed: %s (server: %v)", got, k.err())
+	}
 }

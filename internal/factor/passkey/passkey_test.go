@@ -85,7 +85,7 @@ func TestBeginEnrollOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.RP.ID != "sspr.example.com" || o.User.Name != "alice" || o.User.DisplayName != "Alice" || len(o.Challenge) < 40 ||
-		o.Selection.AuthenticatorAttachment != "cross-platform" || o.Selection.ResidentKey != "preferred" ||
+		o.Selection.AuthenticatorAttachment != "cross-platform" || o.Selection.ResidentKey != "required" ||
 		o.Selection.UserVerification != "required" || o.Timeout != 300000 {
 		t.Fatalf("options %s", raw)
 	}

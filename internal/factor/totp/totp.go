@@ -269,15 +269,17 @@ func (f *Factor) FinishEnroll(_ context.Context, _ factor.Subject, state []byte,
 }
 
 // Challenge asks for the app's current code; nothing is sent. The prompt
-// has code_length and issuer. The state is empty: the enrollment holds all
-// Verify needs.
+// has code_length and issuer, both from the configuration, never from the
+// enrollment: a decoy challenge (DecoyEnrollment) must present exactly
+// like a real one, also for an app enrolled before the digits changed
+// (whose codes still verify at the length it was enrolled with). The
+// state is empty: the enrollment holds all Verify needs.
 func (f *Factor) Challenge(_ context.Context, _ factor.Subject, e factor.Enrollment) (factor.Challenge, error) {
-	r, err := decodeRecord(e.Secret)
-	if err != nil {
+	if _, err := decodeRecord(e.Secret); err != nil {
 		return factor.Challenge{}, err
 	}
 	return factor.Challenge{
-		Prompt: map[string]any{"code_length": r.Digits, "issuer": f.cfg.Issuer},
+		Prompt: map[string]any{"code_length": f.cfg.Digits, "issuer": f.cfg.Issuer},
 		// A TOTP challenge lasts as long as the flow; the code itself
 		// changes every period.
 		Expires: f.cfg.Clock().Add(f.cfg.EnrollTTL),

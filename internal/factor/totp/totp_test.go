@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -353,8 +354,15 @@ func TestEnrollmentKeepsItsParameters(t *testing.T) {
 	e := enrollmentWith(t, seed, params{SHA256, 8, 60}, 0)
 	f := newFactor(t, Config{}, c)
 	ch, err := f.Challenge(ctx, alice, e)
-	if err != nil || ch.Prompt["code_length"] != 8 {
+	// The prompt follows the configuration (6 digits), like a decoy's:
+	// otherwise it would tell a stranger that this account enrolled an
+	// app before the digits changed. The 8-digit code still verifies.
+	if err != nil || ch.Prompt["code_length"] != 6 {
 		t.Fatalf("Challenge = %v, %v", ch.Prompt, err)
+	}
+	decoy, err := f.Challenge(ctx, alice, f.DecoyEnrollment(alice))
+	if err != nil || !reflect.DeepEqual(decoy.Prompt, ch.Prompt) {
+		t.Fatalf("decoy prompt %v, real %v (%v)", decoy.Prompt, ch.Prompt, err)
 	}
 	if _, err := f.Verify(ctx, alice, e, nil, codeResp(generate(seed, SHA256, 8, c.t.Unix()/60))); err != nil {
 		t.Errorf("Verify: %v", err)
