@@ -268,3 +268,27 @@ func writeCertPEM(t *testing.T, path string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckNewPasswordShowsHiddenFailures: a hidden rule (the breach
+// corpus, a blocklist) is shown when it fails — it is the reason the
+// password was refused; optional rules are not shown as refusals.
+func TestCheckNewPasswordShowsHiddenFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"ok":false,"score":3,"checks":[{"id":"length.min","message":"At least 8 characters","passed":true},` +
+			`{"id":"breach","message":"Has not appeared in a known data breach","passed":false,"hidden":true},` +
+			`{"id":"strength","message":"Hard to guess","passed":false,"optional":true}]}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, "", "en", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := &recorder{}
+	if out := CheckNewPassword(context.Background(), c, conv, TextsFor("en"), "bob", "x"); out != OutcomeFail {
+		t.Fatalf("outcome %q", out)
+	}
+	want := "WARN The new password was refused:\nWARN   ✗ Has not appeared in a known data breach"
+	if conv.text() != want {
+		t.Fatalf("said\n%s\nwant\n%s", conv.text(), want)
+	}
+}

@@ -587,9 +587,12 @@ func TestPasswdRefusesBreachedPassword(t *testing.T) {
 	if !lab.login(t, svc, "plain", u.Login, oldPW) {
 		t.Fatal("the first online login failed")
 	}
-	// As root, pam_sss changes a password only with the old one
-	// (PAM_CHANGE_EXPIRED_AUTHTOK makes it ask), as a user's passwd does.
-	s := startPamtesterIn(t, lab.pam, lab.ns, svc, "passwd", u.Login, "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)")
+	// pam_sss lets root change a password only when it has expired (in
+	// the same PAM handle as the login): the password is due for a change,
+	// as at a login screen, or a user's own `passwd` would be.
+	dirtest.Modify(t, dirtest.ADAdmin(t), u.DN, map[string][]string{"pwdLastSet": {"0"}})
+	s := startPamtesterIn(t, lab.pam, lab.ns, svc, "passwd", u.Login, "authenticate", "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)")
+	s.answer(`Password: `, oldPW)
 	s.answer(`(?i)current password:`, oldPW)
 	s.answer(`(?i)new password:`, breachedPassword)
 	s.answer(`(?i)retype new password:`, breachedPassword)
