@@ -397,6 +397,7 @@ func TestLoginScreenRemoteLaptopVPN(t *testing.T) {
 	}
 
 	before := in.codeMailsTo(u.Mail)
+	began := time.Now()
 	s := startPamtesterIn(t, lab.pam, lab.ns, svc, "login", u.Login, "authenticate", "acct_mgmt")
 	s.answer(`Password \(or "reset"`, "reset")
 	s.expect(`Connecting to your organisation's network \(VPN\)`)
@@ -416,6 +417,7 @@ func TestLoginScreenRemoteLaptopVPN(t *testing.T) {
 	if err := s.wait(); err != nil {
 		t.Fatalf("pamtester: %v\n%s", err, s.output())
 	}
+	t.Logf("forgot at the login prompt, away from the office -> VPN up, reset, logged in: %s", time.Since(began).Round(10*time.Millisecond))
 	// The linger takes the tunnel down (vpn.linger 5 s, then openconnect
 	// exits and its routes go).
 	deadline := time.Now().Add(90 * time.Second)
