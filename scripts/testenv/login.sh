@@ -26,6 +26,9 @@
 # changed (the namespace's hosts, resolv.conf, nsswitch.conf and sssd/ are
 # overlaid by `ip netns exec` from /etc/netns/sspr-laptop).
 #
+# It also installs what the graphical greeter test needs (LightDM,
+# lightdm-gtk-greeter, Xvfb, xdotool); that test starts and stops its own.
+#
 # Writes SSPR_TEST_LOGIN_* into STATE_DIR/env.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,7 +58,9 @@ BELOG=/var/log/sssd/sssd_$DOMAIN.log
 TCP_PORTS=(88 389 464 636 3268)
 UDP_PORTS=(88 389 464)
 
-packages=(sssd sssd-ad sssd-tools libpam-sss libnss-sss krb5-user adcli ocserv openconnect gnutls-bin ldb-tools socat pamtester libpam-wrapper libpam-modules iproute2)
+packages=(sssd sssd-ad sssd-tools libpam-sss libnss-sss krb5-user adcli ocserv openconnect gnutls-bin ldb-tools socat pamtester libpam-wrapper libpam-modules iproute2
+	# the graphical greeter test (greeter_test.go): LightDM on Xvfb, driven by xdotool
+	lightdm lightdm-gtk-greeter xvfb xauth x11-apps netpbm xdotool dbus)
 
 install_packages() {
 	local missing=() pkg bak created_policy=
