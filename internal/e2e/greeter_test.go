@@ -187,7 +187,7 @@ func TestLoginScreenGreeterScreenshot(t *testing.T) {
 	x("type", "--delay", "40", "1")
 	x("key", "Return")
 	in.waitCode(t, "alice@demo.sspr.test", before) // the conversation reached sspr through the greeter
-	waitPrompts(4) // Enter the code we sent …
+	waitPrompts(4)                                 // Enter the code we sent …
 	shot("greeter-2-code.png")
 }
 
