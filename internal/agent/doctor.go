@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,7 +63,7 @@ func Doctor(ctx context.Context, o DoctorOptions) []Check {
 		out = append(out, checkDC(ctx, cfg))
 	}
 	out = append(out, checkSSSD(o.ProcDir))
-	out = append(out, checkPAM(o.PAMDir))
+	out = append(out, checkPAM(o.PAMDir, cfg))
 	return out
 }
 
@@ -158,7 +159,7 @@ func checkSSSD(procDir string) Check {
 
 // checkPAM lists the PAM services with pam_sspr and checks that an auth
 // line with pam_sspr is followed by pam_sss taking the password on.
-func checkPAM(dir string) Check {
+func checkPAM(dir string, cfg *Config) Check {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return Check{Name: "PAM", Detail: fmt.Sprintf("%s cannot be read: %v", dir, err)}
@@ -180,6 +181,11 @@ func checkPAM(dir string) Check {
 			continue
 		}
 		using = append(using, e.Name())
+		if cfg != nil {
+			if p := timeoutProblem(lines[sspr], cfg); p != "" {
+				problems = append(problems, e.Name()+": "+p)
+			}
+		}
 		ok := false
 		for _, l := range lines[sspr+1:] {
 			if strings.HasPrefix(l, "auth") && strings.Contains(l, "pam_sss.so") {
@@ -198,6 +204,32 @@ func checkPAM(dir string) Check {
 		return Check{Name: "PAM", Detail: strings.Join(problems, "; ")}
 	}
 	return Check{Name: "PAM", OK: true, Detail: "pam_sspr.so is used by: " + strings.Join(using, ", ")}
+}
+
+// timeoutProblem: the module waits on a silent helper at most timeout=
+// seconds (default 20); a longer wait in the agent would be cut off.
+func timeoutProblem(line string, cfg *Config) string {
+	secs := 20
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, "timeout="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 && n <= 600 {
+				secs = n
+			}
+		}
+	}
+	limit := time.Duration(secs) * time.Second
+	for _, w := range []struct {
+		key string
+		d   time.Duration
+	}{{"timeout", cfg.Timeout}, {"vpn.wait", cfg.VPN.Wait}, {"sssd.wait", cfg.SSSD.Wait}} {
+		if w.key == "vpn.wait" && cfg.VPN.UpCommand == "" {
+			continue
+		}
+		if w.d >= limit {
+			return fmt.Sprintf("pam_sspr.so timeout=%d is not longer than %s (%s): the module would give up on the agent first; raise timeout=", secs, w.key, w.d)
+		}
+	}
+	return ""
 }
 
 // pamLines reads a PAM service file, following @include, without comments;

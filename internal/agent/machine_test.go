@@ -233,6 +233,13 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, text)
 		}
 	}
+	// The module would give up before the agent's VPN wait is over.
+	_ = os.WriteFile(cfg, []byte("server_url: "+srv.URL+"\ndc_probe: [\"127.0.0.1:9\"]\nvpn:\n  up_command: x\n  down_command: y\n  wait: 30s\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(pam, "common-auth"), []byte("auth required pam_sss.so use_first_pass\n"), 0o644)
+	text, _ = FormatChecks(Doctor(context.Background(), DoctorOptions{ConfigPath: cfg, PAMDir: pam, ProcDir: proc}))
+	if !strings.Contains(text, "login: pam_sspr.so timeout=20 is not longer than vpn.wait (30s)") {
+		t.Errorf("a module timeout shorter than vpn.wait was not reported:\n%s", text)
+	}
 	text, _ = FormatChecks(Doctor(context.Background(), DoctorOptions{ConfigPath: filepath.Join(dir, "missing.yaml"), PAMDir: pam, ProcDir: proc}))
 	if !strings.Contains(text, "FAIL  configuration") {
 		t.Errorf("a missing configuration was not reported:\n%s", text)
@@ -291,4 +298,24 @@ func TestCheckNewPasswordShowsHiddenFailures(t *testing.T) {
 	if conv.text() != want {
 		t.Fatalf("said\n%s\nwant\n%s", conv.text(), want)
 	}
+}
+
+// FuzzParseConfig: any file either parses into a configuration whose
+// bounds hold, or is refused with an error; never a panic.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("server_url: http://127.0.0.1:9\n"))
+	f.Add([]byte("server_url: https://sspr.example.com\ndc_probe: [\"dc1:88\"]\nvpn:\n  up_command: a\n  down_command: b\n  wait: 5s\n"))
+	f.Add([]byte("timeout: -1s\nvpn: {linger: 99h}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if c.ServerURL == "" || c.Timeout <= 0 || c.VPN.Wait <= 0 || c.SSSD.Wait <= 0 || c.ProbeTimeout <= 0 || c.VPN.Linger < 0 {
+			t.Fatalf("accepted a configuration out of bounds: %+v", c)
+		}
+		if c.VPN.UpCommand != "" && (c.VPN.DownCommand == "" || len(c.DCProbe) == 0) {
+			t.Fatalf("accepted a VPN without down command or probe: %+v", c)
+		}
+	})
 }
