@@ -112,8 +112,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// The tunnel must outlive this helper: the next module
 			// (pam_sss) authenticates online only after the module
 			// ended the helper. A detached linger takes it down.
+			// Without a password handed on nobody needs the tunnel.
 			exe, err := os.Executable()
-			if err != nil || cfg.VPN.Linger == 0 || agent.DetachVPNDown(exe, *configPath, cfg.VPN.Linger) != nil {
+			handedOn := res.Outcome == agent.OutcomeOK && res.Password != ""
+			if err != nil || !handedOn || cfg.VPN.Linger == 0 || agent.DetachVPNDown(exe, *configPath, cfg.VPN.Linger) != nil {
 				m.VPNDown(context.Background())
 			} else {
 				logger.info(fmt.Sprintf("the VPN goes down in %s", cfg.VPN.Linger))

@@ -617,3 +617,34 @@ func TestPasswdRefusesBreachedPassword(t *testing.T) {
 
 // tallyRE matches one record of `faillock --user`.
 var tallyRE = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
+
+// TestLoginScreenVPNDownWhenResetStops: when the person stops after the
+// agent brought the tunnel up, nothing is handed on and the tunnel goes
+// down before the module returns (no linger).
+func TestLoginScreenVPNDownWhenResetStops(t *testing.T) {
+	lab := loginEnv(t)
+	in := lab.startSSPR(t, "")
+	u := lab.adUser(t, "Stopper-Pass-1")
+	vpn, pidFile := lab.vpnConfig(t, lab.vpnURL, time.Minute)
+	cfg, logFile := lab.agentConfig(t, in, vpn)
+	svc := lab.services(t, map[string]string{
+		"login": lab.ssprLine(cfg) + "auth required pam_sss.so use_first_pass\naccount required pam_sss.so\n",
+	})
+	lab.offline(t)
+	s := startPamtesterIn(t, lab.pam, lab.ns, svc, "login", u.Login, "authenticate")
+	s.answer(`Password \(or "reset"`, "reset")
+	s.expect(`Type 1 to choose a new password`)
+	if _, err := os.Stat(pidFile); err != nil {
+		t.Fatalf("the agent did not bring the tunnel up: %v\n%s", err, s.output())
+	}
+	_ = s.stdin.Close() // the person walks away: the conversation ends
+	if err := s.wait(); err == nil {
+		t.Fatalf("pamtester authenticated without a password:\n%s", s.output())
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) || lab.dcReachable() {
+		t.Fatalf("the tunnel is still up after the reset stopped (pid file: %v)", err)
+	}
+	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "VPN down") || strings.Contains(string(b), "goes down in") {
+		t.Fatalf("the agent's log does not show the tunnel going down at once:\n%s", b)
+	}
+}
