@@ -30,7 +30,8 @@ scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
 scripts/testenv/pam.sh
-trap 'scripts/testenv/down.sh "$state" || true' EXIT
+trap 'scripts/testenv/login.sh stop "$state" || true; scripts/testenv/down.sh "$state" || true' EXIT
+scripts/testenv/login.sh start "$state"
 set -a
 # shellcheck disable=SC1091
 . "$state/env.sh"

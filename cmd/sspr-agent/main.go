@@ -8,6 +8,8 @@
 //	sspr-agent reset  [--user LOGIN] [--config FILE]
 //	sspr-agent unlock [--user LOGIN] [--config FILE]
 //	sspr-agent check-password --user LOGIN [--config FILE]
+//	sspr-agent vpn-down --after DURATION [--config FILE]
+//	sspr-agent doctor [--config FILE] [--pam-dir DIR]
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sspr/sspr/internal/agent"
 )
@@ -35,7 +38,7 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: sspr-agent pam-helper|reset|unlock|check-password|register|version [flags]")
+		fmt.Fprintln(stderr, "usage: sspr-agent pam-helper|reset|unlock|check-password|vpn-down|doctor|register|version [flags]")
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
@@ -44,11 +47,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "the login")
 	service := fs.String("service", "", "the PAM service (for the log)")
 	configPath := fs.String("config", agent.DefaultConfigPath, "agent configuration file")
+	after := fs.Duration("after", 0, "vpn-down: wait this long first")
+	pamDir := fs.String("pam-dir", "/etc/pam.d", "doctor: the PAM service folder")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
-	if cmd == "version" {
+	switch cmd {
+	case "version":
 		fmt.Fprintln(stdout, "sspr-agent", version)
+		return 0
+	case "doctor":
+		text, ok := agent.FormatChecks(agent.Doctor(context.Background(), agent.DoctorOptions{ConfigPath: *configPath, PAMDir: *pamDir}))
+		fmt.Fprint(stdout, text)
+		if !ok {
+			return 1
+		}
 		return 0
 	}
 	if cmd == "register" {
@@ -60,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		lang = cfg.Language
 	}
 	texts := agent.TextsFor(lang)
-	logger := newLogger()
+	logger := newLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
@@ -91,13 +104,42 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		}
 		rec := &agent.Recovery{Client: client, Conv: conv, Texts: texts, HelpDesk: cfg.HelpDesk}
-		res := rec.Run(ctx, *user, "")
+		m := &agent.Machine{Cfg: cfg, Log: logger.info}
+		res := m.AtLoginScreen(ctx, rec, *user)
 		// Only the outcome is logged; never a code or a password.
 		logger.info(fmt.Sprintf("self-service at the login screen for %s (service %s): %s", *user, *service, res.Outcome))
 		if res.Outcome == agent.OutcomeOK && res.Password != "" {
 			_ = conv.HandOn(res.Password)
 		}
+		if m.BroughtUp() {
+			// The tunnel must outlive this helper: the next module
+			// (pam_sss) authenticates online only after the module
+			// ended the helper. A detached linger takes it down.
+			// Without a password handed on nobody needs the tunnel.
+			exe, err := os.Executable()
+			handedOn := res.Outcome == agent.OutcomeOK && res.Password != ""
+			if err != nil || !handedOn || cfg.VPN.Linger == 0 || agent.DetachVPNDown(exe, *configPath, cfg.VPN.Linger) != nil {
+				m.VPNDown(context.Background())
+			} else {
+				logger.info(fmt.Sprintf("the VPN goes down in %s", cfg.VPN.Linger))
+			}
+		}
 		_ = conv.Finish(string(res.Outcome))
+		return 0
+	case "vpn-down":
+		if cfgErr != nil {
+			fmt.Fprintln(stderr, cfgErr)
+			return 1
+		}
+		if *after > 0 {
+			select {
+			case <-time.After(*after):
+			case <-ctx.Done():
+			}
+		}
+		m := &agent.Machine{Cfg: cfg, Log: logger.info}
+		m.MarkBroughtUp()
+		m.VPNDown(context.Background())
 		return 0
 	case "reset", "unlock":
 		if cfgErr != nil {
@@ -121,6 +163,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if res.Outcome != agent.OutcomeOK {
 			return 1
 		}
+		m := &agent.Machine{Cfg: cfg, Log: logger.info}
+		_ = m.ResetFaillock(ctx, strings.TrimSpace(login))
 		return 0
 	default:
 		fmt.Fprintf(stderr, "sspr-agent: unknown command %q\n", cmd)
@@ -128,28 +172,49 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
-// logger writes to syslog (auth facility) when there is one, else nowhere:
-// the helper's stderr is /dev/null under PAM.
-type logger struct{ w *syslog.Writer }
+// logger writes to syslog (auth facility) when there is one, and to the
+// configured log_file: the helper's stderr is /dev/null under PAM. Callers
+// pass outcomes and steps only, never a password or a code.
+type logger struct {
+	w    *syslog.Writer
+	file string
+}
 
-func newLogger() logger {
-	w, err := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_NOTICE, "sspr-agent")
-	if err != nil {
-		return logger{}
+func newLogger(cfg *agent.Config) logger {
+	var l logger
+	if cfg != nil {
+		l.file = cfg.LogFile
 	}
-	return logger{w: w}
+	if w, err := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_NOTICE, "sspr-agent"); err == nil {
+		l.w = w
+	}
+	return l
+}
+
+func (l logger) toFile(level, msg string) {
+	if l.file == "" {
+		return
+	}
+	f, err := os.OpenFile(l.file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "%s sspr-agent[%d] %s: %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), level, msg)
+	_ = f.Close()
 }
 
 func (l logger) info(msg string) {
 	if l.w != nil {
 		_ = l.w.Info(msg)
 	}
+	l.toFile("info", msg)
 }
 
 func (l logger) warn(msg string) {
 	if l.w != nil {
 		_ = l.w.Warning(msg)
 	}
+	l.toFile("warning", msg)
 }
 
 // terminal is a Conversation on a terminal (or plain pipes in tests).

@@ -63,6 +63,8 @@ type Rule struct {
 	Message string `json:"message"`
 	Passed  bool   `json:"passed"`
 	Hidden  bool   `json:"hidden"`
+	// Optional rules are informative and never make a password fail.
+	Optional bool `json:"optional"`
 }
 
 // APIError is a refusal the server explained.

@@ -338,7 +338,9 @@ func CheckNewPassword(ctx context.Context, c *Client, conv Conversation, t Texts
 	}
 	_ = conv.Warn(t.T("policy_refused"))
 	for _, ch := range res.Checks {
-		if !ch.Passed && !ch.Hidden {
+		// Hidden rules (blocklists, the breach corpus) are shown exactly
+		// when they fail; optional ones never make a password fail.
+		if !ch.Passed && !ch.Optional {
 			_ = conv.Warn(t.T("refused_rule", ch.Message))
 		}
 	}

@@ -265,9 +265,20 @@ type pamSession struct {
 
 func startPamtester(t *testing.T, env pamEnvironment, services, user string) *pamSession {
 	t.Helper()
+	return startPamtesterIn(t, env, "", services, "sspr-test", user, "authenticate")
+}
+
+// startPamtesterIn runs pamtester for service and user with the given
+// operations, inside network namespace ns when it is set.
+func startPamtesterIn(t *testing.T, env pamEnvironment, ns, services, service, user string, ops ...string) *pamSession {
+	t.Helper()
 	// stdbuf: pamtester prints PAM information messages on a buffered
 	// stdout, which would arrive only at its exit.
-	cmd := exec.Command("stdbuf", "-o0", "-e0", "pamtester", "-v", "sspr-test", user, "authenticate")
+	args := append([]string{"stdbuf", "-o0", "-e0", "pamtester", "-v", service, user}, ops...)
+	if ns != "" {
+		args = append([]string{"ip", "netns", "exec", ns}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "LD_PRELOAD="+env.wrapper, "PAM_WRAPPER=1", "PAM_WRAPPER_SERVICE_DIR="+services, "LANG=C.UTF-8")
 	stdin, _ := cmd.StdinPipe()
 	pr, pw := io.Pipe()
