@@ -212,8 +212,8 @@ type page struct {
 	// InvalidField names the field the error is about ("confirm" for two
 	// passwords that differ); the others are not marked invalid.
 	InvalidField string
-	Languages []langLink
-	printer   i18n.Printer
+	Languages    []langLink
+	printer      i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
