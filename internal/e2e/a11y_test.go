@@ -85,6 +85,11 @@ func TestAccessibility(t *testing.T) {
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/reset/code"), chromedp.WaitVisible(id("code")),
 		chromedp.SendKeys(id("code"), code), chromedp.Submit(id("code")), chromedp.WaitVisible(id("password"))))
 	check("password")
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('li[data-id="breach"]')).display !== "none"`))
+	must(err)
+	if shown {
+		t.Error("the breach rule shows before anything is typed")
+	}
 	// The breach shows while typing, before any submit (issue 8, item 1),
 	// and the checklist's summary is announced.
 	must(chromedp.Do(ctx, chromedp.SendKeys(id("password"), "Summer2024!"),
