@@ -69,15 +69,18 @@
         var c = byID[li.getAttribute("data-id")];
         var hidden = li.getAttribute("data-hidden") === "1";
         var stateText = li.querySelector(".state");
+        var textEl = li.querySelector(".text");
+        if (!li.hasAttribute("data-text")) { li.setAttribute("data-text", textEl.textContent); }
         if (!c || !pw.value) {
           li.removeAttribute("data-state");
           stateText.textContent = "";
+          textEl.textContent = li.getAttribute("data-text");
           if (hidden) { li.hidden = true; }
           return;
         }
         var failed = !c.passed && !c.optional;
         if (hidden) { li.hidden = !failed; }
-        if (c.message) { li.querySelector(".text").textContent = c.message; }
+        textEl.textContent = c.message || li.getAttribute("data-text");
         var state = c.waived ? "waived" : (c.passed ? "pass" : (c.optional ? "" : (c.problem ? "problem" : "fail")));
         if (state) { li.setAttribute("data-state", state); } else { li.removeAttribute("data-state"); }
         stateText.textContent = " " + (c.passed ? text("pass") : (c.problem ? text("problem") : text("fail")));
