@@ -140,6 +140,20 @@ func TestAccessibility(t *testing.T) {
 	check("enroll-totp")
 	must(chromedp.Do(ctx, chromedp.Click(id("cancel")), chromedp.WaitVisible(id("add-email")), chromedp.Click(id("add-email")), chromedp.WaitVisible(id("email"))))
 	check("enroll-email")
+	// Backup codes (shown once), then a new session's step-up: the choice
+	// of method and the code field.
+	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/enroll/home"), chromedp.WaitVisible(id("add-backup_codes")),
+		chromedp.Click(id("add-backup_codes")), chromedp.WaitVisible(id("backup-code"))))
+	check("enroll-backup-codes")
+	backup, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelectorAll("#backup-codes code")[parseInt(document.getElementById("backup-code").getAttribute("data-position"), 10) - 1].textContent`))
+	must(err)
+	must(chromedp.Do(ctx, chromedp.SendKeys(id("backup-code"), backup), chromedp.Submit(id("backup-code")), chromedp.WaitVisible(id("factors")),
+		chromedp.Click(id("signout")), chromedp.WaitVisible(id("login")),
+		chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("password"), "Spring-2026"),
+		chromedp.Submit(id("password")), chromedp.WaitVisible(chromedp.CSS("input[name=enrollment]"))))
+	check("enroll-verify-choose")
+	must(chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("input[name=enrollment]")), chromedp.WaitVisible(id("backup-code"))))
+	check("enroll-verify")
 
 	// A missing page and the demo mailbox.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/no/such/page"), chromedp.WaitVisible(chromedp.CSS("h1"))))
