@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -764,9 +765,17 @@ func (p *Portal) mailboxJSON(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"messages": mails})
 }
 
-// Forbidden renders the cross-origin refusal as a page.
+// Forbidden renders the cross-origin refusal as a page, or as JSON to the
+// page scripts' JSON requests (the live checklist).
 func (p *Portal) Forbidden() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+			lang := web.Language(r, p.cat)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": web.Message{Code: "forbidden_origin", Message: p.cat.T(lang, "web.forbidden_origin")}})
+			return
+		}
 		pg := p.newPage(w, r)
 		pg.Error = &web.Message{Code: "forbidden_origin", Message: pg.T("web.forbidden_origin")}
 		p.render(w, http.StatusForbidden, "start", pg)

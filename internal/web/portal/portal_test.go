@@ -322,8 +322,8 @@ func TestChangeShowsRulesAndChecklist(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", "https://evil.example")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if r := e.do(req); r.status != http.StatusForbidden {
-		t.Errorf("cross-site check: %d", r.status)
+	if r := e.do(req); r.status != http.StatusForbidden || !strings.Contains(r.body, `"code":"forbidden_origin"`) {
+		t.Errorf("cross-site check: %d %s", r.status, r.body)
 	}
 }
 
