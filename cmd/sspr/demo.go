@@ -55,7 +55,11 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 			fmt.Fprintf(out, "  Enrollment:     %s/enroll (authenticator app, passkey, backup codes)\n\n", baseURL)
 			fmt.Fprintf(out, "  Demo logins (username / current password):\n")
 			for _, u := range d.Users {
-				fmt.Fprintf(out, "    %-8s %s   (%s)\n", u.Login, u.Password, u.Mail)
+				note := ""
+				if u.Locked {
+					note = "   locked: try \"My account is locked\""
+				}
+				fmt.Fprintf(out, "    %-8s %s   (%s)%s\n", u.Login, u.Password, u.Mail, note)
 			}
 			fmt.Fprintf(out, "\n  Try it: open %s, enter \"alice\", read the code in the mailbox.\n", baseURL)
 			if keep {

@@ -10,7 +10,9 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/factor"
@@ -95,6 +97,47 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.HandleFunc(route, handlers[i])
 	}
 	a.registerEnroll(mux)
+	// Any other /api/ request answers in the documented error shape, not
+	// the portal's HTML or net/http's plain text.
+	mux.HandleFunc("/api/", a.noRoute)
+}
+
+// allowed maps each API path to the methods it answers, for 405's Allow.
+func (a *API) allowed() map[string][]string {
+	out := map[string][]string{"/api/v1/pow": {http.MethodGet}, "/api/openapi.yaml": {http.MethodGet}}
+	routes := Routes
+	if a.enroll != nil {
+		routes = append(append([]string{}, Routes...), EnrollRoutes...)
+	}
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		out[path] = append(out[path], method)
+	}
+	return out
+}
+
+// noRoute answers a request no API route took: 405 with Allow when the
+// path exists for other methods, else 404.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	lang := web.Language(r, a.cat)
+	if methods, ok := a.allowed()[r.URL.Path]; ok {
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(methods, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		a.write(w, http.StatusMethodNotAllowed, map[string]any{"error": web.Message{Code: "method_not_allowed", Message: a.cat.T(lang, "web.method_not_allowed")}})
+		return
+	}
+	a.write(w, http.StatusNotFound, map[string]any{"error": web.Message{Code: "not_found", Message: a.cat.T(lang, "web.api_not_found")}})
+}
+
+// Forbidden answers a cross-origin request to the API (see
+// web.CrossOrigin) in the documented error shape.
+func (a *API) Forbidden() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.write(w, http.StatusForbidden, map[string]any{"error": web.Message{Code: "forbidden_origin",
+			Message: a.cat.T(web.Language(r, a.cat), "web.forbidden_origin")}})
+	})
 }
 
 // StatusResponse is the flow as the API shows it.

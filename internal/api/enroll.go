@@ -106,6 +106,17 @@ func (a *API) registerEnroll(mux *http.ServeMux) {
 				a.reply(w, r, 0, "", flow.Status{}, err)
 				return
 			}
+			if route == "POST /api/v1/enroll/signout" {
+				a.write(w, http.StatusOK, struct{}{}) // nothing of the session is left to show
+				return
+			}
+			// Lists are lists, never null, as documented.
+			if v.Factors == nil {
+				v.Factors = []flow.EnrolledFactor{}
+			}
+			if v.CanAdd == nil {
+				v.CanAdd = []factor.Kind{}
+			}
 			a.write(w, http.StatusOK, SessionResponse{SessionID: token, SessionView: v})
 		})
 	}

@@ -272,12 +272,22 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	}
 	mux := http.NewServeMux()
 	p.Register(mux)
-	api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log).Register(mux)
+	jsonAPI := api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log)
+	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
 	var h http.Handler = mux
 	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
-	h = web.CrossOrigin(h, p.Forbidden())
+	// A cross-origin refusal answers in the shape of what was asked: the
+	// API's JSON error under /api/, the portal's page elsewhere.
+	portalDeny, apiDeny := p.Forbidden(), jsonAPI.Forbidden()
+	h = web.CrossOrigin(h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			apiDeny.ServeHTTP(w, r)
+			return
+		}
+		portalDeny.ServeHTTP(w, r)
+	}))
 	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
 	h = http.MaxBytesHandler(h, 64<<10)
 	a.handler = h

@@ -62,6 +62,8 @@ type Demo struct {
 // DemoUser is one person in the demo directory.
 type DemoUser struct {
 	Login, Password, Mail string
+	// Locked users start locked out, to show unlock.
+	Locked bool
 }
 
 // StartDemo starts the embedded directory and mail catcher and builds the
@@ -93,7 +95,7 @@ func StartDemo(ctx context.Context, opts DemoOptions) (_ *Demo, err error) {
 		if mail == "" {
 			mail = u.UID + "@" + demo.MailDomain
 		}
-		d.Users = append(d.Users, DemoUser{Login: u.UID, Password: u.Password, Mail: mail})
+		d.Users = append(d.Users, DemoUser{Login: u.UID, Password: u.Password, Mail: mail, Locked: u.Locked})
 	}
 
 	cfg := config.Defaults()

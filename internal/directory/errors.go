@@ -102,6 +102,9 @@ const (
 	// ReasonDictionary: a dictionary word or based on one (389-DS
 	// passwordDictCheck, AD password filters that say so).
 	ReasonDictionary
+	// ReasonDigit: contains no digit (a quality module's or 389-DS
+	// passwordMinDigits refusal that names it).
+	ReasonDigit
 )
 
 var reasonNames = map[Reason]string{
@@ -114,6 +117,7 @@ var reasonNames = map[Reason]string{
 	ReasonQuality:      "quality",
 	ReasonTooLong:      "too_long",
 	ReasonDictionary:   "dictionary",
+	ReasonDigit:        "digit",
 }
 
 // String returns a stable name, used in audit records and the API.
@@ -207,7 +211,7 @@ func Kinds() []Kind {
 // Reasons returns every reason, in declaration order (for catalogue checks).
 func Reasons() []Reason {
 	out := make([]Reason, 0, len(reasonNames))
-	for r := ReasonUnspecified; r <= ReasonDictionary; r++ {
+	for r := ReasonUnspecified; r <= ReasonDigit; r++ {
 		out = append(out, r)
 	}
 	return out

@@ -309,7 +309,7 @@ func (r *Reset) issue(ctx context.Context, f *store.Flow, user *directory.User, 
 		switch send.Channel {
 		case "email":
 			d.mail, err = r.Composer.ResetCode(f.Language, notify.CodeMail{
-				Name: nameOf(f), Code: send.Code, ValidFor: r.Settings.CodeTTL, RequestIP: f.ClientIP, RequestAt: now,
+				Action: f.Kind, Name: nameOf(f), Code: send.Code, ValidFor: r.Settings.CodeTTL, RequestIP: f.ClientIP, RequestAt: now,
 				ContinueAt: r.Settings.ContinueURL,
 			})
 			if err != nil {

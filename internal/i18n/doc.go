@@ -4,7 +4,10 @@
 //
 // Catalogues are flat JSON files under locales/, one per language; adding a
 // language is adding a file. Placeholders are written {name} and filled from
-// key/value arguments. A message missing from a language falls back to
+// key/value arguments. Two forms make a text agree with a number:
+// {n|one|other} picks a word ("{minutes} {minutes|minute|minutes}"), and
+// {n:a} writes the number after its English article ("{digits:a}-digit
+// code": "an 8-digit code"). A message missing from a language falls back to
 // English, and a message missing from English is shown as its ID so the gap
 // is visible rather than silent.
 package i18n

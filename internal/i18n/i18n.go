@@ -113,6 +113,11 @@ func (c *Catalogue) Has(lang string) bool { _, ok := c.messages[lang]; return ok
 
 // T returns message id in lang with {placeholders} filled from key/value
 // pairs: T("de", "mail.code.valid", "minutes", 10).
+//
+// Two forms let a message agree with a number (see format):
+// {n|one|other} picks a word by n ("{minutes|minute|minutes}"), and
+// {n:a} writes n with its English indefinite article ("{digits:a}-digit
+// code" reads "an 8-digit code", "a 6-digit code").
 func (c *Catalogue) T(lang, id string, kv ...any) string {
 	msg, ok := c.messages[lang][id]
 	if !ok {
@@ -123,11 +128,91 @@ func (c *Catalogue) T(lang, id string, kv ...any) string {
 	if len(kv) == 0 {
 		return msg
 	}
-	pairs := make([]string, 0, len(kv))
+	values := make(map[string]string, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		pairs = append(pairs, "{"+fmt.Sprint(kv[i])+"}", fmt.Sprint(kv[i+1]))
+		values[fmt.Sprint(kv[i])] = fmt.Sprint(kv[i+1])
 	}
-	return strings.NewReplacer(pairs...).Replace(msg)
+	return format(msg, values)
+}
+
+// HasMessage reports whether id exists in lang or in the fallback.
+func (c *Catalogue) HasMessage(lang, id string) bool {
+	if _, ok := c.messages[lang][id]; ok {
+		return true
+	}
+	_, ok := c.messages[Fallback][id]
+	return ok
+}
+
+// format fills msg's placeholders in one pass, so inserted values are never
+// expanded again. A placeholder without a value stays as written.
+func format(msg string, values map[string]string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(msg, '{')
+		if open < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		end := strings.IndexByte(msg[open:], '}')
+		if end < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		end += open
+		b.WriteString(msg[:open])
+		if out, ok := fill(msg[open+1:end], values); ok {
+			b.WriteString(out)
+		} else {
+			b.WriteString(msg[open : end+1])
+		}
+		msg = msg[end+1:]
+	}
+}
+
+// fill renders one placeholder body: "name", "name:a" or "name|one|other".
+func fill(body string, values map[string]string) (string, bool) {
+	if name, forms, ok := strings.Cut(body, "|"); ok {
+		v, ok := values[name]
+		one, other, two := strings.Cut(forms, "|")
+		if !ok || !two {
+			return "", false
+		}
+		if v == "1" || v == "-1" {
+			return one, true
+		}
+		return other, true
+	}
+	if name, mod, ok := strings.Cut(body, ":"); ok {
+		v, ok := values[name]
+		if !ok || mod != "a" {
+			return "", false
+		}
+		return englishArticle(v) + " " + v, true
+	}
+	v, ok := values[body]
+	return v, ok
+}
+
+// englishArticle is "an" before a word said with a vowel sound first: for
+// numbers, those said "eight…", "eleven…" or "eighteen…" (8, 11, 18, 80–89,
+// 800–899, 11 000–11 999, …); for words, a leading vowel letter.
+func englishArticle(v string) string {
+	if v == "" {
+		return "a"
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		digits := strings.TrimLeft(v, "0123456789")
+		n := v[:len(v)-len(digits)]
+		if n[0] == '8' || (len(n)%3 == 2 && (strings.HasPrefix(n, "11") || strings.HasPrefix(n, "18"))) {
+			return "an"
+		}
+		return "a"
+	}
+	if strings.ContainsRune("aeiouAEIOU", rune(v[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // Missing lists, per language, the IDs present in English but absent there;

@@ -66,10 +66,15 @@ func TestEveryLanguageIsComplete(t *testing.T) {
 	}
 }
 
-var placeholder = regexp.MustCompile(`\{[a-zA-Z_]+\}`)
+// placeholder finds the value names a message uses: {name}, {name:a} and
+// {name|one|other} all use name.
+var placeholder = regexp.MustCompile(`\{([a-zA-Z_]+)[}:|]`)
 
 func placeholders(s string) []string {
-	p := placeholder.FindAllString(s, -1)
+	var p []string
+	for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+		p = append(p, m[1])
+	}
 	slices.Sort(p)
 	return slices.Compact(p)
 }
@@ -177,6 +182,37 @@ func TestMissingReportsGaps(t *testing.T) {
 			if got, want := c.T(lang, id), c.T(i18n.Fallback, id); got != want {
 				t.Errorf("%s lacks %s but T does not fall back to English: %q", lang, id, got)
 			}
+		}
+	}
+}
+
+// TestNumberForms: a message agrees with its number — "an 8-digit code",
+// "1 minute" — in both languages (issue 8: "a 8-digit code").
+func TestNumberForms(t *testing.T) {
+	t.Parallel()
+	c := load(t, "en")
+	for _, tc := range []struct {
+		lang, id string
+		kv       []any
+		want     string
+	}{
+		{"en", "enroll.confirm.email.lead", []any{"digits", 8, "to", "a@b"}, "We have sent an 8-digit code to a@b. Enter it to confirm the address."},
+		{"en", "enroll.confirm.email.lead", []any{"digits", 6, "to", "a@b"}, "We have sent a 6-digit code to a@b. Enter it to confirm the address."},
+		{"en", "enroll.confirm.sms.lead", []any{"digits", 11, "to", "+1"}, "We have sent an 11-digit code by text message to +1. Enter it to confirm the number."},
+		{"en", "mail.code.valid", []any{"minutes", 1}, "It is valid for 1 minute and can be used once."},
+		{"en", "mail.code.valid", []any{"minutes", 15}, "It is valid for 15 minutes and can be used once."},
+		{"de", "mail.code.valid", []any{"minutes", 1}, "Er ist 1 Minute gültig und kann einmal verwendet werden."},
+		{"de", "enroll.confirm.email.lead", []any{"digits", 8, "to", "a@b"}, "Wir haben einen 8-stelligen Code an a@b geschickt. Geben Sie ihn ein, um die Adresse zu bestätigen."},
+		{"en", "enroll.confirm.questions.hint", []any{"required", 1, "min", 3}, "Answer at least 1 question, each with at least 3 characters."},
+		{"de", "enroll.confirm.questions.hint", []any{"required", 2, "min", 3}, "Beantworten Sie mindestens 2 Fragen mit jeweils mindestens 3 Zeichen."},
+	} {
+		if got := c.T(tc.lang, tc.id, tc.kv...); got != tc.want {
+			t.Errorf("T(%q, %q, %v) = %q, want %q", tc.lang, tc.id, tc.kv, got, tc.want)
+		}
+	}
+	for n, want := range map[int]string{0: "a", 1: "a", 6: "a", 8: "an", 11: "an", 18: "an", 80: "an", 100: "a", 110: "a", 800: "an", 8000: "an", 11000: "an", 18500: "an", 1100: "a", 180000: "a"} {
+		if got := strings.Fields(c.T("en", "enroll.confirm.email.lead", "digits", n, "to", "x"))[3]; got != want {
+			t.Errorf("article before %d = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -32,6 +32,10 @@ type Branding struct {
 
 // CodeMail is the data of a one-time-code mail.
 type CodeMail struct {
+	// Action is what the code is for and picks the mail's texts: "reset"
+	// (a forgotten password), "unlock" (a locked account), or "" (a
+	// neutral verification code, such as confirming a new address).
+	Action     string
 	Name       string
 	Code       string
 	ValidFor   time.Duration
@@ -90,10 +94,27 @@ func (c *Composer) render(name, lang, subjectID string, data any, subjectArgs ..
 	return Mail{Subject: subject, Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
 }
 
-// ResetCode composes the mail carrying a one-time code.
+// ResetCode composes the mail carrying a one-time code, worded for
+// d.Action: an unlock code never speaks of resetting a password.
 func (c *Composer) ResetCode(lang string, d CodeMail) (Mail, error) {
-	return c.render("code", lang, "mail.code.subject", d)
+	return c.render("code", lang, "mail.code.subject"+codeSuffix(d.Action), d)
 }
+
+// codeSuffix selects a code mail's texts: mail.code.X for a reset,
+// mail.code.X_unlock, mail.code.X_verify otherwise.
+func codeSuffix(action string) string {
+	switch action {
+	case "reset":
+		return ""
+	case "unlock":
+		return "_unlock"
+	}
+	return "_verify"
+}
+
+// Suffix is the ending of this mail's message IDs (see codeSuffix), for
+// the templates.
+func (d CodeMail) Suffix() string { return codeSuffix(d.Action) }
 
 // EnrollmentMail is the data of a "your verification methods changed"
 // notice.

@@ -45,7 +45,7 @@ func TestResetCodeMail(t *testing.T) {
 		t.Run(tc.lang+"/"+tc.validFor.String(), func(t *testing.T) {
 			t.Parallel()
 			m, err := c.ResetCode(tc.lang, notify.CodeMail{
-				Name: "Jane Doe", Code: "48213907", ValidFor: tc.validFor,
+				Action: "reset", Name: "Jane Doe", Code: "48213907", ValidFor: tc.validFor,
 				RequestIP: "192.0.2.44", RequestAt: t0, ContinueAt: cont,
 			})
 			if err != nil {
@@ -135,11 +135,42 @@ func TestPasswordChangedMail(t *testing.T) {
 
 func TestUnknownLanguageFallsBackToEnglish(t *testing.T) {
 	t.Parallel()
-	m, err := composer(t, brand).ResetCode("xx", notify.CodeMail{Name: "Jane", Code: "1", ValidFor: time.Minute})
+	m, err := composer(t, brand).ResetCode("xx", notify.CodeMail{Action: "reset", Name: "Jane", Code: "1", ValidFor: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Subject != "Your password reset code" || !strings.Contains(m.Text, "Hello Jane,") {
 		t.Errorf("fallback mail: %q\n%s", m.Subject, m.Text)
+	}
+}
+
+// TestCodeMailFollowsItsAction: an unlock code and an enrollment code do not
+// speak of resetting a password (issue 8).
+func TestCodeMailFollowsItsAction(t *testing.T) {
+	t.Parallel()
+	c := composer(t, brand)
+	for _, tc := range []struct {
+		lang, action, subject, intro string
+	}{
+		{"en", "reset", "Your password reset code", "asked to reset the password"},
+		{"en", "unlock", "Your code to unlock your account", "asked to unlock your account"},
+		{"de", "unlock", "Ihr Code zum Entsperren Ihres Kontos", "Konto bei Example Corp entsperren"},
+		{"en", "", "Your verification code", "setting up the recovery methods"},
+	} {
+		m, err := c.ResetCode(tc.lang, notify.CodeMail{Action: tc.action, Name: "Jane", Code: "12345678", ValidFor: time.Minute, RequestIP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject != tc.subject {
+			t.Errorf("%s %q: subject %q, want %q", tc.lang, tc.action, m.Subject, tc.subject)
+		}
+		for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+			if !strings.Contains(body, tc.intro) || !strings.Contains(strings.ToLower(body), "1 minute ") || strings.Contains(body, "{") {
+				t.Errorf("%s %q %s part:\n%s", tc.lang, tc.action, part, body)
+			}
+			if tc.action != "reset" && (strings.Contains(body, "reset") || strings.Contains(body, "Zurücksetzen")) {
+				t.Errorf("%s %q %s part speaks of a reset:\n%s", tc.lang, tc.action, part, body)
+			}
+		}
 	}
 }

@@ -173,7 +173,7 @@ func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
 		m.Rules = append(m.Rules, Rule{ID: r.String(), Message: cat.T(lang, id, "min", e.MinLength)})
 	}
 	for _, c := range e.Checks {
-		m.Rules = append(m.Rules, Rule{ID: c.ID, Message: CheckText(cat, lang, c)})
+		m.Rules = append(m.Rules, Rule{ID: c.ID, Message: FailedCheckText(cat, lang, c)})
 	}
 	if e.Code == flow.CodePasswordRefused && len(m.Rules) == 0 {
 		m.Rules = []Rule{{ID: "unspecified", Message: cat.T(lang, "password.rule.unspecified")}}
@@ -197,6 +197,31 @@ func CheckText(cat *i18n.Catalogue, lang string, c password.Check) string {
 	return cat.T(lang, c.MessageID, kv...)
 }
 
+// FailedCheckText explains a rule a password broke in lang. Rules worded as
+// what a good password does not do ("Has not appeared in a known data
+// breach") would read as their opposite under "does not meet the rules", so
+// they have a second text saying what is wrong ("Has appeared in a known
+// data breach"): password.fail.* next to password.check.*. Rules worded as
+// what is needed ("At least 12 characters") keep their text.
+func FailedCheckText(cat *i18n.Catalogue, lang string, c password.Check) string {
+	if id, ok := failID(c); ok && cat.HasMessage(lang, id) && len(c.Text) == 0 {
+		kv := make([]any, 0, 2*len(c.Args))
+		for k, v := range c.Args {
+			kv = append(kv, k, v)
+		}
+		return cat.T(lang, id, kv...)
+	}
+	return CheckText(cat, lang, c)
+}
+
+func failID(c password.Check) (string, bool) {
+	rest, ok := strings.CutPrefix(c.MessageID, "password.check.")
+	if !ok {
+		return "", false
+	}
+	return "password.fail." + rest, true
+}
+
 // CheckView is one checklist item as faces show it.
 type CheckView struct {
 	ID       string `json:"id"`
@@ -206,6 +231,9 @@ type CheckView struct {
 	Hidden   bool   `json:"hidden,omitempty"`
 	Parent   string `json:"parent,omitempty"`
 	Waived   bool   `json:"waived,omitempty"`
+	// Problem: the item failed and Message says what is wrong rather
+	// than what is needed (see FailedCheckText).
+	Problem bool `json:"problem,omitempty"`
 }
 
 // CheckResult is a live password check as faces show it.
@@ -228,7 +256,23 @@ func Checks(cat *i18n.Catalogue, lang string, checks []password.Check) []CheckVi
 	return out
 }
 
-// Result renders a password check in lang.
+// Result renders a password check in lang: a failed rule reads as what is
+// wrong (FailedCheckText). A password attackers already know (breached,
+// or on the common list) is "Very weak" whatever its shape: a breached
+// "Summer2024!" must not look "Fair".
 func Result(cat *i18n.Catalogue, lang string, r password.Result) CheckResult {
-	return CheckResult{OK: r.OK, Score: r.Score, ScoreLabel: cat.T(lang, fmt.Sprintf("password.strength.%d", r.Score)), Checks: Checks(cat, lang, r.Checks)}
+	checks := Checks(cat, lang, r.Checks)
+	score := r.Score
+	for i, c := range r.Checks {
+		if c.Passed || c.Optional {
+			continue
+		}
+		if c.ID == "breach" || c.ID == "common" {
+			score = 0
+		}
+		if t := FailedCheckText(cat, lang, c); t != checks[i].Message {
+			checks[i].Message, checks[i].Problem = t, true
+		}
+	}
+	return CheckResult{OK: r.OK, Score: score, ScoreLabel: cat.T(lang, fmt.Sprintf("password.strength.%d", score)), Checks: checks}
 }

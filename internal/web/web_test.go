@@ -9,6 +9,7 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
+	"github.com/sspr/sspr/internal/password"
 )
 
 // Every refusal has a message in every language and a deliberate status.
@@ -77,4 +78,30 @@ func FuzzClientIP(f *testing.F) {
 			t.Fatalf("%q from header %q", got, xff)
 		}
 	})
+}
+
+// TestFailedRulesReadAsWhatIsWrong: a refusal never lists a rule in words
+// that say the opposite ("does not meet the rules • Has not appeared in a
+// known data breach"), and the live check says it too.
+func TestFailedRulesReadAsWhatIsWrong(t *testing.T) {
+	cat, err := i18n.Load("en", password.Messages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	breach := password.Check{ID: "breach", MessageID: "password.check.breach", Hidden: true}
+	length := password.Check{ID: "length.min", MessageID: "password.check.length.min", Args: map[string]any{"min": 12}}
+	m := Explain(cat, "en", &flow.Error{Code: flow.CodePasswordRefused, Checks: []password.Check{length, breach}})
+	if len(m.Rules) != 2 || m.Rules[0].Message != "At least 12 characters" || !strings.HasPrefix(m.Rules[1].Message, "Has appeared in a known data breach") {
+		t.Errorf("refusal rules: %+v", m.Rules)
+	}
+	res := Result(cat, "de", password.Result{Score: 2, Checks: []password.Check{{ID: "length.min", MessageID: "password.check.length.min", Args: map[string]any{"min": 12}, Passed: true}, breach}})
+	if res.Score != 0 || res.ScoreLabel != "Sehr schwach" {
+		t.Errorf("a breached password scores %d %q, want 0", res.Score, res.ScoreLabel)
+	}
+	if c := res.Checks[1]; !c.Problem || !strings.HasPrefix(c.Message, "Ist in einem bekannten Datenleck aufgetaucht") || c.Passed {
+		t.Errorf("breach item: %+v", c)
+	}
+	if c := res.Checks[0]; c.Problem || c.Message != "Mindestens 12 Zeichen" {
+		t.Errorf("passed item: %+v", c)
+	}
 }

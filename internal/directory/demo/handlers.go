@@ -248,6 +248,18 @@ func (s *Server) handleModify(w *gldap.ResponseWriter, r *gldap.Request) {
 		reply(w, r, gldap.ApplicationModifyResponse, code, diag)
 		return
 	}
+	if change.unlockOnly {
+		// What OpenLDAP answers when the attribute to delete is absent.
+		if locked, err := s.store.unlock(key); err != nil {
+			reply(w, r, gldap.ApplicationModifyResponse, gldap.ResultOther, "internal error")
+		} else if !locked {
+			reply(w, r, gldap.ApplicationModifyResponse, gldap.ResultNoSuchAttribute, "modify/delete: pwdAccountLockedTime: no such attribute")
+		} else {
+			s.log.Info("demo directory: account unlocked", "dn", m.DN, "by", who)
+			reply(w, r, gldap.ApplicationModifyResponse, gldap.ResultSuccess, "")
+		}
+		return
+	}
 	if v := s.rules.check(change.newPassword); v != nil {
 		s.log.Info("demo directory: password refused by policy", "dn", m.DN, "reason", v.diagnostic)
 		s.refusePassword(w, r, v, wantPolicy)
@@ -291,6 +303,9 @@ type passwordChange struct {
 	newPassword string
 	oldPassword *string // set for the delete-old/add-new form
 	pwdReset    bool
+	// unlockOnly: the request only deletes pwdAccountLockedTime (an unlock
+	// by the service account).
+	unlockOnly bool
 }
 
 // parsePasswordChange accepts the two shapes password tools send:
@@ -335,10 +350,16 @@ func parsePasswordChange(changes []gldap.Change, isService bool) (passwordChange
 			default:
 				return pc, gldap.ResultUnwillingToPerform, "pwdReset: unsupported modification"
 			}
+		case strings.EqualFold(attr, "pwdAccountLockedTime") && isService && c.Operation == gldap.DeleteAttribute:
+			pc.unlockOnly = true
 		default:
 			return pc, gldap.ResultInsufficientAccessRights, "no write access to attribute " + attr
 		}
 	}
+	if pc.unlockOnly && !haveNew && pc.oldPassword == nil && !pc.pwdReset {
+		return pc, gldap.ResultSuccess, ""
+	}
+	pc.unlockOnly = false // with a new password: setPassword unlocks anyway
 	if !haveNew {
 		return pc, gldap.ResultUnwillingToPerform, "the demo directory only accepts userPassword changes"
 	}

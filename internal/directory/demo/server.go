@@ -141,17 +141,20 @@ func (s *Server) populate(users []User) error {
 		dn       string
 		attrs    map[string][]string
 		password string
+		locked   bool
 	}
 	nodes := []node{
-		{BaseDN, map[string][]string{"objectClass": {"top", "dcObject", "organization"}, "dc": {"demo"}, "o": {"sspr demo"}}, ""},
-		{PeopleDN, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"people"}}, ""},
-		{ServicesDN, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"services"}}, ""},
+		{BaseDN, map[string][]string{"objectClass": {"top", "dcObject", "organization"}, "dc": {"demo"}, "o": {"sspr demo"}}, "", false},
+		{PeopleDN, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"people"}}, "", false},
+		{ServicesDN, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"services"}}, "", false},
 		{ServiceDN, map[string][]string{"objectClass": {"top", "applicationProcess", "simpleSecurityObject"}, "cn": {"sspr"},
-			"description": {"sspr service account"}}, s.servicePassword},
+			"description": {"sspr service account"}}, s.servicePassword, false},
 		// The password policy the demo enforces, published as an OpenLDAP
 		// ppolicy entry so sspr can show its rules before people type.
 		{PolicyDN, map[string][]string{"objectClass": {"top", "device", "pwdPolicy"}, "cn": {"default"},
-			"pwdAttribute": {"userPassword"}, "pwdMinLength": {strconv.Itoa(s.rules.MinLength)}, "pwdCheckQuality": {"2"}}, ""},
+			"pwdAttribute": {"userPassword"}, "pwdMinLength": {strconv.Itoa(s.rules.MinLength)}, "pwdCheckQuality": {"2"},
+			// Locked accounts stay locked until unlocked (no pwdLockoutDuration).
+			"pwdLockout": {"TRUE"}}, "", false},
 	}
 	for _, u := range users {
 		if u.UID == "" {
@@ -187,11 +190,15 @@ func (s *Server) populate(users []User) error {
 		for k, v := range u.Extra {
 			attrs[k] = v
 		}
-		nodes = append(nodes, node{u.DN(), attrs, u.Password})
+		nodes = append(nodes, node{u.DN(), attrs, u.Password, u.Locked})
 	}
 	for _, n := range nodes {
-		if _, err := s.store.add(n.dn, n.attrs, n.password); err != nil {
+		e, err := s.store.add(n.dn, n.attrs, n.password)
+		if err != nil {
 			return err
+		}
+		if n.locked {
+			s.store.lock(e.key)
 		}
 	}
 	return nil

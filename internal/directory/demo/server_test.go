@@ -300,10 +300,10 @@ func TestPasswordPolicyRefusals(t *testing.T) {
 		wantDiag   string
 	}{
 		{"too short, control", "Ab-1", true, 6, "Password is too short for policy"},
-		{"no digit, control", "Long-enough-but-no-digit", true, 5, "Password fails quality checking policy"},
+		{"no digit, control", "Long-enough-but-no-digit", true, 5, "Password must contain at least one digit"},
 		{"short and no digit reports length", "abc", true, 6, "Password is too short for policy"},
 		{"too short, no control", "Ab-1", false, -1, "Password is too short for policy"},
-		{"no digit, no control", "Long-enough-but-no-digit", false, -1, "Password fails quality checking policy"},
+		{"no digit, no control", "Long-enough-but-no-digit", false, -1, "Password must contain at least one digit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

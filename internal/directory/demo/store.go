@@ -241,7 +241,42 @@ func (s *store) authenticate(key, password string) error {
 	if hash == "" || !checkSSHA(hash, password) {
 		return errWrongPassword
 	}
+	s.mu.RLock()
+	_, locked := e.operational["pwdaccountlockedtime"]
+	s.mu.RUnlock()
+	if locked {
+		// slapo-ppolicy refuses a locked account's bind like a wrong
+		// password (the request control would add accountLocked).
+		return errWrongPassword
+	}
 	return nil
+}
+
+// lock records a lockout now, as slapo-ppolicy does after too many failures.
+func (s *store) lock(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[key]; ok {
+		e.setOperational("pwdAccountLockedTime", generalizedTime(s.now()))
+	}
+}
+
+// unlock clears a lockout (slapo-ppolicy: deleting pwdAccountLockedTime
+// also clears pwdFailureTime). It reports whether the entry was locked.
+func (s *store) unlock(key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	if !ok {
+		return false, errNoSuchEntry
+	}
+	_, locked := e.operational["pwdaccountlockedtime"]
+	delete(e.operational, "pwdaccountlockedtime")
+	delete(e.operational, "pwdfailuretime")
+	if locked {
+		e.setOperational("modifyTimestamp", generalizedTime(s.now()))
+	}
+	return locked, nil
 }
 
 // setPassword replaces the entry's password hash and stamps pwdChangedTime.
@@ -263,6 +298,9 @@ func (s *store) setPassword(key string, oldPassword *string, newPassword string,
 		return errOldPasswordMismatch
 	}
 	e.passwordHash = hash
+	// OpenLDAP: any reset or change of a locked account unlocks it.
+	delete(e.operational, "pwdaccountlockedtime")
+	delete(e.operational, "pwdfailuretime")
 	ts := generalizedTime(s.now())
 	e.setOperational("pwdChangedTime", ts)
 	e.setOperational("modifyTimestamp", ts)

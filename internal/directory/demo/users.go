@@ -37,13 +37,18 @@ type User struct {
 	// Extra holds further attributes (name → values), e.g. "telephoneNumber"
 	// or "employeeNumber", for trying attribute-based factors.
 	Extra map[string][]string
+	// Locked starts the account locked out, as slapo-ppolicy records it
+	// (pwdAccountLockedTime), so the demo can show self-service unlock: the
+	// password is refused at bind until the lock is cleared.
+	Locked bool
 }
 
 // DN returns the user's distinguished name.
 func (u User) DN() string { return "uid=" + u.UID + "," + PeopleDN }
 
 // DefaultUsers returns the demo people. Each call returns a fresh slice, so
-// callers may change it. The passwords satisfy DefaultRules.
+// callers may change it. The passwords satisfy DefaultRules. The last one,
+// frank, starts locked (see LockedUser).
 func DefaultUsers() []User {
 	return []User{
 		{UID: "alice", GivenName: "Alice", Surname: "Archer", Password: "Winter-2026",
@@ -56,8 +61,13 @@ func DefaultUsers() []User {
 			Extra: map[string][]string{"telephoneNumber": {"+1 555 0104"}, "employeeNumber": {"1004"}}},
 		{UID: "erin", GivenName: "Erin", Surname: "Evans", Password: "Harvest-2026",
 			Extra: map[string][]string{"telephoneNumber": {"+1 555 0105"}, "employeeNumber": {"1005"}}},
+		{UID: LockedUser, GivenName: "Frank", Surname: "Fischer", Password: "Frozen-2026", Locked: true,
+			Extra: map[string][]string{"telephoneNumber": {"+1 555 0106"}, "employeeNumber": {"1006"}}},
 	}
 }
+
+// LockedUser is the demo account that starts locked.
+const LockedUser = "frank"
 
 // Rules is the demo directory's own password rule, enforced on every
 // userPassword modify the way slapo-ppolicy's quality checks would be. The
@@ -83,6 +93,9 @@ const (
 const (
 	diagTooShort = "Password is too short for policy"
 	diagQuality  = "Password fails quality checking policy"
+	// diagDigit is what a quality module (pwdCheckModule) says in place of
+	// diagQuality when it names the rule, so people learn what to add.
+	diagDigit = "Password must contain at least one digit"
 )
 
 // violation is why a password was refused.
@@ -102,7 +115,7 @@ func (r Rules) check(password string) *violation {
 		return &violation{ppPasswordTooShort, diagTooShort}
 	}
 	if r.RequireDigit && !strings.ContainsFunc(password, unicode.IsDigit) {
-		return &violation{ppInsufficientPasswordQuality, diagQuality}
+		return &violation{ppInsufficientPasswordQuality, diagDigit}
 	}
 	return nil
 }

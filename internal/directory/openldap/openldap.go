@@ -220,8 +220,12 @@ func (d *Directory) writePassword(conn *ldapdir.Conn, dn, oldPassword, newPasswo
 func (d *Directory) passwordError(ctx context.Context, conn *ldapdir.Conn, op string, user *directory.User, newPassword string, err error) error {
 	e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, op, err), op,
 		ldapdir.PasswordPolicyResponse(ldapdir.ResponseControls(err)))
-	if e.Kind == directory.KindPolicyViolation && len(e.Reasons) == 0 {
-		e.Reasons = policyReasons(e.Diagnostic)
+	if e.Kind == directory.KindPolicyViolation && (len(e.Reasons) == 0 || (len(e.Reasons) == 1 && e.Reasons[0] == directory.ReasonQuality)) {
+		// ppolicy's "insufficient quality" is all the control says; a
+		// quality module's text may name the rule.
+		if r := policyReasons(e.Diagnostic); len(e.Reasons) == 0 || (r[0] != directory.ReasonUnspecified && r[0] != directory.ReasonQuality) {
+			e.Reasons = r
+		}
 	}
 	d.client.RefinePolicyViolation(ctx, conn, e, func(conn *ldapdir.Conn) {
 		if p, err := d.policyOn(ctx, conn, user); err == nil {
@@ -255,6 +259,8 @@ func policyReasons(diag string) []directory.Reason {
 		return []directory.Reason{directory.ReasonTooYoung}
 	case strings.Contains(t, "dictionary"):
 		return []directory.Reason{directory.ReasonDictionary}
+	case strings.Contains(t, "digit"):
+		return []directory.Reason{directory.ReasonDigit}
 	case strings.Contains(t, "user entry"), strings.Contains(t, "user attribute"):
 		return []directory.Reason{directory.ReasonContainsName}
 	case strings.Contains(t, "must contain"), strings.Contains(t, "categories"):

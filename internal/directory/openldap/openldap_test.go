@@ -35,3 +35,16 @@ func TestNew(t *testing.T) {
 		t.Errorf("unknown PasswordWrite: %v", err)
 	}
 }
+
+// TestPolicyReasonsNameTheDigit: a quality module's or 389-DS's refusal that
+// names the missing digit is ReasonDigit, not the general quality reason.
+func TestPolicyReasonsNameTheDigit(t *testing.T) {
+	for _, diag := range []string{
+		"Password must contain at least one digit",
+		"invalid password syntax - password must contain at least 1 digit characters",
+	} {
+		if got := policyReasons(diag); !reflect.DeepEqual(got, []directory.Reason{directory.ReasonDigit}) {
+			t.Errorf("policyReasons(%q) = %v", diag, got)
+		}
+	}
+}

@@ -119,12 +119,13 @@ func (p *Portal) setSessionCookie(w http.ResponseWriter, token string, maxAge in
 func (p *Portal) sessionToken(r *http.Request) string { return p.sessionCookie().value(r) }
 
 func (p *Portal) newEnrollPage(w http.ResponseWriter, r *http.Request) *enrollPage {
-	pg := &enrollPage{page: p.newPage(w, r)}
-	pg.PageTitle = pg.T("enroll.title")
-	return pg
+	return &enrollPage{page: p.newPage(w, r)}
 }
 
 func (p *Portal) renderEnroll(w http.ResponseWriter, status int, name string, pg *enrollPage) {
+	if pg.PageTitle == "" {
+		pg.PageTitle = pg.enrollTitle(name)
+	}
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
 		p.log.Error("portal: rendering a page failed", "page", name, "err", err)
@@ -134,6 +135,26 @@ func (p *Portal) renderEnroll(w http.ResponseWriter, status int, name string, pg
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// enrollTitle is the title of an enrollment page: its heading.
+func (pg *enrollPage) enrollTitle(name string) string {
+	switch name {
+	case "enroll_signin":
+		return pg.T("enroll.signin.title")
+	case "enroll_home":
+		return pg.T("enroll.home.title")
+	case "enroll_verify":
+		if pg.Kind != "" {
+			return pg.T("verify." + pg.Kind + ".title")
+		}
+		return pg.T("enroll.verify.title")
+	case "enroll_add":
+		return pg.T("enroll.add." + pg.Kind)
+	case "enroll_confirm":
+		return pg.T("enroll.confirm." + pg.Kind + ".title")
+	}
+	return pg.T("enroll.title")
 }
 
 // enrollStatus maps a refusal to its HTTP status, including the codes only

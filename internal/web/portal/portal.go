@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Reset interface {
 	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
 	PoWChallenge() (*flow.PoWChallenge, error)
 	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
+	// CheckPasswordFor runs the rules that hold for everyone (no flow):
+	// the change page's checklist, before the directory is asked.
+	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
 }
 
 // Enroll is the enrollment flow the portal drives.
@@ -155,11 +159,26 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reset/done", p.donePage)
 	mux.HandleFunc("GET /change", p.changePage)
 	mux.HandleFunc("POST /change", p.changePassword)
+	mux.HandleFunc("POST /change/check", p.checkChangePassword)
 	p.registerEnroll(mux)
 	if p.opts.Mailbox != nil {
 		mux.HandleFunc("GET /demo/mailbox", p.mailbox)
 		mux.HandleFunc("GET /demo/mailbox.json", p.mailboxJSON)
 	}
+	// Everything else: a page that says so, in the person's language.
+	mux.HandleFunc("/", p.notFound)
+}
+
+func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r)
+	status := http.StatusNotFound
+	pg.PageTitle = pg.T("web.not_found")
+	if r.URL.Path == "/" {
+		// The start page exists, for GET only.
+		w.Header().Set("Allow", "GET, HEAD")
+		status, pg.PageTitle = http.StatusMethodNotAllowed, pg.T("web.method_not_allowed")
+	}
+	p.render(w, status, "message", pg)
 }
 
 // page is everything a template sees.
@@ -186,10 +205,16 @@ type page struct {
 	Directory   string
 	CodeMinutes int
 	Mails       []Mail
-	// Checks is the password checklist shown before the person types.
-	Checks    []web.CheckView
-	Languages []langLink
-	printer   i18n.Printer
+	// Checks is the password checklist shown before the person types;
+	// hidden items are in it too, shown by the script when they fail.
+	Checks []web.CheckView
+	// CheckURL is where the page's script asks for the live checklist.
+	CheckURL string
+	// InvalidField names the field the error is about ("confirm" for two
+	// passwords that differ); the others are not marked invalid.
+	InvalidField string
+	Languages    []langLink
+	printer      i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
@@ -234,6 +259,62 @@ var languageNames = map[string]string{"en": "English", "de": "Deutsch"}
 // T translates for templates.
 func (pg *page) T(id string, kv ...any) string { return pg.printer.T(id, kv...) }
 
+// FullTitle is the document title: "Step — Site", with "Error: " first
+// when the page reports a refusal, so it is the first thing heard.
+func (pg *page) FullTitle() string {
+	t := pg.Title
+	if pg.PageTitle != "" && pg.PageTitle != pg.Title {
+		t = pg.PageTitle + " — " + pg.Title
+	}
+	if pg.Error != nil {
+		t = pg.T("app.title_error", "title", t)
+	}
+	return t
+}
+
+// Invalid reports whether field is the one an error on the page is about:
+// the named field, or, when none is named, the page's main field.
+func (pg *page) Invalid(field string, main bool) bool {
+	if pg.Error == nil {
+		return false
+	}
+	if pg.InvalidField == "" {
+		return main
+	}
+	return pg.InvalidField == field
+}
+
+// pageTitles names each page's title message, for pages whose handler did
+// not set one.
+func pageTitle(name string, pg *page) string {
+	switch name {
+	case "start":
+		return pg.T("start.title")
+	case "code":
+		return pg.T("verify." + string(pg.Status.Factor) + ".title")
+	case "choose":
+		if pg.More {
+			return pg.T("choose.title_more")
+		}
+		return pg.T("choose.title")
+	case "password":
+		return pg.T("password.title")
+	case "unlock":
+		return pg.T("unlock.title")
+	case "change":
+		return pg.T("change.title")
+	case "done":
+		switch pg.Action {
+		case string(flow.ActionUnlock):
+			return pg.T("done.title_unlock")
+		case "change":
+			return pg.T("change.done_title")
+		}
+		return pg.T("done.title")
+	}
+	return ""
+}
+
 func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 	lang := web.Language(r, p.cat)
 	if q := r.URL.Query().Get("lang"); q != "" && q == lang {
@@ -258,6 +339,9 @@ func (p *Portal) render(w http.ResponseWriter, status int, name string, pg *page
 		if c, err := p.reset.PoWChallenge(); err == nil {
 			pg.PoW = c
 		}
+	}
+	if pg.PageTitle == "" {
+		pg.PageTitle = pageTitle(name, pg)
 	}
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
@@ -470,7 +554,48 @@ func (p *Portal) unlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) changePage(w http.ResponseWriter, r *http.Request) {
-	p.render(w, http.StatusOK, "change", p.newPage(w, r))
+	pg := p.newPage(w, r)
+	p.addChangeChecks(r, pg)
+	p.render(w, http.StatusOK, "change", pg)
+}
+
+// changeField names the change form's field a refusal is about.
+func changeField(c flow.Code) string {
+	switch c {
+	case flow.CodeLoginRequired:
+		return "login"
+	case flow.CodeCredentialsWrong:
+		return "old"
+	case flow.CodePasswordMismatch:
+		return "confirm"
+	case flow.CodePasswordRequired, flow.CodePasswordTooLong, flow.CodePasswordRefused:
+		return "password"
+	}
+	return ""
+}
+
+// addChangeChecks lists the rules that hold for everyone on the change page
+// (the person is not known until the directory checks the old password),
+// best effort like addChecks. They come from the anonymous check of an
+// empty password, which lists every rule in checklist order.
+func (p *Portal) addChangeChecks(r *http.Request, pg *page) {
+	pg.CheckURL = "/change/check"
+	res, err := p.reset.CheckPasswordFor(r.Context(), "", "")
+	if err != nil {
+		return
+	}
+	for i := range res.Checks {
+		res.Checks[i].Passed, res.Checks[i].Waived = false, false
+	}
+	pg.Checks = web.Checks(p.cat, pg.Lang, res.Checks)
+}
+
+// checkChangePassword answers the change page's live checklist: the rules
+// that hold for everyone, with the login typed so far as context.
+func (p *Portal) checkChangePassword(w http.ResponseWriter, r *http.Request) {
+	p.answerCheck(w, r, func(req checkRequest) (password.Result, error) {
+		return p.reset.CheckPasswordFor(r.Context(), req.Login, req.Password)
+	})
 }
 
 func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) {
@@ -480,6 +605,8 @@ func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) {
 		NewPassword: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ClientIP: p.ips.Of(r), Language: pg.Lang})
 	pg.Login, pg.Action = login, "change"
 	if err != nil {
+		p.addChangeChecks(r, pg)
+		pg.InvalidField = changeField(asFlowError(err).Code)
 		p.fail(w, pg, "change", err)
 		return
 	}
@@ -513,32 +640,41 @@ func (p *Portal) passwordPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // addChecks lists the password rules on the page, best effort: without
-// them the form still works and the server still checks.
+// them the form still works and the server still checks. Hidden rules (the
+// breach list, common passwords, ...) are listed hidden: the script shows
+// one as soon as the password typed breaks it.
 func (p *Portal) addChecks(r *http.Request, pg *page) {
+	pg.CheckURL = "/reset/password/check"
 	checks, err := p.reset.PasswordRules(r.Context(), p.token(r))
 	if err != nil {
 		return
 	}
-	for _, c := range web.Checks(p.cat, pg.Lang, checks) {
-		if !c.Hidden {
-			pg.Checks = append(pg.Checks, c)
-		}
-	}
+	pg.Checks = web.Checks(p.cat, pg.Lang, checks)
+}
+
+// checkRequest is what the live checklist posts.
+type checkRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
 }
 
 // checkPassword answers the live checklist's requests (JSON in and out).
 func (p *Portal) checkPassword(w http.ResponseWriter, r *http.Request) {
+	p.answerCheck(w, r, func(req checkRequest) (password.Result, error) {
+		return p.reset.CheckPassword(r.Context(), p.token(r), req.Password)
+	})
+}
+
+func (p *Portal) answerCheck(w http.ResponseWriter, r *http.Request, check func(checkRequest) (password.Result, error)) {
 	lang := web.Language(r, p.cat)
-	var req struct {
-		Password string `json:"password"`
-	}
+	var req checkRequest
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&req); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": web.Message{Code: "bad_request", Message: p.cat.T(lang, "web.bad_request")}})
 		return
 	}
-	res, err := p.reset.CheckPassword(r.Context(), p.token(r), req.Password)
+	res, err := check(req)
 	if err != nil {
 		fe := asFlowError(err)
 		w.WriteHeader(fe.Status())
@@ -554,6 +690,9 @@ func (p *Portal) setPassword(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pg.Step = 2
 		p.addChecks(r, pg)
+		if asFlowError(err).Code == flow.CodePasswordMismatch {
+			pg.InvalidField = "confirm"
+		}
 		page := "start"
 		if c := asFlowError(err).Code; isPasswordInput(c) || (c == flow.CodeDirectoryDown && st.State == flow.StateVerified) {
 			page = "password"
@@ -626,9 +765,17 @@ func (p *Portal) mailboxJSON(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"messages": mails})
 }
 
-// Forbidden renders the cross-origin refusal as a page.
+// Forbidden renders the cross-origin refusal as a page, or as JSON to the
+// page scripts' JSON requests (the live checklist).
 func (p *Portal) Forbidden() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+			lang := web.Language(r, p.cat)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": web.Message{Code: "forbidden_origin", Message: p.cat.T(lang, "web.forbidden_origin")}})
+			return
+		}
 		pg := p.newPage(w, r)
 		pg.Error = &web.Message{Code: "forbidden_origin", Message: pg.T("web.forbidden_origin")}
 		p.render(w, http.StatusForbidden, "start", pg)

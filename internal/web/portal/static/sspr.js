@@ -39,39 +39,76 @@
   }
   // Live password checklist and strength meter: the server's own rules,
   // asked as the person types (the same rules refuse the form without JS).
+  // Rules shown only when broken (the breach list, common passwords) appear
+  // as soon as the password breaks them, worded as what is wrong. A summary
+  // is announced politely once typing pauses, not on every keystroke.
   var pw = document.getElementById("password");
   var list = document.getElementById("rules");
-  if (pw && list && window.fetch) {
+  var checklist = document.getElementById("checklist");
+  if (pw && list && checklist && window.fetch) {
+    var url = checklist.getAttribute("data-check-url");
+    var login = document.getElementById("login");
     var meter = document.getElementById("meter");
     var label = document.getElementById("strength-label");
-    var box = document.getElementById("strength");
+    var strength = document.getElementById("strength");
+    var live = document.getElementById("rules-status");
     var texts = document.getElementById("state-texts");
-    var passText = texts ? texts.content.querySelector("[data-pass]").textContent : "";
-    var failText = texts ? texts.content.querySelector("[data-fail]").textContent : "";
-    var timer = null, seq = 0;
+    var text = function (name) {
+      var el = texts ? texts.content.querySelector("[data-" + name + "]") : null;
+      return el ? el.textContent : "";
+    };
+    var timer = null, announce = null, seq = 0;
+    var say = function (msg) {
+      clearTimeout(announce);
+      announce = setTimeout(function () { if (live) { live.textContent = msg; } }, 1200);
+    };
     var render = function (res) {
-      var byID = {};
+      var byID = {}, met = 0, total = 0, problems = [];
       (res.checks || []).forEach(function (c) { byID[c.id] = c; });
       list.querySelectorAll("li[data-id]").forEach(function (li) {
         var c = byID[li.getAttribute("data-id")];
-        if (!c || !pw.value) { li.removeAttribute("data-state"); li.querySelector(".state").textContent = ""; return; }
-        var state = c.waived ? "waived" : (c.passed ? "pass" : (c.optional ? "" : "fail"));
+        var hidden = li.getAttribute("data-hidden") === "1";
+        var stateText = li.querySelector(".state");
+        var textEl = li.querySelector(".text");
+        if (!li.hasAttribute("data-text")) { li.setAttribute("data-text", textEl.textContent); }
+        if (!c || !pw.value) {
+          li.removeAttribute("data-state");
+          stateText.textContent = "";
+          textEl.textContent = li.getAttribute("data-text");
+          if (hidden) { li.hidden = true; }
+          return;
+        }
+        var failed = !c.passed && !c.optional;
+        if (hidden) { li.hidden = !failed; }
+        textEl.textContent = c.message || li.getAttribute("data-text");
+        var state = c.waived ? "waived" : (c.passed ? "pass" : (c.optional ? "" : (c.problem ? "problem" : "fail")));
         if (state) { li.setAttribute("data-state", state); } else { li.removeAttribute("data-state"); }
-        li.querySelector(".state").textContent = c.passed ? passText : failText;
+        stateText.textContent = " " + (c.passed ? text("pass") : (c.problem ? text("problem") : text("fail")));
+        if (!c.optional && !li.hidden) {
+          total++;
+          if (c.passed) { met++; }
+        }
+        if (failed && c.problem) { problems.push(c.message); }
       });
-      if (box) {
-        box.hidden = !pw.value;
+      if (strength) {
+        strength.hidden = !pw.value;
         meter.value = res.score || 0;
         label.textContent = res.score_label || "";
       }
+      if (!pw.value) { if (live) { live.textContent = ""; } return; }
+      var msg = text("status").replace("{met}", met).replace("{total}", total);
+      problems.forEach(function (p) { msg += " " + p + "."; });
+      say(msg);
     };
     var check = function () {
       var mine = ++seq;
       if (!pw.value) { render({ checks: [] }); return; }
-      fetch("/reset/password/check", {
+      var body = { password: pw.value };
+      if (login) { body.login = login.value; }
+      fetch(url, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ password: pw.value })
+        body: JSON.stringify(body)
       }).then(function (r) { return r.ok ? r.json() : null; })
         .then(function (res) { if (res && mine === seq) { render(res); } })
         .catch(function () { /* the form still works; the server checks on submit */ });
