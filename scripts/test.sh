@@ -30,6 +30,7 @@ scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
 scripts/testenv/pam.sh
+scripts/testenv/packaging.sh
 trap 'scripts/testenv/down.sh "$state" || true' EXIT
 set -a
 # shellcheck disable=SC1091
