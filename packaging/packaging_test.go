@@ -185,19 +185,10 @@ func TestUnitIsHardened(t *testing.T) {
 // creates its database 0600 in a 0700 directory owned by sspr. An upgrade
 // keeps the configuration and the secrets; a purge keeps the data.
 func TestDebInstallsAndStartsOnFreshDebian(t *testing.T) {
-	needTools(t, "mmdebstrap", "dpkg-deb", "chroot")
+	needTools(t, "mmdebstrap", "dpkg-deb", "chroot", "tar")
 	deb := debFile(t)
 
-	root := t.TempDir()
-	mirror := os.Getenv("SSPR_TEST_DEBIAN_MIRROR")
-	if mirror == "" {
-		mirror = "http://deb.debian.org/debian"
-	}
-	// minbase plus systemd (for systemctl enable and systemd-analyze, not
-	// as PID 1), procps (ExecReload's kill) and man-db (the unit's
-	// Documentation= is checked by systemd-analyze verify).
-	run(t, 15*time.Minute, "mmdebstrap", "--mode=root", "--variant=minbase",
-		"--include=systemd,procps,man-db", "bookworm", root, mirror)
+	root := freshRoot(t)
 	in := func(p string) string { return filepath.Join(root, p) }
 
 	copyFile(t, deb, in("tmp/sspr.deb"))
@@ -290,6 +281,40 @@ func TestDebInstallsAndStartsOnFreshDebian(t *testing.T) {
 			t.Errorf("/%s is gone after purge: %v", kept, err)
 		}
 	}
+}
+
+// debianRoot is a fresh Debian made once per test run, as a tarball each
+// test unpacks into a root of its own.
+var debianRoot struct {
+	once sync.Once
+	tar  string
+	out  string
+	err  error
+}
+
+// freshRoot returns a new, untouched Debian 12 root (minbase) in a
+// temporary directory.
+func freshRoot(t *testing.T) string {
+	t.Helper()
+	dir := buildPackages(t) // removed by TestMain: the tarball lives there too
+	debianRoot.once.Do(func() {
+		mirror := os.Getenv("SSPR_TEST_DEBIAN_MIRROR")
+		if mirror == "" {
+			mirror = "http://deb.debian.org/debian"
+		}
+		debianRoot.tar = filepath.Join(dir, "debian-root.tar")
+		// minbase plus systemd (for systemctl enable and systemd-analyze,
+		// not as PID 1), procps (ExecReload's kill) and man-db (the unit's
+		// Documentation= is checked by systemd-analyze verify).
+		debianRoot.out, debianRoot.err = runErr(15*time.Minute, nil, "mmdebstrap", "--mode=root", "--variant=minbase",
+			"--include=systemd,procps,man-db", "bookworm", debianRoot.tar, mirror)
+	})
+	if debianRoot.err != nil {
+		t.Fatalf("mmdebstrap: %v\n%s", debianRoot.err, debianRoot.out)
+	}
+	root := t.TempDir()
+	run(t, 5*time.Minute, "tar", "--numeric-owner", "-xpf", debianRoot.tar, "-C", root)
+	return root
 }
 
 // startLikeSystemd runs the unit's ExecStart inside root the way systemd
@@ -483,6 +508,56 @@ func TestRPMContents(t *testing.T) {
 	}
 	if v := run(t, time.Minute, "rpm", "-qp", "--qf", "%{VERSION}-%{RELEASE}", rpm); v != version+"-1" {
 		t.Errorf("rpm version %q, want %q", v, version+"-1")
+	}
+}
+
+// The rpm's scriptlets (RPM's argument conventions: 1 install, 2 upgrade,
+// 0 erase) make the same user, modes and secrets, in a fresh root; rpm runs
+// them chrooted there. The root is Debian (rpm comes from Debian here), so
+// dependencies are not checked.
+func TestRPMInstallsIntoAFreshRoot(t *testing.T) {
+	needTools(t, "mmdebstrap", "rpm", "tar")
+	m, _ := filepath.Glob(filepath.Join(buildPackages(t), "sspr-*.rpm"))
+	if len(m) != 1 {
+		t.Fatalf("want one .rpm, got %v", m)
+	}
+	root := freshRoot(t)
+	in := func(p string) string { return filepath.Join(root, p) }
+	run(t, time.Minute, "rpm", "--root", root, "--initdb")
+	out := run(t, 5*time.Minute, "rpm", "--root", root, "-i", "--nodeps", m[0])
+	if !strings.Contains(out, "sspr is installed but not started") {
+		t.Errorf("a fresh install without a configuration should say how to finish it; rpm said:\n%s", out)
+	}
+	uid, gid := lookupUser(t, root, "sspr")
+	checkFile(t, in("etc/sspr"), fs.ModeDir|0o750, 0, gid)
+	checkFile(t, in("etc/sspr/sspr.yaml"), 0o640, 0, gid)
+	checkFile(t, in("etc/sspr/hmac_key"), 0o600, uid, gid)
+	checkFile(t, in("etc/sspr/keyring"), 0o600, uid, gid)
+	checkFile(t, in("var/lib/sspr"), fs.ModeDir|0o700, uid, gid)
+	// Debian's systemctl links through /lib (the same folder after the
+	// /usr merge); an RPM system's through /usr/lib.
+	if target, err := os.Readlink(in("etc/systemd/system/multi-user.target.wants/sspr.service")); err != nil ||
+		(target != "/usr/lib/systemd/system/sspr.service" && target != "/lib/systemd/system/sspr.service") {
+		t.Errorf("sspr.service is not enabled on first install: %q, %v", target, err)
+	}
+	hmac := hashFile(t, in("etc/sspr/hmac_key"))
+
+	run(t, 5*time.Minute, "rpm", "--root", root, "-U", "--replacepkgs", "--nodeps", m[0])
+	if hashFile(t, in("etc/sspr/hmac_key")) != hmac {
+		t.Error("the upgrade replaced /etc/sspr/hmac_key")
+	}
+
+	run(t, 5*time.Minute, "rpm", "--root", root, "-e", "--nodeps", "sspr")
+	for _, gone := range []string{"usr/bin/sspr", "usr/lib/systemd/system/sspr.service",
+		"etc/systemd/system/multi-user.target.wants/sspr.service"} {
+		if _, err := os.Lstat(in(gone)); err == nil {
+			t.Errorf("/%s is still there after rpm -e", gone)
+		}
+	}
+	for _, kept := range []string{"etc/sspr/hmac_key", "etc/sspr/keyring", "var/lib/sspr"} {
+		if _, err := os.Stat(in(kept)); err != nil {
+			t.Errorf("/%s is gone after rpm -e: %v", kept, err)
+		}
 	}
 }
 
