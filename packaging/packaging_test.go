@@ -306,8 +306,15 @@ func freshRoot(t *testing.T) string {
 		// minbase plus systemd (for systemctl enable and systemd-analyze,
 		// not as PID 1), procps (ExecReload's kill) and man-db (the unit's
 		// Documentation= is checked by systemd-analyze verify).
-		debianRoot.out, debianRoot.err = runErr(15*time.Minute, nil, "mmdebstrap", "--mode=root", "--variant=minbase",
-			"--include=systemd,procps,man-db", "bookworm", debianRoot.tar, mirror)
+		// Once more on failure: a mirror's passing hiccup is not what
+		// this test is about.
+		for attempt := 0; attempt < 2; attempt++ {
+			debianRoot.out, debianRoot.err = runErr(15*time.Minute, nil, "mmdebstrap", "--mode=root", "--variant=minbase",
+				"--include=systemd,procps,man-db", "bookworm", debianRoot.tar, mirror)
+			if debianRoot.err == nil {
+				break
+			}
+		}
 	})
 	if debianRoot.err != nil {
 		t.Fatalf("mmdebstrap: %v\n%s", debianRoot.err, debianRoot.out)
