@@ -92,11 +92,10 @@ func TestEnterpriseFactorRules(t *testing.T) {
 // The secret files of factors not offered are not read.
 func TestEnterpriseSecretFilesReadOnlyWhenOffered(t *testing.T) {
 	t.Parallel()
-	yaml := validYAML + "\n"
-	if !strings.Contains(yaml, "verification:") {
-		t.Skip("validYAML has no verification section")
+	if strings.Contains(validYAML, "\nverification:") {
+		t.Fatal("validYAML has a verification section now: add the radius key to it")
 	}
-	yaml = strings.Replace(yaml, "verification:\n", "verification:\n  radius:\n    secret_file: /nonexistent/radius\n", 1)
+	yaml := validYAML + "\nverification:\n  radius:\n    secret_file: /nonexistent/radius\n"
 	if _, err := config.Parse([]byte(yaml), env{}.lookup); err != nil {
 		t.Fatalf("a secret file of a factor not offered was read: %v", err)
 	}
