@@ -15,6 +15,7 @@ import (
 	"github.com/sspr/sspr/internal/factor/managerapproval"
 	"github.com/sspr/sspr/internal/factor/oidc"
 	"github.com/sspr/sspr/internal/factor/radius"
+	"github.com/sspr/sspr/internal/factor/saml"
 	"github.com/sspr/sspr/internal/factor/voice"
 	"github.com/sspr/sspr/internal/factor/yubikey"
 	"github.com/sspr/sspr/internal/secrets"
@@ -44,6 +45,14 @@ func enterpriseFactor(cfg *config.Config, k factor.Kind, key []byte, now func() 
 		o := v.OIDC
 		f, err = oidc.New(oidc.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value, RedirectURL: o.RedirectURL,
 			Scopes: o.Scopes, Claim: o.Claim, Attribute: o.Attribute, Label: o.Label, Clock: now})
+	case saml.Kind:
+		sm := v.SAML
+		md, rerr := os.ReadFile(sm.IDPMetadataFile)
+		if rerr != nil {
+			return nil, true, rerr
+		}
+		f, err = saml.New(saml.Config{EntityID: sm.EntityID, ACSURL: sm.ACSURL, IDPMetadata: md, Attribute: sm.Attribute,
+			DirectoryAttribute: sm.DirectoryAttribute, Label: sm.Label, Clock: now})
 	case certificate.Kind:
 		c := v.Certificate
 		roots, rerr := certPool(c.CAFiles)

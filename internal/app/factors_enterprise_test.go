@@ -19,7 +19,7 @@ import (
 
 // enterpriseYAML offers every enterprise factor with settings that build
 // without the network.
-func enterpriseYAML(caFile string) string {
+func enterpriseYAML(caFile, mdFile string) string {
 	return `
 server:
   base_url: https://sspr.example.com
@@ -39,7 +39,7 @@ mail:
   smtp:
     host: smtp.example.com
 verification:
-  factors: [email, radius, duo, yubikey, oidc, certificate, voice, manager_approval]
+  factors: [email, radius, duo, yubikey, oidc, saml, certificate, voice, manager_approval]
   first_factor: email
   required: {reset: 2, unlock: 2}
   radius:
@@ -57,6 +57,10 @@ verification:
     client_id: sspr
     client_secret: s3cret
     redirect_url: https://sspr.example.com/verify/oidc/callback
+  saml:
+    entity_id: https://sspr.example.com/saml
+    acs_url: https://sspr.example.com/verify/saml/acs
+    idp_metadata_file: ` + mdFile + `
   certificate:
     ca_files: [` + caFile + `]
   voice:
@@ -64,6 +68,20 @@ verification:
     auth_token: token
     from: "+15550100000"
 `
+}
+
+// idpMetadata writes a minimal IdP metadata document.
+func idpMetadata(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "idp.xml")
+	md := `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/metadata">
+<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
+</IDPSSODescriptor></EntityDescriptor>`
+	if err := os.WriteFile(path, []byte(md), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // testCA writes a self-signed CA certificate in PEM.
@@ -89,7 +107,7 @@ func TestEnterpriseFactorsBuilt(t *testing.T) {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	testCA(t, ca)
-	cfg, err := config.Parse([]byte(enterpriseYAML(ca)), nil)
+	cfg, err := config.Parse([]byte(enterpriseYAML(ca, idpMetadata(t, dir))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +133,7 @@ func TestEnterpriseFactorBadCAFile(t *testing.T) {
 	if err := os.WriteFile(ca, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(enterpriseYAML(ca)), nil)
+	cfg, err := config.Parse([]byte(enterpriseYAML(ca, idpMetadata(t, dir))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,6 +108,7 @@ type Verification struct {
 	Duo             DuoFactor             `yaml:"duo"`
 	YubiKey         YubiKeyFactor         `yaml:"yubikey"`
 	OIDC            OIDCFactor            `yaml:"oidc"`
+	SAML            SAMLFactor            `yaml:"saml"`
 	Certificate     CertificateFactor     `yaml:"certificate"`
 	Voice           VoiceFactor           `yaml:"voice"`
 	ManagerApproval ManagerApprovalFactor `yaml:"manager_approval"`

@@ -90,3 +90,18 @@ type ManagerApprovalFactor struct {
 	ManagerAttribute string        `yaml:"manager_attribute"`
 	TTL              time.Duration `yaml:"ttl"`
 }
+
+// SAMLFactor configures a SAML 2.0 identity provider as a factor.
+type SAMLFactor struct {
+	// EntityID is sspr's entity ID as a service provider; ACSURL its
+	// assertion consumer service, registered at the IdP.
+	EntityID string `yaml:"entity_id"`
+	ACSURL   string `yaml:"acs_url"`
+	// IDPMetadataFile holds the IdP's metadata XML.
+	IDPMetadataFile string `yaml:"idp_metadata_file"`
+	// Attribute is the SAML attribute naming the person (the NameID when
+	// empty); DirectoryAttribute what it must equal (the login when empty).
+	Attribute          string `yaml:"attribute"`
+	DirectoryAttribute string `yaml:"directory_attribute"`
+	Label              string `yaml:"label"`
+}

@@ -11,7 +11,7 @@ import (
 
 // enterpriseFactorKinds are the factors of docs/factors.md; they join
 // factorKinds here so their rules stay in this file.
-var enterpriseFactorKinds = []string{"radius", "duo", "yubikey", "oidc", "certificate", "voice", "manager_approval"}
+var enterpriseFactorKinds = []string{"radius", "duo", "yubikey", "oidc", "saml", "certificate", "voice", "manager_approval"}
 
 func init() { factorKinds = append(factorKinds, enterpriseFactorKinds...) }
 
@@ -103,6 +103,22 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 		}
 		if o.Attribute != "" && !validAttributeName(o.Attribute) {
 			p.addf("verification.oidc.attribute", "%q is not an LDAP attribute name", o.Attribute)
+		}
+	}
+	if on("saml") {
+		sm := v.SAML
+		if sm.EntityID == "" {
+			p.add("verification.saml.entity_id", "is required (sspr's entity ID, registered at the IdP)")
+		}
+		if u, err := url.Parse(sm.ACSURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			p.addf("verification.saml.acs_url", "%q is not an https URL (sspr's assertion consumer service)", sm.ACSURL)
+		}
+		if sm.IDPMetadataFile == "" {
+			p.add("verification.saml.idp_metadata_file", "is required (the IdP's metadata XML)")
+		}
+		checkFile(p, "verification.saml.idp_metadata_file", sm.IDPMetadataFile)
+		if sm.DirectoryAttribute != "" && !validAttributeName(sm.DirectoryAttribute) {
+			p.addf("verification.saml.directory_attribute", "%q is not an LDAP attribute name", sm.DirectoryAttribute)
 		}
 	}
 	if on("certificate") {

@@ -56,6 +56,14 @@ func TestEnterpriseFactorRules(t *testing.T) {
 			offer(c, "oidc")
 			c.Verification.OIDC = config.OIDCFactor{Issuer: "http://idp.example.com", RedirectURL: "/cb"}
 		}, []string{"verification.oidc.client_id", "verification.oidc.issuer", "verification.oidc.redirect_url"}},
+		{"saml", func(c *config.Config) {
+			offer(c, "saml")
+			c.Verification.SAML = config.SAMLFactor{ACSURL: "http://sspr.example.com/acs", IDPMetadataFile: ca + ".missing"}
+		}, []string{"verification.saml.acs_url", "verification.saml.entity_id", "verification.saml.idp_metadata_file"}},
+		{"saml good", func(c *config.Config) {
+			offer(c, "saml")
+			c.Verification.SAML = config.SAMLFactor{EntityID: "https://sspr.example.com/saml", ACSURL: "https://sspr.example.com/saml/acs", IDPMetadataFile: ca}
+		}, nil},
 		{"certificate", func(c *config.Config) {
 			offer(c, "certificate")
 			c.Server.TrustedProxies = nil
