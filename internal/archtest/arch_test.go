@@ -64,6 +64,9 @@ var layers = map[string]layer{
 	"internal/archtest":                      testSupport,
 	"internal/directory/ldapdir/ldapdirtest": testSupport,
 	"internal/sms/smstest":                   testSupport,
+	"internal/factor/duo/duotest":            testSupport,
+	"internal/factor/yubikey/yubikeytest":    testSupport,
+	"internal/factor/voice/voicetest":        testSupport,
 }
 
 // exceptions are imports that break the rules today, each with why. The
