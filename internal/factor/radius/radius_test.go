@@ -141,7 +141,7 @@ func TestWrongSecretRefused(t *testing.T) {
 // the Response Authenticator binds it to its request.
 func TestReplayedAcceptRefused(t *testing.T) {
 	srv := startTestServer(t, testSecret, answerUser)
-	f := newFactor(t, Config{Servers: []string{srv.addr()}, Timeout: 300 * time.Millisecond})
+	f := newFactor(t, Config{Servers: []string{srv.addr()}, Timeout: 2 * time.Second})
 	s, e := factor.Subject{Login: "alice"}, factor.Enrollment{Kind: Kind}
 	ch, _ := f.Challenge(context.Background(), s, e)
 	if _, err := f.Verify(context.Background(), s, e, ch.State, code("123456")); err != nil {
@@ -161,7 +161,7 @@ func TestReplayedAcceptRefused(t *testing.T) {
 func TestFailoverToSecondServer(t *testing.T) {
 	dead := startTestServer(t, testSecret, func(*Packet, string) *Packet { return nil })
 	srv := startTestServer(t, testSecret, answerUser)
-	f := newFactor(t, Config{Servers: []string{dead.addr(), srv.addr()}, Timeout: 300 * time.Millisecond})
+	f := newFactor(t, Config{Servers: []string{dead.addr(), srv.addr()}, Timeout: 2 * time.Second})
 	s, e := factor.Subject{Login: "alice"}, factor.Enrollment{Kind: Kind}
 	ch, _ := f.Challenge(context.Background(), s, e)
 	if _, err := f.Verify(context.Background(), s, e, ch.State, code("123456")); err != nil {
