@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 	"unicode"
@@ -72,8 +73,8 @@ func New(cfg Config) (*Factor, error) {
 		problems = append(problems, "at least one server is required")
 	}
 	for _, s := range cfg.Servers {
-		if _, _, err := splitHostPort(s); err != nil {
-			problems = append(problems, fmt.Sprintf("server %q: %v", s, err))
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			problems = append(problems, fmt.Sprintf("server %q is not host:port", s))
 		}
 	}
 	if len(cfg.Secret) < 16 {
@@ -334,12 +335,4 @@ func replyMessage(p *Packet) string {
 		return r
 	}, b.String())
 	return strings.TrimSpace(msg)
-}
-
-func splitHostPort(s string) (string, string, error) {
-	i := strings.LastIndex(s, ":")
-	if i <= 0 || i == len(s)-1 {
-		return "", "", errors.New("want host:port")
-	}
-	return s[:i], s[i+1:], nil
 }
