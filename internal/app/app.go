@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			// Questions never come first (NIST SP 800-63B-4); attribute
 			// questions only ask what the person's entry holds, which would
 			// tell a stranger about the account.
-			NotFirst: map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
+			NotFirst: withNotFirst(fs, map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true}),
 		},
 	}
 	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {

@@ -66,6 +66,9 @@ var layers = map[string]layer{
 	"packaging":                              testSupport, // tests that build and install the packages
 	"internal/directory/ldapdir/ldapdirtest": testSupport,
 	"internal/sms/smstest":                   testSupport,
+	"internal/factor/duo/duotest":            testSupport,
+	"internal/factor/yubikey/yubikeytest":    testSupport,
+	"internal/factor/voice/voicetest":        testSupport,
 }
 
 // exceptions are imports that break the rules today, each with why. The

@@ -103,6 +103,15 @@ type Verification struct {
 	// never the only or the first factor (NIST SP 800-63B-4 forbids them as
 	// authenticators).
 	Questions SecurityQuestions `yaml:"questions"`
+	// The factors enterprises already run (factors_enterprise.go).
+	Radius          RadiusFactor          `yaml:"radius"`
+	Duo             DuoFactor             `yaml:"duo"`
+	YubiKey         YubiKeyFactor         `yaml:"yubikey"`
+	OIDC            OIDCFactor            `yaml:"oidc"`
+	SAML            SAMLFactor            `yaml:"saml"`
+	Certificate     CertificateFactor     `yaml:"certificate"`
+	Voice           VoiceFactor           `yaml:"voice"`
+	ManagerApproval ManagerApprovalFactor `yaml:"manager_approval"`
 }
 
 // Required counts factors per action.

@@ -19,6 +19,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateEnrollment(p)
 	c.validatePassword(p)
 	c.validateVerification(p)
+	c.validateEnterpriseFactors(p)
 	c.validateSMS(p)
 	c.validateAbuse(p)
 	c.validatePortal(p)
