@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,3 +135,69 @@ func TestResolveInterruptedWrite(t *testing.T) {
 		})
 	}
 }
+
+// downDirectories answers every lookup with "unavailable", as a directory
+// that went away between two steps.
+type downDirectories struct{ flow.Directories }
+
+func (downDirectories) FindUser(context.Context, string) (*directory.User, error) {
+	return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+}
+
+func (downDirectories) FindUserIn(context.Context, string, string) (*directory.User, error) {
+	return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+}
+
+// TestVerifyDuringAnOutageCostsNothing: when the directory cannot be asked
+// during verification, the answer is "directory unavailable", not "wrong
+// code": no attempt is spent and no failure is counted against the person.
+func TestVerifyDuringAnOutageCostsNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	taken := &countingLimiter{}
+	h.reset.Limiter = taken
+	token, before, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := h.reset.Directories
+	h.reset.Directories = downDirectories{up}
+	st, err := h.reset.VerifyCode(ctx, token, "12345678", "192.0.2.1")
+	if flowCode(err) != flow.CodeDirectoryDown {
+		t.Fatalf("verify during an outage: %v", err)
+	}
+	if st.AttemptsLeft != before.AttemptsLeft || taken.kept() != 0 {
+		t.Fatalf("the outage cost the person: attempts left %d → %d, failures kept %d", before.AttemptsLeft, st.AttemptsLeft, taken.kept())
+	}
+	h.reset.Directories = up
+	if _, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.1"); err != nil {
+		t.Fatalf("the right code after the outage: %v", err)
+	}
+}
+
+// countingLimiter allows everything and counts the verification slots
+// kept (taken and not given back).
+type countingLimiter struct {
+	mu   sync.Mutex
+	held int
+}
+
+func (c *countingLimiter) Take(_ context.Context, a flow.LimitAction, _, _, _ string) (bool, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a == flow.LimitVerify {
+		c.held++
+	}
+	return true, 0, nil
+}
+
+func (c *countingLimiter) Refund(_ context.Context, a flow.LimitAction, _, _, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a == flow.LimitVerify {
+		c.held--
+	}
+	return nil
+}
+
+func (c *countingLimiter) kept() int { c.mu.Lock(); defer c.mu.Unlock(); return c.held }
