@@ -262,7 +262,12 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 			}
 			if ch.Deliver != nil {
 				if e := r.limit(ctx, LimitSend, limitKey(f), f.ClientIP, ch.Deliver.To); e != nil {
-					continue // quietly: the answer stays "a code is on its way"
+					// Quietly: the answer stays "a code is on its way"; the
+					// audit log says why no code went.
+					ev := r.event(f, "challenge", f.ClientIP, audit.Denied, "")
+					ev.Detail = map[string]any{"factor": string(kind)}
+					r.recordLimited(ctx, ev, LimitSend, e, true)
+					continue
 				}
 				sends = append(sends, ch.Deliver)
 				if to, ok := ch.Prompt["to"].(string); ok {

@@ -232,6 +232,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	// account itself must stay invisible (it only turns codes into decoys).
 	refundIdentify, e := r.take(ctx, LimitIdentify, "", in.ClientIP, "")
 	if e != nil {
+		r.recordLimited(ctx, audit.Event{Event: string(in.Action) + ".identify", Actor: r.typedActor(login), ClientIP: in.ClientIP},
+			LimitIdentify, e, false)
 		return "", Status{}, e
 	}
 	tokenBytes := make([]byte, 32)
