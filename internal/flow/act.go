@@ -116,7 +116,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
-	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil {
+	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil && before != nil && before.Protected && len(f.FactorsDone) < PrivilegedMinimum {
+		// Privileged now, with fewer factors than privileged accounts need
+		// (its status could not be read, or it changed, since identify).
+		refusal = &Error{Code: CodeProtectedAccount, Err: errors.New("privileged account verified with fewer than two factors")}
+	} else if refusal == nil {
 		var e *Error
 		if refund, e = r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)

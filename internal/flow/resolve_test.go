@@ -201,3 +201,55 @@ func (c *countingLimiter) Refund(_ context.Context, a flow.LimitAction, _, _, _ 
 }
 
 func (c *countingLimiter) kept() int { c.mu.Lock(); defer c.mu.Unlock(); return c.held }
+
+// statusTurns reports the account's status, as privileged once told so (an
+// account added to a protected group mid-flow), or fails to read it.
+type statusTurns struct {
+	*openldap.Directory
+	privileged, fail bool
+}
+
+func (d *statusTurns) AccountStatus(ctx context.Context, u *directory.User) (*directory.AccountStatus, error) {
+	if d.fail {
+		return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+	}
+	st, err := d.Directory.AccountStatus(ctx, u)
+	if err == nil && d.privileged {
+		cp := *st
+		cp.Protected, cp.ProtectedReason = true, "member of a protected group"
+		st = &cp
+	}
+	return st, err
+}
+
+// TestPrivilegedNeverWithOneFactor: an account that turns out privileged at
+// the write, verified with one factor, is refused even where privileged
+// accounts may use self-service; one whose status cannot be read at
+// identify is asked for the privileged minimum (the guards fail closed).
+func TestPrivilegedNeverWithOneFactor(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	turns := &statusTurns{Directory: h.dir}
+	h.reset.Directories = directory.NewSet(turns)
+	h.reset.Settings.AllowProtected = map[string]bool{"demo": true}
+	token := h.verified(t, "alice")
+	turns.privileged = true
+	if _, err := h.reset.SetPassword(ctx, token, "Privileged-Pass-2026", "Privileged-Pass-2026", ""); flowCode(err) != flow.CodeProtectedAccount {
+		t.Fatalf("a privileged account with one factor: %v", err)
+	}
+
+	turns.fail = true
+	_, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FactorsRequired != 1 {
+		t.Fatalf("the privileged minimum shows before a first factor: %+v", st)
+	}
+	for _, r := range h.auditRows(t) {
+		if r.Event == "reset.identify" && strings.Contains(r.Detail, `"factors_required":2`) {
+			return
+		}
+	}
+	t.Fatal("an unreadable status did not raise the factors required to the privileged minimum")
+}
