@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sspr/sspr/internal/sync/jose"
 	"github.com/sspr/sspr/internal/sync/target"
 )
 
@@ -168,26 +169,7 @@ func (t *Target) assertion(now time.Time) (string, error) {
 		"x5t": base64.RawURLEncoding.EncodeToString(s1), "x5t#S256": base64.RawURLEncoding.EncodeToString(s256[:])}
 	claims := map[string]any{"aud": t.tokenURL(), "iss": t.cfg.ClientID, "sub": t.cfg.ClientID,
 		"jti": hex.EncodeToString(jti), "nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
-	return SignJWT(t.cfg.Key, header, claims)
-}
-
-// SignJWT signs a compact RS256 JWT.
-func SignJWT(key crypto.Signer, header map[string]string, claims map[string]any) (string, error) {
-	h, err := json.Marshal(header)
-	if err != nil {
-		return "", err
-	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
-	sum := sha256.Sum256([]byte(input))
-	sig, err := key.Sign(rand.Reader, sum[:], crypto.SHA256)
-	if err != nil {
-		return "", err
-	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	return jose.SignRS256(t.cfg.Key, header, claims)
 }
 
 // graphError is Graph's documented error body.

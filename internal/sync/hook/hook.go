@@ -257,4 +257,3 @@ func (w *Webhook) SetPassword(ctx context.Context, id target.Identity, password 
 		return target.Permanentf(w.HookName, "the webhook answered HTTP %d", resp.StatusCode)
 	}
 }
-
