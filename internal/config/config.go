@@ -80,6 +80,9 @@ type SyncGoogle struct {
 	// HashFunction is crypt (default, salted SHA-512 crypt) or SHA-1.
 	HashFunction      string `yaml:"hash_function"`
 	ChangeAtNextLogin bool   `yaml:"change_at_next_login"`
+	// APIURL is the Directory API's address; default
+	// https://admin.googleapis.com (set it for a private endpoint).
+	APIURL string `yaml:"api_url"`
 }
 
 // SyncHook is a command or a signed webhook.

@@ -58,6 +58,7 @@ func (c *Config) validateSync(p *Problems) {
 			if g.HashFunction != "" && g.HashFunction != "crypt" && g.HashFunction != "SHA-1" {
 				p.addf(key+".google.hash_function", "%q is not crypt or SHA-1", g.HashFunction)
 			}
+			checkHTTPS(p, key+".google.api_url", g.APIURL)
 		case "ldap":
 			found := false
 			for _, d := range c.Directories {
@@ -67,7 +68,11 @@ func (c *Config) validateSync(p *Problems) {
 				p.addf(key+".directory", "%q is not the name of a configured directory", t.Directory)
 			}
 		case "hook":
-			validateSyncHook(p, key+".hook", &t.Hook)
+			// The outbox hides a message being delivered for this long
+			// (internal/app); a hook running longer would be run twice.
+			lease := 2*c.Mail.SMTP.Timeout + 30*time.Second
+			validateSyncHook(p, key+".hook", &t.Hook, lease,
+				fmt.Sprintf("must be shorter than the outbox lease (2 × mail.smtp.timeout + 30s = %v), or a slow hook would run twice", lease))
 		}
 	}
 	for i := range s.PreHooks {
@@ -75,7 +80,7 @@ func (c *Config) validateSync(p *Problems) {
 		if s.PreHooks[i].Name == "" {
 			p.add(key+".name", "is required")
 		}
-		validateSyncHook(p, key, &s.PreHooks[i])
+		validateSyncHook(p, key, &s.PreHooks[i], 30*time.Second, "must be under 30s: the person waits for it")
 	}
 }
 
@@ -96,19 +101,26 @@ func validateSyncEntra(p *Problems, key string, e SyncEntra) {
 	}
 	checkFile(p, key+".certificate_file", e.CertificateFile)
 	checkFile(p, key+".certificate_key_file", e.CertificateKeyFile)
-	for k, v := range map[string]string{"login_url": e.LoginURL, "graph_url": e.GraphURL} {
-		if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
-			p.addf(key+"."+k, "%q is not an https:// URL", v)
-		}
+	checkHTTPS(p, key+".login_url", e.LoginURL)
+	checkHTTPS(p, key+".graph_url", e.GraphURL)
+}
+
+// checkHTTPS reports a URL that is set and not https://: these carry
+// credentials and passwords.
+func checkHTTPS(p *Problems, key, v string) {
+	if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		p.addf(key, "%q is not an https:// URL", v)
 	}
 }
 
-func validateSyncHook(p *Problems, key string, h *SyncHook) {
+// validateSyncHook checks a hook; its timeout (default 10s, or half of
+// limit when that is less) must be under limit, for the reason why.
+func validateSyncHook(p *Problems, key string, h *SyncHook, limit time.Duration, why string) {
 	if h.Timeout == 0 {
-		h.Timeout = 10 * time.Second
+		h.Timeout = min(10*time.Second, limit/2)
 	}
-	if h.Timeout < 0 || h.Timeout > 5*time.Minute {
-		p.add(key+".timeout", "must be between 0 and 5m")
+	if h.Timeout < 0 || h.Timeout >= limit {
+		p.add(key+".timeout", why)
 	}
 	switch {
 	case (len(h.Command) > 0) == (h.URL != ""):

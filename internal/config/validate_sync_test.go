@@ -57,6 +57,11 @@ func TestSyncRules(t *testing.T) {
 			}
 		}, []string{"sync.pre_hooks[0].command", "sync.pre_hooks[1].command", "sync.pre_hooks[2].url",
 			"sync.pre_hooks[3].name", "sync.pre_hooks[3].secret", "sync.pre_hooks[3].timeout"}},
+		{"a post-hook outlasting the outbox lease", func(c *config.Config) {
+			alert(c)
+			c.Mail.SMTP.Timeout = 10 * time.Second
+			c.Sync.Targets = []config.SyncTarget{{Name: "h", Type: "hook", Hook: config.SyncHook{Command: []string{"/bin/true"}, Timeout: 50 * time.Second}}}
+		}, []string{"sync.targets[0].hook.timeout"}},
 		{"a loopback webhook may be http", func(c *config.Config) {
 			c.Sync.PreHooks = []config.SyncHook{{Name: "a", URL: "http://127.0.0.1:9000/check", Secret: config.Secret{Value: "k"}}}
 		}, nil},
