@@ -54,7 +54,6 @@ var layers = map[string]layer{
 	"internal/sync/target":                   interfaces, // what targets and the planner share
 	"internal/sync/entra/graphtest":          testSupport,
 	"internal/sync/google/googletest":        testSupport,
-	"internal/sync/jose":                     adapter,
 	"internal/i18n":                          domain,
 	"internal/directory":                     interfaces, // interfaces, typed errors, login routing
 	"internal/sms":                           interfaces, // the Sender interface and its errors

@@ -143,7 +143,7 @@ func TestResetReachesEveryTargetAcrossARestart(t *testing.T) {
 	g2 := newEntra(t, g, c)
 	sender := &pwsync.Sender{Targets: map[string]target.Target{"m365": renamed{g2, "m365"}, "workspace": wsTarget,
 		"openldap": ldapTarget, "hr": post}, Store: s2, Audit: nil, AlertTo: []string{"admins@example.test"}, Sealer: ring,
-		MaxAttempts: 5, Now: c.Now, Log: quiet}
+		MaxAttempts: 5, Now: c.Now}
 	w := &notify.Worker{Store: s2, Sync: sender, Sealer: ring, Log: quiet, Now: c.Now, PollInterval: time.Hour,
 		MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: time.Minute, Lease: time.Minute, Node: "n1", Instance: "second"}
 	n, err := w.RunOnce(ctx)

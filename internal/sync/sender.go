@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/sspr/sspr/internal/audit"
@@ -33,7 +32,6 @@ type Sender struct {
 	// the last, and is reported like a permanent failure.
 	MaxAttempts int
 	Now         func() time.Time
-	Log         *slog.Logger
 }
 
 // Send delivers one sync message.

@@ -76,7 +76,7 @@ func newRig(t *testing.T, targets ...target.Target) *rig {
 		m[tg.Name()] = tg
 	}
 	r.sender = &pwsync.Sender{Targets: m, Store: r.store, Audit: r.chain, AlertTo: []string{"admins@example.test"},
-		Sealer: r.ring, MaxAttempts: 8, Now: r.clock.Now, Log: quiet}
+		Sealer: r.ring, MaxAttempts: 8, Now: r.clock.Now}
 	r.worker = &notify.Worker{Store: r.store, Sync: r.sender, Sealer: r.ring, Log: quiet, Now: r.clock.Now,
 		PollInterval: time.Hour, MaxAttempts: 8, InitialBackoff: time.Second, MaxBackoff: time.Minute, Lease: time.Minute,
 		Node: "n1", Instance: "i1"}
@@ -244,5 +244,58 @@ func TestEntraUnknownUserAlertsAdmins(t *testing.T) {
 	}
 	if _, err := r.chain.Verify(context.Background(), r.store); err != nil {
 		t.Fatalf("audit chain: %v", err)
+	}
+}
+
+// flaky is a target that is down: every call a retryable failure.
+type flaky struct{ calls int }
+
+func (f *flaky) Name() string { return "down" }
+func (f *flaky) SetPassword(context.Context, target.Identity, string) error {
+	f.calls++
+	return target.Retryf("down", 0, "the service is unavailable")
+}
+
+// The last attempt of a target that never recovers alerts like a
+// permanent failure; a person the mapping finds nothing for is given up
+// at once, without calling the target, and alerted too.
+func TestLastAttemptAndUnmappedPersonAlert(t *testing.T) {
+	f := &flaky{}
+	r := newRig(t, f)
+	r.worker.MaxAttempts, r.sender.MaxAttempts = 2, 2
+	r.enqueue(t, &pwsync.Planner{Links: []pwsync.Link{{Target: "down", Attribute: "upn"}}}, cloudUser("eve@example.test"), "Some-password-1")
+	r.runOnce(t)
+	if recs := r.audit(t); len(recs) != 0 {
+		t.Fatalf("a first retryable failure was audited: %+v", recs)
+	}
+	r.clock.Add(time.Minute)
+	r.runOnce(t)
+	if f.calls != 2 {
+		t.Fatalf("%d calls, want 2", f.calls)
+	}
+	recs := r.audit(t)
+	if len(recs) != 1 || recs[0].Event != "sync.failed" {
+		t.Fatalf("audit after the last attempt = %+v", recs)
+	}
+
+	noUPN := cloudUser("sam@example.test")
+	delete(noUPN.Attributes, "userPrincipalName")
+	r.enqueue(t, &pwsync.Planner{Links: []pwsync.Link{{Target: "down", Attribute: "upn"}}}, noUPN, "Some-password-2")
+	r.runOnce(t)
+	if f.calls != 2 {
+		t.Fatal("the target was called for a person without the mapped value")
+	}
+	recs = r.audit(t)
+	if len(recs) != 2 || recs[1].Event != "sync.failed" || !strings.Contains(recs[1].Reason, "has no upn") {
+		t.Fatalf("audit = %+v", recs)
+	}
+	alerts := 0
+	for _, m := range r.messages(t) {
+		if m.Kind == "sync.alert" {
+			alerts++
+		}
+	}
+	if alerts != 2 {
+		t.Fatalf("%d alerts, want 2", alerts)
 	}
 }
