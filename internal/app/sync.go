@@ -38,18 +38,20 @@ func syncExtraAttributes(cfg *config.Config) []string {
 // the outbox worker's Sync sender from cfg.Sync. It returns nil, nil when
 // no target and no pre-hook is configured. Wire it in New:
 //
-//	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, now)
+//	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, worker.Lease, now)
 //	worker.Sync = syncSender // when not nil
 //	// and hand planner to the reset and change flows.
 func newSync(cfg *config.Config, dirs *directory.Set, ring notify.Sealer, st notify.OutboxStore, chain *audit.Chain,
-	maxAttempts int, now func() time.Time) (*pwsync.Planner, *pwsync.Sender, error) {
+	maxAttempts int, lease time.Duration, now func() time.Time) (*pwsync.Planner, *pwsync.Sender, error) {
 	s := cfg.Sync
 	if len(s.Targets) == 0 && len(s.PreHooks) == 0 {
 		return nil, nil, nil
 	}
 	planner := &pwsync.Planner{Sealer: ring, Now: now}
 	sender := &pwsync.Sender{Targets: map[string]target.Target{}, Store: st, Audit: chain, AlertTo: s.AlertTo,
-		Sealer: ring, MaxAttempts: maxAttempts, Now: now}
+		Sealer: ring, MaxAttempts: maxAttempts, Now: now,
+		// A tenth of the lease is left for recording the outcome.
+		Timeout: lease - lease/10}
 	for i, tc := range s.Targets {
 		t, err := newSyncTarget(tc, dirs)
 		if err != nil {

@@ -62,7 +62,7 @@ func TestSyncFromConfig(t *testing.T) {
 			Subject: "admin@example.test", APIURL: ws.URL}},
 		{Name: "hr", Type: "hook", Map: "login", Hook: config.SyncHook{Command: []string{"/bin/true"}}},
 	}, PreHooks: []config.SyncHook{{Name: "check", Command: []string{"/bin/false"}}}}}
-	planner, sender, err := newSync(cfg, directory.NewSet(), keyRingForTest(t), nil, nil, 5, time.Now)
+	planner, sender, err := newSync(cfg, directory.NewSet(), keyRingForTest(t), nil, nil, 5, time.Minute, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSyncFromConfig(t *testing.T) {
 	}
 	// An ldap target naming a directory that is not there is refused.
 	cfg.Sync.Targets = []config.SyncTarget{{Name: "l", Type: "ldap", Directory: "missing"}}
-	if _, _, err := newSync(cfg, directory.NewSet(), keyRingForTest(t), nil, nil, 5, time.Now); err == nil {
+	if _, _, err := newSync(cfg, directory.NewSet(), keyRingForTest(t), nil, nil, 5, time.Minute, time.Now); err == nil {
 		t.Fatal("a missing directory was accepted")
 	}
 }

@@ -31,7 +31,11 @@ type Sender struct {
 	// MaxAttempts must equal the worker's: the attempt that reaches it is
 	// the last, and is reported like a permanent failure.
 	MaxAttempts int
-	Now         func() time.Time
+	// Timeout bounds one delivery, token requests and retries included;
+	// keep it under the worker's Lease, or a slow target could be called
+	// again by another worker while the first call still runs. 0: none.
+	Timeout time.Duration
+	Now     func() time.Time
 }
 
 // Send delivers one sync message.
@@ -59,6 +63,11 @@ func (s *Sender) deliver(ctx context.Context, m *store.Message, env envelope) er
 	t, ok := s.Targets[m.Recipient]
 	if !ok {
 		return target.Permanentf(m.Recipient, "no sync target of this name is configured any more")
+	}
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
 	}
 	return t.SetPassword(ctx, env.Identity, m.TextBody)
 }

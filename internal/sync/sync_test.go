@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -18,6 +19,7 @@ import (
 	pwsync "github.com/sspr/sspr/internal/sync"
 	"github.com/sspr/sspr/internal/sync/entra"
 	"github.com/sspr/sspr/internal/sync/entra/graphtest"
+	"github.com/sspr/sspr/internal/sync/hook"
 	"github.com/sspr/sspr/internal/sync/target"
 )
 
@@ -297,5 +299,25 @@ func TestLastAttemptAndUnmappedPersonAlert(t *testing.T) {
 	}
 	if alerts != 2 {
 		t.Fatalf("%d alerts, want 2", alerts)
+	}
+}
+
+// A target slower than the Sender's Timeout (kept under the worker's
+// lease) is cut off and tried again later, not given up.
+func TestSlowTargetCutOffAndRetried(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "slow.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 60\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, &hook.Command{HookName: "slow", Path: script, Timeout: time.Minute})
+	r.sender.Timeout = 300 * time.Millisecond
+	r.enqueue(t, &pwsync.Planner{Links: []pwsync.Link{{Target: "slow", Attribute: "login"}}}, cloudUser("kim@example.test"), "Slow-password-1")
+	r.runOnce(t)
+	m := r.messages(t)[0]
+	if !m.FailedAt.IsZero() || !m.SentAt.IsZero() || m.Attempts != 1 || m.LastError == "" {
+		t.Fatalf("after a cut-off call: %+v", m)
+	}
+	if recs := r.audit(t); len(recs) != 0 {
+		t.Fatalf("audited: %+v", recs)
 	}
 }

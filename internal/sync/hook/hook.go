@@ -105,7 +105,7 @@ func (c *Command) run(ctx context.Context, phase string, id target.Identity, pas
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return out.Bytes(), -1, fmt.Errorf("the hook %s did not finish within %v", c.HookName, timeout)
+		return out.Bytes(), -1, fmt.Errorf("the hook %s did not finish in time (its timeout is %v)", c.HookName, timeout)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
