@@ -93,8 +93,8 @@ func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) 
 // that cannot be reached stops the change too: it was configured to have
 // a say.
 func (p *Planner) PreHook(ctx context.Context, u *directory.User, password string) error {
+	id, _ := MapIdentity(u, AttrLogin) // login cannot fail to map
 	for _, h := range p.PreHooks {
-		id, _ := MapIdentity(u, AttrLogin)
 		if err := h.Check(ctx, id, password); err != nil {
 			return err
 		}

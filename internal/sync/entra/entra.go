@@ -75,7 +75,7 @@ func New(cfg Config) (*Target, error) {
 	}
 	cfg.LoginURL, cfg.GraphURL = strings.TrimRight(cfg.LoginURL, "/"), strings.TrimRight(cfg.GraphURL, "/")
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second, CheckRedirect: target.NoRedirects}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

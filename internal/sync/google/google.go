@@ -119,7 +119,7 @@ func New(cfg Config) (*Target, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second, CheckRedirect: target.NoRedirects}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -192,8 +192,12 @@ func (t *Target) hashed(password string) string {
 
 // SetPassword updates id.Key (primary email, alias or id).
 func (t *Target) SetPassword(ctx context.Context, id target.Identity, password string) error {
-	body, err := json.Marshal(map[string]any{"password": t.hashed(password), "hashFunction": t.cfg.HashFunction,
-		"changePasswordAtNextLogin": t.cfg.ChangeAtNextLogin})
+	fields := map[string]any{"password": t.hashed(password), "hashFunction": t.cfg.HashFunction}
+	if t.cfg.ChangeAtNextLogin {
+		// Sent only when asked: false would clear a flag an admin set.
+		fields["changePasswordAtNextLogin"] = true
+	}
+	body, err := json.Marshal(fields)
 	if err != nil {
 		return err
 	}

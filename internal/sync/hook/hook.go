@@ -166,6 +166,9 @@ type Webhook struct {
 	HTTP    *http.Client
 }
 
+// defaultClient does not follow redirects: the body holds a password.
+var defaultClient = &http.Client{CheckRedirect: target.NoRedirects}
+
 // Name is the configured name.
 func (w *Webhook) Name() string { return w.HookName }
 
@@ -205,7 +208,7 @@ func (w *Webhook) post(ctx context.Context, phase string, id target.Identity, pa
 	req.Header.Set(SignatureHeader, Sign(w.Secret, body))
 	hc := w.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -134,3 +134,21 @@ func TestWebhookSignedRefusalAndRetry(t *testing.T) {
 		t.Fatalf("wrong secret: %v, want permanent (401)", err)
 	}
 }
+
+// A webhook answering with a redirect does not get the password sent on
+// to wherever it points: the answer counts as a failure.
+func TestWebhookDoesNotFollowRedirects(t *testing.T) {
+	reached := false
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	defer elsewhere.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL, http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	h := &hook.Webhook{HookName: "moved", URL: redirecting.URL, Secret: []byte("k")}
+	err := h.SetPassword(context.Background(), ada, "Fine-password-77")
+	var te *target.Error
+	if !errors.As(err, &te) || !te.Permanent() || reached {
+		t.Fatalf("redirect: %v (followed: %v)", err, reached)
+	}
+}

@@ -11,6 +11,11 @@ import (
 // park a password for days.
 const MaxRetryAfter = time.Hour
 
+// NoRedirects is an http.Client CheckRedirect for the targets' default
+// clients: a request carrying a password is never re-sent to wherever a
+// redirect points.
+func NoRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // ParseRetryAfter reads an HTTP Retry-After header (seconds or an HTTP
 // date, RFC 9110 §10.2.3); 0 when absent or unreadable.
 func ParseRetryAfter(h string, now time.Time) time.Duration {
