@@ -48,8 +48,11 @@ type envelope struct {
 // enqueue (held) in the transaction that records the change. A person the
 // mapping finds no value for still gets a message: the Sender gives it up
 // at once, so the admins hear of it, instead of the gap going unseen.
+//
+// A nil *Planner plans nothing, so a flow may hold one in its SyncPlanner
+// field when sync is not configured.
 func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) ([]*store.Message, error) {
-	if len(p.Links) == 0 {
+	if p == nil || len(p.Links) == 0 {
 		return nil, nil
 	}
 	if p.Sealer == nil {
@@ -93,6 +96,9 @@ func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) 
 // that cannot be reached stops the change too: it was configured to have
 // a say.
 func (p *Planner) PreHook(ctx context.Context, u *directory.User, password string) error {
+	if p == nil {
+		return nil
+	}
 	id, _ := MapIdentity(u, AttrLogin) // login cannot fail to map
 	for _, h := range p.PreHooks {
 		if err := h.Check(ctx, id, password); err != nil {
