@@ -50,6 +50,11 @@ var layers = map[string]layer{
 	"internal/abuse":                         domain,
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
+	"internal/sync":                          domain,     // planner and outbox sender of password sync
+	"internal/sync/":                         adapter,    // sync targets (entra, google, ldap, hook)
+	"internal/sync/target":                   interfaces, // what targets and the planner share
+	"internal/sync/entra/graphtest":          testSupport,
+	"internal/sync/google/googletest":        testSupport,
 	"internal/i18n":                          domain,
 	"internal/directory":                     interfaces, // interfaces, typed errors, login routing
 	"internal/sms":                           interfaces, // the Sender interface and its errors

@@ -25,6 +25,7 @@ func (c *Config) validate(p *Problems) {
 	c.validatePortal(p)
 	c.validateLog(p)
 	c.validateAudit(p)
+	c.validateSync(p)
 	validateOutboxDelivery(p, c.Mail.Outbox)
 }
 
