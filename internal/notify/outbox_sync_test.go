@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -31,7 +33,7 @@ func (r *recordingSender) Send(_ context.Context, m *store.Message) error {
 func TestSyncChannelAndRetryAfter(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	mailSnd, syncSnd := &recordingSender{}, &recordingSender{err: waitError{5 * time.Minute}}
 	w := worker(s, mailSnd, clk, 5)
 	w.Sync = syncSnd

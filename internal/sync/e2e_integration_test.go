@@ -155,7 +155,7 @@ func TestResetReachesEveryTargetAcrossARestart(t *testing.T) {
 		}
 		t.Fatalf("delivered %d of 4 (%v)", n, err)
 	}
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	if n, _ := w.RunOnce(ctx); n != 0 {
 		t.Fatalf("delivered %d more on a second round", n)
 	}

@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
+
+	"github.com/sspr/sspr/internal/testenv/testclock"
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
@@ -25,15 +26,7 @@ import (
 
 var t0 = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu gosync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-func (c *clock) Set(t time.Time)     { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func newClock() *clock               { return &clock{t: t0} }
+func newClock() *testclock.Clock { return testclock.New(t0) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -66,7 +59,7 @@ type rig struct {
 	store  *store.Store
 	ring   *secrets.KeyRing
 	chain  *audit.Chain
-	clock  *clock
+	clock  *testclock.Clock
 	worker *notify.Worker
 	sender *pwsync.Sender
 }
@@ -139,7 +132,7 @@ func cloudUser(upn string) *directory.User {
 		Email: upn, Attributes: map[string][]string{"userPrincipalName": {upn}}}
 }
 
-func newEntra(t *testing.T, g *graphtest.Server, c *clock) *entra.Target {
+func newEntra(t *testing.T, g *graphtest.Server, c *testclock.Clock) *entra.Target {
 	t.Helper()
 	e, err := entra.New(entra.Config{Name: "entra", TenantID: g.TenantID, ClientID: g.ClientID, ClientSecret: g.Secret,
 		LoginURL: g.URL, GraphURL: g.URL, HTTP: g.Client(), Now: c.Now})
@@ -175,22 +168,22 @@ func TestEntraThrottledThenUnavailableThenDelivered(t *testing.T) {
 	if due := r.messages(t)[0].NextAttemptAt; due.Before(t0.Add(120 * time.Second)) {
 		t.Fatalf("next attempt at %v, before the 120 s Graph asked for", due)
 	}
-	r.clock.Add(119 * time.Second)
+	r.clock.Advance(119 * time.Second)
 	if n := r.runOnce(t); n != 0 || g.Patches("ada@example.test") != 1 {
 		t.Fatalf("tried again before Retry-After ran out (%d PATCHes)", g.Patches("ada@example.test"))
 	}
-	r.clock.Add(time.Second)
+	r.clock.Advance(time.Second)
 	if n := r.runOnce(t); n != 0 || g.Patches("ada@example.test") != 2 {
 		t.Fatalf("after the wait: sent %d, %d PATCHes; want 0 and 2 (503)", n, g.Patches("ada@example.test"))
 	}
-	r.clock.Add(time.Minute)
+	r.clock.Advance(time.Minute)
 	if n := r.runOnce(t); n != 1 {
 		t.Fatalf("third try: sent %d, want 1", n)
 	}
 	if got, _ := g.Password("ada@example.test"); got != pw {
 		t.Fatalf("Entra holds %q, want the new password", got)
 	}
-	r.clock.Add(time.Hour)
+	r.clock.Advance(time.Hour)
 	if n := r.runOnce(t); n != 0 || g.Patches("ada@example.test") != 3 {
 		t.Fatalf("sent again: %d PATCHes, want 3", g.Patches("ada@example.test"))
 	}
@@ -270,7 +263,7 @@ func TestLastAttemptAndUnmappedPersonAlert(t *testing.T) {
 	if recs := r.audit(t); len(recs) != 0 {
 		t.Fatalf("a first retryable failure was audited: %+v", recs)
 	}
-	r.clock.Add(time.Minute)
+	r.clock.Advance(time.Minute)
 	r.runOnce(t)
 	if f.calls != 2 {
 		t.Fatalf("%d calls, want 2", f.calls)

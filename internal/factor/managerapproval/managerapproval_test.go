@@ -9,16 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 )
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-func setup(t *testing.T) (*Factor, *clock) {
+func setup(t *testing.T) (*Factor, *testclock.Clock) {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	f, err := New(Config{Key: []byte("0123456789abcdef0123456789abcdef"), LinkBase: "https://sspr.example.test/approve", Clock: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +86,7 @@ func TestDeny(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	f, c := setup(t)
 	ch := challenge(t, f)
-	c.now = c.now.Add(DefaultTTL)
+	c.Advance(DefaultTTL)
 	if _, _, err := f.Decide(context.Background(), ch.Deliver.Code, Approve); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("late click: %v, want ErrExpired", err)
 	}
@@ -99,7 +97,7 @@ func TestExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2.now = c2.now.Add(DefaultTTL)
+	c2.Advance(DefaultTTL)
 	if _, err := f2.Verify(context.Background(), alice, dirEnrollment, ch2.State, decided(d)); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("expired challenge: %v", err)
 	}

@@ -10,15 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 )
 
 var testSecret = []byte("a-test-secret-of-32-octets-long!")
-
-// clock is an injected clock tests move by hand.
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
 
 func newFactor(t *testing.T, cfg Config) *Factor {
 	t.Helper()
@@ -174,7 +171,7 @@ func TestFailoverToSecondServer(t *testing.T) {
 
 func TestDecoyLooksTheSameAndNeverAsks(t *testing.T) {
 	srv := startTestServer(t, testSecret, func(*Packet, string) *Packet { return &Packet{Code: AccessAccept} })
-	c := &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
 	f := newFactor(t, Config{Servers: []string{srv.addr()}, Enroll: true, Clock: c.Now})
 	real := factor.Enrollment{ID: "e1", Kind: Kind, Secret: []byte(`{"v":1,"user":"alice"}`)}
 	s := factor.Subject{Login: "alice"}
@@ -223,11 +220,11 @@ func TestUsernameAttribute(t *testing.T) {
 
 func TestExpiredChallenge(t *testing.T) {
 	srv := startTestServer(t, testSecret, answerUser)
-	c := &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
 	f := newFactor(t, Config{Servers: []string{srv.addr()}, Clock: c.Now})
 	s, e := factor.Subject{Login: "alice"}, factor.Enrollment{Kind: Kind}
 	ch, _ := f.Challenge(context.Background(), s, e)
-	c.now = c.now.Add(DefaultTTL)
+	c.Advance(DefaultTTL)
 	if _, err := f.Verify(context.Background(), s, e, ch.State, code("123456")); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}

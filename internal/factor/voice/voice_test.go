@@ -8,19 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/voice"
 	"github.com/sspr/sspr/internal/factor/voice/voicetest"
 	"github.com/sspr/sspr/internal/sms"
 )
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-func setup(t *testing.T) (*voice.Factor, *voice.Caller, *voicetest.Twilio, *clock) {
+func setup(t *testing.T) (*voice.Factor, *voice.Caller, *voicetest.Twilio, *testclock.Clock) {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC))
 	f, err := voice.New(voice.Config{Key: []byte("0123456789abcdef0123456789abcdef"), DefaultRegion: "+1", Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +99,7 @@ func TestExpired(t *testing.T) {
 	s := factor.Subject{DN: "uid=alice"}
 	e := factor.Enrollment{Kind: voice.Kind, Secret: []byte("+14155550142")}
 	ch, _ := f.Challenge(context.Background(), s, e)
-	c.now = c.now.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := f.Verify(context.Background(), s, e, ch.State, factor.Response{Values: map[string]string{"code": ch.Deliver.Code}}); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}

@@ -8,22 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/yubikey"
 	"github.com/sspr/sspr/internal/factor/yubikey/yubikeytest"
 )
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-func setup(t *testing.T) (*yubikey.Factor, *yubikeytest.Server, *yubikeytest.Token, *clock) {
+func setup(t *testing.T) (*yubikey.Factor, *yubikeytest.Server, *yubikeytest.Token, *testclock.Clock) {
 	t.Helper()
 	srv := yubikeytest.NewServer()
 	t.Cleanup(srv.Close)
 	tok := yubikeytest.NewToken()
 	srv.Add(tok)
-	c := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	f, err := yubikey.New(yubikey.Config{Servers: []string{srv.URL()}, ClientID: srv.ClientID, APIKey: srv.APIKey,
 		HTTPClient: srv.Client(), Clock: c.Now})
 	if err != nil {
@@ -163,7 +161,7 @@ func TestExpired(t *testing.T) {
 	f, _, tok, c := setup(t)
 	e := enroll(t, f, tok)
 	ch, _ := f.Challenge(context.Background(), factor.Subject{}, e)
-	c.now = c.now.Add(yubikey.DefaultTTL)
+	c.Advance(yubikey.DefaultTTL)
 	if _, err := f.Verify(context.Background(), factor.Subject{}, e, ch.State, otp(tok.OTP())); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
