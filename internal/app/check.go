@@ -132,7 +132,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		if blocked(key, "verification.attributes") {
 			continue
 		}
-		dir, err := newDirectory(d, cfg.Verification.Attributes)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
 		if err != nil {
 			var de *directory.Error
 			if errors.As(err, &de) && strings.HasPrefix(de.Diagnostic, "CAFile: ") {

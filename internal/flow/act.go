@@ -40,7 +40,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	if e := r.checkRules(ctx, token, password, clientIP); e != nil {
 		return r.statusOf(ctx, token), e
 	}
-	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password",
+	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password", password,
 		func(ctx context.Context, d directory.Directory, u *directory.User) error {
 			resetter, ok := d.(directory.PasswordResetter)
 			if !ok {
@@ -56,7 +56,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 // Unlock clears the lockout of a verified unlock flow's account, leaving its
 // password as it is.
 func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, error) {
-	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock",
+	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock", "",
 		func(ctx context.Context, d directory.Directory, u *directory.User) error {
 			unlocker, ok := d.(directory.Unlocker)
 			if !ok {
@@ -86,7 +86,7 @@ func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, err
 // A process that dies between 2 and 4 leaves the intent behind;
 // ResolveInterrupted asks the directory whether the write happened and
 // finishes the flow (audit, notices) or hands it back to the person.
-func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
+func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event, newPassword string,
 	do func(context.Context, directory.Directory, *directory.User) error,
 	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
@@ -129,7 +129,23 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	if refusal != nil || actErr != nil {
 		return r.recordAct(dirCtx, f, action, event, clientIP, refusal, actErr)
 	}
-	targets := r.noticeTargets(dirCtx, f)
+	// The person's entry, read once: where notices go, and what password
+	// sync maps them by.
+	user, err := r.user(dirCtx, f)
+	if err != nil || user == nil {
+		r.log().Warn("looking the user up for notices failed", "err", err)
+	}
+	var targets []noticeTarget
+	if user != nil {
+		targets = r.Catalogue.noticeTargets(dirCtx, r.Kit, user)
+	}
+	syncing := r.Sync != nil && newPassword != "" && user != nil
+	if syncing {
+		if e := r.preHook(dirCtx, f, user, newPassword, clientIP); e != nil {
+			refund()
+			return r.statusOf(ctx, token), e
+		}
+	}
 
 	// Claim, with the intent and the held notices.
 	now := r.now()
@@ -150,6 +166,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		}
 		if err := r.holdNotices(tx, f, event, targets, notice, now); err != nil {
 			return err
+		}
+		if syncing {
+			if err := r.holdSync(ctx, tx, f, user, newPassword); err != nil {
+				return err
+			}
 		}
 		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
