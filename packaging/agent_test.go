@@ -201,7 +201,29 @@ func TestAgentDebEnablesAndRestoresThePAMStack(t *testing.T) {
 		t.Errorf("the changed password does not log in (%v):\n%s", err, out)
 	}
 
-	// Purge: the stacks are as before installation, byte for byte.
+	// An upgrade keeps the admin's agent.yaml and the enabled profile.
+	hasSSPR := func(file string) bool {
+		return bytes.Contains(mustRead(t, in("etc/pam.d/"+file)), []byte("pam_sspr.so"))
+	}
+	configBefore := hashFile(t, in("etc/sspr/agent.yaml"))
+	run(t, 5*time.Minute, "chroot", root, "dpkg", "-i", "/tmp/sspr-agent.deb")
+	if hashFile(t, in("etc/sspr/agent.yaml")) != configBefore {
+		t.Error("the upgrade replaced the admin's /etc/sspr/agent.yaml")
+	}
+	if !hasSSPR("common-auth") || !hasSSPR("common-password") {
+		t.Error("the upgrade took the enabled profile out of the stacks")
+	}
+	// The admin turns it off; an upgrade does not force it back on.
+	run(t, time.Minute, "chroot", root, "pam-auth-update", "--disable", "sspr")
+	run(t, 5*time.Minute, "chroot", root, "dpkg", "-i", "/tmp/sspr-agent.deb")
+	if hasSSPR("common-auth") || hasSSPR("common-password") {
+		t.Error("the upgrade put the profile the admin disabled back into the stacks")
+	}
+	run(t, time.Minute, "chroot", root, "pam-auth-update", "--enable", "sspr")
+	t.Logf("common-auth with the profile enabled:\n%s", mustRead(t, in("etc/pam.d/common-auth")))
+
+	// Purge (the profile enabled): the stacks are as before installation,
+	// byte for byte.
 	if err := os.Remove(in("etc/pam.d/sspr-pkgtest")); err != nil {
 		t.Fatal(err)
 	}
