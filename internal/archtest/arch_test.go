@@ -69,6 +69,7 @@ var layers = map[string]layer{
 	"internal/e2e":                           testSupport,
 	"internal/archtest":                      testSupport,
 	"packaging":                              testSupport, // tests that build and install the packages
+	"deploy/ansible":                         testSupport, // tests of the Ansible example's YAML
 	"internal/directory/ldapdir/ldapdirtest": testSupport,
 	"internal/sms/smstest":                   testSupport,
 	"internal/factor/duo/duotest":            testSupport,
