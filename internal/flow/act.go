@@ -359,17 +359,6 @@ func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.U
 // noticeTarget is one channel a notice goes to.
 type noticeTarget struct{ channel, to string }
 
-// noticeTargets lists every address and number the person behind f can be
-// reached at: the directory's mail and every enrolled email and SMS
-// destination.
-func (r *Reset) noticeTargets(ctx context.Context, f *record.Flow) []noticeTarget {
-	user, err := r.user(ctx, f)
-	if err != nil || user == nil {
-		r.log().Warn("looking the user up for notices failed", "err", err)
-		return nil
-	}
-	return r.Catalogue.noticeTargets(ctx, r.Kit, user)
-}
 
 // noticeTargets lists every channel user can be reached at: the
 // directory's mail and every enrolled email and SMS destination.
