@@ -20,6 +20,29 @@ type Config struct {
 	Portal       Portal       `yaml:"portal"`
 	Log          Log          `yaml:"log"`
 	Audit        Audit        `yaml:"audit"`
+	Admin        Admin        `yaml:"admin"`
+}
+
+// Admin configures the admin console at /admin (validate_admin.go).
+type Admin struct {
+	// Enabled turns the console on. It is off by default: nobody can sign
+	// in before roles are given to directory groups.
+	Enabled bool `yaml:"enabled"`
+	// IdleTimeout ends a console session nobody used for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// SessionTTL ends a console session this long after sign-in, however
+	// busy.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// Roles names, per role, the directory groups (DNs) whose members
+	// (nested membership included) hold it.
+	Roles AdminRoles `yaml:"roles"`
+}
+
+// AdminRoles maps console roles to directory group DNs.
+type AdminRoles struct {
+	Admin    []string `yaml:"admin"`
+	Helpdesk []string `yaml:"helpdesk"`
+	Auditor  []string `yaml:"auditor"`
 }
 
 // Audit configures the running self-check of the audit log.
@@ -524,6 +547,7 @@ func Defaults() Config {
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
 		Audit:  Audit{CheckInterval: 15 * time.Minute},
+		Admin:  Admin{IdleTimeout: 15 * time.Minute, SessionTTL: 8 * time.Hour},
 	}
 }
 

@@ -24,6 +24,7 @@ func (c *Config) validate(p *Problems) {
 	c.validatePortal(p)
 	c.validateLog(p)
 	c.validateAudit(p)
+	c.validateAdmin(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in
