@@ -1,0 +1,14 @@
+package openldap
+
+import (
+	"context"
+
+	"github.com/sspr/sspr/internal/directory"
+)
+
+// ListUsers calls fn for every user the connector sees, a page at a time
+// (reports: enrollment coverage, people not enrolled). Only the DN, login,
+// display name and OU are filled in.
+func (d *Directory) ListUsers(ctx context.Context, fn func(u *directory.User) error) error {
+	return d.client.ListUsers(ctx, fn)
+}
