@@ -199,26 +199,58 @@ func (a *Admin) Activity(ctx context.Context, from, to time.Time, step time.Dura
 	return act, nil
 }
 
+// AuditQuery selects audit rows for the console's viewer; empty fields
+// select everything.
+type AuditQuery struct {
+	// Event matches events that start with it ("reset." or "admin.").
+	Event    string
+	Actor    string
+	Outcome  string
+	From, To time.Time // To is exclusive
+	// BeforeID pages backwards (0: from the newest).
+	BeforeID int64
+	Limit    int
+}
+
+// AuditRow is one audit record as the console shows it.
+type AuditRow struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	Flow      string    `json:"flow,omitempty"`
+	Actor     string    `json:"actor"`
+	Subject   string    `json:"subject,omitempty"`
+	Directory string    `json:"directory,omitempty"`
+	ClientIP  string    `json:"client_ip,omitempty"`
+	Outcome   string    `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
 // AuditPage is one page of the audit viewer.
 type AuditPage struct {
-	Records []*store.AuditRecord `json:"records"`
+	Records []AuditRow `json:"records"`
 	// Verified is the number of rows the chain check walked; VerifyError
 	// says what is wrong when it failed.
 	Verified    int    `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"`
 }
 
-// Audit lists the audit rows f selects, newest first, and verifies the
+// Audit lists the audit rows q selects, newest first, and verifies the
 // whole chain, so the viewer says whether what it shows can be trusted.
-func (a *Admin) Audit(ctx context.Context, f store.AuditFilter) (*AuditPage, error) {
+func (a *Admin) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	r := a.Enroll.Reset
-	page := &AuditPage{}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 500
+	page := &AuditPage{Records: []AuditRow{}}
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 500
 	}
+	f := store.AuditFilter{EventPrefix: q.Event, Actor: q.Actor, Outcome: q.Outcome, From: q.From, To: q.To, BeforeID: q.BeforeID, Limit: q.Limit}
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		page.Records, err = tx.SearchAudit(f)
+		rows, err := tx.SearchAudit(f)
+		for _, x := range rows {
+			page.Records = append(page.Records, AuditRow{ID: x.ID, At: x.At, Event: x.Event, Flow: x.Flow, Actor: x.Actor, Subject: x.Subject,
+				Directory: x.Directory, ClientIP: x.ClientIP, Outcome: x.Outcome, Reason: x.Reason, Detail: x.Detail})
+		}
 		return err
 	}); err != nil {
 		return nil, &Error{Code: CodeInternal, Err: err}
