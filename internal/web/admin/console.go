@@ -144,7 +144,8 @@ func (c *Console) guard(rt Route) http.HandlerFunc {
 				"Text": "Your role does not open this page. Ask an administrator if you need it."})
 			return
 		case errors.As(err, &fe) && fe.Code == flow.CodeSessionNotFound:
-			c.clearCookie(w)
+			// Back to the start, which asks for the password or, for a
+			// session waiting for its second factor, for that.
 			if r.Header.Get("Accept") == "application/json" || strings.HasSuffix(r.URL.Path, ".json") {
 				http.Error(w, `{"code":"session_not_found"}`, http.StatusUnauthorized)
 				return
@@ -535,3 +536,7 @@ func (c *Console) auditView(format string) func(http.ResponseWriter, *http.Reque
 			"From": q.Get("from"), "To": q.Get("to"), "Error": strings.Join(problems, " ")})
 	}
 }
+
+// RouteTable is the route table without a console behind it, for tests
+// that walk every route for every role.
+func RouteTable() []Route { return (&Console{}).Routes() }
