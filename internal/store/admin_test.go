@@ -34,11 +34,17 @@ func TestAdminSessionLifecycle(t *testing.T) {
 	}
 	// Idle since now+10m: an idle cutoff after that removes it.
 	var n int64
-	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredAdminSessions(now, now.Add(5*time.Minute)); return })
+	inTx(t, s, func(tx *store.Tx) (err error) {
+		n, err = tx.DeleteExpiredAdminSessions(now, now.Add(5*time.Minute))
+		return
+	})
 	if n != 0 {
 		t.Fatalf("removed %d live sessions", n)
 	}
-	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredAdminSessions(now, now.Add(11*time.Minute)); return })
+	inTx(t, s, func(tx *store.Tx) (err error) {
+		n, err = tx.DeleteExpiredAdminSessions(now, now.Add(11*time.Minute))
+		return
+	})
 	if n != 1 {
 		t.Fatalf("removed %d idle sessions, want 1", n)
 	}
