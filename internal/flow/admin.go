@@ -378,7 +378,9 @@ func (a *Admin) load(ctx context.Context, token string) (*store.AdminSession, er
 		return nil, refuse(CodeSessionNotFound)
 	}
 	var s *store.AdminSession
+	ended := false
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+		ended = false
 		var err error
 		s, err = tx.AdminSessionByTokenHash(hashToken(token))
 		if errors.Is(err, store.ErrNotFound) {
@@ -402,11 +404,13 @@ func (a *Admin) load(ctx context.Context, token string) (*store.AdminSession, er
 					return err
 				}
 			}
-			return errSessionEnded
+			// Committed, not returned as an error: the deletion and its
+			// audit record must stay.
+			ended = true
 		}
 		return nil
 	})
-	if errors.Is(err, errSessionEnded) {
+	if err == nil && ended {
 		return nil, refuse(CodeSessionNotFound)
 	}
 	var fe *Error
@@ -415,8 +419,6 @@ func (a *Admin) load(ctx context.Context, token string) (*store.AdminSession, er
 	}
 	return s, r.wrap(err)
 }
-
-var errSessionEnded = errors.New("admin session ended")
 
 // View shows the session's state (which factor is due, or ready).
 func (a *Admin) View(ctx context.Context, token string) (AdminView, error) {
