@@ -78,7 +78,10 @@ func TestAdminSessionIdleTimeoutAndRoles(t *testing.T) {
 	}
 
 	var rows []*store.AuditRecord
-	if err := h.store.InTx(ctx, func(tx *store.Tx) (err error) { rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "admin."}); return }); err != nil {
+	if err := h.store.InTx(ctx, func(tx *store.Tx) (err error) {
+		rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "admin."})
+		return
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
