@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the small command-line tools some unit tests compare sspr against:
 # oathtool (an independent RFC 4226 / RFC 6238 implementation, used by the
-# TOTP factor's tests). Idempotent: quick and silent when everything is there.
+# TOTP factor's tests) and pdftoppm (poppler-utils: the admin reports' PDF export is
+# rendered to PNG and checked). Idempotent: quick and silent when everything is there.
 # Meant for a fresh Debian 12 CI machine (root).
 set -euo pipefail
 
-packages=(oathtool)
-commands=(oathtool)
+packages=(oathtool poppler-utils)
+commands=(oathtool pdftoppm)
 
 have_all() {
 	local cmd pkg

@@ -26,9 +26,7 @@ func barChart(title string, labels []string, series []Series, max float64) templ
 			}
 		}
 	}
-	if max <= 0 {
-		max = 1
-	}
+	max = niceMax(max)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`, w, h, template.HTMLEscapeString(title))
 	fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(title))
@@ -88,4 +86,21 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// niceMax rounds a chart's top up so its four grid steps are round
+// numbers (1, 2, 2.5, 3 or 5 times a power of ten), whole because the
+// charts count people and events.
+func niceMax(v float64) float64 {
+	step := v / 4
+	if step <= 1 {
+		return 4
+	}
+	p := math.Pow(10, math.Floor(math.Log10(step)))
+	for _, m := range []float64{1, 2, 2.5, 3, 5, 10} {
+		if s := m * p; s >= step && s == math.Trunc(s) {
+			return 4 * s
+		}
+	}
+	return 40 * p
 }

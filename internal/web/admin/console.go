@@ -105,9 +105,11 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/reports/coverage", Name: "report.coverage", Label: "Enrollment coverage", Roles: readers, Nav: true, handler: c.coverage("html")},
 		{Method: "GET", Path: "/admin/reports/coverage.csv", Name: "report.coverage_csv", Roles: readers, handler: c.coverage("csv")},
 		{Method: "GET", Path: "/admin/reports/coverage.json", Name: "report.coverage_json", Roles: readers, handler: c.coverage("json")},
+		{Method: "GET", Path: "/admin/reports/coverage.pdf", Name: "report.coverage_pdf", Roles: readers, handler: c.coverage("pdf")},
 		{Method: "GET", Path: "/admin/reports/activity", Name: "report.activity", Label: "Activity", Roles: readers, Nav: true, handler: c.activity("html")},
 		{Method: "GET", Path: "/admin/reports/activity.csv", Name: "report.activity_csv", Roles: readers, handler: c.activity("csv")},
 		{Method: "GET", Path: "/admin/reports/activity.json", Name: "report.activity_json", Roles: readers, handler: c.activity("json")},
+		{Method: "GET", Path: "/admin/reports/activity.pdf", Name: "report.activity_pdf", Roles: readers, handler: c.activity("pdf")},
 		{Method: "GET", Path: "/admin/audit", Name: "audit.view", Label: "Audit log", Roles: readers, Nav: true, handler: c.auditView("html")},
 		{Method: "GET", Path: "/admin/audit.json", Name: "audit.view_json", Roles: readers, handler: c.auditView("json")},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
@@ -410,28 +412,55 @@ func (c *Console) coverage(format string) func(http.ResponseWriter, *http.Reques
 				_ = cw.Write([]string{csvSafe(n.Directory), csvSafe(n.Login), csvSafe(n.DisplayName), csvSafe(n.DN)})
 			}
 			cw.Flush()
+		case "pdf":
+			labels, series := coverageChart(cov)
+			var rows [][]string
+			for _, row := range cov.OUs {
+				rows = append(rows, []string{row.Directory, row.OU, strconv.Itoa(row.Users), strconv.Itoa(row.Enrolled), fmt.Sprintf("%.1f", row.Percent())})
+			}
+			shown := cov.NotEnrolled[:min(len(cov.NotEnrolled), 500)]
+			var people [][]string
+			for _, n := range shown {
+				people = append(people, []string{n.Directory, n.Login, n.DisplayName})
+			}
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Header().Set("Content-Disposition", `attachment; filename="coverage.pdf"`)
+			err := pdfReport{Title: "Enrollment coverage",
+				Subtitle: fmt.Sprintf("%.1f%% enrolled: %d of %d people, as of %s.", cov.Percent(), cov.Enrolled, cov.Users, cov.GeneratedAt.Format("2006-01-02 15:04 MST")),
+				Labels:   labels, Series: series,
+				Tables: []pdfTable{
+					{Title: "By organisational unit", Header: []string{"Directory", "OU", "People", "Enrolled", "%"}, Widths: []float64{30, 90, 20, 20, 20}, Rows: rows},
+					{Title: fmt.Sprintf("People not enrolled (%d)", len(cov.NotEnrolled)), Header: []string{"Directory", "Login", "Name"},
+						Widths: []float64{40, 60, 80}, Rows: people, Note: coverageNote(len(shown), len(cov.NotEnrolled))},
+				}}.write(w)
+			if err != nil {
+				c.log.Error("writing the coverage PDF failed", "err", err)
+			}
 		default:
-			rows := cov.OUs
-			if len(rows) > 20 { // the twenty largest OUs
-				rows = append([]flow.CoverageRow(nil), rows...)
-				sort.SliceStable(rows, func(i, j int) bool { return rows[i].Users > rows[j].Users })
-				rows = rows[:20]
-			}
-			var labels []string
-			enrolled, not := Series{Name: "Enrolled", Colour: "#1b7a3a"}, Series{Name: "Not enrolled", Colour: "#c9692c"}
-			for _, row := range rows {
-				labels = append(labels, ouLabel(row))
-				enrolled.Values = append(enrolled.Values, float64(row.Enrolled))
-				not.Values = append(not.Values, float64(row.Users-row.Enrolled))
-			}
-			shown := cov.NotEnrolled
-			if len(shown) > 200 {
-				shown = shown[:200]
-			}
+			labels, series := coverageChart(cov)
+			shown := cov.NotEnrolled[:min(len(cov.NotEnrolled), 200)]
 			c.render(w, "coverage", p, map[string]any{"Title": "Enrollment coverage", "Data": cov, "NotEnrolledShown": shown,
-				"Chart": barChart("Enrollment by organisational unit", labels, []Series{enrolled, not}, 0)})
+				"Chart": barChart("Enrollment by organisational unit", labels, series, 0)})
 		}
 	}
+}
+
+// coverageChart is the coverage chart's data: the twenty largest OUs,
+// enrolled and not.
+func coverageChart(cov *flow.Coverage) ([]string, []Series) {
+	rows := append([]flow.CoverageRow(nil), cov.OUs...)
+	if len(rows) > 20 {
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Users > rows[j].Users })
+		rows = rows[:20]
+	}
+	var labels []string
+	enrolled, not := Series{Name: "Enrolled", Colour: "#1b7a3a"}, Series{Name: "Not enrolled", Colour: "#c9692c"}
+	for _, row := range rows {
+		labels = append(labels, ouLabel(row))
+		enrolled.Values = append(enrolled.Values, float64(row.Enrolled))
+		not.Values = append(not.Values, float64(row.Users-row.Enrolled))
+	}
+	return labels, []Series{enrolled, not}
 }
 
 // ouLabel is the OU's own name (its first RDN value), enough to tell the
@@ -469,29 +498,67 @@ func (c *Console) activity(format string) func(http.ResponseWriter, *http.Reques
 					strconv.Itoa(b.Failures), strconv.Itoa(b.Blocks)})
 			}
 			cw.Flush()
-		default:
-			var labels []string
-			series := []Series{{Name: "Resets", Colour: "#1f5fa8"}, {Name: "Unlocks", Colour: "#1b7a3a"}, {Name: "Changes", Colour: "#7a4fb0"},
-				{Name: "Failures", Colour: "#a61b1b"}, {Name: "Blocks", Colour: "#c9692c"}}
+		case "pdf":
+			labels, series := activityChart(act)
+			var rows [][]string
 			for _, b := range act.Buckets {
-				labels = append(labels, b.Start.Format("Jan 2"))
-				for i, v := range []int{b.Resets, b.Unlocks, b.Changes, b.Failures, b.Blocks} {
-					series[i].Values = append(series[i].Values, float64(v))
-				}
+				rows = append(rows, []string{b.Start.Format("2006-01-02"), strconv.Itoa(b.Resets), strconv.Itoa(b.Unlocks), strconv.Itoa(b.Changes),
+					strconv.Itoa(b.Failures), strconv.Itoa(b.Blocks)})
 			}
-			type reason struct {
-				Name  string
-				Count int
+			var reasons [][]string
+			for _, r := range sortedReasons(act.FailureReasons) {
+				reasons = append(reasons, []string{r.Name, strconv.Itoa(r.Count)})
 			}
-			var reasons []reason
-			for k, v := range act.FailureReasons {
-				reasons = append(reasons, reason{k, v})
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Header().Set("Content-Disposition", `attachment; filename="activity.pdf"`)
+			err := pdfReport{Title: "Resets, unlocks and changes",
+				Subtitle: fmt.Sprintf("Per day from %s to %s (UTC).", act.From.Format("2006-01-02"), act.To.AddDate(0, 0, -1).Format("2006-01-02")),
+				Labels:   labels, Series: series,
+				Tables: []pdfTable{
+					{Title: "Failed verifications and blocks by reason", Header: []string{"Reason", "Count"}, Widths: []float64{120, 30}, Rows: reasons},
+					{Title: "Per day", Header: []string{"Day", "Resets", "Unlocks", "Changes", "Failures", "Blocks"}, Widths: []float64{40, 28, 28, 28, 28, 28}, Rows: rows},
+				}}.write(w)
+			if err != nil {
+				c.log.Error("writing the activity PDF failed", "err", err)
 			}
-			sort.Slice(reasons, func(i, j int) bool { return reasons[i].Count > reasons[j].Count })
-			c.render(w, "activity", p, map[string]any{"Title": "Activity", "Data": act, "Days": days, "Reasons": reasons,
+		default:
+			labels, series := activityChart(act)
+			c.render(w, "activity", p, map[string]any{"Title": "Activity", "Data": act, "Days": days, "Reasons": sortedReasons(act.FailureReasons),
 				"Chart": barChart(fmt.Sprintf("Activity per day, last %d days", days), labels, series, 0)})
 		}
 	}
+}
+
+type reasonCount struct {
+	Name  string
+	Count int
+}
+
+func sortedReasons(m map[string]int) []reasonCount {
+	var out []reasonCount
+	for k, v := range m {
+		out = append(out, reasonCount{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func activityChart(act *flow.Activity) ([]string, []Series) {
+	var labels []string
+	series := []Series{{Name: "Resets", Colour: "#1f5fa8"}, {Name: "Unlocks", Colour: "#1b7a3a"}, {Name: "Changes", Colour: "#7a4fb0"},
+		{Name: "Failures", Colour: "#a61b1b"}, {Name: "Blocks", Colour: "#c9692c"}}
+	for _, b := range act.Buckets {
+		labels = append(labels, b.Start.Format("Jan 2"))
+		for i, v := range []int{b.Resets, b.Unlocks, b.Changes, b.Failures, b.Blocks} {
+			series[i].Values = append(series[i].Values, float64(v))
+		}
+	}
+	return labels, series
 }
 
 var outcomes = []string{"", string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Info)}
