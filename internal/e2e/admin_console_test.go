@@ -191,6 +191,19 @@ admin:
 		t.Fatalf("coverage page has no chart:\n%.3000s", p.Body)
 	}
 
+	// The help desk sees who is locked out now (ppolicy: five failures).
+	dirtest.FailBinds(t, cfg, nobody.DN, 5)
+	p = browsers[flow.RoleHelpdesk].get("/admin/reports/locked.csv")
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, ","+nobody.Login+",") || strings.Contains(p.Body, ","+adminU.Login+",") {
+		t.Fatalf("locked-out report:\n%s", p.Body)
+	}
+	// The PDF exports are PDFs.
+	for _, path := range []string{"/admin/reports/coverage.pdf", "/admin/reports/activity.pdf?days=7"} {
+		if p := browsers[flow.RoleAuditor].get(path); p.Status != http.StatusOK || !strings.HasPrefix(p.Body, "%PDF-") {
+			t.Fatalf("%s: %d %.40q", path, p.Status, p.Body)
+		}
+	}
+
 	// Signing out ends the session on the server.
 	bAdmin := browsers[flow.RoleAdmin]
 	if p := bAdmin.post("/admin/signout", nil); p.Status != http.StatusSeeOther {

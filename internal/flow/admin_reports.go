@@ -262,3 +262,70 @@ func (a *Admin) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	}
 	return page, nil
 }
+
+// LockedLister is a directory that can list the accounts whose entries
+// show a lockout (the LDAP connectors' ListLocked).
+type LockedLister interface {
+	ListLocked(ctx context.Context, fn func(u *directory.User) error) error
+}
+
+// LockedAccount is one account locked out now.
+type LockedAccount struct {
+	Directory   string    `json:"directory"`
+	Login       string    `json:"login"`
+	DisplayName string    `json:"display_name"`
+	DN          string    `json:"dn"`
+	LockedAt    time.Time `json:"locked_at,omitzero"`
+	// LockoutEnds is zero when the lock lasts until someone unlocks it.
+	LockoutEnds    time.Time `json:"lockout_ends,omitzero"`
+	FailedAttempts int       `json:"failed_attempts"`
+}
+
+// Locked is the "accounts locked out now" report.
+type Locked struct {
+	GeneratedAt time.Time       `json:"generated_at"`
+	Accounts    []LockedAccount `json:"accounts"`
+	// Unlisted names directories that cannot list their locked accounts.
+	Unlisted []string `json:"unlisted,omitempty"`
+}
+
+// Locked lists the accounts locked out now: the directory's own filter
+// finds candidates, and each one's status, read fresh, confirms it (a
+// lockout that ran out is left out).
+func (a *Admin) Locked(ctx context.Context) (*Locked, error) {
+	r := a.Enroll.Reset
+	out := &Locked{GeneratedAt: r.now(), Accounts: []LockedAccount{}}
+	for _, d := range a.Directories {
+		l, ok := d.(LockedLister)
+		sr, ok2 := d.(directory.StatusReader)
+		if !ok || !ok2 {
+			out.Unlisted = append(out.Unlisted, d.Name())
+			continue
+		}
+		var candidates []*directory.User
+		err := l.ListLocked(ctx, func(u *directory.User) error {
+			candidates = append(candidates, u)
+			return nil
+		})
+		if directory.KindOf(err) == directory.KindUnsupported {
+			out.Unlisted = append(out.Unlisted, d.Name())
+			continue
+		}
+		if err != nil {
+			return nil, &Error{Code: CodeDirectoryDown, Err: err}
+		}
+		for _, u := range candidates {
+			st, err := sr.AccountStatus(ctx, u)
+			if err != nil {
+				return nil, &Error{Code: CodeDirectoryDown, Err: err}
+			}
+			if !st.Locked {
+				continue
+			}
+			out.Accounts = append(out.Accounts, LockedAccount{Directory: d.Name(), Login: u.Login, DisplayName: u.DisplayName, DN: u.DN,
+				LockedAt: st.LockedAt, LockoutEnds: st.LockoutEnds, FailedAttempts: st.FailedAttempts})
+		}
+	}
+	sort.Slice(out.Accounts, func(i, j int) bool { return out.Accounts[i].LockedAt.After(out.Accounts[j].LockedAt) })
+	return out, nil
+}

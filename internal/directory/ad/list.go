@@ -12,3 +12,10 @@ import (
 func (d *Directory) ListUsers(ctx context.Context, fn func(u *directory.User) error) error {
 	return d.client.ListUsers(ctx, fn)
 }
+
+// ListLocked calls fn for every user whose lockoutTime is set. AD leaves
+// it set after the lockout duration ran out (until the next logon), so
+// callers confirm with AccountStatus.
+func (d *Directory) ListLocked(ctx context.Context, fn func(u *directory.User) error) error {
+	return d.client.ListUsersMatching(ctx, "(lockoutTime>=1)", fn)
+}

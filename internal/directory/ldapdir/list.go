@@ -20,6 +20,12 @@ const ListPageSize = 500
 // more). When fn returns an error the paged search is ended on the server
 // and that error is returned.
 func (c *Client) ListUsers(ctx context.Context, fn func(u *directory.User) error) error {
+	return c.ListUsersMatching(ctx, "", fn)
+}
+
+// ListUsersMatching is ListUsers for the users that also match filter (a
+// connector's "locked now" filter, say); empty matches all.
+func (c *Client) ListUsersMatching(ctx context.Context, filter string, fn func(u *directory.User) error) error {
 	conn, err := c.ServiceConn(ctx)
 	if err != nil {
 		return err
@@ -32,7 +38,7 @@ func (c *Client) ListUsers(ctx context.Context, fn func(u *directory.User) error
 			return err
 		}
 		req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0,
-			int(c.cfg.Timeout/time.Second), false, wrapFilter(c.cfg.UserFilter), attrs, []ldap.Control{paging})
+			int(c.cfg.Timeout/time.Second), false, "(&"+wrapFilter(c.cfg.UserFilter)+wrapFilter(filter)+")", attrs, []ldap.Control{paging})
 		res, err := conn.Search(req)
 		if err != nil {
 			return MapError(ctx, "list users", err)

@@ -40,6 +40,7 @@ type Flow interface {
 	Coverage(ctx context.Context) (*flow.Coverage, error)
 	Activity(ctx context.Context, from, to time.Time, step time.Duration) (*flow.Activity, error)
 	Audit(ctx context.Context, q flow.AuditQuery) (*flow.AuditPage, error)
+	Locked(ctx context.Context) (*flow.Locked, error)
 }
 
 // Options configure the console.
@@ -82,7 +83,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked"} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -95,6 +96,8 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 var (
 	readers = []flow.Role{flow.RoleAdmin, flow.RoleAuditor}
 	admins  = []flow.Role{flow.RoleAdmin}
+	// anyRole: the help desk answers calls from locked-out people.
+	anyRole = []flow.Role{flow.RoleAdmin, flow.RoleHelpdesk, flow.RoleAuditor}
 )
 
 // Routes is the console's route table: what Register serves and what the
@@ -110,6 +113,9 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/reports/activity.csv", Name: "report.activity_csv", Roles: readers, handler: c.activity("csv")},
 		{Method: "GET", Path: "/admin/reports/activity.json", Name: "report.activity_json", Roles: readers, handler: c.activity("json")},
 		{Method: "GET", Path: "/admin/reports/activity.pdf", Name: "report.activity_pdf", Roles: readers, handler: c.activity("pdf")},
+		{Method: "GET", Path: "/admin/reports/locked", Name: "report.locked", Label: "Locked out now", Roles: anyRole, Nav: true, handler: c.locked("html")},
+		{Method: "GET", Path: "/admin/reports/locked.csv", Name: "report.locked_csv", Roles: anyRole, handler: c.locked("csv")},
+		{Method: "GET", Path: "/admin/reports/locked.json", Name: "report.locked_json", Roles: anyRole, handler: c.locked("json")},
 		{Method: "GET", Path: "/admin/audit", Name: "audit.view", Label: "Audit log", Roles: readers, Nav: true, handler: c.auditView("html")},
 		{Method: "GET", Path: "/admin/audit.json", Name: "audit.view_json", Roles: readers, handler: c.auditView("json")},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
@@ -559,6 +565,37 @@ func activityChart(act *flow.Activity) ([]string, []Series) {
 		}
 	}
 	return labels, series
+}
+
+func (c *Console) locked(format string) func(http.ResponseWriter, *http.Request, *flow.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
+		l, err := c.flow.Locked(r.Context())
+		if err != nil {
+			c.fail(w, err)
+			return
+		}
+		switch format {
+		case "json":
+			writeJSON(w, l)
+		case "csv":
+			cw := csvWriter(w, "locked.csv")
+			_ = cw.Write([]string{"directory", "login", "display name", "dn", "locked at", "lockout ends", "failed attempts"})
+			for _, a := range l.Accounts {
+				_ = cw.Write([]string{csvSafe(a.Directory), csvSafe(a.Login), csvSafe(a.DisplayName), csvSafe(a.DN), csvTime(a.LockedAt),
+					csvTime(a.LockoutEnds), strconv.Itoa(a.FailedAttempts)})
+			}
+			cw.Flush()
+		default:
+			c.render(w, "locked", p, map[string]any{"Title": "Locked out now", "Data": l})
+		}
+	}
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 var outcomes = []string{"", string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Info)}
