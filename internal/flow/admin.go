@@ -563,7 +563,9 @@ func (a *Admin) SignOut(ctx context.Context, token string) error {
 // the error says so.
 func (a *Admin) Record(ctx context.Context, p *Principal, event string, outcome audit.Outcome, reason string, detail map[string]any) error {
 	r := a.Enroll.Reset
-	ev := audit.Event{At: r.now(), Event: event, Flow: p.Session, Actor: p.Login, Subject: p.DN, Directory: p.Directory,
+	// Subject stays empty: it names an account acted on, and looking at a
+	// report acts on none.
+	ev := audit.Event{At: r.now(), Event: event, Flow: p.Session, Actor: p.Login, Directory: p.Directory,
 		ClientIP: p.ClientIP, Outcome: outcome, Reason: reason, Detail: detail}
 	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return r.Audit.Append(tx, ev) })
 	if err != nil {
