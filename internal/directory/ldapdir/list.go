@@ -40,6 +40,14 @@ func (c *Client) ListUsersMatching(ctx context.Context, filter string, fn func(u
 		req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0,
 			int(c.cfg.Timeout/time.Second), false, "(&"+wrapFilter(c.cfg.UserFilter)+wrapFilter(filter)+")", attrs, []ldap.Control{paging})
 		res, err := conn.Search(req)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+			// Paging does not lift a server's total cap: OpenLDAP applies
+			// its size limit (size.prtotal) across all pages.
+			return &directory.Error{Kind: directory.KindMisconfigured, Op: "list users", Err: err,
+				Diagnostic: "the directory stops the service account after a fixed number of entries, even with paging; " +
+					"allow it to read every user (OpenLDAP: limits dn.exact=\"" + c.cfg.BindDN + "\" size.prtotal=unlimited; " +
+					"AD has no such cap with paging)"}
+		}
 		if err != nil {
 			return MapError(ctx, "list users", err)
 		}
