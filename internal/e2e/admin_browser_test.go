@@ -23,7 +23,7 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	adminU := dirtest.CreateLDAPUser(t, "Admin-Pass-2026")
 	others := []dirtest.User{dirtest.CreateLDAPUser(t, "Other-Pass-2026"), dirtest.CreateLDAPUser(t, "Other-Pass-2026")}
 	admins := dirtest.CreateLDAPGroup(t, "groupOfNames", adminU.DN)
-	in := start(t, directoryYAML("openldap", cfg, ""), `verification:
+	in := start(t, peopleOnlyYAML(cfg), `verification:
   factors: [email, totp]
 admin:
   enabled: true

@@ -41,6 +41,12 @@ type Flow interface {
 	Activity(ctx context.Context, from, to time.Time, step time.Duration) (*flow.Activity, error)
 	Audit(ctx context.Context, q flow.AuditQuery) (*flow.AuditPage, error)
 	Locked(ctx context.Context) (*flow.Locked, error)
+	CallerFind(ctx context.Context, token string, p *flow.Principal, login string) (flow.CallerCase, error)
+	CallerView(ctx context.Context, token string) (flow.CallerCase, bool, error)
+	CallerChallenge(ctx context.Context, token string, p *flow.Principal, methodID string) (flow.CallerCase, error)
+	CallerVerify(ctx context.Context, token string, p *flow.Principal, code string) (flow.CallerCase, error)
+	CallerUnlock(ctx context.Context, token string, p *flow.Principal) (flow.CallerCase, error)
+	CallerReset(ctx context.Context, token string, p *flow.Principal) (string, flow.CallerCase, error)
 }
 
 // Options configure the console.
@@ -83,7 +89,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk"} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -96,6 +102,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 var (
 	readers = []flow.Role{flow.RoleAdmin, flow.RoleAuditor}
 	admins  = []flow.Role{flow.RoleAdmin}
+	desk    = []flow.Role{flow.RoleAdmin, flow.RoleHelpdesk}
 	// anyRole: the help desk answers calls from locked-out people.
 	anyRole = []flow.Role{flow.RoleAdmin, flow.RoleHelpdesk, flow.RoleAuditor}
 )
@@ -118,6 +125,12 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/reports/locked.json", Name: "report.locked_json", Roles: anyRole, handler: c.locked("json")},
 		{Method: "GET", Path: "/admin/audit", Name: "audit.view", Label: "Audit log", Roles: readers, Nav: true, handler: c.auditView("html")},
 		{Method: "GET", Path: "/admin/audit.json", Name: "audit.view_json", Roles: readers, handler: c.auditView("json")},
+		{Method: "GET", Path: "/admin/helpdesk", Name: "helpdesk.view", Label: "Help desk", Roles: desk, Nav: true, handler: c.helpdesk},
+		{Method: "POST", Path: "/admin/helpdesk/find", Name: "helpdesk.find", Roles: desk, handler: c.helpdeskAction("find")},
+		{Method: "POST", Path: "/admin/helpdesk/challenge", Name: "helpdesk.challenge", Roles: desk, handler: c.helpdeskAction("challenge")},
+		{Method: "POST", Path: "/admin/helpdesk/verify", Name: "helpdesk.verify", Roles: desk, handler: c.helpdeskAction("verify")},
+		{Method: "POST", Path: "/admin/helpdesk/unlock", Name: "helpdesk.unlock", Roles: desk, handler: c.helpdeskAction("unlock")},
+		{Method: "POST", Path: "/admin/helpdesk/reset", Name: "helpdesk.reset", Roles: desk, handler: c.helpdeskAction("reset")},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
 	}
 }
@@ -596,6 +609,96 @@ func csvTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func (c *Console) helpdesk(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
+	data := map[string]any{"Title": "Help desk"}
+	v, ok, err := c.flow.CallerView(r.Context(), c.token(r))
+	if err != nil {
+		c.fail(w, err)
+		return
+	}
+	if ok {
+		data["Case"] = v
+	}
+	c.render(w, "helpdesk", p, data)
+}
+
+// helpdeskMessage words a refused help-desk step for the agent.
+func helpdeskMessage(err error) (int, string) {
+	var fe *flow.Error
+	if !errors.As(err, &fe) {
+		return http.StatusInternalServerError, "Something went wrong on our side. Please try again."
+	}
+	switch fe.Code {
+	case flow.CodeLoginRequired:
+		return http.StatusBadRequest, "Type the caller's user name."
+	case flow.CodeCredentialsWrong:
+		return http.StatusNotFound, "Nobody has that user name."
+	case flow.CodeWrongState:
+		return http.StatusConflict, "Look the caller up first."
+	case flow.CodeStepUpRequired:
+		return http.StatusConflict, "Verify the caller first: send them a code and type in what they read to you."
+	case flow.CodeCodeInvalid:
+		return http.StatusUnprocessableEntity, fmt.Sprintf("That code is not right. %d tries left.", fe.AttemptsLeft)
+	case flow.CodeCodeExpired:
+		return http.StatusUnprocessableEntity, "That code has expired. Send a new one."
+	case flow.CodeTooManyAttempts:
+		return http.StatusTooManyRequests, "Too many wrong codes: the case is closed. Look the caller up again if the call goes on."
+	case flow.CodeProtectedAccount:
+		return http.StatusForbidden, "This is a privileged account: only an administrator may reset or unlock it."
+	case flow.CodeFactorNotAllowed:
+		return http.StatusBadRequest, "That way of proving who they are cannot be used here."
+	case flow.CodeRateLimited:
+		return http.StatusTooManyRequests, "Too many codes were sent. Please wait before sending another."
+	case flow.CodeResetNotPermitted:
+		return http.StatusForbidden, "This directory does not allow that."
+	case flow.CodePasswordRefused:
+		return http.StatusUnprocessableEntity, "The directory refused the one-time password. Try again."
+	case flow.CodeDirectoryDown:
+		return http.StatusServiceUnavailable, "The directory cannot be reached right now. Please try again in a minute."
+	}
+	return web.Status(fe.Code), "That did not work. Please try again."
+}
+
+func (c *Console) helpdeskAction(action string) func(http.ResponseWriter, *http.Request, *flow.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
+		token, ctx := c.token(r), r.Context()
+		var v flow.CallerCase
+		var pw string
+		var err error
+		switch action {
+		case "find":
+			v, err = c.flow.CallerFind(ctx, token, p, r.PostFormValue("login"))
+		case "challenge":
+			v, err = c.flow.CallerChallenge(ctx, token, p, r.PostFormValue("method"))
+		case "verify":
+			v, err = c.flow.CallerVerify(ctx, token, p, r.PostFormValue("code"))
+		case "unlock":
+			v, err = c.flow.CallerUnlock(ctx, token, p)
+		case "reset":
+			pw, v, err = c.flow.CallerReset(ctx, token, p)
+		}
+		data := map[string]any{"Title": "Help desk"}
+		if err != nil {
+			status, text := helpdeskMessage(err)
+			if status >= 500 {
+				c.log.Error("a help-desk step failed", "step", action, "err", err)
+			}
+			w.WriteHeader(status)
+			data["Error"] = text
+			if cur, ok, verr := c.flow.CallerView(ctx, token); verr == nil && ok {
+				data["Case"] = cur
+			}
+			c.render(w, "helpdesk", p, data)
+			return
+		}
+		data["Case"] = v
+		if pw != "" {
+			data["Password"] = pw
+		}
+		c.render(w, "helpdesk", p, data)
+	}
 }
 
 var outcomes = []string{"", string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Info)}
