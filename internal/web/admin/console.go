@@ -90,7 +90,10 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
 	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
+			b, _ := json.Marshal(v)
+			return string(b)
+		}}).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -314,8 +317,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 func (c *Console) verifyFactor(w http.ResponseWriter, r *http.Request) {
 	token := c.token(r)
 	resp := factor.Response{Values: map[string]string{"code": strings.TrimSpace(r.PostFormValue("code"))}}
-	if cred := r.PostFormValue("credential"); cred != "" {
-		resp.JSON = []byte(cred)
+	if raw := r.PostFormValue("response_json"); raw != "" {
+		resp.JSON = []byte(raw) // a passkey assertion, posted by the page's script (the portal's sspr.js)
 	}
 	v, err := c.flow.VerifyFactor(r.Context(), token, resp)
 	if err != nil {
