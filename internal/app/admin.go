@@ -17,11 +17,22 @@ func (a *App) registerAdmin(mux *http.ServeMux, ips web.ClientIPs, secure bool) 
 		return nil
 	}
 	groups := map[flow.Role][]string{flow.RoleAdmin: c.Roles.Admin, flow.RoleHelpdesk: c.Roles.Helpdesk, flow.RoleAuditor: c.Roles.Auditor}
-	a.Admin = &flow.Admin{Enroll: a.Enroll, Groups: groups, IdleTimeout: c.IdleTimeout, SessionTTL: c.SessionTTL, Directories: a.dirs.All()}
+	a.Admin = a.AdminFlow()
 	console, err := admin.New(a.Admin, ips, a.log, admin.Options{Secure: secure, IdleTimeout: c.IdleTimeout, Groups: groups, Now: a.Reset.Now})
 	if err != nil {
 		return err
 	}
 	console.Register(mux)
 	return nil
+}
+
+// AdminFlow is the admin flow, built when the console is off too: the CLI
+// imports enrollments through it.
+func (a *App) AdminFlow() *flow.Admin {
+	if a.Admin != nil {
+		return a.Admin
+	}
+	c := a.cfg.Admin
+	return &flow.Admin{Enroll: a.Enroll, IdleTimeout: c.IdleTimeout, SessionTTL: c.SessionTTL, Directories: a.dirs.All(),
+		Groups: map[flow.Role][]string{flow.RoleAdmin: c.Roles.Admin, flow.RoleHelpdesk: c.Roles.Helpdesk, flow.RoleAuditor: c.Roles.Auditor}}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,7 @@ type Flow interface {
 	CallerVerify(ctx context.Context, token string, p *flow.Principal, code string) (flow.CallerCase, error)
 	CallerUnlock(ctx context.Context, token string, p *flow.Principal) (flow.CallerCase, error)
 	CallerReset(ctx context.Context, token string, p *flow.Principal) (string, flow.CallerCase, error)
+	ImportEnrollments(ctx context.Context, in io.Reader, actor, clientIP string, dryRun bool) (*flow.ImportResult, error)
 }
 
 // Options configure the console.
@@ -89,7 +91,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import"} {
 		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
 			b, _ := json.Marshal(v)
 			return string(b)
@@ -134,6 +136,8 @@ func (c *Console) Routes() []Route {
 		{Method: "POST", Path: "/admin/helpdesk/verify", Name: "helpdesk.verify", Roles: desk, handler: c.helpdeskAction("verify")},
 		{Method: "POST", Path: "/admin/helpdesk/unlock", Name: "helpdesk.unlock", Roles: desk, handler: c.helpdeskAction("unlock")},
 		{Method: "POST", Path: "/admin/helpdesk/reset", Name: "helpdesk.reset", Roles: desk, handler: c.helpdeskAction("reset")},
+		{Method: "GET", Path: "/admin/import", Name: "import.view", Label: "Import CSV", Roles: admins, Nav: true, handler: c.importPage},
+		{Method: "POST", Path: "/admin/import", Name: "import.run", Roles: admins, handler: c.importRun},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
 	}
 }
@@ -702,6 +706,33 @@ func (c *Console) helpdeskAction(action string) func(http.ResponseWriter, *http.
 		}
 		c.render(w, "helpdesk", p, data)
 	}
+}
+
+func (c *Console) importPage(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
+	c.render(w, "import", p, map[string]any{"Title": "Import CSV"})
+}
+
+func (c *Console) importRun(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
+	data := map[string]any{"Title": "Import CSV"}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		data["Error"] = "Choose a CSV file of at most 60 KB. For larger files run “sspr enroll import FILE.csv” on the server."
+		c.render(w, "import", p, data)
+		return
+	}
+	defer f.Close()
+	dry := r.FormValue("dry_run") != ""
+	res, err := c.flow.ImportEnrollments(r.Context(), f, p.Login, p.ClientIP, dry)
+	if err != nil {
+		c.fail(w, err)
+		return
+	}
+	if res.ProblemCount > 0 {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	}
+	data["Result"], data["DryRun"] = res, dry
+	c.render(w, "import", p, data)
 }
 
 var outcomes = []string{"", string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Info)}
