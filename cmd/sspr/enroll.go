@@ -81,4 +81,3 @@ already have that kind enrolled are left as they are.`,
 	cmd.AddCommand(imp)
 	return cmd
 }
-
