@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,10 @@ admin:
 	secret := enrollTOTP(t, in, adminU)
 	enrollTOTP(t, in, others[0])
 	dirtest.FailBinds(t, cfg, others[1].DN, 5) // someone locked out
+	// Something for the activity chart: failed sign-ins to the portal.
+	for i := 0; i < 3; i++ {
+		newBrowser(t, in.URL).post("/enroll/signin", url.Values{"login": {others[0].Login}, "password": {"Not-The-Password-1"}})
+	}
 
 	ctx := newBrowserCtx(t)
 	must := func(err error) {

@@ -60,7 +60,7 @@ func barChart(title string, labels []string, series []Series, max float64) templ
 	for _, s := range series {
 		fmt.Fprintf(&b, `<rect x="%.1f" y="6" width="12" height="12" fill="%s"/><text x="%.1f" y="16" font-size="12" fill="#1d2733">%s</text>`,
 			x, s.Colour, x+16, template.HTMLEscapeString(s.Name))
-		x += 22 + 7*float64(len(s.Name))
+		x += 30 + 7.5*float64(len(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every text above is escaped
