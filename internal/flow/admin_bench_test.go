@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/openldap"
@@ -66,6 +68,22 @@ func BenchmarkAdmin100k(b *testing.B) {
 			Settings: flow.Settings{Offered: []factor.Kind{factor.Email}}}
 		return &flow.Admin{Enroll: &flow.Enroll{Reset: r}, Directories: []directory.Directory{dir}}, st
 	}
+
+	// The floor: the same people read in one paged search with go-ldap
+	// and nothing done with them, on the same machine at the same moment.
+	b.Run("raw-search", func(b *testing.B) {
+		conn := dirtest.LDAPAdmin(b)
+		for b.Loop() {
+			res, err := conn.SearchWithPaging(ldap.NewSearchRequest(ou, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+				"(objectClass=inetOrgPerson)", []string{"uid", "displayName"}, nil), 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Entries) != n {
+				b.Fatalf("%d entries", len(res.Entries))
+			}
+		}
+	})
 
 	b.Run("coverage", func(b *testing.B) {
 		a, st := newAdmin(b)
