@@ -3,6 +3,7 @@ package admin
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNiceMax(t *testing.T) {
@@ -24,5 +25,13 @@ func TestBarChartEscapesAndNeedsNoStyle(t *testing.T) {
 	}
 	if strings.Contains(svg, "style=") {
 		t.Fatalf("inline style: %s", svg)
+	}
+}
+
+func TestMinutes(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Minute: "1 minute", 15 * time.Minute: "15 minutes", 60 * time.Minute: "60 minutes", 2 * time.Hour: "2 hours"} {
+		if got := minutes(d); got != want {
+			t.Errorf("minutes(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -362,7 +362,19 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
-	c.render(w, "home", p, map[string]any{"Title": "Home", "IdleTimeout": c.opts.IdleTimeout.String()})
+	c.render(w, "home", p, map[string]any{"Title": "Home", "IdleTimeout": minutes(c.opts.IdleTimeout)})
+}
+
+// minutes says a duration the way people do ("15 minutes", "2 hours").
+func minutes(d time.Duration) string {
+	switch m := int(d.Round(time.Minute) / time.Minute); {
+	case m == 1:
+		return "1 minute"
+	case m%60 == 0 && m >= 120:
+		return strconv.Itoa(m/60) + " hours"
+	default:
+		return strconv.Itoa(m) + " minutes"
+	}
 }
 
 func (c *Console) roles(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
