@@ -747,6 +747,9 @@ func (c *Console) importRun(w http.ResponseWriter, r *http.Request, p *flow.Prin
 	c.render(w, "import", p, data)
 }
 
+// auditPageSize is how many audit records one page shows.
+const auditPageSize = 200
+
 var outcomes = []string{"", string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Info)}
 
 func (c *Console) auditView(format string) func(http.ResponseWriter, *http.Request, *flow.Principal) {
@@ -776,6 +779,7 @@ func (c *Console) auditView(format string) func(http.ResponseWriter, *http.Reque
 		if id, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 			query.BeforeID = id
 		}
+		query.Limit = auditPageSize
 		page, err := c.flow.Audit(r.Context(), query)
 		if err != nil {
 			c.fail(w, err)
@@ -785,8 +789,14 @@ func (c *Console) auditView(format string) func(http.ResponseWriter, *http.Reque
 			writeJSON(w, page)
 			return
 		}
+		var older string
+		if n := len(page.Records); n > 0 && n >= auditPageSize {
+			next := r.URL.Query()
+			next.Set("before", strconv.FormatInt(page.Records[n-1].ID, 10))
+			older = "/admin/audit?" + next.Encode()
+		}
 		c.render(w, "audit", p, map[string]any{"Title": "Audit log", "Data": page, "Query": query, "Outcomes": outcomes,
-			"From": q.Get("from"), "To": q.Get("to"), "Error": strings.Join(problems, " ")})
+			"From": q.Get("from"), "To": q.Get("to"), "Error": strings.Join(problems, " "), "Older": older})
 	}
 }
 
