@@ -27,9 +27,11 @@ func TestHelpdeskCallerVerificationAD(t *testing.T) {
 	cfg := dirtest.ADConfig(t)
 	agent := dirtest.CreateADUser(t, "Agent-Pass-2026!")
 	caller := dirtest.CreateADUser(t, "Caller-Pass-2026!")
+	vip := dirtest.CreateADUser(t, "Vip-Pass-2026!")
 	desk := dirtest.CreateADGroup(t, agent.DN)
 	admins := dirtest.CreateADGroup(t)
-	in := start(t, directoryYAML("ad", cfg, ""), `verification:
+	privileged := dirtest.CreateADGroup(t, vip.DN)
+	in := start(t, directoryYAML("ad", cfg, "    protected_groups: [\""+privileged+"\"]\n"), `verification:
   factors: [email, totp]
 admin:
   enabled: true
@@ -93,7 +95,26 @@ admin:
 		t.Fatalf("a second reset without a new verification: %d", p.Status)
 	}
 
-	rows := auditRows(t, in, store.AuditFilter{EventPrefix: "admin.caller.", Actor: agent.Login})
+	// A privileged account is the administrators' to reset, even once
+	// its owner is verified.
+	b.post("/admin/helpdesk/find", url.Values{"login": {vip.Login}})
+	before = in.codeMailsTo(vip.Mail)
+	b.post("/admin/helpdesk/challenge", url.Values{"method": {"directory:mail"}})
+	if p := b.post("/admin/helpdesk/verify", url.Values{"code": {in.waitCode(t, vip.Mail, before)}}); !strings.Contains(p.Body, `id="verified"`) {
+		t.Fatalf("verifying the privileged caller:\n%s", p.Body)
+	}
+	if p := b.post("/admin/helpdesk/reset", nil); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "only an administrator") {
+		t.Fatalf("help desk reset of a privileged account: %d\n%s", p.Status, p.Body)
+	}
+	if err := dirtest.Bind(t, cfg, vip.Login, vip.Password); err != nil {
+		t.Fatalf("the privileged account's password changed: %v", err)
+	}
+	if rows := auditRows(t, in, store.AuditFilter{EventPrefix: "admin.caller.refused", Actor: agent.Login}); len(rows) != 1 ||
+		rows[0].Subject != vip.DN || rows[0].Reason != "protected_account" {
+		t.Fatalf("the refusal is not audited: %+v", rows)
+	}
+
+	rows := auditRows(t, in, store.AuditFilter{EventPrefix: "admin.caller.", Actor: agent.Login, Subject: caller.DN})
 	var got []string
 	for _, r := range rows {
 		if r.Subject != caller.DN {

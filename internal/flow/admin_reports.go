@@ -205,6 +205,7 @@ type AuditQuery struct {
 	// Event matches events that start with it ("reset." or "admin.").
 	Event    string
 	Actor    string
+	Subject  string
 	Outcome  string
 	From, To time.Time // To is exclusive
 	// BeforeID pages backwards (0: from the newest).
@@ -244,7 +245,7 @@ func (a *Admin) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 500
 	}
-	f := store.AuditFilter{EventPrefix: q.Event, Actor: q.Actor, Outcome: q.Outcome, From: q.From, To: q.To, BeforeID: q.BeforeID, Limit: q.Limit}
+	f := store.AuditFilter{EventPrefix: q.Event, Actor: q.Actor, Subject: q.Subject, Outcome: q.Outcome, From: q.From, To: q.To, BeforeID: q.BeforeID, Limit: q.Limit}
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		rows, err := tx.SearchAudit(f)
 		for _, x := range rows {

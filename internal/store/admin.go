@@ -108,8 +108,10 @@ type AuditFilter struct {
 	// "admin.signin").
 	EventPrefix string
 	Actor       string
-	Outcome     string
-	From, To    time.Time // To is exclusive
+	// Subject is the account acted on (a DN, compared as stored).
+	Subject  string
+	Outcome  string
+	From, To time.Time // To is exclusive
 	// BeforeID pages backwards: only rows with a smaller id (0: none).
 	BeforeID int64
 	Limit    int
@@ -126,6 +128,10 @@ func (f AuditFilter) where() (string, []any) {
 	if f.Actor != "" {
 		conds = append(conds, `actor = ?`)
 		args = append(args, f.Actor)
+	}
+	if f.Subject != "" {
+		conds = append(conds, `subject = ?`)
+		args = append(args, f.Subject)
 	}
 	if f.Outcome != "" {
 		conds = append(conds, `outcome = ?`)

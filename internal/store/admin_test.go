@@ -58,7 +58,7 @@ func TestSearchAndCountAudit(t *testing.T) {
 	s, _ := open(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	rows := []store.AuditRecord{
-		{At: t0, Event: "reset.done", Actor: "ann", Outcome: "success"},
+		{At: t0, Event: "reset.done", Actor: "ann", Subject: "uid=ann", Outcome: "success"},
 		{At: t0.Add(time.Hour), Event: "reset.verify", Actor: "bob", Outcome: "failure", Reason: "wrong_response"},
 		{At: t0.Add(25 * time.Hour), Event: "reset.done", Actor: "bob", Outcome: "success"},
 		{At: t0.Add(26 * time.Hour), Event: "admin.signin", Actor: "root", Outcome: "success"},
@@ -93,6 +93,7 @@ func TestSearchAndCountAudit(t *testing.T) {
 		{"prefix", store.AuditFilter{EventPrefix: "reset."}, []string{"reset.done/bob", "reset.verify/bob", "reset.done/ann"}},
 		{"actor", store.AuditFilter{Actor: "bob"}, []string{"reset.done/bob", "reset.verify/bob"}},
 		{"outcome", store.AuditFilter{Outcome: "failure"}, []string{"reset.verify/bob"}},
+		{"subject", store.AuditFilter{Subject: "uid=ann"}, []string{"reset.done/ann"}},
 		{"time range", store.AuditFilter{From: t0.Add(time.Hour), To: t0.Add(26 * time.Hour)}, []string{"reset.done/bob", "reset.verify/bob"}},
 		{"limit", store.AuditFilter{Limit: 1}, []string{"re%et/x"}},
 	} {

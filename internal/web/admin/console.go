@@ -755,7 +755,8 @@ var outcomes = []string{"", string(audit.Success), string(audit.Failure), string
 func (c *Console) auditView(format string) func(http.ResponseWriter, *http.Request, *flow.Principal) {
 	return func(w http.ResponseWriter, r *http.Request, p *flow.Principal) {
 		q := r.URL.Query()
-		query := flow.AuditQuery{Event: strings.TrimSpace(q.Get("event")), Actor: strings.TrimSpace(q.Get("actor"))}
+		query := flow.AuditQuery{Event: strings.TrimSpace(q.Get("event")), Actor: strings.TrimSpace(q.Get("actor")),
+			Subject: strings.TrimSpace(q.Get("subject"))}
 		for _, o := range outcomes {
 			if q.Get("outcome") == o {
 				query.Outcome = o
