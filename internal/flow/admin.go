@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sspr/sspr/internal/audit"
@@ -64,6 +65,11 @@ type Admin struct {
 	// Directories are every configured directory, for reports that walk
 	// them all.
 	Directories []directory.Directory
+
+	// verified is where the audit viewer's last chain check ended.
+	verifyMu     sync.Mutex
+	verified     audit.Position
+	verifiedRows int
 }
 
 // AdminStep says what a console session needs next.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -91,5 +92,37 @@ func TestAdminSessionIdleTimeoutAndRoles(t *testing.T) {
 	want := []string{"admin.signout/info/expired", "admin.signout/info/idle", "admin.denied/denied/role"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit: %v, want %v", got, want)
+	}
+}
+
+// TestAdminAuditViewerVerifiesIncrementally: each view of the audit log
+// checks the rows added since the last view, and the count covers them all.
+func TestAdminAuditViewerVerifiesIncrementally(t *testing.T) {
+	h := newHarness(t)
+	a := &flow.Admin{Enroll: &flow.Enroll{Reset: h.reset}, IdleTimeout: 15 * time.Minute, SessionTTL: time.Hour}
+	ctx := context.Background()
+	appendN := func(n int) {
+		t.Helper()
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			for i := 0; i < n; i++ {
+				if err := h.reset.Audit.Append(tx, audit.Event{At: h.clock.Now(), Event: "test.event", Outcome: audit.Info}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(5)
+	first, err := a.Audit(ctx, flow.AuditQuery{Event: "test."})
+	if err != nil || first.VerifyError != "" || len(first.Records) != 5 {
+		t.Fatalf("first view: %+v, %v", first, err)
+	}
+	appendN(3)
+	second, err := a.Audit(ctx, flow.AuditQuery{Event: "test.", Limit: 2})
+	if err != nil || second.VerifyError != "" || len(second.Records) != 2 || second.Verified != first.Verified+3 {
+		t.Fatalf("second view: verified %d after %d, %d records, %q, %v", second.Verified, first.Verified, len(second.Records), second.VerifyError, err)
 	}
 }
