@@ -61,6 +61,8 @@ type App struct {
 	Enroll *flow.Enroll
 	// Agents registers login-screen agents and checks their signatures.
 	Agents *flow.Agents
+	// Admin is the admin console's flow (nil unless admin.enabled).
+	Admin *flow.Admin
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -294,6 +296,9 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
+	if err := a.registerAdmin(mux, ips, secure); err != nil {
+		return err
+	}
 	var h http.Handler = mux
 	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
 	// A cross-origin refusal answers in the shape of what was asked: the
@@ -456,6 +461,9 @@ func (a *App) janitor(ctx context.Context) {
 			}
 			sessions, err := tx.DeleteExpiredSessions(cutoff)
 			if err != nil {
+				return err
+			}
+			if _, err := tx.DeleteExpiredAdminSessions(time.Now(), time.Now().Add(-a.cfg.Admin.IdleTimeout)); err != nil {
 				return err
 			}
 			counters, err := a.limiter.l.Cleanup(tx)

@@ -21,6 +21,7 @@ type Config struct {
 	Log          Log          `yaml:"log"`
 	Audit        Audit        `yaml:"audit"`
 	Sync         Sync         `yaml:"sync"`
+	Admin        Admin        `yaml:"admin"`
 }
 
 // Sync sends every new password sspr sets to further places the person
@@ -97,6 +98,28 @@ type SyncHook struct {
 	Secret Secret `yaml:"secret"`
 	// Timeout bounds one run or request. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Admin configures the admin console at /admin (validate_admin.go).
+type Admin struct {
+	// Enabled turns the console on. It is off by default: nobody can sign
+	// in before roles are given to directory groups.
+	Enabled bool `yaml:"enabled"`
+	// IdleTimeout ends a console session nobody used for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// SessionTTL ends a console session this long after sign-in, however
+	// busy.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// Roles names, per role, the directory groups (DNs) whose members
+	// (nested membership included) hold it.
+	Roles AdminRoles `yaml:"roles"`
+}
+
+// AdminRoles maps console roles to directory group DNs.
+type AdminRoles struct {
+	Admin    []string `yaml:"admin"`
+	Helpdesk []string `yaml:"helpdesk"`
+	Auditor  []string `yaml:"auditor"`
 }
 
 // Audit configures the running self-check of the audit log.
@@ -633,6 +656,7 @@ func Defaults() Config {
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
 		Log:    Log{Level: "info", Format: "text"},
 		Audit:  Audit{CheckInterval: 15 * time.Minute},
+		Admin:  Admin{IdleTimeout: 15 * time.Minute, SessionTTL: 8 * time.Hour},
 	}
 }
 

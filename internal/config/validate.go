@@ -27,6 +27,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateAudit(p)
 	c.validateSync(p)
 	validateOutboxDelivery(p, c.Mail.Outbox)
+	c.validateAdmin(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in

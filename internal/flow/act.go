@@ -359,7 +359,6 @@ func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.U
 // noticeTarget is one channel a notice goes to.
 type noticeTarget struct{ channel, to string }
 
-
 // noticeTargets lists every channel user can be reached at: the
 // directory's mail and every enrolled email and SMS destination.
 func (c *Catalogue) noticeTargets(ctx context.Context, k *Kit, user *directory.User) []noticeTarget {

@@ -2,6 +2,8 @@
 # Installs the small tools some tests compare sspr against or check it with:
 #   * oathtool (apt): an independent RFC 4226 / RFC 6238 implementation, used
 #     by the TOTP factor's tests;
+#   * pdftoppm (apt, poppler-utils): the admin reports' PDF export is
+#     rendered to PNG and checked;
 #   * axe-core (npm): the accessibility rules the portal test injects into
 #     headless Chromium on every page, in both colour schemes;
 #   * @redocly/cli (npm): lints internal/api/openapi.yaml.
@@ -12,8 +14,8 @@
 # there. Meant for a fresh Debian 12 CI machine (root).
 set -euo pipefail
 
-packages=(oathtool)
-commands=(oathtool)
+packages=(oathtool poppler-utils)
+commands=(oathtool pdftoppm)
 
 # Exact versions: a new rule in axe-core or redocly must be a reviewed change.
 npm_packages=(axe-core@4.11.0 @redocly/cli@2.11.1)
