@@ -14,6 +14,8 @@
 #
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
+#   LOAD_PROFILE=host:port  sspr's profiler listener (server.profile_listen),
+#                 for `go tool pprof` while the load runs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export GOTOOLCHAIN=local
@@ -93,6 +95,7 @@ cat >"$work/sspr.yaml" <<YAML
 server:
   listen: "127.0.0.1:$http_port"
   base_url: "http://localhost:$http_port"
+  profile_listen: "${LOAD_PROFILE:-}"
 storage:
   path: "$work/sspr.db"
 secrets:
