@@ -106,6 +106,44 @@ func createUsers(o dirOptions, count int, password string, progress func(done in
 	return nil
 }
 
+// deleteUsers removes every entry directly below baseDN and then baseDN
+// itself (the OU createUsers made), reading them page by page: Samba and AD
+// answer at most 1,000 entries to one search.
+func deleteUsers(o dirOptions, progress func(done int)) (int, error) {
+	c, err := o.dial()
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	done := 0
+	for {
+		res, err := c.SearchWithPaging(ldap.NewSearchRequest(o.baseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 120, false,
+			"(objectClass=*)", []string{"1.1"}, nil), 500)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return done, nil
+		}
+		if err != nil {
+			return done, fmt.Errorf("listing %s: %w", o.baseDN, err)
+		}
+		if len(res.Entries) == 0 {
+			break
+		}
+		for _, e := range res.Entries {
+			if err := c.Del(ldap.NewDelRequest(e.DN, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				return done, fmt.Errorf("deleting %s: %w", e.DN, err)
+			}
+			done++
+			if progress != nil {
+				progress(done)
+			}
+		}
+	}
+	if err := c.Del(ldap.NewDelRequest(o.baseDN, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return done, fmt.Errorf("deleting %s: %w", o.baseDN, err)
+	}
+	return done, nil
+}
+
 func adPassword(pw string) string {
 	u := utf16.Encode([]rune(`"` + pw + `"`))
 	b := make([]byte, 2*len(u))

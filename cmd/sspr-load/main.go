@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,6 +33,10 @@ func main() {
 		err = cmdUsers(os.Args[2:])
 	case "run":
 		err = cmdRun(os.Args[2:])
+	case "delete":
+		err = cmdDelete(os.Args[2:])
+	case "prefill":
+		err = cmdPrefill(os.Args[2:])
 	case "-h", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -50,6 +55,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   sspr-load users [flags]   create load-test users in a directory
   sspr-load run [flags]     drive complete flows through sspr (and raw resets) and report
+  sspr-load delete [flags]  delete the load-test users and their OU
+  sspr-load prefill [flags] count many limiter events for one client address in sspr's database
 Run "sspr-load users -h" or "sspr-load run -h" for the flags.
 `)
 }
@@ -96,6 +103,28 @@ func cmdUsers(args []string) error {
 	return nil
 }
 
+func cmdDelete(args []string) error {
+	fs := flag.NewFlagSet("delete", flag.ExitOnError)
+	o := dirFlags(fs, "")
+	_ = fs.Parse(args)
+	fillPassword(o, "BIND_PASSWORD")
+	if o.url == "" || o.baseDN == "" {
+		return errors.New("delete: -url and -base-dn are required")
+	}
+	start := time.Now()
+	n, err := deleteUsers(*o, func(done int) {
+		if done%100 == 0 {
+			fmt.Fprintf(os.Stderr, "\rdelete: %d", done)
+		}
+	})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("delete: %d entries and %s in %s\n", n, o.baseDN, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 type runOptions struct {
 	api         string
 	smtp        string
@@ -112,6 +141,7 @@ type runOptions struct {
 	jsonOut     string
 	raw         *dirOptions
 	monitor     bool
+	unknown     float64
 }
 
 func cmdRun(args []string) error {
@@ -131,6 +161,7 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
 	fs.BoolVar(&o.monitor, "count-ops", false, "count directory operations per flow from OpenLDAP's cn=monitor (with -raw-* credentials)")
+	fs.Float64Var(&o.unknown, "unknown", 0, "this fraction of identifies (0…1) uses logins nobody has, and the Welch test compares their identify times with the known logins'")
 	o.raw = dirFlags(fs, "raw-")
 	_ = fs.Parse(args)
 	fillPassword(o.raw, "RAW_BIND_PASSWORD")
@@ -177,6 +208,7 @@ func run(ctx context.Context, o runOptions) error {
 		users <- i
 	}
 	lat := newLatencies()
+	ids := newLatencies() // identify times of known and unknown logins, the whole run
 	errs := &errorCounts{byStep: map[string]int64{}}
 	rawOn := o.raw.url != "" && o.rate == 0
 	totals := map[string]*phaseResult{"sspr": {Kind: "sspr"}, "raw": {Kind: "raw"}}
@@ -206,7 +238,7 @@ func run(ctx context.Context, o runOptions) error {
 				length = min(length, time.Until(nextWindow))
 			}
 		}
-		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, errs, length)
+		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, ids, errs, length)
 		totals["sspr"].add(res)
 		windowFlows += ok
 		windowBusy += res.Elapsed
@@ -222,7 +254,27 @@ func run(ctx context.Context, o runOptions) error {
 	if o.window == 0 || windowFlows > 0 {
 		report(true)
 	}
-	return summary(o, totals, mail)
+	if err := summary(o, totals, mail); err != nil {
+		return err
+	}
+	if o.unknown > 0 {
+		printWelch(ids.take())
+	}
+	return nil
+}
+
+// printWelch compares the identify times of known and unknown logins.
+func printWelch(ids map[string][]time.Duration) {
+	k, u := ids["known"], ids["unknown"]
+	if len(k) < 2 || len(u) < 2 {
+		fmt.Println("         identify known vs unknown: too few samples")
+		return
+	}
+	mk, _ := meanVar(k)
+	mu, _ := meanVar(u)
+	t, df, p := welch(k, u)
+	fmt.Printf("         identify known vs unknown: n %d / %d, mean %.1f / %.1f ms, p50 %s / %s ms, p99 %s / %s ms; Welch t = %.2f, df = %.0f, p = %.3g\n",
+		len(k), len(u), mk, mu, ms(quantile(k, 0.5)), ms(quantile(u, 0.5)), ms(quantile(k, 0.99)), ms(quantile(u, 0.99)), t, df, p)
 }
 
 func rateText(r float64) string {
@@ -310,17 +362,29 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 
 // sspPhase runs flows for length: closed loop (every worker starts its next
 // flow when one ends) or, with a rate, open loop with an in-flight cap.
-func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
-	var ok, bad, skipped atomic.Int64
+func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat, ids *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
+	var ok, bad, skipped, unknownSeq atomic.Int64
 	res := measure(o, func() (int64, int64) {
 		pctx, cancel := context.WithTimeout(ctx, length)
 		defer cancel()
 		one := func() {
+			if o.unknown > 0 && mrand.Float64() < o.unknown {
+				// Not a flow: an identify of a login nobody has, timed
+				// against the known ones.
+				login := fmt.Sprintf("%snobody%d", o.raw.prefix, unknownSeq.Add(1))
+				if d, err := identifyOnly(context.WithoutCancel(pctx), c, login); err != nil {
+					errs.add(err)
+				} else {
+					lat.add("identify_unknown", d)
+					ids.add("unknown", d)
+				}
+				return
+			}
 			i := <-users
 			defer func() { users <- i }()
 			// A flow that began keeps running past the phase's end (its
 			// own context), so no half-done flows are counted as errors.
-			if err := runFlow(context.WithoutCancel(pctx), c, mail, lat, loginOf(o, i), mailOf(o, i), o.codeWait); err != nil {
+			if err := runFlow(context.WithoutCancel(pctx), c, mail, lat, ids, loginOf(o, i), mailOf(o, i), o.codeWait); err != nil {
 				bad.Add(1)
 				errs.add(err)
 				return
@@ -397,7 +461,7 @@ func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResu
 	return res
 }
 
-var stepOrder = []string{"identify", "choose", "code_mail", "verify", "password", "flow"}
+var stepOrder = []string{"identify", "identify_unknown", "choose", "code_mail", "verify", "password", "flow"}
 
 func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) {
 	fmt.Printf("\n[%s] window %s: %d flows (%.1f/s)", time.Now().UTC().Format("15:04:05"), elapsed.Round(time.Second), flows, float64(flows)/elapsed.Seconds())
