@@ -30,6 +30,7 @@ scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
 scripts/testenv/pam.sh
+scripts/testenv/packaging.sh
 trap 'scripts/testenv/login.sh stop "$state" || true; scripts/testenv/down.sh "$state" || true' EXIT
 scripts/testenv/login.sh start "$state"
 set -a

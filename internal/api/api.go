@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -27,26 +26,11 @@ import (
 //go:embed openapi.yaml
 var OpenAPI []byte
 
-// Reset is the flow the API drives.
-type Reset interface {
-	Start(ctx context.Context, in flow.StartInput) (string, flow.Status, error)
-	Status(ctx context.Context, token string) (flow.Status, error)
-	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
-	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
-	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
-	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
-	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
-	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
-	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
-	PoWChallenge() (*flow.PoWChallenge, error)
-	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
-	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
-}
+// Reset is the reset and unlock flow the API drives (web.ResetFlow).
+type Reset = web.ResetFlow
 
-// Change is the change-password flow the API drives.
-type Change interface {
-	Change(ctx context.Context, in flow.ChangeInput) error
-}
+// Change is the change-password flow the API drives (web.ChangeFlow).
+type Change = web.ChangeFlow
 
 // API serves /api/v1.
 type API struct {
@@ -348,7 +332,7 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		case fe.RetryAfter > 0:
 			w.Header().Set("Retry-After", strconv.Itoa(int(fe.RetryAfter.Seconds())+1))
 		}
-		a.write(w, web.Status(fe.Code), map[string]any{"error": web.Explain(a.cat, web.Language(r, a.cat), fe)})
+		a.write(w, web.HTTPStatus(fe.Code), map[string]any{"error": web.Explain(a.cat, web.Language(r, a.cat), fe)})
 		return
 	}
 	resp := StatusResponse{FlowID: token, Factor: st.Factor, Prompt: st.Prompt, Choices: st.Choices, FactorsDone: st.FactorsDone,

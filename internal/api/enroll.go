@@ -11,18 +11,8 @@ import (
 	"github.com/sspr/sspr/internal/web"
 )
 
-// Enroll is the enrollment flow the API drives.
-type Enroll interface {
-	SignIn(ctx context.Context, login, password, clientIP, lang string) (string, flow.SessionView, error)
-	View(ctx context.Context, token string) (flow.SessionView, error)
-	StartVerify(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
-	FinishVerify(ctx context.Context, token string, resp factor.Response) (flow.SessionView, error)
-	Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (flow.SessionView, error)
-	Finish(ctx context.Context, token string, resp factor.Response, name string) (flow.SessionView, error)
-	Cancel(ctx context.Context, token string) (flow.SessionView, error)
-	Remove(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
-	SignOut(ctx context.Context, token string) error
-}
+// Enroll is the enrollment flow the API drives (web.EnrollFlow).
+type Enroll = web.EnrollFlow
 
 // EnrollRoutes are the enrollment API's routes.
 var EnrollRoutes = []string{

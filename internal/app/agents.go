@@ -12,8 +12,8 @@ import (
 	"github.com/sspr/sspr/internal/store"
 )
 
-func newAgents(cfg *config.Config, st *store.Store, chain *audit.Chain, log *slog.Logger, now func() time.Time) *flow.Agents {
-	return &flow.Agents{Store: st, Audit: chain, TokenKey: secrets.Derive(cfg.HMACKeyBytes(), "agent-token"), Log: log, Now: now}
+func newAgents(cfg *config.Config, kit *flow.Kit) *flow.Agents {
+	return &flow.Agents{Kit: kit, TokenKey: secrets.Derive(cfg.HMACKeyBytes(), "agent-token")}
 }
 
 // AgentAdmin opens the store for `sspr agents` (issue tokens, list, revoke)
@@ -23,5 +23,6 @@ func AgentAdmin(ctx context.Context, cfg *config.Config, log *slog.Logger) (agen
 	if err != nil {
 		return nil, nil, err
 	}
-	return newAgents(cfg, st, audit.NewChain(cfg.HMACKeyBytes()), log, time.Now), st.Close, nil
+	kit := &flow.Kit{Store: st, Audit: audit.NewChain(cfg.HMACKeyBytes()), Log: log, Now: time.Now}
+	return newAgents(cfg, kit), st.Close, nil
 }

@@ -144,32 +144,35 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			allowProtected[d.Name] = true
 		}
 	}
+	// One kit serves every flow (store, directories, messages, audit,
+	// limits, clock), one catalogue the recovery flow and enrollment.
+	kit := &flow.Kit{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Sealer: ring, Limiter: lim,
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg)}
+	catalogue := &flow.Catalogue{Factors: fs, Offered: offered,
+		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile}
 	reset := &flow.Reset{
-		Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Factors: fs, Sealer: ring, Limiter: lim,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, Rules: rules, LoginHashKey: loginHashKey(cfg),
+		Kit: kit, Catalogue: catalogue, Rules: rules,
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: cfg.MaxCodesSent(), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
 			StepMinDuration:     cfg.Reset.StepMinDuration,
 			MaxPasswordAttempts: cfg.Reset.MaxPasswordAttempts, ContinueURL: base + "/reset/code",
-			AllowProtected: allowProtected, Offered: offered, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
+			AllowProtected: allowProtected, FirstFactor: factor.Kind(cfg.Verification.FirstFactor),
 			Required: map[flow.Action]int{flow.ActionReset: cfg.Verification.Required.Reset, flow.ActionUnlock: cfg.Verification.Required.Unlock},
 			// Questions never come first (NIST SP 800-63B-4); attribute
 			// questions only ask what the person's entry holds, which would
 			// tell a stranger about the account.
-			NotFirst:      map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
-			PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile,
+			NotFirst: map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
 		},
 	}
 	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {
 		reset.PoW = proofOfWork{p: &abuse.PoW{Key: secrets.Derive(cfg.HMACKeyBytes(), "abuse:pow"), Bits: bits, TTL: cfg.Abuse.ProofOfWorkTTL, Now: now}, store: st}
 	}
-	enroll := &flow.Enroll{Reset: reset, SessionTTL: cfg.Enrollment.SessionTTL, StepUpWindow: cfg.Enrollment.StepUpWindow}
-	change := &flow.Change{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Log: log, Now: now,
-		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
-		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
+	enroll := &flow.Enroll{Kit: kit, Catalogue: catalogue, SessionTTL: cfg.Enrollment.SessionTTL, StepUpWindow: cfg.Enrollment.StepUpWindow,
+		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
+	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
-		Agents: newAgents(cfg, st, chain, log, now), audit: auditMonitor(cfg.Audit, chain, st, log, now)}
+		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err

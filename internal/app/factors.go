@@ -1,32 +1,24 @@
 package app
 
 import (
-	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/factor/attributes"
+	"github.com/sspr/sspr/internal/factor/backupcodes"
 	"github.com/sspr/sspr/internal/factor/email"
+	"github.com/sspr/sspr/internal/factor/passkey"
+	"github.com/sspr/sspr/internal/factor/questions"
+	smsfactor "github.com/sspr/sspr/internal/factor/sms"
+	"github.com/sspr/sspr/internal/factor/totp"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/secrets"
-	"github.com/sspr/sspr/internal/store"
 )
-
-// keyRing loads the encryption keys for data at rest, or derives one from
-// the HMAC secret when no key ring is configured (Check warns about that;
-// serve logs it).
-func keyRing(cfg *config.Config) (*secrets.KeyRing, error) {
-	if cfg.Secrets.KeyringFile != "" {
-		ring, err := secrets.LoadKeyRing(cfg.Secrets.KeyringFile)
-		if err != nil {
-			return nil, fmt.Errorf("secrets.keyring_file: %w", err)
-		}
-		return ring, nil
-	}
-	return secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: secrets.Derive(cfg.HMACKeyBytes(), "encryption:derived")})
-}
 
 // factors builds the configured factor implementations.
 func factors(cfg *config.Config, now func() time.Time) (map[factor.Kind]factor.Factor, error) {
@@ -53,52 +45,58 @@ func factors(cfg *config.Config, now func() time.Time) (map[factor.Kind]factor.F
 	return out, nil
 }
 
-// limiter adapts the abuse controls to what the flows ask.
-type limiter struct {
-	l     *abuse.Limiter
-	store *store.Store
-}
-
-func newLimiter(cfg config.Abuse, key []byte, now func() time.Time, st *store.Store) (*limiter, error) {
-	rule := func(l config.Limit) abuse.Rule { return abuse.Rule{Limit: l.Limit, Window: l.Window, Block: l.Block} }
-	p := abuse.DefaultPolicy()
-	p.UserFailures, p.IPFailures = rule(cfg.UserFailures), rule(cfg.IPFailures)
-	p.DestinationSends, p.IPSends = rule(cfg.SendsPerDestination), rule(cfg.SendsPerIP)
-	p.UserResets, p.IPIdentifies = rule(cfg.ResetsPerUser), rule(cfg.IdentifyPerIP)
-	l, err := abuse.NewLimiter(p, secrets.Derive(key, "abuse:destinations"), now)
-	if err != nil {
-		return nil, fmt.Errorf("abuse: %w", err)
-	}
-	return &limiter{l: l, store: st}, nil
-}
-
 var limitActions = map[flow.LimitAction]abuse.Action{
 	flow.LimitIdentify: abuse.Identify, flow.LimitSend: abuse.SendCode, flow.LimitVerify: abuse.Verify, flow.LimitReset: abuse.Reset,
 }
 
-// Take checks and counts in one writing transaction (abuse.Limiter.Take),
-// so concurrent requests cannot all pass one check before any is counted.
-func (l *limiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
-	d, _, err := l.l.In(l.store).Take(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
-	return d.Allowed, d.RetryAfter, err
-}
-
-// Refund gives back what an allowed Take counted.
-func (l *limiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
-	return l.l.In(l.store).Refund(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
-}
-
-// proofOfWork adapts the abuse package's puzzle to the flow.
-type proofOfWork struct {
-	p     *abuse.PoW
-	store *store.Store
-}
-
-func (w proofOfWork) Issue() (flow.PoWChallenge, error) {
-	c, err := w.p.Issue()
-	return flow.PoWChallenge{Token: c.Token, Nonce: c.Nonce, Bits: c.Bits, Expires: c.Expires}, err
-}
-
-func (w proofOfWork) Verify(ctx context.Context, token, solution string) error {
-	return w.store.InTx(ctx, func(tx *store.Tx) error { return w.p.Verify(tx, token, solution) })
+// moreFactors builds the factors beyond email.
+func moreFactors(cfg *config.Config, k factor.Kind, key []byte, now func() time.Time) (factor.Factor, error) {
+	v := cfg.Verification
+	switch k {
+	case factor.SMS:
+		return smsfactor.New(smsfactor.Config{Key: secrets.Derive(key, "factor:sms"), CodeLength: cfg.Reset.CodeLength, TTL: cfg.Reset.CodeTTL,
+			DefaultRegion: cfg.SMS.DefaultCountryCode, Now: now})
+	case factor.TOTP:
+		issuer := v.TOTP.Issuer
+		if issuer == "" {
+			issuer = cfg.Portal.Title
+		}
+		return totp.New(totp.Config{Issuer: issuer, Digits: v.TOTP.Digits, Period: v.TOTP.Period,
+			Algorithm: totp.Algorithm(strings.ToUpper(v.TOTP.Algorithm)), Clock: now})
+	case factor.BackupCodes:
+		return backupcodes.New(backupcodes.Config{Count: v.BackupCodes.Count, Clock: now})
+	case factor.Passkey:
+		base, _ := url.Parse(cfg.Server.BaseURL)
+		rpID, origins := v.Passkey.RPID, v.Passkey.Origins
+		if rpID == "" {
+			rpID = base.Hostname()
+		}
+		if len(origins) == 0 {
+			origins = []string{base.Scheme + "://" + base.Host}
+		}
+		name := v.Passkey.RPName
+		if name == "" {
+			name = cfg.Portal.Title
+		}
+		return passkey.New(passkey.Config{RPID: rpID, RPDisplayName: name, RPOrigins: origins, UserVerification: v.Passkey.UserVerification,
+			UserHandleKey: secrets.Derive(key, "factor:passkey:user-handle"), Now: now})
+	case factor.Attributes:
+		var attrs []attributes.Attribute
+		for _, a := range v.Attributes {
+			norm := a.Normalise
+			if norm == "" {
+				norm = "exact"
+			}
+			attrs = append(attrs, attributes.Attribute{Attribute: a.Attribute, Label: map[string]string{"en": a.Label}, Normaliser: norm})
+		}
+		return attributes.New(attributes.Config{Attributes: attrs, Clock: now})
+	case factor.Questions:
+		var qs []questions.Question
+		for _, q := range v.Questions.Questions {
+			qs = append(qs, questions.Question{ID: q.ID, Text: q.Text})
+		}
+		return questions.New(questions.Config{Questions: qs, AllowUserDefined: v.Questions.AllowCustom, Required: v.Questions.AnswersRequired,
+			Ask: v.Questions.Asked, MinAnswerLength: v.Questions.MinAnswerLength, Clock: now})
+	}
+	return nil, fmt.Errorf("unknown factor %q", k)
 }

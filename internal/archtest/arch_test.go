@@ -62,6 +62,7 @@ var layers = map[string]layer{
 	"internal/testenv/":                      testSupport,
 	"internal/e2e":                           testSupport,
 	"internal/archtest":                      testSupport,
+	"packaging":                              testSupport, // tests that build and install the packages
 	"internal/directory/ldapdir/ldapdirtest": testSupport,
 	"internal/sms/smstest":                   testSupport,
 }

@@ -333,14 +333,21 @@ func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.U
 // noticeTarget is one channel a notice goes to.
 type noticeTarget struct{ channel, to string }
 
-// noticeTargets lists every address and number the person can be reached
-// at: the directory's mail and every enrolled email and SMS destination.
+// noticeTargets lists every address and number the person behind f can be
+// reached at: the directory's mail and every enrolled email and SMS
+// destination.
 func (r *Reset) noticeTargets(ctx context.Context, f *store.Flow) []noticeTarget {
 	user, err := r.user(ctx, f)
 	if err != nil || user == nil {
 		r.log().Warn("looking the user up for notices failed", "err", err)
 		return nil
 	}
+	return r.Catalogue.noticeTargets(ctx, r.Kit, user)
+}
+
+// noticeTargets lists every channel user can be reached at: the
+// directory's mail and every enrolled email and SMS destination.
+func (c *Catalogue) noticeTargets(ctx context.Context, k *Kit, user *directory.User) []noticeTarget {
 	seen := map[string]bool{}
 	var out []noticeTarget
 	add := func(channel, to string) {
@@ -350,9 +357,9 @@ func (r *Reset) noticeTargets(ctx context.Context, f *store.Flow) []noticeTarget
 		}
 	}
 	add("email", user.Email)
-	es, err := r.enrollments(ctx, f, user)
+	es, err := c.enrollmentsOf(ctx, k, user)
 	if err != nil {
-		r.log().Warn("reading enrollments for notices failed", "err", err)
+		k.log().Warn("reading enrollments for notices failed", "err", err)
 	}
 	for _, e := range es {
 		switch e.Kind {

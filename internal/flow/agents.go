@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -27,12 +26,10 @@ import (
 // a request comes from that machine (per-machine limits, audit records that
 // name it, revocation).
 type Agents struct {
-	Store Store
-	Audit *audit.Chain
+	// Kit is the shared equipment (store, audit, log, clock).
+	*Kit
 	// TokenKey keys the HMAC that registration tokens are stored as.
 	TokenKey []byte
-	Log      *slog.Logger
-	Now      func() time.Time
 	// MaxSkew is how far a request's timestamp may be from the server's
 	// clock (default 2 minutes): the window in which a captured request
 	// could be replayed.
@@ -70,20 +67,6 @@ func AgentSigningText(method, requestURI string, unix int64, body []byte) []byte
 }
 
 var errAgentRefused = errors.New("agent refused")
-
-func (a *Agents) now() time.Time {
-	if a.Now != nil {
-		return a.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (a *Agents) log() *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.Default()
-}
 
 func (a *Agents) tokenHash(token string) []byte {
 	m := hmac.New(sha256.New, a.TokenKey)

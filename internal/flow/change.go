@@ -3,7 +3,6 @@ package flow
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -19,27 +18,14 @@ import (
 // directory itself (bound as the user), so the directory's lockout counts
 // every wrong guess.
 type Change struct {
-	Store       Store
-	Directories Directories
-	Composer    Composer
-	MailFrom    string
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Kit is the shared equipment (store, directories, messages, audit,
+	// limits per client address and per account, clock, padding).
+	*Kit
 	// MinDuration pads every answer, so an unknown login cannot be told
 	// from a wrong password by timing.
 	MinDuration time.Duration
-	Enqueued    func()
-	Audit       *audit.Chain
 	// Rules are sspr's own password rules; nil leaves it to the directory.
 	Rules PasswordRules
-	// Sealer seals the notices in the outbox.
-	Sealer Sealer
-	// Limiter applies the abuse controls (per client address and per
-	// account); nil applies none.
-	Limiter Limiter
-	// LoginHashKey keys the hash recorded for logins that match no account
-	// (see Reset.LoginHashKey).
-	LoginHashKey []byte
 }
 
 // ChangeInput is what the change step receives.
@@ -63,12 +49,8 @@ type ChangeInput struct {
 // account, counted together with them: both check a directory password),
 // and only a wrong old password or an unknown login counts as one.
 func (c *Change) Change(ctx context.Context, in ChangeInput) error {
-	began := time.Now()
-	// The reset flow's helpers (clock, padding, outbox, limits, audit)
-	// serve here too.
-	helper := &Reset{Store: c.Store, Directories: c.Directories, Log: c.Log, Now: c.Now, MailFrom: c.MailFrom, Sealer: c.Sealer,
-		Limiter: c.Limiter, Audit: c.Audit, LoginHashKey: c.LoginHashKey, Settings: Settings{IdentifyMinDuration: c.MinDuration}}
-	defer helper.pad(ctx, began)
+	began := c.mono()
+	defer c.padTo(ctx, began, c.MinDuration, "identify_min_duration")
 
 	login := strings.TrimSpace(in.Login)
 	if login == "" {
@@ -97,10 +79,10 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			return &Error{Code: CodePasswordRefused, Checks: failed}
 		}
 	}
-	base := audit.Event{Event: "change.password", Actor: helper.typedActor(login), ClientIP: in.ClientIP}
+	base := audit.Event{Event: "change.password", Actor: c.typedActor(login), ClientIP: in.ClientIP}
 	// Too many requests from this address: said plainly, as on identify.
-	if fe := helper.limit(ctx, LimitIdentify, "", in.ClientIP, ""); fe != nil {
-		helper.recordLimited(ctx, base, LimitIdentify, fe, false)
+	if fe := c.limit(ctx, LimitIdentify, "", in.ClientIP, ""); fe != nil {
+		c.recordLimited(ctx, base, LimitIdentify, fe, false)
 		return fe
 	}
 
@@ -112,15 +94,15 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
 		user = &directory.User{Login: login}
 	default:
-		helper.log().Error("looking up a user failed", "err", err)
+		c.log().Error("looking up a user failed", "err", err)
 		return &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	key := passwordGuessKey(user, login)
-	refund, fe := helper.take(ctx, LimitVerify, key, in.ClientIP, "") // kept for a wrong password only
+	refund, fe := c.take(ctx, LimitVerify, key, in.ClientIP, "") // kept for a wrong password only
 	if fe != nil {
 		// Quietly: the same answer as a wrong password, the directory is
 		// not asked.
-		helper.recordLimited(ctx, base, LimitVerify, fe, true)
+		c.recordLimited(ctx, base, LimitVerify, fe, true)
 		return refuse(CodeCredentialsWrong)
 	}
 	var changeErr error
@@ -133,18 +115,18 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		switch {
 		case !ok || !can:
 			changeErr = &directory.Error{Kind: directory.KindMisconfigured, Op: "change", Diagnostic: "directory " + user.Directory + " cannot change passwords"}
-		case helper.wouldLock(ctx, user):
+		case c.wouldLock(ctx, user):
 			// One more wrong password would lock the account: refuse as for
 			// a wrong password, without asking the directory, and say so to
 			// the operators: somebody may be guessing.
-			helper.lockoutGuard(ctx, base, key, in.ClientIP)
+			c.lockoutGuard(ctx, base, key, in.ClientIP)
 			return refuse(CodeCredentialsWrong)
 		default:
 			changeErr = changer.ChangePassword(context.WithoutCancel(ctx), user, in.OldPassword, in.NewPassword)
 		}
 	}
 
-	now := helper.now()
+	now := c.now()
 	var result *Error
 	ev := base
 	ev.At = now
@@ -189,11 +171,11 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		refund()
 		result = &Error{Code: CodeResetNotPermitted, Err: changeErr}
 		ev.Outcome, ev.Reason = audit.Failure, "directory_"+kind.String()
-		helper.log().Error("the directory refused a password change", "directory", user.Directory, "subject", user.DN, "err", changeErr)
+		c.log().Error("the directory refused a password change", "directory", user.Directory, "subject", user.DN, "err", changeErr)
 	}
 	err = c.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if notice != nil {
-			if err := helper.enqueueMail(tx, "password_notice", user.Email, *notice, now); err != nil {
+			if err := c.enqueueMail(tx, "password_notice", user.Email, *notice, now); err != nil {
 				return err
 			}
 		}
@@ -211,7 +193,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	if err != nil {
 		return &Error{Code: CodeInternal, Err: err}
 	}
-	helper.logOutcome(ev)
+	c.logOutcome(ev)
 	if notice != nil && c.Enqueued != nil {
 		c.Enqueued()
 	}

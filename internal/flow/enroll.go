@@ -23,14 +23,24 @@ import (
 // and remove the factors they will later recover with. Every change is
 // audited and announced on every channel the person has.
 type Enroll struct {
-	// Reset lends the flow machinery: directories, factors, sealer, store,
-	// composer, audit, limiter, clock.
-	Reset *Reset
+	// Kit is the shared equipment (store, directories, messages, audit,
+	// limits, clock, padding).
+	*Kit
+	// Catalogue is what people can enroll and verify with (shared with
+	// the recovery flow).
+	*Catalogue
 	// SessionTTL bounds a signed-in session.
 	SessionTTL time.Duration
 	// StepUpWindow is how recent a factor verification must be to change
 	// factors.
 	StepUpWindow time.Duration
+	// CodeTTL is how long a code sent for a step-up or a new enrollment is
+	// valid; ContinueURL is where a mailed code is typed in.
+	CodeTTL     time.Duration
+	ContinueURL string
+	// SignInMinDuration pads the sign-in like identify, so an unknown login
+	// cannot be told from a wrong password by timing.
+	SignInMinDuration time.Duration
 }
 
 // EnrollStep says what a session needs next.
@@ -91,9 +101,9 @@ func sessionAD(s *store.Session) []byte { return append([]byte("session:"), s.To
 // answers with something that is not the person's doing (sspr's
 // configuration, missing rights), is said plainly and counts against no one.
 func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang string) (string, SessionView, error) {
-	r := e.Reset
-	began := time.Now()
-	defer r.pad(ctx, began)
+	r := e
+	began := e.mono()
+	defer r.padTo(ctx, began, r.SignInMinDuration, "identify_min_duration")
 	login = strings.TrimSpace(login)
 	if login == "" || password == "" {
 		return "", SessionView{}, refuse(CodeCredentialsWrong)
@@ -198,7 +208,7 @@ func (e *Enroll) session(tx *store.Tx, token string) (*store.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.Reset.now().After(s.ExpiresAt) {
+	if e.now().After(s.ExpiresAt) {
 		return nil, refuse(CodeSessionNotFound)
 	}
 	return s, nil
@@ -206,18 +216,18 @@ func (e *Enroll) session(tx *store.Tx, token string) (*store.Session, error) {
 
 func (e *Enroll) load(ctx context.Context, token string) (*store.Session, error) {
 	var s *store.Session
-	err := e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := e.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		s, err = e.session(tx, token)
 		return err
 	})
-	return s, e.Reset.wrap(err)
+	return s, e.wrap(err)
 }
 
 // stored lists the person's stored enrollments, opened.
 func (e *Enroll) stored(ctx context.Context, s *store.Session) ([]*store.Enrollment, error) {
 	var rows []*store.Enrollment
-	err := e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := e.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		rows, err = tx.Enrollments(s.Directory, s.SubjectDN)
 		return err
@@ -229,12 +239,12 @@ func (e *Enroll) pending(s *store.Session) *pendingStep {
 	if s.Pending == nil {
 		return nil
 	}
-	plain, err := e.Reset.Sealer.Open(s.Pending, sessionAD(s))
+	plain, err := e.Sealer.Open(s.Pending, sessionAD(s))
 	if err != nil {
 		return nil
 	}
 	var p pendingStep
-	if json.Unmarshal(plain, &p) != nil || e.Reset.now().After(p.Expires) {
+	if json.Unmarshal(plain, &p) != nil || e.now().After(p.Expires) {
 		return nil
 	}
 	return &p
@@ -244,7 +254,7 @@ func (e *Enroll) verified(s *store.Session, haveFactors bool) bool {
 	if !haveFactors {
 		return true
 	}
-	return !s.FactorVerifiedAt.IsZero() && e.Reset.now().Sub(s.FactorVerifiedAt) <= e.StepUpWindow
+	return !s.FactorVerifiedAt.IsZero() && e.now().Sub(s.FactorVerifiedAt) <= e.StepUpWindow
 }
 
 func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error) {
@@ -260,13 +270,13 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 	_, pre, preErr := e.directoryMethods(ctx, s)
 	if preErr != nil {
 		// Shown without them; a change still needs the directory (forChange).
-		e.Reset.log().Warn("looking up the directory's methods for the enrollment page failed", "directory", s.Directory, "err", preErr)
+		e.log().Warn("looking up the directory's methods for the enrollment page failed", "directory", s.Directory, "err", preErr)
 	}
 	for _, p := range pre {
 		v.Factors = append(v.Factors, EnrolledFactor{ID: p.ID, Kind: p.Kind, Label: maskedDestination(p), Source: SourceDirectory})
 	}
-	for _, k := range e.Reset.Settings.Offered {
-		if fa := e.Reset.Factors[k]; fa != nil && fa.NeedsEnrollment() {
+	for _, k := range e.Offered {
+		if fa := e.Factors[k]; fa != nil && fa.NeedsEnrollment() {
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
@@ -294,7 +304,7 @@ func (e *Enroll) View(ctx context.Context, token string) (SessionView, error) {
 
 // subject looks the session's person up again.
 func (e *Enroll) subject(ctx context.Context, s *store.Session) (factor.Subject, *directory.User, error) {
-	u, err := e.Reset.findIn(ctx, s.Directory, s.Login)
+	u, err := e.findIn(ctx, s.Directory, s.Login)
 	if err != nil {
 		return factor.Subject{}, nil, &Error{Code: CodeDirectoryDown, Err: err}
 	}
@@ -307,7 +317,7 @@ func (e *Enroll) subject(ctx context.Context, s *store.Session) (factor.Subject,
 // savePending stores (or clears) the step in progress and enqueues what a
 // challenge asks to deliver, in one transaction.
 func (e *Enroll) savePending(ctx context.Context, s *store.Session, p *pendingStep, deliver *factor.Delivery, purpose string) error {
-	r := e.Reset
+	r := e
 	s.Pending = nil
 	if p != nil {
 		plain, err := json.Marshal(p)
@@ -327,10 +337,10 @@ func (e *Enroll) savePending(ctx context.Context, s *store.Session, p *pendingSt
 			return nil
 		}
 		if deliver.Channel == "sms" {
-			return r.enqueueSMS(tx, purpose+"_code", deliver.To, r.Composer.SMSCode(s.Language, deliver.Code, r.Settings.CodeTTL), now)
+			return r.enqueueSMS(tx, purpose+"_code", deliver.To, r.Composer.SMSCode(s.Language, deliver.Code, r.CodeTTL), now)
 		}
 		m, err := r.Composer.ResetCode(s.Language, notify.CodeMail{Name: firstNonEmpty(s.DisplayName, s.Login), Code: deliver.Code,
-			ValidFor: r.Settings.CodeTTL, RequestIP: s.ClientIP, RequestAt: now, ContinueAt: r.Settings.ContinueURL})
+			ValidFor: r.CodeTTL, RequestIP: s.ClientIP, RequestAt: now, ContinueAt: r.ContinueURL})
 		if err != nil {
 			return err
 		}
@@ -345,7 +355,7 @@ func (e *Enroll) savePending(ctx context.Context, s *store.Session, p *pendingSt
 // StartVerify challenges one of the person's enrolled factors (step-up
 // before changes).
 func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (SessionView, error) {
-	r := e.Reset
+	r := e
 	s, err := e.load(ctx, token)
 	if err != nil {
 		return SessionView{}, err
@@ -373,9 +383,9 @@ func (e *Enroll) StartVerify(ctx context.Context, token, enrollmentID string) (S
 	return e.view(ctx, s)
 }
 
-func expiry(ch factor.Challenge, r *Reset) time.Time {
+func expiry(ch factor.Challenge, r *Enroll) time.Time {
 	if ch.Expires.IsZero() {
-		return r.now().Add(r.Settings.CodeTTL)
+		return r.now().Add(r.CodeTTL)
 	}
 	return ch.Expires
 }
@@ -383,7 +393,7 @@ func expiry(ch factor.Challenge, r *Reset) time.Time {
 // FinishVerify checks the step-up response. Only a wrong response counts
 // against the person; a directory or store that fails is said plainly.
 func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Response) (SessionView, error) {
-	r := e.Reset
+	r := e
 	s, err := e.load(ctx, token)
 	if err != nil {
 		return SessionView{}, err
@@ -492,13 +502,13 @@ func (e *Enroll) forChange(ctx context.Context, token string) (*store.Session, [
 // Begin starts enrolling a factor of kind with the person's input (an
 // address, a phone number, chosen questions and answers).
 func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (SessionView, error) {
-	r := e.Reset
+	r := e
 	s, _, err := e.forChange(ctx, token)
 	if err != nil {
 		return SessionView{}, err
 	}
 	fa := r.Factors[kind]
-	if fa == nil || !fa.NeedsEnrollment() || !slices.Contains(r.Settings.Offered, kind) {
+	if fa == nil || !fa.NeedsEnrollment() || !slices.Contains(r.Offered, kind) {
 		return SessionView{}, refuse(CodeFactorNotAllowed)
 	}
 	subject, _, err := e.subject(ctx, s)
@@ -532,7 +542,7 @@ func (e *Enroll) Begin(ctx context.Context, token string, kind factor.Kind, inpu
 // Finish completes the enrollment in progress with the person's
 // confirmation, stores it sealed, and tells the person on every channel.
 func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response, name string) (SessionView, error) {
-	r := e.Reset
+	r := e
 	s, err := e.load(ctx, token)
 	if err != nil {
 		return SessionView{}, err
@@ -627,7 +637,7 @@ func (e *Enroll) Cancel(ctx context.Context, token string) (SessionView, error) 
 // Remove deletes one of the person's enrollments; it needs a recent factor
 // verification, like every change.
 func (e *Enroll) Remove(ctx context.Context, token, enrollmentID string) (SessionView, error) {
-	r := e.Reset
+	r := e
 	s, rows, err := e.forChange(ctx, token)
 	if err != nil {
 		return SessionView{}, err
@@ -664,7 +674,7 @@ func (e *Enroll) Remove(ctx context.Context, token, enrollmentID string) (Sessio
 
 // SignOut ends the session.
 func (e *Enroll) SignOut(ctx context.Context, token string) error {
-	return e.Reset.wrap(e.Reset.Store.InTx(ctx, func(tx *store.Tx) error {
+	return e.wrap(e.Store.InTx(ctx, func(tx *store.Tx) error {
 		return tx.DeleteSession(hashToken(token))
 	}))
 }
@@ -672,8 +682,12 @@ func (e *Enroll) SignOut(ctx context.Context, token string) error {
 // targets lists every channel the person can be reached at, plus a new
 // enrollment's own destination.
 func (e *Enroll) targets(ctx context.Context, s *store.Session, added factor.Enrollment) []noticeTarget {
-	f := &store.Flow{Known: true, Login: s.Login, Directory: s.Directory, SubjectDN: s.SubjectDN}
-	out := e.Reset.noticeTargets(ctx, f)
+	var out []noticeTarget
+	if u, err := e.findIn(ctx, s.Directory, s.Login); err != nil || u.DN != s.SubjectDN {
+		e.log().Warn("looking the user up for notices failed", "err", err)
+	} else {
+		out = e.Catalogue.noticeTargets(ctx, e.Kit, u)
+	}
 	switch added.Kind {
 	case factor.Email:
 		out = append(out, noticeTarget{"email", string(added.Secret)})
@@ -685,7 +699,7 @@ func (e *Enroll) targets(ctx context.Context, s *store.Session, added factor.Enr
 
 // notice enqueues "your verification methods changed" on every channel.
 func (e *Enroll) notice(tx *store.Tx, s *store.Session, targets []noticeTarget, change, kind string, now time.Time) error {
-	r := e.Reset
+	r := e
 	seen := map[string]bool{}
 	for _, t := range targets {
 		if seen[t.channel+t.to] {

@@ -36,7 +36,7 @@ var aliceDN = demo.User{UID: "alice"}.DN()
 // offer adds a factor to the harness's flow.
 func (h *harness) offer(fa factor.Factor) {
 	h.reset.Factors[fa.Kind()] = fa
-	h.reset.Settings.Offered = append(h.reset.Settings.Offered, fa.Kind())
+	h.reset.Offered = append(h.reset.Offered, fa.Kind())
 }
 
 // enrollAlice stores an enrollment for alice as the enrollment pages would.

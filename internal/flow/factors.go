@@ -39,9 +39,16 @@ const (
 func enrollmentAD(id string) []byte { return []byte("enrollment:" + id) }
 
 // enrollments lists what user can verify with, among the offered kinds.
-func (r *Reset) enrollments(ctx context.Context, f *store.Flow, user *directory.User) ([]*enrolled, error) {
+func (r *Reset) enrollments(ctx context.Context, _ *store.Flow, user *directory.User) ([]*enrolled, error) {
+	return r.Catalogue.enrollmentsOf(ctx, r.Kit, user)
+}
+
+// enrollmentsOf lists what user can verify with, among the offered kinds:
+// stored enrollments (opened), the directory's mail and mobile where they
+// pre-enroll, and the kinds that need no enrollment.
+func (c *Catalogue) enrollmentsOf(ctx context.Context, k *Kit, user *directory.User) ([]*enrolled, error) {
 	var rows []*store.Enrollment
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := k.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		rows, err = tx.Enrollments(user.Directory, user.DN)
 		return err
@@ -53,27 +60,27 @@ func (r *Reset) enrollments(ctx context.Context, f *store.Flow, user *directory.
 	have := map[factor.Kind]bool{}
 	for _, row := range rows {
 		kind := factor.Kind(row.Kind)
-		if !slices.Contains(r.Settings.Offered, kind) || r.Factors[kind] == nil {
+		if !slices.Contains(c.Offered, kind) || c.Factors[kind] == nil {
 			continue
 		}
-		secret, err := r.Sealer.Open(row.Secret, enrollmentAD(row.ID))
+		secret, err := k.Sealer.Open(row.Secret, enrollmentAD(row.ID))
 		if err != nil {
-			r.log().Error("an enrollment cannot be decrypted (wrong key ring?)", "enrollment", row.ID, "err", err)
+			k.log().Error("an enrollment cannot be decrypted (wrong key ring?)", "enrollment", row.ID, "err", err)
 			continue
 		}
 		out = append(out, &enrolled{stored: true, sealed: row.Secret, Enrollment: factor.Enrollment{ID: row.ID, Kind: kind, Label: row.Label,
 			Secret: secret, CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt}})
 		have[kind] = true
 	}
-	offered := func(k factor.Kind) bool { return slices.Contains(r.Settings.Offered, k) && r.Factors[k] != nil }
-	if r.Settings.PreEnrollMail && !have[factor.Email] && offered(factor.Email) && user.Email != "" {
+	offered := func(k factor.Kind) bool { return slices.Contains(c.Offered, k) && c.Factors[k] != nil }
+	if c.PreEnrollMail && !have[factor.Email] && offered(factor.Email) && user.Email != "" {
 		out = append(out, &enrolled{Enrollment: factor.Enrollment{ID: directoryMailID, Kind: factor.Email, Secret: []byte(user.Email)}})
 	}
-	if mobile := firstAttr(user, "mobile"); r.Settings.PreEnrollMobile && !have[factor.SMS] && offered(factor.SMS) && mobile != "" {
+	if mobile := firstAttr(user, "mobile"); c.PreEnrollMobile && !have[factor.SMS] && offered(factor.SMS) && mobile != "" {
 		out = append(out, &enrolled{Enrollment: factor.Enrollment{ID: directoryMobileID, Kind: factor.SMS, Secret: []byte(mobile)}})
 	}
-	for _, k := range r.Settings.Offered {
-		if fa := r.Factors[k]; fa != nil && !fa.NeedsEnrollment() {
+	for _, k := range c.Offered {
+		if fa := c.Factors[k]; fa != nil && !fa.NeedsEnrollment() {
 			out = append(out, &enrolled{Enrollment: factor.Enrollment{ID: noEnrollmentID, Kind: k}})
 		}
 	}
@@ -125,7 +132,7 @@ func subjectOf(f *store.Flow, u *directory.User) factor.Subject {
 // and not a kind that may only follow another factor when none has.
 func (r *Reset) choices(f *store.Flow) []factor.Kind {
 	var out []factor.Kind
-	for _, k := range r.Settings.Offered {
+	for _, k := range r.Offered {
 		if r.Factors[k] == nil || slices.Contains(f.FactorsDone, string(k)) {
 			continue
 		}
@@ -399,11 +406,11 @@ func (r *Reset) user(ctx context.Context, f *store.Flow) (*directory.User, error
 
 // findIn looks login up again in the directory it was found in (a login
 // may exist in several directories).
-func (r *Reset) findIn(ctx context.Context, dir, login string) (*directory.User, error) {
-	if p, ok := r.Directories.(directoryPicker); ok {
+func (k *Kit) findIn(ctx context.Context, dir, login string) (*directory.User, error) {
+	if p, ok := k.Directories.(directoryPicker); ok {
 		return p.FindUserIn(ctx, dir, login)
 	}
-	return r.Directories.FindUser(ctx, login)
+	return k.Directories.FindUser(ctx, login)
 }
 
 // decoyDN names no entry: decoy flows read the status and the enrollments

@@ -40,8 +40,8 @@ type Limiter interface {
 // limit takes a slot for the action; nil means go ahead (and it is
 // counted). A limiter that fails is logged and lets the step through: the
 // directory's own lockout still stands behind it.
-func (r *Reset) limit(ctx context.Context, a LimitAction, login, clientIP, destination string) *Error {
-	_, e := r.take(ctx, a, login, clientIP, destination)
+func (k *Kit) limit(ctx context.Context, a LimitAction, login, clientIP, destination string) *Error {
+	_, e := k.take(ctx, a, login, clientIP, destination)
 	return e
 }
 
@@ -49,14 +49,14 @@ func (r *Reset) limit(ctx context.Context, a LimitAction, login, clientIP, desti
 // back (at most once). refund is never nil; it does nothing when no slot
 // was taken (no limiter, a refusal, or a limiter that failed), so it never
 // gives back somebody else's slot.
-func (r *Reset) take(ctx context.Context, a LimitAction, login, clientIP, destination string) (refund func(), e *Error) {
+func (k *Kit) take(ctx context.Context, a LimitAction, login, clientIP, destination string) (refund func(), e *Error) {
 	refund = func() {}
-	if r.Limiter == nil {
+	if k.Limiter == nil {
 		return refund, nil
 	}
-	ok, retry, err := r.Limiter.Take(ctx, a, login, clientIP, destination)
+	ok, retry, err := k.Limiter.Take(ctx, a, login, clientIP, destination)
 	if err != nil {
-		r.log().Error("the abuse controls failed; letting the step through", "action", a, "err", err)
+		k.log().Error("the abuse controls failed; letting the step through", "action", a, "err", err)
 		return refund, nil
 	}
 	if !ok {
@@ -65,8 +65,8 @@ func (r *Reset) take(ctx context.Context, a LimitAction, login, clientIP, destin
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			if err := r.Limiter.Refund(context.WithoutCancel(ctx), a, login, clientIP, destination); err != nil {
-				r.log().Error("giving back an abuse-control slot failed", "action", a, "err", err)
+			if err := k.Limiter.Refund(context.WithoutCancel(ctx), a, login, clientIP, destination); err != nil {
+				k.log().Error("giving back an abuse-control slot failed", "action", a, "err", err)
 			}
 		})
 	}, nil
@@ -75,8 +75,8 @@ func (r *Reset) take(ctx context.Context, a LimitAction, login, clientIP, destin
 // failure counts a verification that failed without anything to check (an
 // unknown login at sign-in): a failure slot taken and kept. A refusal
 // changes nothing, the answer is wrong either way.
-func (r *Reset) failure(ctx context.Context, login, clientIP string) {
-	_ = r.limit(context.WithoutCancel(ctx), LimitVerify, login, clientIP, "")
+func (k *Kit) failure(ctx context.Context, login, clientIP string) {
+	_ = k.limit(context.WithoutCancel(ctx), LimitVerify, login, clientIP, "")
 }
 
 // wouldLock reports whether one more wrong password could lock the account
@@ -84,8 +84,8 @@ func (r *Reset) failure(ctx context.Context, login, clientIP string) {
 // threshold. sspr then refuses (as for a wrong password) without binding, so
 // no attacker can use sspr to lock somebody out. Unknown counts or
 // thresholds do not refuse.
-func (r *Reset) wouldLock(ctx context.Context, u *directory.User) bool {
-	d, ok := r.Directories.Directory(u.Directory)
+func (k *Kit) wouldLock(ctx context.Context, u *directory.User) bool {
+	d, ok := k.Directories.Directory(u.Directory)
 	if !ok {
 		return false
 	}

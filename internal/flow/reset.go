@@ -79,9 +79,6 @@ type Settings struct {
 	// accounts may use self-service; everywhere else they are refused and
 	// sent to the help desk.
 	AllowProtected map[string]bool
-	// Offered are the factor kinds people may verify with, in the order
-	// offered; the same list for everyone, so it tells nobody anything.
-	Offered []factor.Kind
 	// FirstFactor is challenged at once when a flow starts (typically
 	// email); empty lets the person choose first.
 	FirstFactor factor.Kind
@@ -91,10 +88,6 @@ type Settings struct {
 	// NotFirst are kinds that may only follow another verified factor
 	// (security questions: never the only, nor the first, factor).
 	NotFirst map[factor.Kind]bool
-	// PreEnrollMail and PreEnrollMobile let the directory's mail and mobile
-	// attributes serve as email and SMS factors for people who have not
-	// enrolled one themselves.
-	PreEnrollMail, PreEnrollMobile bool
 }
 
 // Directories finds users across the configured directories.
@@ -127,47 +120,17 @@ type Sealer interface {
 
 // Reset runs password reset and account unlock flows.
 type Reset struct {
-	Store       Store
-	Directories Directories
-	Composer    Composer
-	Settings    Settings
-	// Factors are the available factor implementations by kind.
-	Factors map[factor.Kind]factor.Factor
-	// Sealer encrypts challenge state and enrollment secrets.
-	Sealer Sealer
-	// Limiter applies the abuse controls; nil applies none.
-	Limiter Limiter
-	// MailFrom is used to build Message-IDs.
-	MailFrom string
-	Log      *slog.Logger
-	// Now is the clock for expiries (injected in tests).
-	Now func() time.Time
-	// Rand is the source of tokens: crypto/rand unless a test injects
-	// another.
-	Rand io.Reader
-	// Sleep pads the identify step and the steps after it; real time, so
-	// tests can observe padding.
-	Sleep func(ctx context.Context, d time.Duration)
-	// Monotonic is the clock padding measures a step's duration with:
-	// time.Now unless a test injects one (a slow directory advancing it).
-	Monotonic func() time.Time
-	// Enqueued is called after a step committed a message, to wake the
-	// outbox worker.
-	Enqueued func()
-	// Audit is the keyed audit chain every step appends to.
-	Audit *audit.Chain
+	// Kit is the shared equipment: store, directories, messages, audit,
+	// limits, clock, padding.
+	*Kit
+	// Catalogue is what people can verify with (shared with Enroll).
+	*Catalogue
+	Settings Settings
 	// Rules are sspr's own password rules, checked before the directory is
 	// asked; nil leaves it all to the directory.
 	Rules PasswordRules
 	// PoW, when set, must be solved before a flow starts.
 	PoW ProofOfWork
-	// Instance names this process in recorded write intents (default: host,
-	// PID and a random part); see ResolveInterrupted.
-	Instance string
-	// LoginHashKey keys the hash that stands for a login matching no
-	// account in the audit log and the log (derived from the installation
-	// secret): what people type there may be a password.
-	LoginHashKey []byte
 }
 
 // Status is what a face may show about a flow. Before the first factor is
@@ -209,23 +172,23 @@ type directoryPicker interface {
 	FindUserIn(ctx context.Context, directory, login string) (*directory.User, error)
 }
 
-func (r *Reset) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
+func (k *Kit) now() time.Time {
+	if k.Now != nil {
+		return k.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-func (r *Reset) rand() io.Reader {
-	if r.Rand != nil {
-		return r.Rand
+func (k *Kit) rand() io.Reader {
+	if k.Rand != nil {
+		return k.Rand
 	}
 	return rand.Reader
 }
 
-func (r *Reset) log() *slog.Logger {
-	if r.Log != nil {
-		return r.Log
+func (k *Kit) log() *slog.Logger {
+	if k.Log != nil {
+		return k.Log
 	}
 	return slog.Default()
 }
@@ -405,9 +368,9 @@ func (r *Reset) decoyDirectory(picked string) string {
 	return ""
 }
 
-func (r *Reset) mono() time.Time {
-	if r.Monotonic != nil {
-		return r.Monotonic()
+func (k *Kit) mono() time.Time {
+	if k.Monotonic != nil {
+		return k.Monotonic()
 	}
 	return time.Now()
 }
@@ -443,21 +406,21 @@ func padFor(took, step time.Duration) time.Duration {
 // padTo sleeps after a step that began at began so that it takes a
 // multiple of min (see padFor), so its timing does not tell known from
 // unknown logins.
-func (r *Reset) padTo(ctx context.Context, began time.Time, min time.Duration, setting string) {
+func (k *Kit) padTo(ctx context.Context, began time.Time, min time.Duration, setting string) {
 	if min <= 0 {
 		return
 	}
-	took := r.mono().Sub(began)
+	took := k.mono().Sub(began)
 	left := padFor(took, min)
 	if took > min {
-		r.log().Warn("a step took longer than "+setting+"; padded to the next multiple, raise it so timing stays uniform",
+		k.log().Warn("a step took longer than "+setting+"; padded to the next multiple, raise it so timing stays uniform",
 			"took", took, setting, min)
 	}
 	if left <= 0 {
 		return
 	}
-	if r.Sleep != nil {
-		r.Sleep(ctx, left)
+	if k.Sleep != nil {
+		k.Sleep(ctx, left)
 		return
 	}
 	t := time.NewTimer(left)
@@ -468,53 +431,53 @@ func (r *Reset) padTo(ctx context.Context, began time.Time, min time.Duration, s
 	}
 }
 
-func (r *Reset) enqueued() {
-	if r.Enqueued != nil {
-		r.Enqueued()
+func (k *Kit) enqueued() {
+	if k.Enqueued != nil {
+		k.Enqueued()
 	}
 }
 
-func (r *Reset) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
-	msg, err := r.newMail(kind, to, m, now)
+func (k *Kit) enqueueMail(tx *store.Tx, kind, to string, m notify.Mail, now time.Time) error {
+	msg, err := k.newMail(kind, to, m, now)
 	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, msg)
+	return k.enqueue(tx, msg)
 }
 
-func (r *Reset) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) error {
-	msg, err := r.newSMS(kind, to, body, now)
+func (k *Kit) enqueueSMS(tx *store.Tx, kind, to, body string, now time.Time) error {
+	msg, err := k.newSMS(kind, to, body, now)
 	if err != nil {
 		return err
 	}
-	return r.enqueue(tx, msg)
+	return k.enqueue(tx, msg)
 }
 
 // newMail and newSMS build an outbox message due now, with a Message-ID
 // that stays the same however often it is retried.
-func (r *Reset) newMail(kind, to string, m notify.Mail, now time.Time) (*store.Message, error) {
+func (k *Kit) newMail(kind, to string, m notify.Mail, now time.Time) (*store.Message, error) {
 	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	if _, err := io.ReadFull(k.rand(), id); err != nil {
 		return nil, err
 	}
 	return &store.Message{CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
+		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now}, nil
 }
 
-func (r *Reset) newSMS(kind, to, body string, now time.Time) (*store.Message, error) {
+func (k *Kit) newSMS(kind, to, body string, now time.Time) (*store.Message, error) {
 	id := make([]byte, 16)
-	if _, err := io.ReadFull(r.rand(), id); err != nil {
+	if _, err := io.ReadFull(k.rand(), id); err != nil {
 		return nil, err
 	}
 	return &store.Message{CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
-		MessageID: newMessageID(r.MailFrom, id), NextAttemptAt: now}, nil
+		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now}, nil
 }
 
 // enqueue seals a message (no address, number or code in clear at rest)
 // and adds it to the outbox.
-func (r *Reset) enqueue(tx *store.Tx, m *store.Message) error {
-	if r.Sealer != nil {
-		if err := notify.SealMessage(r.Sealer, m); err != nil {
+func (k *Kit) enqueue(tx *store.Tx, m *store.Message) error {
+	if k.Sealer != nil {
+		if err := notify.SealMessage(k.Sealer, m); err != nil {
 			return err
 		}
 	}
@@ -575,7 +538,7 @@ func (r *Reset) load(tx *store.Tx, token string) (*store.Flow, error) {
 
 // wrap passes flow refusals through and hides anything else behind
 // CodeInternal (a store failure, say), keeping the cause for the log.
-func (r *Reset) wrap(err error) error {
+func (k *Kit) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -586,7 +549,7 @@ func (r *Reset) wrap(err error) error {
 	if errors.Is(err, store.ErrConflict) {
 		return refuse(CodeWrongState)
 	}
-	r.log().Error("flow step failed", "err", err)
+	k.log().Error("flow step failed", "err", err)
 	return &Error{Code: CodeInternal, Err: err}
 }
 

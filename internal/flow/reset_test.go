@@ -88,14 +88,17 @@ func newHarness(t *testing.T, urls ...string) *harness {
 		t.Fatal(err)
 	}
 	h.reset = &flow.Reset{
-		Store: st, Directories: directory.NewSet(dir), Composer: comp, Sealer: ring,
-		Factors:  map[factor.Kind]factor.Factor{factor.Email: mailFactor},
-		MailFrom: "noreply@example.test", Now: h.clock.Now, Audit: audit.NewChain([]byte("test secret")),
-		Sleep: func(_ context.Context, d time.Duration) { h.mu.Lock(); h.sleeps = append(h.sleeps, d); h.mu.Unlock() },
+		Kit: &flow.Kit{
+			Store: st, Directories: directory.NewSet(dir), Composer: comp, Sealer: ring,
+			MailFrom: "noreply@example.test", Now: h.clock.Now, Audit: audit.NewChain([]byte("test secret")),
+			Sleep: func(_ context.Context, d time.Duration) { h.mu.Lock(); h.sleeps = append(h.sleeps, d); h.mu.Unlock() },
+		},
+		Catalogue: &flow.Catalogue{Factors: map[factor.Kind]factor.Factor{factor.Email: mailFactor}, Offered: []factor.Kind{factor.Email},
+			PreEnrollMail: true},
 		Settings: flow.Settings{CodeLength: 8, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5, MaxCodesSent: 3,
 			FlowTTL: 30 * time.Minute, IdentifyMinDuration: 300 * time.Millisecond, MaxPasswordAttempts: 10,
-			ContinueURL: "https://sspr.example.test/reset/code", Offered: []factor.Kind{factor.Email}, FirstFactor: factor.Email,
-			Required: map[flow.Action]int{flow.ActionReset: 1, flow.ActionUnlock: 1}, PreEnrollMail: true},
+			ContinueURL: "https://sspr.example.test/reset/code", FirstFactor: factor.Email,
+			Required: map[flow.Action]int{flow.ActionReset: 1, flow.ActionUnlock: 1}},
 	}
 	return h
 }
@@ -423,7 +426,7 @@ func TestSecurityQuestionsNeverFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.reset.Factors[factor.Questions] = q
-	h.reset.Settings.Offered = []factor.Kind{factor.Email, factor.Questions}
+	h.reset.Offered = []factor.Kind{factor.Email, factor.Questions}
 	h.reset.Settings.NotFirst = map[factor.Kind]bool{factor.Questions: true}
 	ctx := context.Background()
 	token, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})

@@ -23,9 +23,9 @@ var processInstance = func() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }()
 
-func (r *Reset) instance() string {
-	if r.Instance != "" {
-		return r.Instance
+func (k *Kit) instance() string {
+	if k.Instance != "" {
+		return k.Instance
 	}
 	return processInstance
 }

@@ -84,8 +84,10 @@ func TestResolveInterruptedWrite(t *testing.T) {
 
 			stuck := &stuckDirectory{Directory: h.dir, writeFirst: writeFirst, release: make(chan struct{}), entered: make(chan struct{})}
 			dead := *h.reset
-			dead.Directories = directory.NewSet(stuck)
-			dead.Instance = "a-process-that-died"
+			kit := *h.reset.Kit
+			kit.Directories = directory.NewSet(stuck)
+			kit.Instance = "a-process-that-died"
+			dead.Kit = &kit
 			done := make(chan error, 1)
 			go func() {
 				_, err := dead.SetPassword(ctx, token, "Resolved-Pass-2026", "Resolved-Pass-2026", "192.0.2.1")

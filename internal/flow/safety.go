@@ -63,7 +63,7 @@ func hashedLogin(key []byte, typed string) string {
 func HashLogin(key []byte, typed string) string { return hashedLogin(key, typed) }
 
 // typedActor is the actor for a login nobody looked up successfully.
-func (r *Reset) typedActor(typed string) string { return hashedLogin(r.LoginHashKey, typed) }
+func (k *Kit) typedActor(typed string) string { return hashedLogin(k.LoginHashKey, typed) }
 
 // flowActor is the actor of a flow's events: the account's canonical login
 // once the flow has an account, else a hash of what was typed.
@@ -100,30 +100,30 @@ func limitedEvent(base audit.Event, action LimitAction, refusal *Error, quiet bo
 // a transaction of its own, without changing what the person is told. Steps
 // that refuse quietly (Start and issue turning codes into decoys, a quiet
 // verify) call it too, so blocks show in the audit log.
-func (r *Reset) recordLimited(ctx context.Context, base audit.Event, action LimitAction, refusal *Error, quiet bool) {
+func (k *Kit) recordLimited(ctx context.Context, base audit.Event, action LimitAction, refusal *Error, quiet bool) {
 	ev := limitedEvent(base, action, refusal, quiet)
 	if ev.At.IsZero() {
-		ev.At = r.now()
+		ev.At = k.now()
 	}
-	r.appendAudit(ctx, ev)
-	r.log().Warn("the abuse controls refused a step", "event", ev.Event, "flow", ev.Flow, "limit", action, "quiet", quiet,
+	k.appendAudit(ctx, ev)
+	k.log().Warn("the abuse controls refused a step", "event", ev.Event, "flow", ev.Flow, "limit", action, "quiet", quiet,
 		"directory", ev.Directory, "login", ev.Actor, "client_ip", ev.ClientIP)
 }
 
 // appendAudit appends ev in a transaction of its own; a failure is logged
 // (the step's answer to the person does not depend on it).
-func (r *Reset) appendAudit(ctx context.Context, ev audit.Event) {
-	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return r.Audit.Append(tx, ev) })
+func (k *Kit) appendAudit(ctx context.Context, ev audit.Event) {
+	err := k.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return k.Audit.Append(tx, ev) })
 	if err != nil {
-		r.log().Error("writing an audit event failed", "event", ev.Event, "err", err)
+		k.log().Error("writing an audit event failed", "event", ev.Event, "err", err)
 	}
 }
 
 // logOutcome writes the outcome of a reset, unlock or change to the log at
 // INFO, so operators see them without reading the audit log. Only what the
 // audit row holds is logged: never a password, never a login as typed.
-func (r *Reset) logOutcome(ev audit.Event) {
-	r.log().Info("self-service outcome", "event", ev.Event, "flow", ev.Flow, "directory", ev.Directory, "login", ev.Actor,
+func (k *Kit) logOutcome(ev audit.Event) {
+	k.log().Info("self-service outcome", "event", ev.Event, "flow", ev.Flow, "directory", ev.Directory, "login", ev.Actor,
 		"outcome", string(ev.Outcome), "reason", ev.Reason)
 }
 
@@ -143,11 +143,11 @@ func passwordGuessKey(u *directory.User, typed string) string {
 // It counts as a failed guess (the caller keeps the slot it took before the
 // guard), is audited (denied, lockout_guard) and logged at WARN: somebody
 // may be guessing this person's password.
-func (r *Reset) lockoutGuard(ctx context.Context, base audit.Event, key, clientIP string) {
+func (k *Kit) lockoutGuard(ctx context.Context, base audit.Event, key, clientIP string) {
 	ev := base
-	ev.At, ev.Outcome, ev.Reason = r.now(), audit.Denied, "lockout_guard"
-	r.appendAudit(ctx, ev)
-	r.log().Warn("refused a password guess that could lock the account in the directory; somebody may be guessing its password",
+	ev.At, ev.Outcome, ev.Reason = k.now(), audit.Denied, "lockout_guard"
+	k.appendAudit(ctx, ev)
+	k.log().Warn("refused a password guess that could lock the account in the directory; somebody may be guessing its password",
 		"event", ev.Event, "directory", ev.Directory, "login", ev.Actor, "client_ip", clientIP)
 }
 
@@ -157,15 +157,14 @@ const SourceDirectory = "directory"
 
 // directoryMethods looks the session's person up again and lists their
 // pre-enrolled methods: the directory's mail and mobile serving as email
-// and SMS factors (Settings.PreEnrollMail, PreEnrollMobile) while they have
+// and SMS factors (Catalogue.PreEnrollMail, PreEnrollMobile) while they have
 // not enrolled one of that kind themselves.
 func (e *Enroll) directoryMethods(ctx context.Context, s *store.Session) (factor.Subject, []*enrolled, error) {
 	subject, u, err := e.subject(ctx, s)
 	if err != nil {
 		return factor.Subject{}, nil, err
 	}
-	f := &store.Flow{Known: true, Directory: s.Directory, SubjectDN: s.SubjectDN, Login: s.Login, DisplayName: s.DisplayName}
-	all, err := e.Reset.enrollments(ctx, f, u)
+	all, err := e.Catalogue.enrollmentsOf(ctx, e.Kit, u)
 	if err != nil {
 		return factor.Subject{}, nil, &Error{Code: CodeInternal, Err: err}
 	}
@@ -181,7 +180,7 @@ func (e *Enroll) directoryMethods(ctx context.Context, s *store.Session) (factor
 // method finds one of the person's methods to verify with by ID: a stored
 // enrollment (opened) or a pre-enrolled directory address or number.
 func (e *Enroll) method(ctx context.Context, s *store.Session, id string) (factor.Subject, *enrolled, error) {
-	r := e.Reset
+	r := e
 	if id == directoryMailID || id == directoryMobileID {
 		subject, pre, err := e.directoryMethods(ctx, s)
 		if err != nil {

@@ -59,13 +59,13 @@ func (h *harness) captureLog() *logBuffer {
 }
 
 func (h *harness) enroll() *flow.Enroll {
-	return &flow.Enroll{Reset: h.reset, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute}
+	r := h.reset
+	return &flow.Enroll{Kit: r.Kit, Catalogue: r.Catalogue, SessionTTL: 30 * time.Minute, StepUpWindow: 15 * time.Minute,
+		CodeTTL: r.Settings.CodeTTL, ContinueURL: r.Settings.ContinueURL, SignInMinDuration: r.Settings.IdentifyMinDuration}
 }
 
 func (h *harness) change() *flow.Change {
-	r := h.reset
-	return &flow.Change{Store: r.Store, Directories: r.Directories, Composer: r.Composer, MailFrom: r.MailFrom, Log: r.Log, Now: r.Now,
-		Audit: r.Audit, Sealer: r.Sealer, Limiter: r.Limiter, LoginHashKey: r.LoginHashKey}
+	return &flow.Change{Kit: h.reset.Kit}
 }
 
 // limit puts the real abuse controls (stored in the harness's store) in

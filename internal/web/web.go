@@ -115,9 +115,10 @@ func Language(r *http.Request, cat *i18n.Catalogue) string {
 	return cat.Match(r.Header.Get("Accept-Language"))
 }
 
-// Status maps a flow refusal to its HTTP status. Refusals that do not depend
+// HTTPStatus maps a flow refusal to its HTTP status (not to be confused with
+// flow.Status, where a flow stands). Refusals that do not depend
 // on whether an account exists are the only ones that differ.
-func Status(c flow.Code) int {
+func HTTPStatus(c flow.Code) int {
 	switch c {
 	case flow.CodeLoginRequired, flow.CodePasswordRequired, flow.CodePasswordMismatch, flow.CodePasswordTooLong, flow.CodeBadEnrollmentInput,
 		flow.CodeProofOfWork:

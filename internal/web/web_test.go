@@ -24,7 +24,7 @@ func TestEveryRefusalIsExplained(t *testing.T) {
 			if m.Message == c.MessageID() || strings.Contains(m.Message, "{") {
 				t.Errorf("%s: %s has no message (%q)", lang, c, m.Message)
 			}
-			if s := Status(c); s < 400 || (s == http.StatusInternalServerError && c != flow.CodeInternal) {
+			if s := HTTPStatus(c); s < 400 || (s == http.StatusInternalServerError && c != flow.CodeInternal) {
 				t.Errorf("%s: status %d", c, s)
 			}
 		}

@@ -168,7 +168,7 @@ func enrollStatus(c flow.Code) int {
 	case flow.CodeBadEnrollmentInput:
 		return http.StatusUnprocessableEntity
 	}
-	return web.Status(c)
+	return web.HTTPStatus(c)
 }
 
 // explain words a refusal for the enrollment pages.

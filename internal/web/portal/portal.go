@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -29,41 +28,14 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Reset is the flow the portal drives.
-type Reset interface {
-	Start(ctx context.Context, in flow.StartInput) (string, flow.Status, error)
-	Status(ctx context.Context, token string) (flow.Status, error)
-	Resend(ctx context.Context, token, clientIP string) (flow.Status, error)
-	VerifyCode(ctx context.Context, token, code, clientIP string) (flow.Status, error)
-	SetPassword(ctx context.Context, token, password, confirm, clientIP string) (flow.Status, error)
-	Unlock(ctx context.Context, token, clientIP string) (flow.Status, error)
-	Choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (flow.Status, error)
-	Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (flow.Status, error)
-	CheckPassword(ctx context.Context, token, pw string) (password.Result, error)
-	PoWChallenge() (*flow.PoWChallenge, error)
-	PasswordRules(ctx context.Context, token string) ([]password.Check, error)
-	// CheckPasswordFor runs the rules that hold for everyone (no flow):
-	// the change page's checklist, before the directory is asked.
-	CheckPasswordFor(ctx context.Context, login, pw string) (password.Result, error)
-}
+// Reset is the reset and unlock flow the portal drives (web.ResetFlow).
+type Reset = web.ResetFlow
 
-// Enroll is the enrollment flow the portal drives.
-type Enroll interface {
-	SignIn(ctx context.Context, login, password, clientIP, lang string) (string, flow.SessionView, error)
-	View(ctx context.Context, token string) (flow.SessionView, error)
-	StartVerify(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
-	FinishVerify(ctx context.Context, token string, resp factor.Response) (flow.SessionView, error)
-	Begin(ctx context.Context, token string, kind factor.Kind, input factor.Response) (flow.SessionView, error)
-	Finish(ctx context.Context, token string, resp factor.Response, name string) (flow.SessionView, error)
-	Cancel(ctx context.Context, token string) (flow.SessionView, error)
-	Remove(ctx context.Context, token, enrollmentID string) (flow.SessionView, error)
-	SignOut(ctx context.Context, token string) error
-}
+// Enroll is the enrollment flow the portal drives (web.EnrollFlow).
+type Enroll = web.EnrollFlow
 
-// Change is the change-password flow the portal drives.
-type Change interface {
-	Change(ctx context.Context, in flow.ChangeInput) error
-}
+// Change is the change-password flow the portal drives (web.ChangeFlow).
+type Change = web.ChangeFlow
 
 // Mail is one captured mail shown in the demo mailbox.
 type Mail struct {
@@ -719,7 +691,7 @@ func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
 
 type flowError struct{ *flow.Error }
 
-func (f flowError) Status() int { return web.Status(f.Code) }
+func (f flowError) Status() int { return web.HTTPStatus(f.Code) }
 
 func asFlowError(err error) flowError {
 	var fe *flow.Error

@@ -1,0 +1,68 @@
+package flow
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/sspr/sspr/internal/audit"
+	"github.com/sspr/sspr/internal/factor"
+)
+
+// Kit is the equipment every flow is built from: the store, the
+// directories, the messages and their outbox, the audit chain, the abuse
+// limits, the clock and the padding. Reset, Change, Enroll and Agents each
+// embed the one kit (by composition: none borrows another flow), so a rule
+// of the plumbing — how a message is sealed, how a limit is taken, how a
+// step is padded — is written once.
+type Kit struct {
+	Store       Store
+	Directories Directories
+	Composer    Composer
+	// Sealer encrypts challenge state, enrollment secrets and queued
+	// messages.
+	Sealer Sealer
+	// Limiter applies the abuse controls; nil applies none.
+	Limiter Limiter
+	// Audit is the keyed audit chain every step appends to.
+	Audit *audit.Chain
+	// MailFrom is used to build Message-IDs.
+	MailFrom string
+	Log      *slog.Logger
+	// Now is the clock for expiries (injected in tests).
+	Now func() time.Time
+	// Rand is the source of tokens: crypto/rand unless a test injects
+	// another.
+	Rand io.Reader
+	// Sleep pads steps; real time, so tests can observe padding.
+	Sleep func(ctx context.Context, d time.Duration)
+	// Monotonic is the clock padding measures a step's duration with:
+	// time.Now unless a test injects one (a slow directory advancing it).
+	Monotonic func() time.Time
+	// Enqueued is called after a step committed a message, to wake the
+	// outbox worker.
+	Enqueued func()
+	// LoginHashKey keys the hash that stands for a login matching no
+	// account in the audit log and the log (derived from the installation
+	// secret): what people type there may be a password.
+	LoginHashKey []byte
+	// Instance names this process in recorded write intents (default: host,
+	// PID and a random part); see ResolveInterrupted.
+	Instance string
+}
+
+// Catalogue is what people can prove who they are with: the factor
+// implementations, the kinds offered (in order; the same list for
+// everyone, so it tells nobody anything), and which directory attributes
+// count as enrollments. The recovery flow and enrollment share one.
+type Catalogue struct {
+	// Factors are the available factor implementations by kind.
+	Factors map[factor.Kind]factor.Factor
+	// Offered are the kinds people may verify with, in the order offered.
+	Offered []factor.Kind
+	// PreEnrollMail and PreEnrollMobile let the directory's mail and mobile
+	// attributes serve as email and SMS factors for people who have not
+	// enrolled one themselves.
+	PreEnrollMail, PreEnrollMobile bool
+}
