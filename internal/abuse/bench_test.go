@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -25,7 +27,7 @@ func BenchmarkTake(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer st.Close()
-		c := &clock{t: aligned}
+		c := testclock.New(aligned)
 		p := abuse.Policy{IPIdentifies: abuse.Rule{Limit: 1 << 30, Window: 10 * time.Minute}}
 		l, err := abuse.NewLimiter(p, testKey, c.Now)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -20,35 +22,17 @@ var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	path  string
 	st    *store.Store
-	clock *clock
+	clock *testclock.Clock
 	l     *abuse.Limiter
 }
 
 func newEnv(t *testing.T, p abuse.Policy) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "sspr.db"), clock: &clock{t: t0}}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "sspr.db"), clock: testclock.New(t0)}
 	e.open()
 	l, err := abuse.NewLimiter(p, testKey, e.clock.Now)
 	if err != nil {
@@ -165,7 +149,7 @@ func TestWindowSlides(t *testing.T) {
 	// Failures at 0, 15, 30, 45 and 50 minutes fill the window (1 h, in
 	// buckets of 5 min).
 	for _, at := range []time.Duration{0, 15, 30, 45, 50} {
-		e.clock.t = aligned.Add(at * time.Minute)
+		e.clock.Set(aligned.Add(at * time.Minute))
 		e.fail(alice)
 	}
 	tests := []struct {
@@ -181,7 +165,7 @@ func TestWindowSlides(t *testing.T) {
 		{80 * time.Minute, true, 0},
 	}
 	for _, tc := range tests {
-		e.clock.t = aligned.Add(tc.at)
+		e.clock.Set(aligned.Add(tc.at))
 		d := e.check(abuse.Verify, alice)
 		if d.Allowed != tc.allowed || d.RetryAfter != tc.retry {
 			t.Errorf("at +%s: %+v, want allowed=%v retry=%s", tc.at, d, tc.allowed, tc.retry)
@@ -258,7 +242,7 @@ func TestSendCaps(t *testing.T) {
 	p := abuse.DefaultPolicy()
 	p.IPSends = abuse.Rule{Limit: 8, Window: time.Hour}
 	e := newEnv(t, p)
-	e.clock.t = aligned
+	e.clock.Set(aligned)
 	phone := "+1 (555) 010-0042"
 	for i := range 5 {
 		// Different IPs and logins: only the destination is shared.
@@ -299,7 +283,7 @@ func TestSendCaps(t *testing.T) {
 func TestResetsPerDay(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
-	e.clock.t = aligned
+	e.clock.Set(aligned)
 	for i := range 3 {
 		if d, _ := e.take(abuse.Reset, alice); !d.Allowed {
 			t.Fatalf("reset %d refused: %+v", i+1, d)
@@ -565,7 +549,7 @@ func TestUnblockAndBlocks(t *testing.T) {
 func TestCleanup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
-	e.clock.t = aligned
+	e.clock.Set(aligned)
 	e.take(abuse.Identify, alice) // a bucket of 50 s, kept 10 min after it
 	for range 5 {
 		e.fail(alice) // one bucket of 5 min per user and IP, kept 1 h after; block 24 h
@@ -581,7 +565,7 @@ func TestCleanup(t *testing.T) {
 		{48 * time.Hour, 0},
 	}
 	for _, tc := range tests {
-		e.clock.t = aligned.Add(tc.after)
+		e.clock.Set(aligned.Add(tc.after))
 		n, err := e.l.In(e.st).Cleanup(context.Background())
 		if err != nil {
 			t.Fatal(err)

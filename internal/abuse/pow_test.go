@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/store"
 )
 
-func newPoW(c *clock) *abuse.PoW {
+func newPoW(c *testclock.Clock) *abuse.PoW {
 	return &abuse.PoW{Key: testKey, Bits: 10, TTL: 5 * time.Minute, Now: c.Now}
 }
 

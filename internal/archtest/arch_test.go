@@ -42,6 +42,7 @@ var layers = map[string]layer{
 	"internal/web/":                          face,
 	"internal/app":                           wiring,
 	"internal/flow":                          flows,
+	"internal/flow/record":                   interfaces, // the flows' record types and persister, which the store implements
 	"internal/factor":                        domain,
 	"internal/factor/":                       domain,
 	"internal/password":                      domain,

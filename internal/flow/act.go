@@ -9,6 +9,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -47,7 +48,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 			}
 			return resetter.ResetPassword(ctx, u, password)
 		},
-		func(f *store.Flow, now time.Time) (notify.Mail, error) {
+		func(f *record.Flow, now time.Time) (notify.Mail, error) {
 			return r.Composer.PasswordChanged(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
 		})
 }
@@ -63,7 +64,7 @@ func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, err
 			}
 			return unlocker.Unlock(ctx, u)
 		},
-		func(f *store.Flow, now time.Time) (notify.Mail, error) {
+		func(f *record.Flow, now time.Time) (notify.Mail, error) {
 			return r.Composer.AccountUnlocked(f.Language, notify.ChangedMail{Name: nameOf(f), Login: f.Login, ChangedAt: now, ClientIP: clientIP})
 		})
 }
@@ -87,9 +88,9 @@ func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, err
 // finishes the flow (audit, notices) or hands it back to the person.
 func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
 	do func(context.Context, directory.Directory, *directory.User) error,
-	notice func(*store.Flow, time.Time) (notify.Mail, error),
+	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
-	var f *store.Flow
+	var f *record.Flow
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if f, err = r.load(tx, token); err != nil {
@@ -136,7 +137,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		if err := tx.UpdateFlow(f); err != nil {
 			return err
 		}
-		intent := &store.FlowAct{TokenHash: f.TokenHash, StartedAt: now, Instance: r.instance(), WasLocked: before != nil && before.Locked}
+		intent := &record.Act{TokenHash: f.TokenHash, StartedAt: now, Instance: r.instance(), WasLocked: before != nil && before.Locked}
 		if before != nil {
 			intent.PasswordLastSet = before.PasswordLastSet
 		}
@@ -162,8 +163,8 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 // holdNotices queues the notices of a successful write, held until the
 // write's outcome is known: on every channel the person has, so a reset they
 // did not make cannot go unnoticed.
-func (r *Reset) holdNotices(tx *store.Tx, f *store.Flow, event string, targets []noticeTarget,
-	notice func(*store.Flow, time.Time) (notify.Mail, error), now time.Time) error {
+func (r *Reset) holdNotices(tx *store.Tx, f *record.Flow, event string, targets []noticeTarget,
+	notice func(*record.Flow, time.Time) (notify.Mail, error), now time.Time) error {
 	for _, t := range targets {
 		var m *store.Message
 		var err error
@@ -195,7 +196,7 @@ var heldUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // recordAct records the outcome of a flow's directory action in one
 // transaction: the flow's new state, the audit event, the held notices
 // released (success) or discarded, the intent forgotten.
-func (r *Reset) recordAct(ctx context.Context, f *store.Flow, action Action, event, clientIP string, refusal *Error, actErr error) (Status, error) {
+func (r *Reset) recordAct(ctx context.Context, f *record.Flow, action Action, event, clientIP string, refusal *Error, actErr error) (Status, error) {
 	var st Status
 	var stepErr *Error
 	var logged audit.Event
@@ -283,7 +284,7 @@ func (r *Reset) recordAct(ctx context.Context, f *store.Flow, action Action, eve
 // the flow to done): its notices go out, and (for a new password) the account's other flows
 // and sessions end. It returns the audit event and how many notices it
 // released.
-func (r *Reset) completeAct(tx *store.Tx, f *store.Flow, action Action, event, clientIP string, now time.Time) (audit.Event, int64, error) {
+func (r *Reset) completeAct(tx *store.Tx, f *record.Flow, action Action, event, clientIP string, now time.Time) (audit.Event, int64, error) {
 	ev := r.event(f, event, clientIP, audit.Success, "")
 	ev.Detail = map[string]any{"factors": f.FactorsDone}
 	released, err := tx.ReleaseHeldMessages(f.TokenHash, now)
@@ -336,7 +337,7 @@ type noticeTarget struct{ channel, to string }
 // noticeTargets lists every address and number the person behind f can be
 // reached at: the directory's mail and every enrolled email and SMS
 // destination.
-func (r *Reset) noticeTargets(ctx context.Context, f *store.Flow) []noticeTarget {
+func (r *Reset) noticeTargets(ctx context.Context, f *record.Flow) []noticeTarget {
 	user, err := r.user(ctx, f)
 	if err != nil || user == nil {
 		r.log().Warn("looking the user up for notices failed", "err", err)

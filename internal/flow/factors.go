@@ -15,6 +15,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -39,7 +40,7 @@ const (
 func enrollmentAD(id string) []byte { return []byte("enrollment:" + id) }
 
 // enrollments lists what user can verify with, among the offered kinds.
-func (r *Reset) enrollments(ctx context.Context, _ *store.Flow, user *directory.User) ([]*enrolled, error) {
+func (r *Reset) enrollments(ctx context.Context, _ *record.Flow, user *directory.User) ([]*enrolled, error) {
 	return r.Catalogue.enrollmentsOf(ctx, r.Kit, user)
 }
 
@@ -120,7 +121,7 @@ func distinctKinds(es []*enrolled) int {
 	return len(seen)
 }
 
-func subjectOf(f *store.Flow, u *directory.User) factor.Subject {
+func subjectOf(f *record.Flow, u *directory.User) factor.Subject {
 	s := factor.Subject{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, DisplayName: f.DisplayName}
 	if u != nil {
 		s.Attributes = u.Attributes
@@ -130,7 +131,7 @@ func subjectOf(f *store.Flow, u *directory.User) factor.Subject {
 
 // choices are the kinds that may be chosen now: offered, not yet verified,
 // and not a kind that may only follow another factor when none has.
-func (r *Reset) choices(f *store.Flow) []factor.Kind {
+func (r *Reset) choices(f *record.Flow) []factor.Kind {
 	var out []factor.Kind
 	for _, k := range r.Offered {
 		if r.Factors[k] == nil || slices.Contains(f.FactorsDone, string(k)) {
@@ -173,9 +174,9 @@ func (c *sealedChallenge) parts() []challengePart {
 	return []challengePart{{Enrollment: c.Enrollment, State: c.State}}
 }
 
-func challengeAD(f *store.Flow) []byte { return append([]byte("challenge:"), f.TokenHash...) }
+func challengeAD(f *record.Flow) []byte { return append([]byte("challenge:"), f.TokenHash...) }
 
-func (r *Reset) openChallenge(f *store.Flow) (*sealedChallenge, error) {
+func (r *Reset) openChallenge(f *record.Flow) (*sealedChallenge, error) {
 	if f.ChallengeState == nil {
 		return nil, errors.New("no challenge")
 	}
@@ -205,7 +206,7 @@ type delivery struct {
 // challenged without naming any enrollment, for real and decoy flows alike:
 // its options are then the same for everybody. After one, it names them
 // all, so a passkey on any of the person's devices answers.
-func (r *Reset) issue(ctx context.Context, f *store.Flow, user *directory.User, available []*enrolled, kind factor.Kind, now time.Time) ([]delivery, error) {
+func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User, available []*enrolled, kind factor.Kind, now time.Time) ([]delivery, error) {
 	fa := r.Factors[kind]
 	if fa == nil || !slices.Contains(r.choices(f), kind) {
 		return nil, refuse(CodeFactorNotAllowed)
@@ -373,7 +374,7 @@ func decoySecret(k factor.Kind) []byte {
 }
 
 // deliver enqueues the messages of a challenge, in the caller's transaction.
-func (r *Reset) deliver(tx *store.Tx, f *store.Flow, ds []delivery, now time.Time) error {
+func (r *Reset) deliver(tx *store.Tx, f *record.Flow, ds []delivery, now time.Time) error {
 	for _, d := range ds {
 		var err error
 		if d.channel == "sms" {
@@ -390,7 +391,7 @@ func (r *Reset) deliver(tx *store.Tx, f *store.Flow, ds []delivery, now time.Tim
 
 // user looks the flow's person up again (steps after the first need their
 // directory data: destinations, attributes).
-func (r *Reset) user(ctx context.Context, f *store.Flow) (*directory.User, error) {
+func (r *Reset) user(ctx context.Context, f *record.Flow) (*directory.User, error) {
 	if !f.Known {
 		return nil, nil
 	}
@@ -423,7 +424,7 @@ const decoyDN = "cn=sspr-decoy"
 // looked up again, enrollments read for a subject that has none), so a
 // step takes as long whoever it is for; it returns no user and nothing
 // enrolled.
-func (r *Reset) lookup(ctx context.Context, f *store.Flow) (*directory.User, []*enrolled, *Error) {
+func (r *Reset) lookup(ctx context.Context, f *record.Flow) (*directory.User, []*enrolled, *Error) {
 	if !f.Known {
 		var err error
 		if f.Login != "" {
@@ -478,7 +479,7 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 }
 
 func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
-	var f *store.Flow
+	var f *record.Flow
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
@@ -556,7 +557,7 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 // takes at least StepMinDuration, whoever it is for.
 func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
-	var f *store.Flow
+	var f *record.Flow
 	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
@@ -663,7 +664,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 // the same work: the same directory and store reads, and the factor asked
 // against a decoy enrollment of the same cost (an Argon2id hash for backup
 // codes and questions, a TOTP window), so the time taken does not tell.
-func (r *Reset) check(ctx context.Context, f *store.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment) {
+func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment) {
 	fa := r.Factors[kind]
 	ch, err := r.openChallenge(f)
 	if fa == nil || err != nil {

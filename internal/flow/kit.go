@@ -8,6 +8,8 @@ import (
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/flow/record"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // Kit is the equipment every flow is built from: the store, the
@@ -66,3 +68,6 @@ type Catalogue struct {
 	// enrolled one themselves.
 	PreEnrollMail, PreEnrollMobile bool
 }
+
+// The store keeps the flows' records: it must implement their persister.
+var _ record.Persister = (*store.Tx)(nil)

@@ -17,6 +17,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -277,7 +278,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	}
 
 	now := r.now()
-	f := &store.Flow{
+	f := &record.Flow{
 		TokenHash: tokenHash, Kind: string(in.Action), State: string(initialState), Login: login,
 		Language: in.Language, ClientIP: in.ClientIP, CreatedAt: now, UpdatedAt: now,
 		ExpiresAt: now.Add(r.Settings.FlowTTL), FactorsRequired: r.required(in.Action),
@@ -490,14 +491,14 @@ var accountSpecificPrompt = []string{"to", "remaining"}
 
 // limitKey is the one identity the abuse controls count a person under,
 // however they typed their login: the account once known, else the login.
-func limitKey(f *store.Flow) string {
+func limitKey(f *record.Flow) string {
 	if f.Known {
 		return f.Directory + "|" + f.SubjectDN
 	}
 	return f.Login
 }
 
-func nameOf(f *store.Flow) string {
+func nameOf(f *record.Flow) string {
 	if f.DisplayName != "" {
 		return f.DisplayName
 	}
@@ -519,7 +520,7 @@ func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 }
 
 // load finds a live flow by token, or refuses with CodeFlowNotFound.
-func (r *Reset) load(tx *store.Tx, token string) (*store.Flow, error) {
+func (r *Reset) load(tx *store.Tx, token string) (*record.Flow, error) {
 	if len(token) != 43 {
 		return nil, refuse(CodeFlowNotFound)
 	}
@@ -553,7 +554,7 @@ func (k *Kit) wrap(err error) error {
 	return &Error{Code: CodeInternal, Err: err}
 }
 
-func (r *Reset) status(f *store.Flow) Status {
+func (r *Reset) status(f *record.Flow) Status {
 	st := Status{Action: Action(f.Kind), State: State(f.State), ExpiresAt: f.ExpiresAt.Truncate(time.Second),
 		CodeLength: r.Settings.CodeLength, FactorsDone: len(f.FactorsDone), FactorsRequired: f.FactorsRequired}
 	if len(f.FactorsDone) == 0 {
@@ -586,7 +587,7 @@ func (r *Reset) status(f *store.Flow) Status {
 	return st
 }
 
-func (r *Reset) event(f *store.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
+func (r *Reset) event(f *record.Flow, name, clientIP string, outcome audit.Outcome, reason string) audit.Event {
 	return audit.Event{At: r.now(), Event: f.Kind + "." + name, Flow: flowRef(f.TokenHash), Actor: r.flowActor(f, f.Login), Subject: f.SubjectDN,
 		Directory: f.Directory, ClientIP: clientIP, Outcome: outcome, Reason: reason}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/demo"
@@ -27,20 +29,11 @@ import (
 	"github.com/sspr/sspr/internal/store"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type harness struct {
 	reset  *flow.Reset
 	store  *store.Store
 	dir    *openldap.Directory
-	clock  *clock
+	clock  *testclock.Clock
 	sleeps []time.Duration
 	mu     sync.Mutex
 }
@@ -78,7 +71,7 @@ func newHarness(t *testing.T, urls ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{store: st, dir: dir, clock: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}}
+	h := &harness{store: st, dir: dir, clock: testclock.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))}
 	ring, err := secrets.NewKeyRing(1, secrets.Key{Version: 1, Secret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -53,7 +54,7 @@ type Resolution struct {
 // start-up and now and then (the janitor does).
 func (r *Reset) ResolveInterrupted(ctx context.Context, maxAge time.Duration) (Resolution, error) {
 	var res Resolution
-	var acts []*store.FlowAct
+	var acts []*record.Act
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		acts, err = tx.InterruptedActs(r.instance(), r.now().Add(-maxAge), 100)
@@ -83,8 +84,8 @@ func (r *Reset) ResolveInterrupted(ctx context.Context, maxAge time.Duration) (R
 // errSettled: another resolver settled the intent first.
 var errSettled = errors.New("settled elsewhere")
 
-func (r *Reset) resolveOne(ctx context.Context, a *store.FlowAct) (string, error) {
-	var f *store.Flow
+func (r *Reset) resolveOne(ctx context.Context, a *record.Act) (string, error) {
+	var f *record.Flow
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = tx.FlowByTokenHash(a.TokenHash)
@@ -166,7 +167,7 @@ func (r *Reset) resolveOne(ctx context.Context, a *store.FlowAct) (string, error
 // writeHappened asks the directory whether the interrupted write took
 // effect: for a reset, the password-last-set time moved past the one read
 // before the write; for an unlock, the account is no longer locked.
-func (r *Reset) writeHappened(ctx context.Context, f *store.Flow, a *store.FlowAct, action Action) (bool, error) {
+func (r *Reset) writeHappened(ctx context.Context, f *record.Flow, a *record.Act, action Action) (bool, error) {
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		return false, fmt.Errorf("directory %s is no longer configured", f.Directory)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -89,11 +90,11 @@ func (r *Reset) PasswordRules(ctx context.Context, token string) ([]password.Che
 	return checker.Describe(), nil
 }
 
-func (r *Reset) rulesFor(ctx context.Context, token string) (*store.Flow, *password.Checker, password.Context, error) {
+func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *password.Checker, password.Context, error) {
 	if r.Rules == nil {
 		return nil, nil, password.Context{}, refuse(CodeWrongState)
 	}
-	var f *store.Flow
+	var f *record.Flow
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)

@@ -12,6 +12,7 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/email"
+	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/sms"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -67,7 +68,7 @@ func (k *Kit) typedActor(typed string) string { return hashedLogin(k.LoginHashKe
 
 // flowActor is the actor of a flow's events: the account's canonical login
 // once the flow has an account, else a hash of what was typed.
-func (r *Reset) flowActor(f *store.Flow, typed string) string {
+func (r *Reset) flowActor(f *record.Flow, typed string) string {
 	if f.SubjectDN != "" {
 		return f.Login
 	}

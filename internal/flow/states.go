@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/flow/record"
 )
 
 // transitions is the recovery flow's state machine: for each state, the
@@ -44,7 +44,7 @@ func (e errIllegalTransition) Error() string {
 func CanMove(from, to State) bool { return slices.Contains(transitions[from], to) }
 
 // moveTo changes f's state, refusing any move the table does not allow.
-func moveTo(f *store.Flow, to State) error {
+func moveTo(f *record.Flow, to State) error {
 	from := State(f.State)
 	if !CanMove(from, to) {
 		return errIllegalTransition{from: from, to: to}

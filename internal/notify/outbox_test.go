@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/mailsink"
 	"github.com/sspr/sspr/internal/notify"
@@ -22,15 +24,6 @@ import (
 )
 
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
-
-// clock is an injected clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -104,7 +97,7 @@ func smtpSender(t *testing.T, addr string) *mail.SMTPSender {
 	return s
 }
 
-func worker(s notify.OutboxStore, snd notify.Sender, clk *clock, maxAttempts int) *notify.Worker {
+func worker(s notify.OutboxStore, snd notify.Sender, clk *testclock.Clock, maxAttempts int) *notify.Worker {
 	return &notify.Worker{
 		Store: s, Sender: snd, Log: quiet, Now: clk.Now, PollInterval: time.Hour,
 		MaxAttempts: maxAttempts, InitialBackoff: time.Second, MaxBackoff: 8 * time.Second, Lease: time.Minute,
@@ -125,7 +118,7 @@ func TestDueMessageDeliveredOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	w := worker(s, smtpSender(t, sink.Addr()), clk, 5)
 	now := enqueue(t, s, t0, "a@example.com")
 	later := enqueue(t, s, t0.Add(time.Hour), "b@example.com")
@@ -160,7 +153,7 @@ func TestRetryWithBackoffThenDeliveredExactlyOnce(t *testing.T) {
 	if err := sink.Close(); err != nil { // the relay is down
 		t.Fatal(err)
 	}
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	w := worker(s, smtpSender(t, addr), clk, 100)
 	id := enqueue(t, s, t0, "jane@example.com")[0]
 
@@ -211,7 +204,7 @@ func TestMaxAttemptsGivesUp(t *testing.T) {
 	sink := startSink(t, "")
 	addr := sink.Addr()
 	sink.Close()
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	w := worker(s, smtpSender(t, addr), clk, 3)
 	id := enqueue(t, s, t0, "jane@example.com")[0]
 	for i := 1; i <= 3; i++ {
@@ -264,7 +257,7 @@ func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := openStore(t, "")
-			clk := &clock{t: t0}
+			clk := testclock.New(t0)
 			w := worker(s, tc.sender, clk, 10)
 			id := enqueue(t, s, t0, tc.to)[0]
 			runOnce(t, w)
@@ -287,7 +280,7 @@ func TestTemporaryErrorRetries(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	f := &failing{err: errors.New("451 try again later")}
-	w := worker(s, f, &clock{t: t0}, 10)
+	w := worker(s, f, testclock.New(t0), 10)
 	id := enqueue(t, s, t0, "jane@example.com")[0]
 	runOnce(t, w)
 	if m := load(t, s, id); !m.FailedAt.IsZero() || m.LastError != "451 try again later" || !m.NextAttemptAt.Equal(t0.Add(time.Second)) {
@@ -317,7 +310,7 @@ func TestConcurrentWorkersDeliverEachMessageOnce(t *testing.T) {
 				s2 = openStore(t, path)
 			}
 			sink := startSink(t, "")
-			clk := &clock{t: t0}
+			clk := testclock.New(t0)
 			var recipients []string
 			for i := 0; i < n; i++ {
 				recipients = append(recipients, fmt.Sprintf("user%02d@example.com", i))
@@ -373,7 +366,7 @@ func TestLeaseHidesClaimedMessage(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	w := worker(s, smtpSender(t, sink.Addr()), clk, 5)
 	id := enqueue(t, s, t0, "jane@example.com")[0]
 	// Another worker claimed it and died before recording anything.
@@ -403,7 +396,7 @@ func TestRunDeliversAndStops(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
-	w := worker(s, smtpSender(t, sink.Addr()), &clock{t: t0}, 5)
+	w := worker(s, smtpSender(t, sink.Addr()), testclock.New(t0), 5)
 	w.Prepare()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/mailsink"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
@@ -79,7 +81,7 @@ func TestWorkersDeliverConcurrentlyOverKeptConnections(t *testing.T) {
 	}
 	ids := enqueue(t, s, t0, recipients...)
 	snd := smtpSender(t, sink.Addr())
-	w := worker(s, snd, &clock{t: t0}, 5)
+	w := worker(s, snd, testclock.New(t0), 5)
 	w.Workers = 4
 	w.Prepare()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,7 +136,7 @@ func TestRestartReleasesOwnClaimsOnly(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	ids := enqueue(t, s, t0, "mine@example.com", "theirs@example.com")
 	err := s.InTx(context.Background(), func(tx *store.Tx) error {
 		for _, node := range []string{"node-a", "node-b"} {
@@ -190,7 +192,7 @@ func TestRefusalRedacted(t *testing.T) {
 	t.Cleanup(func() { sink.Close() })
 	s := openStore(t, "")
 	var logs bytes.Buffer
-	w := worker(s, smtpSender(t, sink.Addr()), &clock{t: t0}, 5)
+	w := worker(s, smtpSender(t, sink.Addr()), testclock.New(t0), 5)
 	w.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	id := enqueue(t, s, t0, "bob@example.com")[0]
 	runOnce(t, w)
@@ -217,7 +219,7 @@ func TestSentRetentionZeroDeletesAtOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
-	w := worker(s, smtpSender(t, sink.Addr()), &clock{t: t0}, 5)
+	w := worker(s, smtpSender(t, sink.Addr()), testclock.New(t0), 5)
 	w.SentRetention = 0
 	enqueue(t, s, t0, "a@example.com", "b@example.com")
 	if n := runOnce(t, w); n != 2 || len(sink.Messages()) != 2 {
@@ -238,7 +240,7 @@ func TestSentRetentionZeroDeletesAtOnce(t *testing.T) {
 func TestTidy(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	w := worker(s, nil, clk, 1)
 	w.SentRetention, w.FailedRetention = 24*time.Hour, 7*24*time.Hour
 	var rcpts []string

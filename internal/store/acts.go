@@ -3,21 +3,12 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"github.com/sspr/sspr/internal/flow/record"
 	"time"
 )
 
-// FlowAct is the recorded intent of a directory write: the flow claimed it
-// at StartedAt in process Instance; PasswordLastSet is the account's
-// password-last-set time read just before (zero when unknown), WasLocked
-// whether it was locked, so a resolver can tell afterwards whether the write
-// happened.
-type FlowAct struct {
-	TokenHash       []byte
-	StartedAt       time.Time
-	Instance        string
-	PasswordLastSet time.Time
-	WasLocked       bool
-}
+// FlowAct is the flow package's record of a write's intent (record.Act).
+type FlowAct = record.Act
 
 // InsertFlowAct records a write's intent.
 func (t *Tx) InsertFlowAct(a *FlowAct) error {

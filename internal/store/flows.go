@@ -3,42 +3,14 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"github.com/sspr/sspr/internal/flow/record"
 	"strings"
 	"time"
 )
 
-// Flow is the persisted record of one self-service flow.
-type Flow struct {
-	TokenHash   []byte
-	Kind        string
-	State       string
-	Directory   string
-	SubjectDN   string
-	Login       string
-	DisplayName string
-	Language    string
-	Known       bool
-	// Privileged accounts need at least two factors whatever the policy.
-	Privileged bool
-	// FactorsDone lists the factor kinds verified so far, in order.
-	FactorsDone     []string
-	FactorsRequired int
-	// The outstanding challenge.
-	ChallengeKind       string
-	ChallengeEnrollment string
-	ChallengeState      []byte // sealed by the caller
-	ChallengeExpiresAt  time.Time
-	ChallengesSent      int
-	// Attempts counts wrong responses over the whole flow.
-	Attempts         int
-	PasswordAttempts int
-	ClientIP         string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ExpiresAt        time.Time
-	// Version increases with every update; UpdateFlow refuses a stale one.
-	Version int
-}
+// Flow is the flow package's record (record.Flow), stored here: the store
+// implements record.Persister.
+type Flow = record.Flow
 
 const flowColumns = `token_hash, kind, state, directory, subject_dn, login, display_name, language, known, privileged,
 	factors_done, factors_required, challenge_kind, challenge_enrollment, challenge_state, challenge_expires_at,

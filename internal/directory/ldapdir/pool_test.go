@@ -3,9 +3,10 @@ package ldapdir
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sspr/sspr/internal/testenv/testclock"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -13,20 +14,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/demo"
 )
 
-// fakeClock is an injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func demoClient(t *testing.T, mutate func(*Config)) (*Client, *fakeClock) {
+func demoClient(t *testing.T, mutate func(*Config)) (*Client, *testclock.Clock) {
 	t.Helper()
 	srv, err := demo.Start(context.Background(), demo.Options{})
 	if err != nil {
@@ -44,8 +32,8 @@ func demoClient(t *testing.T, mutate func(*Config)) (*Client, *fakeClock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Now()}
-	c.now = clock.now
+	clock := testclock.New(time.Now())
+	c.now = clock.Now
 	t.Cleanup(func() { _ = c.Close() })
 	return c, clock
 }
@@ -177,7 +165,7 @@ func TestPoolIdleTimeoutAndHealthCheck(t *testing.T) {
 	raw := conn.Conn
 	_ = conn.Close()
 	// Idle past probeAfter: checked with a RootDSE read, still reused.
-	clock.add(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	conn, err = c.ServiceConn(context.Background())
 	if err != nil || conn.Conn != raw {
 		t.Fatalf("healthy idle connection not reused: %v", err)
@@ -192,7 +180,7 @@ func TestPoolIdleTimeoutAndHealthCheck(t *testing.T) {
 	raw = conn.Conn
 	_ = conn.Close()
 	// Idle past the timeout: closed, a new one is dialled.
-	clock.add(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	conn, err = c.ServiceConn(context.Background())
 	if err != nil || conn.Conn == raw {
 		t.Fatalf("connection idle past the timeout reused: %v", err)
@@ -202,7 +190,7 @@ func TestPoolIdleTimeoutAndHealthCheck(t *testing.T) {
 	if n := c.pool.idleCount(); n != 1 {
 		t.Fatalf("idle = %d, want 1 (the fresh one)", n)
 	}
-	clock.add(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	c.pool.prune()
 	if n := c.pool.idleCount(); n != 0 {
 		t.Fatalf("prune left %d idle connections past the timeout", n)
@@ -226,7 +214,7 @@ func TestServerOrderHoldsFailedServersBack(t *testing.T) {
 	if got := c.ServerOrder(); got[0] != live {
 		t.Fatalf("after a failure the dead server is not last: %v", got)
 	}
-	clock.add(31 * time.Second)
+	clock.Advance(31 * time.Second)
 	if got := c.ServerOrder(); got[0] != "ldap://127.0.0.1:1" {
 		t.Fatalf("after the hold-down the configured order is back: %v", got)
 	}

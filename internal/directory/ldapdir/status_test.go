@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 )
 
 // tappedDemoClient is demoClient reached through a wire tap, to count
 // requests.
-func tappedDemoClient(t *testing.T) (*Client, *fakeClock, *ldapdirtest.Tap) {
+func tappedDemoClient(t *testing.T) (*Client, *testclock.Clock, *ldapdirtest.Tap) {
 	t.Helper()
 	var tap *ldapdirtest.Tap
 	c, clock := demoClient(t, func(cfg *Config) {
@@ -55,11 +57,11 @@ func TestStatusEntryUsesTheLookupWhileFresh(t *testing.T) {
 	if n := reads(t, []string{"pwdReset"}); n != 1 {
 		t.Fatalf("an attribute the lookup did not read: %d requests, want 1", n)
 	}
-	clock.add(StatusMaxAge + time.Second)
+	clock.Advance(StatusMaxAge + time.Second)
 	if n := reads(t, attrs); n != 1 {
 		t.Fatalf("stale lookup: %d requests, want 1", n)
 	}
-	clock.add(-StatusMaxAge - time.Second)
+	clock.Advance(-StatusMaxAge - time.Second)
 	ForgetStatus(u)
 	if n := reads(t, attrs); n != 1 {
 		t.Fatalf("after ForgetStatus: %d requests, want 1", n)
@@ -82,7 +84,7 @@ func TestCachedPolicy(t *testing.T) {
 	if _, _ = c.CachedPolicy("cn=other,dc=x", load); loads != 2 {
 		t.Fatalf("another source shared the entry (loads = %d)", loads)
 	}
-	clock.add(DefaultPolicyCacheTTL)
+	clock.Advance(DefaultPolicyCacheTTL)
 	if _, _ = c.CachedPolicy("cn=p,dc=x", load); loads != 3 {
 		t.Fatalf("expired entry reused (loads = %d)", loads)
 	}

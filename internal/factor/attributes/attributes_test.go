@@ -7,14 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 )
 
 var ctx = context.Background()
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 var configured = []Attribute{
 	{Attribute: "employeeNumber", Label: map[string]string{"en": "Employee number", "de": "Personalnummer"}},
@@ -23,12 +21,12 @@ var configured = []Attribute{
 	{Attribute: "l", Label: map[string]string{"en": "City"}, Normaliser: Text},
 }
 
-func newFactor(t *testing.T, cfg Config, c *clock) *Factor {
+func newFactor(t *testing.T, cfg Config, c *testclock.Clock) *Factor {
 	t.Helper()
 	if cfg.Attributes == nil {
 		cfg.Attributes = configured
 	}
-	cfg.Clock = c.now
+	cfg.Clock = c.Now
 	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +51,7 @@ func answers(kv ...string) factor.Response {
 }
 
 func TestChallengeAndVerify(t *testing.T) {
-	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := newFactor(t, Config{}, c)
 	if f.NeedsEnrollment() || f.Kind() != factor.Attributes {
 		t.Error("kind / NeedsEnrollment")
@@ -102,7 +100,7 @@ func TestChallengeAndVerify(t *testing.T) {
 		t.Errorf("second value: %v", err)
 	}
 
-	c.t = c.t.Add(DefaultTTL)
+	c.Advance(DefaultTTL)
 	if _, err := f.Verify(ctx, dave, factor.Enrollment{}, ch.State, good); !errors.Is(err, factor.ErrExpired) {
 		t.Errorf("expired: %v", err)
 	}
@@ -112,7 +110,7 @@ func TestChallengeAndVerify(t *testing.T) {
 }
 
 func TestAvailability(t *testing.T) {
-	c := &clock{time.Now()}
+	c := testclock.New(time.Now())
 	f := newFactor(t, Config{Required: 2}, c)
 	one := factor.Subject{Attributes: map[string][]string{"employeeNumber": {"E-1"}, "mobile": {"  "}, "birthDate": {"garbage"}}}
 	if _, err := f.Challenge(ctx, one, factor.Enrollment{}); !errors.Is(err, factor.ErrNotAvailable) {
@@ -183,7 +181,7 @@ func TestDates(t *testing.T) {
 		}
 	}
 	// Through the factor with MDY.
-	f := newFactor(t, Config{Attributes: []Attribute{{Attribute: "dob", Label: map[string]string{"en": "Birthday"}, Normaliser: Date, DateOrder: "mdy"}}}, &clock{time.Now()})
+	f := newFactor(t, Config{Attributes: []Attribute{{Attribute: "dob", Label: map[string]string{"en": "Birthday"}, Normaliser: Date, DateOrder: "mdy"}}}, testclock.New(time.Now()))
 	s := factor.Subject{Attributes: map[string][]string{"dob": {"1990-01-31"}}}
 	ch, err := f.Challenge(ctx, s, factor.Enrollment{})
 	if err != nil {
@@ -218,7 +216,7 @@ func TestOtherNormalisers(t *testing.T) {
 	}
 	// An empty answer never matches, even an attribute that normalises to
 	// nothing (which is not asked anyway).
-	f := newFactor(t, Config{Attributes: configured[2:3]}, &clock{time.Now()})
+	f := newFactor(t, Config{Attributes: configured[2:3]}, testclock.New(time.Now()))
 	s := factor.Subject{Attributes: map[string][]string{"mobile": {"+41 79"}}}
 	ch, _ := f.Challenge(ctx, s, factor.Enrollment{})
 	if _, err := f.Verify(ctx, s, factor.Enrollment{}, ch.State, answers("mobile", "call me")); !errors.Is(err, factor.ErrWrongResponse) {
@@ -227,7 +225,7 @@ func TestOtherNormalisers(t *testing.T) {
 }
 
 func TestEnrollRefused(t *testing.T) {
-	f := newFactor(t, Config{}, &clock{time.Now()})
+	f := newFactor(t, Config{}, testclock.New(time.Now()))
 	if _, err := f.BeginEnroll(ctx, dave, factor.Response{}); err == nil {
 		t.Error("BeginEnroll worked")
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/secrets"
 )
@@ -19,13 +21,9 @@ var bob = factor.Subject{Login: "bob"}
 // cheap are fast parameters for tests that are not about the cost.
 var cheap = secrets.Argon2idParams{Memory: 64, Time: 1, Threads: 1}
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newFactor(t testing.TB, cfg Config, c *clock) *Factor {
+func newFactor(t testing.TB, cfg Config, c *testclock.Clock) *Factor {
 	t.Helper()
-	cfg.Clock = c.now
+	cfg.Clock = c.Now
 	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +51,7 @@ func enroll(t testing.TB, f *Factor) ([]string, factor.Enrollment) {
 }
 
 func TestEnrollShowsCodesOnce(t *testing.T) {
-	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := newFactor(t, Config{}, c)
 	ch, err := f.BeginEnroll(ctx, bob, factor.Response{})
 	if err != nil {
@@ -107,7 +105,7 @@ func TestEnrollShowsCodesOnce(t *testing.T) {
 	if n, _ := Remaining(e); n != 10 {
 		t.Errorf("Remaining = %d (the confirmation does not use a code)", n)
 	}
-	c.t = c.t.Add(DefaultEnrollTTL)
+	c.Advance(DefaultEnrollTTL)
 	if _, err := f.FinishEnroll(ctx, bob, ch.State, code(codes[pos-1])); !errors.Is(err, factor.ErrExpired) {
 		t.Errorf("late confirmation: %v", err)
 	}
@@ -117,7 +115,7 @@ func TestEnrollShowsCodesOnce(t *testing.T) {
 }
 
 func TestEachCodeWorksOnce(t *testing.T) {
-	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := newFactor(t, Config{Count: 4}, c)
 	codes, e := enroll(t, f)
 	for i, s := range codes {
@@ -142,7 +140,7 @@ func TestEachCodeWorksOnce(t *testing.T) {
 		if n, _ := Remaining(next); n != len(codes)-i-1 {
 			t.Errorf("Remaining %d after %d uses", n, i+1)
 		}
-		if !next.LastUsedAt.Equal(c.t) {
+		if !next.LastUsedAt.Equal(c.Now()) {
 			t.Errorf("LastUsedAt %v", next.LastUsedAt)
 		}
 		e = next
@@ -159,7 +157,7 @@ func TestEachCodeWorksOnce(t *testing.T) {
 }
 
 func TestCodesInAnyOrder(t *testing.T) {
-	f := newFactor(t, Config{Count: 5}, &clock{time.Now()})
+	f := newFactor(t, Config{Count: 5}, testclock.New(time.Now()))
 	codes, e := enroll(t, f)
 	for _, i := range []int{3, 0, 4} {
 		var err error
@@ -175,7 +173,7 @@ func TestCodesInAnyOrder(t *testing.T) {
 }
 
 func TestWrongCode(t *testing.T) {
-	f := newFactor(t, Config{}, &clock{time.Now()})
+	f := newFactor(t, Config{}, testclock.New(time.Now()))
 	codes, e := enroll(t, f)
 	wrong := []string{"", "00000-00000", "ZZZZZ-ZZZZZ", codes[0][:10], codes[0] + "0", "UUUUU-UUUUU", "é", strings.Repeat("0", 1000)}
 	for _, w := range wrong {
@@ -221,7 +219,7 @@ func TestNormalisation(t *testing.T) {
 
 	// Through Verify: a code typed in lower case, without the dash and with
 	// O for 0 works.
-	f := newFactor(t, Config{Count: 1}, &clock{time.Now()})
+	f := newFactor(t, Config{Count: 1}, testclock.New(time.Now()))
 	codes, e := enroll(t, f)
 	typed := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(codes[0], "-", " "), "0", "o"))
 	if _, err := f.Verify(ctx, bob, e, nil, code(typed)); err != nil {
@@ -287,7 +285,7 @@ func TestCostAtOWASPMinimum(t *testing.T) {
 // Argon2id whatever the number of codes left (timing is only logged above,
 // as it is too noisy on a shared machine to assert).
 func TestOneHashPerVerification(t *testing.T) {
-	f := newFactor(t, Config{Count: 10}, &clock{time.Now()})
+	f := newFactor(t, Config{Count: 10}, testclock.New(time.Now()))
 	codes, e := enroll(t, f)
 	var n atomic.Int32
 	orig := hash
@@ -323,7 +321,7 @@ func BenchmarkVerifyOWASP(b *testing.B) {
 // like a decoy's (the configured length): the length must not tell a
 // stranger that the account has an older set.
 func TestPromptFollowsTheConfiguration(t *testing.T) {
-	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	codes, e := enroll(t, newFactor(t, Config{}, c))
 	f := newFactor(t, Config{Length: 16}, c)
 	real, err := f.Challenge(ctx, bob, e)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/secrets"
 )
@@ -17,10 +19,6 @@ var carol = factor.Subject{Login: "carol"}
 
 var cheap = secrets.Argon2idParams{Memory: 64, Time: 1, Threads: 1}
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 var adminQuestions = []Question{
 	{ID: "pet", Text: "What was the name of your first pet?"},
 	{ID: "street", Text: "On which street did you grow up?"},
@@ -28,12 +26,12 @@ var adminQuestions = []Question{
 	{ID: "city", Text: "In which city did your parents meet?"},
 }
 
-func newFactor(t testing.TB, cfg Config, c *clock) *Factor {
+func newFactor(t testing.TB, cfg Config, c *testclock.Clock) *Factor {
 	t.Helper()
 	if cfg.Questions == nil {
 		cfg.Questions = adminQuestions
 	}
-	cfg.Clock = c.now
+	cfg.Clock = c.Now
 	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +79,7 @@ func answer(ch factor.Challenge, answers map[string]string) factor.Response {
 }
 
 func TestSoleFactorNeverAllowed(t *testing.T) {
-	f := newFactor(t, Config{}, &clock{time.Now()})
+	f := newFactor(t, Config{}, testclock.New(time.Now()))
 	if f.SoleFactorAllowed() {
 		t.Error("security questions allowed as the sole factor")
 	}
@@ -119,7 +117,7 @@ func TestNormalise(t *testing.T) {
 }
 
 func TestEnrollAndVerify(t *testing.T) {
-	c := &clock{time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
 	f := newFactor(t, Config{}, c)
 	ch, err := f.BeginEnroll(ctx, carol, factor.Response{})
 	if err != nil {
@@ -158,7 +156,7 @@ func TestEnrollAndVerify(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
-		if !got.LastUsedAt.Equal(c.t) {
+		if !got.LastUsedAt.Equal(c.Now()) {
 			t.Errorf("LastUsedAt %v", got.LastUsedAt)
 		}
 
@@ -178,7 +176,7 @@ func TestEnrollAndVerify(t *testing.T) {
 
 	// The state expires.
 	ch, _ = f.Challenge(ctx, carol, e)
-	c.t = c.t.Add(DefaultTTL)
+	c.Advance(DefaultTTL)
 	if _, err := f.Verify(ctx, carol, e, ch.State, answer(ch, goodAnswers)); !errors.Is(err, factor.ErrExpired) {
 		t.Errorf("expired challenge: %v", err)
 	}
@@ -188,7 +186,7 @@ func TestEnrollAndVerify(t *testing.T) {
 }
 
 func TestChallengeIsRandom(t *testing.T) {
-	f := newFactor(t, Config{Ask: 1}, &clock{time.Now()})
+	f := newFactor(t, Config{Ask: 1}, testclock.New(time.Now()))
 	e := goodEnrollment(t, f)
 	seen := map[string]int{}
 	for range 200 {
@@ -204,7 +202,7 @@ func TestChallengeIsRandom(t *testing.T) {
 }
 
 func TestEnrollmentRules(t *testing.T) {
-	c := &clock{time.Now()}
+	c := testclock.New(time.Now())
 	f := newFactor(t, Config{}, c)
 	cases := []struct {
 		name string
@@ -237,14 +235,14 @@ func TestEnrollmentRules(t *testing.T) {
 	}
 	// Expired enrollment state.
 	ch, _ := f.BeginEnroll(ctx, carol, factor.Response{})
-	c.t = c.t.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := f.FinishEnroll(ctx, carol, ch.State, values("answer.pet", "Fluffy", "answer.street", "Elm Street", "answer.teacher", "Smith")); !errors.Is(err, factor.ErrExpired) {
 		t.Errorf("expired enrollment: %v", err)
 	}
 }
 
 func TestUserDefinedQuestions(t *testing.T) {
-	f := newFactor(t, Config{Questions: adminQuestions[:1], AllowUserDefined: true, Ask: 3}, &clock{time.Now()})
+	f := newFactor(t, Config{Questions: adminQuestions[:1], AllowUserDefined: true, Ask: 3}, testclock.New(time.Now()))
 	resp := values(
 		"answer.pet", "Fluffy",
 		"custom.1.question", "Name of my first bicycle?", "custom.1.answer", "Red Rocket",
@@ -286,14 +284,14 @@ func TestUserDefinedQuestions(t *testing.T) {
 	}
 
 	// Turning user-defined questions off leaves too few to ask.
-	off := newFactor(t, Config{Questions: adminQuestions, Ask: 2}, &clock{time.Now()})
+	off := newFactor(t, Config{Questions: adminQuestions, Ask: 2}, testclock.New(time.Now()))
 	if _, err := off.Challenge(ctx, carol, e); !errors.Is(err, factor.ErrNotAvailable) {
 		t.Errorf("user-defined turned off: %v", err)
 	}
 }
 
 func TestRemovedQuestion(t *testing.T) {
-	c := &clock{time.Now()}
+	c := testclock.New(time.Now())
 	f := newFactor(t, Config{}, c)
 	e := goodEnrollment(t, f)
 	// The administrator removes "teacher" and "street": one usable left.

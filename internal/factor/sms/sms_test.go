@@ -7,19 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 	factorsms "github.com/sspr/sspr/internal/factor/sms"
 )
 
 var key = bytes.Repeat([]byte{7}, 32)
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newFactor(t *testing.T, c *clock) *factorsms.Factor {
+func newFactor(t *testing.T, c *testclock.Clock) *factorsms.Factor {
 	t.Helper()
-	f, err := factorsms.New(factorsms.Config{Key: key, CodeLength: 8, TTL: 5 * time.Minute, DefaultRegion: "+1", Now: c.now})
+	f, err := factorsms.New(factorsms.Config{Key: key, CodeLength: 8, TTL: 5 * time.Minute, DefaultRegion: "+1", Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +28,7 @@ var alice = factor.Subject{Directory: "corp", DN: "uid=alice,ou=people,dc=exampl
 
 func TestEnrollAndVerify(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	f := newFactor(t, c)
 
 	ch, err := f.BeginEnroll(ctx, alice, factor.Response{Values: map[string]string{"phone": "(415) 555-0142"}})
@@ -44,7 +42,7 @@ func TestEnrollAndVerify(t *testing.T) {
 	if bytes.Contains(ch.State, []byte(d.Code)) {
 		t.Fatal("the state holds the code")
 	}
-	if !ch.Expires.Equal(c.t.Add(5*time.Minute)) || ch.Prompt["to"] != "+1 *** *** **42" {
+	if !ch.Expires.Equal(c.Now().Add(5*time.Minute)) || ch.Prompt["to"] != "+1 *** *** **42" {
 		t.Fatalf("challenge %+v", ch)
 	}
 	if _, err := f.FinishEnroll(ctx, alice, ch.State, code("00000000")); !errors.Is(err, factor.ErrWrongResponse) && d.Code != "00000000" {
@@ -54,11 +52,11 @@ func TestEnrollAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Kind != factor.SMS || string(e.Secret) != "+14155550142" || e.Label != "+1 *** *** **42" || !e.CreatedAt.Equal(c.t) {
+	if e.Kind != factor.SMS || string(e.Secret) != "+14155550142" || e.Label != "+1 *** *** **42" || !e.CreatedAt.Equal(c.Now()) {
 		t.Fatalf("enrollment %+v", e)
 	}
 
-	c.t = c.t.Add(time.Hour)
+	c.Advance(time.Hour)
 	ch, err = f.Challenge(ctx, alice, e)
 	if err != nil {
 		t.Fatal(err)
@@ -80,15 +78,15 @@ func TestEnrollAndVerify(t *testing.T) {
 	if _, err := f.Verify(ctx, alice, other, ch.State, code(ch.Deliver.Code)); !errors.Is(err, factor.ErrWrongResponse) {
 		t.Fatalf("state for another number: %v", err)
 	}
-	c.t = c.t.Add(time.Minute)
+	c.Advance(time.Minute)
 	got, err := f.Verify(ctx, alice, e, ch.State, code(ch.Deliver.Code))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.LastUsedAt.Equal(c.t) {
+	if !got.LastUsedAt.Equal(c.Now()) {
 		t.Fatalf("LastUsedAt %v", got.LastUsedAt)
 	}
-	c.t = c.t.Add(5 * time.Minute)
+	c.Advance(5 * time.Minute)
 	if _, err := f.Verify(ctx, alice, e, ch.State, code(ch.Deliver.Code)); !errors.Is(err, factor.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
@@ -96,7 +94,7 @@ func TestEnrollAndVerify(t *testing.T) {
 
 func TestTamperedState(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{time.Now()}
+	c := testclock.New(time.Now())
 	f := newFactor(t, c)
 	e, _ := f.FromDirectory("+1 415 555 0142")
 	ch, err := f.Challenge(ctx, alice, e)
@@ -110,7 +108,7 @@ func TestTamperedState(t *testing.T) {
 			t.Fatalf("state with byte %d flipped verified", i)
 		}
 	}
-	other, _ := factorsms.New(factorsms.Config{Key: bytes.Repeat([]byte{8}, 32), Now: c.now})
+	other, _ := factorsms.New(factorsms.Config{Key: bytes.Repeat([]byte{8}, 32), Now: c.Now})
 	if _, err := other.Verify(ctx, alice, e, ch.State, code(ch.Deliver.Code)); !errors.Is(err, factor.ErrWrongResponse) {
 		t.Fatalf("another key verified: %v", err)
 	}
@@ -120,7 +118,7 @@ func TestTamperedState(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	f := newFactor(t, &clock{time.Now()})
+	f := newFactor(t, testclock.New(time.Now()))
 	for _, phone := range []string{"", "call me", "+0 12", "12"} {
 		if _, err := f.BeginEnroll(context.Background(), alice, factor.Response{Values: map[string]string{"phone": phone}}); !errors.Is(err, factor.ErrBadInput) {
 			t.Errorf("%q: %v", phone, err)

@@ -14,20 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/testenv/testclock"
+
 	"github.com/sspr/sspr/internal/factor"
 )
 
-// clock is a settable test clock.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newFactor(t *testing.T, cfg Config, c *clock) *Factor {
+func newFactor(t *testing.T, cfg Config, c *testclock.Clock) *Factor {
 	t.Helper()
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Example Corp"
 	}
-	cfg.Clock = c.now
+	cfg.Clock = c.Now
 	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +62,7 @@ func TestRFC6238Vectors(t *testing.T) {
 				t.Errorf("%s at %d: %s, want %s", alg, v.unix, got, want)
 			}
 			// And through the factor: an enrollment with that seed accepts it.
-			c := &clock{time.Unix(v.unix, 0)}
+			c := testclock.New(time.Unix(v.unix, 0))
 			f := newFactor(t, Config{Digits: 8, Algorithm: alg}, c)
 			e := enrollmentWith(t, []byte(seeds[alg]), params{alg, 8, 30}, 0)
 			if _, err := f.Verify(context.Background(), alice, e, nil, codeResp(want)); err != nil {
@@ -122,7 +119,7 @@ func TestAgainstOathtool(t *testing.T) {
 		{Algorithm: SHA1, Digits: 8, Period: 15 * time.Second},
 	}
 	for _, cfg := range cases {
-		c := &clock{time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC))
 		f := newFactor(t, cfg, c)
 		ctx := context.Background()
 		ch, err := f.BeginEnroll(ctx, alice, factor.Response{})
@@ -141,15 +138,15 @@ func TestAgainstOathtool(t *testing.T) {
 		if manual != encodeBase32(p.Seed) {
 			t.Errorf("secret_base32 %q does not encode the seed", manual)
 		}
-		code := oathtool(t, p.Seed, f.cfg.Algorithm, f.cfg.Digits, f.cfg.Period, c.t)
+		code := oathtool(t, p.Seed, f.cfg.Algorithm, f.cfg.Digits, f.cfg.Period, c.Now())
 		e, err := f.FinishEnroll(ctx, alice, ch.State, codeResp(code))
 		if err != nil {
 			t.Fatalf("%+v: FinishEnroll(oathtool code %s): %v", cfg, code, err)
 		}
 		for i := 1; i <= 3; i++ {
-			c.t = c.t.Add(f.cfg.Period)
-			code := oathtool(t, p.Seed, f.cfg.Algorithm, f.cfg.Digits, f.cfg.Period, c.t)
-			if got := generate(p.Seed, f.cfg.Algorithm, f.cfg.Digits, c.t.Unix()/int64(f.cfg.Period/time.Second)); got != code {
+			c.Advance(f.cfg.Period)
+			code := oathtool(t, p.Seed, f.cfg.Algorithm, f.cfg.Digits, f.cfg.Period, c.Now())
+			if got := generate(p.Seed, f.cfg.Algorithm, f.cfg.Digits, c.Now().Unix()/int64(f.cfg.Period/time.Second)); got != code {
 				t.Errorf("%+v: generate = %s, oathtool = %s", cfg, got, code)
 			}
 			if e, err = f.Verify(ctx, alice, e, nil, codeResp(code)); err != nil {
@@ -160,7 +157,7 @@ func TestAgainstOathtool(t *testing.T) {
 }
 
 func TestEnrollPrompt(t *testing.T) {
-	c := &clock{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := newFactor(t, Config{Issuer: "Example Corp", Algorithm: SHA256, Digits: 8}, c)
 	ch, err := f.BeginEnroll(context.Background(), factor.Subject{Login: "alice@example.test"}, factor.Response{})
 	if err != nil {
@@ -197,7 +194,7 @@ func TestEnrollPrompt(t *testing.T) {
 	if !strings.HasPrefix(png, "data:image/png;base64,") || err != nil || !strings.HasPrefix(string(raw), "\x89PNG") {
 		t.Errorf("qr_png is not a PNG data URI: %.40q (%v)", png, err)
 	}
-	if !ch.Expires.Equal(c.t.Add(DefaultEnrollTTL)) {
+	if !ch.Expires.Equal(c.Now().Add(DefaultEnrollTTL)) {
 		t.Errorf("expires %v", ch.Expires)
 	}
 	// Two enrollments never share a seed.
@@ -215,12 +212,12 @@ func TestEnrollPrompt(t *testing.T) {
 
 func TestFinishEnroll(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := newFactor(t, Config{}, c)
 	ch, _ := f.BeginEnroll(ctx, alice, factor.Response{})
 	var p pending
 	json.Unmarshal(ch.State, &p)
-	step := c.t.Unix() / 30
+	step := c.Now().Unix() / 30
 
 	if _, err := f.FinishEnroll(ctx, alice, ch.State, codeResp(wrongCode(p.Seed, step, 6))); !errors.Is(err, factor.ErrWrongResponse) {
 		t.Errorf("wrong code: %v", err)
@@ -233,15 +230,15 @@ func TestFinishEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FinishEnroll: %v", err)
 	}
-	if e.Kind != factor.TOTP || e.Label != DefaultLabel || !e.CreatedAt.Equal(c.t) {
+	if e.Kind != factor.TOTP || e.Label != DefaultLabel || !e.CreatedAt.Equal(c.Now()) {
 		t.Errorf("enrollment %+v", e)
 	}
 	// The code used to enroll is spent.
 	if _, err := f.Verify(ctx, alice, e, nil, codeResp(good)); !errors.Is(err, factor.ErrReplayed) {
 		t.Errorf("enrollment code reused: %v", err)
 	}
-	c.t = c.t.Add(DefaultEnrollTTL)
-	if _, err := f.FinishEnroll(ctx, alice, ch.State, codeResp(generate(p.Seed, SHA1, 6, c.t.Unix()/30))); !errors.Is(err, factor.ErrExpired) {
+	c.Advance(DefaultEnrollTTL)
+	if _, err := f.FinishEnroll(ctx, alice, ch.State, codeResp(generate(p.Seed, SHA1, 6, c.Now().Unix()/30))); !errors.Is(err, factor.ErrExpired) {
 		t.Errorf("expired enrollment: %v", err)
 	}
 }
@@ -269,7 +266,7 @@ func TestVerifyReplayAndSkew(t *testing.T) {
 	step := start.Unix() / 30
 	at := func(s int64) string { return generate(seed, SHA1, 6, s) }
 
-	c := &clock{start.Add(10 * time.Second)}
+	c := testclock.New(start.Add(10 * time.Second))
 	f := newFactor(t, Config{}, c)
 	e := enrollmentWith(t, seed, params{SHA1, 6, 30}, step-5)
 
@@ -302,7 +299,7 @@ func TestVerifyReplayAndSkew(t *testing.T) {
 	if err != nil {
 		t.Fatalf("current step: %v", err)
 	}
-	if !e2.LastUsedAt.Equal(c.t) {
+	if !e2.LastUsedAt.Equal(c.Now()) {
 		t.Errorf("LastUsedAt %v", e2.LastUsedAt)
 	}
 	// A future step (fast phone clock) is accepted, and then even the
@@ -315,7 +312,7 @@ func TestVerifyReplayAndSkew(t *testing.T) {
 		t.Errorf("older step after a newer one: %v", err)
 	}
 	// A new period makes a new code work, once.
-	c.t = c.t.Add(60 * time.Second)
+	c.Advance(60 * time.Second)
 	e4, err := f.Verify(ctx, alice, e3, nil, codeResp(at(step+2)))
 	if err != nil {
 		t.Fatalf("later step: %v", err)
@@ -325,7 +322,7 @@ func TestVerifyReplayAndSkew(t *testing.T) {
 	}
 
 	// Skew 0: only the current step; skew 2: two either side.
-	c.t = start.Add(10 * time.Second)
+	c.Set(start.Add(10 * time.Second))
 	strict := newFactor(t, Config{Skew: -1}, c)
 	if _, err := strict.Verify(ctx, alice, e, nil, codeResp(at(step-1))); !errors.Is(err, factor.ErrWrongResponse) {
 		t.Errorf("skew 0 accepted the previous step: %v", err)
@@ -349,7 +346,7 @@ func TestEnrollmentKeepsItsParameters(t *testing.T) {
 	// An enrollment made with SHA256/8 digits keeps working after the
 	// configuration changes to the defaults.
 	ctx := context.Background()
-	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	seed := make([]byte, 32)
 	e := enrollmentWith(t, seed, params{SHA256, 8, 60}, 0)
 	f := newFactor(t, Config{}, c)
@@ -364,7 +361,7 @@ func TestEnrollmentKeepsItsParameters(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(decoy.Prompt, ch.Prompt) {
 		t.Fatalf("decoy prompt %v, real %v (%v)", decoy.Prompt, ch.Prompt, err)
 	}
-	if _, err := f.Verify(ctx, alice, e, nil, codeResp(generate(seed, SHA256, 8, c.t.Unix()/60))); err != nil {
+	if _, err := f.Verify(ctx, alice, e, nil, codeResp(generate(seed, SHA256, 8, c.Now().Unix()/60))); err != nil {
 		t.Errorf("Verify: %v", err)
 	}
 	if _, err := f.Verify(ctx, alice, factor.Enrollment{Secret: []byte("nope")}, nil, codeResp("123456")); err == nil {
