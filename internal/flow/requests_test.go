@@ -1,0 +1,73 @@
+package flow_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/demo"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
+	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/flow"
+)
+
+// TestResetFlowDirectoryRequests counts, from the directory's side (a tap in
+// front of it), the requests of one complete reset — identify, the mailed
+// code, the new password — on a warm connection pool and policy cache: the
+// lookup, one fresh lookup in the password step (status, policy and notice
+// addresses read from it) and the write. Before, verify looked the person up
+// again, and the password step asked for the policy, the status and the
+// notice addresses one request each (issue 10: ≤ 4 per flow).
+func TestResetFlowDirectoryRequests(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	srv, err := demo.Start(ctx, demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tap := ldapdirtest.NewTap(t, srv.Addr())
+	cfg := openldap.Preset()
+	cfg.Name = "demo"
+	cfg.URLs = []string{tap.URL()}
+	cfg.BindDN, cfg.BindPassword, cfg.BaseDN = srv.ServiceDN(), srv.ServicePassword(), srv.BaseDN()
+	cfg.AllowInsecurePasswordWrites = true
+	cfg.Timeout = 5 * time.Second
+	dir, err := openldap.New(cfg, openldap.Options{PasswordWrite: "modify"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reset.Directories = directory.NewSet(dir)
+
+	reset := func(pw string) {
+		t.Helper()
+		token, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7", Language: "en"})
+		if err != nil || st.State != flow.StateChallenged {
+			t.Fatalf("start: %v %+v", err, st)
+		}
+		if st, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.7"); err != nil || st.State != flow.StateVerified {
+			t.Fatalf("verify: %v %+v", err, st)
+		}
+		if st, err := h.reset.SetPassword(ctx, token, pw, pw, "192.0.2.7"); err != nil || st.State != flow.StateDone {
+			t.Fatalf("password: %v %+v", err, st)
+		}
+	}
+	reset("Warm-Up-Pass-1") // dials and binds the pool, caches the policy
+	tap.Reset()
+	reset("Second-Pass-22")
+	reqs := tap.Requests()
+	ops := map[string]int{}
+	for _, r := range reqs {
+		ops[r.Op]++
+	}
+	t.Logf("one complete reset: %d requests %v", len(reqs), ops)
+	if len(reqs) > 4 || ops["modify"] != 1 || ops["search"] > 2 || ops["bind"] != 0 {
+		t.Errorf("one complete reset sent %d requests %v (%+v), want at most 4: the lookup, one in the password step, the write", len(reqs), ops, reqs)
+	}
+	// The notice still went to the person's address.
+	ms := h.messages(t)
+	if last := ms[len(ms)-1]; last.Kind != "password_notice" || last.Recipient != "alice@demo.sspr.test" {
+		t.Errorf("last message %s to %s, want the password notice to alice", last.Kind, last.Recipient)
+	}
+}
