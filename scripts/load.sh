@@ -13,6 +13,9 @@
 # to `sspr-load run` (e.g. -concurrency 64 -duration 60s).
 #
 #   LOAD_OU=name  the OU of the load users (default load)
+#   LOAD_PREFIX=p their login prefix (default loadu; logins are unique
+#                 domain-wide on AD, so another OU needs another prefix)
+#   LOAD_SKIP_USERS=1 the users exist already: do not add them again
 #   LOAD_DELETE=1 delete the load users and their OU afterwards (sspr-load delete)
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
@@ -97,7 +100,11 @@ ad)
 	;;
 esac
 
-BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+admin+=(-prefix "${LOAD_PREFIX:-loadu}")
+raw+=(-raw-prefix "${LOAD_PREFIX:-loadu}")
+if [[ -z ${LOAD_SKIP_USERS:-} ]]; then
+	BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+fi
 
 smtp_port=$((20000 + RANDOM % 20000))
 http_port=$((20000 + RANDOM % 20000))

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -62,7 +64,7 @@ func (o dirOptions) mail(i int) string { return fmt.Sprintf("%s%d@load.test", o.
 // createUsers adds count users (prefix0 … prefixN-1) below baseDN,
 // creating the OU first; existing users are left as they are, so a second
 // run reuses them.
-func createUsers(o dirOptions, count int, password string, progress func(done int)) error {
+func createUsers(o dirOptions, count, workers int, password string, progress func(done int)) error {
 	c, err := o.dial()
 	if err != nil {
 		return err
@@ -70,11 +72,39 @@ func createUsers(o dirOptions, count int, password string, progress func(done in
 	defer c.Close()
 	ou := ldap.NewAddRequest(o.baseDN, nil)
 	ou.Attribute("objectClass", []string{"top", "organizationalUnit"})
-	ou.Attribute("ou", []string{strings.TrimPrefix(strings.SplitN(o.baseDN, ",", 2)[0], "ou=")})
+	// The RDN's value, whatever case the attribute name is written in
+	// (AD refuses "OU=x" with ou "OU=x").
+	_, rdn, _ := strings.Cut(strings.SplitN(o.baseDN, ",", 2)[0], "=")
+	ou.Attribute("ou", []string{rdn})
 	if err := c.Add(ou); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return fmt.Errorf("creating %s: %w", o.baseDN, err)
 	}
-	for i := range count {
+	// Each worker adds every workers-th user over a connection of its own.
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, max(workers, 1))
+	for w := range max(workers, 1) {
+		wg.Go(func() {
+			wc := c
+			if w > 0 {
+				if wc, errs[w] = o.dial(); errs[w] != nil {
+					return
+				}
+				defer wc.Close()
+			}
+			errs[w] = addUsers(o, wc, w, max(workers, 1), count, password, func() {
+				if progress != nil {
+					progress(int(done.Add(1)))
+				}
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func addUsers(o dirOptions, c *ldap.Conn, first, step, count int, password string, added func()) error {
+	for i := first; i < count; i += step {
 		login := o.login(i)
 		var add *ldap.AddRequest
 		switch o.kind {
@@ -99,9 +129,7 @@ func createUsers(o dirOptions, count int, password string, progress func(done in
 		if err := c.Add(add); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 			return fmt.Errorf("creating %s: %w", login, err)
 		}
-		if progress != nil {
-			progress(i + 1)
-		}
+		added()
 	}
 	return nil
 }

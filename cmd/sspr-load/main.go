@@ -84,13 +84,14 @@ func cmdUsers(args []string) error {
 	o := dirFlags(fs, "")
 	count := fs.Int("count", 1000, "how many users")
 	password := fs.String("password", "Load-Initial-Pass-1", "their initial password")
+	workers := fs.Int("workers", 4, "connections adding users at once")
 	_ = fs.Parse(args)
 	fillPassword(o, "BIND_PASSWORD")
 	if o.url == "" || o.baseDN == "" {
 		return errors.New("users: -url and -base-dn are required")
 	}
 	start := time.Now()
-	err := createUsers(*o, *count, *password, func(done int) {
+	err := createUsers(*o, *count, *workers, *password, func(done int) {
 		if done%100 == 0 || done == *count {
 			fmt.Fprintf(os.Stderr, "\rusers: %d/%d", done, *count)
 		}
@@ -496,7 +497,7 @@ func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[stri
 			if flows > 0 {
 				perFlow = ms(cpu/time.Duration(flows)) + " ms"
 			}
-			fmt.Printf("  sspr: CPU/flow %s, RSS %s, open files %d\n", perFlow, mib(now.rssBytes), now.fds)
+			fmt.Printf("  sspr: CPU/flow %s, RSS %s (peak %s since start), open files %d\n", perFlow, mib(now.rssBytes), mib(now.hwmBytes), now.fds)
 			*last = now
 		}
 	}

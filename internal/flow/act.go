@@ -95,7 +95,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
 	var f *record.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		if f, err = r.load(tx, token); err != nil {
 			return err

@@ -517,7 +517,7 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 
 func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
 	var f *record.Flow
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
@@ -565,7 +565,7 @@ func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clie
 func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var kind factor.Kind
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		f, err := r.load(tx, token)
 		if err != nil {
 			return err
@@ -595,7 +595,7 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var f *record.Flow
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // TestResetFlowDirectoryRequests counts, from the directory's side (a tap in
@@ -69,5 +71,44 @@ func TestResetFlowDirectoryRequests(t *testing.T) {
 	ms := h.messages(t)
 	if last := ms[len(ms)-1]; last.Kind != "password_notice" || last.Recipient != "alice@demo.sspr.test" {
 		t.Errorf("last message %s to %s, want the password notice to alice", last.Kind, last.Recipient)
+	}
+}
+
+// TestStepsReadBesideTheWriter: loading a flow (status, and the first read
+// of choose, resend, verify and the password step) is a read-only
+// transaction that does not wait for the one writer; before, each was a
+// writing transaction of its own, queued behind every other write.
+func TestStepsReadBesideTheWriter(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	token, _, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = h.store.InTx(ctx, func(*store.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	defer close(release)
+	done := make(chan error, 1)
+	go func() {
+		st, err := h.reset.Status(ctx, token)
+		if err == nil && st.State != flow.StateChallenged {
+			err = fmt.Errorf("state %s, want challenged", st.State)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // only a deadlock breaker
+		t.Fatal("reading a flow waited for the open writing transaction")
 	}
 }

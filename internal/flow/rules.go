@@ -95,7 +95,7 @@ func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *pass
 		return nil, nil, password.Context{}, refuse(CodeWrongState)
 	}
 	var f *record.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
