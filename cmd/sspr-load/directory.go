@@ -235,23 +235,49 @@ func (r *rawResetter) drop() {
 	}
 }
 
-// countOps reads OpenLDAP's completed-operation counter from cn=monitor
+// opCounts are OpenLDAP's completed operations by kind (bind, search,
+// modify, extended, …) and in total, from cn=monitor.
+type opCounts map[string]int64
+
+func (c opCounts) total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// minus returns c - d, kind by kind.
+func (c opCounts) minus(d opCounts) opCounts {
+	out := opCounts{}
+	for k, v := range c {
+		out[k] = v - d[k]
+	}
+	return out
+}
+
+// countOps reads OpenLDAP's completed-operation counters from cn=monitor
 // (needs the monitor database, which scripts/testenv/openldap.sh turns on);
 // ok is false where the directory has no such counter (Samba).
-func countOps(o dirOptions) (n int64, ok bool) {
+func countOps(o dirOptions) (opCounts, bool) {
 	c, err := o.dial()
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	defer c.Close()
-	res, err := c.Search(ldap.NewSearchRequest("cn=Operations,cn=Monitor", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false,
+	res, err := c.Search(ldap.NewSearchRequest("cn=Operations,cn=Monitor", ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 10, false,
 		"(objectClass=*)", []string{"monitorOpCompleted"}, nil))
 	if err != nil || len(res.Entries) == 0 {
-		return 0, false
+		return nil, false
 	}
-	var v int64
-	if _, err := fmt.Sscan(res.Entries[0].GetAttributeValue("monitorOpCompleted"), &v); err != nil {
-		return 0, false
+	out := opCounts{}
+	for _, e := range res.Entries {
+		var v int64
+		if _, err := fmt.Sscan(e.GetAttributeValue("monitorOpCompleted"), &v); err != nil {
+			return nil, false
+		}
+		kind := strings.ToLower(strings.TrimPrefix(strings.SplitN(e.DN, ",", 2)[0], "cn="))
+		out[kind] = v
 	}
-	return v, true
+	return out, true
 }

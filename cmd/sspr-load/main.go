@@ -185,6 +185,11 @@ type phaseResult struct {
 	DirCPU  time.Duration `json:"directory_cpu_ns"`
 	DirOps  int64         `json:"directory_ops"`
 	OpsSeen bool          `json:"directory_ops_counted"`
+	// OpsByKind splits DirOps by operation; QuietOps is what the
+	// directory did meanwhile for others (the quiet rate measured before
+	// the run, times the phase's length), already taken out of both.
+	OpsByKind opCounts `json:"directory_ops_by_kind,omitempty"`
+	QuietOps  float64  `json:"directory_ops_others"`
 }
 
 func (p phaseResult) perSecond() float64 {
@@ -227,6 +232,9 @@ func run(ctx context.Context, o runOptions) error {
 		}
 		printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample)
 		windowBusy, windowFlows = 0, 0
+	}
+	if o.monitor {
+		measureQuiet(ctx, o)
 	}
 	fmt.Printf("sspr-load: %s against %s, concurrency %d, %d users, rate %s, raw %v\n",
 		o.duration, o.api, o.concurrency, o.users, rateText(o.rate), rawOn)
@@ -293,6 +301,15 @@ func (p *phaseResult) add(q phaseResult) {
 	p.DirCPU += q.DirCPU
 	p.DirOps += q.DirOps
 	p.OpsSeen = p.OpsSeen || q.OpsSeen
+	p.QuietOps += q.QuietOps
+	if q.OpsByKind != nil {
+		if p.OpsByKind == nil {
+			p.OpsByKind = opCounts{}
+		}
+		for k, v := range q.OpsByKind {
+			p.OpsByKind[k] += v
+		}
+	}
 }
 
 type errorCounts struct {
@@ -336,7 +353,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if o.dirPID > 0 {
 		dirBefore, _ = sampleProc(o.dirPID)
 	}
-	var ops0 int64
+	var ops0 opCounts
 	opsOK := false
 	if o.monitor {
 		ops0, opsOK = countOps(*o.raw)
@@ -355,7 +372,13 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if opsOK {
 		if ops1, ok := countOps(*o.raw); ok {
 			// Each countOps is a bind, a search and an unbind of its own.
-			res.DirOps, res.OpsSeen = ops1-ops0-3, true
+			d := ops1.minus(ops0)
+			d["bind"]--
+			d["search"]--
+			d["unbind"]--
+			res.OpsByKind, res.OpsSeen = d, true
+			res.QuietOps = quietOpsPerSecond * res.Elapsed.Seconds()
+			res.DirOps = d.total()
 		}
 	}
 	return res
@@ -552,13 +575,13 @@ func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error 
 		fmt.Printf(", directory CPU %s ms/flow", ms(s.DirCPU/time.Duration(s.OK)))
 	}
 	if s.OpsSeen && s.OK > 0 {
-		fmt.Printf(", %.1f directory operations/flow", float64(s.DirOps)/float64(s.OK))
+		fmt.Printf(", %.1f directory operations/flow (%s; %.1f without others' at their quiet rate)", float64(s.DirOps)/float64(s.OK), perFlowOps(*s), (float64(s.DirOps)-s.QuietOps)/float64(s.OK))
 	}
 	fmt.Println()
 	if r.Elapsed > 0 {
 		fmt.Printf("         raw  %d resets in %s = %.1f resets/s (%d errors)", r.OK, r.Elapsed.Round(time.Millisecond), r.perSecond(), r.Errors)
 		if r.OpsSeen && r.OK > 0 {
-			fmt.Printf(", %.1f directory operations/reset", float64(r.DirOps)/float64(r.OK))
+			fmt.Printf(", %.1f directory operations/reset (%s; %.1f without others')", float64(r.DirOps)/float64(r.OK), perFlowOps(*r), (float64(r.DirOps)-r.QuietOps)/float64(r.OK))
 		}
 		fmt.Println()
 		if r.perSecond() > 0 {
@@ -575,4 +598,48 @@ func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error 
 		return err
 	}
 	return os.WriteFile(o.jsonOut, append(b, '\n'), 0o644)
+}
+
+// quietOpsPerSecond is the rate of operations the directory completed for
+// others (other clients of a shared directory) while nothing here ran.
+var quietOpsPerSecond float64
+
+// measureQuiet counts the directory's operations over a few seconds with
+// no load of ours, so the per-flow figures leave out what others did.
+func measureQuiet(ctx context.Context, o runOptions) {
+	const quiet = 5 * time.Second
+	before, ok := countOps(*o.raw)
+	if !ok {
+		return
+	}
+	select {
+	case <-time.After(quiet):
+	case <-ctx.Done():
+		return
+	}
+	after, ok := countOps(*o.raw)
+	if !ok {
+		return
+	}
+	d := after.minus(before)
+	n := float64(d.total() - 3) // our own bind, search, unbind
+	quietOpsPerSecond = max(n, 0) / quiet.Seconds()
+	fmt.Printf("sspr-load: the directory did %.1f operations/s for others while we were quiet (%v)\n", quietOpsPerSecond, d)
+}
+
+// perFlowOps lists the operations per flow by kind (others' not taken out
+// of these).
+func perFlowOps(p phaseResult) string {
+	keys := make([]string, 0, len(p.OpsByKind))
+	for k, v := range p.OpsByKind {
+		if v > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(p.OpsByKind[k])/float64(p.OK)))
+	}
+	return strings.Join(parts, ", ")
 }
