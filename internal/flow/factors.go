@@ -49,7 +49,7 @@ func (r *Reset) enrollments(ctx context.Context, _ *record.Flow, user *directory
 // pre-enroll, and the kinds that need no enrollment.
 func (c *Catalogue) enrollmentsOf(ctx context.Context, k *Kit, user *directory.User) ([]*enrolled, error) {
 	var rows []*store.Enrollment
-	err := k.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := k.read(ctx, func(tx *store.Tx) error {
 		var err error
 		rows, err = tx.Enrollments(user.Directory, user.DN)
 		return err
