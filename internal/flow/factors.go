@@ -626,7 +626,9 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		good, updated = r.check(ctx, f, kind, resp)
 	}
 	var stepErr *Error
+	refundedInTx := false
 	step := func(tx *store.Tx) error {
+		refundedInTx = false
 		f.UpdatedAt = now
 		ev := r.event(f, "verify", clientIP, audit.Success, "")
 		ev.Detail = map[string]any{"factor": string(kind)}
@@ -636,6 +638,15 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			next := StateChoose
 			if len(f.FactorsDone) >= f.FactorsRequired {
 				next = StateVerified
+			}
+			// Only wrong answers stay counted: the slot goes back in this
+			// transaction when the limiter can, after it otherwise.
+			if tr, ok := r.Limiter.(TxRefunder); ok && e == nil {
+				if err := tr.RefundIn(tx, LimitVerify, limitKey(f), clientIP, ""); err != nil {
+					r.log().Error("giving back an abuse-control slot failed; trying again after the step", "err", err)
+				} else {
+					refundedInTx = true
+				}
 			}
 			if err := moveTo(f, next); err != nil {
 				return err
@@ -687,7 +698,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
-	if good {
+	if good && !refundedInTx {
 		refund() // only wrong answers stay counted
 	}
 	if stepErr != nil {

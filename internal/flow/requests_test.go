@@ -3,9 +3,11 @@ package flow_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/directory/demo"
 	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
@@ -110,5 +112,57 @@ func TestStepsReadBesideTheWriter(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second): // only a deadlock breaker
 		t.Fatal("reading a flow waited for the open writing transaction")
+	}
+}
+
+// countingStore counts the writing transactions that go through it.
+type countingStore struct {
+	*store.Store
+	writes atomic.Int64
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(*store.Tx) error) error {
+	c.writes.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+
+// TestRightCodeRefundsInTheStep: a right code gives its failure slot back in
+// the transaction that records the answer, so verifying costs two writing
+// transactions (the slot taken, the answer with the refund) instead of
+// three; the slot is given back all the same.
+func TestRightCodeRefundsInTheStep(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	cs := &countingStore{Store: h.store}
+	h.reset.Store = cs
+	h.reset.Limiter = &storeLimiter{l: newStoreLimiter(abuse.DefaultPolicy(), h.store, h.clock.Now).l, st: cs}
+	token, _, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := h.lastCode(t)
+	before := cs.writes.Load()
+	if st, err := h.reset.VerifyCode(ctx, token, code, "192.0.2.7"); err != nil || st.State != flow.StateVerified {
+		t.Fatalf("verify: %v %+v", err, st)
+	}
+	if got := cs.writes.Load() - before; got != 2 {
+		t.Errorf("a right code took %d writing transactions, want 2", got)
+	}
+	err = h.store.ReadTx(ctx, func(tx *store.Tx) error {
+		for _, kind := range []string{"verify_failure_ip", "verify_failure_user"} {
+			for _, key := range []string{abuse.IPKey("192.0.2.7", 64), abuse.LoginKey("demo|uid=alice,ou=people,dc=demo,dc=sspr")} {
+				bs, err := tx.AbuseBuckets(kind, key, h.clock.Now().Add(-48*time.Hour))
+				if err != nil {
+					return err
+				}
+				if len(bs) > 0 {
+					t.Errorf("%s %s still counts %+v after a right code", kind, key, bs)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
