@@ -305,12 +305,13 @@ func freshRoot(t *testing.T) string {
 		debianRoot.tar = filepath.Join(dir, "debian-root.tar")
 		// minbase plus systemd (for systemctl enable and systemd-analyze,
 		// not as PID 1), procps (ExecReload's kill) and man-db (the unit's
-		// Documentation= is checked by systemd-analyze verify).
+		// Documentation= is checked by systemd-analyze verify), and
+		// pamtester (a PAM application for the agent's package test).
 		// Once more on failure: a mirror's passing hiccup is not what
 		// this test is about.
 		for attempt := 0; attempt < 2; attempt++ {
 			debianRoot.out, debianRoot.err = runErr(15*time.Minute, nil, "mmdebstrap", "--mode=root", "--variant=minbase",
-				"--include=systemd,procps,man-db", "bookworm", debianRoot.tar, mirror)
+				"--include=systemd,procps,man-db,pamtester", "bookworm", debianRoot.tar, mirror)
 			if debianRoot.err == nil {
 				break
 			}

@@ -3,7 +3,11 @@
 # image, from the working tree.
 #
 #   scripts/package.sh                 all three
-#   scripts/package.sh deb rpm         only these (any of: deb rpm image)
+#   scripts/package.sh deb rpm         only these (any of: deb rpm image agent)
+#   scripts/package.sh agent           the login-screen agent's deb
+#                                      (sspr-agent + pam_sspr.so; needs gcc,
+#                                      make and libpam0g-dev; this machine's
+#                                      architecture only)
 #
 # Environment:
 #   OUT=DIR          where the packages go (default dist/)
@@ -28,9 +32,9 @@ targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(deb rpm image)
 for t in "${targets[@]}"; do
 	case $t in
-	deb | rpm | image) ;;
+	deb | rpm | image | agent) ;;
 	*)
-		echo "package.sh: unknown target $t (want deb, rpm or image)" >&2
+		echo "package.sh: unknown target $t (want deb, rpm, image or agent)" >&2
 		exit 2
 		;;
 	esac
@@ -66,6 +70,33 @@ trap 'rm -rf "$stage"' EXIT
 
 echo "package.sh: sspr $VERSION for linux/$arch into $out"
 
+# The agent's deb: its own stage and nfpm config (packaging/agent/).
+agent_deb() {
+	if [[ $arch != "$hostarch" ]]; then
+		echo "package.sh: the agent's PAM module is built with this machine's gcc: no cross build (GOARCH=$arch)" >&2
+		exit 2
+	fi
+	local a=$stage/agent
+	mkdir -p "$a/scripts" "$a/doc"
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath \
+		-ldflags "-s -w -X main.version=$VERSION" -o "$a/sspr-agent" ./cmd/sspr-agent
+	make -s -C pam OUT="$a/pam_sspr.so" "$a/pam_sspr.so"
+	# nfpm expands no variables in paths: the module folder is filled in here.
+	sed "s|@MULTIARCH@|$("${CC:-gcc}" -print-multiarch)|" packaging/agent/nfpm.yaml >"$a/nfpm.yaml"
+	cp packaging/agent/pam-config packaging/agent/agent.yaml "$a/"
+	cp packaging/agent/scripts/*.sh "$a/scripts/"
+	cp README.md LICENSE docs/agents/linux.md "$a/doc/"
+	find "$a" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	(cd "$a" && SSPR_VERSION=$VERSION SSPR_ARCH=$arch GOFLAGS= \
+		go run "$nfpm_module" package --config nfpm.yaml --packager deb --target "$out/")
+}
+server=no
+for t in "${targets[@]}"; do [[ $t == agent ]] || server=yes; done
+if [[ $server == no ]]; then
+	agent_deb
+	exit 0
+fi
+
 # A static binary: no cgo, so it runs on any Linux and in an image FROM scratch.
 CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath \
 	-ldflags "-s -w -X main.version=$VERSION" -o "$stage/sspr" ./cmd/sspr
@@ -95,6 +126,7 @@ nfpm() {
 
 for t in "${targets[@]}"; do
 	case $t in
+	agent) agent_deb ;;
 	deb | rpm)
 		nfpm package --config nfpm.yaml --packager "$t" --target "$out/"
 		;;

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/flow"
 )
 
 // agentsCmd is "sspr agents": the login-screen agents (machine identity).
@@ -30,11 +31,7 @@ records naming it, and revocation.`,
 		Short: "Issue a one-time registration token for a machine (sspr-agent register --token ...)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			agents, closeStore, err := app.AgentAdmin(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.Log))
+			agents, closeStore, err := openAgents(cmd, path)
 			if err != nil {
 				return err
 			}
@@ -56,11 +53,7 @@ records naming it, and revocation.`,
 		Short: "List registered agents: name, version, last seen, revoked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			agents, closeStore, err := app.AgentAdmin(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.Log))
+			agents, closeStore, err := openAgents(cmd, path)
 			if err != nil {
 				return err
 			}
@@ -94,11 +87,7 @@ records naming it, and revocation.`,
 		Short: "Revoke an agent: its signed requests are refused from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			agents, closeStore, err := app.AgentAdmin(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.Log))
+			agents, closeStore, err := openAgents(cmd, path)
 			if err != nil {
 				return err
 			}
@@ -116,4 +105,14 @@ records naming it, and revocation.`,
 	}
 	cmd.AddCommand(token, list, revoke)
 	return cmd
+}
+
+// openAgents loads the configuration and opens the agents' store for one
+// `sspr agents` command.
+func openAgents(cmd *cobra.Command, path string) (*flow.Agents, func() error, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app.AgentAdmin(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.Log))
 }

@@ -102,3 +102,20 @@ func RegisterAgents(mux *http.ServeMux, agents Agents, ips web.ClientIPs, cat *i
 		a.write(w, http.StatusCreated, map[string]string{"agent_id": m.ID, "name": m.Name})
 	})
 }
+
+// clientOf is who a request is counted and audited as: the client address
+// (behind trusted proxies), or, for a registered login-screen agent, the
+// machine with its address ("agent:laptop-7/3f2a9c1e@203.0.113.5"), so the
+// per-address limits become per-machine limits (many people behind one NAT
+// address) and the audit log names the machine.
+func (a *API) clientOf(r *http.Request) string {
+	ip := a.ips.Of(r)
+	if m, ok := MachineOf(r.Context()); ok {
+		id := m.ID
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		return "agent:" + m.Name + "/" + id + "@" + ip
+	}
+	return ip
+}

@@ -193,7 +193,7 @@ func (a *API) startFlow(w http.ResponseWriter, r *http.Request, action flow.Acti
 	if !a.decode(w, r, &req) {
 		return
 	}
-	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat),
+	token, st, err := a.reset.Start(r.Context(), flow.StartInput{Action: action, Login: req.Login, ClientIP: a.clientOf(r), Language: web.Language(r, a.cat),
 		PoWToken: req.PoWToken, PoWSolution: req.PoWSolution, Directory: req.Directory})
 	a.reply(w, r, http.StatusAccepted, token, st, err)
 }
@@ -203,7 +203,7 @@ func (a *API) unlock(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	st, err := a.reset.Unlock(r.Context(), req.FlowID, a.ips.Of(r))
+	st, err := a.reset.Unlock(r.Context(), req.FlowID, a.clientOf(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 
@@ -213,7 +213,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := a.change.Change(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
-		Confirm: req.Password, ClientIP: a.ips.Of(r), Language: web.Language(r, a.cat)})
+		Confirm: req.Password, ClientIP: a.clientOf(r), Language: web.Language(r, a.cat)})
 	if err != nil {
 		a.reply(w, r, 0, "", flow.Status{}, err)
 		return
@@ -235,7 +235,7 @@ func (a *API) resend(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	st, err := a.reset.Resend(r.Context(), req.FlowID, a.ips.Of(r))
+	st, err := a.reset.Resend(r.Context(), req.FlowID, a.clientOf(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 
@@ -258,7 +258,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 			resp.JSON = req.Response
 		}
 	}
-	st, err := a.reset.Verify(r.Context(), req.FlowID, resp, a.ips.Of(r))
+	st, err := a.reset.Verify(r.Context(), req.FlowID, resp, a.clientOf(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 
@@ -267,7 +267,7 @@ func (a *API) choose(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	st, err := a.reset.Choose(r.Context(), req.FlowID, factor.Kind(req.Factor), a.ips.Of(r))
+	st, err := a.reset.Choose(r.Context(), req.FlowID, factor.Kind(req.Factor), a.clientOf(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 
@@ -276,7 +276,7 @@ func (a *API) password(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	st, err := a.reset.SetPassword(r.Context(), req.FlowID, req.Password, req.Password, a.ips.Of(r))
+	st, err := a.reset.SetPassword(r.Context(), req.FlowID, req.Password, req.Password, a.clientOf(r))
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 

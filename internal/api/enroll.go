@@ -50,7 +50,7 @@ func (a *API) registerEnroll(mux *http.ServeMux) {
 	}
 	handlers := []func(context.Context, *http.Request, enrollRequest) (string, flow.SessionView, error){
 		func(ctx context.Context, r *http.Request, q enrollRequest) (string, flow.SessionView, error) {
-			return a.enroll.SignIn(ctx, q.Login, q.Password, a.ips.Of(r), web.Language(r, a.cat))
+			return a.enroll.SignIn(ctx, q.Login, q.Password, a.clientOf(r), web.Language(r, a.cat))
 		},
 		func(ctx context.Context, _ *http.Request, q enrollRequest) (string, flow.SessionView, error) {
 			v, err := a.enroll.View(ctx, q.SessionID)

@@ -148,6 +148,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// limits, clock), one catalogue the recovery flow and enrollment.
 	kit := &flow.Kit{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Sealer: ring, Limiter: lim,
 		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg)}
+	// Password sync: pre-hooks and one outbox message per target for each
+	// new password, delivered by the outbox worker's sync sender.
+	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, worker.Lease, now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if syncSender != nil {
+		worker.Sync = syncSender
+	}
+	if planner != nil {
+		kit.Sync = planner
+	}
 	catalogue := &flow.Catalogue{Factors: fs, Offered: offered,
 		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile}
 	reset := &flow.Reset{
@@ -162,7 +175,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			// Questions never come first (NIST SP 800-63B-4); attribute
 			// questions only ask what the person's entry holds, which would
 			// tell a stranger about the account.
-			NotFirst: map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true},
+			NotFirst: withNotFirst(fs, map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true}),
 		},
 	}
 	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {
@@ -211,7 +224,7 @@ func firstNonEmpty(s ...string) string {
 func Directories(cfg *config.Config) (*directory.Set, error) {
 	var dirs []directory.Directory
 	for i, d := range cfg.Directories {
-		dir, err := newDirectory(d, cfg.Verification.Attributes)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
 		if err != nil {
 			for _, built := range dirs {
 				_ = built.Close()
@@ -224,8 +237,8 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 }
 
 // newDirectory builds one connector from its configuration entry.
-func newDirectory(d config.Directory, questions []config.AttributeQuestion) (directory.Directory, error) {
-	lc := ldapConfig(d, questions)
+func newDirectory(d config.Directory, questions []config.AttributeQuestion, extra ...string) (directory.Directory, error) {
+	lc := ldapConfig(d, questions, extra...)
 	switch d.Type {
 	case "ad":
 		return ad.New(lc)
@@ -240,8 +253,8 @@ func newDirectory(d config.Directory, questions []config.AttributeQuestion) (dir
 // connector's configuration. It lives here, not in config, because config
 // is the platform layer and may not know the adapters; it adds nothing the
 // file does not say except what the connector needs from elsewhere (the
-// attributes questions read).
-func ldapConfig(d config.Directory, questions []config.AttributeQuestion) ldapdir.Config {
+// attributes questions read, and those password sync maps people by).
+func ldapConfig(d config.Directory, questions []config.AttributeQuestion, extra ...string) ldapdir.Config {
 	lc := ldapdir.Config{
 		Name: d.Name, URLs: d.URLs, StartTLS: d.StartTLS, CAFile: d.CAFile, InsecureSkipVerify: d.InsecureSkipVerify,
 		AllowInsecureBinds: d.AllowInsecureBinds,
@@ -255,6 +268,8 @@ func ldapConfig(d config.Directory, questions []config.AttributeQuestion) ldapdi
 	for _, a := range questions {
 		lc.ExtraAttributes = append(lc.ExtraAttributes, a.Attribute)
 	}
+	// ... and the attributes password sync maps people by (upn, immutableId).
+	lc.ExtraAttributes = append(lc.ExtraAttributes, extra...)
 	if d.Type != "ad" {
 		lc.Flavor = d.Type
 	}

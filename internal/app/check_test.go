@@ -109,3 +109,15 @@ func TestCheckSkipsWhatConfigReported(t *testing.T) {
 		t.Errorf("reported twice: %v", problems)
 	}
 }
+
+// TestCheckRefusesFactorsNotInTheFlowYet: a factor with a package but no
+// path through the recovery flow is refused by config check and serve,
+// naming its place in verification.factors.
+func TestCheckRefusesFactorsNotInTheFlowYet(t *testing.T) {
+	cfg := parse(t, baseYAML+"verification:\n  factors: [email, totp]\n")
+	cfg.Verification.Factors = append(cfg.Verification.Factors, "yubikey")
+	problems, _ := app.Check(cfg, nil)
+	if !has(problems, "verification.factors[2]", "not offered by the recovery flow yet") {
+		t.Fatalf("problems: %v", problems)
+	}
+}

@@ -98,5 +98,8 @@ func moreFactors(cfg *config.Config, k factor.Kind, key []byte, now func() time.
 		return questions.New(questions.Config{Questions: qs, AllowUserDefined: v.Questions.AllowCustom, Required: v.Questions.AnswersRequired,
 			Ask: v.Questions.Asked, MinAnswerLength: v.Questions.MinAnswerLength, Clock: now})
 	}
+	if f, ok, err := enterpriseFactor(cfg, k, key, now); ok {
+		return f, err
+	}
 	return nil, fmt.Errorf("unknown factor %q", k)
 }

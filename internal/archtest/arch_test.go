@@ -50,6 +50,11 @@ var layers = map[string]layer{
 	"internal/abuse":                         domain,
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
+	"internal/sync":                          domain,     // planner and outbox sender of password sync
+	"internal/sync/":                         adapter,    // sync targets (entra, google, ldap, hook)
+	"internal/sync/target":                   interfaces, // what targets and the planner share
+	"internal/sync/entra/graphtest":          testSupport,
+	"internal/sync/google/googletest":        testSupport,
 	"internal/i18n":                          domain,
 	"internal/directory":                     interfaces, // interfaces, typed errors, login routing
 	"internal/sms":                           interfaces, // the Sender interface and its errors
@@ -64,8 +69,12 @@ var layers = map[string]layer{
 	"internal/e2e":                           testSupport,
 	"internal/archtest":                      testSupport,
 	"packaging":                              testSupport, // tests that build and install the packages
+	"deploy/ansible":                         testSupport, // tests of the Ansible example's YAML
 	"internal/directory/ldapdir/ldapdirtest": testSupport,
 	"internal/sms/smstest":                   testSupport,
+	"internal/factor/duo/duotest":            testSupport,
+	"internal/factor/yubikey/yubikeytest":    testSupport,
+	"internal/factor/voice/voicetest":        testSupport,
 }
 
 // exceptions are imports that break the rules today, each with why. The

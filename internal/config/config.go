@@ -20,6 +20,83 @@ type Config struct {
 	Portal       Portal       `yaml:"portal"`
 	Log          Log          `yaml:"log"`
 	Audit        Audit        `yaml:"audit"`
+	Sync         Sync         `yaml:"sync"`
+}
+
+// Sync sends every new password sspr sets to further places the person
+// signs in to (docs/sync.md), through the outbox, after the change.
+type Sync struct {
+	// AlertTo lists the admin addresses told when a password could not
+	// reach a target and sspr stopped trying.
+	AlertTo []string `yaml:"alert_to"`
+	// Targets receive the new password after each reset or change.
+	Targets []SyncTarget `yaml:"targets"`
+	// PreHooks are asked before the directory is written; one refusing
+	// stops the change and its words are shown to the person.
+	PreHooks []SyncHook `yaml:"pre_hooks"`
+}
+
+// SyncTarget is one place a new password goes.
+type SyncTarget struct {
+	// Name identifies the target in audit records, alerts and logs.
+	Name string `yaml:"name"`
+	// Type is entra, google, ldap or hook.
+	Type string `yaml:"type"`
+	// Map names what finds the person in the target: upn, mail, login,
+	// dn, immutableid, objectguid, or any attribute the primary directory
+	// reads. Default: upn (entra), mail (google), login (ldap, hook).
+	Map string `yaml:"map"`
+	// Directory (type ldap) names an entry of directories: to write to.
+	Directory string     `yaml:"directory"`
+	Entra     SyncEntra  `yaml:"entra"`
+	Google    SyncGoogle `yaml:"google"`
+	Hook      SyncHook   `yaml:"hook"`
+}
+
+// SyncEntra is a Microsoft Entra ID tenant, written through Graph.
+type SyncEntra struct {
+	TenantID string `yaml:"tenant_id"`
+	ClientID string `yaml:"client_id"`
+	// ClientSecret, or CertificateFile with CertificateKeyFile (PEM, RSA),
+	// authenticates sspr's app registration.
+	ClientSecret       Secret `yaml:"client_secret"`
+	CertificateFile    string `yaml:"certificate_file"`
+	CertificateKeyFile string `yaml:"certificate_key_file"`
+	// ForceChange makes the person change the password at the next
+	// Microsoft sign-in.
+	ForceChange bool `yaml:"force_change"`
+	// LoginURL and GraphURL name a national cloud; default the public one.
+	LoginURL string `yaml:"login_url"`
+	GraphURL string `yaml:"graph_url"`
+}
+
+// SyncGoogle is a Google Workspace domain, written through the Admin SDK.
+type SyncGoogle struct {
+	// Credentials is the service account's JSON key (credentials_file).
+	Credentials Secret `yaml:"credentials"`
+	// Subject is the Workspace admin the service account acts as
+	// (domain-wide delegation).
+	Subject string `yaml:"subject"`
+	// HashFunction is crypt (default, salted SHA-512 crypt) or SHA-1.
+	HashFunction      string `yaml:"hash_function"`
+	ChangeAtNextLogin bool   `yaml:"change_at_next_login"`
+	// APIURL is the Directory API's address; default
+	// https://admin.googleapis.com (set it for a private endpoint).
+	APIURL string `yaml:"api_url"`
+}
+
+// SyncHook is a command or a signed webhook.
+type SyncHook struct {
+	// Name identifies the hook in audit records and logs.
+	Name string `yaml:"name"`
+	// Command is the program and its arguments; the password arrives on
+	// standard input (JSON), never in arguments or the environment.
+	Command []string `yaml:"command"`
+	// URL receives a JSON POST signed with Secret (HMAC-SHA256).
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
+	// Timeout bounds one run or request. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Audit configures the running self-check of the audit log.
@@ -103,6 +180,15 @@ type Verification struct {
 	// never the only or the first factor (NIST SP 800-63B-4 forbids them as
 	// authenticators).
 	Questions SecurityQuestions `yaml:"questions"`
+	// The factors enterprises already run (factors_enterprise.go).
+	Radius          RadiusFactor          `yaml:"radius"`
+	Duo             DuoFactor             `yaml:"duo"`
+	YubiKey         YubiKeyFactor         `yaml:"yubikey"`
+	OIDC            OIDCFactor            `yaml:"oidc"`
+	SAML            SAMLFactor            `yaml:"saml"`
+	Certificate     CertificateFactor     `yaml:"certificate"`
+	Voice           VoiceFactor           `yaml:"voice"`
+	ManagerApproval ManagerApprovalFactor `yaml:"manager_approval"`
 }
 
 // Required counts factors per action.

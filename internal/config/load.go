@@ -165,7 +165,7 @@ func (c *Config) inactive(path string) bool {
 	case "mail.smtp.password":
 		return c.Mail.SMTP.Username == ""
 	}
-	return false
+	return c.inactiveEnterpriseFactor(path)
 }
 
 // plainErr drops the "open PATH:" prefix of a file error, for messages that

@@ -19,11 +19,13 @@ func (c *Config) validate(p *Problems) {
 	c.validateEnrollment(p)
 	c.validatePassword(p)
 	c.validateVerification(p)
+	c.validateEnterpriseFactors(p)
 	c.validateSMS(p)
 	c.validateAbuse(p)
 	c.validatePortal(p)
 	c.validateLog(p)
 	c.validateAudit(p)
+	c.validateSync(p)
 	validateOutboxDelivery(p, c.Mail.Outbox)
 }
 

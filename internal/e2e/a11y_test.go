@@ -135,6 +135,13 @@ func TestAccessibility(t *testing.T) {
 	check("enroll-signin-refused")
 	must(chromedp.Do(ctx, clear("login"), chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("password"), "Spring-2026"),
 		chromedp.Submit(id("password")), chromedp.WaitVisible(id("signout"))))
+	// Bob's directory mail is a factor already: the step-up page comes
+	// first, then the list.
+	check("enroll-stepup")
+	choice := chromedp.CSS(`input[name=enrollment][value="` + directoryMailID + `"]`)
+	must(chromedp.Do(ctx, chromedp.WaitVisible(choice), chromedp.Click(choice), chromedp.Submit(choice), chromedp.WaitVisible(id("code"))))
+	check("enroll-stepup-code")
+	must(chromedp.Do(ctx, chromedp.SendKeys(id("code"), in.code(t, "bob", 1)), chromedp.Submit(id("code")), chromedp.WaitVisible(id("factors"))))
 	check("enroll-home")
 	must(chromedp.Do(ctx, chromedp.Click(id("add-totp")), chromedp.WaitVisible(id("code"))))
 	check("enroll-totp")

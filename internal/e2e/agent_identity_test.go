@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/agent"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // TestAgentRegistrationAndSignedRequests: an admin's one-time token
@@ -19,7 +20,7 @@ import (
 // (last seen, version); a forged or revoked signature is refused with 401;
 // unsigned clients (the portal, plain API users) are unaffected.
 func TestAgentRegistrationAndSignedRequests(t *testing.T) {
-	in := start(t, startDemoDirectory(t), "")
+	in := start(t, startDemoDirectory(t), "abuse:\n  identify_per_ip: {limit: 4, window: 1h}\n")
 	ctx := context.Background()
 	token, _, err := in.App.Agents.IssueToken(ctx, "laptop-7", time.Hour, "test")
 	if err != nil {
@@ -63,9 +64,32 @@ func TestAgentRegistrationAndSignedRequests(t *testing.T) {
 	if _, err := forged.Start(ctx, "reset", "alice"); !isAgentRefusal(err) {
 		t.Fatalf("forged signature: %v", err)
 	}
-	// Unsigned clients still work.
-	if _, err := agentClient(t, in).Start(ctx, "reset", "alice"); err != nil {
-		t.Fatalf("unsigned start: %v", err)
+	// Unsigned clients still work, limited per address; the agent is
+	// limited per machine, so a busy address does not lock it out.
+	for i := 0; ; i++ {
+		_, err := agentClient(t, in).Start(ctx, "reset", "alice")
+		if ae, ok := err.(*agent.APIError); ok && ae.Code == "rate_limited" {
+			break
+		} else if err != nil || i > 5 {
+			t.Fatalf("unsigned start %d: %v", i, err)
+		}
+	}
+	if _, err := signed.Start(ctx, "reset", "alice"); err != nil {
+		t.Fatalf("the agent was limited with the address it shares: %v", err)
+	}
+	// The audit log names the machine.
+	named := false
+	_ = in.App.Store().InTx(ctx, func(tx *store.Tx) error {
+		rows, err := tx.AuditRecords(0, 10000)
+		for _, r := range rows {
+			if r.Event == "reset.identify" && strings.HasPrefix(r.ClientIP, "agent:laptop-7/") {
+				named = true
+			}
+		}
+		return err
+	})
+	if !named {
+		t.Fatal("no identify record names the agent's machine")
 	}
 	// Revoked: refused.
 	if n, err := in.App.Agents.Revoke(ctx, "laptop-7", "test"); err != nil || n != 1 {

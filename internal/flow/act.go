@@ -43,7 +43,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	if e := r.checkRules(ctx, token, password, clientIP); e != nil {
 		return r.statusOf(ctx, token), e
 	}
-	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password",
+	return r.act(ctx, token, clientIP, ActionReset, StateResetting, "password", password,
 		func(ctx context.Context, d directory.Directory, u *directory.User) error {
 			resetter, ok := d.(directory.PasswordResetter)
 			if !ok {
@@ -60,7 +60,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 // password as it is.
 func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, error) {
 	ctx = withStepUser(ctx)
-	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock",
+	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock", "",
 		func(ctx context.Context, d directory.Directory, u *directory.User) error {
 			unlocker, ok := d.(directory.Unlocker)
 			if !ok {
@@ -90,7 +90,7 @@ func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, err
 // A process that dies between 2 and 4 leaves the intent behind;
 // ResolveInterrupted asks the directory whether the write happened and
 // finishes the flow (audit, notices) or hands it back to the person.
-func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event string,
+func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, working State, event, newPassword string,
 	do func(context.Context, directory.Directory, *directory.User) error,
 	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
@@ -126,7 +126,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
-	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil {
+	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil && before != nil && before.Protected && len(f.FactorsDone) < PrivilegedMinimum {
+		// Privileged now, with fewer factors than privileged accounts need
+		// (its status could not be read, or it changed, since identify).
+		refusal = &Error{Code: CodeProtectedAccount, Err: errors.New("privileged account verified with fewer than two factors")}
+	} else if refusal == nil {
 		var e *Error
 		if refund, e = r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)
@@ -135,7 +139,27 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	if refusal != nil || actErr != nil {
 		return r.recordAct(dirCtx, f, action, event, clientIP, refusal, actErr)
 	}
-	targets := r.noticeTargets(dirCtx, f, found)
+	// The person's entry, read once in this step (stepUser, shared with
+	// the rules and the guards): where notices go, and what password sync
+	// maps them by.
+	user := found
+	if user == nil {
+		var err error
+		if user, err = r.stepUser(dirCtx, f); err != nil || user == nil {
+			r.log().Warn("looking the user up for notices failed", "err", err)
+		}
+	}
+	var targets []noticeTarget
+	if user != nil {
+		targets = r.Catalogue.noticeTargets(dirCtx, r.Kit, user)
+	}
+	syncing := r.Sync != nil && newPassword != "" && user != nil
+	if syncing {
+		if e := r.preHook(dirCtx, f, user, newPassword, clientIP); e != nil {
+			refund()
+			return r.statusOf(ctx, token), e
+		}
+	}
 
 	// Claim, with the intent and the held notices.
 	now := r.now()
@@ -156,6 +180,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		}
 		if err := r.holdNotices(tx, f, event, targets, notice, now); err != nil {
 			return err
+		}
+		if syncing {
+			if err := r.holdSync(ctx, tx, f, user, newPassword); err != nil {
+				return err
+			}
 		}
 		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
@@ -373,21 +402,6 @@ func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.U
 
 // noticeTarget is one channel a notice goes to.
 type noticeTarget struct{ channel, to string }
-
-// noticeTargets lists every address and number the person behind f can be
-// reached at: the directory's mail and every enrolled email and SMS
-// destination. found is the entry this step looked up, when it did.
-func (r *Reset) noticeTargets(ctx context.Context, f *record.Flow, found *directory.User) []noticeTarget {
-	if found != nil {
-		return r.Catalogue.noticeTargets(ctx, r.Kit, found)
-	}
-	user, err := r.stepUser(ctx, f)
-	if err != nil || user == nil {
-		r.log().Warn("looking the user up for notices failed", "err", err)
-		return nil
-	}
-	return r.Catalogue.noticeTargets(ctx, r.Kit, user)
-}
 
 // noticeTargets lists every channel user can be reached at: the
 // directory's mail and every enrolled email and SMS destination.

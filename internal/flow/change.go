@@ -173,6 +173,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		ev.Outcome, ev.Reason = audit.Failure, "directory_"+kind.String()
 		c.log().Error("the directory refused a password change", "directory", user.Directory, "subject", user.DN, "err", changeErr)
 	}
+	synced := 0
 	err = c.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if notice != nil {
 			if err := c.enqueueMail(tx, "password_notice", user.Email, *notice, now); err != nil {
@@ -187,6 +188,18 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 				return err
 			}
 			ev.Detail = map[string]any{"retired_flows": flows, "retired_sessions": sessions}
+			// The directory took the password: it goes on to the other
+			// places the person signs in to. (Pre-hooks run for resets
+			// only: here the old password is known to be right only once
+			// the directory has changed it.)
+			if c.Sync != nil {
+				n, err := c.enqueueSync(ctx, tx, user, in.NewPassword)
+				if err != nil {
+					return err
+				}
+				synced = n
+				ev.Detail["sync_targets"] = n
+			}
 		}
 		return c.Audit.Append(tx, ev)
 	})
@@ -194,7 +207,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		return &Error{Code: CodeInternal, Err: err}
 	}
 	c.logOutcome(ev)
-	if notice != nil && c.Enqueued != nil {
+	if (notice != nil || synced > 0) && c.Enqueued != nil {
 		c.Enqueued()
 	}
 	if result != nil {

@@ -283,7 +283,12 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 			}
 			if ch.Deliver != nil {
 				if e := r.limit(ctx, LimitSend, limitKey(f), f.ClientIP, ch.Deliver.To); e != nil {
-					continue // quietly: the answer stays "a code is on its way"
+					// Quietly: the answer stays "a code is on its way"; the
+					// audit log says why no code went.
+					ev := r.event(f, "challenge", f.ClientIP, audit.Denied, "")
+					ev.Detail = map[string]any{"factor": string(kind)}
+					r.recordLimited(ctx, ev, LimitSend, e, true)
+					continue
 				}
 				sends = append(sends, ch.Deliver)
 				if to, ok := ch.Prompt["to"].(string); ok {
@@ -623,7 +628,18 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	good := false
 	refund, e := r.take(ctx, LimitVerify, limitKey(f), clientIP, "")
 	if e == nil {
-		good, updated = r.check(ctx, f, kind, resp)
+		var down *Error
+		good, updated, down = r.check(ctx, f, kind, resp)
+		if down != nil {
+			// The directory could not be asked: that is nobody's wrong
+			// answer. Nothing is counted, the challenge stays, and the
+			// person may try again (a decoy flow answers the same).
+			refund()
+			_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+				return r.Audit.Append(tx, r.event(f, "verify", clientIP, audit.Failure, "directory_unavailable"))
+			})
+			return r.status(f), down
+		}
 	}
 	var stepErr *Error
 	refundedInTx := false
@@ -712,16 +728,19 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 // the same work: the same directory and store reads, and the factor asked
 // against a decoy enrollment of the same cost (an Argon2id hash for backup
 // codes and questions, a TOTP window), so the time taken does not tell.
-func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment) {
+func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment, *Error) {
 	fa := r.Factors[kind]
 	ch, err := r.openChallenge(f)
 	if fa == nil || err != nil {
-		return false, nil
+		return false, nil, nil
 	}
 	user, available, fe := r.lookup(ctx, f, ch)
 	if fe != nil {
 		r.log().Warn("looking the user up again failed during verification", "err", fe.Err)
-		return false, nil
+		if fe.Code == CodeDirectoryDown {
+			return false, nil, fe
+		}
+		return false, nil, nil
 	}
 	subject := subjectOf(f, user)
 	parts := ch.parts()
@@ -733,7 +752,7 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 		} else {
 			_, _ = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
 		}
-		return false, nil
+		return false, nil, nil
 	}
 	covered := func(e *enrolled) bool {
 		return e.Kind == kind && slices.ContainsFunc(parts, func(p challengePart) bool { return p.Enrollment == e.ID })
@@ -746,19 +765,19 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 			}
 		}
 		if len(es) == 0 {
-			return false, nil
+			return false, nil, nil
 		}
 		upd, err := multi.VerifyAny(ctx, subject, es, parts[0].State, resp)
 		if err != nil {
 			r.logVerifyError(kind, err)
-			return false, nil
+			return false, nil, nil
 		}
 		for _, e := range available {
 			if e.ID == upd.ID && covered(e) {
-				return true, used(e, upd)
+				return true, used(e, upd), nil
 			}
 		}
-		return false, nil
+		return false, nil, nil
 	}
 	for _, p := range parts {
 		for _, e := range available {
@@ -770,10 +789,10 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 				r.logVerifyError(kind, err)
 				continue
 			}
-			return true, used(e, upd)
+			return true, used(e, upd), nil
 		}
 	}
-	return false, nil
+	return false, nil, nil
 }
 
 func (r *Reset) logVerifyError(kind factor.Kind, err error) {

@@ -52,6 +52,10 @@ type Kit struct {
 	// Instance names this process in recorded write intents (default: host,
 	// PID and a random part); see ResolveInterrupted.
 	Instance string
+	// Sync carries a new password to the other places a person signs in
+	// to (pre-hooks before the write, one outbox message per target after
+	// it); nil syncs nothing.
+	Sync SyncPlanner
 }
 
 // Catalogue is what people can prove who they are with: the factor

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -193,5 +195,33 @@ func TestRightAnswersAndRefusedPasswordsAreGivenBack(t *testing.T) {
 	}
 	if _, err := h.reset.SetPassword(ctx, token, "Second-Reset-77", "Second-Reset-77", ""); flowCode(err) != flow.CodeTooManyResets {
 		t.Fatalf("second reset in a day: %v, want too_many_resets", err)
+	}
+}
+
+// TestQuietRefusalsAreAudited: a code suppressed by a sending limit is
+// answered exactly as if sent, and the audit log says why none went; an
+// identify refused for its client address is audited too.
+func TestQuietRefusalsAreAudited(t *testing.T) {
+	h := newHarness(t)
+	h.limitWith(t, abuse.Policy{DestinationSends: abuse.Rule{Limit: 1, Window: time.Hour},
+		IPIdentifies: abuse.Rule{Limit: 2, Window: time.Hour}})
+	ctx := context.Background()
+	_, first, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, second, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7"})
+	if err != nil || !reflect.DeepEqual(first, second) {
+		t.Fatalf("the suppressed code was answered differently: %+v / %+v (%v)", first, second, err)
+	}
+	r := h.findAudit(t, "reset.challenge", "denied", "rate_limited")
+	if r == nil || !strings.Contains(r.Detail, `"quiet":true`) || !strings.Contains(r.Detail, `"limit":"send"`) {
+		t.Fatalf("the suppressed code is not in the audit log: %+v", r)
+	}
+	if _, _, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7"}); flowCode(err) != flow.CodeRateLimited {
+		t.Fatalf("third identify from one address: %v", err)
+	}
+	if h.findAudit(t, "reset.identify", "denied", "rate_limited") == nil {
+		t.Fatal("the refused identify is not in the audit log")
 	}
 }

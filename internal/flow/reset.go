@@ -232,6 +232,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	// account itself must stay invisible (it only turns codes into decoys).
 	refundIdentify, e := r.take(ctx, LimitIdentify, "", in.ClientIP, "")
 	if e != nil {
+		r.recordLimited(ctx, audit.Event{Event: string(in.Action) + ".identify", Actor: r.typedActor(login), ClientIP: in.ClientIP},
+			LimitIdentify, e, false)
 		return "", Status{}, e
 	}
 	tokenBytes := make([]byte, 32)
@@ -340,8 +342,8 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 }
 
 // privileged asks the directory whether the account is protected (AD
-// adminCount, configured groups). Unknown counts as not privileged; the
-// directory's own protections still apply.
+// adminCount, configured groups). Unknown counts as privileged: the
+// guards fail closed.
 func (r *Reset) privileged(ctx context.Context, u *directory.User) bool {
 	d, ok := r.Directories.Directory(u.Directory)
 	if !ok {
@@ -352,7 +354,14 @@ func (r *Reset) privileged(ctx context.Context, u *directory.User) bool {
 		return false
 	}
 	st, err := sr.AccountStatus(ctx, u)
-	return err == nil && st.Protected
+	if err != nil || st == nil {
+		// Unknown: treat the account as privileged (two factors). Failing
+		// open here would let a privileged account through with one factor
+		// whenever its status could not be read at identify.
+		r.log().Warn("reading the account status at identify failed; asking for the privileged minimum of factors", "directory", u.Directory, "err", err)
+		return true
+	}
+	return st.Protected
 }
 
 // decoyDirectory is the directory a decoy's status read goes to: the one

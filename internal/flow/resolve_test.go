@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,4 +134,122 @@ func TestResolveInterruptedWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downDirectories answers every lookup with "unavailable", as a directory
+// that went away between two steps.
+type downDirectories struct{ flow.Directories }
+
+func (downDirectories) FindUser(context.Context, string) (*directory.User, error) {
+	return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+}
+
+func (downDirectories) FindUserIn(context.Context, string, string) (*directory.User, error) {
+	return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+}
+
+// TestVerifyDuringAnOutageCostsNothing: a directory that went away between
+// two steps costs the person nothing at verification. The challenge carries
+// the entry identify found (issue 10), so verify does not ask the directory:
+// the right code verifies during the outage and no failure is kept. (Where
+// the entry is not carried, the step answers "directory unavailable"
+// rather than "wrong code".)
+func TestVerifyDuringAnOutageCostsNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	taken := &countingLimiter{}
+	h.reset.Limiter = taken
+	token, before, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := h.reset.Directories
+	h.reset.Directories = downDirectories{up}
+	st, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.1")
+	if err != nil || st.State != flow.StateVerified {
+		t.Fatalf("the right code during an outage: %v %+v", err, st)
+	}
+	if taken.kept() != 0 || before.AttemptsLeft != 5 {
+		t.Fatalf("the outage cost the person: failures kept %d", taken.kept())
+	}
+	h.reset.Directories = up
+}
+
+// countingLimiter allows everything and counts the verification slots
+// kept (taken and not given back).
+type countingLimiter struct {
+	mu   sync.Mutex
+	held int
+}
+
+func (c *countingLimiter) Take(_ context.Context, a flow.LimitAction, _, _, _ string) (bool, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a == flow.LimitVerify {
+		c.held++
+	}
+	return true, 0, nil
+}
+
+func (c *countingLimiter) Refund(_ context.Context, a flow.LimitAction, _, _, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a == flow.LimitVerify {
+		c.held--
+	}
+	return nil
+}
+
+func (c *countingLimiter) kept() int { c.mu.Lock(); defer c.mu.Unlock(); return c.held }
+
+// statusTurns reports the account's status, as privileged once told so (an
+// account added to a protected group mid-flow), or fails to read it.
+type statusTurns struct {
+	*openldap.Directory
+	privileged, fail bool
+}
+
+func (d *statusTurns) AccountStatus(ctx context.Context, u *directory.User) (*directory.AccountStatus, error) {
+	if d.fail {
+		return nil, &directory.Error{Kind: directory.KindUnavailable, Op: "search"}
+	}
+	st, err := d.Directory.AccountStatus(ctx, u)
+	if err == nil && d.privileged {
+		cp := *st
+		cp.Protected, cp.ProtectedReason = true, "member of a protected group"
+		st = &cp
+	}
+	return st, err
+}
+
+// TestPrivilegedNeverWithOneFactor: an account that turns out privileged at
+// the write, verified with one factor, is refused even where privileged
+// accounts may use self-service; one whose status cannot be read at
+// identify is asked for the privileged minimum (the guards fail closed).
+func TestPrivilegedNeverWithOneFactor(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	turns := &statusTurns{Directory: h.dir}
+	h.reset.Directories = directory.NewSet(turns)
+	h.reset.Settings.AllowProtected = map[string]bool{"demo": true}
+	token := h.verified(t, "alice")
+	turns.privileged = true
+	if _, err := h.reset.SetPassword(ctx, token, "Privileged-Pass-2026", "Privileged-Pass-2026", ""); flowCode(err) != flow.CodeProtectedAccount {
+		t.Fatalf("a privileged account with one factor: %v", err)
+	}
+
+	turns.fail = true
+	_, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FactorsRequired != 1 {
+		t.Fatalf("the privileged minimum shows before a first factor: %+v", st)
+	}
+	for _, r := range h.auditRows(t) {
+		if r.Event == "reset.identify" && strings.Contains(r.Detail, `"factors_required":2`) {
+			return
+		}
+	}
+	t.Fatal("an unreadable status did not raise the factors required to the privileged minimum")
 }

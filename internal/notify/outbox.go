@@ -51,6 +51,9 @@ type Worker struct {
 	// are given up with a clear error).
 	Sender Sender
 	SMS    Sender
+	// Sync delivers new passwords to sync targets (channel "sync"; nil:
+	// such messages are given up with a clear error).
+	Sync Sender
 	// Sealer opens sealed outbox fields (SealMessage) before sending.
 	Sealer         Sealer
 	Log            *slog.Logger
@@ -252,8 +255,11 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 	o := &outcome{m: m, attempt: m.Attempts}
 	sender := w.Sender
-	if m.Channel == "sms" {
+	switch m.Channel {
+	case "sms":
 		sender = w.SMS
+	case "sync":
+		sender = w.Sync
 	}
 	clear := *m
 	switch err := OpenMessage(w.Sealer, &clear); {
@@ -282,7 +288,7 @@ func (w *Worker) record(tx *store.Tx, o *outcome) error {
 	case IsPermanent(o.err) || o.attempt >= w.MaxAttempts:
 		return tx.MarkFailed(o.m.ID, o.at, redact(o.err.Error(), o.to))
 	default:
-		return tx.MarkRetry(o.m.ID, o.at.Add(w.backoff(o.attempt)), redact(o.err.Error(), o.to))
+		return tx.MarkRetry(o.m.ID, o.at.Add(w.retryDelay(o)), redact(o.err.Error(), o.to))
 	}
 }
 
@@ -297,8 +303,19 @@ func (w *Worker) logOutcome(o *outcome) {
 		w.Log.Error("outbox: giving a message up", "id", m.ID, "kind", m.Kind, "attempts", o.attempt, "err", redact(o.err.Error(), o.to))
 	default:
 		w.Log.Warn("outbox: delivery failed, will retry", "id", m.ID, "kind", m.Kind, "attempt", o.attempt,
-			"retry_at", o.at.Add(w.backoff(o.attempt)), "err", redact(o.err.Error(), o.to))
+			"retry_at", o.at.Add(w.retryDelay(o)), "err", redact(o.err.Error(), o.to))
 	}
+}
+
+// retryDelay is the backoff, or longer when the receiver asked for a wait
+// (an error with RetryAfter, from an HTTP Retry-After header).
+func (w *Worker) retryDelay(o *outcome) time.Duration {
+	d := w.backoff(o.attempt)
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(o.err, &ra) {
+		d = max(d, ra.RetryAfter())
+	}
+	return d
 }
 
 // backoff doubles from InitialBackoff per failed attempt, capped at MaxBackoff.
