@@ -12,8 +12,20 @@
 # raw-limit credentials filled in, and stops sspr by PID. Extra arguments go
 # to `sspr-load run` (e.g. -concurrency 64 -duration 60s).
 #
+#   LOAD_OU=name  the OU of the load users (default load)
+#   LOAD_PREFIX=p their login prefix (default loadu; logins are unique
+#                 domain-wide on AD, so another OU needs another prefix)
+#   LOAD_SKIP_USERS=1 the users exist already: do not add them again
+#   LOAD_DELETE=1 delete the load users and their OU afterwards (sspr-load delete)
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
+#   LOAD_LIMIT_WINDOW=1h  window of the (raised) per-address limits, default 1m
+#   LOAD_PREFILL=N  before the run, count N identify and N send events for
+#                 127.0.0.1 in sspr's database (sspr-load prefill), as if
+#                 everyone came through one proxy; use with LOAD_LIMIT_WINDOW
+#                 longer than the run so they stay in the window
+#   LOAD_PROFILE=host:port  sspr's profiler listener (server.profile_listen),
+#                 for `go tool pprof` while the load runs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export GOTOOLCHAIN=local
@@ -42,6 +54,9 @@ cleanup() {
 		kill "$sspr_pid"
 		wait "$sspr_pid" 2>/dev/null || true
 	fi
+	if [[ -n ${LOAD_DELETE:-} && -n ${admin_pass:-} ]]; then
+		BIND_PASSWORD=$admin_pass "$work/sspr-load" delete "${admin[@]}" -base-dn "$base" || true
+	fi
 	if [[ -z ${LOAD_KEEP:-} ]]; then rm -rf "$work"; else echo "load.sh: kept $work"; fi
 }
 trap cleanup EXIT
@@ -51,7 +66,7 @@ go build -o "$work/sspr-load" ./cmd/sspr-load
 
 case $kind in
 openldap)
-	base="ou=load,ou=people,$SSPR_TEST_LDAP_BASE_DN"
+	base="ou=${LOAD_OU:-load},ou=people,$SSPR_TEST_LDAP_BASE_DN"
 	admin=(-type openldap -url "$SSPR_TEST_LDAP_LDAPS_URL" -bind-dn "$SSPR_TEST_LDAP_ADMIN_DN" -ca-file "$SSPR_TEST_LDAP_CA_FILE")
 	admin_pass=$SSPR_TEST_LDAP_ADMIN_PASSWORD
 	raw=(-raw-type openldap -raw-url "$SSPR_TEST_LDAP_LDAPS_URL" -raw-bind-dn "$SSPR_TEST_LDAP_BIND_DN"
@@ -68,7 +83,7 @@ openldap)
     password_policy_dn: \"$SSPR_TEST_LDAP_POLICY_DN\""
 	;;
 ad)
-	base="OU=load,$SSPR_TEST_AD_BASE_DN"
+	base="OU=${LOAD_OU:-load},$SSPR_TEST_AD_BASE_DN"
 	admin=(-type ad -url "$SSPR_TEST_AD_URL" -bind-dn "$SSPR_TEST_AD_BIND_DN" -ca-file "$SSPR_TEST_AD_CA_FILE")
 	admin_pass=$SSPR_TEST_AD_BIND_PASSWORD
 	raw=(-raw-type ad -raw-url "$SSPR_TEST_AD_URL" -raw-bind-dn "$SSPR_TEST_AD_SVC_DN"
@@ -85,7 +100,11 @@ ad)
 	;;
 esac
 
-BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+admin+=(-prefix "${LOAD_PREFIX:-loadu}")
+raw+=(-raw-prefix "${LOAD_PREFIX:-loadu}")
+if [[ -z ${LOAD_SKIP_USERS:-} ]]; then
+	BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+fi
 
 smtp_port=$((20000 + RANDOM % 20000))
 http_port=$((20000 + RANDOM % 20000))
@@ -93,6 +112,7 @@ cat >"$work/sspr.yaml" <<YAML
 server:
   listen: "127.0.0.1:$http_port"
   base_url: "http://localhost:$http_port"
+  profile_listen: "${LOAD_PROFILE:-}"
 storage:
   path: "$work/sspr.db"
 secrets:
@@ -111,16 +131,19 @@ verification:
   pre_enroll_mail: true
 # One client address sends everything, and every user resets many times.
 abuse:
-  identify_per_ip: {limit: 100000000, window: 1m}
-  sends_per_ip: {limit: 100000000, window: 1m}
-  sends_per_destination: {limit: 100000000, window: 1m}
-  ip_failures: {limit: 100000000, window: 1m, block: 1s}
+  identify_per_ip: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}}
+  sends_per_ip: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}}
+  sends_per_destination: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}}
+  ip_failures: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}, block: 1s}
   resets_per_user: {limit: 100000000, window: 1m}
 log:
   level: warn
 ${SSPR_LOAD_EXTRA_YAML:-}
 YAML
 
+if [[ -n ${LOAD_PREFILL:-} ]]; then
+	"$work/sspr-load" prefill -db "$work/sspr.db" -events "$LOAD_PREFILL" -window "${LOAD_LIMIT_WINDOW:-1m}"
+fi
 "$work/sspr" serve --config "$work/sspr.yaml" >"$work/sspr.log" 2>&1 &
 sspr_pid=$!
 for _ in $(seq 100); do

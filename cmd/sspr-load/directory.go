@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -62,7 +64,7 @@ func (o dirOptions) mail(i int) string { return fmt.Sprintf("%s%d@load.test", o.
 // createUsers adds count users (prefix0 … prefixN-1) below baseDN,
 // creating the OU first; existing users are left as they are, so a second
 // run reuses them.
-func createUsers(o dirOptions, count int, password string, progress func(done int)) error {
+func createUsers(o dirOptions, count, workers int, password string, progress func(done int)) error {
 	c, err := o.dial()
 	if err != nil {
 		return err
@@ -70,11 +72,39 @@ func createUsers(o dirOptions, count int, password string, progress func(done in
 	defer c.Close()
 	ou := ldap.NewAddRequest(o.baseDN, nil)
 	ou.Attribute("objectClass", []string{"top", "organizationalUnit"})
-	ou.Attribute("ou", []string{strings.TrimPrefix(strings.SplitN(o.baseDN, ",", 2)[0], "ou=")})
+	// The RDN's value, whatever case the attribute name is written in
+	// (AD refuses "OU=x" with ou "OU=x").
+	_, rdn, _ := strings.Cut(strings.SplitN(o.baseDN, ",", 2)[0], "=")
+	ou.Attribute("ou", []string{rdn})
 	if err := c.Add(ou); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return fmt.Errorf("creating %s: %w", o.baseDN, err)
 	}
-	for i := range count {
+	// Each worker adds every workers-th user over a connection of its own.
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, max(workers, 1))
+	for w := range max(workers, 1) {
+		wg.Go(func() {
+			wc := c
+			if w > 0 {
+				if wc, errs[w] = o.dial(); errs[w] != nil {
+					return
+				}
+				defer wc.Close()
+			}
+			errs[w] = addUsers(o, wc, w, max(workers, 1), count, password, func() {
+				if progress != nil {
+					progress(int(done.Add(1)))
+				}
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func addUsers(o dirOptions, c *ldap.Conn, first, step, count int, password string, added func()) error {
+	for i := first; i < count; i += step {
 		login := o.login(i)
 		var add *ldap.AddRequest
 		switch o.kind {
@@ -99,11 +129,47 @@ func createUsers(o dirOptions, count int, password string, progress func(done in
 		if err := c.Add(add); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 			return fmt.Errorf("creating %s: %w", login, err)
 		}
-		if progress != nil {
-			progress(i + 1)
-		}
+		added()
 	}
 	return nil
+}
+
+// deleteUsers removes every entry directly below baseDN and then baseDN
+// itself (the OU createUsers made), reading them page by page: Samba and AD
+// answer at most 1,000 entries to one search.
+func deleteUsers(o dirOptions, progress func(done int)) (int, error) {
+	c, err := o.dial()
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	done := 0
+	for {
+		res, err := c.SearchWithPaging(ldap.NewSearchRequest(o.baseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 120, false,
+			"(objectClass=*)", []string{"1.1"}, nil), 500)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return done, nil
+		}
+		if err != nil {
+			return done, fmt.Errorf("listing %s: %w", o.baseDN, err)
+		}
+		if len(res.Entries) == 0 {
+			break
+		}
+		for _, e := range res.Entries {
+			if err := c.Del(ldap.NewDelRequest(e.DN, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				return done, fmt.Errorf("deleting %s: %w", e.DN, err)
+			}
+			done++
+			if progress != nil {
+				progress(done)
+			}
+		}
+	}
+	if err := c.Del(ldap.NewDelRequest(o.baseDN, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return done, fmt.Errorf("deleting %s: %w", o.baseDN, err)
+	}
+	return done, nil
 }
 
 func adPassword(pw string) string {
@@ -169,23 +235,49 @@ func (r *rawResetter) drop() {
 	}
 }
 
-// countOps reads OpenLDAP's completed-operation counter from cn=monitor
+// opCounts are OpenLDAP's completed operations by kind (bind, search,
+// modify, extended, …) and in total, from cn=monitor.
+type opCounts map[string]int64
+
+func (c opCounts) total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// minus returns c - d, kind by kind.
+func (c opCounts) minus(d opCounts) opCounts {
+	out := opCounts{}
+	for k, v := range c {
+		out[k] = v - d[k]
+	}
+	return out
+}
+
+// countOps reads OpenLDAP's completed-operation counters from cn=monitor
 // (needs the monitor database, which scripts/testenv/openldap.sh turns on);
 // ok is false where the directory has no such counter (Samba).
-func countOps(o dirOptions) (n int64, ok bool) {
+func countOps(o dirOptions) (opCounts, bool) {
 	c, err := o.dial()
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	defer c.Close()
-	res, err := c.Search(ldap.NewSearchRequest("cn=Operations,cn=Monitor", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false,
+	res, err := c.Search(ldap.NewSearchRequest("cn=Operations,cn=Monitor", ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 10, false,
 		"(objectClass=*)", []string{"monitorOpCompleted"}, nil))
 	if err != nil || len(res.Entries) == 0 {
-		return 0, false
+		return nil, false
 	}
-	var v int64
-	if _, err := fmt.Sscan(res.Entries[0].GetAttributeValue("monitorOpCompleted"), &v); err != nil {
-		return 0, false
+	out := opCounts{}
+	for _, e := range res.Entries {
+		var v int64
+		if _, err := fmt.Sscan(e.GetAttributeValue("monitorOpCompleted"), &v); err != nil {
+			return nil, false
+		}
+		kind := strings.ToLower(strings.TrimPrefix(strings.SplitN(e.DN, ",", 2)[0], "cn="))
+		out[kind] = v
 	}
-	return v, true
+	return out, true
 }

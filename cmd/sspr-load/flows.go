@@ -142,13 +142,15 @@ func failed(step string, status int, st apiStatus, err error) error {
 
 // runFlow drives one complete reset for the user login (whose mail is
 // rcpt) and records each step's latency.
-func runFlow(ctx context.Context, c *client, mail *catcher, lat *latencies, login, rcpt string, codeWait time.Duration) error {
+func runFlow(ctx context.Context, c *client, mail *catcher, lat, ids *latencies, login, rcpt string, codeWait time.Duration) error {
 	codes := mail.expect(rcpt)
 	defer mail.forget(rcpt)
 
 	t0 := time.Now()
 	status, st, err := c.post(ctx, "/api/v1/reset", map[string]string{"login": login})
-	lat.add("identify", time.Since(t0))
+	took := time.Since(t0)
+	lat.add("identify", took)
+	ids.add("known", took)
 	if err != nil || status != http.StatusAccepted {
 		return failed("identify", status, st, err)
 	}
@@ -188,6 +190,18 @@ func runFlow(ctx context.Context, c *client, mail *catcher, lat *latencies, logi
 	}
 	lat.add("flow", time.Since(t0))
 	return nil
+}
+
+// identifyOnly starts a reset for login and returns how long identify took;
+// for logins nobody has, whose flow goes no further.
+func identifyOnly(ctx context.Context, c *client, login string) (time.Duration, error) {
+	t0 := time.Now()
+	status, st, err := c.post(ctx, "/api/v1/reset", map[string]string{"login": login})
+	d := time.Since(t0)
+	if err != nil || status != http.StatusAccepted {
+		return d, failed("identify_unknown", status, st, err)
+	}
+	return d, nil
 }
 
 // newPassword is a fresh password that any sensible policy accepts and that

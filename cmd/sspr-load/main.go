@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,6 +33,10 @@ func main() {
 		err = cmdUsers(os.Args[2:])
 	case "run":
 		err = cmdRun(os.Args[2:])
+	case "delete":
+		err = cmdDelete(os.Args[2:])
+	case "prefill":
+		err = cmdPrefill(os.Args[2:])
 	case "-h", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -50,6 +55,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   sspr-load users [flags]   create load-test users in a directory
   sspr-load run [flags]     drive complete flows through sspr (and raw resets) and report
+  sspr-load delete [flags]  delete the load-test users and their OU
+  sspr-load prefill [flags] count many limiter events for one client address in sspr's database
 Run "sspr-load users -h" or "sspr-load run -h" for the flags.
 `)
 }
@@ -77,13 +84,14 @@ func cmdUsers(args []string) error {
 	o := dirFlags(fs, "")
 	count := fs.Int("count", 1000, "how many users")
 	password := fs.String("password", "Load-Initial-Pass-1", "their initial password")
+	workers := fs.Int("workers", 4, "connections adding users at once")
 	_ = fs.Parse(args)
 	fillPassword(o, "BIND_PASSWORD")
 	if o.url == "" || o.baseDN == "" {
 		return errors.New("users: -url and -base-dn are required")
 	}
 	start := time.Now()
-	err := createUsers(*o, *count, *password, func(done int) {
+	err := createUsers(*o, *count, *workers, *password, func(done int) {
 		if done%100 == 0 || done == *count {
 			fmt.Fprintf(os.Stderr, "\rusers: %d/%d", done, *count)
 		}
@@ -93,6 +101,28 @@ func cmdUsers(args []string) error {
 		return err
 	}
 	fmt.Printf("users: %d users below %s in %s\n", *count, o.baseDN, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func cmdDelete(args []string) error {
+	fs := flag.NewFlagSet("delete", flag.ExitOnError)
+	o := dirFlags(fs, "")
+	_ = fs.Parse(args)
+	fillPassword(o, "BIND_PASSWORD")
+	if o.url == "" || o.baseDN == "" {
+		return errors.New("delete: -url and -base-dn are required")
+	}
+	start := time.Now()
+	n, err := deleteUsers(*o, func(done int) {
+		if done%100 == 0 {
+			fmt.Fprintf(os.Stderr, "\rdelete: %d", done)
+		}
+	})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("delete: %d entries and %s in %s\n", n, o.baseDN, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -112,6 +142,7 @@ type runOptions struct {
 	jsonOut     string
 	raw         *dirOptions
 	monitor     bool
+	unknown     float64
 }
 
 func cmdRun(args []string) error {
@@ -131,6 +162,7 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
 	fs.BoolVar(&o.monitor, "count-ops", false, "count directory operations per flow from OpenLDAP's cn=monitor (with -raw-* credentials)")
+	fs.Float64Var(&o.unknown, "unknown", 0, "this fraction of identifies (0…1) uses logins nobody has, and the Welch test compares their identify times with the known logins'")
 	o.raw = dirFlags(fs, "raw-")
 	_ = fs.Parse(args)
 	fillPassword(o.raw, "RAW_BIND_PASSWORD")
@@ -153,6 +185,11 @@ type phaseResult struct {
 	DirCPU  time.Duration `json:"directory_cpu_ns"`
 	DirOps  int64         `json:"directory_ops"`
 	OpsSeen bool          `json:"directory_ops_counted"`
+	// OpsByKind splits DirOps by operation; QuietOps is what the
+	// directory did meanwhile for others (the quiet rate measured before
+	// the run, times the phase's length), already taken out of both.
+	OpsByKind opCounts `json:"directory_ops_by_kind,omitempty"`
+	QuietOps  float64  `json:"directory_ops_others"`
 }
 
 func (p phaseResult) perSecond() float64 {
@@ -177,6 +214,7 @@ func run(ctx context.Context, o runOptions) error {
 		users <- i
 	}
 	lat := newLatencies()
+	ids := newLatencies() // identify times of known and unknown logins, the whole run
 	errs := &errorCounts{byStep: map[string]int64{}}
 	rawOn := o.raw.url != "" && o.rate == 0
 	totals := map[string]*phaseResult{"sspr": {Kind: "sspr"}, "raw": {Kind: "raw"}}
@@ -195,6 +233,9 @@ func run(ctx context.Context, o runOptions) error {
 		printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample)
 		windowBusy, windowFlows = 0, 0
 	}
+	if o.monitor {
+		measureQuiet(ctx, o)
+	}
 	fmt.Printf("sspr-load: %s against %s, concurrency %d, %d users, rate %s, raw %v\n",
 		o.duration, o.api, o.concurrency, o.users, rateText(o.rate), rawOn)
 	nextWindow := time.Now().Add(o.window)
@@ -206,7 +247,7 @@ func run(ctx context.Context, o runOptions) error {
 				length = min(length, time.Until(nextWindow))
 			}
 		}
-		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, errs, length)
+		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, ids, errs, length)
 		totals["sspr"].add(res)
 		windowFlows += ok
 		windowBusy += res.Elapsed
@@ -222,7 +263,27 @@ func run(ctx context.Context, o runOptions) error {
 	if o.window == 0 || windowFlows > 0 {
 		report(true)
 	}
-	return summary(o, totals, mail)
+	if err := summary(o, totals, mail); err != nil {
+		return err
+	}
+	if o.unknown > 0 {
+		printWelch(ids.take())
+	}
+	return nil
+}
+
+// printWelch compares the identify times of known and unknown logins.
+func printWelch(ids map[string][]time.Duration) {
+	k, u := ids["known"], ids["unknown"]
+	if len(k) < 2 || len(u) < 2 {
+		fmt.Println("         identify known vs unknown: too few samples")
+		return
+	}
+	mk, _ := meanVar(k)
+	mu, _ := meanVar(u)
+	t, df, p := welch(k, u)
+	fmt.Printf("         identify known vs unknown: n %d / %d, mean %.1f / %.1f ms, p50 %s / %s ms, p99 %s / %s ms; Welch t = %.2f, df = %.0f, p = %.3g\n",
+		len(k), len(u), mk, mu, ms(quantile(k, 0.5)), ms(quantile(u, 0.5)), ms(quantile(k, 0.99)), ms(quantile(u, 0.99)), t, df, p)
 }
 
 func rateText(r float64) string {
@@ -240,6 +301,15 @@ func (p *phaseResult) add(q phaseResult) {
 	p.DirCPU += q.DirCPU
 	p.DirOps += q.DirOps
 	p.OpsSeen = p.OpsSeen || q.OpsSeen
+	p.QuietOps += q.QuietOps
+	if q.OpsByKind != nil {
+		if p.OpsByKind == nil {
+			p.OpsByKind = opCounts{}
+		}
+		for k, v := range q.OpsByKind {
+			p.OpsByKind[k] += v
+		}
+	}
 }
 
 type errorCounts struct {
@@ -283,7 +353,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if o.dirPID > 0 {
 		dirBefore, _ = sampleProc(o.dirPID)
 	}
-	var ops0 int64
+	var ops0 opCounts
 	opsOK := false
 	if o.monitor {
 		ops0, opsOK = countOps(*o.raw)
@@ -302,7 +372,13 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if opsOK {
 		if ops1, ok := countOps(*o.raw); ok {
 			// Each countOps is a bind, a search and an unbind of its own.
-			res.DirOps, res.OpsSeen = ops1-ops0-3, true
+			d := ops1.minus(ops0)
+			d["bind"]--
+			d["search"]--
+			d["unbind"]--
+			res.OpsByKind, res.OpsSeen = d, true
+			res.QuietOps = quietOpsPerSecond * res.Elapsed.Seconds()
+			res.DirOps = d.total()
 		}
 	}
 	return res
@@ -310,17 +386,29 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 
 // sspPhase runs flows for length: closed loop (every worker starts its next
 // flow when one ends) or, with a rate, open loop with an in-flight cap.
-func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
-	var ok, bad, skipped atomic.Int64
+func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat, ids *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
+	var ok, bad, skipped, unknownSeq atomic.Int64
 	res := measure(o, func() (int64, int64) {
 		pctx, cancel := context.WithTimeout(ctx, length)
 		defer cancel()
 		one := func() {
+			if o.unknown > 0 && mrand.Float64() < o.unknown {
+				// Not a flow: an identify of a login nobody has, timed
+				// against the known ones.
+				login := fmt.Sprintf("%snobody%d", o.raw.prefix, unknownSeq.Add(1))
+				if d, err := identifyOnly(context.WithoutCancel(pctx), c, login); err != nil {
+					errs.add(err)
+				} else {
+					lat.add("identify_unknown", d)
+					ids.add("unknown", d)
+				}
+				return
+			}
 			i := <-users
 			defer func() { users <- i }()
 			// A flow that began keeps running past the phase's end (its
 			// own context), so no half-done flows are counted as errors.
-			if err := runFlow(context.WithoutCancel(pctx), c, mail, lat, loginOf(o, i), mailOf(o, i), o.codeWait); err != nil {
+			if err := runFlow(context.WithoutCancel(pctx), c, mail, lat, ids, loginOf(o, i), mailOf(o, i), o.codeWait); err != nil {
 				bad.Add(1)
 				errs.add(err)
 				return
@@ -397,7 +485,7 @@ func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResu
 	return res
 }
 
-var stepOrder = []string{"identify", "choose", "code_mail", "verify", "password", "flow"}
+var stepOrder = []string{"identify", "identify_unknown", "choose", "code_mail", "verify", "password", "flow"}
 
 func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) {
 	fmt.Printf("\n[%s] window %s: %d flows (%.1f/s)", time.Now().UTC().Format("15:04:05"), elapsed.Round(time.Second), flows, float64(flows)/elapsed.Seconds())
@@ -432,7 +520,7 @@ func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[stri
 			if flows > 0 {
 				perFlow = ms(cpu/time.Duration(flows)) + " ms"
 			}
-			fmt.Printf("  sspr: CPU/flow %s, RSS %s, open files %d\n", perFlow, mib(now.rssBytes), now.fds)
+			fmt.Printf("  sspr: CPU/flow %s, RSS %s (peak %s since start), open files %d\n", perFlow, mib(now.rssBytes), mib(now.hwmBytes), now.fds)
 			*last = now
 		}
 	}
@@ -487,13 +575,13 @@ func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error 
 		fmt.Printf(", directory CPU %s ms/flow", ms(s.DirCPU/time.Duration(s.OK)))
 	}
 	if s.OpsSeen && s.OK > 0 {
-		fmt.Printf(", %.1f directory operations/flow", float64(s.DirOps)/float64(s.OK))
+		fmt.Printf(", %.1f directory operations/flow (%s; %.1f without others' at their quiet rate)", float64(s.DirOps)/float64(s.OK), perFlowOps(*s), (float64(s.DirOps)-s.QuietOps)/float64(s.OK))
 	}
 	fmt.Println()
 	if r.Elapsed > 0 {
 		fmt.Printf("         raw  %d resets in %s = %.1f resets/s (%d errors)", r.OK, r.Elapsed.Round(time.Millisecond), r.perSecond(), r.Errors)
 		if r.OpsSeen && r.OK > 0 {
-			fmt.Printf(", %.1f directory operations/reset", float64(r.DirOps)/float64(r.OK))
+			fmt.Printf(", %.1f directory operations/reset (%s; %.1f without others')", float64(r.DirOps)/float64(r.OK), perFlowOps(*r), (float64(r.DirOps)-r.QuietOps)/float64(r.OK))
 		}
 		fmt.Println()
 		if r.perSecond() > 0 {
@@ -510,4 +598,48 @@ func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error 
 		return err
 	}
 	return os.WriteFile(o.jsonOut, append(b, '\n'), 0o644)
+}
+
+// quietOpsPerSecond is the rate of operations the directory completed for
+// others (other clients of a shared directory) while nothing here ran.
+var quietOpsPerSecond float64
+
+// measureQuiet counts the directory's operations over a few seconds with
+// no load of ours, so the per-flow figures leave out what others did.
+func measureQuiet(ctx context.Context, o runOptions) {
+	const quiet = 5 * time.Second
+	before, ok := countOps(*o.raw)
+	if !ok {
+		return
+	}
+	select {
+	case <-time.After(quiet):
+	case <-ctx.Done():
+		return
+	}
+	after, ok := countOps(*o.raw)
+	if !ok {
+		return
+	}
+	d := after.minus(before)
+	n := float64(d.total() - 3) // our own bind, search, unbind
+	quietOpsPerSecond = max(n, 0) / quiet.Seconds()
+	fmt.Printf("sspr-load: the directory did %.1f operations/s for others while we were quiet (%v)\n", quietOpsPerSecond, d)
+}
+
+// perFlowOps lists the operations per flow by kind (others' not taken out
+// of these).
+func perFlowOps(p phaseResult) string {
+	keys := make([]string, 0, len(p.OpsByKind))
+	for k, v := range p.OpsByKind {
+		if v > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(p.OpsByKind[k])/float64(p.OK)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -50,6 +50,7 @@ type procSample struct {
 	at       time.Time
 	cpu      time.Duration // user + system
 	rssBytes int64
+	hwmBytes int64 // peak RSS (VmHWM)
 	fds      int
 }
 
@@ -80,6 +81,10 @@ func sampleProc(pid int) (procSample, error) {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 				s.rssBytes = kb << 10
+			}
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				s.hwmBytes = kb << 10
 			}
 		}
 	}

@@ -38,6 +38,12 @@ func (l *limiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest 
 	return d.Allowed, d.RetryAfter, err
 }
 
+// RefundIn gives back what an allowed Take counted, in tx (a flow step's
+// own transaction; flow.TxRefunder).
+func (l *limiter) RefundIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) error {
+	return l.l.Refund(tx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+}
+
 // Refund gives back what an allowed Take counted.
 func (l *limiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
 	return l.l.In(l.store).Refund(ctx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})

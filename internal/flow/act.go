@@ -37,6 +37,9 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 	if e := checkNewPassword(password, confirm); e != nil {
 		return Status{}, e
 	}
+	// The rules (the person's policy), the guards (their status) and the
+	// notices (their addresses) all read one lookup made in this step.
+	ctx = withStepUser(ctx)
 	if e := r.checkRules(ctx, token, password, clientIP); e != nil {
 		return r.statusOf(ctx, token), e
 	}
@@ -56,6 +59,7 @@ func (r *Reset) SetPassword(ctx context.Context, token, password, confirm, clien
 // Unlock clears the lockout of a verified unlock flow's account, leaving its
 // password as it is.
 func (r *Reset) Unlock(ctx context.Context, token, clientIP string) (Status, error) {
+	ctx = withStepUser(ctx)
 	return r.act(ctx, token, clientIP, ActionUnlock, StateUnlocking, "unlock", "",
 		func(ctx context.Context, d directory.Directory, u *directory.User) error {
 			unlocker, ok := d.(directory.Unlocker)
@@ -91,7 +95,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
 	var f *record.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		if f, err = r.load(tx, token); err != nil {
 			return err
@@ -109,6 +113,12 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	// away; the connector's own timeouts bound it.
 	dirCtx := context.WithoutCancel(ctx)
 	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, DisplayName: f.DisplayName}
+	found, _ := r.stepUser(dirCtx, f)
+	if found != nil {
+		// Found afresh in this step: its status attributes stand in for
+		// a status read (ldapdir.StatusMaxAge).
+		u = found
+	}
 	var actErr error
 	var refusal *Error
 	var before *directory.AccountStatus
@@ -129,11 +139,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	if refusal != nil || actErr != nil {
 		return r.recordAct(dirCtx, f, action, event, clientIP, refusal, actErr)
 	}
-	// The person's entry, read once: where notices go, and what password
-	// sync maps them by.
-	user, err := r.user(dirCtx, f)
-	if err != nil || user == nil {
-		r.log().Warn("looking the user up for notices failed", "err", err)
+	// The person's entry, read once in this step (stepUser, shared with
+	// the rules and the guards): where notices go, and what password sync
+	// maps them by.
+	user := found
+	if user == nil {
+		var err error
+		if user, err = r.stepUser(dirCtx, f); err != nil || user == nil {
+			r.log().Warn("looking the user up for notices failed", "err", err)
+		}
 	}
 	var targets []noticeTarget
 	if user != nil {
@@ -183,6 +197,36 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		refund() // the directory made no change: only resets made count
 	}
 	return r.recordAct(dirCtx, f, action, event, clientIP, nil, actErr)
+}
+
+// stepUserKey keys the slot a step keeps its one fresh lookup in.
+type stepUserKey struct{}
+
+type stepUserSlot struct {
+	token []byte
+	user  *directory.User
+}
+
+// withStepUser gives ctx a slot for the person's entry, looked up once by
+// the first part of the step that needs it (stepUser) and shared by the
+// rest: the password step's rules, guards and notices made three directory
+// requests for what one answers (issue 10).
+func withStepUser(ctx context.Context) context.Context {
+	return context.WithValue(ctx, stepUserKey{}, &stepUserSlot{})
+}
+
+// stepUser looks the flow's person up afresh, once per step with a slot
+// (withStepUser), else every time.
+func (r *Reset) stepUser(ctx context.Context, f *record.Flow) (*directory.User, error) {
+	slot, _ := ctx.Value(stepUserKey{}).(*stepUserSlot)
+	if slot != nil && slot.user != nil && string(slot.token) == string(f.TokenHash) {
+		return slot.user, nil
+	}
+	u, err := r.user(ctx, f)
+	if err == nil && u != nil && slot != nil {
+		slot.token, slot.user = f.TokenHash, u
+	}
+	return u, err
 }
 
 // holdNotices queues the notices of a successful write, held until the

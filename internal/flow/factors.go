@@ -49,7 +49,7 @@ func (r *Reset) enrollments(ctx context.Context, _ *record.Flow, user *directory
 // pre-enroll, and the kinds that need no enrollment.
 func (c *Catalogue) enrollmentsOf(ctx context.Context, k *Kit, user *directory.User) ([]*enrolled, error) {
 	var rows []*store.Enrollment
-	err := k.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := k.read(ctx, func(tx *store.Tx) error {
 		var err error
 		rows, err = tx.Enrollments(user.Directory, user.DN)
 		return err
@@ -160,6 +160,15 @@ type sealedChallenge struct {
 	// (every part then has the same state). A decoy has one part and no
 	// enrollment.
 	Parts []challengePart `json:"ps,omitempty"`
+	// Carries is set on every challenge issued since the found entry rides
+	// along (real and decoy alike, so both skip the same directory read);
+	// User is the person's directory entry as identify (or the step that
+	// issued the challenge) found it, nil for decoys. The steps up to the
+	// answer (resend, verify) use it instead of looking the person up
+	// again: one directory request per step less (issue 10). It is sealed
+	// with the rest, so the database holds no readable copy.
+	Carries bool            `json:"c,omitempty"`
+	User    *directory.User `json:"u,omitempty"`
 }
 
 type challengePart struct {
@@ -186,6 +195,18 @@ func (r *Reset) openChallenge(f *record.Flow) (*sealedChallenge, error) {
 	}
 	var ch sealedChallenge
 	return &ch, json.Unmarshal(plain, &ch)
+}
+
+// carried is the copy of user a challenge carries: the account-state
+// attributes stay out (they belong to the connector and are only good for
+// seconds; the password step reads the status afresh).
+func carried(f *record.Flow, user *directory.User) *directory.User {
+	if !f.Known || user == nil {
+		return nil
+	}
+	u := *user
+	u.StatusAttributes, u.ReadAt = nil, time.Time{}
+	return &u
 }
 
 // delivery is a code to send, composed in the flow's language.
@@ -298,7 +319,7 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 		prompt = maps.Clone(prompt)
 		prompt["to"] = strings.Join(tos, ", ")
 	}
-	sc := sealedChallenge{Decoy: decoy, Prompt: prompt, Parts: parts}
+	sc := sealedChallenge{Decoy: decoy, Prompt: prompt, Parts: parts, Carries: true, User: carried(f, user)}
 	plain, err := json.Marshal(sc)
 	if err != nil {
 		return nil, err
@@ -429,10 +450,21 @@ const decoyDN = "cn=sspr-decoy"
 // looked up again, enrollments read for a subject that has none), so a
 // step takes as long whoever it is for; it returns no user and nothing
 // enrolled.
-func (r *Reset) lookup(ctx context.Context, f *record.Flow) (*directory.User, []*enrolled, *Error) {
+//
+// A challenge that carries the entry (opened is the flow's challenge when
+// the caller opened it already) spares the directory read, for real and
+// decoy flows alike.
+func (r *Reset) lookup(ctx context.Context, f *record.Flow, opened *sealedChallenge) (*directory.User, []*enrolled, *Error) {
+	if opened == nil && State(f.State) == StateChallenged {
+		opened, _ = r.openChallenge(f)
+	}
+	var ch *sealedChallenge
+	if opened != nil && opened.Carries {
+		ch = opened
+	}
 	if !f.Known {
 		var err error
-		if f.Login != "" {
+		if f.Login != "" && ch == nil {
 			// One directory, as a real flow asks only the person's own.
 			dir := f.Directory
 			if dir == "" {
@@ -447,9 +479,14 @@ func (r *Reset) lookup(ctx context.Context, f *record.Flow) (*directory.User, []
 		}
 		return nil, nil, nil
 	}
-	user, err := r.user(ctx, f)
-	if err != nil {
-		return nil, nil, &Error{Code: CodeDirectoryDown, Err: err}
+	var user *directory.User
+	if ch != nil && ch.User != nil && ch.User.DN == f.SubjectDN && ch.User.Directory == f.Directory {
+		user = ch.User
+	} else {
+		var err error
+		if user, err = r.user(ctx, f); err != nil {
+			return nil, nil, &Error{Code: CodeDirectoryDown, Err: err}
+		}
 	}
 	available, err := r.enrollments(ctx, f, user)
 	if err != nil {
@@ -485,7 +522,7 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 
 func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
 	var f *record.Flow
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
@@ -497,7 +534,7 @@ func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clie
 	default:
 		return r.status(f), refuse(CodeWrongState)
 	}
-	user, available, fe := r.lookup(ctx, f)
+	user, available, fe := r.lookup(ctx, f, nil)
 	if fe != nil {
 		return Status{}, fe
 	}
@@ -533,7 +570,7 @@ func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clie
 func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var kind factor.Kind
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		f, err := r.load(tx, token)
 		if err != nil {
 			return err
@@ -563,7 +600,7 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var f *record.Flow
-	if err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
@@ -605,7 +642,9 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		}
 	}
 	var stepErr *Error
+	refundedInTx := false
 	step := func(tx *store.Tx) error {
+		refundedInTx = false
 		f.UpdatedAt = now
 		ev := r.event(f, "verify", clientIP, audit.Success, "")
 		ev.Detail = map[string]any{"factor": string(kind)}
@@ -615,6 +654,15 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			next := StateChoose
 			if len(f.FactorsDone) >= f.FactorsRequired {
 				next = StateVerified
+			}
+			// Only wrong answers stay counted: the slot goes back in this
+			// transaction when the limiter can, after it otherwise.
+			if tr, ok := r.Limiter.(TxRefunder); ok && e == nil {
+				if err := tr.RefundIn(tx, LimitVerify, limitKey(f), clientIP, ""); err != nil {
+					r.log().Error("giving back an abuse-control slot failed; trying again after the step", "err", err)
+				} else {
+					refundedInTx = true
+				}
 			}
 			if err := moveTo(f, next); err != nil {
 				return err
@@ -666,7 +714,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
-	if good {
+	if good && !refundedInTx {
 		refund() // only wrong answers stay counted
 	}
 	if stepErr != nil {
@@ -686,7 +734,7 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 	if fa == nil || err != nil {
 		return false, nil, nil
 	}
-	user, available, fe := r.lookup(ctx, f)
+	user, available, fe := r.lookup(ctx, f, ch)
 	if fe != nil {
 		r.log().Warn("looking the user up again failed during verification", "err", fe.Err)
 		if fe.Code == CodeDirectoryDown {

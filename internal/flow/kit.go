@@ -75,3 +75,22 @@ type Catalogue struct {
 
 // The store keeps the flows' records: it must implement their persister.
 var _ record.Persister = (*store.Tx)(nil)
+
+// reader is a Store with read-only transactions beside the writer's
+// (store.Store.ReadTx).
+type reader interface {
+	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// read runs fn, which only reads, in a read-only transaction when the store
+// has them: it neither waits for nor holds up the one writer, and commits
+// nothing (a step's loading of its flow was a writing transaction of its
+// own, queued behind every other write; issue 10). What fn read may be
+// stale by the time the step writes: UpdateFlow's version check refuses a
+// flow changed meanwhile, as before.
+func (k *Kit) read(ctx context.Context, fn func(*store.Tx) error) error {
+	if rd, ok := k.Store.(reader); ok {
+		return rd.ReadTx(ctx, fn)
+	}
+	return k.Store.InTx(ctx, fn)
+}

@@ -13,7 +13,7 @@ import (
 // flow.Limiter, as internal/app does.
 type storeLimiter struct {
 	l  *abuse.Limiter
-	st *store.Store
+	st abuse.Store
 }
 
 func newStoreLimiter(p abuse.Policy, st *store.Store, now func() time.Time) *storeLimiter {
@@ -35,4 +35,10 @@ func (s *storeLimiter) Take(ctx context.Context, a flow.LimitAction, login, ip, 
 
 func (s *storeLimiter) Refund(ctx context.Context, a flow.LimitAction, login, ip, dest string) error {
 	return s.l.In(s.st).Refund(ctx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+}
+
+// RefundIn gives a slot back in the step's transaction, as internal/app's
+// limiter does (flow.TxRefunder).
+func (s *storeLimiter) RefundIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) error {
+	return s.l.Refund(tx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // LimitAction names what the abuse controls are asked about.
@@ -35,6 +36,14 @@ type Limiter interface {
 	// Refund gives back what an allowed Take counted (a right response, a
 	// reset the directory did not make).
 	Refund(ctx context.Context, action LimitAction, login, clientIP, destination string) error
+}
+
+// TxRefunder is a Limiter that can also give a slot back inside a
+// transaction the step already holds (internal/app's does): a right answer
+// then costs the verify step one writing transaction less, the refund
+// riding in the one that records the answer (issue 10).
+type TxRefunder interface {
+	RefundIn(tx *store.Tx, action LimitAction, login, clientIP, destination string) error
 }
 
 // limit takes a slot for the action; nil means go ahead (and it is

@@ -517,7 +517,7 @@ func nameOf(f *record.Flow) string {
 // Status reports where the flow stands.
 func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 	var st Status
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.read(ctx, func(tx *store.Tx) error {
 		f, err := r.load(tx, token)
 		if err != nil {
 			return err

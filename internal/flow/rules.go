@@ -95,7 +95,7 @@ func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *pass
 		return nil, nil, password.Context{}, refuse(CodeWrongState)
 	}
 	var f *record.Flow
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.read(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
@@ -110,6 +110,9 @@ func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *pass
 	if d, ok := r.Directories.Directory(f.Directory); ok {
 		if pr, ok := d.(directory.PolicyReader); ok {
 			u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login}
+			if found, err := r.stepUser(ctx, f); err == nil && found != nil {
+				u = found // its status attributes name the policy
+			}
 			if p, err := pr.EffectivePolicy(ctx, u); err == nil && p != nil {
 				dp = &password.DirectoryPolicy{MinLength: p.MinLength, MaxLength: p.MaxLength, Complexity: p.Complexity, HistoryLength: p.HistoryLength}
 			} else if err != nil {

@@ -43,23 +43,23 @@ func (t *Tx) SumAbuseCounts(kind, key string, since time.Time) (int, error) {
 // strictly after since, oldest first. A limiter uses it to tell when a full
 // window will have room again.
 func (t *Tx) AbuseBuckets(kind, key string, since time.Time) ([]AbuseBucket, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT bucket_start, count FROM abuse_counters
-		WHERE kind = ? AND key = ? AND bucket_start > ? AND count > 0 ORDER BY bucket_start`, kind, key, millis(since))
+	var out []AbuseBucket
+	err := t.tx.queryEach(t.ctx, `SELECT bucket_start, count FROM abuse_counters
+		WHERE kind = ? AND key = ? AND bucket_start > ? AND count > 0 ORDER BY bucket_start`, []any{kind, key, millis(since)},
+		func(rows *sql.Rows) error {
+			var start int64
+			var b AbuseBucket
+			if err := rows.Scan(&start, &b.Count); err != nil {
+				return err
+			}
+			b.Start = fromMillis(start)
+			out = append(out, b)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []AbuseBucket
-	for rows.Next() {
-		var start int64
-		var b AbuseBucket
-		if err := rows.Scan(&start, &b.Count); err != nil {
-			return nil, err
-		}
-		b.Start = fromMillis(start)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // TakeBackAbuseCount subtracts one from the newest non-empty bucket of

@@ -33,25 +33,40 @@ func scanEnrollments(rows *sql.Rows) ([]*Enrollment, error) {
 	defer rows.Close()
 	var out []*Enrollment
 	for rows.Next() {
-		var e Enrollment
-		var created, used int64
-		if err := rows.Scan(&e.ID, &e.Directory, &e.SubjectDN, &e.Kind, &e.Label, &e.Secret, &e.Source, &created, &used); err != nil {
+		e, err := scanEnrollment(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.CreatedAt, e.LastUsedAt = fromMillis(created), fromMillis(used)
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }
 
+func scanEnrollment(rows *sql.Rows) (*Enrollment, error) {
+	var e Enrollment
+	var created, used int64
+	if err := rows.Scan(&e.ID, &e.Directory, &e.SubjectDN, &e.Kind, &e.Label, &e.Secret, &e.Source, &created, &used); err != nil {
+		return nil, err
+	}
+	e.CreatedAt, e.LastUsedAt = fromMillis(created), fromMillis(used)
+	return &e, nil
+}
+
 // Enrollments lists a person's enrollments, oldest first.
 func (t *Tx) Enrollments(directory, subjectDN string) ([]*Enrollment, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE directory = ? AND subject_dn = ? ORDER BY created_at, id`,
-		directory, subjectDN)
+	var out []*Enrollment
+	err := t.tx.queryEach(t.ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE directory = ? AND subject_dn = ? ORDER BY created_at, id`,
+		[]any{directory, subjectDN}, func(rows *sql.Rows) error {
+			e, err := scanEnrollment(rows)
+			if err == nil {
+				out = append(out, e)
+			}
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
-	return scanEnrollments(rows)
+	return out, nil
 }
 
 // EnrollmentByID loads one enrollment; ErrNotFound when there is none.

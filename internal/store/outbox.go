@@ -49,18 +49,26 @@ func scanMessages(rows *sql.Rows) ([]*Message, error) {
 	defer rows.Close()
 	var out []*Message
 	for rows.Next() {
-		var m Message
-		var created, next int64
-		var sent, failed sql.NullInt64
-		if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
-			&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance); err != nil {
+		m, err := scanMessage(rows)
+		if err != nil {
 			return nil, err
 		}
-		m.CreatedAt, m.NextAttemptAt = fromMillis(created), fromMillis(next)
-		m.SentAt, m.FailedAt = fromMillis(sent.Int64), fromMillis(failed.Int64)
-		out = append(out, &m)
+		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+func scanMessage(rows *sql.Rows) (*Message, error) {
+	var m Message
+	var created, next int64
+	var sent, failed sql.NullInt64
+	if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
+		&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.NextAttemptAt = fromMillis(created), fromMillis(next)
+	m.SentAt, m.FailedAt = fromMillis(sent.Int64), fromMillis(failed.Int64)
+	return &m, nil
 }
 
 // DueMessages returns up to limit unsent messages whose next attempt is due.
@@ -88,18 +96,19 @@ func (t *Tx) Messages(limit int) ([]*Message, error) {
 // nil when nothing is due. Two workers never get the same message: the
 // statement runs under SQLite's write lock.
 func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Message, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
+	var m *Message
+	err := t.tx.queryEach(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 		WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT 1)
-		RETURNING `+messageColumns, millis(leaseUntil), node, instance, millis(now))
+		RETURNING `+messageColumns, []any{millis(leaseUntil), node, instance, millis(now)}, func(rows *sql.Rows) error {
+		var err error
+		m, err = scanMessage(rows)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	ms, err := scanMessages(rows)
-	if err != nil || len(ms) == 0 {
-		return nil, err
-	}
-	return ms[0], nil
+	return m, nil
 }
 
 // ClaimMessage pushes a due message's next attempt to leaseUntil so no other

@@ -130,6 +130,32 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// queryEach runs query through its prepared statement when there is one and
+// calls each for every row; the rows are closed before it returns. Unlike
+// QueryContext it is safe to prepare: no rows stay open when the caller
+// runs its next statement, so the one compiled statement of a text is never
+// reset under an iteration. The hot multi-row reads (a limiter's buckets,
+// the outbox claim, a person's enrollments) go through it.
+func (t preparedTx) queryEach(ctx context.Context, query string, args []any, each func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if st := t.stmt(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = t.Tx.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.cache == nil {
 		return nil

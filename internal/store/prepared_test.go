@@ -128,3 +128,56 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 		t.Error("a script was kept as a prepared statement")
 	}
 }
+
+// TestHotMultiRowReadsArePrepared: the reads every flow step makes that
+// return rows (a limiter's buckets, a person's enrollments, the outbox
+// claim) are parsed once, not on every call; they parsed the SQL each time
+// before (issue 10: SQLite prepared on every limiter check and mail claim).
+func TestHotMultiRowReadsArePrepared(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	hot := func(tx *store.Tx) error {
+		if _, err := tx.AbuseBuckets("identify_ip", "k", t0.Add(-time.Hour)); err != nil {
+			return err
+		}
+		if _, err := tx.Enrollments("corp", "uid=jane"); err != nil {
+			return err
+		}
+		_, err := tx.ClaimNext(t0, t0.Add(time.Minute), "n", "i")
+		return err
+	}
+	c0 := store.PreparedStatements(s)
+	inTx(t, s, hot)                                  // seen: prepared before the next transaction
+	inTx(t, s, func(*store.Tx) error { return nil }) // prepares them
+	c1 := store.PreparedStatements(s)
+	if got := c1 - c0; got != 3 {
+		t.Errorf("%d statements prepared after running the 3 hot reads, want 3", got)
+	}
+	for range 3 {
+		inTx(t, s, hot)
+	}
+	if got := store.PreparedStatements(s) - c1; got != 0 {
+		t.Errorf("%d statements prepared anew on later runs", got)
+	}
+	// They still answer: a count in a bucket, a claimed message.
+	inTx(t, s, func(tx *store.Tx) error {
+		if err := tx.AddAbuseCount("identify_ip", "k", t0, t0.Add(time.Hour)); err != nil {
+			return err
+		}
+		if err := tx.EnqueueMessage(&store.Message{Kind: "code", Channel: "email", Recipient: "a@b", MessageID: "<m1@x>", NextAttemptAt: t0}); err != nil {
+			return err
+		}
+		return nil
+	})
+	inTx(t, s, func(tx *store.Tx) error {
+		bs, err := tx.AbuseBuckets("identify_ip", "k", t0.Add(-time.Hour))
+		if err != nil || len(bs) != 1 || bs[0].Count != 1 {
+			t.Errorf("buckets = %v, %v; want one with a count of 1", bs, err)
+		}
+		m, err := tx.ClaimNext(t0, t0.Add(time.Minute), "n", "i")
+		if err != nil || m == nil || m.Recipient != "a@b" || m.Attempts != 1 || m.ClaimNode != "n" {
+			t.Errorf("claimed %+v, %v; want the message, one attempt, claimed by n", m, err)
+		}
+		return nil
+	})
+}
