@@ -460,3 +460,7 @@ func (d *Directory) assertion(now time.Time) (string, error) {
 	}
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
+
+// VerifiesPasswords is false: the flows that need a password check (the
+// enrollment sign-in) refuse plainly for this directory.
+func (d *Directory) VerifiesPasswords() bool { return false }
