@@ -240,6 +240,9 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 
 // newDirectory builds one connector from its configuration entry.
 func newDirectory(d config.Directory, questions []config.AttributeQuestion, extra ...string) (directory.Directory, error) {
+	if d.Type == "entra" {
+		return newEntraDirectory(d)
+	}
 	lc := ldapConfig(d, questions, extra...)
 	switch d.Type {
 	case "ad":

@@ -19,6 +19,7 @@ func TestLDAPConfigMapsEverySetting(t *testing.T) {
 		"BindPassword":                "a Secret; its value is mapped (checked below)",
 		"AllowInsecureBinds":          "mapped to the connector's insecure switch (checked below)",
 		"AllowInsecurePasswordWrites": "deprecated alias, folded into AllowInsecureBinds by config",
+		"Entra":                       "type entra settings, built by newEntraDirectory, not an LDAP connector",
 	}
 	var d config.Directory
 	v := reflect.ValueOf(&d).Elem()

@@ -59,6 +59,7 @@ var layers = map[string]layer{
 	"internal/directory":                     interfaces, // interfaces, typed errors, login routing
 	"internal/sms":                           interfaces, // the Sender interface and its errors
 	"internal/directory/":                    adapter,
+	"internal/directory/entra":               adapter, // Entra ID through Graph (cloud-only accounts)
 	"internal/store":                         adapter,
 	"internal/mail":                          adapter,
 	"internal/mailsink":                      adapter,

@@ -344,8 +344,12 @@ type Directory struct {
 	// Name identifies the directory in logs, audit records and the UI.
 	Name string `yaml:"name"`
 	// Type is "ad" (Active Directory, Samba AD), "openldap", "389ds" (389
-	// Directory Server, Red Hat DS) or "freeipa".
+	// Directory Server, Red Hat DS), "freeipa" or "entra" (cloud-only
+	// Microsoft Entra ID accounts, through Graph; see Entra).
 	Type string `yaml:"type"`
+	// Entra holds the settings of a type entra directory (the LDAP keys
+	// below do not apply to it).
+	Entra DirectoryEntra `yaml:"entra"`
 	// Domains are the names this directory answers for, so that
 	// DOMAIN\user and user@domain logins are routed to it (e.g. EXAMPLE,
 	// example.com).

@@ -33,10 +33,13 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 	names[d.Name] = true
 	switch d.Type {
 	case "ad", "openldap", "389ds", "freeipa":
+	case "entra":
+		d.validateEntra(p, path)
+		return
 	case "":
-		p.add(path+".type", "is required: ad, openldap, 389ds or freeipa")
+		p.add(path+".type", "is required: ad, openldap, 389ds, freeipa or entra")
 	default:
-		p.addf(path+".type", "%q is not one of ad, openldap, 389ds, freeipa", d.Type)
+		p.addf(path+".type", "%q is not one of ad, openldap, 389ds, freeipa, entra", d.Type)
 	}
 	if d.PoolSize < 0 || d.PoolSize > 64 {
 		p.addf(path+".pool_size", "%d is outside 0..64", d.PoolSize)

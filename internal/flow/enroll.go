@@ -129,6 +129,15 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		r.log().Error("looking up a user failed", "err", err)
 		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
 	}
+	if d, ok := r.Directories.Directory(user.Directory); ok && !verifiesPasswords(d) {
+		// The directory cannot check a password (Entra ID with client
+		// credentials): say so plainly instead of "try again later".
+		refundIdentify()
+		ev := base
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Denied, "directory_cannot_verify"
+		r.appendAudit(ctx, ev)
+		return "", SessionView{}, refuse(CodeResetNotPermitted)
+	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
 	// sign in as them.
@@ -722,4 +731,15 @@ func (e *Enroll) notice(tx *store.Tx, s *store.Session, targets []noticeTarget, 
 		}
 	}
 	return nil
+}
+
+// passwordVerifierCapability is implemented by directories that can say
+// they cannot check a person's password at all (Entra ID: client
+// credentials cannot sign in as a person). LDAP directories do not
+// implement it and always can.
+type passwordVerifierCapability interface{ VerifiesPasswords() bool }
+
+func verifiesPasswords(d directory.Directory) bool {
+	v, ok := d.(passwordVerifierCapability)
+	return !ok || v.VerifiesPasswords()
 }

@@ -39,6 +39,8 @@ type Server struct {
 	force     map[string]bool
 	patches   map[string]int
 	script    []Reply
+	users     []*User
+	lookups   int
 }
 
 // New starts a server closed at the end of the test, with one secret.
@@ -49,6 +51,9 @@ func New(t testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("PATCH /v1.0/users/{id}", s.patch)
+	mux.HandleFunc("GET /v1.0/users", s.listUsers)
+	mux.HandleFunc("GET /v1.0/users/{id}", s.getUser)
+	mux.HandleFunc("GET /v1.0/organization", s.organization)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -67,7 +72,8 @@ func (s *Server) AddUser(id string) {
 	s.passwords[strings.ToLower(id)] = ""
 }
 
-// Script queues answers for the next PATCH calls, before any real work.
+// Script queues answers for the next Graph calls (lookups and PATCHes),
+// before any real work.
 func (s *Server) Script(r ...Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
