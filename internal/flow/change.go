@@ -88,6 +88,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 
 	user, err := c.Directories.FindUser(ctx, login)
 	known := err == nil
+	cannotChange := false
 	switch kind := directory.KindOf(err); {
 	case known:
 		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
@@ -114,7 +115,13 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		changer, can := d.(directory.PasswordChanger)
 		switch {
 		case !ok || !can:
-			changeErr = &directory.Error{Kind: directory.KindMisconfigured, Op: "change", Diagnostic: "directory " + user.Directory + " cannot change passwords"}
+			// The directory cannot change a password with the old one
+			// (Entra ID with client credentials): answered like an unknown
+			// login, since anything else would tell a stranger the account
+			// exists; the audit log and the log say why.
+			changeErr = directory.ErrInvalidCredentials
+			cannotChange = true
+			c.log().Warn("a password change was asked of a directory that cannot change passwords", "directory", user.Directory)
 		case c.wouldLock(ctx, user):
 			// One more wrong password would lock the account: refuse as for
 			// a wrong password, without asking the directory, and say so to
@@ -156,6 +163,9 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		ev.Outcome, ev.Reason = audit.Failure, kind.String()
 		if !known {
 			ev.Reason = "unknown_login"
+		}
+		if cannotChange {
+			ev.Reason = "directory_cannot_change"
 		}
 		// Only a wrong password (or a login that is nobody's) is a failed
 		// guess; a locked or disabled account says nothing about the

@@ -131,12 +131,14 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	}
 	if d, ok := r.Directories.Directory(user.Directory); ok && !verifiesPasswords(d) {
 		// The directory cannot check a password (Entra ID with client
-		// credentials): say so plainly instead of "try again later".
-		refundIdentify()
+		// credentials). The answer is the one an unknown login gets,
+		// counted the same way: a different one would tell a stranger
+		// the account exists. The audit log says why.
+		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
 		ev := base
 		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Denied, "directory_cannot_verify"
 		r.appendAudit(ctx, ev)
-		return "", SessionView{}, refuse(CodeResetNotPermitted)
+		return "", SessionView{}, refuse(CodeCredentialsWrong)
 	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
