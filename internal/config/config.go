@@ -358,6 +358,10 @@ type Reset struct {
 	MaxCodeAttempts int `yaml:"max_code_attempts"`
 	// FlowTTL is how long a started reset stays usable.
 	FlowTTL time.Duration `yaml:"flow_ttl"`
+	// FinishedRetention is how long a flow that ended (done or failed)
+	// stays, so a reload still shows how it ended; the janitor then removes
+	// it instead of keeping it until it expires.
+	FinishedRetention time.Duration `yaml:"finished_retention"`
 	// IdentifyMinDuration pads the identify step so known and unknown logins
 	// take the same time.
 	IdentifyMinDuration time.Duration `yaml:"identify_min_duration"`
@@ -519,6 +523,7 @@ func Defaults() Config {
 			CodeTTL:             10 * time.Minute,
 			MaxCodeAttempts:     5,
 			FlowTTL:             30 * time.Minute,
+			FinishedRetention:   5 * time.Minute,
 			IdentifyMinDuration: 400 * time.Millisecond,
 			StepMinDuration:     250 * time.Millisecond,
 			MaxPasswordAttempts: 10,

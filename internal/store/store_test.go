@@ -172,7 +172,7 @@ func TestDeleteExpiredFlows(t *testing.T) {
 		return nil
 	})
 	var n int64
-	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredFlows(t0); return })
+	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredFlows(t0, 100); return })
 	if n != 2 {
 		t.Errorf("deleted %d flows, want 2", n)
 	}
