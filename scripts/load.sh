@@ -13,6 +13,8 @@
 # to `sspr-load run` (e.g. -concurrency 64 -duration 60s).
 #
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
+#   LOAD_PREFIX   login prefix of the load users (default loadu); give each
+#                 concurrent run its own so two runs never share an account
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,6 +29,7 @@ fi
 shift
 state=${SSPR_TEST_STATE:-/tmp/sspr-testenv}
 users=${LOAD_USERS:-2000}
+prefix=${LOAD_PREFIX:-loadu}
 if [[ ! -f $state/env.sh ]]; then
 	scripts/testenv/up.sh "$state"
 fi
@@ -55,7 +58,7 @@ openldap)
 	admin=(-type openldap -url "$SSPR_TEST_LDAP_LDAPS_URL" -bind-dn "$SSPR_TEST_LDAP_ADMIN_DN" -ca-file "$SSPR_TEST_LDAP_CA_FILE")
 	admin_pass=$SSPR_TEST_LDAP_ADMIN_PASSWORD
 	raw=(-raw-type openldap -raw-url "$SSPR_TEST_LDAP_LDAPS_URL" -raw-bind-dn "$SSPR_TEST_LDAP_BIND_DN"
-		-raw-ca-file "$SSPR_TEST_LDAP_CA_FILE" -raw-base-dn "$base")
+		-raw-ca-file "$SSPR_TEST_LDAP_CA_FILE" -raw-base-dn "$base" -raw-prefix "$prefix")
 	raw_pass=$SSPR_TEST_LDAP_BIND_PASSWORD
 	dir_pid=$(cat "$state/openldap/slapd.pid" 2>/dev/null || cat "$state/openldap.pid")
 	directory="  - name: load
@@ -72,7 +75,7 @@ ad)
 	admin=(-type ad -url "$SSPR_TEST_AD_URL" -bind-dn "$SSPR_TEST_AD_BIND_DN" -ca-file "$SSPR_TEST_AD_CA_FILE")
 	admin_pass=$SSPR_TEST_AD_BIND_PASSWORD
 	raw=(-raw-type ad -raw-url "$SSPR_TEST_AD_URL" -raw-bind-dn "$SSPR_TEST_AD_SVC_DN"
-		-raw-ca-file "$SSPR_TEST_AD_CA_FILE" -raw-base-dn "$base")
+		-raw-ca-file "$SSPR_TEST_AD_CA_FILE" -raw-base-dn "$base" -raw-prefix "$prefix")
 	raw_pass=$SSPR_TEST_AD_SVC_PASSWORD
 	dir_pid=$(cat "$state/samba.pid")
 	directory="  - name: load
@@ -85,7 +88,7 @@ ad)
 	;;
 esac
 
-BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -prefix "$prefix" -count "$users"
 
 smtp_port=$((20000 + RANDOM % 20000))
 http_port=$((20000 + RANDOM % 20000))

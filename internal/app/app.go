@@ -53,6 +53,7 @@ type App struct {
 	corpus  *breach.Checker
 	limiter *limiter
 	audit   *audit.Monitor
+	chain   *audit.Chain
 	now     func() time.Time
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
@@ -170,7 +171,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MinDuration: cfg.Reset.IdentifyMinDuration, Enqueued: worker.Kick, Audit: chain, Rules: rules, Sealer: ring,
 		Limiter: lim, LoginHashKey: loginHashKey(cfg)}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
-		Agents: newAgents(cfg, st, chain, log, now), audit: auditMonitor(cfg.Audit, chain, st, log, now), now: now}
+		Agents: newAgents(cfg, st, chain, log, now), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -463,14 +464,17 @@ type TidyResult struct {
 	Finished, Expired int64
 	Sessions          int64
 	AbuseCounters     int64
-	Outbox            notify.TidyResult
+	// Audit rows older than audit.retention (when set).
+	Audit  int64
+	Outbox notify.TidyResult
 }
 
 // Tidy removes what no one needs any more: ended flows after
 // reset.finished_retention, expired flows and sessions, abuse counters past
 // their windows and old outbox messages — in batches of janitorBatch rows,
 // each in a transaction of its own, so the database stays the size of the
-// traffic of the retention periods rather than of every day served.
+// traffic of the retention periods rather than of every day served. Audit
+// rows go only with audit.retention set, behind a MAC'd marker.
 func (a *App) Tidy(ctx context.Context) (TidyResult, error) {
 	var r TidyResult
 	now := a.now()
@@ -511,10 +515,15 @@ func (a *App) Tidy(ctx context.Context) (TidyResult, error) {
 	if r.Outbox, err = a.worker.Tidy(ctx); err != nil {
 		return r, err
 	}
+	if ret := a.cfg.Audit.Retention; ret > 0 {
+		if r.Audit, err = a.chain.Prune(ctx, a.store, now.Add(-ret), janitorBatch); err != nil {
+			return r, err
+		}
+	}
 	if r != (TidyResult{}) {
 		a.log.Debug("removed old rows", "finished_flows", r.Finished, "expired_flows", r.Expired, "sessions", r.Sessions,
 			"abuse_counters", r.AbuseCounters, "outbox_sent", r.Outbox.Sent, "outbox_failed_purged", r.Outbox.Purged,
-			"outbox_failed_deleted", r.Outbox.Failed)
+			"outbox_failed_deleted", r.Outbox.Failed, "audit", r.Audit)
 	}
 	return r, ctx.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -32,37 +33,9 @@ func (c *testClock) Add(d time.Duration) {
 // the janitor's pass deletes it — however many there are (batches), while
 // flows in progress stay until they expire (plus the hour's grace).
 func TestTidyRemovesFinishedFlowsPromptly(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
-server:
-  base_url: https://sspr.example.com
-storage:
-  path: `+filepath.Join(t.TempDir(), "sspr.db")+`
-secrets:
-  hmac_key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
-directories:
-  - name: corp
-    type: ad
-    urls: [ldaps://dc1.example.com:636]
-    bind_dn: CN=svc,DC=example,DC=com
-    bind_password: pw
-    base_dn: DC=example,DC=com
-mail:
-  from: noreply@example.com
-  smtp:
-    host: smtp.example.com
-reset:
-  finished_retention: 5m
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := &testClock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := tidyApp(t, clock, "reset:\n  finished_retention: 5m\n")
 	now := clock.Now()
 	flow := func(token, state string, updated, expires time.Time) *store.Flow {
 		return &store.Flow{TokenHash: []byte(token), Kind: "reset", State: state, Directory: "corp", Login: "jane",
@@ -128,6 +101,77 @@ reset:
 	for _, token := range []string{"verified-idle", "resetting", "expired-in-grace"} {
 		if !present(token) {
 			t.Errorf("flow %s in progress (or in its grace hour) was removed", token)
+		}
+	}
+}
+
+// tidyApp builds an App on a fresh database whose directory is never
+// contacted, with clock and the extra configuration.
+func tidyApp(t *testing.T, clock *testClock, extra string) *App {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+server:
+  base_url: https://sspr.example.com
+storage:
+  path: `+filepath.Join(t.TempDir(), "sspr.db")+`
+secrets:
+  hmac_key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+directories:
+  - name: corp
+    type: ad
+    urls: [ldaps://dc1.example.com:636]
+    bind_dn: CN=svc,DC=example,DC=com
+    bind_password: pw
+    base_dn: DC=example,DC=com
+mail:
+  from: noreply@example.com
+  smtp:
+    host: smtp.example.com
+`+extra), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// TestTidyAppliesAuditRetention: with audit.retention the janitor deletes
+// the audit rows older than it (the creation record included), and the
+// chain still verifies; without it nothing is deleted.
+func TestTidyAppliesAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		extra string
+		want  int64
+	}{{"", 0}, {"audit:\n  retention: 48h\n", 4}} {
+		clock := &testClock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+		a := tidyApp(t, clock, tc.extra) // writes the creation record now
+		add := func() {
+			if err := a.store.InTx(ctx, func(tx *store.Tx) error {
+				return a.chain.Append(tx, audit.Event{At: clock.Now(), Event: "reset.identify", Outcome: audit.Success})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			add()
+			clock.Add(time.Hour)
+		}
+		clock.Add(72 * time.Hour)
+		add() // recent: stays
+		r, err := a.Tidy(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Audit != tc.want {
+			t.Errorf("%q: Tidy deleted %d audit rows, want %d", tc.extra, r.Audit, tc.want)
+		}
+		if n, err := a.chain.Verify(ctx, a.store); err != nil || n != int(5-tc.want) {
+			t.Errorf("%q: Verify after Tidy = %d, %v; want %d rows, intact", tc.extra, n, err, 5-tc.want)
 		}
 	}
 }

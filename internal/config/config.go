@@ -32,6 +32,10 @@ type Audit struct {
 	// cannot rewrite it: `sspr audit verify --checkpoint` compares it with
 	// the database to find an older copy restored or rows cut off.
 	CheckpointFile string `yaml:"checkpoint_file"`
+	// Retention, when set, deletes audit rows older than this (0 keeps
+	// them forever). A MAC'd marker records the last row deleted, so
+	// `sspr audit verify` still checks the chain from there on.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Server configures the HTTP listener.
