@@ -360,6 +360,10 @@ func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users
 		slots := make(chan struct{}, o.concurrency)
 		tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
 		defer tick.Stop()
+		// Starts are counted against the clock, not the ticks: a ticker
+		// drops ticks its receiver was too busy (or too descheduled, on a
+		// loaded machine) to take, which would quietly lower the rate.
+		begin, started := time.Now(), int64(0)
 		for {
 			select {
 			case <-pctx.Done():
@@ -369,11 +373,13 @@ func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users
 				}
 				return ok.Load(), bad.Load()
 			case <-tick.C:
-				select {
-				case slots <- struct{}{}:
-					wg.Go(func() { defer func() { <-slots }(); one() })
-				default:
-					skipped.Add(1)
+				for due := int64(time.Since(begin).Seconds() * o.rate); started < due; started++ {
+					select {
+					case slots <- struct{}{}:
+						wg.Go(func() { defer func() { <-slots }(); one() })
+					default:
+						skipped.Add(1)
+					}
 				}
 			}
 		}
