@@ -20,7 +20,7 @@ import (
 
 // The database-size prediction of docs/operations.md ("Database size")
 // for a run shorter than reset.finished_retention, when every table still
-// grows with each flow: 4.9 KB of outbox (two messages), 1.0 KB of audit
+// grows with each flow: 3.4 KB of outbox (two messages), 1.0 KB of audit
 // rows, 0.75 KB of flow and some abuse counters per flow, plus a fixed
 // part — the empty schema and the write-ahead log (up to ~4 MiB between
 // checkpoints).
