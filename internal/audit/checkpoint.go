@@ -51,8 +51,8 @@ func (c *Chain) checkpointMAC(cp Checkpoint) []byte {
 // CheckCheckpoint says whether the database still holds the checkpoint's
 // row with the checkpoint's hash. For a row audit retention deleted it
 // returns an error wrapping ErrBeforeRetention: that proves nothing either
-// way. A checkpoint whose MAC does not fit was
-// not written by this installation (or was edited) and proves nothing.
+// way. A checkpoint whose MAC does not fit was not written by this
+// installation (or was edited) and proves nothing.
 func (c *Chain) CheckCheckpoint(ctx context.Context, s Reader, cp Checkpoint) error {
 	mac, err := hex.DecodeString(cp.MAC)
 	if err != nil || !hmac.Equal(mac, c.checkpointMAC(cp)) {

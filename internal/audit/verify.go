@@ -61,9 +61,9 @@ func (c *Chain) Verify(ctx context.Context, s Reader) (int, error) {
 // VerifyFrom checks that the row at from is still there with the same hash,
 // then walks the rows after it up to the recorded end of the chain. When
 // audit retention deleted the rows up to and including from, it starts
-// from the retention marker instead. It
-// returns the new end and the number of rows walked. Rows appended while it
-// runs are left for the next call, so it can run beside a busy server.
+// from the retention marker instead. It returns the new end and the number
+// of rows walked. Rows appended while it runs are left for the next call,
+// so it can run beside a busy server.
 func (c *Chain) VerifyFrom(ctx context.Context, s Reader, from Position) (Position, int, error) {
 	var (
 		head              store.AuditHead
