@@ -14,7 +14,8 @@
 #
 #   LOAD_OU=name  the OU of the load users (default load)
 #   LOAD_PREFIX=p their login prefix (default loadu; logins are unique
-#                 domain-wide on AD, so another OU needs another prefix)
+#                 domain-wide on AD, so another OU needs another prefix; give
+#                 each concurrent run its own so two runs never share an account)
 #   LOAD_SKIP_USERS=1 the users exist already: do not add them again
 #   LOAD_DELETE=1 delete the load users and their OU afterwards (sspr-load delete)
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
@@ -39,6 +40,7 @@ fi
 shift
 state=${SSPR_TEST_STATE:-/tmp/sspr-testenv}
 users=${LOAD_USERS:-2000}
+prefix=${LOAD_PREFIX:-loadu}
 if [[ ! -f $state/env.sh ]]; then
 	scripts/testenv/up.sh "$state"
 fi
@@ -70,7 +72,7 @@ openldap)
 	admin=(-type openldap -url "$SSPR_TEST_LDAP_LDAPS_URL" -bind-dn "$SSPR_TEST_LDAP_ADMIN_DN" -ca-file "$SSPR_TEST_LDAP_CA_FILE")
 	admin_pass=$SSPR_TEST_LDAP_ADMIN_PASSWORD
 	raw=(-raw-type openldap -raw-url "$SSPR_TEST_LDAP_LDAPS_URL" -raw-bind-dn "$SSPR_TEST_LDAP_BIND_DN"
-		-raw-ca-file "$SSPR_TEST_LDAP_CA_FILE" -raw-base-dn "$base")
+		-raw-ca-file "$SSPR_TEST_LDAP_CA_FILE" -raw-base-dn "$base" -raw-prefix "$prefix")
 	raw_pass=$SSPR_TEST_LDAP_BIND_PASSWORD
 	dir_pid=$(cat "$state/openldap/slapd.pid" 2>/dev/null || cat "$state/openldap.pid")
 	directory="  - name: load
@@ -87,7 +89,7 @@ ad)
 	admin=(-type ad -url "$SSPR_TEST_AD_URL" -bind-dn "$SSPR_TEST_AD_BIND_DN" -ca-file "$SSPR_TEST_AD_CA_FILE")
 	admin_pass=$SSPR_TEST_AD_BIND_PASSWORD
 	raw=(-raw-type ad -raw-url "$SSPR_TEST_AD_URL" -raw-bind-dn "$SSPR_TEST_AD_SVC_DN"
-		-raw-ca-file "$SSPR_TEST_AD_CA_FILE" -raw-base-dn "$base")
+		-raw-ca-file "$SSPR_TEST_AD_CA_FILE" -raw-base-dn "$base" -raw-prefix "$prefix")
 	raw_pass=$SSPR_TEST_AD_SVC_PASSWORD
 	dir_pid=$(cat "$state/samba.pid")
 	directory="  - name: load
@@ -100,8 +102,7 @@ ad)
 	;;
 esac
 
-admin+=(-prefix "${LOAD_PREFIX:-loadu}")
-raw+=(-raw-prefix "${LOAD_PREFIX:-loadu}")
+admin+=(-prefix "$prefix")
 if [[ -z ${LOAD_SKIP_USERS:-} ]]; then
 	BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
 fi

@@ -11,7 +11,9 @@
 // with the exact command that produced them. For a soak, give it a fixed
 // rate and a long duration; every report window (e.g. 5 minutes) prints
 // flows, errors, latencies, CPU per flow, the server's RSS and open files,
-// the database's size and its tables' row counts.
+// the database's size and its tables' row counts (also written to -json,
+// window by window). TestSoak runs a 60-second soak of the real sspr
+// against the real OpenLDAP in the test command.
 //
 //	sspr-load users  -type openldap -url ldaps://… -bind-dn … -count 2000
 //	sspr-load run    -api http://127.0.0.1:8080 -smtp 127.0.0.1:2525 -users 2000 \

@@ -200,9 +200,26 @@ func (p phaseResult) perSecond() float64 {
 }
 
 func run(ctx context.Context, o runOptions) error {
+	_, err := drive(ctx, o)
+	return err
+}
+
+// result is what a run measured: the totals per kind of phase and every
+// report window.
+type result struct {
+	Totals  map[string]*phaseResult
+	Windows []windowStat
+	// Skipped counts the starts an open-loop run skipped because all its
+	// in-flight slots were busy (the server fell behind).
+	Skipped int64
+}
+
+// drive runs the load of o, prints every window and the summary, and
+// returns what it measured (the soak test asserts on it).
+func drive(ctx context.Context, o runOptions) (*result, error) {
 	mail, err := startCatcher(o.smtp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer mail.sink.Close()
 	c := &client{base: strings.TrimRight(o.api, "/"), http: &http.Client{
@@ -218,6 +235,7 @@ func run(ctx context.Context, o runOptions) error {
 	errs := &errorCounts{byStep: map[string]int64{}}
 	rawOn := o.raw.url != "" && o.rate == 0
 	totals := map[string]*phaseResult{"sspr": {Kind: "sspr"}, "raw": {Kind: "raw"}}
+	res := &result{Totals: totals}
 
 	deadline := time.Now().Add(o.duration)
 	windowFlows := int64(0)
@@ -230,7 +248,7 @@ func run(ctx context.Context, o runOptions) error {
 		if o.window == 0 && !final {
 			return
 		}
-		printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample)
+		res.Windows = append(res.Windows, printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample))
 		windowBusy, windowFlows = 0, 0
 	}
 	if o.monitor {
@@ -247,11 +265,11 @@ func run(ctx context.Context, o runOptions) error {
 				length = min(length, time.Until(nextWindow))
 			}
 		}
-		ok, bad, res := sspPhase(ctx, o, c, mail, users, lat, ids, errs, length)
-		totals["sspr"].add(res)
+		ok, _, phase, skipped := sspPhase(ctx, o, c, mail, users, lat, ids, errs, length)
+		totals["sspr"].add(phase)
+		res.Skipped += skipped
 		windowFlows += ok
-		windowBusy += res.Elapsed
-		_ = bad
+		windowBusy += phase.Elapsed
 		if rawOn && time.Now().Before(deadline) && ctx.Err() == nil {
 			totals["raw"].add(rawPhase(ctx, o, min(o.phase, time.Until(deadline))))
 		}
@@ -263,13 +281,13 @@ func run(ctx context.Context, o runOptions) error {
 	if o.window == 0 || windowFlows > 0 {
 		report(true)
 	}
-	if err := summary(o, totals, mail); err != nil {
-		return err
+	if err := summary(o, res, mail); err != nil {
+		return res, err
 	}
 	if o.unknown > 0 {
 		printWelch(ids.take())
 	}
-	return nil
+	return res, nil
 }
 
 // printWelch compares the identify times of known and unknown logins.
@@ -386,7 +404,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 
 // sspPhase runs flows for length: closed loop (every worker starts its next
 // flow when one ends) or, with a rate, open loop with an in-flight cap.
-func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat, ids *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult) {
+func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat, ids *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult, int64) {
 	var ok, bad, skipped, unknownSeq atomic.Int64
 	res := measure(o, func() (int64, int64) {
 		pctx, cancel := context.WithTimeout(ctx, length)
@@ -430,6 +448,10 @@ func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users
 		slots := make(chan struct{}, o.concurrency)
 		tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
 		defer tick.Stop()
+		// Starts are counted against the clock, not the ticks: a ticker
+		// drops ticks its receiver was too busy (or too descheduled, on a
+		// loaded machine) to take, which would quietly lower the rate.
+		begin, started := time.Now(), int64(0)
 		for {
 			select {
 			case <-pctx.Done():
@@ -439,17 +461,19 @@ func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users
 				}
 				return ok.Load(), bad.Load()
 			case <-tick.C:
-				select {
-				case slots <- struct{}{}:
-					wg.Go(func() { defer func() { <-slots }(); one() })
-				default:
-					skipped.Add(1)
+				for due := int64(time.Since(begin).Seconds() * o.rate); started < due; started++ {
+					select {
+					case slots <- struct{}{}:
+						wg.Go(func() { defer func() { <-slots }(); one() })
+					default:
+						skipped.Add(1)
+					}
 				}
 			}
 		}
 	})
 	res.Kind = "sspr"
-	return ok.Load(), bad.Load(), res
+	return ok.Load(), bad.Load(), res, skipped.Load()
 }
 
 func loginOf(o runOptions, i int) string { return o.raw.login(i) }
@@ -487,12 +511,33 @@ func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResu
 
 var stepOrder = []string{"identify", "identify_unknown", "choose", "code_mail", "verify", "password", "flow"}
 
-func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) {
+// windowStat is one report window's figures.
+type windowStat struct {
+	End     time.Time     `json:"end"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	Flows   int64         `json:"flows"`
+	Errors  int64         `json:"errors"`
+	// P50 and P99 per step (identify, choose, code_mail, verify,
+	// password, flow).
+	P50 map[string]time.Duration `json:"p50_ns"`
+	P99 map[string]time.Duration `json:"p99_ns"`
+	// CPUPerFlow is sspr's CPU time (user + system) over the window
+	// divided by its flows (0 without -pid).
+	CPUPerFlow time.Duration    `json:"sspr_cpu_per_flow_ns"`
+	RSS        int64            `json:"sspr_rss_bytes"`
+	OpenFiles  int              `json:"sspr_open_files"`
+	DBBytes    int64            `json:"db_bytes"`
+	Rows       map[string]int64 `json:"rows,omitempty"`
+}
+
+func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) windowStat {
+	w := windowStat{End: time.Now(), Elapsed: elapsed, Flows: flows, P50: map[string]time.Duration{}, P99: map[string]time.Duration{}}
 	fmt.Printf("\n[%s] window %s: %d flows (%.1f/s)", time.Now().UTC().Format("15:04:05"), elapsed.Round(time.Second), flows, float64(flows)/elapsed.Seconds())
 	var nerr int64
 	for _, n := range errs {
 		nerr += n
 	}
+	w.Errors = nerr
 	fmt.Printf(", %d errors", nerr)
 	if nerr > 0 {
 		keys := make([]string, 0, len(errs))
@@ -511,62 +556,81 @@ func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[stri
 		if len(ds) == 0 {
 			continue
 		}
-		fmt.Printf("  %-10s %8d %8s %8s\n", s, len(ds), ms(quantile(ds, 0.5)), ms(quantile(ds, 0.99)))
+		w.P50[s], w.P99[s] = quantile(ds, 0.5), quantile(ds, 0.99)
+		fmt.Printf("  %-10s %8d %8s %8s\n", s, len(ds), ms(w.P50[s]), ms(w.P99[s]))
 	}
 	if o.pid > 0 {
 		if now, err := sampleProc(o.pid); err == nil {
 			cpu := now.cpu - last.cpu
 			perFlow := "-"
 			if flows > 0 {
-				perFlow = ms(cpu/time.Duration(flows)) + " ms"
+				w.CPUPerFlow = cpu / time.Duration(flows)
+				perFlow = ms(w.CPUPerFlow) + " ms"
 			}
+			w.RSS, w.OpenFiles = now.rssBytes, now.fds
 			fmt.Printf("  sspr: CPU/flow %s, RSS %s (peak %s since start), open files %d\n", perFlow, mib(now.rssBytes), mib(now.hwmBytes), now.fds)
 			*last = now
 		}
 	}
 	if o.db != "" {
-		fmt.Printf("  database: %s", mib(fileSizes(o.db)))
+		w.DBBytes = fileSizes(o.db)
+		fmt.Printf("  database: %s", mib(w.DBBytes))
 		if counts, err := rowCounts(o.db); err == nil {
-			fmt.Printf(" — %s", counts)
+			w.Rows = counts
+			fmt.Printf(" — %s", formatCounts(counts))
 		}
 		fmt.Println()
 	}
+	return w
+}
+
+func formatCounts(c map[string]int64) string {
+	names := make([]string, 0, len(c))
+	for n := range c {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, c[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // rowCounts counts each table's rows, read-only, beside the running server.
-func rowCounts(path string) (string, error) {
+func rowCounts(path string) (map[string]int64, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer db.Close()
 	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var names []string
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()
-			return "", err
+			return nil, err
 		}
 		names = append(names, n)
 	}
 	rows.Close()
-	var parts []string
+	out := make(map[string]int64, len(names))
 	for _, n := range names {
 		var c int64
 		if err := db.QueryRow(`SELECT COUNT(*) FROM "` + n + `"`).Scan(&c); err != nil {
-			return "", err
+			return nil, err
 		}
-		parts = append(parts, fmt.Sprintf("%s %d", n, c))
+		out[n] = c
 	}
-	return strings.Join(parts, ", "), nil
+	return out, nil
 }
 
-func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error {
-	s, r := totals["sspr"], totals["raw"]
+func summary(o runOptions, res *result, mail *catcher) error {
+	s, r := res.Totals["sspr"], res.Totals["raw"]
 	fmt.Printf("\nsummary: sspr %d flows in %s = %.1f flows/s (%d errors)", s.OK, s.Elapsed.Round(time.Millisecond), s.perSecond(), s.Errors)
 	if s.OK > 0 && o.pid > 0 {
 		fmt.Printf(", sspr CPU %s ms/flow", ms(s.CPU/time.Duration(s.OK)))
@@ -592,7 +656,8 @@ func summary(o runOptions, totals map[string]*phaseResult, mail *catcher) error 
 		return nil
 	}
 	out := map[string]any{"sspr": s, "raw": r, "sspr_flows_per_s": s.perSecond(), "raw_resets_per_s": r.perSecond(),
-		"concurrency": o.concurrency, "users": o.users, "duration": o.duration.String(), "rate": o.rate}
+		"concurrency": o.concurrency, "users": o.users, "duration": o.duration.String(), "rate": o.rate,
+		"windows": res.Windows, "skipped_starts": res.Skipped}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err

@@ -112,17 +112,28 @@ database.`,
 			} else {
 				fmt.Fprintf(out, "chain: %d row(s), every row and link intact\n", n)
 			}
-			held := 0
+			if m, ok, err := chain.Retention(ctx, st); err == nil && ok {
+				fmt.Fprintf(out, "retention: rows up to %d (written before %s) were deleted by audit.retention; the chain is checked from there\n",
+					m.LastID, m.Before.Format(time.RFC3339))
+			}
+			held, before := 0, 0
 			for _, cp := range cps {
-				if err := chain.CheckCheckpoint(ctx, st, cp); err != nil {
+				switch err := chain.CheckCheckpoint(ctx, st, cp); {
+				case errors.Is(err, audit.ErrBeforeRetention):
+					before++
+				case err != nil:
 					problems = append(problems, err.Error())
-				} else {
+				default:
 					held++
 				}
 			}
 			if len(cps) > 0 {
 				newest := cps[len(cps)-1]
-				fmt.Fprintf(out, "checkpoints: %d of %d held by the database (newest: row %d of %s)\n", held, len(cps), newest.LastID, newest.At.Format(time.RFC3339))
+				fmt.Fprintf(out, "checkpoints: %d of %d held by the database (newest: row %d of %s)", held, len(cps), newest.LastID, newest.At.Format(time.RFC3339))
+				if before > 0 {
+					fmt.Fprintf(out, "; %d before retention (their rows were deleted by audit.retention)", before)
+				}
+				fmt.Fprintln(out)
 			}
 			for _, p := range problems {
 				fmt.Fprintf(out, "PROBLEM: %s\n", strings.TrimPrefix(p, "audit: "))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -302,5 +303,51 @@ func TestAuditVerifyMissingDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); err == nil {
 		t.Error("verify created the missing database")
+	}
+}
+
+// TestAuditVerifyAfterRetention: after audit retention deleted the oldest
+// rows, `sspr audit verify` passes, names the marker, and reports a
+// checkpoint of a deleted row as before retention (not as a problem) next
+// to one that still holds; an edited row after the marker still fails.
+func TestAuditVerifyAfterRetention(t *testing.T) {
+	t.Parallel()
+	cfg, dbPath := auditSetup(t, 6) // rows 1 (creation) .. 7, an hour apart
+	s, err := store.OpenSQLite(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := audit.NewChain(auditKey)
+	cpFile := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	m := &audit.Monitor{Chain: chain, Store: s, Log: slog.New(slog.DiscardHandler), Interval: time.Hour, File: cpFile}
+	if _, err := m.Check(context.Background()); err != nil { // row 7
+		t.Fatal(err)
+	}
+	// A checkpoint of row 2, taken back then.
+	var early []byte
+	if err := s.InTx(context.Background(), func(tx *store.Tx) error {
+		r, err := tx.AuditRecordByID(2)
+		if err == nil {
+			cp := chain.NewCheckpoint(audit.Position{LastID: 2, Hash: r.Hash}, r.At)
+			early, err = json.Marshal(cp)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Rows written before 10:30 go: 1 (08:00), 2 (09:00) and 3 (10:00).
+	if n, err := chain.Prune(context.Background(), s, time.Date(2026, 1, 31, 10, 30, 0, 0, time.UTC), 500); err != nil || n != 3 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	s.Close()
+	out, err := runSSPR(t, "audit", "verify", "--config", cfg, "--checkpoint", cpFile, "--head", string(early))
+	if err != nil || !strings.Contains(out, "chain: 4 row(s), every row and link intact") ||
+		!strings.Contains(out, "retention: rows up to 3") || !strings.Contains(out, "1 of 2 held") ||
+		!strings.Contains(out, "1 before retention") {
+		t.Fatalf("verify after retention: %v\n%s", err, out)
+	}
+	tamper(t, dbPath, `UPDATE audit SET actor = 'mallory' WHERE id = 5`)
+	if out, err := runSSPR(t, "audit", "verify", "--config", cfg); err == nil || !strings.Contains(out, "row 5 was altered") {
+		t.Fatalf("verify of an edited row after the marker: %v\n%s", err, out)
 	}
 }

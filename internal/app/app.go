@@ -53,6 +53,8 @@ type App struct {
 	corpus  *breach.Checker
 	limiter *limiter
 	audit   *audit.Monitor
+	chain   *audit.Chain
+	now     func() time.Time
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -187,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
 	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
-		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now)}
+		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -450,38 +452,27 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return shutErr
 }
 
-// janitor deletes expired flows, sessions and abuse counters every few
-// minutes (any node may run it).
+// janitorInterval is how often the janitor runs: often enough that ended
+// flows go within a minute of reset.finished_retention, and cheap because
+// every deletion finds its rows through an index.
+const janitorInterval = time.Minute
+
+// janitorBatch bounds the rows one janitor transaction deletes, so it never
+// holds the writer for long under load.
+const janitorBatch = 500
+
+// expiredFlowGrace keeps an expired flow an hour longer, so a person who
+// comes back is told it expired rather than that it does not exist.
+const expiredFlowGrace = time.Hour
+
+// janitor runs Tidy every janitorInterval until ctx ends (any node may run
+// it).
 func (a *App) janitor(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
+	t := time.NewTicker(janitorInterval)
 	defer t.Stop()
 	for {
-		err := a.store.InTx(ctx, func(tx *store.Tx) error {
-			cutoff := time.Now().Add(-time.Hour)
-			flows, err := tx.DeleteExpiredFlows(cutoff)
-			if err != nil {
-				return err
-			}
-			sessions, err := tx.DeleteExpiredSessions(cutoff)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.DeleteExpiredAdminSessions(time.Now(), time.Now().Add(-a.cfg.Admin.IdleTimeout)); err != nil {
-				return err
-			}
-			counters, err := a.limiter.l.Cleanup(tx)
-			if n := flows + sessions + counters; n > 0 {
-				a.log.Debug("removed expired rows", "flows", flows, "sessions", sessions, "abuse_counters", counters)
-			}
-			return err
-		})
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("removing expired flows, sessions and counters failed", "err", err)
-		}
-		if r, err := a.worker.Tidy(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("removing old outbox messages failed", "err", err)
-		} else if r != (notify.TidyResult{}) {
-			a.log.Debug("removed old outbox messages", "sent", r.Sent, "failed_purged", r.Purged, "failed_deleted", r.Failed)
+		if _, err := a.Tidy(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("removing old rows failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -489,6 +480,82 @@ func (a *App) janitor(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// TidyResult counts the rows one Tidy pass removed.
+type TidyResult struct {
+	// Finished flows ended (done or failed) more than
+	// reset.finished_retention ago; Expired flows expired more than an hour
+	// ago.
+	Finished, Expired int64
+	Sessions          int64
+	AdminSessions     int64
+	AbuseCounters     int64
+	// Audit rows older than audit.retention (when set).
+	Audit  int64
+	Outbox notify.TidyResult
+}
+
+// Tidy removes what no one needs any more: ended flows after
+// reset.finished_retention, expired flows and sessions, abuse counters past
+// their windows and old outbox messages — in batches of janitorBatch rows,
+// each in a transaction of its own, so the database stays the size of the
+// traffic of the retention periods rather than of every day served. Audit
+// rows go only with audit.retention set, behind a MAC'd marker.
+func (a *App) Tidy(ctx context.Context) (TidyResult, error) {
+	var r TidyResult
+	now := a.now()
+	batched := []struct {
+		n   *int64
+		run func(tx *store.Tx) (int64, error)
+	}{
+		{&r.Finished, func(tx *store.Tx) (int64, error) {
+			return tx.DeleteFinishedFlows(now.Add(-a.cfg.Reset.FinishedRetention), janitorBatch)
+		}},
+		{&r.Expired, func(tx *store.Tx) (int64, error) {
+			return tx.DeleteExpiredFlows(now.Add(-expiredFlowGrace), janitorBatch)
+		}},
+	}
+	for _, s := range batched {
+		for ctx.Err() == nil {
+			var n int64
+			if err := a.store.InTx(ctx, func(tx *store.Tx) (err error) { n, err = s.run(tx); return err }); err != nil {
+				return r, err
+			}
+			*s.n += n
+			if n < janitorBatch {
+				break
+			}
+		}
+	}
+	err := a.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if r.Sessions, err = tx.DeleteExpiredSessions(now.Add(-expiredFlowGrace)); err != nil {
+			return err
+		}
+		if r.AdminSessions, err = tx.DeleteExpiredAdminSessions(now, now.Add(-a.cfg.Admin.IdleTimeout)); err != nil {
+			return err
+		}
+		r.AbuseCounters, err = a.limiter.l.Cleanup(tx)
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	if r.Outbox, err = a.worker.Tidy(ctx); err != nil {
+		return r, err
+	}
+	if ret := a.cfg.Audit.Retention; ret > 0 {
+		if r.Audit, err = a.chain.Prune(ctx, a.store, now.Add(-ret), janitorBatch); err != nil {
+			return r, err
+		}
+	}
+	if r != (TidyResult{}) {
+		a.log.Debug("removed old rows", "finished_flows", r.Finished, "expired_flows", r.Expired, "sessions", r.Sessions,
+			"admin_sessions", r.AdminSessions, "abuse_counters", r.AbuseCounters, "outbox_sent", r.Outbox.Sent, "outbox_failed_purged", r.Outbox.Purged,
+			"outbox_failed_deleted", r.Outbox.Failed, "audit", r.Audit)
+	}
+	return r, ctx.Err()
 }
 
 func directoryNames(cfg *config.Config) []string {

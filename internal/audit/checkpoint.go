@@ -49,8 +49,10 @@ func (c *Chain) checkpointMAC(cp Checkpoint) []byte {
 }
 
 // CheckCheckpoint says whether the database still holds the checkpoint's
-// row with the checkpoint's hash. A checkpoint whose MAC does not fit was
-// not written by this installation (or was edited) and proves nothing.
+// row with the checkpoint's hash. For a row audit retention deleted it
+// returns an error wrapping ErrBeforeRetention: that proves nothing either
+// way. A checkpoint whose MAC does not fit was not written by this
+// installation (or was edited) and proves nothing.
 func (c *Chain) CheckCheckpoint(ctx context.Context, s Reader, cp Checkpoint) error {
 	mac, err := hex.DecodeString(cp.MAC)
 	if err != nil || !hmac.Equal(mac, c.checkpointMAC(cp)) {
@@ -64,6 +66,14 @@ func (c *Chain) CheckCheckpoint(ctx context.Context, s Reader, cp Checkpoint) er
 		return fmt.Errorf("audit: the checkpoint of %s has a malformed hash", cp.At.Format(time.RFC3339))
 	}
 	return s.InTx(ctx, func(tx *store.Tx) error {
+		marker, cut, err := c.retention(tx)
+		if err != nil {
+			return err
+		}
+		if cut && cp.LastID <= marker.LastID {
+			return fmt.Errorf("%w (the checkpoint of %s, row %d; rows up to %d, written before %s, were deleted)", ErrBeforeRetention,
+				cp.At.Format(time.RFC3339), cp.LastID, marker.LastID, marker.Before.Format(time.RFC3339))
+		}
 		r, err := tx.AuditRecordByID(cp.LastID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -157,11 +167,15 @@ func (m *Monitor) check(ctx context.Context) (Checkpoint, error) {
 			return Checkpoint{}, err
 		}
 		if last != nil {
-			if err := m.Chain.CheckCheckpoint(ctx, m.Store, *last); err != nil {
+			switch err := m.Chain.CheckCheckpoint(ctx, m.Store, *last); {
+			case errors.Is(err, ErrBeforeRetention):
+				// Its row is gone by design: start from the marker.
+			case err != nil:
 				return Checkpoint{}, fmt.Errorf("%w (checkpoint file %s)", err, m.File)
+			default:
+				h, _ := hex.DecodeString(last.Hash)
+				m.pos = Position{LastID: last.LastID, Hash: h}
 			}
-			h, _ := hex.DecodeString(last.Hash)
-			m.pos = Position{LastID: last.LastID, Hash: h}
 		}
 	}
 	m.started = true

@@ -14,4 +14,10 @@
 // the database (the log, a file); CheckCheckpoint tells whether a database
 // still holds one. Export writes the log as JSON lines with every row's
 // hashes, which VerifyExported (or anyone, for the links) can re-check.
+//
+// Prune (audit.retention) deletes the oldest rows after checking them, and
+// records the last one deleted in a MAC'd retention marker in the same
+// transaction; verification starts from the marker, so the rest of the
+// chain still proves itself, and checkpoints of deleted rows are reported
+// as before retention (ErrBeforeRetention) rather than as tampering.
 package audit

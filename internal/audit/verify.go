@@ -59,9 +59,11 @@ func (c *Chain) Verify(ctx context.Context, s Reader) (int, error) {
 }
 
 // VerifyFrom checks that the row at from is still there with the same hash,
-// then walks the rows after it up to the recorded end of the chain. It
-// returns the new end and the number of rows walked. Rows appended while it
-// runs are left for the next call, so it can run beside a busy server.
+// then walks the rows after it up to the recorded end of the chain. When
+// audit retention deleted the rows up to and including from, it starts
+// from the retention marker instead. It returns the new end and the number
+// of rows walked. Rows appended while it runs are left for the next call,
+// so it can run beside a busy server.
 func (c *Chain) VerifyFrom(ctx context.Context, s Reader, from Position) (Position, int, error) {
 	var (
 		head              store.AuditHead
@@ -73,8 +75,22 @@ func (c *Chain) VerifyFrom(ctx context.Context, s Reader, from Position) (Positi
 			return err
 		}
 		pending, err = tx.AuditGenesisPending()
-		if err != nil || from.LastID == 0 {
+		if err != nil {
 			return err
+		}
+		// Rows up to the retention marker were deleted on purpose: the
+		// chain is checked from the marker (whose MAC vouches for the
+		// last deleted row's hash) when from is at or before it.
+		marker, cut, err := c.retention(tx)
+		if err != nil {
+			return err
+		}
+		if cut && from.LastID <= marker.LastID {
+			from = Position{LastID: marker.LastID, Hash: marker.Hash}
+			return nil
+		}
+		if from.LastID == 0 {
+			return nil
 		}
 		r, err := tx.AuditRecordByID(from.LastID)
 		switch {

@@ -132,6 +132,10 @@ type Audit struct {
 	// cannot rewrite it: `sspr audit verify --checkpoint` compares it with
 	// the database to find an older copy restored or rows cut off.
 	CheckpointFile string `yaml:"checkpoint_file"`
+	// Retention, when set, deletes audit rows older than this (0 keeps
+	// them forever). A MAC'd marker records the last row deleted, so
+	// `sspr audit verify` still checks the chain from there on.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Server configures the HTTP listener.
@@ -471,6 +475,10 @@ type Reset struct {
 	MaxCodeAttempts int `yaml:"max_code_attempts"`
 	// FlowTTL is how long a started reset stays usable.
 	FlowTTL time.Duration `yaml:"flow_ttl"`
+	// FinishedRetention is how long a flow that ended (done or failed)
+	// stays, so a reload still shows how it ended; the janitor then removes
+	// it instead of keeping it until it expires.
+	FinishedRetention time.Duration `yaml:"finished_retention"`
 	// IdentifyMinDuration pads the identify step so known and unknown logins
 	// take the same time.
 	IdentifyMinDuration time.Duration `yaml:"identify_min_duration"`
@@ -632,6 +640,7 @@ func Defaults() Config {
 			CodeTTL:             10 * time.Minute,
 			MaxCodeAttempts:     5,
 			FlowTTL:             30 * time.Minute,
+			FinishedRetention:   5 * time.Minute,
 			IdentifyMinDuration: 400 * time.Millisecond,
 			StepMinDuration:     250 * time.Millisecond,
 			MaxPasswordAttempts: 10,

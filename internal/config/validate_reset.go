@@ -17,6 +17,9 @@ func (c *Config) validateReset(p *Problems) {
 	if r.FlowTTL < r.CodeTTL {
 		p.add("reset.flow_ttl", "must not be shorter than reset.code_ttl")
 	}
+	if r.FinishedRetention < 0 {
+		p.add("reset.finished_retention", "must not be negative")
+	}
 	if r.IdentifyMinDuration < 0 || r.IdentifyMinDuration > 10*time.Second {
 		p.add("reset.identify_min_duration", "must be between 0 and 10s")
 	}

@@ -127,3 +127,41 @@ func (t *Tx) NewestAuditID() (int64, error) {
 	err := t.tx.QueryRowContext(t.ctx, `SELECT MAX(id) FROM audit`).Scan(&id)
 	return id.Int64, err
 }
+
+// AuditRetention marks where audit retention cut the log: every row up to
+// LastID (whose hash was Hash), all written before Before, was deleted.
+// MAC is the audit chain's MAC over the rest.
+type AuditRetention struct {
+	LastID int64
+	Hash   []byte
+	Before time.Time
+	MAC    []byte
+}
+
+// GetAuditRetention returns the retention marker; ok is false while no row
+// was ever deleted.
+func (t *Tx) GetAuditRetention() (r AuditRetention, ok bool, err error) {
+	var before int64
+	err = t.tx.QueryRowContext(t.ctx, `SELECT last_id, hash, before_at, mac FROM audit_retention WHERE one = 1`).Scan(&r.LastID, &r.Hash, &before, &r.MAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	r.Before = fromMillis(before)
+	return r, err == nil, err
+}
+
+// DeleteAuditThrough moves the retention marker to r and deletes every
+// audit row up to r.LastID. The database refuses to delete a row past the
+// marker, so the marker is written first, in the same transaction.
+func (t *Tx) DeleteAuditThrough(r AuditRetention) (int64, error) {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit_retention (one, last_id, hash, before_at, mac) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, before_at = excluded.before_at, mac = excluded.mac`,
+		r.LastID, r.Hash, millis(r.Before), r.MAC); err != nil {
+		return 0, err
+	}
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM audit WHERE id <= ?`, r.LastID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

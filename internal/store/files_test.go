@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,10 +86,18 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if _, err := rawDB(t, path).Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`); err != nil {
 		t.Fatal(err)
 	}
+	// The newest migration's number (numbers are handed out to branches,
+	// so there may be gaps until all have merged).
 	files, _ := filepath.Glob("migrations/sqlite/*.sql")
+	newest := 0
+	for _, f := range files {
+		num, _, _ := strings.Cut(filepath.Base(f), "_")
+		n, _ := strconv.Atoi(num)
+		newest = max(newest, n)
+	}
 	_, err := store.OpenSQLite(context.Background(), path)
 	var tooNew *store.SchemaTooNewError
-	if !errors.As(err, &tooNew) || tooNew.Schema != 999 || tooNew.Known != len(files) {
+	if !errors.As(err, &tooNew) || tooNew.Schema != 999 || tooNew.Known != newest {
 		t.Fatalf("open of a newer schema: %v", err)
 	}
 	want := "this database was upgraded by a newer sspr (schema 999, this binary knows up to"

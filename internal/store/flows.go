@@ -75,9 +75,25 @@ func (t *Tx) UpdateFlow(f *Flow) error {
 	return nil
 }
 
-// DeleteExpiredFlows removes flows that expired before now, returning how many.
-func (t *Tx) DeleteExpiredFlows(now time.Time) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM flows WHERE expires_at < ?`, millis(now))
+// DeleteExpiredFlows removes up to limit flows that expired before cutoff,
+// returning how many; the janitor calls it again while a batch comes back
+// full, so no transaction holds the database for long.
+func (t *Tx) DeleteExpiredFlows(cutoff time.Time, limit int) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM flows WHERE token_hash IN
+		(SELECT token_hash FROM flows WHERE expires_at < ? LIMIT ?)`, millis(cutoff), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// DeleteFinishedFlows removes up to limit flows that ended — state done
+// or failed — and were last changed before cutoff. The states are written
+// out (not bound) so SQLite uses the partial index flows_finished, which
+// holds only ended flows.
+func (t *Tx) DeleteFinishedFlows(cutoff time.Time, limit int) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM flows WHERE token_hash IN
+		(SELECT token_hash FROM flows WHERE state IN ('done', 'failed') AND updated_at < ? LIMIT ?)`, millis(cutoff), limit)
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,7 +173,7 @@ func TestDeleteExpiredFlows(t *testing.T) {
 		return nil
 	})
 	var n int64
-	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredFlows(t0); return })
+	inTx(t, s, func(tx *store.Tx) (err error) { n, err = tx.DeleteExpiredFlows(t0, 100); return })
 	if n != 2 {
 		t.Errorf("deleted %d flows, want 2", n)
 	}
@@ -377,5 +378,37 @@ func TestOpenFailsOnUnusablePath(t *testing.T) {
 	_, err := store.OpenSQLite(context.Background(), filepath.Join(notDir, "sspr.db"))
 	if err == nil || !strings.Contains(err.Error(), notDir) {
 		t.Fatalf("opening a database below a file: %v, want an error naming %s", err, notDir)
+	}
+}
+
+// TestDeleteFinishedFlows: only done and failed flows last changed before
+// the cut-off go, at most limit at a time.
+func TestDeleteFinishedFlows(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i, st := range []string{"done", "failed", "done", "verified", "resetting", "done"} {
+			f := newFlow(fmt.Sprint("f", i), t0.Add(time.Hour))
+			f.State, f.UpdatedAt = st, t0.Add(-time.Minute)
+			if i == 5 {
+				f.UpdatedAt = t0 // not before the cut-off
+			}
+			if err := tx.InsertFlow(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var first, second int64
+	inTx(t, s, func(tx *store.Tx) (err error) { first, err = tx.DeleteFinishedFlows(t0, 2); return })
+	inTx(t, s, func(tx *store.Tx) (err error) { second, err = tx.DeleteFinishedFlows(t0, 2); return })
+	if first != 2 || second != 1 {
+		t.Errorf("deleted %d then %d flows, want 2 (the limit) then 1", first, second)
+	}
+	for token, wantFound := range map[string]bool{"f0": false, "f1": false, "f2": false, "f3": true, "f4": true, "f5": true} {
+		err := s.InTx(context.Background(), func(tx *store.Tx) error { _, err := tx.FlowByTokenHash([]byte(token)); return err })
+		if found := err == nil; found != wantFound {
+			t.Errorf("flow %s found=%v (err %v), want %v", token, found, err, wantFound)
+		}
 	}
 }

@@ -63,8 +63,6 @@ type Persister interface {
 	// ExpireFlowsOf ends every other live flow of an account (not keep,
 	// and none in a busy state), returning how many.
 	ExpireFlowsOf(directory, subjectDN string, keep []byte, busy []string, now time.Time) (int64, error)
-	// DeleteExpiredFlows removes flows that expired before now.
-	DeleteExpiredFlows(now time.Time) (int64, error)
 
 	InsertFlowAct(a *Act) error
 	DeleteFlowAct(tokenHash []byte) error
