@@ -132,61 +132,11 @@ func (a *Admin) SignIn(ctx context.Context, login, password, clientIP string) (s
 	r := a.Enroll
 	began := r.mono()
 	defer r.padTo(ctx, began, r.SignInMinDuration, "identify_min_duration")
-	login = strings.TrimSpace(login)
-	if login == "" || password == "" {
-		return "", AdminView{}, refuse(CodeCredentialsWrong)
-	}
-	base := audit.Event{Event: "admin.signin", Actor: r.typedActor(login), ClientIP: clientIP}
-	refundIdentify, fe := r.take(ctx, LimitIdentify, "", clientIP, "")
-	if fe != nil {
-		r.recordLimited(ctx, base, LimitIdentify, fe, false)
-		return "", AdminView{}, fe
-	}
-	user, err := r.Directories.FindUser(ctx, login)
-	switch kind := directory.KindOf(err); {
-	case err == nil:
-		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
-	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
-		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
-		ev := base
-		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
-		r.appendAudit(ctx, ev)
-		return "", AdminView{}, refuse(CodeCredentialsWrong)
-	default:
-		refundIdentify()
-		r.log().Error("looking up a user failed", "err", err)
-		return "", AdminView{}, &Error{Code: CodeDirectoryDown, Err: err}
-	}
-	key := passwordGuessKey(user, login)
-	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "")
-	if fe != nil {
-		r.recordLimited(ctx, base, LimitVerify, fe, true)
-		return "", AdminView{}, refuse(CodeCredentialsWrong)
-	}
-	if r.wouldLock(ctx, user) {
-		r.lockoutGuard(ctx, base, key, clientIP)
-		return "", AdminView{}, refuse(CodeCredentialsWrong)
+	user, base, err := r.checkPassword(ctx, "admin.signin", login, password, clientIP)
+	if err != nil {
+		return "", AdminView{}, err
 	}
 	d, _ := r.Directories.Directory(user.Directory)
-	if err := d.VerifyPassword(ctx, user, password); err != nil {
-		kind := directory.KindOf(err)
-		ev := base
-		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, kind.String()
-		answer := refuse(CodeCredentialsWrong)
-		if kind != directory.KindInvalidCredentials {
-			refund() // the account's state or the directory, not a guess
-			switch kind {
-			case directory.KindLocked, directory.KindDisabled, directory.KindAccountExpired, directory.KindPasswordExpired,
-				directory.KindMustChange, directory.KindLogonRestricted:
-			default:
-				ev.Reason = "directory_" + kind.String()
-				answer = &Error{Code: CodeDirectoryDown, Err: err}
-			}
-		}
-		r.appendAudit(ctx, ev)
-		return "", AdminView{}, answer
-	}
-	refund()
 	roles, err := a.rolesOf(ctx, d, user)
 	if err != nil {
 		r.log().Error("reading a console user's groups failed", "directory", user.Directory, "subject", user.DN, "err", err)

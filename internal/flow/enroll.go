@@ -104,17 +104,52 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	r := e
 	began := e.mono()
 	defer r.padTo(ctx, began, r.SignInMinDuration, "identify_min_duration")
+	user, base, err := e.checkPassword(ctx, "enroll.signin", login, password, clientIP)
+	if err != nil {
+		return "", SessionView{}, err
+	}
+	tokenBytes := make([]byte, 32)
+	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
+		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	token := base64.RawURLEncoding.EncodeToString(tokenBytes)
+	now := r.now()
+	s := &store.Session{TokenHash: hashToken(token), Directory: user.Directory, SubjectDN: user.DN, Login: user.Login,
+		DisplayName: user.DisplayName, Language: lang, ClientIP: clientIP, CreatedAt: now, ExpiresAt: now.Add(e.SessionTTL)}
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertSession(s); err != nil {
+			return err
+		}
+		ev := base
+		ev.At, ev.Outcome = now, audit.Success
+		return r.Audit.Append(tx, ev)
+	})
+	if err != nil {
+		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
+	}
+	v, err := e.view(ctx, s)
+	return token, v, err
+}
+
+// checkPassword is the password half of a sign-in (enrollment and the admin
+// console): the identify limit, the lookup, the guess limit, the lockout
+// guard and the bind. An unknown login, a directory that cannot check
+// passwords, a wrong password and an account in a state that refuses
+// sign-in all answer CodeCredentialsWrong, and only the first three count
+// as guesses, so the answer tells a stranger nothing. base is the audit
+// event filled in so far, for the caller's own records.
+func (r *Enroll) checkPassword(ctx context.Context, event, login, password, clientIP string) (user *directory.User, base audit.Event, err error) {
 	login = strings.TrimSpace(login)
 	if login == "" || password == "" {
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		return nil, base, refuse(CodeCredentialsWrong)
 	}
-	base := audit.Event{Event: "enroll.signin", Actor: r.typedActor(login), ClientIP: clientIP}
+	base = audit.Event{Event: event, Actor: r.typedActor(login), ClientIP: clientIP}
 	refundIdentify, fe := r.take(ctx, LimitIdentify, "", clientIP, "")
 	if fe != nil {
 		r.recordLimited(ctx, base, LimitIdentify, fe, false)
-		return "", SessionView{}, fe
+		return nil, base, fe
 	}
-	user, err := r.Directories.FindUser(ctx, login)
+	user, err = r.Directories.FindUser(ctx, login)
 	switch kind := directory.KindOf(err); {
 	case err == nil:
 		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
@@ -123,11 +158,11 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		ev := base
 		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
 		r.appendAudit(ctx, ev)
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		return nil, base, refuse(CodeCredentialsWrong)
 	default:
 		refundIdentify() // the directory is down: counts against no one
 		r.log().Error("looking up a user failed", "err", err)
-		return "", SessionView{}, &Error{Code: CodeDirectoryDown, Err: err}
+		return nil, base, &Error{Code: CodeDirectoryDown, Err: err}
 	}
 	if d, ok := r.Directories.Directory(user.Directory); ok && !verifiesPasswords(d) {
 		// The directory cannot check a password (Entra ID with client
@@ -138,7 +173,7 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 		ev := base
 		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Denied, "directory_cannot_verify"
 		r.appendAudit(ctx, ev)
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		return nil, base, refuse(CodeCredentialsWrong)
 	}
 	// Wrong passwords here are counted apart from failed recovery
 	// verifications, so nobody can block a person's recovery by failing to
@@ -147,12 +182,12 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	refund, fe := r.take(ctx, LimitVerify, key, clientIP, "") // kept for a wrong password only
 	if fe != nil {
 		r.recordLimited(ctx, base, LimitVerify, fe, true)
-		return "", SessionView{}, refuse(CodeCredentialsWrong) // quietly
+		return nil, base, refuse(CodeCredentialsWrong) // quietly
 	}
 	if r.wouldLock(ctx, user) {
 		// One more wrong password would lock the account: do not bind.
 		r.lockoutGuard(ctx, base, key, clientIP)
-		return "", SessionView{}, refuse(CodeCredentialsWrong)
+		return nil, base, refuse(CodeCredentialsWrong)
 	}
 	d, _ := r.Directories.Directory(user.Directory)
 	if err := d.VerifyPassword(ctx, user, password); err != nil {
@@ -181,30 +216,10 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 			answer = &Error{Code: CodeDirectoryDown, Err: err}
 		}
 		r.appendAudit(ctx, ev)
-		return "", SessionView{}, answer
+		return nil, base, answer
 	}
 	refund()
-	tokenBytes := make([]byte, 32)
-	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
-		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	token := base64.RawURLEncoding.EncodeToString(tokenBytes)
-	now := r.now()
-	s := &store.Session{TokenHash: hashToken(token), Directory: user.Directory, SubjectDN: user.DN, Login: user.Login,
-		DisplayName: user.DisplayName, Language: lang, ClientIP: clientIP, CreatedAt: now, ExpiresAt: now.Add(e.SessionTTL)}
-	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertSession(s); err != nil {
-			return err
-		}
-		ev := base
-		ev.At, ev.Outcome = now, audit.Success
-		return r.Audit.Append(tx, ev)
-	})
-	if err != nil {
-		return "", SessionView{}, &Error{Code: CodeInternal, Err: err}
-	}
-	v, err := e.view(ctx, s)
-	return token, v, err
+	return user, base, nil
 }
 
 // session loads a live session.

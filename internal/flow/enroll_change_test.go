@@ -282,3 +282,30 @@ func TestChangeDirectoryErrorsDoNotCount(t *testing.T) {
 		t.Fatalf("directory errors were counted as wrong passwords: %v", err)
 	}
 }
+
+// cannotVerify is a directory that cannot check a person's password (as
+// Entra ID with client credentials cannot).
+type cannotVerify struct{ directory.Directory }
+
+func (cannotVerify) VerifiesPasswords() bool { return false }
+
+// TestSignInsAnswerAnAccountWithoutPasswordCheckLikeAnUnknownLogin: the
+// enrollment and the admin console sign-ins share one password check, so
+// an account in a directory that cannot check passwords gets the answer an
+// unknown login gets at both — not "directory down", which would tell a
+// stranger the account exists.
+func TestSignInsAnswerAnAccountWithoutPasswordCheckLikeAnUnknownLogin(t *testing.T) {
+	h := newHarness(t)
+	h.reset.Directories = directory.NewSet(cannotVerify{h.dir})
+	e := h.enroll()
+	a := &flow.Admin{Enroll: e, IdleTimeout: 15 * time.Minute, SessionTTL: time.Hour}
+	ctx := context.Background()
+	for _, login := range []string{"alice", "nobody-here"} {
+		if _, _, err := e.SignIn(ctx, login, "Winter-2026", "192.0.2.9", "en"); flowCode(err) != flow.CodeCredentialsWrong {
+			t.Errorf("enroll sign-in as %s: %v, want credentials_wrong", login, err)
+		}
+		if _, _, err := a.SignIn(ctx, login, "Winter-2026", "192.0.2.9"); flowCode(err) != flow.CodeCredentialsWrong {
+			t.Errorf("admin sign-in as %s: %v, want credentials_wrong", login, err)
+		}
+	}
+}
