@@ -94,6 +94,12 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
 	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
 		user = &directory.User{Login: login}
+	case !c.outageRefuses(false):
+		// One directory of several is down and the others did not know
+		// the login: a login they knew would go on, so this one goes on
+		// as an unknown login (as identify does).
+		c.log().Error("looking up a user failed in a directory; going on as for an unknown login", "err", err)
+		user = &directory.User{Login: login}
 	default:
 		c.log().Error("looking up a user failed", "err", err)
 		return &Error{Code: CodeDirectoryDown, Err: err}

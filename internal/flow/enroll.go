@@ -153,10 +153,18 @@ func (r *Enroll) checkPassword(ctx context.Context, event, login, password, clie
 	switch kind := directory.KindOf(err); {
 	case err == nil:
 		base.Actor, base.Subject, base.Directory = user.Login, user.DN, user.Directory
-	case kind == directory.KindNotFound, kind == directory.KindAmbiguous:
+	case kind == directory.KindNotFound, kind == directory.KindAmbiguous, !r.outageRefuses(false):
+		// Unknown, or one directory of several down while the others did
+		// not know the login: a login they knew would be answered by its
+		// password, so this one is answered as unknown (as identify does).
+		reason := "unknown_login"
+		if kind != directory.KindNotFound && kind != directory.KindAmbiguous {
+			reason = "directory_unavailable"
+			r.log().Error("looking up a user failed in a directory; answering as for an unknown login", "err", err)
+		}
 		r.failure(ctx, passwordGuessKey(nil, login), clientIP)
 		ev := base
-		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, "unknown_login"
+		ev.At, ev.Outcome, ev.Reason = r.now(), audit.Failure, reason
 		r.appendAudit(ctx, ev)
 		return nil, base, refuse(CodeCredentialsWrong)
 	default:

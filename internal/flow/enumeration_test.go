@@ -507,9 +507,29 @@ func TestOneDirectoryDownAnswersAlike(t *testing.T) {
 	if _, err := h.reset.VerifyCode(ctx, token, "00000000", ""); flowCode(err) != flow.CodeCodeInvalid {
 		t.Fatalf("a code for the unknown login: %v", err)
 	}
+	// The password steps a stranger reaches answer alike too: a wrong
+	// password for alice and any password for a login found nowhere.
+	e := h.enroll()
+	admin := &flow.Admin{Enroll: e, IdleTimeout: 15 * time.Minute, SessionTTL: time.Hour}
+	change := h.change()
+	for _, login := range []string{"alice", "nobody-here"} {
+		if _, _, err := e.SignIn(ctx, login, "Not-Her-Password-1", "", "en"); flowCode(err) != flow.CodeCredentialsWrong {
+			t.Errorf("enroll sign-in as %s with one directory down: %v", login, err)
+		}
+		if _, _, err := admin.SignIn(ctx, login, "Not-Her-Password-1", ""); flowCode(err) != flow.CodeCredentialsWrong {
+			t.Errorf("admin sign-in as %s with one directory down: %v", login, err)
+		}
+		err := change.Change(ctx, flow.ChangeInput{Login: login, OldPassword: "Not-Her-Password-1", NewPassword: "Fresh-Pass-2026", Confirm: "Fresh-Pass-2026"})
+		if flowCode(err) != flow.CodeCredentialsWrong {
+			t.Errorf("change as %s with one directory down: %v", login, err)
+		}
+	}
 	h.reset.Directories = directory.NewSet(d)
 	if _, _, err := h.reset.Start(ctx, flow.StartInput{Login: "nobody-here"}); flowCode(err) != flow.CodeDirectoryDown {
 		t.Fatalf("the only directory down: %v", err)
+	}
+	if _, _, err := e.SignIn(ctx, "nobody-here", "Not-Her-Password-1", "", "en"); flowCode(err) != flow.CodeDirectoryDown {
+		t.Fatalf("enroll sign-in, the only directory down: %v", err)
 	}
 }
 

@@ -502,11 +502,11 @@ func (r *Reset) lookup(ctx context.Context, f *record.Flow, opened *sealedChalle
 // login found in a reachable directory goes on, so a login not found in
 // the reachable ones must go on alike (on the decoy path; its person, if
 // any, is in the directory that is down and gets no code).
-func (r *Reset) outageRefuses(picked bool) bool {
+func (k *Kit) outageRefuses(picked bool) bool {
 	if picked {
 		return true
 	}
-	if a, ok := r.Directories.(interface{ All() []directory.Directory }); ok {
+	if a, ok := k.Directories.(interface{ All() []directory.Directory }); ok {
 		return len(a.All()) <= 1
 	}
 	return true
