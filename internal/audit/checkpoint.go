@@ -65,7 +65,7 @@ func (c *Chain) CheckCheckpoint(ctx context.Context, s Reader, cp Checkpoint) er
 	if err != nil {
 		return fmt.Errorf("audit: the checkpoint of %s has a malformed hash", cp.At.Format(time.RFC3339))
 	}
-	return s.InTx(ctx, func(tx *store.Tx) error {
+	return read(ctx, s, func(tx *store.Tx) error {
 		marker, cut, err := c.retention(tx)
 		if err != nil {
 			return err

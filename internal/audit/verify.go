@@ -21,6 +21,21 @@ type Reader interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
 
+// snapshotReader is a Reader that also offers read-only transactions on
+// connections of their own (the store's reader pool).
+type snapshotReader interface {
+	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// read runs fn on a read-only snapshot when s offers one, so walking the
+// chain never holds the writer up (nor waits for it); otherwise in InTx.
+func read(ctx context.Context, s Reader, fn func(*store.Tx) error) error {
+	if r, ok := s.(snapshotReader); ok {
+		return r.ReadTx(ctx, fn)
+	}
+	return s.InTx(ctx, fn)
+}
+
 // Position is a row of the chain known to be good: verification can go on
 // from there without walking the rows before it again.
 type Position struct {
@@ -69,7 +84,7 @@ func (c *Chain) VerifyFrom(ctx context.Context, s Reader, from Position) (Positi
 		head              store.AuditHead
 		haveHead, pending bool
 	)
-	if err := s.InTx(ctx, func(tx *store.Tx) error {
+	if err := read(ctx, s, func(tx *store.Tx) error {
 		var err error
 		if head, haveHead, err = tx.GetAuditHead(); err != nil {
 			return err
@@ -116,7 +131,7 @@ func (c *Chain) VerifyFrom(ctx context.Context, s Reader, from Position) (Positi
 walk:
 	for haveHead && after < head.LastID {
 		var batch []*store.AuditRecord
-		err := s.InTx(ctx, func(tx *store.Tx) error {
+		err := read(ctx, s, func(tx *store.Tx) error {
 			var err error
 			batch, err = tx.AuditRecords(after, 1000)
 			return err
@@ -150,7 +165,7 @@ walk:
 	var newest int64
 	var newHead store.AuditHead
 	var haveNewHead bool
-	if err := s.InTx(ctx, func(tx *store.Tx) error {
+	if err := read(ctx, s, func(tx *store.Tx) error {
 		recs, err := tx.NewestAuditID()
 		if err != nil {
 			return err
