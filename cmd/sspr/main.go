@@ -108,38 +108,15 @@ func suggestFlag(cmd *cobra.Command, err error) error {
 	if !ok {
 		return fmt.Errorf("%w\nRun '%s --help' for the flags it takes", err, cmd.CommandPath())
 	}
-	best, bestDist := "", 3
-	visit := func(f *pflag.Flag) {
-		if d := levenshtein(name, f.Name); d < bestDist {
-			best, bestDist = f.Name, d
-		}
-	}
+	var names []string
+	visit := func(f *pflag.Flag) { names = append(names, f.Name) }
 	cmd.Flags().VisitAll(visit)
 	cmd.InheritedFlags().VisitAll(visit)
+	best := config.Closest(name, names, 2)
 	if best != "" {
 		return fmt.Errorf("%s (did you mean --%s?)", msg, best)
 	}
 	return fmt.Errorf("%w\nRun '%s --help' for the flags it takes", err, cmd.CommandPath())
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func versionString() string {

@@ -195,15 +195,16 @@ func suggest(key string, fields map[string]int) string {
 	for k := range fields {
 		known = append(known, k)
 	}
-	if best := closest(key, known, 2); best != "" {
+	if best := Closest(key, known, 2); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
 }
 
-// closest returns the candidate nearest to s within maxDist edits (ties go
-// to the alphabetically first), or "".
-func closest(s string, candidates []string, maxDist int) string {
+// Closest returns the candidate nearest to s within maxDist edits (ties go
+// to the alphabetically first), or "": the "did you mean" of config keys,
+// and of the CLI's flags.
+func Closest(s string, candidates []string, maxDist int) string {
 	best, bestDist := "", maxDist+1
 	for _, c := range candidates {
 		if dist := editDistance(s, c); dist < bestDist || (dist == bestDist && best != "" && c < best) {

@@ -143,7 +143,7 @@ func unknownEnv(vars map[string]string, consulted map[string]bool) []Problem {
 			continue
 		}
 		msg := "this environment variable matches no setting and would be ignored"
-		if best := closest(name, known, max(3, len(name)/6)); best != "" {
+		if best := Closest(name, known, max(3, len(name)/6)); best != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", best)
 		} else if strings.Contains(name, "_DIRECTORIES_") {
 			msg += " (list elements can only be overridden where the file has them)"
