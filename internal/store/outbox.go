@@ -34,16 +34,26 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.Channel == "" {
 		m.Channel = "email"
 	}
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, subject, text_body, html_body, message_id, next_attempt_at)
-		VALUES (?,?,?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, millis(m.NextAttemptAt))
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at)
+		VALUES (?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt))
 	if err != nil {
 		return err
 	}
-	m.ID, err = res.LastInsertId()
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body) VALUES (?,?,?,?)`,
+		m.ID, m.Subject, m.TextBody, m.HTMLBody)
 	return err
 }
 
-const messageColumns = `id, created_at, kind, channel, recipient, subject, text_body, html_body, message_id, attempts, next_attempt_at, last_error, sent_at, failed_at, claim_node, claim_instance`
+// The subject and bodies live in outbox_bodies (see migration 0014), gone
+// once a message is sent; a message without them reads as empty strings.
+const (
+	messageColumns = `o.id, o.created_at, o.kind, o.channel, o.recipient, COALESCE(b.subject, ''), COALESCE(b.text_body, ''), COALESCE(b.html_body, ''),
+	o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at, o.claim_node, o.claim_instance`
+	messagesFrom = ` FROM outbox o LEFT JOIN outbox_bodies b ON b.id = o.id`
+)
 
 func scanMessages(rows *sql.Rows) ([]*Message, error) {
 	defer rows.Close()
@@ -73,8 +83,8 @@ func scanMessage(rows *sql.Rows) (*Message, error) {
 
 // DueMessages returns up to limit unsent messages whose next attempt is due.
 func (t *Tx) DueMessages(now time.Time, limit int) ([]*Message, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageColumns+` FROM outbox
-		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageColumns+messagesFrom+`
+		WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`, millis(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +93,7 @@ func (t *Tx) DueMessages(now time.Time, limit int) ([]*Message, error) {
 
 // Messages lists the newest messages first, for admin views and tests.
 func (t *Tx) Messages(limit int) ([]*Message, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageColumns+` FROM outbox ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageColumns+messagesFrom+` ORDER BY o.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -96,19 +106,26 @@ func (t *Tx) Messages(limit int) ([]*Message, error) {
 // nil when nothing is due. Two workers never get the same message: the
 // statement runs under SQLite's write lock.
 func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Message, error) {
-	var m *Message
-	err := t.tx.queryEach(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
+	var id int64
+	err := t.tx.QueryRowContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 		WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT 1)
-		RETURNING `+messageColumns, []any{millis(leaseUntil), node, instance, millis(now)}, func(rows *sql.Rows) error {
+		RETURNING id`, millis(leaseUntil), node, instance, millis(now)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING cannot join: the claimed row, bodies included, is read by
+	// its key in the same transaction.
+	var m *Message
+	err = t.tx.queryEach(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id = ?`, []any{id}, func(rows *sql.Rows) error {
 		var err error
 		m, err = scanMessage(rows)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m, err
 }
 
 // ClaimMessage pushes a due message's next attempt to leaseUntil so no other
@@ -140,12 +157,15 @@ func (t *Tx) ReleaseClaims(node, instance string, now time.Time) (int64, error) 
 	return res.RowsAffected()
 }
 
-// MarkSent records a successful delivery and forgets the message's
+// MarkSent records a successful delivery and deletes the message's
 // subject and bodies: a delivered code has no business staying in the
 // database.
 func (t *Tx) MarkSent(id int64, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', subject='', text_body='', html_body='', claim_node='', claim_instance=''
-		WHERE id=?`, millis(at), id)
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', claim_node='', claim_instance=''
+		WHERE id=?`, millis(at), id); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM outbox_bodies WHERE id=?`, id)
 	return err
 }
 
@@ -182,9 +202,17 @@ func (t *Tx) DeleteSent(cutoff time.Time, limit int) (int64, error) {
 // messages given up before cutoff, keeping the rest of the row (kind,
 // channel, Message-ID, attempts, error, times) for operators.
 func (t *Tx) PurgeFailed(cutoff time.Time, limit int) (int64, error) {
-	return t.outboxExec(`UPDATE outbox SET recipient='', subject='', text_body='', html_body=''
-		WHERE id IN (SELECT id FROM outbox WHERE failed_at IS NOT NULL AND failed_at < ?
-			AND (recipient <> '' OR subject <> '' OR text_body <> '' OR html_body <> '') LIMIT ?)`, millis(cutoff), limit)
+	recipients, err := t.outboxExec(`UPDATE outbox SET recipient=''
+		WHERE id IN (SELECT id FROM outbox WHERE failed_at IS NOT NULL AND failed_at < ? AND recipient <> '' LIMIT ?)`, millis(cutoff), limit)
+	if err != nil {
+		return 0, err
+	}
+	bodies, err := t.outboxExec(`DELETE FROM outbox_bodies WHERE id IN (SELECT o.id FROM outbox o JOIN outbox_bodies b ON b.id = o.id
+		WHERE o.failed_at IS NOT NULL AND o.failed_at < ? LIMIT ?)`, millis(cutoff), limit)
+	if err != nil {
+		return 0, err
+	}
+	return max(recipients, bodies), nil
 }
 
 // DeleteFailed deletes up to limit messages given up before cutoff.
