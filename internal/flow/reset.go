@@ -471,7 +471,7 @@ func (k *Kit) newMail(kind, to string, m notify.Mail, now time.Time) (*store.Mes
 		return nil, err
 	}
 	return &store.Message{CreatedAt: now, Kind: kind, Channel: "email", Recipient: to, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
-		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now}, nil
+		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now, Urgent: isCode(kind)}, nil
 }
 
 func (k *Kit) newSMS(kind, to, body string, now time.Time) (*store.Message, error) {
@@ -480,8 +480,13 @@ func (k *Kit) newSMS(kind, to, body string, now time.Time) (*store.Message, erro
 		return nil, err
 	}
 	return &store.Message{CreatedAt: now, Kind: kind, Channel: "sms", Recipient: to, TextBody: body,
-		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now}, nil
+		MessageID: newMessageID(k.MailFrom, id), NextAttemptAt: now, Urgent: isCode(kind)}, nil
 }
+
+// isCode tells the messages somebody is waiting for (reset_code,
+// helpdesk_code, enrollment_code, ...; decoys never reach the outbox) from
+// notices: the outbox delivers them first.
+func isCode(kind string) bool { return strings.HasSuffix(kind, "_code") }
 
 // enqueue seals a message (no address, number or code in clear at rest)
 // and adds it to the outbox.

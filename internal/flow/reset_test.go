@@ -160,8 +160,8 @@ func TestResetHappyPathAndDirectoryRefusal(t *testing.T) {
 		t.Fatalf("status after start = %+v", st)
 	}
 	ms := h.messages(t)
-	if len(ms) != 1 || ms[0].Recipient != "alice@demo.sspr.test" || ms[0].Kind != "reset_code" {
-		t.Fatalf("outbox after start = %+v", ms)
+	if len(ms) != 1 || ms[0].Recipient != "alice@demo.sspr.test" || ms[0].Kind != "reset_code" || !ms[0].Urgent {
+		t.Fatalf("outbox after start = %+v (the code must be urgent)", ms)
 	}
 	if _, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.7"); err != nil {
 		t.Fatalf("right code refused: %v", err)
@@ -190,8 +190,8 @@ func TestResetHappyPathAndDirectoryRefusal(t *testing.T) {
 		t.Fatalf("old password still binds: %v", err)
 	}
 	ms = h.messages(t)
-	if len(ms) != 2 || ms[1].Kind != "password_notice" || ms[1].Recipient != "alice@demo.sspr.test" {
-		t.Fatalf("no change notice: %+v", ms)
+	if len(ms) != 2 || ms[1].Kind != "password_notice" || ms[1].Recipient != "alice@demo.sspr.test" || ms[1].Urgent {
+		t.Fatalf("no change notice, or an urgent one: %+v", ms)
 	}
 	// The audit log holds every step and its chain is intact.
 	n, err := h.reset.Audit.Verify(ctx, h.store)

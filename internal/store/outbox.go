@@ -27,6 +27,9 @@ type Message struct {
 	// now (empty when nobody is): see ClaimNext and ReleaseClaims.
 	ClaimNode     string
 	ClaimInstance string
+	// Urgent messages (codes somebody is waiting for) are claimed before
+	// the others, whatever the backlog of notices.
+	Urgent bool
 }
 
 // EnqueueMessage adds m to the outbox; it is due at m.NextAttemptAt.
@@ -34,8 +37,8 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.Channel == "" {
 		m.Channel = "email"
 	}
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at)
-		VALUES (?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt))
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
+		VALUES (?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent)
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,7 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 // once a message is sent; a message without them reads as empty strings.
 const (
 	messageColumns = `o.id, o.created_at, o.kind, o.channel, o.recipient, COALESCE(b.subject, ''), COALESCE(b.text_body, ''), COALESCE(b.html_body, ''),
-	o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at, o.claim_node, o.claim_instance`
+	o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at, o.claim_node, o.claim_instance, o.urgent`
 	messagesFrom = ` FROM outbox o LEFT JOIN outbox_bodies b ON b.id = o.id`
 )
 
@@ -73,7 +76,7 @@ func scanMessage(rows *sql.Rows) (*Message, error) {
 	var created, next int64
 	var sent, failed sql.NullInt64
 	if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
-		&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance); err != nil {
+		&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance, &m.Urgent); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAttemptAt = fromMillis(created), fromMillis(next)
@@ -81,10 +84,11 @@ func scanMessage(rows *sql.Rows) (*Message, error) {
 	return &m, nil
 }
 
-// DueMessages returns up to limit unsent messages whose next attempt is due.
+// DueMessages returns up to limit unsent messages whose next attempt is
+// due, in the order workers claim them: urgent first, then oldest due.
 func (t *Tx) DueMessages(now time.Time, limit int) ([]*Message, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageColumns+messagesFrom+`
-		WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`, millis(now), limit)
+		WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?`, millis(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +104,8 @@ func (t *Tx) Messages(limit int) ([]*Message, error) {
 	return scanMessages(rows)
 }
 
-// ClaimNext claims the message due longest, in one statement: it pushes the
+// ClaimNext claims the urgent message due longest, or else the other
+// message due longest, in one statement: it pushes the
 // next attempt to leaseUntil (hiding it from every other worker, on this
 // node or another), counts the attempt and records who holds it. It returns
 // nil when nothing is due. Two workers never get the same message: the
@@ -109,7 +114,7 @@ func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Messa
 	var id int64
 	err := t.tx.QueryRowContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 		WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-			ORDER BY next_attempt_at, id LIMIT 1)
+			ORDER BY urgent DESC, next_attempt_at, id LIMIT 1)
 		RETURNING id`, millis(leaseUntil), node, instance, millis(now)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -19,3 +19,10 @@ INSERT INTO outbox_bodies (id, subject, text_body, html_body)
 ALTER TABLE outbox DROP COLUMN subject;
 ALTER TABLE outbox DROP COLUMN text_body;
 ALTER TABLE outbox DROP COLUMN html_body;
+
+-- Codes before notices: a person waits for a code at the screen, nobody
+-- waits for a "your password was changed" notice. Workers claim urgent
+-- messages first (each kind in the order it became due).
+ALTER TABLE outbox ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (urgent DESC, next_attempt_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;

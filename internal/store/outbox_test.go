@@ -78,3 +78,40 @@ func TestDeletedMessagesTakeTheirBodies(t *testing.T) {
 		t.Errorf("%d bodies left after the message was deleted", n)
 	}
 }
+
+// A code somebody waits for goes out before a backlog of notices, even
+// notices that became due earlier.
+func TestUrgentMessagesAreClaimedFirst(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	var notices []*store.Message
+	inTx(t, s, func(tx *store.Tx) error {
+		for i := range 3 {
+			n := newMessage(fmt.Sprintf("n%d@example.com", i), t0.Add(-time.Minute))
+			n.Kind = "password_notice"
+			notices = append(notices, n)
+			if err := tx.EnqueueMessage(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	code := newMessage("code@example.com", t0)
+	code.Urgent = true
+	inTx(t, s, func(tx *store.Tx) error { return tx.EnqueueMessage(code) })
+	var order []int64
+	for range 4 {
+		inTx(t, s, func(tx *store.Tx) error {
+			m, err := tx.ClaimNext(t0, t0.Add(time.Minute), "n", "i")
+			if err != nil || m == nil {
+				return fmt.Errorf("claim: %v, %v", m, err)
+			}
+			order = append(order, m.ID)
+			return nil
+		})
+	}
+	want := []int64{code.ID, notices[0].ID, notices[1].ID, notices[2].ID}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("claimed %v, want the code first and then the notices oldest first: %v", order, want)
+	}
+}
