@@ -20,3 +20,12 @@ func IsPrepared(s *Store, query string) bool {
 	_, ok := s.stmts.stmts[query]
 	return ok
 }
+
+// Commits reports how many SQLite commits the writer made and how many
+// transactions they carried, for tests.
+func Commits(s *Store) (commits, transactions int64) {
+	return s.w.commits.Load(), s.w.batched.Load()
+}
+
+// Queued reports how many transactions wait for the writer, for tests.
+func Queued(s *Store) int { return len(s.w.queue) }

@@ -34,6 +34,8 @@ type Store struct {
 	reader *sql.DB
 	// stmts and readStmts keep the prepared statements of each pool.
 	stmts, readStmts *stmtCache
+	// w runs every writing transaction (writer.go).
+	w *writer
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and runs
@@ -56,11 +58,14 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	s := &Store{db: db, stmts: newStmtCache(db)}
+	s.startWriter()
 	if err := s.migrate(ctx, o.log); err != nil {
+		s.stopWriter()
 		db.Close()
 		return nil, err
 	}
 	if err := s.openReader(ctx, path); err != nil {
+		s.stopWriter()
 		db.Close()
 		return nil, err
 	}
@@ -69,8 +74,10 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 
 // Close closes the database.
 func (s *Store) Close() error {
-	// Readers first: the writer's close checkpoints and removes the WAL,
+	// The writer goroutine first (transactions already queued still run),
+	// then the readers: the writer's close checkpoints and removes the WAL,
 	// which read-only connections cannot recreate.
+	s.stopWriter()
 	var err error
 	if s.reader != nil {
 		s.readStmts.close()
@@ -157,26 +164,6 @@ func (e *SchemaTooNewError) Error() string {
 type Tx struct {
 	ctx context.Context
 	tx  preparedTx
-}
-
-// InTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise. It is the writer's transaction (BEGIN IMMEDIATE): it
-// waits for the one writer connection, and nothing else writes until it
-// ends, so what fn reads is still true when it writes.
-func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	s.stmts.prepareWanted(ctx)
-	sqlTx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	if err := fn(&Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.stmts}}); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
 }
 
 func millis(t time.Time) int64 {

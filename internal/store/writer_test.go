@@ -1,0 +1,167 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sspr/sspr/internal/store"
+)
+
+// holdWriter runs a transaction that waits until release is closed, so the
+// transactions queued meanwhile all meet in the next batch.
+func holdWriter(t *testing.T, s *store.Store) (release func(), held <-chan struct{}) {
+	t.Helper()
+	started, stop := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.InTx(context.Background(), func(*store.Tx) error {
+			close(started)
+			<-stop
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}, started
+}
+
+// waitQueued waits until n transactions wait for the (held) writer.
+func waitQueued(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for store.Queued(s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d transactions queued", store.Queued(s), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func countMessages(t *testing.T, s *store.Store) map[string]bool {
+	t.Helper()
+	got := map[string]bool{}
+	inTx(t, s, func(tx *store.Tx) error {
+		ms, err := tx.Messages(1000)
+		for _, m := range ms {
+			got[m.Recipient] = true
+		}
+		return err
+	})
+	return got
+}
+
+// Transactions that share a commit stay independent: the ones that fail
+// are rolled back alone, the others are committed, each caller gets its
+// own answer — and they did share commits.
+func TestBatchedTransactionsFailAlone(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	release, _ := holdWriter(t, s)
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.InTx(context.Background(), func(tx *store.Tx) error {
+				if err := tx.EnqueueMessage(newMessage(fmt.Sprintf("m%d", i), t0)); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return fmt.Errorf("refused %d", i)
+				}
+				return nil
+			})
+		})
+	}
+	waitQueued(t, s, n)
+	c0, _ := store.Commits(s)
+	release()
+	wg.Wait()
+	c1, carried := store.Commits(s)
+	got := countMessages(t, s)
+	for i := range n {
+		want := i%3 != 0
+		if (errs[i] == nil) != want || got[fmt.Sprintf("m%d", i)] != want {
+			t.Errorf("transaction %d: err %v, row kept %v; want kept %v", i, errs[i], got[fmt.Sprintf("m%d", i)], want)
+		}
+	}
+	// The held one, then all n together.
+	if c1-c0 != 2 {
+		t.Errorf("%d commits for the held transaction and %d queued ones, want 2", c1-c0, n)
+	}
+	t.Logf("%d commits carried %d transactions", c1, carried)
+}
+
+// A panic in one transaction of a batch is raised in its own caller, its
+// writes are rolled back, and the others commit.
+func TestPanicInABatchStaysWithItsCaller(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	release, _ := holdWriter(t, s)
+	var wg sync.WaitGroup
+	var recovered any
+	var otherErr error
+	wg.Go(func() {
+		defer func() { recovered = recover() }()
+		_ = s.InTx(context.Background(), func(tx *store.Tx) error {
+			if err := tx.EnqueueMessage(newMessage("panicked", t0)); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	})
+	wg.Go(func() {
+		otherErr = s.InTx(context.Background(), func(tx *store.Tx) error {
+			return tx.EnqueueMessage(newMessage("other", t0))
+		})
+	})
+	waitQueued(t, s, 2)
+	release()
+	wg.Wait()
+	if recovered != "boom" {
+		t.Errorf("the caller recovered %v, want the panic", recovered)
+	}
+	got := countMessages(t, s)
+	if otherErr != nil || !got["other"] || got["panicked"] {
+		t.Errorf("other: %v, rows %v", otherErr, got)
+	}
+}
+
+// A transaction whose caller gave up before it started never runs.
+func TestCancelledBeforeItStartsNeverRuns(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	release, _ := holdWriter(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.InTx(ctx, func(tx *store.Tx) error { return tx.EnqueueMessage(newMessage("late", t0)) })
+	}()
+	waitQueued(t, s, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	release()
+	if got := countMessages(t, s); got["late"] {
+		t.Error("a cancelled transaction ran")
+	}
+}
+
+// After Close, InTx answers with an error instead of waiting forever.
+func TestInTxAfterClose(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	s.Close()
+	if err := s.InTx(context.Background(), func(*store.Tx) error { return nil }); err == nil {
+		t.Error("InTx after Close succeeded")
+	}
+}
