@@ -69,6 +69,9 @@ type Worker struct {
 	// claims a different message; with a connection-keeping Sender each
 	// keeps its own connection to the relay.
 	Workers int
+	// ClaimBatch is how many due messages a worker claims at once (default
+	// 8): the most one message waits behind others its worker claimed.
+	ClaimBatch int
 	// Node names this node (default: the host name) and Instance this
 	// process (default: random). Claims carry both, so a restarted node
 	// takes back at once what its previous process left claimed when it
@@ -122,6 +125,9 @@ func (w *Worker) init() {
 		}
 		if w.Workers < 1 {
 			w.Workers = 1
+		}
+		if w.ClaimBatch < 1 {
+			w.ClaimBatch = 8
 		}
 		if w.Node == "" {
 			w.Node, _ = os.Hostname()
@@ -194,6 +200,7 @@ func (w *Worker) loop(ctx context.Context) {
 // outcome is the result of one delivery attempt, waiting to be recorded.
 type outcome struct {
 	m       *store.Message
+	untried bool // claimed, never sent: handed back
 	attempt int
 	err     error // nil: sent
 	to      string
@@ -201,17 +208,20 @@ type outcome struct {
 }
 
 // RunOnce delivers, one after another, every message due now and reports
-// how many were sent. Each message costs one transaction: recording the
-// previous message's outcome and claiming the next one share it.
+// how many were sent. Recording the outcomes of one round and claiming the
+// next round's messages share a transaction. A round claims up to
+// ClaimBatch messages when that many are due (one when the outbox is
+// nearly empty): under load the writer is busy, and a worker that waited
+// its turn once per message fell behind the steps enqueueing them.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
 	sent := 0
-	var pending *outcome
+	var pending []*outcome
 	for {
-		var m *store.Message
+		var claimed []*store.Message
 		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			if pending != nil {
-				if err := w.record(tx, pending); err != nil {
+			for _, o := range pending {
+				if err := w.record(tx, o); err != nil {
 					return err
 				}
 			}
@@ -220,34 +230,49 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			}
 			now := w.Now()
 			var err error
-			m, err = tx.ClaimNext(now, now.Add(w.Lease), w.Node, w.Instance)
+			claimed, err = tx.ClaimDue(now, now.Add(w.Lease), w.Node, w.Instance, w.ClaimBatch)
 			return err
 		})
-		if err != nil && pending != nil {
-			// Record the delivery on its own: a sent message must not be
-			// sent again because claiming the next one failed.
-			if rerr := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.record(tx, pending) }); rerr != nil {
-				w.Log.Error("outbox: recording a delivery attempt failed; the message is tried again when its lease ends",
-					"id", pending.m.ID, "kind", pending.m.Kind, "err", rerr)
+		if err != nil && len(pending) > 0 {
+			// Record the deliveries on their own: a sent message must not be
+			// sent again because claiming the next ones failed.
+			if rerr := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+				for _, o := range pending {
+					if err := w.record(tx, o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); rerr != nil {
+				w.Log.Error("outbox: recording delivery attempts failed; the messages are tried again when their lease ends",
+					"messages", len(pending), "err", rerr)
 				err, pending = errors.Join(err, rerr), nil
 			}
 		}
-		if pending != nil {
-			w.logOutcome(pending)
-			if pending.err == nil {
+		for _, o := range pending {
+			w.logOutcome(o)
+			if o.err == nil && !o.untried {
 				sent++
 			}
-			pending = nil
 		}
+		pending = pending[:0]
 		if err != nil {
 			return sent, err
 		}
-		if m == nil {
+		if len(claimed) == 0 {
 			return sent, ctx.Err()
 		}
 		// More may be due: wake an idle worker to share the work.
 		w.Kick()
-		pending = w.send(ctx, m)
+		for _, m := range claimed {
+			if ctx.Err() != nil {
+				// Shutting down: what was not tried yet goes back at once
+				// rather than waiting out its lease.
+				pending = append(pending, &outcome{m: m, untried: true})
+				continue
+			}
+			pending = append(pending, w.send(ctx, m))
+		}
 	}
 }
 
@@ -281,6 +306,8 @@ func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 // record writes o to the outbox.
 func (w *Worker) record(tx *store.Tx, o *outcome) error {
 	switch {
+	case o.untried:
+		return tx.Unclaim(o.m.ID, w.Now())
 	case o.err == nil && w.SentRetention == 0:
 		return tx.DeleteMessage(o.m.ID)
 	case o.err == nil:
@@ -297,6 +324,8 @@ func (w *Worker) record(tx *store.Tx, o *outcome) error {
 func (w *Worker) logOutcome(o *outcome) {
 	m := o.m
 	switch {
+	case o.untried:
+		w.Log.Info("outbox: handed back untried at shutdown", "id", m.ID, "kind", m.Kind)
 	case o.err == nil:
 		w.Log.Info("outbox: delivered", "id", m.ID, "kind", m.Kind, "attempt", o.attempt)
 	case IsPermanent(o.err) || o.attempt >= w.MaxAttempts:

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -105,32 +106,51 @@ func (t *Tx) Messages(limit int) ([]*Message, error) {
 }
 
 // ClaimNext claims the urgent message due longest, or else the other
-// message due longest, in one statement: it pushes the
-// next attempt to leaseUntil (hiding it from every other worker, on this
-// node or another), counts the attempt and records who holds it. It returns
-// nil when nothing is due. Two workers never get the same message: the
-// statement runs under SQLite's write lock.
+// message due longest (see ClaimDue); nil when nothing is due.
 func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Message, error) {
-	var id int64
-	err := t.tx.QueryRowContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
-		WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-			ORDER BY urgent DESC, next_attempt_at, id LIMIT 1)
-		RETURNING id`, millis(leaseUntil), node, instance, millis(now)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	ms, err := t.ClaimDue(now, leaseUntil, node, instance, 1)
+	if err != nil || len(ms) == 0 {
+		return nil, err
 	}
+	return ms[0], nil
+}
+
+// ClaimDue claims up to limit due messages, urgent ones first and each
+// kind oldest due first, in one statement: it pushes their next attempt to
+// leaseUntil (hiding them from every other worker, on this node or
+// another), counts the attempt and records who holds them. Two workers
+// never get the same message: the statement runs under SQLite's write
+// lock. The messages come back in the order they should be sent.
+func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit int) ([]*Message, error) {
+	var ids []any
+	err := t.tx.queryEach(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
+		WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+			ORDER BY urgent DESC, next_attempt_at, id LIMIT ?)
+		RETURNING id`, []any{millis(leaseUntil), node, instance, millis(now), limit}, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	// RETURNING cannot join: the claimed rows, bodies included, are read
+	// by their keys in the same transaction.
+	query := `SELECT ` + messageColumns + messagesFrom + ` WHERE o.id IN (?` + strings.Repeat(",?", len(ids)-1) + `) ORDER BY o.urgent DESC, o.id`
+	rows, err := t.tx.QueryContext(t.ctx, query, ids...)
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING cannot join: the claimed row, bodies included, is read by
-	// its key in the same transaction.
-	var m *Message
-	err = t.tx.queryEach(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id = ?`, []any{id}, func(rows *sql.Rows) error {
-		var err error
-		m, err = scanMessage(rows)
-		return err
-	})
-	return m, err
+	return scanMessages(rows)
+}
+
+// Unclaim hands a claimed message back untried (its sender is shutting
+// down before it got to it): due now, the claim's attempt not counted.
+func (t *Tx) Unclaim(id int64, now time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=MAX(attempts-1, 0), claim_node='', claim_instance=''
+		WHERE id=? AND sent_at IS NULL AND failed_at IS NULL`, millis(now), id)
+	return err
 }
 
 // ClaimMessage pushes a due message's next attempt to leaseUntil so no other
