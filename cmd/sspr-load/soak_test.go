@@ -20,12 +20,12 @@ import (
 
 // The database-size prediction of docs/operations.md ("Database size")
 // for a run shorter than reset.finished_retention, when every table still
-// grows with each flow: 3.4 KB of outbox (two messages), 1.0 KB of audit
-// rows, 0.75 KB of flow and some abuse counters per flow, plus a fixed
-// part — the empty schema and the write-ahead log (up to ~4 MiB between
-// checkpoints).
+// grows with each flow: 0.4 KB of outbox (two messages, sent; a code still
+// queued at the end holds its 4.6 KB), 1.2 KB of audit rows, 1.2 KB of flow
+// and some abuse counters per flow, plus a fixed part — the empty schema
+// and the write-ahead log (up to ~4 MiB between checkpoints).
 const (
-	predictedBytesPerFlow = 7500
+	predictedBytesPerFlow = 4000
 	predictedFixedBytes   = 8 << 20
 )
 
