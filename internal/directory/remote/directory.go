@@ -67,6 +67,9 @@ func New(cfg Config) *Directory {
 	return &Directory{cfg: cfg, joined: make(chan struct{})}
 }
 
+// SetLogger replaces the logger; call it before the directory is used.
+func (d *Directory) SetLogger(l *slog.Logger) { d.cfg.Log = l }
+
 // Name returns the configured name.
 func (d *Directory) Name() string { return d.cfg.Name }
 
