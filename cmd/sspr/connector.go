@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
-	"github.com/sspr/sspr/internal/directory/remote"
 )
 
 // connectorCmd is "sspr connector": the outbound-only connector that runs
@@ -156,19 +153,11 @@ drops its live connection.`,
 		Short: "Print the server_pin of a certificate (the server's), for connector.yaml",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := os.ReadFile(args[0])
+			pin, err := app.CertificatePin(args[0])
 			if err != nil {
 				return err
 			}
-			b, _ := pem.Decode(data)
-			if b == nil || b.Type != "CERTIFICATE" {
-				return fmt.Errorf("%s: no PEM certificate", args[0])
-			}
-			cert, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), remote.Pin(cert))
+			fmt.Fprintln(cmd.OutOrStdout(), pin)
 			return nil
 		},
 	}

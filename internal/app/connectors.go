@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -216,4 +217,22 @@ func RunConnector(ctx context.Context, cf *config.ConnectorFile, log *slog.Logge
 		}}
 	log.Info("sspr connector starting", "server", cf.Server, "name", cf.Name, "directory", cf.Directory.Name)
 	return c.Run(ctx)
+}
+
+// CertificatePin reads a PEM certificate (the server's) and returns the
+// server_pin a connector's file takes for it.
+func CertificatePin(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return "", fmt.Errorf("%s: no PEM certificate", path)
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return "", err
+	}
+	return remote.Pin(cert), nil
 }
