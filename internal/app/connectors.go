@@ -236,3 +236,13 @@ func CertificatePin(path string) (string, error) {
 	}
 	return remote.Pin(cert), nil
 }
+
+// ConnectorsConnected lists the connectors connected now for the named
+// directory of type connector (tests, diagnostics).
+func (a *App) ConnectorsConnected(dir string) []string {
+	d, _ := a.dirs.Directory(dir)
+	if rd, ok := d.(*remote.Directory); ok {
+		return rd.Connected()
+	}
+	return nil
+}
