@@ -248,9 +248,10 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 // repeated (AD's history would refuse the same password the second time),
 // but settled: the account's password-last-set time, read before the
 // write and again afterwards through another connector, says whether it
-// happened. When that cannot be read, the directory is reported down:
-// the person may submit again (a second write of a new password is
-// harmless), and the server's log says the outcome was unknown.
+// happened. When that cannot be read, the error's Op is
+// directory.OpOutcomeUnknown: the reset flow keeps its recorded intent and
+// settles it later by asking the directory (flow.ResolveInterrupted), as
+// after a crash.
 func (d *Directory) write(ctx context.Context, op string, user *directory.User, m *message) error {
 	before, beforeErr := d.AccountStatus(ctx, user)
 	_, err := d.do(ctx, m, retryUnsent)
@@ -269,7 +270,7 @@ func (d *Directory) write(ctx context.Context, op string, user *directory.User, 
 		}
 	}
 	d.cfg.Log.Warn("a password write's outcome is unknown: its connector went away and no other could tell", "directory", d.cfg.Name, "op", op, "subject", user.DN, "err", unknown.err)
-	return d.unavailable(op, "outcome unknown: "+unknown.Error(), unknown.err)
+	return &directory.Error{Kind: directory.KindUnavailable, Op: directory.OpOutcomeUnknown, Diagnostic: op + ": " + unknown.Error(), Err: unknown.err}
 }
 
 // Unlock clears a lockout through a connector (retried on another: an
