@@ -52,6 +52,9 @@ type Connector struct {
 	attrs []string
 }
 
+// maxConcurrent bounds the calls a connector runs at once.
+const maxConcurrent = 32
+
 // ErrRefused is the error of a connection the server refused (unknown,
 // revoked or wrong key): redialling will not help until the admin acts.
 var ErrRefused = errors.New("the server refused this connector: unknown, revoked or wrong key (see sspr connectors list on the server)")
@@ -148,6 +151,9 @@ func (c *Connector) serveOnce(ctx context.Context) (served bool, err error) {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// At most maxConcurrent calls run at once; the server's further calls
+	// wait in the connection (the directory's pool is smaller anyway).
+	slots := make(chan struct{}, maxConcurrent)
 	for {
 		m, err := readMessage(ctx, conn)
 		if err != nil {
@@ -156,7 +162,13 @@ func (c *Connector) serveOnce(ctx context.Context) (served bool, err error) {
 		if m.T != typeCall {
 			return true, fmt.Errorf("unexpected message %q", m.T)
 		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
 		wg.Go(func() {
+			defer func() { <-slots }()
 			r := execute(ctx, dir, m)
 			r.ID = m.ID
 			if err := writeMessage(ctx, conn, r); err != nil {
@@ -227,45 +239,48 @@ func execute(ctx context.Context, d directory.Directory, m *message) *message {
 	r := &message{T: typeResult}
 	unsupported := &directory.Error{Kind: directory.KindUnsupported, Op: m.Op, Diagnostic: "the connector's directory cannot " + m.Op}
 	var err error
+	u := m.User.user()
 	switch m.Op {
 	case opFind:
-		r.User, err = d.FindUser(ctx, m.Login)
+		var found *directory.User
+		found, err = d.FindUser(ctx, m.Login)
+		r.User = toWireUser(found)
 	case opVerify:
-		err = d.VerifyPassword(ctx, m.User, m.Password)
+		err = d.VerifyPassword(ctx, u, m.Password)
 	case opReset:
 		err = unsupported
 		if x, ok := d.(directory.PasswordResetter); ok {
-			err = x.ResetPassword(ctx, m.User, m.Password)
+			err = x.ResetPassword(ctx, u, m.Password)
 		}
 	case opChange:
 		err = unsupported
 		if x, ok := d.(directory.PasswordChanger); ok {
-			err = x.ChangePassword(ctx, m.User, m.OldPassword, m.Password)
+			err = x.ChangePassword(ctx, u, m.OldPassword, m.Password)
 		}
 	case opUnlock:
 		err = unsupported
 		if x, ok := d.(directory.Unlocker); ok {
-			err = x.Unlock(ctx, m.User)
+			err = x.Unlock(ctx, u)
 		}
 	case opMustChange:
 		err = unsupported
 		if x, ok := d.(directory.ForceChanger); ok {
-			err = x.SetMustChange(ctx, m.User, m.MustChange)
+			err = x.SetMustChange(ctx, u, m.MustChange)
 		}
 	case opStatus:
 		err = unsupported
 		if x, ok := d.(directory.StatusReader); ok {
-			r.Status, err = x.AccountStatus(ctx, m.User)
+			r.Status, err = x.AccountStatus(ctx, u)
 		}
 	case opPolicy:
 		err = unsupported
 		if x, ok := d.(directory.PolicyReader); ok {
-			r.Policy, err = x.EffectivePolicy(ctx, m.User)
+			r.Policy, err = x.EffectivePolicy(ctx, u)
 		}
 	case opGroups:
 		err = unsupported
 		if x, ok := d.(directory.GroupResolver); ok {
-			r.Groups, err = x.Groups(ctx, m.User)
+			r.Groups, err = x.Groups(ctx, u)
 		}
 	case opCheck:
 		err = unsupported

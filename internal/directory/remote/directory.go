@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -30,6 +31,11 @@ type Config struct {
 // connectors: every call goes to one of the connectors connected for it.
 type Directory struct {
 	cfg Config
+
+	// served is set when a Hub accepts connectors for the directory; a
+	// process without one (a CLI command) answers at once that it cannot
+	// reach it, instead of waiting for a connector that never comes.
+	served atomic.Bool
 
 	mu       sync.Mutex
 	sessions []*session
@@ -177,6 +183,9 @@ func (d *Directory) unavailable(op, why string, err error) error {
 func (d *Directory) do(ctx context.Context, m *message, r retry) (*message, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
+	if !d.served.Load() {
+		return nil, d.unavailable(m.Op, "this process accepts no connectors: only the running server (sspr serve) reaches "+d.cfg.Name, nil)
+	}
 	tried := map[*session]bool{}
 	var last error
 	for {
@@ -213,18 +222,19 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 	if err != nil {
 		return nil, err
 	}
-	if reply.User == nil {
+	u := reply.User.user()
+	if u == nil {
 		return nil, d.unavailable(opFind, "the connector answered a lookup without a user", nil)
 	}
-	reply.User.Directory = d.cfg.Name
-	return reply.User, nil
+	u.Directory = d.cfg.Name
+	return u, nil
 }
 
 // VerifyPassword binds as the user through a connector. A bind is not
 // repeated on another connector once sent: a wrong password would count
 // twice against the account's lockout.
 func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, password string) error {
-	_, err := d.do(ctx, &message{T: typeCall, Op: opVerify, User: user, Password: password}, retryUnsent)
+	_, err := d.do(ctx, &message{T: typeCall, Op: opVerify, User: toWireUser(user), Password: password}, retryUnsent)
 	var unknown *errOutcomeUnknown
 	if errors.As(err, &unknown) {
 		return d.unavailable(opVerify, unknown.Error(), unknown.err)
@@ -234,13 +244,13 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 
 // ResetPassword sets a new password through a connector.
 func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, newPassword string) error {
-	return d.write(ctx, opReset, user, &message{T: typeCall, Op: opReset, User: user, Password: newPassword})
+	return d.write(ctx, opReset, user, &message{T: typeCall, Op: opReset, User: toWireUser(user), Password: newPassword})
 }
 
 // ChangePassword changes the password with the old one, through a
 // connector.
 func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, oldPassword, newPassword string) error {
-	return d.write(ctx, opChange, user, &message{T: typeCall, Op: opChange, User: user, OldPassword: oldPassword, Password: newPassword})
+	return d.write(ctx, opChange, user, &message{T: typeCall, Op: opChange, User: toWireUser(user), OldPassword: oldPassword, Password: newPassword})
 }
 
 // write runs a password write. Sent and then lost (its connector died
@@ -276,19 +286,19 @@ func (d *Directory) write(ctx context.Context, op string, user *directory.User, 
 // Unlock clears a lockout through a connector (retried on another: an
 // unlock done twice is done once).
 func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
-	_, err := d.do(ctx, &message{T: typeCall, Op: opUnlock, User: user}, retryAlways)
+	_, err := d.do(ctx, &message{T: typeCall, Op: opUnlock, User: toWireUser(user)}, retryAlways)
 	return err
 }
 
 // SetMustChange sets or clears must-change through a connector.
 func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mustChange bool) error {
-	_, err := d.do(ctx, &message{T: typeCall, Op: opMustChange, User: user, MustChange: mustChange}, retryAlways)
+	_, err := d.do(ctx, &message{T: typeCall, Op: opMustChange, User: toWireUser(user), MustChange: mustChange}, retryAlways)
 	return err
 }
 
 // AccountStatus reads the account's state through a connector.
 func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
-	reply, err := d.do(ctx, &message{T: typeCall, Op: opStatus, User: user}, retryAlways)
+	reply, err := d.do(ctx, &message{T: typeCall, Op: opStatus, User: toWireUser(user)}, retryAlways)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +310,7 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 
 // EffectivePolicy reads the user's password policy through a connector.
 func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (*directory.PasswordPolicy, error) {
-	reply, err := d.do(ctx, &message{T: typeCall, Op: opPolicy, User: user}, retryAlways)
+	reply, err := d.do(ctx, &message{T: typeCall, Op: opPolicy, User: toWireUser(user)}, retryAlways)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +322,7 @@ func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (
 
 // Groups lists the user's groups through a connector.
 func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string, error) {
-	reply, err := d.do(ctx, &message{T: typeCall, Op: opGroups, User: user}, retryAlways)
+	reply, err := d.do(ctx, &message{T: typeCall, Op: opGroups, User: toWireUser(user)}, retryAlways)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +332,10 @@ func (d *Directory) Groups(ctx context.Context, user *directory.User) ([]string,
 // Check asks a connector to check its directory, and says which
 // connectors are connected.
 func (d *Directory) Check(ctx context.Context) *directory.Report {
+	if !d.served.Load() {
+		return &directory.Report{Directory: d.cfg.Name, Findings: []directory.Finding{{Severity: directory.SeverityWarning, ID: "connector.elsewhere",
+			Message: d.cfg.Name + " is reached through connectors, which only the running server accepts: see sspr connectors list for when each last connected"}}}
+	}
 	reply, err := d.do(ctx, &message{T: typeCall, Op: opCheck}, retryAlways)
 	if err != nil || reply.Report == nil {
 		return &directory.Report{Directory: d.cfg.Name, Findings: []directory.Finding{{Severity: directory.SeverityError, ID: "connector.none",

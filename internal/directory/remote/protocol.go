@@ -69,12 +69,12 @@ type message struct {
 	ID uint64 `json:"id,omitempty"`
 
 	// call
-	Op          string          `json:"op,omitempty"`
-	Login       string          `json:"login,omitempty"`
-	User        *directory.User `json:"user,omitempty"`
-	Password    string          `json:"password,omitempty"`
-	OldPassword string          `json:"old_password,omitempty"`
-	MustChange  bool            `json:"must_change,omitempty"`
+	Op          string    `json:"op,omitempty"`
+	Login       string    `json:"login,omitempty"`
+	User        *wireUser `json:"user,omitempty"`
+	Password    string    `json:"password,omitempty"`
+	OldPassword string    `json:"old_password,omitempty"`
+	MustChange  bool      `json:"must_change,omitempty"`
 
 	// result (User above for find)
 	Status *directory.AccountStatus  `json:"status,omitempty"`
@@ -82,6 +82,71 @@ type message struct {
 	Groups []string                  `json:"groups,omitempty"`
 	Report *directory.Report         `json:"report,omitempty"`
 	Error  *wireError                `json:"error,omitempty"`
+}
+
+// wireUser is a directory.User on the wire. Attribute values travel as
+// bytes (base64 in JSON): some are binary (AD objectGUID, which password
+// sync maps people by), and a JSON string would mangle them.
+type wireUser struct {
+	Directory        string              `json:"directory,omitempty"`
+	DN               string              `json:"dn"`
+	Login            string              `json:"login,omitempty"`
+	DisplayName      string              `json:"display_name,omitempty"`
+	Email            string              `json:"email,omitempty"`
+	Mobile           string              `json:"mobile,omitempty"`
+	Manager          string              `json:"manager,omitempty"`
+	OU               string              `json:"ou,omitempty"`
+	Attributes       map[string][][]byte `json:"attributes,omitempty"`
+	StatusAttributes map[string][][]byte `json:"status_attributes,omitempty"`
+	ReadAt           time.Time           `json:"read_at,omitzero"`
+}
+
+func toWireUser(u *directory.User) *wireUser {
+	if u == nil {
+		return nil
+	}
+	return &wireUser{Directory: u.Directory, DN: u.DN, Login: u.Login, DisplayName: u.DisplayName, Email: u.Email,
+		Mobile: u.Mobile, Manager: u.Manager, OU: u.OU, Attributes: toBytes(u.Attributes),
+		StatusAttributes: toBytes(u.StatusAttributes), ReadAt: u.ReadAt}
+}
+
+func (w *wireUser) user() *directory.User {
+	if w == nil {
+		return nil
+	}
+	return &directory.User{Directory: w.Directory, DN: w.DN, Login: w.Login, DisplayName: w.DisplayName, Email: w.Email,
+		Mobile: w.Mobile, Manager: w.Manager, OU: w.OU, Attributes: fromBytes(w.Attributes),
+		StatusAttributes: fromBytes(w.StatusAttributes), ReadAt: w.ReadAt}
+}
+
+func toBytes(m map[string][]string) map[string][][]byte {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][][]byte, len(m))
+	for k, vs := range m {
+		bs := make([][]byte, len(vs))
+		for i, v := range vs {
+			bs[i] = []byte(v)
+		}
+		out[k] = bs
+	}
+	return out
+}
+
+func fromBytes(m map[string][][]byte) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, bs := range m {
+		vs := make([]string, len(bs))
+		for i, b := range bs {
+			vs[i] = string(b)
+		}
+		out[k] = vs
+	}
+	return out
 }
 
 // wireError carries a *directory.Error across, kinds and reasons by their

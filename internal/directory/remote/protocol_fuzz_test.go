@@ -30,7 +30,7 @@ func TestParseMessageRefuses(t *testing.T) {
 			t.Errorf("%s: accepted", s)
 		}
 	}
-	if m, err := parseMessage([]byte(`{"t":"call","id":3,"op":"status","user":{"DN":"cn=a"},"future":1}`)); err != nil || m.User.DN != "cn=a" {
+	if m, err := parseMessage([]byte(`{"t":"call","id":3,"op":"status","user":{"dn":"cn=a"},"future":1}`)); err != nil || m.User.DN != "cn=a" {
 		t.Fatalf("a valid call: %v", err)
 	}
 }
@@ -38,7 +38,7 @@ func TestParseMessageRefuses(t *testing.T) {
 // FuzzParseMessage: no input panics, and whatever parses survives a
 // round trip through the encoder.
 func FuzzParseMessage(f *testing.F) {
-	f.Add([]byte(`{"t":"call","id":1,"op":"reset","user":{"DN":"cn=a"},"password":"x"}`))
+	f.Add([]byte(`{"t":"call","id":1,"op":"reset","user":{"dn":"cn=a"},"password":"x"}`))
 	f.Add([]byte(`{"t":"result","id":1,"error":{"kind":"policy_violation","reasons":["too_short"]}}`))
 	f.Add([]byte(`{"t":"hello","name":"dc1","directory":"corp","sig":"AAAA"}`))
 	f.Add([]byte(`{"t":"challenge","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`))

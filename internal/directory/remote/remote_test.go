@@ -38,6 +38,7 @@ func (f *fakeDir) FindUser(_ context.Context, login string) (*directory.User, er
 		return nil, &directory.Error{Kind: directory.KindNotFound, Op: "search"}
 	}
 	return &directory.User{Directory: "corp", DN: "cn=alice,dc=example,dc=test", Login: "alice", Email: "alice@example.test",
+		Attributes:       map[string][]string{"objectGUID": {binaryGUID}},
 		StatusAttributes: map[string][]string{"x": {"y"}}}, nil
 }
 func (f *fakeDir) VerifyPassword(_ context.Context, _ *directory.User, pw string) error {
@@ -71,6 +72,9 @@ func (f *fakeDir) AccountStatus(context.Context, *directory.User) (*directory.Ac
 	defer f.mu.Unlock()
 	return &directory.AccountStatus{PasswordLastSet: f.lastSet}, nil
 }
+
+// binaryGUID is a 16-byte objectGUID that is not UTF-8.
+var binaryGUID = string([]byte{0xff, 0xfe, 0, 1, 0x80, 0x81, 0xc0, 0xc1, 0xf5, 0xf6, 0xf7, 0xf8, 0xfd, 0xfe, 0xff, 0})
 
 // fakeCreds is the store's side: enrolled connectors and what was audited.
 type fakeCreds struct {
@@ -194,6 +198,10 @@ func TestCallsThroughConnector(t *testing.T) {
 	if err != nil || u.DN != "cn=alice,dc=example,dc=test" || u.Email != "alice@example.test" || u.Directory != "corp" {
 		t.Fatalf("find: %+v %v", u, err)
 	}
+	// Binary attributes (sync maps people by objectGUID) arrive intact.
+	if got := u.Attributes["objectGUID"]; len(got) != 1 || got[0] != binaryGUID {
+		t.Fatalf("objectGUID %q, want %q", got, binaryGUID)
+	}
 	if _, err := r.dir.FindUser(ctx, "bob"); directory.KindOf(err) != directory.KindNotFound {
 		t.Fatalf("unknown user: %v", err)
 	}
@@ -298,6 +306,9 @@ func TestLostWriteSettledThroughAnotherConnector(t *testing.T) {
 				shared.mu.Unlock()
 				if !tc.noSecond {
 					r.connect("dc2", r.keys["dc2"], shared)
+					for !slices.Contains(r.dir.Connected(), "dc2") {
+						time.Sleep(time.Millisecond)
+					}
 				}
 				run1.cancel() // dc1 dies before it answers ...
 				// ... and the server has seen it die before any answer
@@ -418,5 +429,18 @@ func TestEndpointNeedsHTTPS(t *testing.T) {
 	got, err := endpoint("https://sspr.example.test/base/")
 	if err != nil || got != "wss://sspr.example.test/base/connector/v1" {
 		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// A process without a hub (a CLI command) does not wait for connectors
+// that can never reach it.
+func TestDirectoryWithoutHub(t *testing.T) {
+	d := New(Config{Name: "corp", Wait: time.Hour, Log: slog.New(slog.DiscardHandler)})
+	if _, err := d.FindUser(context.Background(), "alice"); directory.KindOf(err) != directory.KindUnavailable {
+		t.Fatalf("find: %v", err)
+	}
+	rep := d.Check(context.Background())
+	if len(rep.Findings) != 1 || rep.Findings[0].ID != "connector.elsewhere" {
+		t.Fatalf("check: %+v", rep)
 	}
 }

@@ -69,6 +69,7 @@ func (h *Hub) Add(d *Directory) {
 		h.dirs = map[string]*Directory{}
 	}
 	h.dirs[d.Name()] = d
+	d.served.Store(true)
 }
 
 func (h *Hub) dir(name string) *Directory {
