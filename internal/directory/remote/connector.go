@@ -43,6 +43,8 @@ type Connector struct {
 	// MinBackoff and MaxBackoff bound the wait between dials (default 1s,
 	// 30s; doubled after each failure, reset after a good connection).
 	MinBackoff, MaxBackoff time.Duration
+	// PingInterval is how often the server is pinged; default 30s.
+	PingInterval time.Duration
 	// Connected, when set, is told each time the server accepts the
 	// connector (tests, the service manager's readiness).
 	Connected func()
@@ -151,6 +153,11 @@ func (c *Connector) serveOnce(ctx context.Context) (served bool, err error) {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Ping the server now and then: a server that vanished without
+	// closing the connection (a partition) is noticed, and redialled.
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	wg.Go(func() { c.pingLoop(pingCtx, conn) })
 	// At most maxConcurrent calls run at once; the server's further calls
 	// wait in the connection (the directory's pool is smaller anyway).
 	slots := make(chan struct{}, maxConcurrent)
@@ -175,6 +182,32 @@ func (c *Connector) serveOnce(ctx context.Context) (served bool, err error) {
 				c.log().Warn("could not send a result", "op", m.Op, "err", err)
 			}
 		})
+	}
+}
+
+// pingLoop pings the server every PingInterval until ctx ends, closing the
+// connection when a ping goes unanswered.
+func (c *Connector) pingLoop(ctx context.Context, conn *websocket.Conn) {
+	every := c.PingInterval
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, every)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				c.log().Warn("the sspr server does not answer pings; dialling again", "err", err)
+				conn.CloseNow()
+				return
+			}
+		}
 	}
 }
 

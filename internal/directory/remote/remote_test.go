@@ -79,6 +79,7 @@ var binaryGUID = string([]byte{0xff, 0xfe, 0, 1, 0x80, 0x81, 0xc0, 0xc1, 0xf5, 0
 // fakeCreds is the store's side: enrolled connectors and what was audited.
 type fakeCreds struct {
 	mu       sync.Mutex
+	fail     error // the store's answer, when set
 	enrolled map[string]Enrolled
 	refused  []string
 	dropped  []string
@@ -88,6 +89,9 @@ type fakeCreds struct {
 func (c *fakeCreds) Connector(_ context.Context, name string) (Enrolled, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fail != nil {
+		return Enrolled{}, false, c.fail
+	}
 	e, ok := c.enrolled[name]
 	return e, ok, nil
 }
@@ -443,4 +447,29 @@ func TestDirectoryWithoutHub(t *testing.T) {
 	if len(rep.Findings) != 1 || rep.Findings[0].ID != "connector.elsewhere" {
 		t.Fatalf("check: %+v", rep)
 	}
+}
+
+// A store that does not answer is the server's problem: the connector is
+// not refused, it dials again and gets in once the store is back.
+func TestStoreFailureIsNotARefusal(t *testing.T) {
+	r := newRig(t, "dc1")
+	r.creds.mu.Lock()
+	r.creds.fail = errors.New("database is locked")
+	r.creds.mu.Unlock()
+	run := r.connect("dc1", r.keys["dc1"], &fakeDir{})
+	// Let it fail a few dials (backoff 20-50ms) before the store is back.
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-run.done:
+		t.Fatalf("the connector gave up: %v", err)
+	default:
+	}
+	r.creds.mu.Lock()
+	r.creds.fail = nil
+	refused := len(r.creds.refused)
+	r.creds.mu.Unlock()
+	if refused != 0 {
+		t.Fatalf("a store failure was audited as a refusal")
+	}
+	r.connected("dc1")
 }

@@ -89,6 +89,12 @@ func (h *Hub) log() *slog.Logger {
 // failed goes to the audit log only.
 const refusal = "connector refused: unknown, revoked or wrong key"
 
+// errRefused: the connector failed the handshake (its key, its name, its
+// hello), as opposed to the server failing it.
+type errRefused struct{ reason string }
+
+func (e *errRefused) Error() string { return "connector refused: " + e.reason }
+
 // handshakeTimeout bounds the hello.
 const handshakeTimeout = 10 * time.Second
 
@@ -103,8 +109,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(maxMessage)
 	ctx := context.WithoutCancel(r.Context())
 	s, d, err := h.handshake(ctx, c, ip)
-	if err != nil {
+	var refused *errRefused
+	switch {
+	case errors.As(err, &refused):
 		c.Close(websocket.StatusPolicyViolation, refusal)
+		return
+	case err != nil:
+		// Not the connector's fault (the store did not answer, the
+		// connection broke): it dials again.
+		c.Close(websocket.StatusTryAgainLater, "try again later")
 		return
 	}
 	h.log().Info("connector connected", "connector", s.name, "directory", d.Name(), "ip", ip)
@@ -141,11 +154,11 @@ func (h *Hub) handshake(ctx context.Context, c *websocket.Conn, ip string) (*ses
 	hello, err := readMessage(ctx, c)
 	if err != nil {
 		h.Creds.Refused(ctx, "", ip, "no valid hello: "+err.Error())
-		return nil, nil, err
+		return nil, nil, &errRefused{"no valid hello"}
 	}
 	if hello.T != typeHello {
 		h.Creds.Refused(ctx, "", ip, "no hello")
-		return nil, nil, errors.New("no hello")
+		return nil, nil, &errRefused{"no hello"}
 	}
 	reason := ""
 	e, found, err := h.Creds.Connector(ctx, hello.Name)
@@ -168,7 +181,7 @@ func (h *Hub) handshake(ctx context.Context, c *websocket.Conn, ip string) (*ses
 	if reason != "" {
 		h.log().Warn("connector refused", "connector", hello.Name, "directory", hello.Directory, "ip", ip, "reason", reason)
 		h.Creds.Refused(ctx, hello.Name, ip, reason)
-		return nil, nil, errors.New(reason)
+		return nil, nil, &errRefused{reason}
 	}
 	if err := writeMessage(ctx, c, &message{T: typeWelcome, Attributes: h.Attributes}); err != nil {
 		return nil, nil, err
