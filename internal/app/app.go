@@ -21,6 +21,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/ad"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/directory/openldap"
+	"github.com/sspr/sspr/internal/directory/remote"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
@@ -65,6 +66,9 @@ type App struct {
 	Agents *flow.Agents
 	// Admin is the admin console's flow (nil unless admin.enabled).
 	Admin *flow.Admin
+	// connectors accepts outbound-only connectors (nil without a
+	// directory of type connector).
+	connectors *remote.Hub
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -189,7 +193,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
 	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
-		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now}
+		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
+		connectors: newConnectorHub(cfg, dirs, st, chain, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -242,8 +247,11 @@ func Directories(cfg *config.Config) (*directory.Set, error) {
 
 // newDirectory builds one connector from its configuration entry.
 func newDirectory(d config.Directory, questions []config.AttributeQuestion, extra ...string) (directory.Directory, error) {
-	if d.Type == "entra" {
+	switch d.Type {
+	case "entra":
 		return newEntraDirectory(d)
+	case "connector":
+		return newConnectorDirectory(d), nil
 	}
 	lc := ldapConfig(d, questions, extra...)
 	switch d.Type {
@@ -301,6 +309,9 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
+	if a.connectors != nil {
+		mux.Handle("GET "+remote.Path, a.connectors)
+	}
 	if err := a.registerAdmin(mux, ips, secure); err != nil {
 		return err
 	}

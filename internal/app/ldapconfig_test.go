@@ -20,6 +20,7 @@ func TestLDAPConfigMapsEverySetting(t *testing.T) {
 		"AllowInsecureBinds":          "mapped to the connector's insecure switch (checked below)",
 		"AllowInsecurePasswordWrites": "deprecated alias, folded into AllowInsecureBinds by config",
 		"Entra":                       "type entra settings, built by newEntraDirectory, not an LDAP connector",
+		"Connector":                   "type connector settings, built by newConnectorDirectory, not an LDAP connector",
 	}
 	var d config.Directory
 	v := reflect.ValueOf(&d).Elem()

@@ -348,12 +348,17 @@ type Directory struct {
 	// Name identifies the directory in logs, audit records and the UI.
 	Name string `yaml:"name"`
 	// Type is "ad" (Active Directory, Samba AD), "openldap", "389ds" (389
-	// Directory Server, Red Hat DS), "freeipa" or "entra" (cloud-only
-	// Microsoft Entra ID accounts, through Graph; see Entra).
+	// Directory Server, Red Hat DS), "freeipa", "entra" (cloud-only
+	// Microsoft Entra ID accounts, through Graph; see Entra) or "connector"
+	// (a directory reached through outbound-only connectors; see
+	// Connector).
 	Type string `yaml:"type"`
 	// Entra holds the settings of a type entra directory (the LDAP keys
 	// below do not apply to it).
 	Entra DirectoryEntra `yaml:"entra"`
+	// Connector holds the settings of a type connector directory (the
+	// LDAP keys below go into the connector's own file instead).
+	Connector DirectoryConnector `yaml:"connector"`
 	// Domains are the names this directory answers for, so that
 	// DOMAIN\user and user@domain logins are routed to it (e.g. EXAMPLE,
 	// example.com).
@@ -680,6 +685,11 @@ func directoryDefaults(d *Directory) {
 	// The deprecated key still works (and is warned about).
 	if d.AllowInsecurePasswordWrites {
 		d.AllowInsecureBinds = true
+	}
+	if d.Timeout == 0 && d.Type == "connector" {
+		// A call through a connector holds the connector's own directory
+		// operations (10s each by default) and the wait for a connector.
+		d.Timeout = 30 * time.Second
 	}
 	if d.Timeout == 0 {
 		d.Timeout = 10 * time.Second

@@ -36,10 +36,13 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 	case "entra":
 		d.validateEntra(p, path)
 		return
+	case "connector":
+		d.validateConnector(p, path)
+		return
 	case "":
-		p.add(path+".type", "is required: ad, openldap, 389ds, freeipa or entra")
+		p.add(path+".type", "is required: ad, openldap, 389ds, freeipa, entra or connector")
 	default:
-		p.addf(path+".type", "%q is not one of ad, openldap, 389ds, freeipa, entra", d.Type)
+		p.addf(path+".type", "%q is not one of ad, openldap, 389ds, freeipa, entra, connector", d.Type)
 	}
 	if d.PoolSize < 0 || d.PoolSize > 64 {
 		p.addf(path+".pool_size", "%d is outside 0..64", d.PoolSize)

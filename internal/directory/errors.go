@@ -222,6 +222,20 @@ func Reasons() []Reason {
 // afterwards failed: the password IS changed, the account is still locked.
 const OpUnlockAfterReset = "unlock after reset"
 
+// OpOutcomeUnknown is the Op of the KindUnavailable error a connector
+// returns when a write was sent and nothing can tell whether it happened
+// (an outbound-only connector's connection died with it, and no other
+// connector could read the account): the flow keeps its recorded intent
+// for ResolveInterrupted, which asks the directory later, as after a crash.
+const OpOutcomeUnknown = "outcome unknown"
+
+// OutcomeUnknown reports whether err says a write may or may not have
+// happened (OpOutcomeUnknown).
+func OutcomeUnknown(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Op == OpOutcomeUnknown
+}
+
 // KindOf returns the kind of a directory error, KindUnknown for anything else.
 func KindOf(err error) Kind {
 	var e *Error

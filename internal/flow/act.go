@@ -193,7 +193,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		return Status{}, r.wrap(err)
 	}
 
-	if actErr = do(dirCtx, d, u); actErr != nil {
+	actErr = do(dirCtx, d, u)
+	if directory.OutcomeUnknown(actErr) {
+		// Whether the write happened is unknown (the connection to an
+		// outbound-only connector died with it): as after a crash, the
+		// intent stays for ResolveInterrupted, which asks the directory.
+		r.log().Warn("a directory write's outcome is unknown; it will be settled", "flow", flowRef(f.TokenHash), "err", actErr)
+		return Status{}, &Error{Code: CodeDirectoryDown, Err: actErr}
+	}
+	if actErr != nil {
 		refund() // the directory made no change: only resets made count
 	}
 	return r.recordAct(dirCtx, f, action, event, clientIP, nil, actErr)

@@ -6,7 +6,10 @@
 #     rendered to PNG and checked;
 #   * axe-core (npm): the accessibility rules the portal test injects into
 #     headless Chromium on every page, in both colour schemes;
-#   * @redocly/cli (npm): lints internal/api/openapi.yaml.
+#   * @redocly/cli (npm): lints internal/api/openapi.yaml;
+#   * iptables and iproute2 (apt): the outbound-only connector's test
+#     (internal/e2e/connector_test.go) runs it in a network namespace whose
+#     firewall drops every new inbound connection.
 # The npm packages are pinned to exact versions and installed into a
 # project-local folder, $SSPR_TEST_STATE/node (default /tmp/sspr-testenv/node),
 # never globally and never committed; the Go tests find them there (or where
@@ -14,8 +17,8 @@
 # there. Meant for a fresh Debian 12 CI machine (root).
 set -euo pipefail
 
-packages=(oathtool poppler-utils)
-commands=(oathtool pdftoppm)
+packages=(oathtool poppler-utils iptables iproute2)
+commands=(oathtool pdftoppm iptables ip ss)
 
 # Exact versions: a new rule in axe-core or redocly must be a reviewed change.
 npm_packages=(axe-core@4.11.0 @redocly/cli@2.11.1)
