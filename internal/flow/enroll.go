@@ -15,6 +15,7 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/policy"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -107,6 +108,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	user, base, err := e.checkPassword(ctx, "enroll.signin", login, password, clientIP)
 	if err != nil {
 		return "", SessionView{}, err
+	}
+	if fe := e.policyRefuses(ctx, e.Policies, user, policy.Enroll, base); fe != nil {
+		return "", SessionView{}, fe
 	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
