@@ -243,3 +243,14 @@ func (c *Change) policyCheck(ctx context.Context, d directory.Directory, user *d
 	}
 	return nil, refuse(CodeActionNotAllowed)
 }
+
+// ExplainPolicy looks login up and chooses its policy, for operators
+// (`sspr policy explain`): the decision lists every rule checked.
+func (i *Inspector) ExplainPolicy(ctx context.Context, set *policy.Set, login string) (*directory.User, *policy.Decision, error) {
+	u, err := i.Directories.FindUser(ctx, login)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := set.Evaluate(ctx, policy.Request{}, u, i.Directories)
+	return u, d, err
+}
