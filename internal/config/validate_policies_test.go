@@ -64,7 +64,10 @@ func TestPolicyProblems(t *testing.T) {
 		{"four factors", func(p *config.Policy) { p.Required.Reset = 4 }, "policies[0].required.reset"},
 		{"more than offered", func(p *config.Policy) { p.Factors = []string{"totp"}; p.Required.Unlock = 2 }, "policies[0].required.unlock"},
 		{"mandatory not offered", func(p *config.Policy) { p.Factors = []string{"totp", "email"}; p.Mandatory = []string{"passkey"} }, "policies[0].mandatory[0]"},
-		{"more mandatory than required", func(p *config.Policy) { p.Mandatory = []string{"passkey", "totp"}; p.Required = config.Required{Reset: 1, Unlock: 1} }, "policies[0].mandatory"},
+		{"more mandatory than required", func(p *config.Policy) {
+			p.Mandatory = []string{"passkey", "totp"}
+			p.Required = config.Required{Reset: 1, Unlock: 1}
+		}, "policies[0].mandatory"},
 		{"unknown preset", func(p *config.Policy) { p.PasswordPreset = "strong" }, "policies[0].password_preset"},
 		{"enroll kind not offered", func(p *config.Policy) { p.Factors = []string{"totp"}; p.Enrollment.Required = []string{"passkey"} }, "policies[0].enrollment.required[0]"},
 		{"enroll minimum too high", func(p *config.Policy) { p.Enrollment.Minimum = 9 }, "policies[0].enrollment.minimum"},
