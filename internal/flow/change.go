@@ -139,7 +139,7 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			c.lockoutGuard(ctx, base, key, in.ClientIP)
 			return refuse(CodeCredentialsWrong)
 		default:
-			proven, fe := c.policyCheck(ctx, d, user, in.OldPassword, base)
+			fe, proven := c.policyCheck(ctx, d, user, in.OldPassword, base)
 			if fe != nil {
 				refund() // the old password was right, or nobody's fault
 				return fe

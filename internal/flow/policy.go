@@ -220,28 +220,28 @@ func (r *Reset) refuseUnenrolled(ctx context.Context, f *record.Flow, in StartIn
 // bind: a wrong one comes back as proven (answered like any wrong
 // password), a right one as the plain refusal. So the refusal tells only
 // the person who knows the password.
-func (c *Change) policyCheck(ctx context.Context, d directory.Directory, user *directory.User, old string, base audit.Event) (proven error, fe *Error) {
+func (c *Change) policyCheck(ctx context.Context, d directory.Directory, user *directory.User, old string, base audit.Event) (refusal *Error, proven error) {
 	if c.Policies == nil {
 		return nil, nil
 	}
 	dec, err := c.evaluatePolicy(ctx, c.Policies, user, base.ClientIP)
 	if err != nil {
 		c.log().Error("choosing the policy failed", "err", err)
-		return nil, &Error{Code: CodeDirectoryDown, Err: err}
+		return &Error{Code: CodeDirectoryDown, Err: err}, nil
 	}
 	if dec.Policy.Allows(policy.Change) {
 		return nil, nil
 	}
 	if err := d.VerifyPassword(ctx, user, old); err != nil {
-		return err, nil
+		return nil, err
 	}
 	ev := base
 	ev.At, ev.Outcome, ev.Reason = c.now(), audit.Denied, "policy_action_off"
 	ev.Detail = map[string]any{"policy": dec.Policy.Name}
 	if err := c.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return c.Audit.Append(tx, ev) }); err != nil {
-		return nil, &Error{Code: CodeInternal, Err: err}
+		return &Error{Code: CodeInternal, Err: err}, nil
 	}
-	return nil, refuse(CodeActionNotAllowed)
+	return refuse(CodeActionNotAllowed), nil
 }
 
 // ExplainPolicy looks login up and chooses its policy, for operators
