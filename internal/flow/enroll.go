@@ -80,6 +80,9 @@ type SessionView struct {
 	PendingKind   factor.Kind    `json:"pending_kind,omitempty"`
 	PendingPrompt map[string]any `json:"pending_prompt,omitempty"`
 	ExpiresAt     time.Time      `json:"expires_at"`
+	// Requirements are what the person's policy asks them to enroll
+	// (policy.go); nil without policies or when it asks nothing.
+	Requirements *EnrollRequirements `json:"requirements,omitempty"`
 }
 
 // pendingStep is what a session keeps between two requests, sealed.
@@ -318,6 +321,7 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
+	e.policyView(ctx, s, &v)
 	v.Step = StepReady
 	if !e.verified(s, len(rows) > 0 || len(pre) > 0 || preErr != nil) {
 		v.Step = StepVerify

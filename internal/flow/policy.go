@@ -254,3 +254,47 @@ func (i *Inspector) ExplainPolicy(ctx context.Context, set *policy.Set, login st
 	d, err := set.Evaluate(ctx, policy.Request{}, u, i.Directories)
 	return u, d, err
 }
+
+// EnrollRequirements are what a person's policy asks them to enroll, and
+// what is still missing.
+type EnrollRequirements struct {
+	// Required kinds must be enrolled; Minimum distinct kinds in all.
+	Required []factor.Kind `json:"required,omitempty"`
+	Minimum  int           `json:"minimum,omitempty"`
+	// Missing are the required kinds not enrolled yet; Met is true when
+	// nothing is missing and the minimum is reached.
+	Missing []factor.Kind `json:"missing,omitempty"`
+	Met     bool          `json:"met"`
+}
+
+// policyView adds the person's enrollment requirements to an enrollment
+// session's view (the person proved their password: this is their own).
+// The policy is chosen afresh, so a change of group shows at once; a
+// directory that cannot answer leaves the requirements out (logged).
+func (e *Enroll) policyView(ctx context.Context, s *store.Session, v *SessionView) {
+	if e.Policies == nil {
+		return
+	}
+	u := &directory.User{Directory: s.Directory, DN: s.SubjectDN, Login: s.Login}
+	d, err := e.evaluatePolicy(ctx, e.Policies, u, s.ClientIP)
+	if err != nil {
+		e.log().Warn("choosing the policy for the enrollment page failed", "directory", s.Directory, "err", err)
+		return
+	}
+	p := d.Policy
+	if len(p.EnrollRequired) == 0 && p.EnrollMinimum == 0 {
+		return
+	}
+	have := map[factor.Kind]bool{}
+	for _, f := range v.Factors {
+		have[f.Kind] = true
+	}
+	r := &EnrollRequirements{Required: p.EnrollRequired, Minimum: p.EnrollMinimum}
+	for _, k := range p.EnrollRequired {
+		if !have[k] {
+			r.Missing = append(r.Missing, k)
+		}
+	}
+	r.Met = len(r.Missing) == 0 && len(have) >= p.EnrollMinimum
+	v.Requirements = r
+}

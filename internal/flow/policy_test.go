@@ -12,7 +12,7 @@ import (
 // withPolicies gives the harness's flows policies by LDAP filter on the
 // demo directory: alice may not unlock, change or enroll; bob needs two
 // factors of one kind he has (he cannot complete); everyone else keeps
-// the default.
+// the default, which asks them to enroll an authenticator app.
 func withPolicies(t *testing.T, h *harness) {
 	t.Helper()
 	set, err := policy.New([]*policy.Policy{
@@ -20,7 +20,8 @@ func withPolicies(t *testing.T, h *harness) {
 			Off: map[policy.Action]bool{policy.Unlock: true, policy.Change: true, policy.Enroll: true}},
 		{Name: "bob", Scope: policy.Scope{Filter: "(uid=bob)"}, Factors: []factor.Kind{factor.Email},
 			Required: map[policy.Action]int{policy.Reset: 2}},
-	}, nil, &policy.Policy{Name: "default", Default: true, Factors: []factor.Kind{factor.Email}})
+	}, nil, &policy.Policy{Name: "default", Default: true, Factors: []factor.Kind{factor.Email},
+		EnrollRequired: []factor.Kind{factor.TOTP}, EnrollMinimum: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +120,14 @@ func TestPolicySwitchesOffChangeAndEnroll(t *testing.T) {
 	if _, _, err := e.SignIn(ctx, "alice", "Winter-2026", "192.0.2.41", "en"); flowCode(err) != flow.CodeActionNotAllowed {
 		t.Errorf("alice's enrollment sign-in: %v, want action_not_allowed", err)
 	}
-	if _, _, err := e.SignIn(ctx, "carol", "Changed-Pass-9", "192.0.2.41", "en"); err != nil {
-		t.Errorf("carol's enrollment sign-in: %v", err)
+	_, v, err := e.SignIn(ctx, "carol", "Changed-Pass-9", "192.0.2.41", "en")
+	if err != nil {
+		t.Fatalf("carol's enrollment sign-in: %v", err)
+	}
+	// Her policy's enrollment requirements: an app, two kinds in all; she
+	// has the directory's mail only.
+	if r := v.Requirements; r == nil || r.Met || r.Minimum != 2 || len(r.Missing) != 1 || r.Missing[0] != factor.TOTP {
+		t.Errorf("carol's enrollment requirements: %+v", r)
 	}
 }
 
