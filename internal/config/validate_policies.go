@@ -27,6 +27,8 @@ func (c *Config) validatePolicies(p *Problems) {
 			p.addf(key+".name", "%q is not a policy name (letters, digits, _ . -; at most 64)", pol.Name)
 		case names[pol.Name]:
 			p.addf(key+".name", "%q is used twice", pol.Name)
+		case pol.Name == "default":
+			p.add(key+".name", `"default" is reserved for the directories' default policies`)
 		}
 		names[pol.Name] = true
 		for j, d := range pol.Scope.Directories {

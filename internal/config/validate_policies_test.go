@@ -55,6 +55,7 @@ func TestPolicyProblems(t *testing.T) {
 		key    string
 	}{
 		{"bad name", func(p *config.Policy) { p.Name = "two words" }, "policies[0].name"},
+		{"reserved name", func(p *config.Policy) { p.Name = "default" }, "policies[0].name"},
 		{"unknown directory", func(p *config.Policy) { p.Scope.Directories = []string{"nope"} }, "policies[0].scope.directories[0]"},
 		{"ou not a DN", func(p *config.Policy) { p.Scope.OUs = []string{"finance"} }, "policies[0].scope.ous[0]"},
 		{"group not a DN", func(p *config.Policy) { p.Scope.Groups = []string{"admins"} }, "policies[0].scope.groups[0]"},
