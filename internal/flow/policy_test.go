@@ -6,6 +6,7 @@ import (
 
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/policy"
 )
 
@@ -160,5 +161,51 @@ func TestRedirectUnenrolled(t *testing.T) {
 	}
 	if _, _, err := h.reset.Start(ctx, flow.StartInput{Login: "nobody-at-all", ClientIP: "192.0.2.9"}); err != nil {
 		t.Errorf("with redirect_unenrolled, a stranger: %v, want the usual start", err)
+	}
+}
+
+// TestPolicyPasswordPreset: a population's policy names a stricter
+// password preset than the global rules; its people are held to it, the
+// others are not.
+func TestPolicyPasswordPreset(t *testing.T) {
+	h := newHarness(t)
+	rules := func(name string) *password.Rules {
+		p, err := password.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Breach.Enabled = false
+		r, err := password.NewRules(p, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	h.reset.Rules = rules(password.PresetCustom)
+	h.reset.PresetRules = map[string]flow.PasswordRules{password.PresetPCI: rules(password.PresetPCI)}
+	set, err := policy.New([]*policy.Policy{{Name: "strict", Scope: policy.Scope{Filter: "(uid=alice)"}, Factors: []factor.Kind{factor.Email},
+		PasswordPreset: password.PresetPCI}}, nil, &policy.Policy{Name: "default", Factors: []factor.Kind{factor.Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reset.Policies = set
+	ctx := context.Background()
+	verified := func(login string) string {
+		t.Helper()
+		token, _, err := h.reset.Start(ctx, flow.StartInput{Login: login, ClientIP: "192.0.2.8"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.8"); err != nil || st.State != flow.StateVerified {
+			t.Fatalf("%s: %v %+v", login, err, st)
+		}
+		return token
+	}
+	const ten = "Tenchars-9" // 10 characters: under PCI's 12
+	if _, err := h.reset.SetPassword(ctx, verified("alice"), ten, ten, "192.0.2.8"); flowCode(err) != flow.CodePasswordRefused {
+		t.Errorf("alice (PCI preset) set a 10-character password: %v", err)
+	}
+	if _, err := h.reset.SetPassword(ctx, verified("carol"), ten, ten, "192.0.2.8"); err != nil {
+		t.Errorf("carol (global rules) was refused a 10-character password: %v", err)
 	}
 }
