@@ -61,6 +61,7 @@ policies:
     scope: {filter: "(objectClass=user)"}
     factors: [email, totp]
     required: {reset: 2, unlock: 2}
+    enrollment: {required: [totp], minimum: 2}
 `, adminsGroup, financeOU)
 }
 
@@ -266,6 +267,27 @@ func TestPoliciesByPopulation(t *testing.T) {
 		}
 		if strings.Contains(pg.Body, `value="email"`) {
 			t.Errorf("the page offers kinds outside the admins policy:\n%s", pg.Body)
+		}
+	})
+
+	t.Run("enrollment shows what the policy asks", func(t *testing.T) {
+		u := dirtest.CreateADUser(t, pw) // in the everyone population, nothing enrolled
+		b := newBrowser(t, in.URL)
+		if p := b.post("/enroll/signin", url.Values{"login": {u.Login}, "password": {u.Password}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("enrollment sign-in: %d\n%s", p.Status, p.Body)
+		}
+		p := stepUpForm(t, in, b, u.Mail)
+		if !strings.Contains(p.Body, `id="policy-needs"`) || !strings.Contains(p.Body, "at least 2 ways") || !strings.Contains(p.Body, "Still missing: Authenticator app") {
+			t.Errorf("the enrollment page does not say what the policy asks:\n%s", p.Body)
+		}
+		// Once the app is enrolled, nothing is missing.
+		enrollTOTP(t, in, u)
+		_, v, err := in.App.Enroll.SignIn(bg, u.Login, u.Password, "127.0.0.1", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.Requirements; r == nil || !r.Met || len(r.Missing) != 0 {
+			t.Errorf("requirements after enrolling the app: %+v", r)
 		}
 	})
 
