@@ -105,6 +105,16 @@ esac
 admin+=(-prefix "$prefix")
 if [[ -z ${LOAD_SKIP_USERS:-} ]]; then
 	BIND_PASSWORD=$admin_pass "$work/sspr-load" users "${admin[@]}" -base-dn "$base" -count "$users"
+	if [[ $kind == ad ]]; then
+		# The service account may reset passwords (and read/write pwdLastSet
+		# and lockoutTime) below the load OU, as scripts/testenv/samba.sh
+		# delegates it below CN=Users.
+		smbconf=$state/samba/etc/smb.conf
+		sid=$(samba-tool user show sspr-svc -s "$smbconf" --attributes=objectSid | awk '/^objectSid:/ {print $2}')
+		user_class=bf967aba-0de6-11d0-a285-00aa003049e2
+		samba-tool dsacl set -s "$smbconf" --objectdn="$base" --action=allow \
+			--sddl="(OA;CI;CR;00299570-246d-11d0-a768-00aa006e0529;$user_class;$sid)(OA;CI;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;$user_class;$sid)(OA;CI;RPWP;28630ebf-41d5-11d1-a9c1-0000f80367c1;$user_class;$sid)" >/dev/null
+	fi
 fi
 
 smtp_port=$((20000 + RANDOM % 20000))

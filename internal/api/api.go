@@ -138,6 +138,8 @@ type StatusResponse struct {
 	CodeLength      int            `json:"code_length"`
 	CodeExpiresAt   *time.Time     `json:"code_expires_at,omitempty"`
 	AttemptsLeft    int            `json:"attempts_left,omitempty"`
+	// Notices are the person's policy's, once a first factor is verified.
+	Notices []string `json:"notices,omitempty"`
 }
 
 type request struct {
@@ -336,7 +338,8 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		return
 	}
 	resp := StatusResponse{FlowID: token, Factor: st.Factor, Prompt: st.Prompt, Choices: st.Choices, FactorsDone: st.FactorsDone,
-		FactorsRequired: st.FactorsRequired, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
+		FactorsRequired: st.FactorsRequired, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft,
+		Notices: st.Notices}
 	if !st.CodeExpiresAt.IsZero() {
 		resp.CodeExpiresAt = &st.CodeExpiresAt
 	}

@@ -169,10 +169,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if planner != nil {
 		kit.Sync = planner
 	}
+	pols, err := Policies(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	presets, err := presetRules(cfg, corpus)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	catalogue := &flow.Catalogue{Factors: fs, Offered: offered,
-		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile}
+		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile, Policies: pols}
 	reset := &flow.Reset{
-		Kit: kit, Catalogue: catalogue, Rules: rules,
+		Kit: kit, Catalogue: catalogue, Rules: rules, PresetRules: presets,
 		Settings: flow.Settings{
 			CodeLength: cfg.Reset.CodeLength, CodeTTL: cfg.Reset.CodeTTL, MaxCodeAttempts: cfg.Reset.MaxCodeAttempts,
 			MaxCodesSent: cfg.MaxCodesSent(), FlowTTL: cfg.Reset.FlowTTL, IdentifyMinDuration: cfg.Reset.IdentifyMinDuration,
@@ -184,6 +194,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			// questions only ask what the person's entry holds, which would
 			// tell a stranger about the account.
 			NotFirst: withNotFirst(fs, map[factor.Kind]bool{factor.Questions: true, factor.Attributes: true}),
+			// Off by default: it tells strangers who has not enrolled.
+			RedirectUnenrolled: cfg.Enrollment.RedirectUnenrolled,
 		},
 	}
 	if bits := cfg.Abuse.ProofOfWorkBits; bits > 0 {
@@ -191,7 +203,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	enroll := &flow.Enroll{Kit: kit, Catalogue: catalogue, SessionTTL: cfg.Enrollment.SessionTTL, StepUpWindow: cfg.Enrollment.StepUpWindow,
 		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
-	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules}
+	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules, Policies: pols}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
 		connectors: newConnectorHub(cfg, dirs, st, chain, log, now)}

@@ -48,6 +48,7 @@ var layers = map[string]layer{
 	"internal/password":                      domain,
 	"internal/password/":                     domain,
 	"internal/abuse":                         domain,
+	"internal/policy":                        domain, // policies by population
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
 	"internal/sync":                          domain,     // planner and outbox sender of password sync

@@ -15,13 +15,18 @@ type Config struct {
 	Enrollment   Enrollment   `yaml:"enrollment"`
 	Password     Password     `yaml:"password"`
 	Verification Verification `yaml:"verification"`
-	SMS          SMS          `yaml:"sms"`
-	Abuse        Abuse        `yaml:"abuse"`
-	Portal       Portal       `yaml:"portal"`
-	Log          Log          `yaml:"log"`
-	Audit        Audit        `yaml:"audit"`
-	Sync         Sync         `yaml:"sync"`
-	Admin        Admin        `yaml:"admin"`
+	// Policies give populations their own verification rules
+	// (docs/policies.md): the first whose scope matches a person applies;
+	// people no policy matches keep the global settings (verification:,
+	// password:), which are each directory's default policy.
+	Policies []Policy `yaml:"policies"`
+	SMS      SMS      `yaml:"sms"`
+	Abuse    Abuse    `yaml:"abuse"`
+	Portal   Portal   `yaml:"portal"`
+	Log      Log      `yaml:"log"`
+	Audit    Audit    `yaml:"audit"`
+	Sync     Sync     `yaml:"sync"`
+	Admin    Admin    `yaml:"admin"`
 }
 
 // Sync sends every new password sspr sets to further places the person
@@ -507,6 +512,65 @@ type Enrollment struct {
 	// StepUpWindow is how recently an enrolled factor must have been
 	// verified in the session before factors may be added or removed.
 	StepUpWindow time.Duration `yaml:"step_up_window"`
+	// RedirectUnenrolled tells a known person who has not enrolled enough
+	// factors to recover, at the first step, to enroll first, instead of
+	// walking them down the path an unknown login walks. It reveals to
+	// anyone which logins exist and are not enrolled: off by default, and
+	// `sspr config check` warns when it is on.
+	RedirectUnenrolled bool `yaml:"redirect_unenrolled"`
+}
+
+// Policy gives one population its own rules (docs/policies.md).
+type Policy struct {
+	// Name identifies the policy in `sspr policy explain` and the audit log.
+	Name  string      `yaml:"name"`
+	Scope PolicyScope `yaml:"scope"`
+	// Actions switches actions off for this population; each is on unless
+	// set to false.
+	Actions PolicyActions `yaml:"actions"`
+	// Factors are the kinds this population verifies with after the first
+	// step (a subset of verification.factors, which everybody is offered
+	// at the first step); empty: all of verification.factors.
+	Factors []string `yaml:"factors"`
+	// Required is how many distinct factors of Factors each action needs
+	// (1, 2 or 3); 0 keeps verification.required.
+	Required Required `yaml:"required"`
+	// Mandatory kinds must be among the factors verified.
+	Mandatory []string `yaml:"mandatory"`
+	// PasswordPreset replaces password.preset for this population.
+	PasswordPreset string `yaml:"password_preset"`
+	// Enrollment is what the population must enroll.
+	Enrollment PolicyEnrollment `yaml:"enrollment"`
+	// Notices are shown to the person once a first factor is verified.
+	Notices []string `yaml:"notices"`
+}
+
+// PolicyScope is the population a policy covers; every rule given must
+// hold, any value of a rule does. An empty scope covers everybody.
+type PolicyScope struct {
+	Directories []string `yaml:"directories"`
+	// OUs are DNs: the person's entry lies below one of them.
+	OUs []string `yaml:"ous"`
+	// Groups are group DNs; nested membership counts.
+	Groups []string `yaml:"groups"`
+	// Filter is an LDAP filter the person's entry matches.
+	Filter string `yaml:"filter"`
+}
+
+// PolicyActions switches actions off (false); unset keeps them on.
+type PolicyActions struct {
+	Reset  *bool `yaml:"reset"`
+	Unlock *bool `yaml:"unlock"`
+	Change *bool `yaml:"change"`
+	Enroll *bool `yaml:"enroll"`
+}
+
+// PolicyEnrollment is what a population must enroll.
+type PolicyEnrollment struct {
+	// Required kinds must be enrolled (a passkey for administrators).
+	Required []string `yaml:"required"`
+	// Minimum is how many distinct kinds must be enrolled.
+	Minimum int `yaml:"minimum"`
 }
 
 // Password configures the rules every new password must meet, checked by

@@ -172,3 +172,35 @@ func TestExampleExplainsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplePoliciesBlock uncomments the example policies and checks they
+// are valid as written.
+func TestExamplePoliciesBlock(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(readExample(t), "\n")
+	start := -1
+	for i, l := range lines {
+		if l == "policies: []" {
+			lines[i], start = "policies:", i+1
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatal("no policies: [] in the example")
+	}
+	n := 0
+	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "# "); i++ {
+		lines[i] = strings.TrimPrefix(lines[i], "# ")
+		n++
+	}
+	cfg := mustParse(t, strings.Join(lines, "\n"), exampleEnv(t))
+	if len(cfg.Policies) != 2 || n < 20 {
+		t.Fatalf("policies = %d from %d lines, want 2", len(cfg.Policies), n)
+	}
+	if a := cfg.Policies[0]; a.Name != "admins" || len(a.Mandatory) != 1 || a.Required.Reset != 2 {
+		t.Errorf("admins = %+v", a)
+	}
+	if f := cfg.Policies[1]; f.Actions.Unlock == nil || *f.Actions.Unlock {
+		t.Errorf("finance does not switch unlock off: %+v", f.Actions)
+	}
+}

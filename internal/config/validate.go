@@ -20,6 +20,7 @@ func (c *Config) validate(p *Problems) {
 	c.validatePassword(p)
 	c.validateVerification(p)
 	c.validateEnterpriseFactors(p)
+	c.validatePolicies(p)
 	c.validateSMS(p)
 	c.validateAbuse(p)
 	c.validatePortal(p)

@@ -39,5 +39,6 @@ func (c *Config) Warnings() []Problem {
 	if u, err := url.Parse(c.Server.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
 	}
+	w = append(w, c.policyWarnings()...)
 	return w
 }

@@ -50,6 +50,12 @@ type GroupResolver interface {
 	Groups(ctx context.Context, user *User) ([]string, error)
 }
 
+// FilterMatcher evaluates an LDAP filter against one user's entry, on the
+// directory (a base-scope search), for policies scoped by filter.
+type FilterMatcher interface {
+	MatchesFilter(ctx context.Context, user *User, filter string) (bool, error)
+}
+
 // HealthChecker inspects the connection, the server's capabilities and the
 // service account's rights, without changing anything, and reports in plain
 // words (start-up checks, `sspr directory check`).

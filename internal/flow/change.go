@@ -10,6 +10,7 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/password"
+	"github.com/sspr/sspr/internal/policy"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -26,6 +27,9 @@ type Change struct {
 	MinDuration time.Duration
 	// Rules are sspr's own password rules; nil leaves it to the directory.
 	Rules PasswordRules
+	// Policies may switch password change off for a population (asked
+	// only once the old password is proven; policy.go); nil allows it.
+	Policies *policy.Set
 }
 
 // ChangeInput is what the change step receives.
@@ -135,6 +139,15 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 			c.lockoutGuard(ctx, base, key, in.ClientIP)
 			return refuse(CodeCredentialsWrong)
 		default:
+			fe, proven := c.policyCheck(ctx, d, user, in.OldPassword, base)
+			if fe != nil {
+				refund() // the old password was right, or nobody's fault
+				return fe
+			}
+			if proven != nil {
+				changeErr = proven // a wrong old password, answered as ever
+				break
+			}
 			changeErr = changer.ChangePassword(context.WithoutCancel(ctx), user, in.OldPassword, in.NewPassword)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/policy"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -79,6 +80,9 @@ type SessionView struct {
 	PendingKind   factor.Kind    `json:"pending_kind,omitempty"`
 	PendingPrompt map[string]any `json:"pending_prompt,omitempty"`
 	ExpiresAt     time.Time      `json:"expires_at"`
+	// Requirements are what the person's policy asks them to enroll
+	// (policy.go); nil without policies or when it asks nothing.
+	Requirements *EnrollRequirements `json:"requirements,omitempty"`
 }
 
 // pendingStep is what a session keeps between two requests, sealed.
@@ -107,6 +111,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	user, base, err := e.checkPassword(ctx, "enroll.signin", login, password, clientIP)
 	if err != nil {
 		return "", SessionView{}, err
+	}
+	if fe := e.policyRefuses(ctx, e.Policies, user, policy.Enroll, base); fe != nil {
+		return "", SessionView{}, fe
 	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
@@ -314,6 +321,7 @@ func (e *Enroll) view(ctx context.Context, s *store.Session) (SessionView, error
 			v.CanAdd = append(v.CanAdd, k)
 		}
 	}
+	e.policyView(ctx, s, &v)
 	v.Step = StepReady
 	if !e.verified(s, len(rows) > 0 || len(pre) > 0 || preErr != nil) {
 		v.Step = StepVerify

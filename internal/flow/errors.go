@@ -38,7 +38,14 @@ const (
 	CodeStepUpRequired     Code = "step_up_required"
 	CodeBadEnrollmentInput Code = "bad_enrollment_input"
 	CodeProofOfWork        Code = "proof_of_work_required"
-	CodeInternal           Code = "internal"
+	// CodeActionNotAllowed: the person's policy switched the action off
+	// (said only once the person proved who they are).
+	CodeActionNotAllowed Code = "action_not_allowed"
+	// CodeNotEnrolled: the person has not enrolled what their policy asks
+	// (after a first factor), or, with enrollment.redirect_unenrolled on,
+	// enough to recover at all.
+	CodeNotEnrolled Code = "not_enrolled"
+	CodeInternal    Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -46,7 +53,8 @@ const (
 var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeCodeInvalid, CodeCodeExpired, CodeCodeUsed,
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
-	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork, CodeInternal}
+	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
+	CodeActionNotAllowed, CodeNotEnrolled, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

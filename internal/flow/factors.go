@@ -140,6 +140,9 @@ func (r *Reset) choices(f *record.Flow) []factor.Kind {
 		if r.Settings.NotFirst[k] && len(f.FactorsDone) == 0 {
 			continue
 		}
+		if !r.policyOffers(f, k) {
+			continue
+		}
 		out = append(out, k)
 	}
 	return out
@@ -641,6 +644,20 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			return r.status(f), down
 		}
 	}
+	// The first factor verified: now, and not before, the person's policy
+	// is chosen (policy.go).
+	var verdict *policyVerdict
+	if good && len(f.FactorsDone) == 0 {
+		var pe *Error
+		if verdict, pe = r.choosePolicy(ctx, f, kind, clientIP); pe != nil {
+			refund()
+			r.log().Error("choosing the policy failed; the person may try again", "err", pe.Err)
+			_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+				return r.Audit.Append(tx, r.event(f, "verify", clientIP, audit.Failure, "policy_unavailable"))
+			})
+			return r.status(f), pe
+		}
+	}
 	var stepErr *Error
 	refundedInTx := false
 	step := func(tx *store.Tx) error {
@@ -651,9 +668,17 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		if good {
 			f.FactorsDone = append(f.FactorsDone, string(kind))
 			f.ChallengeState, f.ChallengeKind, f.ChallengeEnrollment = nil, "", ""
+			if verdict != nil {
+				applyPolicy(f, verdict.policy, kind)
+				ev.Detail["policy"] = verdict.policy.Name
+			}
 			next := StateChoose
-			if len(f.FactorsDone) >= f.FactorsRequired {
+			if r.enough(f) {
 				next = StateVerified
+			}
+			if verdict != nil && verdict.refusal != "" {
+				next, stepErr = StateFailed, refuse(verdict.refusal)
+				ev.Outcome, ev.Reason = audit.Denied, verdict.reason
 			}
 			// Only wrong answers stay counted: the slot goes back in this
 			// transaction when the limiter can, after it otherwise.

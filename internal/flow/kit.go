@@ -9,6 +9,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow/record"
+	"github.com/sspr/sspr/internal/policy"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -71,6 +72,9 @@ type Catalogue struct {
 	// attributes serve as email and SMS factors for people who have not
 	// enrolled one themselves.
 	PreEnrollMail, PreEnrollMobile bool
+	// Policies choose rules by population once a first factor is
+	// verified (policy.go); nil applies the global settings to everyone.
+	Policies *policy.Set
 }
 
 // The store keeps the flows' records: it must implement their persister.

@@ -89,6 +89,11 @@ type Settings struct {
 	// NotFirst are kinds that may only follow another verified factor
 	// (security questions: never the only, nor the first, factor).
 	NotFirst map[factor.Kind]bool
+	// RedirectUnenrolled answers a known person without enough factors
+	// enrolled with CodeNotEnrolled at identify (send them to enroll)
+	// instead of the decoy path. It reveals which logins exist and lack
+	// enrollments: off unless the organisation accepts that.
+	RedirectUnenrolled bool
 }
 
 // Directories finds users across the configured directories.
@@ -132,6 +137,9 @@ type Reset struct {
 	Rules PasswordRules
 	// PoW, when set, must be solved before a flow starts.
 	PoW ProofOfWork
+	// PresetRules are the password rules of each preset a policy names
+	// (policy.go); a policy without one uses Rules.
+	PresetRules map[string]PasswordRules
 }
 
 // Status is what a face may show about a flow. Before the first factor is
@@ -151,6 +159,9 @@ type Status struct {
 	// FactorsDone and FactorsRequired count progress.
 	FactorsDone     int `json:"factors_done"`
 	FactorsRequired int `json:"factors_required"`
+	// Notices are the person's policy's words, shown once a first factor
+	// is verified.
+	Notices []string `json:"notices,omitempty"`
 }
 
 // StartInput is what the identify step receives.
@@ -301,6 +312,9 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		// and the pages point them to the help desk.
 		if distinctKinds(available) < f.FactorsRequired {
 			outcome = "not_enrolled"
+			if r.Settings.RedirectUnenrolled {
+				return "", Status{}, r.refuseUnenrolled(ctx, f, in)
+			}
 		} else {
 			f.Known = true
 		}
@@ -598,6 +612,7 @@ func (r *Reset) status(f *record.Flow) Status {
 		st.AttemptsLeft = r.Settings.MaxCodeAttempts - f.Attempts
 		st.Choices = r.choices(f)
 	}
+	r.policyStatus(f, &st)
 	return st
 }
 

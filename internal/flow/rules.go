@@ -120,7 +120,7 @@ func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *pass
 			}
 		}
 	}
-	checker, err := r.Rules.For(dp)
+	checker, err := r.rulesOf(f).For(dp)
 	if err != nil {
 		return nil, nil, password.Context{}, &Error{Code: CodeInternal, Err: err}
 	}

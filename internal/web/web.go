@@ -133,7 +133,8 @@ func HTTPStatus(c flow.Code) int {
 		return http.StatusTooManyRequests
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable
-	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired:
+	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired,
+		flow.CodeActionNotAllowed, flow.CodeNotEnrolled:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError

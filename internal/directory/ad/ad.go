@@ -417,6 +417,12 @@ func policyFrom(source string, e *ldap.Entry, attrs ...string) *directory.Passwo
 	return p
 }
 
+// MatchesFilter reports whether the user's entry matches an LDAP filter
+// (policies scoped by filter).
+func (d *Directory) MatchesFilter(ctx context.Context, user *directory.User, filter string) (bool, error) {
+	return d.client.MatchesFilter(ctx, user, filter)
+}
+
 // Groups lists every group the user is in, nested membership included, with
 // the LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941), searched in the
 // domain naming context. The primary group (Domain Users) is not listed: AD

@@ -137,3 +137,23 @@ func (c *Client) UserConn(ctx context.Context, dn, password string, controls ...
 	}
 	return conn, got, nil
 }
+
+// MatchesFilter reports whether the user's entry matches filter, asked of
+// the directory with a base-scope search on the entry (policies scoped by
+// an LDAP filter). The filter comes from the configuration, checked there;
+// nothing a person typed goes into it.
+func (c *Client) MatchesFilter(ctx context.Context, user *directory.User, filter string) (bool, error) {
+	if user == nil {
+		return false, NoUser("filter")
+	}
+	if _, err := ldap.CompileFilter(filter); err != nil {
+		return false, fmt.Errorf("filter %q: %w", filter, err)
+	}
+	return WithServiceConnResult(ctx, c, "filter", func(conn *Conn) (bool, error) {
+		ok, err := conn.Matches(user.DN, filter)
+		if err != nil {
+			return false, MapError(ctx, "filter", err)
+		}
+		return ok, nil
+	})
+}

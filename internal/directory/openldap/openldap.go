@@ -404,6 +404,12 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 	})
 }
 
+// MatchesFilter reports whether the user's entry matches an LDAP filter
+// (policies scoped by filter).
+func (d *Directory) MatchesFilter(ctx context.Context, user *directory.User, filter string) (bool, error) {
+	return d.client.MatchesFilter(ctx, user, filter)
+}
+
 // Groups lists every group the user is in, nested membership included:
 // memberOf when the preset or configuration names it, else a bounded,
 // cycle-safe search over groupOfNames / groupOfUniqueNames.

@@ -20,6 +20,9 @@ type Flow struct {
 	// FactorsDone lists the factor kinds verified so far, in order.
 	FactorsDone     []string
 	FactorsRequired int
+	// Policy names the policy chosen once the first factor was verified;
+	// empty before (and without policies).
+	Policy string
 	// The outstanding challenge.
 	ChallengeKind       string
 	ChallengeEnrollment string
