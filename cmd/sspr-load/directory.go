@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/sspr/sspr/internal/directory/ad"
+
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -25,6 +27,8 @@ type dirOptions struct {
 	caFile   string
 	baseDN   string // where load users live (an OU the tool creates)
 	prefix   string
+	// asSSPR makes the raw AD reset the write sspr's connector makes.
+	asSSPR bool
 }
 
 func (o dirOptions) dial() (*ldap.Conn, error) {
@@ -212,9 +216,17 @@ func (r *rawResetter) reset(i int) error {
 	dn := res.Entries[0].DN
 	pw := newPassword()
 	if r.o.kind == "ad" {
-		m := ldap.NewModifyRequest(dn, nil)
+		var controls []ldap.Control
+		if r.o.asSSPR {
+			controls = append(controls, ad.PolicyHints(ad.PolicyHintsOID))
+		}
+		m := ldap.NewModifyRequest(dn, controls)
 		m.Replace("unicodePwd", []string{adPassword(pw)})
 		err = r.conn.Modify(m)
+		if err == nil && r.o.asSSPR {
+			_, err = r.conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 30, false,
+				"(objectClass=*)", []string{"lockoutTime"}, nil))
+		}
 	} else {
 		_, err = r.conn.PasswordModify(ldap.NewPasswordModifyRequest(dn, "", pw))
 	}

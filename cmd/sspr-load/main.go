@@ -164,6 +164,7 @@ func cmdRun(args []string) error {
 	fs.BoolVar(&o.monitor, "count-ops", false, "count directory operations per flow from OpenLDAP's cn=monitor (with -raw-* credentials)")
 	fs.Float64Var(&o.unknown, "unknown", 0, "this fraction of identifies (0…1) uses logins nobody has, and the Welch test compares their identify times with the known logins'")
 	o.raw = dirFlags(fs, "raw-")
+	fs.BoolVar(&o.raw.asSSPR, "raw-as-sspr", false, "on AD: make the raw reset the write sspr makes (the policy-hints control, so history applies, and a read of lockoutTime after it)")
 	_ = fs.Parse(args)
 	fillPassword(o.raw, "RAW_BIND_PASSWORD")
 	o.db = absPath(o.db)

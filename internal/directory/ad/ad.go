@@ -550,6 +550,11 @@ func EncodePassword(password string) string {
 // SEQUENCE { Flags INTEGER } with flag 1: enforce the policy.
 type policyHints struct{ oid string }
 
+// PolicyHints is the control (oid: PolicyHintsOID or the deprecated one)
+// that makes an admin reset apply the password policy (history, minimum
+// age), as ResetPassword sends it; for tools that measure the same write.
+func PolicyHints(oid string) ldap.Control { return policyHints{oid: oid} }
+
 func (c policyHints) GetControlType() string { return c.oid }
 
 func (c policyHints) Encode() *ber.Packet {
