@@ -151,6 +151,10 @@ type Status struct {
 	// FactorsDone and FactorsRequired count progress.
 	FactorsDone     int `json:"factors_done"`
 	FactorsRequired int `json:"factors_required"`
+	// Sync is each sync target's outcome once the flow is done (a reset
+	// with sync targets): readable with the flow's token until the flow
+	// is deleted, reset.finished_retention after it ended.
+	Sync []SyncOutcome `json:"sync,omitempty"`
 }
 
 // StartInput is what the identify step receives.
@@ -523,7 +527,10 @@ func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 			return err
 		}
 		st = r.status(f)
-		return nil
+		if st.State == StateDone {
+			st.Sync, err = r.syncOutcomes(tx, f)
+		}
+		return err
 	})
 	return st, r.wrap(err)
 }

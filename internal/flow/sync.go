@@ -88,6 +88,9 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 		if err := tx.HoldMessage(m.ID, f.TokenHash); err != nil {
 			return err
 		}
+		if err := k.trackSync(tx, f, m, m.CreatedAt); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ const Kind = "sync.password"
 type Link struct {
 	Target    string
 	Attribute string
+	// Label is what people call the target ("Microsoft Entra ID"), shown
+	// with its outcome after a reset; empty: the target's name.
+	Label string
 }
 
 // Planner turns a password change into outbox messages, one per target.
@@ -89,6 +92,19 @@ func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) 
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// Label names a target for people (flow.SyncLabeler).
+func (p *Planner) Label(target string) string {
+	if p == nil {
+		return ""
+	}
+	for _, l := range p.Links {
+		if l.Target == target {
+			return l.Label
+		}
+	}
+	return ""
 }
 
 // PreHook runs every pre-hook in order and returns the first refusal
