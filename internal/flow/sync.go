@@ -80,7 +80,7 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		m.NextAttemptAt = heldUntil
 		if err := tx.EnqueueMessage(m); err != nil {
 			return err
@@ -88,7 +88,7 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 		if err := tx.HoldMessage(m.ID, f.TokenHash); err != nil {
 			return err
 		}
-		if err := k.trackSync(tx, f, m, m.CreatedAt); err != nil {
+		if err := k.trackSync(tx, f, m, i, m.CreatedAt); err != nil {
 			return err
 		}
 	}

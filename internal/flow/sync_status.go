@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/sspr/sspr/internal/flow/record"
@@ -51,10 +52,12 @@ type SyncOutcome struct {
 }
 
 // SyncLabeler names sync targets for people. A SyncPlanner may implement
-// it (internal/sync.Planner does); without it people see the target's
-// configured name.
+// it (internal/sync.Planner does): Plan returns one message per target in
+// this order, and a message's recipient is sealed, so the names come from
+// here. Without it people see "1", "2", ...
 type SyncLabeler interface {
-	Label(target string) string
+	// SyncTargets returns the targets' names and what people call them.
+	SyncTargets() (names, labels []string)
 }
 
 // SyncSettled reports whether no target is pending any more.
@@ -67,16 +70,21 @@ func SyncSettled(outs []SyncOutcome) bool {
 	return true
 }
 
-// trackSync records that m carries f's new password, so the flow can
-// show the target's outcome (syncOutcomes) until the flow is deleted.
-func (k *Kit) trackSync(tx *store.Tx, f *record.Flow, m *store.Message, now time.Time) error {
-	label := m.Recipient
+// trackSync records that the i-th message Plan returned carries f's new
+// password, so the flow can show its target's outcome (syncOutcomes)
+// until the flow is deleted.
+func (k *Kit) trackSync(tx *store.Tx, f *record.Flow, m *store.Message, i int, now time.Time) error {
+	name := strconv.Itoa(i + 1)
+	label := name
 	if l, ok := k.Sync.(SyncLabeler); ok {
-		if s := l.Label(m.Recipient); s != "" {
-			label = s
+		if names, labels := l.SyncTargets(); i < len(names) && i < len(labels) {
+			name, label = names[i], labels[i]
+			if label == "" {
+				label = name
+			}
 		}
 	}
-	return tx.TrackSync(m.ID, f.TokenHash, m.Recipient, label, now)
+	return tx.TrackSync(m.ID, f.TokenHash, name, label, now)
 }
 
 // syncOutcomes reads a finished flow's sync outcomes: the state the sync

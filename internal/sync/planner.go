@@ -94,17 +94,16 @@ func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) 
 	return out, nil
 }
 
-// Label names a target for people (flow.SyncLabeler).
-func (p *Planner) Label(target string) string {
+// SyncTargets returns the targets' names and labels in the order Plan
+// returns their messages (flow.SyncLabeler).
+func (p *Planner) SyncTargets() (names, labels []string) {
 	if p == nil {
-		return ""
+		return nil, nil
 	}
 	for _, l := range p.Links {
-		if l.Target == target {
-			return l.Label
-		}
+		names, labels = append(names, l.Target), append(labels, l.Label)
 	}
-	return ""
+	return names, labels
 }
 
 // PreHook runs every pre-hook in order and returns the first refusal
