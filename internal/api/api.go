@@ -138,6 +138,9 @@ type StatusResponse struct {
 	CodeLength      int            `json:"code_length"`
 	CodeExpiresAt   *time.Time     `json:"code_expires_at,omitempty"`
 	AttemptsLeft    int            `json:"attempts_left,omitempty"`
+	// Sync lists each sync target's outcome once a reset is done (when
+	// sync targets are configured); ask /reset/status again for news.
+	Sync []SyncStatus `json:"sync,omitempty"`
 }
 
 type request struct {
@@ -339,6 +342,9 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		FactorsRequired: st.FactorsRequired, Action: st.Action, State: st.State, ExpiresAt: st.ExpiresAt, CodeLength: st.CodeLength, AttemptsLeft: st.AttemptsLeft}
 	if !st.CodeExpiresAt.IsZero() {
 		resp.CodeExpiresAt = &st.CodeExpiresAt
+	}
+	if len(st.Sync) > 0 {
+		resp.Sync = syncStatuses(a.cat.For(web.Language(r, a.cat)), st.Sync, time.Now())
 	}
 	a.write(w, okStatus, resp)
 }

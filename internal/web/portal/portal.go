@@ -186,7 +186,14 @@ type page struct {
 	// passwords that differ); the others are not marked invalid.
 	InvalidField string
 	Languages    []langLink
-	printer      i18n.Printer
+	// Sync lists each sync target's outcome on the done page;
+	// SyncPending and SyncFailed say whether any is still being delivered
+	// (the page offers "check again") or failed (it sends people to the
+	// help desk).
+	Sync        []syncView
+	SyncPending bool
+	SyncFailed  bool
+	printer     i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
@@ -681,11 +688,19 @@ func isPasswordInput(c flow.Code) bool {
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
-	if _, ok := p.current(w, r, pg, flow.StateDone); !ok {
+	st, ok := p.current(w, r, pg, flow.StateDone)
+	if !ok {
 		return
 	}
 	pg.Step = 3
-	p.setFlowCookie(w, "", -1)
+	pg.syncSummary(st.Sync, time.Now())
+	if !pg.SyncPending {
+		// Nothing left to watch: the browser forgets the flow. While a
+		// sync target is pending the cookie stays, so "check again" (and
+		// the page's script) can read the finished flow's status until
+		// it is deleted; the flow can take no further step.
+		p.setFlowCookie(w, "", -1)
+	}
 	p.render(w, http.StatusOK, "done", pg)
 }
 
