@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sspr/sspr/internal/agent"
+	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/sync/hook"
 )
 
@@ -308,6 +309,22 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 	if refresh != 0 {
 		t.Error("the done page refreshes itself with a meta tag")
 	}
+	// The janitor deletes the finished flow (reset.finished_retention):
+	// the page then says the outcome is no longer shown, not that the
+	// reset expired.
+	must(in.App.Store().InTx(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.DeleteFinishedFlows(time.Now().Add(time.Hour), 100)
+		return err
+	}))
+	const gone = "The outcome of your password change is no longer shown here."
+	waitFor(t, "the status gone", func() bool {
+		if !scripts {
+			must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("main"))))
+		}
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("main")))
+		must(err)
+		return strings.Contains(text, gone) && !strings.Contains(text, "has expired")
+	})
 }
 
 func TestBrowserSyncOutcomesWithScripts(t *testing.T)    { browserSyncOutcomes(t, true) }

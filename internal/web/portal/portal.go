@@ -688,6 +688,17 @@ func isPasswordInput(c flow.Code) bool {
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
+	if r.URL.Query().Get("check") != "" {
+		// "Check again" on a finished flow the janitor has deleted since
+		// (reset.finished_retention): say so, instead of the start page's
+		// "this reset has expired", which reads as if it had failed.
+		if _, err := p.reset.Status(r.Context(), p.token(r)); asFlowError(err).Code == flow.CodeFlowNotFound {
+			p.setFlowCookie(w, "", -1)
+			pg.PageTitle = pg.T("sync.gone")
+			p.render(w, http.StatusGone, "message", pg)
+			return
+		}
+	}
 	st, ok := p.current(w, r, pg, flow.StateDone)
 	if !ok {
 		return

@@ -131,10 +131,21 @@
     };
     var poll = function () {
       fetch(sync.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (r) {
+          if (r.status === 410) {
+            // The finished flow was deleted: stop asking, and say so.
+            var gone = sync.getAttribute("data-gone");
+            var again = document.getElementById("sync-again");
+            if (again) { again.parentNode.textContent = gone; }
+            if (syncLive) { syncLive.textContent = gone; }
+            sync.removeAttribute("data-poll");
+            return null;
+          }
+          return r.ok ? r.text() : null;
+        })
         .then(function (html) {
           var next = html ? new DOMParser().parseFromString(html, "text/html").getElementById("sync-status") : null;
-          if (!next) { return; } // the flow is gone: the page as it is stays
+          if (!next) { return; }
           var before = states(sync), changed = [];
           var after = states(next);
           Object.keys(after).forEach(function (k) {
