@@ -215,11 +215,19 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	err := a.change.Change(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
+	token, err := a.change.ChangeTracked(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
 		Confirm: req.Password, ClientIP: a.clientOf(r), Language: web.Language(r, a.cat)})
 	if err != nil {
 		a.reply(w, r, 0, "", flow.Status{}, err)
 		return
+	}
+	if token != "" {
+		// Sync targets: the answer lists them, and flow_id reads their
+		// outcomes later (/reset/status).
+		if st, err := a.reset.Status(r.Context(), token); err == nil {
+			a.reply(w, r, http.StatusOK, token, st, nil)
+			return
+		}
 	}
 	a.write(w, http.StatusOK, map[string]string{"state": string(flow.StateDone)})
 }

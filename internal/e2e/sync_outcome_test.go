@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -188,6 +189,38 @@ func TestSyncOutcomesInTheAPIAndTheAgent(t *testing.T) {
 				t.Errorf("transcript lacks %q:\n%s", want, text)
 			}
 		}
+	})
+
+	// A change with the old password: the answer lists the targets and
+	// its flow_id reads their outcomes like a reset's.
+	t.Run("change through the API", func(t *testing.T) {
+		status, body := c.call("changePassword", map[string]any{"login": "alice", "old_password": "Outcome-Lantern-2027",
+			"password": "Outcome-Meadow-2028"})
+		if status != http.StatusOK || body["state"] != "done" || body["action"] != "change" || syncNames(body) != "hr,payroll,legacy" {
+			t.Fatalf("change: %d %v", status, body)
+		}
+		waitFor(t, "the change's outcomes", func() bool {
+			_, body := c.call("resetStatus", map[string]any{"flow_id": body["flow_id"]})
+			got = byName(body)
+			return got["hr"]["state"] == "delivered" && got["legacy"]["state"] == "failed"
+		})
+	})
+	t.Run("change in the portal", func(t *testing.T) {
+		b := newBrowser(t, in.URL)
+		p := b.post("/change", url.Values{"login": {"alice"}, "old_password": {"Outcome-Meadow-2028"},
+			"password": {"Outcome-Willow-2029"}, "confirm": {"Outcome-Willow-2029"}})
+		if p.Status != http.StatusSeeOther || p.Location != "/reset/done" {
+			t.Fatalf("change: %d %q", p.Status, p.Location)
+		}
+		waitFor(t, "the done page's outcomes", func() bool {
+			p = b.get("/reset/done?check=1")
+			body := html.UnescapeString(p.Body)
+			if p.Status != http.StatusOK || !strings.Contains(body, "Your password has been changed") || strings.Contains(body, "Step 3") {
+				t.Fatalf("done page: %d\n%s", p.Status, p.Body)
+			}
+			return strings.Contains(body, `data-target="hr" data-state="delivered"`) &&
+				strings.Contains(body, `data-target="legacy" data-state="failed"`)
+		})
 	})
 }
 

@@ -522,11 +522,14 @@ func nameOf(f *record.Flow) string {
 func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 	var st Status
 	err := r.read(ctx, func(tx *store.Tx) error {
-		f, err := r.load(tx, token)
+		f, err := r.loadStatus(tx, token)
 		if err != nil {
 			return err
 		}
 		st = r.status(f)
+		if f.Kind == string(ActionChange) {
+			st.FactorsRequired = 0 // a change's record: the old password was the proof
+		}
 		if st.State == StateDone {
 			st.Sync, err = r.syncOutcomes(tx, f)
 		}

@@ -96,7 +96,8 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 }
 
 // enqueueSync enqueues the sync messages of a change the directory already
-// took, in the transaction that records it (Change: nothing to hold).
+// took, in the transaction that records it (Change: nothing to hold), and
+// the record that shows their outcomes when ChangeTracked asked for it.
 func (k *Kit) enqueueSync(ctx context.Context, tx *store.Tx, user *directory.User, password string) (int, error) {
 	ms, err := k.Sync.Plan(ctx, user, password)
 	if err != nil {
@@ -107,5 +108,5 @@ func (k *Kit) enqueueSync(ctx context.Context, tx *store.Tx, user *directory.Use
 			return 0, err
 		}
 	}
-	return len(ms), nil
+	return len(ms), k.trackChange(ctx, tx, user, ms)
 }

@@ -1,9 +1,14 @@
 package flow
 
 import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
 	"strconv"
 	"time"
 
+	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/store"
 )
@@ -114,4 +119,78 @@ func (k *Kit) syncOutcomes(tx *store.Tx, f *record.Flow) ([]SyncOutcome, error) 
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// ActionChange is the kind of the record a password change leaves behind
+// when it sent the new password to sync targets: a flow born done, which
+// exists only so the person can read the targets' outcomes with its token
+// (Reset.Status) until the janitor deletes it with the other finished
+// flows. No step can act on it (done has no transitions).
+const ActionChange Action = "change"
+
+// changeReceiptKey keys the slot ChangeTracked passes down to
+// enqueueSync, so Change's own body and signature stay as they are.
+type changeReceiptKey struct{}
+
+type changeReceipt struct{ token string }
+
+// ChangeTracked is Change that also returns a token for the outcome of
+// each sync target the new password went to (read it with Reset.Status;
+// "" when no sync target was planned). It is as much a bearer secret as a
+// reset's flow token, but reads nothing beyond those outcomes.
+func (c *Change) ChangeTracked(ctx context.Context, in ChangeInput) (string, error) {
+	slot := &changeReceipt{}
+	err := c.Change(context.WithValue(ctx, changeReceiptKey{}, slot), in)
+	if err != nil {
+		return "", err
+	}
+	return slot.token, nil
+}
+
+// trackChange records, in the transaction that enqueued a change's sync
+// messages, the done "change" flow that shows their outcomes, when the
+// caller asked for one (ChangeTracked).
+func (k *Kit) trackChange(ctx context.Context, tx *store.Tx, user *directory.User, ms []*store.Message) error {
+	slot, _ := ctx.Value(changeReceiptKey{}).(*changeReceipt)
+	if slot == nil || len(ms) == 0 {
+		return nil
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(k.rand(), b); err != nil {
+		return err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	now := k.now()
+	f := &record.Flow{TokenHash: hashToken(token), Kind: string(ActionChange), State: string(StateDone), Directory: user.Directory,
+		SubjectDN: user.DN, Login: user.Login, DisplayName: user.DisplayName, Known: true,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(changeReceiptTTL)}
+	if err := tx.InsertFlow(f); err != nil {
+		return err
+	}
+	for i, m := range ms {
+		if err := k.trackSync(tx, f, m, i, now); err != nil {
+			return err
+		}
+	}
+	slot.token = token
+	return nil
+}
+
+// changeReceiptTTL bounds a change's outcome record; the janitor deletes
+// it well before, reset.finished_retention after the change.
+const changeReceiptTTL = time.Hour
+
+// loadStatus is load that also finds a password change's record (see
+// ActionChange), for Status only: no other step may load one.
+func (r *Reset) loadStatus(tx *store.Tx, token string) (*record.Flow, error) {
+	f, err := r.load(tx, token)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Code != CodeFlowNotFound || len(token) != 43 {
+		return f, err
+	}
+	g, gerr := tx.FlowByTokenHash(hashToken(token))
+	if gerr != nil || g.Kind != string(ActionChange) || r.now().After(g.ExpiresAt) {
+		return f, err
+	}
+	return g, nil
 }

@@ -271,3 +271,58 @@ func hashOf(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
+
+// A password change (old password known, no flow) sent to sync targets
+// leaves a done "change" record whose token reads the same outcomes; no
+// step can act on it, a wrong old password gets no token, and without
+// ChangeTracked nothing is recorded.
+func TestChangeTrackedShowsSyncOutcomes(t *testing.T) {
+	r := newSyncRig(t)
+	ctx := context.Background()
+	c := r.change()
+	token, err := c.ChangeTracked(ctx, flow.ChangeInput{Login: "alice", OldPassword: "Wrong-Guess-1", NewPassword: "Changed-Pass-44",
+		Confirm: "Changed-Pass-44", ClientIP: "192.0.2.9"})
+	if flowCode(err) != flow.CodeCredentialsWrong || token != "" {
+		t.Fatalf("wrong old password: %q %v", token, err)
+	}
+	token, err = c.ChangeTracked(ctx, flow.ChangeInput{Login: "alice", OldPassword: "Winter-2026", NewPassword: "Changed-Pass-44",
+		Confirm: "Changed-Pass-44", ClientIP: "192.0.2.9"})
+	if err != nil || len(token) != 43 {
+		t.Fatalf("change: %q %v", token, err)
+	}
+	st, err := r.reset.Status(ctx, token)
+	if err != nil || st.Action != flow.ActionChange || st.State != flow.StateDone || len(st.Sync) != 3 || st.FactorsRequired != 0 {
+		t.Fatalf("status of the change: %+v %v", st, err)
+	}
+	r.drain(t)
+	st, _ = r.reset.Status(ctx, token)
+	if o := outcomeOf(t, st, "m365"); o.State != flow.SyncDelivered {
+		t.Fatalf("m365 after delivery: %+v", o)
+	}
+	if got, _ := r.ok.Password(alice); got != "Changed-Pass-44" {
+		t.Fatalf("Entra holds %q", got)
+	}
+	if o := outcomeOf(t, st, "gone"); o.State != flow.SyncFailed || o.Reason != flow.SyncRefused {
+		t.Fatalf("gone: %+v", o)
+	}
+	// The record is for reading only: every step answers "not found".
+	if _, err := r.reset.SetPassword(ctx, token, "Another-Pass-55", "Another-Pass-55", ""); flowCode(err) != flow.CodeFlowNotFound {
+		t.Fatalf("set password on a change record: %v", err)
+	}
+	if _, err := r.reset.Resend(ctx, token, ""); flowCode(err) != flow.CodeFlowNotFound {
+		t.Fatalf("resend on a change record: %v", err)
+	}
+	// Plain Change (no one to show it to) leaves no record: the only
+	// finished flow there is, is ChangeTracked's.
+	if err := c.Change(ctx, flow.ChangeInput{Login: "alice", OldPassword: "Changed-Pass-44", NewPassword: "Changed-Pass-45",
+		Confirm: "Changed-Pass-45", ClientIP: "192.0.2.9"}); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := r.store.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.DeleteFinishedFlows(r.clock.Now().Add(time.Hour), 100)
+		return err
+	}); err != nil || n != 1 {
+		t.Fatalf("%d finished flows (%v), want ChangeTracked's one", n, err)
+	}
+}

@@ -580,13 +580,20 @@ func (p *Portal) checkChangePassword(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
 	login := r.PostFormValue("login")
-	err := p.change.Change(r.Context(), flow.ChangeInput{Login: login, OldPassword: r.PostFormValue("old_password"),
+	token, err := p.change.ChangeTracked(r.Context(), flow.ChangeInput{Login: login, OldPassword: r.PostFormValue("old_password"),
 		NewPassword: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ClientIP: p.ips.Of(r), Language: pg.Lang})
 	pg.Login, pg.Action = login, "change"
 	if err != nil {
 		p.addChangeChecks(r, pg)
 		pg.InvalidField = changeField(asFlowError(err).Code)
 		p.fail(w, pg, "change", err)
+		return
+	}
+	if token != "" {
+		// The new password goes on to sync targets: the done page shows
+		// how far, read with this token like a reset's.
+		p.setFlowCookie(w, token, int(p.opts.FlowTTL.Seconds()))
+		http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "done", pg)
@@ -703,7 +710,9 @@ func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.Step = 3
+	if st.Action != flow.ActionChange {
+		pg.Step = 3 // a change is one step: no progress bar, as on its own done page
+	}
 	pg.syncSummary(st.Sync, time.Now())
 	if !pg.SyncPending {
 		// Nothing left to watch: the browser forgets the flow. While a
