@@ -18,6 +18,7 @@ import (
 	"github.com/sspr/sspr/internal/agent"
 	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/sync/hook"
+	"github.com/sspr/sspr/internal/testenv/browsertest"
 )
 
 // syncTargets is three signed webhooks a reset's new password goes to,
@@ -312,6 +313,20 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 	targets.released.Store(true)
 	settle("hr delivered", map[string]string{"hr": "delivered", "payroll": "pending", "legacy": "failed"})
 	screenshot(t, ctx, "sync-delivered")
+	if scripts {
+		// The three states pass axe-core's WCAG A/AA checks in both
+		// colour schemes (the marks repeat what the words say).
+		axe := browsertest.AxeScript(t)
+		for _, scheme := range []string{"light", "dark"} {
+			must(browsertest.SetColorScheme(ctx, scheme))
+			violations, err := browsertest.Axe(ctx, axe, browsertest.AxeTags)
+			must(err)
+			for _, v := range violations {
+				t.Errorf("done page with sync outcomes (%s scheme): %s", scheme, v)
+			}
+		}
+		must(browsertest.SetColorScheme(ctx, ""))
+	}
 
 	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("main")))
 	must(err)

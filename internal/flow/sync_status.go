@@ -107,6 +107,16 @@ func (k *Kit) syncOutcomes(tx *store.Tx, f *record.Flow) ([]SyncOutcome, error) 
 		case SyncFailed:
 			o.Reason = r.Reason
 		case SyncPending:
+			// The outbox finished a message its sender did not record
+			// (a damaged one, or no sync sender): its word stands.
+			if r.GaveUp {
+				o.State, o.Reason = SyncFailed, SyncUnreachable
+				break
+			}
+			if r.Sent {
+				o.State = SyncDelivered
+				break
+			}
 			// A failed attempt and a next one in the future: say when.
 			// (A held message's far-future due time is not a retry.)
 			if r.Retrying && r.NextAttemptAt.After(now) && r.NextAttemptAt.Before(heldUntil) {

@@ -326,3 +326,22 @@ func TestChangeTrackedShowsSyncOutcomes(t *testing.T) {
 		t.Fatalf("%d finished flows (%v), want ChangeTracked's one", n, err)
 	}
 }
+
+// A sync message the outbox gave up without the sync sender recording it
+// (here: a worker with no sync sender) shows as failed, not pending for
+// ever.
+func TestSyncOutcomeGivenUpByTheOutbox(t *testing.T) {
+	r := newSyncRig(t)
+	r.worker.Sync = nil
+	token, _ := r.resetAlice(t, "Correct-Horse-9")
+	r.drain(t)
+	st, err := r.reset.Status(context.Background(), token)
+	if err != nil || len(st.Sync) != 3 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	for _, o := range st.Sync {
+		if o.State != flow.SyncFailed || o.Reason != flow.SyncUnreachable {
+			t.Errorf("%s: %+v, want failed (unreachable)", o.Target, o)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type SyncOutcome struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	Retrying      bool
+	// Sent and GaveUp say the outbox finished the message, for one the
+	// sync sender could not record (a damaged message, no sender).
+	Sent, GaveUp bool
 }
 
 // TrackSync records that messageID carries a flow's new password to
@@ -59,7 +62,7 @@ func (t *Tx) SetSyncOutcome(messageID int64, state, reason string, at time.Time)
 // planned.
 func (t *Tx) SyncOutcomes(tokenHash []byte) ([]SyncOutcome, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT s.message_id, s.target, s.label, s.state, s.reason, s.updated_at,
-			o.attempts, o.next_attempt_at, o.last_error
+			o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at
 		FROM sync_outcomes s LEFT JOIN outbox o ON o.id = s.message_id
 		WHERE s.token_hash = ? ORDER BY s.message_id`, tokenHash)
 	if err != nil {
@@ -72,12 +75,14 @@ func (t *Tx) SyncOutcomes(tokenHash []byte) ([]SyncOutcome, error) {
 		var updated int64
 		var attempts, next sql.NullInt64
 		var lastErr sql.NullString
-		if err := rows.Scan(&o.MessageID, &o.Target, &o.Label, &o.State, &o.Reason, &updated, &attempts, &next, &lastErr); err != nil {
+		var sent, failed sql.NullInt64
+		if err := rows.Scan(&o.MessageID, &o.Target, &o.Label, &o.State, &o.Reason, &updated, &attempts, &next, &lastErr, &sent, &failed); err != nil {
 			return nil, err
 		}
 		o.UpdatedAt = fromMillis(updated)
 		o.Attempts, o.NextAttemptAt = int(attempts.Int64), fromMillis(next.Int64)
 		o.Retrying = lastErr.String != ""
+		o.Sent, o.GaveUp = sent.Valid, failed.Valid
 		out = append(out, o)
 	}
 	return out, rows.Err()
