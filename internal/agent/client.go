@@ -55,6 +55,16 @@ type Status struct {
 	FactorsRequired int            `json:"factors_required"`
 	CodeLength      int            `json:"code_length"`
 	AttemptsLeft    int            `json:"attempts_left"`
+	// Sync is each sync target's outcome once the reset is done, worded
+	// by the server in the person's language.
+	Sync []SyncOutcome `json:"sync"`
+}
+
+// SyncOutcome is how far the new password got to one other system.
+type SyncOutcome struct {
+	Label   string `json:"label"`
+	State   string `json:"state"` // delivered, pending or failed
+	Message string `json:"message"`
 }
 
 // Rule is one password rule as the API words it.

@@ -308,7 +308,7 @@ func (r *Recovery) newPassword(ctx context.Context, flowID string) (Result, erro
 			r.say(true, r.Texts.T("mismatch"))
 			continue
 		}
-		_, err = r.Client.SetPassword(ctx, flowID, pw)
+		done, err := r.Client.SetPassword(ctx, flowID, pw)
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Code == "password_refused" {
 			r.say(true, ae.Message)
@@ -321,6 +321,12 @@ func (r *Recovery) newPassword(ctx context.Context, flowID string) (Result, erro
 			return Result{}, err
 		}
 		r.say(false, r.Texts.T("password_changed"))
+		// One line per other system the password goes to (Entra ID,
+		// Google, ...): a failed one is a warning that sends the person
+		// to the help desk, since their old password still works there.
+		for _, o := range done.Sync {
+			r.say(o.State == "failed", o.Message)
+		}
 		return Result{Outcome: OutcomeOK, Password: pw}, nil
 	}
 }

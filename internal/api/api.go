@@ -140,6 +140,9 @@ type StatusResponse struct {
 	AttemptsLeft    int            `json:"attempts_left,omitempty"`
 	// Notices are the person's policy's, once a first factor is verified.
 	Notices []string `json:"notices,omitempty"`
+	// Sync lists each sync target's outcome once a reset is done (when
+	// sync targets are configured); ask /reset/status again for news.
+	Sync []SyncStatus `json:"sync,omitempty"`
 }
 
 type request struct {
@@ -214,11 +217,19 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
-	err := a.change.Change(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
+	token, err := a.change.ChangeTracked(r.Context(), flow.ChangeInput{Login: req.Login, OldPassword: req.OldPassword, NewPassword: req.Password,
 		Confirm: req.Password, ClientIP: a.clientOf(r), Language: web.Language(r, a.cat)})
 	if err != nil {
 		a.reply(w, r, 0, "", flow.Status{}, err)
 		return
+	}
+	if token != "" {
+		// Sync targets: the answer lists them, and flow_id reads their
+		// outcomes later (/reset/status).
+		if st, err := a.reset.Status(r.Context(), token); err == nil {
+			a.reply(w, r, http.StatusOK, token, st, nil)
+			return
+		}
 	}
 	a.write(w, http.StatusOK, map[string]string{"state": string(flow.StateDone)})
 }
@@ -342,6 +353,9 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, okStatus int, token 
 		Notices: st.Notices}
 	if !st.CodeExpiresAt.IsZero() {
 		resp.CodeExpiresAt = &st.CodeExpiresAt
+	}
+	if len(st.Sync) > 0 {
+		resp.Sync = syncStatuses(a.cat.For(web.Language(r, a.cat)), st.Sync, time.Now())
 	}
 	a.write(w, okStatus, resp)
 }

@@ -58,12 +58,24 @@ func newSync(cfg *config.Config, dirs *directory.Set, ring notify.Sealer, st not
 			return nil, nil, fmt.Errorf("sync.targets[%d] (%s): %w", i, tc.Name, err)
 		}
 		sender.Targets[tc.Name] = t
-		planner.Links = append(planner.Links, pwsync.Link{Target: tc.Name, Attribute: tc.Map})
+		planner.Links = append(planner.Links, pwsync.Link{Target: tc.Name, Attribute: tc.Map, Label: syncLabel(tc)})
 	}
 	for _, h := range s.PreHooks {
 		planner.PreHooks = append(planner.PreHooks, newHook(h.Name, h))
 	}
 	return planner, sender, nil
+}
+
+// syncLabel is what people see a target called on the done page: the
+// product for the cloud services, the configured name otherwise.
+func syncLabel(tc config.SyncTarget) string {
+	switch tc.Type {
+	case "entra":
+		return "Microsoft Entra ID"
+	case "google":
+		return "Google Workspace"
+	}
+	return tc.Name
 }
 
 func newSyncTarget(tc config.SyncTarget, dirs *directory.Set) (target.Target, error) {

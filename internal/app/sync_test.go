@@ -66,7 +66,8 @@ func TestSyncFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []pwsync.Link{{Target: "m365", Attribute: "immutableid"}, {Target: "ws", Attribute: "mail"}, {Target: "hr", Attribute: "login"}}; !slices.Equal(planner.Links, want) {
+	if want := []pwsync.Link{{Target: "m365", Attribute: "immutableid", Label: "Microsoft Entra ID"},
+		{Target: "ws", Attribute: "mail", Label: "Google Workspace"}, {Target: "hr", Attribute: "login", Label: "hr"}}; !slices.Equal(planner.Links, want) {
 		t.Fatalf("links = %v", planner.Links)
 	}
 	if got := syncExtraAttributes(cfg); !slices.Equal(got, []string{"objectGUID"}) {

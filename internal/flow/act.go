@@ -341,6 +341,12 @@ func (r *Reset) recordAct(ctx context.Context, f *record.Flow, action Action, ev
 			return err
 		}
 		st = r.status(f)
+		if next == StateDone {
+			var err error
+			if st.Sync, err = r.syncOutcomes(tx, f); err != nil {
+				return err
+			}
+		}
 		logged = ev
 		return r.Audit.Append(tx, ev)
 	})

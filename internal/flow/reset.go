@@ -162,6 +162,10 @@ type Status struct {
 	// Notices are the person's policy's words, shown once a first factor
 	// is verified.
 	Notices []string `json:"notices,omitempty"`
+	// Sync is each sync target's outcome once the flow is done (a reset
+	// with sync targets): readable with the flow's token until the flow
+	// is deleted, reset.finished_retention after it ended.
+	Sync []SyncOutcome `json:"sync,omitempty"`
 }
 
 // StartInput is what the identify step receives.
@@ -537,12 +541,18 @@ func nameOf(f *record.Flow) string {
 func (r *Reset) Status(ctx context.Context, token string) (Status, error) {
 	var st Status
 	err := r.read(ctx, func(tx *store.Tx) error {
-		f, err := r.load(tx, token)
+		f, err := r.loadStatus(tx, token)
 		if err != nil {
 			return err
 		}
 		st = r.status(f)
-		return nil
+		if f.Kind == string(ActionChange) {
+			st.FactorsRequired = 0 // a change's record: the old password was the proof
+		}
+		if st.State == StateDone {
+			st.Sync, err = r.syncOutcomes(tx, f)
+		}
+		return err
 	})
 	return st, r.wrap(err)
 }

@@ -80,7 +80,7 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		m.NextAttemptAt = heldUntil
 		if err := tx.EnqueueMessage(m); err != nil {
 			return err
@@ -88,12 +88,16 @@ func (k *Kit) holdSync(ctx context.Context, tx *store.Tx, f *record.Flow, user *
 		if err := tx.HoldMessage(m.ID, f.TokenHash); err != nil {
 			return err
 		}
+		if err := k.trackSync(tx, f, m, i, m.CreatedAt); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // enqueueSync enqueues the sync messages of a change the directory already
-// took, in the transaction that records it (Change: nothing to hold).
+// took, in the transaction that records it (Change: nothing to hold), and
+// the record that shows their outcomes when ChangeTracked asked for it.
 func (k *Kit) enqueueSync(ctx context.Context, tx *store.Tx, user *directory.User, password string) (int, error) {
 	ms, err := k.Sync.Plan(ctx, user, password)
 	if err != nil {
@@ -104,5 +108,5 @@ func (k *Kit) enqueueSync(ctx context.Context, tx *store.Tx, user *directory.Use
 			return 0, err
 		}
 	}
-	return len(ms), nil
+	return len(ms), k.trackChange(ctx, tx, user, ms)
 }

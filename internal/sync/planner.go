@@ -25,6 +25,9 @@ const Kind = "sync.password"
 type Link struct {
 	Target    string
 	Attribute string
+	// Label is what people call the target ("Microsoft Entra ID"), shown
+	// with its outcome after a reset; empty: the target's name.
+	Label string
 }
 
 // Planner turns a password change into outbox messages, one per target.
@@ -89,6 +92,18 @@ func (p *Planner) Plan(ctx context.Context, u *directory.User, password string) 
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// SyncTargets returns the targets' names and labels in the order Plan
+// returns their messages (flow.SyncLabeler).
+func (p *Planner) SyncTargets() (names, labels []string) {
+	if p == nil {
+		return nil, nil
+	}
+	for _, l := range p.Links {
+		names, labels = append(names, l.Target), append(labels, l.Label)
+	}
+	return names, labels
 }
 
 // PreHook runs every pre-hook in order and returns the first refusal

@@ -38,6 +38,9 @@ type Sender struct {
 	Now     func() time.Time
 }
 
+// noTargetReason is why a message for a target no longer configured fails.
+const noTargetReason = "no sync target of this name is configured any more"
+
 // Send delivers one sync message.
 func (s *Sender) Send(ctx context.Context, m *store.Message) error {
 	var env envelope
@@ -62,7 +65,7 @@ func (s *Sender) deliver(ctx context.Context, m *store.Message, env envelope) er
 	}
 	t, ok := s.Targets[m.Recipient]
 	if !ok {
-		return target.Permanentf(m.Recipient, "no sync target of this name is configured any more")
+		return target.Permanentf(m.Recipient, "%s", noTargetReason)
 	}
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -88,10 +91,23 @@ func (s *Sender) record(ctx context.Context, m *store.Message, env envelope, cau
 	e := audit.Event{At: now, Event: "sync.delivered", Actor: env.Identity.Login, Subject: env.Identity.DN,
 		Directory: env.Identity.Directory, Outcome: audit.Success,
 		Detail: map[string]any{"target": m.Recipient, "attribute": env.Identity.Attribute, "attempts": m.Attempts}}
+	state, reason := store.SyncDelivered, ""
 	if cause != nil {
 		e.Event, e.Outcome, e.Reason = "sync.failed", audit.Failure, cause.Error()
+		state, reason = store.SyncFailed, personReason(env, cause)
+		e.Detail["person_reason"] = reason
 	}
 	return s.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		// The outcome the person who made the change sees (their flow's
+		// done page and status), and the flow it belongs to in the audit
+		// record, so a reset's record leads to its syncs.
+		flowHash, err := tx.SetSyncOutcome(m.ID, state, reason, now)
+		if err != nil {
+			return err
+		}
+		if len(flowHash) >= 6 {
+			e.Flow = hex.EncodeToString(flowHash[:6])
+		}
 		if err := s.Audit.Append(tx, e); err != nil {
 			return err
 		}
@@ -109,6 +125,23 @@ func (s *Sender) record(ctx context.Context, m *store.Message, env envelope, cau
 		}
 		return nil
 	})
+}
+
+// personReason sorts a final failure into the few reasons people are told
+// (flow.SyncRefused, SyncUnreachable, SyncNotLinked): the target's own
+// words stay with the admins, since they can carry internals.
+func personReason(env envelope, cause error) string {
+	var te *target.Error
+	switch {
+	case env.Problem != "":
+		return "not_linked"
+	case errors.As(cause, &te) && te.Perm && te.Reason == noTargetReason:
+		return "not_linked"
+	case notify.IsPermanent(cause):
+		return "refused"
+	default:
+		return "unreachable"
+	}
 }
 
 // alert is the mail an admin gets when a password did not reach a target.

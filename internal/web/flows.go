@@ -32,6 +32,9 @@ type ResetFlow interface {
 // ChangeFlow is the change-password flow.
 type ChangeFlow interface {
 	Change(ctx context.Context, in flow.ChangeInput) error
+	// ChangeTracked also returns a token for the sync targets' outcomes
+	// (read with ResetFlow.Status), "" when there are none.
+	ChangeTracked(ctx context.Context, in flow.ChangeInput) (string, error)
 }
 
 // EnrollFlow is the enrollment flow.

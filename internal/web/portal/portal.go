@@ -186,7 +186,14 @@ type page struct {
 	// passwords that differ); the others are not marked invalid.
 	InvalidField string
 	Languages    []langLink
-	printer      i18n.Printer
+	// Sync lists each sync target's outcome on the done page;
+	// SyncPending and SyncFailed say whether any is still being delivered
+	// (the page offers "check again") or failed (it sends people to the
+	// help desk).
+	Sync        []syncView
+	SyncPending bool
+	SyncFailed  bool
+	printer     i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
@@ -573,13 +580,20 @@ func (p *Portal) checkChangePassword(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
 	login := r.PostFormValue("login")
-	err := p.change.Change(r.Context(), flow.ChangeInput{Login: login, OldPassword: r.PostFormValue("old_password"),
+	token, err := p.change.ChangeTracked(r.Context(), flow.ChangeInput{Login: login, OldPassword: r.PostFormValue("old_password"),
 		NewPassword: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ClientIP: p.ips.Of(r), Language: pg.Lang})
 	pg.Login, pg.Action = login, "change"
 	if err != nil {
 		p.addChangeChecks(r, pg)
 		pg.InvalidField = changeField(asFlowError(err).Code)
 		p.fail(w, pg, "change", err)
+		return
+	}
+	if token != "" {
+		// The new password goes on to sync targets: the done page shows
+		// how far, read with this token like a reset's.
+		p.setFlowCookie(w, token, int(p.opts.FlowTTL.Seconds()))
+		http.Redirect(w, r, "/reset/done", http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "done", pg)
@@ -681,11 +695,32 @@ func isPasswordInput(c flow.Code) bool {
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r)
-	if _, ok := p.current(w, r, pg, flow.StateDone); !ok {
+	if r.URL.Query().Get("check") != "" {
+		// "Check again" on a finished flow the janitor has deleted since
+		// (reset.finished_retention): say so, instead of the start page's
+		// "this reset has expired", which reads as if it had failed.
+		if _, err := p.reset.Status(r.Context(), p.token(r)); asFlowError(err).Code == flow.CodeFlowNotFound {
+			p.setFlowCookie(w, "", -1)
+			pg.PageTitle = pg.T("sync.gone")
+			p.render(w, http.StatusGone, "message", pg)
+			return
+		}
+	}
+	st, ok := p.current(w, r, pg, flow.StateDone)
+	if !ok {
 		return
 	}
-	pg.Step = 3
-	p.setFlowCookie(w, "", -1)
+	if st.Action != flow.ActionChange {
+		pg.Step = 3 // a change is one step: no progress bar, as on its own done page
+	}
+	pg.syncSummary(st.Sync, time.Now())
+	if !pg.SyncPending {
+		// Nothing left to watch: the browser forgets the flow. While a
+		// sync target is pending the cookie stays, so "check again" (and
+		// the page's script) can read the finished flow's status until
+		// it is deleted; the flow can take no further step.
+		p.setFlowCookie(w, "", -1)
+	}
 	p.render(w, http.StatusOK, "done", pg)
 }
 

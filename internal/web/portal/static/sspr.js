@@ -118,6 +118,50 @@
       timer = setTimeout(check, 150);
     });
   }
+  // Done page: while a sync target is still being updated, read the page
+  // again every few seconds (what its "Check again" link does without
+  // scripts) and swap the outcome list in place, announcing what changed.
+  var sync = document.getElementById("sync-status");
+  var syncLive = document.getElementById("sync-live");
+  if (sync && sync.getAttribute("data-poll") && window.fetch && window.DOMParser) {
+    var states = function (el) {
+      var out = {};
+      el.querySelectorAll("li[data-target]").forEach(function (li) { out[li.getAttribute("data-target")] = li; });
+      return out;
+    };
+    var poll = function () {
+      fetch(sync.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) {
+          if (r.status === 410) {
+            // The finished flow was deleted: stop asking, and say so.
+            var gone = sync.getAttribute("data-gone");
+            var again = document.getElementById("sync-again");
+            if (again) { again.parentNode.textContent = gone; }
+            if (syncLive) { syncLive.textContent = gone; }
+            sync.removeAttribute("data-poll");
+            return null;
+          }
+          return r.ok ? r.text() : null;
+        })
+        .then(function (html) {
+          var next = html ? new DOMParser().parseFromString(html, "text/html").getElementById("sync-status") : null;
+          if (!next) { return; }
+          var before = states(sync), changed = [];
+          var after = states(next);
+          Object.keys(after).forEach(function (k) {
+            if (!before[k] || before[k].getAttribute("data-state") !== after[k].getAttribute("data-state")) {
+              changed.push(after[k].textContent.replace(/\s+/g, " ").trim());
+            }
+          });
+          sync.replaceWith(next);
+          sync = next;
+          if (changed.length && syncLive) { syncLive.textContent = changed.join(". "); }
+          if (sync.getAttribute("data-poll")) { setTimeout(poll, 5000); }
+        })
+        .catch(function () { setTimeout(poll, 15000); });
+    };
+    setTimeout(poll, 5000);
+  }
 })();
 // Passkeys (WebAuthn): creating one on the enrollment page and using one to
 // verify (recovery and enrollment step-up). The server's options travel in
