@@ -94,17 +94,10 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	do func(context.Context, directory.Directory, *directory.User) error,
 	notice func(*record.Flow, time.Time) (notify.Mail, error),
 ) (Status, error) {
-	var f *record.Flow
-	err := r.read(ctx, func(tx *store.Tx) error {
-		var err error
-		if f, err = r.load(tx, token); err != nil {
-			return err
-		}
-		if State(f.State) != StateVerified || f.Kind != string(action) {
-			return refuse(CodeWrongState)
-		}
-		return nil
-	})
+	f, err := r.stepFlow(ctx, token)
+	if err == nil && (State(f.State) != StateVerified || f.Kind != string(action)) {
+		err = refuse(CodeWrongState)
+	}
 	if err != nil {
 		return Status{}, r.wrap(err)
 	}
@@ -213,6 +206,10 @@ type stepUserKey struct{}
 type stepUserSlot struct {
 	token []byte
 	user  *directory.User
+	// flow is the step's flow as its first read found it (stepFlow): the
+	// claim's optimistic update refuses it if it changed since.
+	flowToken string
+	flow      *record.Flow
 }
 
 // withStepUser gives ctx a slot for the person's entry, looked up once by
@@ -235,6 +232,33 @@ func (r *Reset) stepUser(ctx context.Context, f *record.Flow) (*directory.User, 
 		slot.token, slot.user = f.TokenHash, u
 	}
 	return u, err
+}
+
+// stepFlow loads the flow by token, once per step with a slot
+// (withStepUser): the password step's rules and its act share the read.
+// Whatever is decided on it is written back by UpdateFlow, which refuses a
+// flow that changed since it was read.
+func (r *Reset) stepFlow(ctx context.Context, token string) (*record.Flow, error) {
+	slot, _ := ctx.Value(stepUserKey{}).(*stepUserSlot)
+	if slot != nil && slot.flow != nil && slot.flowToken == token {
+		f := slot.flow
+		slot.flow = nil // handed over: whoever changes it owns it
+		return f, nil
+	}
+	var f *record.Flow
+	err := r.read(ctx, func(tx *store.Tx) error {
+		var err error
+		f, err = r.load(tx, token)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if slot != nil {
+		cp := *f
+		slot.flowToken, slot.flow = token, &cp
+	}
+	return f, nil
 }
 
 // holdNotices queues the notices of a successful write, held until the

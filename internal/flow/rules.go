@@ -94,12 +94,7 @@ func (r *Reset) rulesFor(ctx context.Context, token string) (*record.Flow, *pass
 	if r.Rules == nil {
 		return nil, nil, password.Context{}, refuse(CodeWrongState)
 	}
-	var f *record.Flow
-	err := r.read(ctx, func(tx *store.Tx) error {
-		var err error
-		f, err = r.load(tx, token)
-		return err
-	})
+	f, err := r.stepFlow(ctx, token)
 	if err != nil {
 		return nil, nil, password.Context{}, r.wrap(err)
 	}
