@@ -227,6 +227,13 @@ func (c *Change) policyCheck(ctx context.Context, d directory.Directory, user *d
 	dec, err := c.evaluatePolicy(ctx, c.Policies, user, base.ClientIP)
 	if err != nil {
 		c.log().Error("choosing the policy failed", "err", err)
+		// "Directory down" only for the person who knows the password: an
+		// unknown login is answered "wrong credentials", so saying
+		// anything else to a wrong password would tell a stranger the
+		// account exists.
+		if verr := d.VerifyPassword(ctx, user, old); verr != nil {
+			return nil, verr
+		}
 		return &Error{Code: CodeDirectoryDown, Err: err}, nil
 	}
 	if dec.Policy.Allows(policy.Change) {

@@ -2,8 +2,11 @@ package flow_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/openldap"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/password"
@@ -207,5 +210,66 @@ func TestPolicyPasswordPreset(t *testing.T) {
 	}
 	if _, err := h.reset.SetPassword(ctx, verified("carol"), ten, ten, "192.0.2.8"); err != nil {
 		t.Errorf("carol (global rules) was refused a 10-character password: %v", err)
+	}
+}
+
+// filterDown is the embedded directory whose filter evaluation fails, as a
+// directory that is briefly unreachable (or cannot evaluate filters) does.
+type filterDown struct{ *openldap.Directory }
+
+func (filterDown) MatchesFilter(context.Context, *directory.User, string) (bool, error) {
+	return false, errors.New("the directory did not answer")
+}
+
+// TestChangeWhenThePolicyCannotBeChosen: when the person's policy cannot be
+// chosen, a wrong old password is answered as for an unknown login — only
+// the person who knows the password hears that the directory failed.
+// (It answered "directory down" for every known login before: anyone could
+// tell accounts apart with a wrong password.)
+func TestChangeWhenThePolicyCannotBeChosen(t *testing.T) {
+	h := newHarness(t)
+	withPolicies(t, h)
+	h.reset.Directories = directory.NewSet(filterDown{h.dir})
+	ctx := context.Background()
+	c := h.change()
+	c.Policies = h.reset.Policies
+	in := flow.ChangeInput{Login: "alice", OldPassword: "Wrong-Old-1", NewPassword: "Changed-Pass-9", Confirm: "Changed-Pass-9", ClientIP: "192.0.2.42"}
+	if err := c.Change(ctx, in); flowCode(err) != flow.CodeCredentialsWrong {
+		t.Errorf("a known login with a wrong password: %v, want credentials_wrong", err)
+	}
+	in.Login = "nobody-here"
+	if err := c.Change(ctx, in); flowCode(err) != flow.CodeCredentialsWrong {
+		t.Errorf("an unknown login: %v, want credentials_wrong", err)
+	}
+	in.Login, in.OldPassword = "alice", "Winter-2026"
+	if err := c.Change(ctx, in); flowCode(err) != flow.CodeDirectoryDown {
+		t.Errorf("the right password: %v, want directory_down", err)
+	}
+}
+
+// TestFlowWhosePolicyVanishedStartsOver: a flow that recorded a policy the
+// configuration no longer has is not carried on under the global rules
+// (which could be weaker): the person starts over.
+func TestFlowWhosePolicyVanishedStartsOver(t *testing.T) {
+	h := newHarness(t)
+	withPolicies(t, h)
+	ctx := context.Background()
+	token, _, err := h.reset.Start(ctx, flow.StartInput{Action: flow.ActionReset, Login: "alice", ClientIP: "192.0.2.8", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.8"); err != nil || st.State != flow.StateVerified {
+		t.Fatalf("alice's first factor: %v %+v", err, st)
+	}
+	// The "alice" policy is renamed in the configuration.
+	set, err := policy.New([]*policy.Policy{
+		{Name: "alice-renamed", Scope: policy.Scope{Filter: "(uid=alice)"}, Factors: []factor.Kind{factor.Email}},
+	}, nil, &policy.Policy{Name: "default", Default: true, Factors: []factor.Kind{factor.Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reset.Policies = set
+	if _, err := h.reset.SetPassword(ctx, token, "Correct-Horse-9", "Correct-Horse-9", "192.0.2.8"); flowCode(err) != flow.CodeFlowNotFound {
+		t.Errorf("the password step of a flow whose policy is gone: %v, want flow_not_found", err)
 	}
 }

@@ -572,6 +572,14 @@ func (r *Reset) load(tx *store.Tx, token string) (*record.Flow, error) {
 	if (f.Kind != string(ActionReset) && f.Kind != string(ActionUnlock)) || r.now().After(f.ExpiresAt) {
 		return nil, refuse(CodeFlowNotFound)
 	}
+	// The policy the flow recorded at its first factor is gone (renamed or
+	// removed from the configuration since): its mandatory kinds and
+	// rules cannot be honoured, and falling back to the global ones could
+	// weaken them. The person starts over.
+	if f.Policy != "" && State(f.State) != StateDone && r.Policies != nil && r.Policies.ByName(f.Policy) == nil {
+		r.log().Warn("a flow's recorded policy is no longer configured; the person must start over", "policy", f.Policy)
+		return nil, refuse(CodeFlowNotFound)
+	}
 	return f, nil
 }
 
