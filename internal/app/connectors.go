@@ -69,7 +69,8 @@ type connectorCreds struct {
 func (c *connectorCreds) Connector(ctx context.Context, name string) (remote.Enrolled, bool, error) {
 	var e remote.Enrolled
 	found := false
-	err := c.st.InTx(ctx, func(tx *store.Tx) error {
+	// A read: on the read pool, not the writer every step queues for.
+	err := c.st.ReadTx(ctx, func(tx *store.Tx) error {
 		row, err := tx.ConnectorByName(name)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil

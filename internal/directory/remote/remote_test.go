@@ -6,11 +6,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -364,7 +366,9 @@ func TestRefusedConnectors(t *testing.T) {
 		reason string
 	}{
 		{"dc1", wrongKey, "dc1:bad_signature"},
-		{"stranger", r.keys["dc1"], "stranger:unknown_connector"},
+		// A name nobody enrolled is refused but only logged: the endpoint
+		// faces the internet, and scanners must not fill the audit log.
+		{"stranger", r.keys["dc1"], ""},
 		{"revoked", r.keys["revoked"], "revoked:revoked"},
 		{"other-dir", r.keys["other-dir"], "other-dir:wrong_directory"},
 	} {
@@ -376,7 +380,13 @@ func TestRefusedConnectors(t *testing.T) {
 		r.creds.mu.Lock()
 		refused := slices.Clone(r.creds.refused)
 		r.creds.mu.Unlock()
-		if !slices.Contains(refused, tc.reason) {
+		if tc.reason == "" {
+			for _, x := range refused {
+				if strings.HasPrefix(x, tc.name+":") {
+					t.Fatalf("%s: audited %v, want no audit record", tc.name, refused)
+				}
+			}
+		} else if !slices.Contains(refused, tc.reason) {
 			t.Fatalf("%s: audited %v, want %q", tc.name, refused, tc.reason)
 		}
 	}
@@ -481,4 +491,30 @@ func TestStoreFailureIsNotARefusal(t *testing.T) {
 		t.Fatalf("a store failure was audited as a refusal")
 	}
 	r.connected("dc1")
+}
+
+// A stranger cannot hold more than a few unauthenticated connections from
+// one address, nor send large messages before proving who it is.
+func TestHandshakesAreBounded(t *testing.T) {
+	h := &Hub{}
+	for i := range maxHandshakesPerAddress {
+		if !h.beginHandshake("192.0.2.1") {
+			t.Fatalf("handshake %d from one address refused", i+1)
+		}
+	}
+	if h.beginHandshake("192.0.2.1") {
+		t.Fatalf("handshake %d from one address accepted", maxHandshakesPerAddress+1)
+	}
+	if !h.beginHandshake("192.0.2.2") {
+		t.Fatal("another address was refused")
+	}
+	h.endHandshake("192.0.2.1")
+	if !h.beginHandshake("192.0.2.1") {
+		t.Fatal("a slot given back was not reusable")
+	}
+	for i := 0; h.beginHandshake(fmt.Sprintf("198.51.100.%d", i)); i++ {
+		if i > maxHandshakes {
+			t.Fatal("no bound on handshakes in all")
+		}
+	}
 }

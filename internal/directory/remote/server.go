@@ -59,6 +59,48 @@ type Hub struct {
 
 	mu   sync.Mutex
 	dirs map[string]*Directory
+	// handshakes counts connections not yet authenticated, per client
+	// address and in all: the endpoint faces the internet, and a stranger
+	// must not hold memory or goroutines without a key.
+	handshakes    map[string]int
+	handshakesAll int
+}
+
+// Bounds on unauthenticated connections: how many handshakes may be under
+// way from one address and in all, and how large a message may be before
+// the connector proved who it is (a hello is a few hundred bytes).
+const (
+	maxHandshakesPerAddress = 4
+	maxHandshakes           = 64
+	maxHelloMessage         = 4096
+	// maxNameLength bounds a hello's connector and directory names (the
+	// length sspr connectors add allows); longer ones are refused unread.
+	maxNameLength = 64
+)
+
+// beginHandshake reserves a handshake slot for ip; false when the address
+// (or everyone) has too many under way.
+func (h *Hub) beginHandshake(ip string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.handshakes == nil {
+		h.handshakes = map[string]int{}
+	}
+	if h.handshakes[ip] >= maxHandshakesPerAddress || h.handshakesAll >= maxHandshakes {
+		return false
+	}
+	h.handshakes[ip]++
+	h.handshakesAll++
+	return true
+}
+
+func (h *Hub) endHandshake(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.handshakes[ip]--; h.handshakes[ip] <= 0 {
+		delete(h.handshakes, ip)
+	}
+	h.handshakesAll--
 }
 
 // Add makes the hub accept connectors for d.
@@ -102,13 +144,24 @@ const handshakeTimeout = 10 * time.Second
 // fresh nonce with its key, and serves it until the connection ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := h.clientIP(r)
+	if !h.beginHandshake(ip) {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many connections being set up; try again later", http.StatusTooManyRequests)
+		return
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{})
 	if err != nil {
+		h.endHandshake(ip)
 		return // Accept answered the request
 	}
-	c.SetReadLimit(maxMessage)
+	// Small messages until the connector has proved who it is.
+	c.SetReadLimit(maxHelloMessage)
 	ctx := context.WithoutCancel(r.Context())
 	s, d, err := h.handshake(ctx, c, ip)
+	h.endHandshake(ip)
+	if err == nil {
+		c.SetReadLimit(maxMessage)
+	}
 	var refused *errRefused
 	switch {
 	case errors.As(err, &refused):
@@ -151,13 +204,16 @@ func (h *Hub) handshake(ctx context.Context, c *websocket.Conn, ip string) (*ses
 	if err := writeMessage(ctx, c, &message{T: typeChallenge, Nonce: nonce}); err != nil {
 		return nil, nil, err
 	}
+	// Strangers (no valid hello, an unknown name) are logged, not audited:
+	// the endpoint faces the internet, and every scanner would otherwise
+	// write to the audit log. Refusals of enrolled names are audited.
 	hello, err := readMessage(ctx, c)
 	if err != nil {
-		h.Creds.Refused(ctx, "", ip, "no valid hello: "+err.Error())
+		h.log().Warn("connector refused", "ip", ip, "reason", "no valid hello", "err", err)
 		return nil, nil, &errRefused{"no valid hello"}
 	}
-	if hello.T != typeHello {
-		h.Creds.Refused(ctx, "", ip, "no hello")
+	if hello.T != typeHello || len(hello.Name) > maxNameLength || len(hello.Directory) > maxNameLength {
+		h.log().Warn("connector refused", "ip", ip, "reason", "no valid hello")
 		return nil, nil, &errRefused{"no hello"}
 	}
 	reason := ""
@@ -168,7 +224,8 @@ func (h *Hub) handshake(ctx context.Context, c *websocket.Conn, ip string) (*ses
 		h.log().Error("reading a connector's key", "connector", hello.Name, "err", err)
 		return nil, nil, err
 	case !found:
-		reason = "unknown_connector"
+		h.log().Warn("connector refused", "connector", hello.Name, "directory", hello.Directory, "ip", ip, "reason", "unknown_connector")
+		return nil, nil, &errRefused{"unknown_connector"}
 	case e.Revoked:
 		reason = "revoked"
 	case len(e.PublicKey) != ed25519.PublicKeySize || !ed25519.Verify(e.PublicKey, signedBytes(nonce, hello.Name, hello.Directory), hello.Sig):
