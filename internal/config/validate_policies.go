@@ -47,6 +47,7 @@ func (c *Config) validatePolicies(p *Problems) {
 			}
 		}
 		checkFilter(p, key+".scope.filter", pol.Scope.Filter)
+		c.checkScopeAnswerable(p, key, pol)
 		factors := pol.Factors
 		if len(factors) == 0 {
 			factors = c.Verification.Factors
@@ -128,4 +129,25 @@ func (c *Config) policyWarnings() []Problem {
 			Message: "reveals enrollment: anyone can learn which logins exist and have not enrolled enough factors"})
 	}
 	return w
+}
+
+// checkScopeAnswerable refuses a group or filter scope that can reach a
+// directory unable to answer it: Entra ID (Graph) answers neither, an
+// outbound connector no filter. Choosing the policy would fail for every
+// person there — after their first factor, for every reset.
+func (c *Config) checkScopeAnswerable(p *Problems, key string, pol Policy) {
+	if len(pol.Scope.Groups) == 0 && pol.Scope.Filter == "" {
+		return
+	}
+	for _, d := range c.Directories {
+		if len(pol.Scope.Directories) > 0 && !slices.Contains(pol.Scope.Directories, d.Name) {
+			continue
+		}
+		switch {
+		case d.Type == "entra" && len(pol.Scope.Groups) > 0:
+			p.addf(key+".scope.groups", "directory %q (type entra) cannot answer group membership here; limit the policy with scope.directories", d.Name)
+		case (d.Type == "entra" || d.Type == "connector") && pol.Scope.Filter != "":
+			p.addf(key+".scope.filter", "directory %q (type %s) cannot evaluate LDAP filters; limit the policy with scope.directories", d.Name, d.Type)
+		}
+	}
 }

@@ -107,3 +107,32 @@ func TestPolicyWarnings(t *testing.T) {
 		}
 	}
 }
+
+// A group or filter scope that can reach a directory unable to answer it
+// is refused: choosing the policy would fail for everybody there.
+func TestPolicyScopeTheDirectoryCannotAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dirType string
+		scope   config.PolicyScope
+		key     string
+	}{
+		{"connector", config.PolicyScope{Filter: "(department=Finance)"}, "policies[0].scope.filter"},
+		{"entra", config.PolicyScope{Filter: "(department=Finance)"}, "policies[0].scope.filter"},
+		{"entra", config.PolicyScope{Groups: []string{"CN=Admins,DC=example,DC=test"}}, "policies[0].scope.groups"},
+	} {
+		c := mustParse(t, validYAML+policiesYAML, nil)
+		c.Directories[0].Type = tc.dirType
+		c.Policies[0].Scope = tc.scope
+		if _, ok := find(problemsOf(t, config.Validate(c)), tc.key); !ok {
+			t.Errorf("%s with %+v: no problem at %s", tc.dirType, tc.scope, tc.key)
+		}
+		// Limited to other directories, the same scope is fine.
+		c.Directories = append(c.Directories, c.Directories[0])
+		c.Directories[1].Name, c.Directories[1].Type = "other", "openldap"
+		c.Policies[0].Scope.Directories = []string{"other"}
+		if pr, ok := find(problemsOf(t, config.Validate(c)), tc.key); ok {
+			t.Errorf("%s, scope limited to another directory: %v", tc.dirType, pr)
+		}
+	}
+}
