@@ -11,6 +11,7 @@ import (
 
 	"github.com/sspr/sspr/internal/access"
 	"github.com/sspr/sspr/internal/access/mmdbtest"
+	"github.com/sspr/sspr/internal/access/when"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/totp"
 	"github.com/sspr/sspr/internal/flow"
@@ -43,8 +44,8 @@ func withAccess(t *testing.T, h *harness, extra ...*access.Rule) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	office, _ := access.ParseNetwork("10.0.0.0/8")
-	hours, _ := access.ParseHours("08:00-18:00")
+	office, _ := when.ParseNetwork("10.0.0.0/8")
+	hours, _ := when.ParseHours("08:00-18:00")
 	rules := append(extra,
 		&access.Rule{Name: "denied-countries", Countries: []string{"KP"}, Effect: access.Refuse, Message: "Password resets are not available from your country."},
 		&access.Rule{Name: "office", Networks: []netip.Prefix{office}, Hours: &hours, Location: paris,
