@@ -1,7 +1,6 @@
 package access
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -93,7 +92,8 @@ type Set struct {
 	geo   Countries
 }
 
-// New checks the rules. geo may be nil when no rule names countries.
+// New checks the rules. Without geo (no database configured; `config
+// check` warns) a rule naming countries never holds.
 func New(rules []*Rule, geo Countries) (*Set, error) {
 	seen := map[string]bool{}
 	for i, r := range rules {
@@ -109,9 +109,6 @@ func New(rules []*Rule, geo Countries) (*Set, error) {
 			}
 		default:
 			return nil, fmt.Errorf("access rule %s: unknown effect %q", r.Name, r.Effect)
-		}
-		if len(r.Countries) > 0 && geo == nil {
-			return nil, errors.New("access rule " + r.Name + ": countries need a GeoIP database (geoip.database)")
 		}
 	}
 	return &Set{rules: rules, geo: geo}, nil
