@@ -646,6 +646,9 @@ type PasswordBreach struct {
 type Portal struct {
 	// Title is shown in the header and mails.
 	Title string `yaml:"title"`
+	// KnownDeviceTTL is how long a browser that completed a verification
+	// counts as a known device for conditional access (default 720h).
+	KnownDeviceTTL time.Duration `yaml:"known_device_ttl"`
 	// HelpDesk is shown on every page so people know whom to call.
 	HelpDesk HelpDesk `yaml:"help_desk"`
 	// DefaultLanguage is used when the browser asks for none we have.
@@ -740,7 +743,7 @@ func Defaults() Config {
 			IdentifyPerIP:       Limit{Limit: 60, Window: 10 * time.Minute},
 			ProofOfWorkTTL:      10 * time.Minute,
 		},
-		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
+		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en", KnownDeviceTTL: 720 * time.Hour},
 		Log:    Log{Level: "info", Format: "text"},
 		Audit:  Audit{CheckInterval: 15 * time.Minute},
 		Admin:  Admin{IdleTimeout: 15 * time.Minute, SessionTTL: 8 * time.Hour},
