@@ -157,3 +157,24 @@ func (r *Reset) decideAccess(ctx context.Context, f *record.Flow, first factor.K
 	}
 	return v, fe
 }
+
+// accessRefusesSignIn decides the rules for everybody at enrollment's
+// sign-in, before the password is checked: a refusal there (a denied
+// country) keeps someone who stole a password from enrolling their own
+// factor from where recovery is refused. Only refusals act: enrollment
+// has no factor count to raise. Audited like the identify step's.
+func (e *Enroll) accessRefusesSignIn(ctx context.Context, login, clientIP string) *Error {
+	if e.Access == nil {
+		return nil
+	}
+	d := e.Access.Decide(e.accessRequest(ctx, clientIP), "")
+	if d.Effect != access.Refuse {
+		return nil
+	}
+	ev := audit.Event{At: e.now(), Event: "enroll.signin", Actor: e.typedActor(login), ClientIP: clientIP,
+		Outcome: audit.Denied, Reason: "access_refused", Detail: accessDetail(d)}
+	if err := e.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return e.Audit.Append(tx, ev) }); err != nil {
+		return &Error{Code: CodeInternal, Err: err}
+	}
+	return e.refuseByAccess(d)
+}

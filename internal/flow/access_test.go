@@ -243,3 +243,25 @@ func TestAccessRequiredKindAndDevice(t *testing.T) {
 		t.Error("the unmet effect is not audited")
 	}
 }
+
+// TestAccessRefusesEnrollmentSignIn: a denied country cannot sign in to
+// enrollment either (a stolen password must not enroll a factor from
+// there), before the password is checked; audited.
+func TestAccessRefusesEnrollmentSignIn(t *testing.T) {
+	h := newHarness(t)
+	withAccess(t, h)
+	h.clock.Set(mon10Paris)
+	e := h.enroll()
+	ctx := context.Background()
+	for _, pw := range []string{"Winter-2026", "Wrong-Old-1"} {
+		if _, _, err := e.SignIn(ctx, "alice", pw, "198.51.100.9", "en"); flowCode(err) != flow.CodeAccessRefused {
+			t.Errorf("sign-in from a denied country: %v, want access_refused", err)
+		}
+	}
+	if !auditHas(t, h, "enroll.signin", "denied", "access_refused", `"access_rule":"denied-countries"`) {
+		t.Error("the refused sign-in is not audited")
+	}
+	if _, _, err := e.SignIn(ctx, "alice", "Winter-2026", "10.1.2.3", "en"); err != nil {
+		t.Errorf("sign-in from the office: %v", err)
+	}
+}
