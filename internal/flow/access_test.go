@@ -213,6 +213,11 @@ func TestAccessRequiredKindAndDevice(t *testing.T) {
 	if err != nil || st.State != flow.StateChoose || len(st.Choices) != 1 || st.Choices[0] != factor.TOTP {
 		t.Fatalf("from an unknown device: %v %+v; want to choose totp only", err, st)
 	}
+	// The rule is recorded in the flow: a later step, loading it from the
+	// store, still offers the app, which alice's policy alone does not.
+	if st, err := h.reset.Status(ctx, token); err != nil || len(st.Choices) != 1 || st.Choices[0] != factor.TOTP {
+		t.Fatalf("the stored flow: %v %+v; want to choose totp only", err, st)
+	}
 	if _, err := h.reset.Choose(ctx, token, factor.TOTP, "10.1.2.3"); err != nil {
 		t.Fatal(err)
 	}
