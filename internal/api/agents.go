@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sspr/sspr/internal/access"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/web"
@@ -66,7 +67,9 @@ func AgentIdentity(next http.Handler, agents Agents, ips web.ClientIPs, cat *i18
 			writeAgentRefusal(w, r, cat)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), machineKey{}, m)))
+		// A registered agent is a known device for conditional access.
+		ctx := access.WithDevice(context.WithValue(r.Context(), machineKey{}, m), access.Device{Known: true, Via: "agent " + m.ID})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

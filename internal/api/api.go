@@ -40,6 +40,9 @@ type API struct {
 	cat    *i18n.Catalogue
 	ips    web.ClientIPs
 	log    *slog.Logger
+	// KnownDevices, when set, remembers a browser whose verification
+	// completed (conditional access's known device).
+	KnownDevices *web.KnownDevices
 }
 
 // New returns the API.
@@ -272,6 +275,9 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st, err := a.reset.Verify(r.Context(), req.FlowID, resp, a.clientOf(r))
+	if err == nil && st.State == flow.StateVerified {
+		a.KnownDevices.Remember(w)
+	}
 	a.reply(w, r, http.StatusOK, "", st, err)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/abuse"
+	"github.com/sspr/sspr/internal/access"
 	"github.com/sspr/sspr/internal/api"
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/config"
@@ -52,6 +53,8 @@ type App struct {
 	worker  *notify.Worker
 	handler http.Handler
 	corpus  *breach.Checker
+	geo     *access.GeoIP
+	devices *access.Devices
 	limiter *limiter
 	audit   *audit.Monitor
 	chain   *audit.Chain
@@ -179,8 +182,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		st.Close()
 		return nil, err
 	}
+	rulesAccess, geo, err := Access(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	catalogue := &flow.Catalogue{Factors: fs, Offered: offered,
-		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile, Policies: pols}
+		PreEnrollMail: cfg.Verification.PreEnrollMail, PreEnrollMobile: cfg.Verification.PreEnrollMobile, Policies: pols,
+		Access: rulesAccess, AccessContact: helpDeskContact(cfg.Portal.HelpDesk)}
 	reset := &flow.Reset{
 		Kit: kit, Catalogue: catalogue, Rules: rules, PresetRules: presets,
 		Settings: flow.Settings{
@@ -205,6 +214,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
 	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules, Policies: pols}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
+		geo: geo, devices: &access.Devices{Ring: ring, TTL: cfg.Portal.KnownDeviceTTL},
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
 		connectors: newConnectorHub(cfg, dirs, st, chain, log, now)}
 	if err := a.buildHandler(cat, opts); err != nil {
@@ -307,7 +317,8 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	base, _ := url.Parse(a.cfg.Server.BaseURL)
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
-	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{
+	known := &web.KnownDevices{Devices: a.devices, Secure: secure, Now: a.now}
+	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known,
 		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
@@ -318,6 +329,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	mux := http.NewServeMux()
 	p.Register(mux)
 	jsonAPI := api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log)
+	jsonAPI.KnownDevices = known
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
@@ -329,6 +341,8 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	}
 	var h http.Handler = mux
 	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
+	// Outside the agents' check, so a registered agent's identity wins.
+	h = known.Middleware(h)
 	// A cross-origin refusal answers in the shape of what was asked: the
 	// API's JSON error under /api/, the portal's page elsewhere.
 	portalDeny, apiDeny := p.Forbidden(), jsonAPI.Forbidden()
@@ -407,7 +421,11 @@ func (a *App) Close() error {
 	if a.corpus != nil {
 		corpusErr = a.corpus.Close()
 	}
-	return errors.Join(a.dirs.Close(), a.store.Close(), corpusErr)
+	var geoErr error
+	if a.geo != nil {
+		geoErr = a.geo.Close()
+	}
+	return errors.Join(a.dirs.Close(), a.store.Close(), corpusErr, geoErr)
 }
 
 // Run serves on ln (or on the configured address when ln is nil) and runs

@@ -48,7 +48,10 @@ var layers = map[string]layer{
 	"internal/password":                      domain,
 	"internal/password/":                     domain,
 	"internal/abuse":                         domain,
-	"internal/policy":                        domain, // policies by population
+	"internal/policy":                        domain,      // policies by population
+	"internal/access":                        domain,      // conditional access
+	"internal/access/when":                   platform,    // its condition parsers, shared with config
+	"internal/access/mmdbtest":               testSupport, // writes MaxMind-format test databases
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
 	"internal/sync":                          domain,     // planner and outbox sender of password sync

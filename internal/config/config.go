@@ -20,13 +20,18 @@ type Config struct {
 	// people no policy matches keep the global settings (verification:,
 	// password:), which are each directory's default policy.
 	Policies []Policy `yaml:"policies"`
-	SMS      SMS      `yaml:"sms"`
-	Abuse    Abuse    `yaml:"abuse"`
-	Portal   Portal   `yaml:"portal"`
-	Log      Log      `yaml:"log"`
-	Audit    Audit    `yaml:"audit"`
-	Sync     Sync     `yaml:"sync"`
-	Admin    Admin    `yaml:"admin"`
+	// Access is conditional access (docs/policies.md): rules on the
+	// request (network, time, country, device), the first that holds
+	// decides; GeoIP is the country database its countries need.
+	Access []AccessRule `yaml:"access"`
+	GeoIP  GeoIP        `yaml:"geoip"`
+	SMS    SMS          `yaml:"sms"`
+	Abuse  Abuse        `yaml:"abuse"`
+	Portal Portal       `yaml:"portal"`
+	Log    Log          `yaml:"log"`
+	Audit  Audit        `yaml:"audit"`
+	Sync   Sync         `yaml:"sync"`
+	Admin  Admin        `yaml:"admin"`
 }
 
 // Sync sends every new password sspr sets to further places the person
@@ -641,6 +646,9 @@ type PasswordBreach struct {
 type Portal struct {
 	// Title is shown in the header and mails.
 	Title string `yaml:"title"`
+	// KnownDeviceTTL is how long a browser that completed a verification
+	// counts as a known device for conditional access (default 720h).
+	KnownDeviceTTL time.Duration `yaml:"known_device_ttl"`
 	// HelpDesk is shown on every page so people know whom to call.
 	HelpDesk HelpDesk `yaml:"help_desk"`
 	// DefaultLanguage is used when the browser asks for none we have.
@@ -735,7 +743,7 @@ func Defaults() Config {
 			IdentifyPerIP:       Limit{Limit: 60, Window: 10 * time.Minute},
 			ProofOfWorkTTL:      10 * time.Minute,
 		},
-		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en"},
+		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en", KnownDeviceTTL: 720 * time.Hour},
 		Log:    Log{Level: "info", Format: "text"},
 		Audit:  Audit{CheckInterval: 15 * time.Minute},
 		Admin:  Admin{IdleTimeout: 15 * time.Minute, SessionTTL: 8 * time.Hour},
@@ -789,4 +797,40 @@ func directoryDefaults(d *Directory) {
 	if d.DisplayNameAttribute == "" {
 		d.DisplayNameAttribute = "displayName"
 	}
+}
+
+// AccessRule is one conditional-access rule (docs/policies.md): every
+// condition given must hold (none: every request), any value of a
+// condition does; the first rule that holds decides.
+type AccessRule struct {
+	// Name identifies the rule in the audit log.
+	Name string `yaml:"name"`
+	// Policies limits the rule to people of these policies; it is then
+	// decided only after their first factor. Empty: everybody, decided at
+	// the first step too.
+	Policies []string `yaml:"policies"`
+	// Networks are CIDR networks (or single addresses) the client address
+	// is in (the address behind server.trusted_proxies).
+	Networks []string `yaml:"networks"`
+	// Hours is a daily window "HH:MM-HH:MM" (past midnight allowed),
+	// Weekdays the days (mon ... sun), both in TimeZone (IANA; UTC when
+	// empty).
+	Hours    string   `yaml:"hours"`
+	Weekdays []string `yaml:"weekdays"`
+	TimeZone string   `yaml:"time_zone"`
+	// Countries are ISO 3166-1 alpha-2 codes, looked up in geoip.database.
+	Countries []string `yaml:"countries"`
+	// Device is "known" (a known-device cookie, a registered agent) or
+	// "unknown".
+	Device string `yaml:"device"`
+	// Effect is allow, add_factor, require_kind (Kind) or refuse (Message).
+	Effect  string `yaml:"effect"`
+	Kind    string `yaml:"kind"`
+	Message string `yaml:"message"`
+}
+
+// GeoIP is the country database conditional access reads.
+type GeoIP struct {
+	// Database is a MaxMind-format file (GeoLite2-Country.mmdb or the like).
+	Database string `yaml:"database"`
 }

@@ -21,6 +21,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateVerification(p)
 	c.validateEnterpriseFactors(p)
 	c.validatePolicies(p)
+	c.validateAccess(p)
 	c.validateSMS(p)
 	c.validateAbuse(p)
 	c.validatePortal(p)

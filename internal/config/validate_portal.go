@@ -1,6 +1,9 @@
 package config
 
-import "net/url"
+import (
+	"net/url"
+	"time"
+)
 
 // validatePortal checks what people see.
 func (c *Config) validatePortal(p *Problems) {
@@ -8,6 +11,9 @@ func (c *Config) validatePortal(p *Problems) {
 		if u, err := url.Parse(c.Portal.HelpDesk.URL); err != nil || u.Scheme == "" {
 			p.addf("portal.help_desk.url", "%q is not an absolute URL", c.Portal.HelpDesk.URL)
 		}
+	}
+	if c.Portal.KnownDeviceTTL < time.Hour || c.Portal.KnownDeviceTTL > 8760*time.Hour {
+		p.add("portal.known_device_ttl", "must be between 1h and 8760h (a year)")
 	}
 	if c.Portal.DefaultLanguage == "" {
 		p.add("portal.default_language", "is required, e.g. en")

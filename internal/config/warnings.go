@@ -40,5 +40,6 @@ func (c *Config) Warnings() []Problem {
 		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
 	}
 	w = append(w, c.policyWarnings()...)
+	w = append(w, c.accessWarnings()...)
 	return w
 }

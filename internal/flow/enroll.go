@@ -108,6 +108,9 @@ func (e *Enroll) SignIn(ctx context.Context, login, password, clientIP, lang str
 	r := e
 	began := e.mono()
 	defer r.padTo(ctx, began, r.SignInMinDuration, "identify_min_duration")
+	if fe := e.accessRefusesSignIn(ctx, login, clientIP); fe != nil {
+		return "", SessionView{}, fe
+	}
 	user, base, err := e.checkPassword(ctx, "enroll.signin", login, password, clientIP)
 	if err != nil {
 		return "", SessionView{}, err

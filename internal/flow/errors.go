@@ -45,7 +45,10 @@ const (
 	// (after a first factor), or, with enrollment.redirect_unenrolled on,
 	// enough to recover at all.
 	CodeNotEnrolled Code = "not_enrolled"
-	CodeInternal    Code = "internal"
+	// CodeAccessRefused: a conditional-access rule refuses the request
+	// (Detail: the rule's message and the help desk).
+	CodeAccessRefused Code = "access_refused"
+	CodeInternal      Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -54,7 +57,7 @@ var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeC
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
 	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
-	CodeActionNotAllowed, CodeNotEnrolled, CodeInternal}
+	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {
@@ -70,6 +73,9 @@ type Error struct {
 	Checks []password.Check
 	// RetryAfter is set for CodeRateLimited.
 	RetryAfter time.Duration
+	// Detail is shown with the refusal (CodeAccessRefused: the rule's
+	// message and the help desk).
+	Detail string
 	// Err is the underlying cause, for logs only.
 	Err error
 }

@@ -647,6 +647,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	// The first factor verified: now, and not before, the person's policy
 	// is chosen (policy.go).
 	var verdict *policyVerdict
+	var av *accessVerdict
 	if good && len(f.FactorsDone) == 0 {
 		var pe *Error
 		if verdict, pe = r.choosePolicy(ctx, f, kind, clientIP); pe != nil {
@@ -655,6 +656,10 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 				return r.Audit.Append(tx, r.event(f, "verify", clientIP, audit.Failure, "policy_unavailable"))
 			})
+			return r.status(f), pe
+		}
+		if av, pe = r.decideAccess(ctx, f, kind, clientIP, verdict); pe != nil {
+			refund()
 			return r.status(f), pe
 		}
 	}
@@ -672,6 +677,10 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 				applyPolicy(f, verdict.policy, kind)
 				ev.Detail["policy"] = verdict.policy.Name
 			}
+			if av != nil {
+				applyAccess(f, av)
+				ev.Detail = withAccess(ev.Detail, r.Access, av.decision)
+			}
 			next := StateChoose
 			if r.enough(f) {
 				next = StateVerified
@@ -679,6 +688,9 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			if verdict != nil && verdict.refusal != "" {
 				next, stepErr = StateFailed, refuse(verdict.refusal)
 				ev.Outcome, ev.Reason = audit.Denied, verdict.reason
+			} else if av != nil && av.refusal != nil {
+				next, stepErr = StateFailed, av.refusal
+				ev.Outcome, ev.Reason = audit.Denied, av.reason
 			}
 			// Only wrong answers stay counted: the slot goes back in this
 			// transaction when the limiter can, after it otherwise.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sspr/sspr/internal/access"
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow/record"
@@ -75,6 +76,10 @@ type Catalogue struct {
 	// Policies choose rules by population once a first factor is
 	// verified (policy.go); nil applies the global settings to everyone.
 	Policies *policy.Set
+	// Access is conditional access (access.go); nil decides nothing.
+	// AccessContact (the help desk) follows a refusal's message.
+	Access        *access.Set
+	AccessContact string
 }
 
 // The store keeps the flows' records: it must implement their persister.

@@ -122,28 +122,26 @@ func (r *Reset) enough(f *record.Flow) bool {
 }
 
 func (r *Reset) missingMandatory(f *record.Flow) []factor.Kind {
-	p := r.policyOf(f)
-	if p == nil {
-		return nil
-	}
 	var out []factor.Kind
-	for _, m := range p.Mandatory {
-		if !slices.Contains(f.FactorsDone, string(m)) {
-			out = append(out, m)
+	if p := r.policyOf(f); p != nil {
+		for _, m := range p.Mandatory {
+			if !slices.Contains(f.FactorsDone, string(m)) {
+				out = append(out, m)
+			}
 		}
+	}
+	// A kind a conditional-access rule requires (access.go).
+	if k := r.accessKind(f); k != "" && !slices.Contains(out, k) {
+		out = append(out, k)
 	}
 	return out
 }
 
 // policyOffers reports whether kind k may be chosen now under f's policy:
-// one of its kinds, and, when the factors left to verify are only enough
+// one of its kinds (or the kind an access rule requires), and, when the factors left to verify are only enough
 // for the mandatory kinds still missing, one of those.
 func (r *Reset) policyOffers(f *record.Flow, k factor.Kind) bool {
-	p := r.policyOf(f)
-	if p == nil {
-		return true
-	}
-	if !p.Offers(k) {
+	if p := r.policyOf(f); p != nil && !p.Offers(k) && k != r.accessKind(f) {
 		return false
 	}
 	missing := r.missingMandatory(f)

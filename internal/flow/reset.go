@@ -251,6 +251,12 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 			LimitIdentify, e, false)
 		return "", Status{}, e
 	}
+	// Conditional access for everybody: a refusal here depends only on the
+	// request, the same for every login (access.go).
+	decided, e := r.accessAtIdentify(ctx, in, login)
+	if e != nil {
+		return "", Status{}, e
+	}
 	tokenBytes := make([]byte, 32)
 	if _, err := io.ReadFull(r.rand(), tokenBytes); err != nil {
 		return "", Status{}, &Error{Code: CodeInternal, Err: err}
@@ -348,7 +354,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 		}
 		return r.Audit.Append(tx, audit.Event{At: now, Event: f.Kind + ".identify", Flow: flowRef(tokenHash), Actor: r.flowActor(f, in.Login),
 			Subject: f.SubjectDN, Directory: f.Directory, ClientIP: in.ClientIP, Outcome: audit.Success, Reason: outcome,
-			Detail: map[string]any{"factors_required": f.FactorsRequired}})
+			Detail: withAccess(map[string]any{"factors_required": f.FactorsRequired}, r.Access, decided)})
 	})
 	if err != nil {
 		return "", Status{}, &Error{Code: CodeInternal, Err: err}

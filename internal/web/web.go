@@ -134,7 +134,7 @@ func HTTPStatus(c flow.Code) int {
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable
 	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired,
-		flow.CodeActionNotAllowed, flow.CodeNotEnrolled:
+		flow.CodeActionNotAllowed, flow.CodeNotEnrolled, flow.CodeAccessRefused:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
@@ -167,6 +167,11 @@ func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
 		id = "flow.code_invalid_plain" // no attempt count applies (enrollment)
 	}
 	m := Message{Code: string(e.Code), Message: cat.T(lang, id, "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
+	if e.Detail != "" {
+		// The configuration's own words (an access rule's message and the
+		// help desk), after the catalogue's headline.
+		m.Message += " " + e.Detail
+	}
 	for _, r := range e.Reasons {
 		id := r.MessageID()
 		if r.String() == "too_short" && e.MinLength > 0 {

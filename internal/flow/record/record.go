@@ -23,6 +23,9 @@ type Flow struct {
 	// Policy names the policy chosen once the first factor was verified;
 	// empty before (and without policies).
 	Policy string
+	// Access names the conditional-access rule decided with the first
+	// factor (docs/policies.md); empty when none matched.
+	Access string
 	// The outstanding challenge.
 	ChallengeKind       string
 	ChallengeEnrollment string

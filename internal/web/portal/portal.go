@@ -63,6 +63,9 @@ func (h HelpDesk) Any() bool { return h.Text != "" || h.URL != "" || h.Email != 
 type Options struct {
 	Title    string
 	HelpDesk HelpDesk
+	// KnownDevices remembers a browser whose verification completed
+	// (conditional access's known device); nil remembers none.
+	KnownDevices *web.KnownDevices
 	// Secure marks cookies Secure and names the flow cookie __Host-...;
 	// true whenever the portal is reached over HTTPS.
 	Secure bool
@@ -454,6 +457,9 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		}
 		p.fail(w, pg, page, err)
 		return
+	}
+	if st.State == flow.StateVerified {
+		p.opts.KnownDevices.Remember(w)
 	}
 	switch {
 	case st.State == flow.StateChoose:
