@@ -164,7 +164,7 @@ func (c *Connectors) Add(ctx context.Context, name, dir, actor string) ([]byte, 
 // List returns every connector.
 func (c *Connectors) List(ctx context.Context) ([]*store.Connector, error) {
 	var out []*store.Connector
-	err := c.st.InTx(ctx, func(tx *store.Tx) error {
+	err := c.st.ReadTx(ctx, func(tx *store.Tx) error {
 		var err error
 		out, err = tx.Connectors()
 		return err

@@ -220,10 +220,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	for {
 		var claimed []*store.Message
 		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			for _, o := range pending {
-				if err := w.record(tx, o); err != nil {
-					return err
-				}
+			if err := w.recordAll(tx, pending); err != nil {
+				return err
 			}
 			if ctx.Err() != nil {
 				return nil
@@ -236,14 +234,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if err != nil && len(pending) > 0 {
 			// Record the deliveries on their own: a sent message must not be
 			// sent again because claiming the next ones failed.
-			if rerr := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-				for _, o := range pending {
-					if err := w.record(tx, o); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); rerr != nil {
+			if rerr := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.recordAll(tx, pending) }); rerr != nil {
 				w.Log.Error("outbox: recording delivery attempts failed; the messages are tried again when their lease ends",
 					"messages", len(pending), "err", rerr)
 				err, pending = errors.Join(err, rerr), nil
@@ -301,6 +292,16 @@ func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 	}
 	o.at = w.Now()
 	return o
+}
+
+// recordAll writes a round's outcomes to the outbox.
+func (w *Worker) recordAll(tx *store.Tx, outcomes []*outcome) error {
+	for _, o := range outcomes {
+		if err := w.record(tx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record writes o to the outbox.
