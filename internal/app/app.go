@@ -212,7 +212,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	enroll := &flow.Enroll{Kit: kit, Catalogue: catalogue, SessionTTL: cfg.Enrollment.SessionTTL, StepUpWindow: cfg.Enrollment.StepUpWindow,
 		CodeTTL: cfg.Reset.CodeTTL, ContinueURL: base + "/reset/code", SignInMinDuration: cfg.Reset.IdentifyMinDuration}
-	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules, Policies: pols}
+	change := &flow.Change{Kit: kit, MinDuration: cfg.Reset.IdentifyMinDuration, Rules: rules, Policies: pols,
+		Access: rulesAccess, AccessContact: helpDeskContact(cfg.Portal.HelpDesk)}
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
 		geo: geo, devices: &access.Devices{Ring: ring, TTL: cfg.Portal.KnownDeviceTTL},
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,

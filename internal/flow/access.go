@@ -40,13 +40,15 @@ func accessDetail(d access.Decision) map[string]any {
 }
 
 // refuseByAccess is the refusal of a rule: its message and the help desk.
-func (c *Catalogue) refuseByAccess(d access.Decision) *Error {
+func (c *Catalogue) refuseByAccess(d access.Decision) *Error { return accessRefusal(d, c.AccessContact) }
+
+func accessRefusal(d access.Decision, contact string) *Error {
 	msg := d.Message
-	if c.AccessContact != "" {
+	if contact != "" {
 		if msg != "" {
 			msg += " "
 		}
-		msg += c.AccessContact
+		msg += contact
 	}
 	return &Error{Code: CodeAccessRefused, Detail: msg}
 }
@@ -158,23 +160,30 @@ func (r *Reset) decideAccess(ctx context.Context, f *record.Flow, first factor.K
 	return v, fe
 }
 
-// accessRefusesSignIn decides the rules for everybody at enrollment's
-// sign-in, before the password is checked: a refusal there (a denied
-// country) keeps someone who stole a password from enrolling their own
-// factor from where recovery is refused. Only refusals act: enrollment
-// has no factor count to raise. Audited like the identify step's.
+// accessRefusesSignIn decides the rules for everybody before enrollment's
+// sign-in checks the directory password (a stolen password must not enroll
+// its own factor from where recovery is refused).
 func (e *Enroll) accessRefusesSignIn(ctx context.Context, login, clientIP string) *Error {
-	if e.Access == nil {
+	return e.refusedForEverybody(ctx, e.Access, e.AccessContact, "enroll.signin", login, clientIP)
+}
+
+// refusedForEverybody decides the rules for everybody (no policy: the
+// account is not known yet, and must not be) for a step that proves a
+// directory password (enrollment's sign-in, password change). Only a
+// refusal applies there, as there is no factor count to raise; it is
+// audited as event and returned, the same for every login.
+func (k *Kit) refusedForEverybody(ctx context.Context, rules *access.Set, contact, event, login, clientIP string) *Error {
+	if rules == nil {
 		return nil
 	}
-	d := e.Access.Decide(e.accessRequest(ctx, clientIP), "")
+	d := rules.Decide(k.accessRequest(ctx, clientIP), "")
 	if d.Effect != access.Refuse {
 		return nil
 	}
-	ev := audit.Event{At: e.now(), Event: "enroll.signin", Actor: e.typedActor(login), ClientIP: clientIP,
+	ev := audit.Event{At: k.now(), Event: event, Actor: k.typedActor(login), ClientIP: clientIP,
 		Outcome: audit.Denied, Reason: "access_refused", Detail: accessDetail(d)}
-	if err := e.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return e.Audit.Append(tx, ev) }); err != nil {
+	if err := k.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return k.Audit.Append(tx, ev) }); err != nil {
 		return &Error{Code: CodeInternal, Err: err}
 	}
-	return e.refuseByAccess(d)
+	return accessRefusal(d, contact)
 }

@@ -270,3 +270,33 @@ func TestAccessRefusesEnrollmentSignIn(t *testing.T) {
 		t.Errorf("sign-in from the office: %v", err)
 	}
 }
+
+// TestAccessRefusesPasswordChange: the rules for everybody refuse a
+// password change from a denied country, for a known login with its right
+// password and an unknown one alike, before the directory is asked (the
+// password stays as it was); the refusal is audited. From the office the
+// change goes through.
+func TestAccessRefusesPasswordChange(t *testing.T) {
+	h := newHarness(t)
+	withAccess(t, h)
+	h.clock.Set(mon10Paris)
+	c := h.change()
+	c.Access, c.AccessContact = h.reset.Access, h.reset.AccessContact
+	ctx := context.Background()
+	for _, login := range []string{"alice", "nobody-here"} {
+		err := c.Change(ctx, flow.ChangeInput{Login: login, OldPassword: "Winter-2026", NewPassword: "Spring-Time-2027!", Confirm: "Spring-Time-2027!", ClientIP: "198.51.100.9"})
+		if flowCode(err) != flow.CodeAccessRefused {
+			t.Fatalf("change for %s from a denied country: %v, want access_refused", login, err)
+		}
+		var fe *flow.Error
+		if errors.As(err, &fe) && !strings.Contains(fe.Detail, helpDesk) {
+			t.Errorf("the refusal does not give the help desk: %q", fe.Detail)
+		}
+	}
+	if !auditHas(t, h, "change.password", "denied", "access_refused", `"access_rule":"denied-countries"`) {
+		t.Error("the refused change is not audited")
+	}
+	if err := c.Change(ctx, flow.ChangeInput{Login: "alice", OldPassword: "Winter-2026", NewPassword: "Spring-Time-2027!", Confirm: "Spring-Time-2027!", ClientIP: "10.1.2.3"}); err != nil {
+		t.Fatalf("change from the office: %v (the refused attempts must not have changed the password)", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sspr/sspr/internal/access"
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/notify"
@@ -30,6 +31,12 @@ type Change struct {
 	// Policies may switch password change off for a population (asked
 	// only once the old password is proven; policy.go); nil allows it.
 	Policies *policy.Set
+	// Access is conditional access: its rules for everybody may refuse a
+	// change (a denied country, outside hours), decided before the
+	// directory is asked, so the same for every login; AccessContact
+	// (the help desk) follows the refusal's message. nil decides nothing.
+	Access        *access.Set
+	AccessContact string
 }
 
 // ChangeInput is what the change step receives.
@@ -87,6 +94,9 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	// Too many requests from this address: said plainly, as on identify.
 	if fe := c.limit(ctx, LimitIdentify, "", in.ClientIP, ""); fe != nil {
 		c.recordLimited(ctx, base, LimitIdentify, fe, false)
+		return fe
+	}
+	if fe := c.refusedForEverybody(ctx, c.Access, c.AccessContact, "change.password", login, in.ClientIP); fe != nil {
 		return fe
 	}
 
