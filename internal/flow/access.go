@@ -40,7 +40,9 @@ func accessDetail(d access.Decision) map[string]any {
 }
 
 // refuseByAccess is the refusal of a rule: its message and the help desk.
-func (c *Catalogue) refuseByAccess(d access.Decision) *Error { return accessRefusal(d, c.AccessContact) }
+func (c *Catalogue) refuseByAccess(d access.Decision) *Error {
+	return accessRefusal(d, c.AccessContact)
+}
 
 func accessRefusal(d access.Decision, contact string) *Error {
 	msg := d.Message
