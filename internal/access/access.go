@@ -209,3 +209,69 @@ func (s *Set) holds(r *Rule, req Request) (string, bool) {
 	}
 	return strings.Join(why, "; "), true
 }
+
+// For lists the rules that can decide for people of policy, in order:
+// the rules for everybody and those naming policy.
+func (s *Set) For(policy string) []*Rule {
+	if s == nil {
+		return nil
+	}
+	var out []*Rule
+	for _, r := range s.rules {
+		if len(r.Policies) == 0 || slices.Contains(r.Policies, policy) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Describe says a rule's conditions and effect in words, for operators
+// (`sspr policy explain`).
+func (r *Rule) Describe() string {
+	var when []string
+	if len(r.Networks) > 0 {
+		nets := make([]string, len(r.Networks))
+		for i, n := range r.Networks {
+			nets[i] = n.String()
+		}
+		when = append(when, "from "+strings.Join(nets, ", "))
+	}
+	loc := "UTC"
+	if r.Location != nil {
+		loc = r.Location.String()
+	}
+	if r.Hours != nil {
+		when = append(when, fmt.Sprintf("%s %s", r.Hours, loc))
+	}
+	if len(r.Weekdays) > 0 {
+		days := make([]string, len(r.Weekdays))
+		for i, d := range r.Weekdays {
+			days[i] = d.String()[:3]
+		}
+		when = append(when, strings.Join(days, ",")+" in "+loc)
+	}
+	if len(r.Countries) > 0 {
+		when = append(when, "country "+strings.Join(r.Countries, ", "))
+	}
+	if r.Device != "" {
+		when = append(when, r.Device+" device")
+	}
+	cond := "always"
+	if len(when) > 0 {
+		cond = strings.Join(when, "; ")
+	}
+	effect := string(r.Effect)
+	switch r.Effect {
+	case RequireKind:
+		effect += " " + string(r.Kind)
+	case Refuse:
+		if r.Message != "" {
+			effect += fmt.Sprintf(" (%q)", r.Message)
+		}
+	}
+	scope := "everybody"
+	if len(r.Policies) > 0 {
+		scope = "policies " + strings.Join(r.Policies, ", ")
+	}
+	return fmt.Sprintf("%s: %s → %s [%s]", r.Name, cond, effect, scope)
+}
