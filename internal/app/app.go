@@ -27,6 +27,7 @@ import (
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mail"
+	"github.com/sspr/sspr/internal/metrics"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/password/breach"
@@ -54,6 +55,7 @@ type App struct {
 	handler http.Handler
 	corpus  *breach.Checker
 	geo     *access.GeoIP
+	metrics *metrics.Metrics
 	devices *access.Devices
 	limiter *limiter
 	audit   *audit.Monitor
@@ -130,6 +132,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
+	meters := metrics.New()
+	chain.Observe = observeAudit(meters, log, cfg.Log.Audit)
+	observeDirectories(meters, dirs)
+	storeGauges(meters, st, now, log)
 	if _, err := chain.Start(ctx, st, now()); err != nil {
 		st.Close()
 		return nil, err
@@ -217,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
 		geo: geo, devices: &access.Devices{Ring: ring, TTL: cfg.Portal.KnownDeviceTTL},
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
-		connectors: newConnectorHub(cfg, dirs, st, chain, log, now)}
+		connectors: newConnectorHub(cfg, dirs, st, chain, log, now), metrics: meters}
 	if err := a.buildHandler(cat, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -334,13 +340,15 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
+	mux.HandleFunc("GET /readyz", a.ready)
 	if a.connectors != nil {
 		mux.Handle("GET "+remote.Path, a.connectors)
 	}
 	if err := a.registerAdmin(mux, ips, secure); err != nil {
 		return err
 	}
-	var h http.Handler = mux
+	// Directly around the mux, which sets the route pattern it reads.
+	h := a.observeRequests(mux)
 	h = api.AgentIdentity(h, a.Agents, ips, cat, a.log)
 	// Outside the agents' check, so a registered agent's identity wins.
 	h = known.Middleware(h)
@@ -456,10 +464,21 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("listening on %s (server.profile_listen): %w", addr, err)
 		}
 	}
+	metricsLn, err := a.listenMetrics()
+	if err != nil {
+		ln.Close()
+		if profLn != nil {
+			profLn.Close()
+		}
+		return err
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	if profLn != nil {
 		wg.Go(func() { a.serveProfiler(bg, profLn) })
+	}
+	if metricsLn != nil {
+		wg.Go(func() { a.serveMetrics(bg, metricsLn) })
 	}
 	wg.Go(func() { a.worker.Run(bg) })
 	wg.Go(func() { a.janitor(bg) })

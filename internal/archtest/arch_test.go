@@ -67,6 +67,7 @@ var layers = map[string]layer{
 	"internal/store":                         adapter,
 	"internal/mail":                          adapter,
 	"internal/mailsink":                      adapter,
+	"internal/metrics":                       adapter, // Prometheus instrumentation (the official client)
 	"internal/sms/":                          adapter,
 	"internal/config":                        platform,
 	"internal/secrets":                       platform,

@@ -53,7 +53,16 @@ type Appender interface {
 // chain's head is MAC'd too. A nil *Chain uses an empty key (tests only).
 type Chain struct {
 	key []byte
+	// Observe, when set, hears of every event once its transaction is
+	// committed (never of one rolled back): the structured log's mirror
+	// of the audit log and the metrics (internal/app). Set it before the
+	// chain is used.
+	Observe func(Event)
 }
+
+// committer is a transaction that can run code once it is committed
+// (store.Tx).
+type committer interface{ AfterCommit(func()) }
 
 // NewChain derives the audit key from secret.
 func NewChain(secret []byte) *Chain {
@@ -94,6 +103,12 @@ func (c *Chain) Append(tx Appender, e Event) error {
 	r.Hash = c.rowHash(r)
 	if err := tx.InsertAudit(r); err != nil {
 		return err
+	}
+	if c != nil && c.Observe != nil {
+		if ct, ok := tx.(committer); ok {
+			e.At = r.At
+			ct.AfterCommit(func() { c.Observe(e) })
+		}
 	}
 	return tx.SetAuditHead(store.AuditHead{LastID: r.ID, Hash: r.Hash, MAC: c.headMAC(r.ID, r.Hash)})
 }

@@ -166,6 +166,10 @@ type Server struct {
 	// ProfileListen, when set, serves Go's profiler (net/http/pprof) on its
 	// own listener — keep it on loopback; it is off by default.
 	ProfileListen string `yaml:"profile_listen"`
+	// MetricsListen, when set, serves Prometheus metrics (/metrics) and
+	// the readiness check (/readyz) on their own listener, apart from the
+	// portal; off by default.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Storage configures where flows, the outbox and the audit log live.
@@ -669,6 +673,14 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format: text or json.
 	Format string `yaml:"format"`
+	// Audit mirrors every audit event, once committed, into the log
+	// ("audit" at INFO), for log shippers and SIEMs (the database's
+	// hash-chained log stays the record). Default true.
+	Audit bool `yaml:"audit"`
+	// Access logs every HTTP request ("request" at INFO: request ID,
+	// method, route pattern, status, duration; never the query string or a
+	// path with a token). Default true.
+	Access bool `yaml:"access"`
 }
 
 // Secret is a sensitive value given inline (key) or read from a file
@@ -744,7 +756,7 @@ func Defaults() Config {
 			ProofOfWorkTTL:      10 * time.Minute,
 		},
 		Portal: Portal{Title: "Password self-service", DefaultLanguage: "en", KnownDeviceTTL: 720 * time.Hour},
-		Log:    Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text", Audit: true, Access: true},
 		Audit:  Audit{CheckInterval: 15 * time.Minute},
 		Admin:  Admin{IdleTimeout: 15 * time.Minute, SessionTTL: 8 * time.Hour},
 	}

@@ -39,6 +39,13 @@ func (c *Config) validateServer(p *Problems) {
 			p.add("server.profile_listen", "must differ from server.listen: the profiler gets a listener of its own")
 		}
 	}
+	if s.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsListen); err != nil {
+			p.addf("server.metrics_listen", "%q is not host:port", s.MetricsListen)
+		} else if s.MetricsListen == s.Listen || s.MetricsListen == s.ProfileListen {
+			p.add("server.metrics_listen", "must differ from server.listen and server.profile_listen: the metrics get a listener of their own")
+		}
+	}
 }
 
 // validateStorage checks where the database lives.

@@ -70,6 +70,12 @@ type PasswordResetter interface {
 	ResetPassword(ctx context.Context, user *User, newPassword string) error
 }
 
+// Pinger is implemented by directories that can say cheaply whether they
+// answer now (the readiness check, /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // DomainOwner is implemented by directories that declare the domain names
 // their users type (NetBIOS names such as EXAMPLE in EXAMPLE\alice, DNS or
 // UPN suffixes such as example.test in alice@example.test). Set routes

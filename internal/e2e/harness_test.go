@@ -76,6 +76,13 @@ func startWithDB(t *testing.T, dbPath, directoriesYAML string, extraYAML string)
 // settings no configuration key reaches.
 func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
 	t.Helper()
+	return startServing(t, dbPath, "", directoriesYAML, extraYAML, tune)
+}
+
+// startServing is startTuned with more keys of the server section
+// (serverYAML: lines indented by two spaces).
+func startServing(t *testing.T, dbPath, serverYAML, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
+	t.Helper()
 	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +102,7 @@ func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, 
 server:
   listen: %q
   base_url: %q
-storage:
+%sstorage:
   path: %q
 secrets:
   hmac_key: "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
@@ -120,7 +127,7 @@ portal:
     email: helpdesk@example.test
 log:
   level: warn
-%s`, ln.Addr().String(), inst.URL, dbPath, directoriesYAML, smtpPort, extraYAML)
+%s`, ln.Addr().String(), inst.URL, serverYAML, dbPath, directoriesYAML, smtpPort, extraYAML)
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)

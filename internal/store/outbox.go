@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -251,4 +252,26 @@ func (t *Tx) outboxExec(query string, args ...any) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// OutboxBacklog is what waits in the outbox: messages neither sent nor
+// given up, and the creation time of the oldest (zero when none).
+type OutboxBacklog struct {
+	Waiting int
+	Oldest  time.Time
+}
+
+// OutboxBacklog counts the messages waiting (the outbox_due index's rows),
+// for the metrics.
+func (t *Tx) OutboxBacklog() (OutboxBacklog, error) {
+	var b OutboxBacklog
+	var oldest sql.NullInt64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&b.Waiting, &oldest)
+	if err != nil {
+		return b, fmt.Errorf("store: outbox backlog: %w", err)
+	}
+	if oldest.Valid {
+		b.Oldest = fromMillis(oldest.Int64)
+	}
+	return b, nil
 }

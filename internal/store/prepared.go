@@ -206,9 +206,15 @@ func (s *Store) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	// fn's error wins over the rollback's; a read-only transaction has
 	// nothing to commit.
-	err = fn(&Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts}})
+	tx := &Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts}}
+	err = fn(tx)
 	if rbErr := sqlTx.Rollback(); err == nil && rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 		err = fmt.Errorf("store: end read: %w", rbErr)
+	}
+	if err == nil {
+		for _, fn := range tx.after {
+			fn()
+		}
 	}
 	return err
 }

@@ -162,9 +162,17 @@ func (e *SchemaTooNewError) Error() string {
 
 // Tx is one transaction. Every write of a flow step goes through one Tx.
 type Tx struct {
-	ctx context.Context
-	tx  preparedTx
+	ctx   context.Context
+	tx    preparedTx
+	after []func()
 }
+
+// AfterCommit asks for fn to run once the transaction is committed (in
+// InTx's caller, after the commit, so never for a transaction rolled back):
+// what the rest of the world may only hear of a durable change — a log
+// line, a metric — waits for it. In a read-only transaction fn runs when it
+// ends without error.
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
 
 func millis(t time.Time) int64 {
 	if t.IsZero() {

@@ -59,6 +59,9 @@ type writeResult struct {
 	err      error
 	panicked bool
 	panicVal any
+	// after are the transaction's AfterCommit functions, run by InTx in
+	// the caller's goroutine once the commit is done.
+	after []func()
 }
 
 // writer is the one goroutine that writes.
@@ -116,6 +119,11 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	if res.panicked {
 		panic(res.panicVal)
+	}
+	if res.err == nil {
+		for _, fn := range res.after {
+			fn()
+		}
 	}
 	return res.err
 }
@@ -178,6 +186,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 			}
 		}
 		results[i] = runOne(r.fn, tx)
+		results[i].after = tx.after
 		if single {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,5 +164,65 @@ func TestInTxAfterClose(t *testing.T) {
 	s.Close()
 	if err := s.InTx(context.Background(), func(*store.Tx) error { return nil }); err == nil {
 		t.Error("InTx after Close succeeded")
+	}
+}
+
+// AfterCommit functions run once the transaction is committed, and only
+// then: in a batch, the transactions that failed (and a read that failed)
+// never run theirs, and what a function sees of the store includes its
+// transaction's writes.
+func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	release, _ := holdWriter(t, s)
+	const n = 12
+	var ran [n]atomic.Int32
+	var sawRow [n]bool
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.InTx(context.Background(), func(tx *store.Tx) error {
+				id := fmt.Sprintf("after%d", i)
+				if err := tx.EnqueueMessage(newMessage(id, t0)); err != nil {
+					return err
+				}
+				tx.AfterCommit(func() {
+					ran[i].Add(1)
+					sawRow[i] = countMessages(t, s)[id]
+				})
+				if i%4 == 0 {
+					return fmt.Errorf("refused %d", i)
+				}
+				return nil
+			})
+		})
+	}
+	waitQueued(t, s, n)
+	release()
+	wg.Wait()
+	for i := range n {
+		committed := i%4 != 0
+		if (errs[i] == nil) != committed {
+			t.Fatalf("transaction %d: err %v", i, errs[i])
+		}
+		want := int32(0)
+		if committed {
+			want = 1
+		}
+		if got := ran[i].Load(); got != want {
+			t.Errorf("transaction %d (committed %v): its AfterCommit ran %d times, want %d", i, committed, got, want)
+		}
+		if committed && !sawRow[i] {
+			t.Errorf("transaction %d: its AfterCommit ran before its row could be read", i)
+		}
+	}
+	var readRan int
+	readErr := s.ReadTx(context.Background(), func(tx *store.Tx) error {
+		tx.AfterCommit(func() { readRan++ })
+		return errors.New("a failed read")
+	})
+	if readErr == nil || readRan != 0 {
+		t.Errorf("a failed read ran its AfterCommit (%d times, err %v)", readRan, readErr)
 	}
 }

@@ -570,3 +570,11 @@ func (c policyHints) Encode() *ber.Packet {
 }
 
 func (c policyHints) String() string { return "Policy hints (" + c.oid + ") critical, flags=1" }
+
+// Ping says whether the directory answers now (directory.Pinger).
+func (d *Directory) Ping(ctx context.Context) error { return d.client.Ping(ctx) }
+
+// ObserveServers passes fn to the LDAP client (ldapdir.Client.ObserveServers).
+func (d *Directory) ObserveServers(fn func(server string, err error, failover bool)) {
+	d.client.ObserveServers(fn)
+}

@@ -34,6 +34,16 @@ type Client struct {
 	mu       sync.Mutex
 	failedAt map[string]time.Time // URL → when it last failed to answer
 	dse      *RootDSE             // cached after the first successful read
+	observe  func(server string, err error, failover bool)
+}
+
+// ObserveServers sets fn to hear of every connection attempt to a server:
+// its error (nil when it answered), and whether it answered after another
+// server had failed (a fail-over). For the metrics; set it before use.
+func (c *Client) ObserveServers(fn func(server string, err error, failover bool)) {
+	c.mu.Lock()
+	c.observe = fn
+	c.mu.Unlock()
 }
 
 // New validates cfg (apply a preset with WithDefaults first) and loads the CA
@@ -172,6 +182,12 @@ func (c *Client) dial(ctx context.Context, bindToCtx bool) (*Conn, error) {
 		}
 		conn, err := c.dialOne(ctx, raw, bindToCtx)
 		c.noteServer(raw, err)
+		c.mu.Lock()
+		observe := c.observe
+		c.mu.Unlock()
+		if observe != nil {
+			observe(raw, err, err == nil && len(failures) > 0)
+		}
 		if err == nil {
 			return conn, nil
 		}

@@ -217,3 +217,18 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// Ping proves the directory answers the service account now: a pooled (or
+// new) bound connection reads the RootDSE. It is the readiness check
+// (/readyz): an error means no server of the directory could be used.
+func (c *Client) Ping(ctx context.Context) error {
+	conn, err := c.ServiceConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := ReadRootDSE(conn); err != nil {
+		return MapError(ctx, "read RootDSE", err)
+	}
+	return nil
+}

@@ -439,3 +439,11 @@ func PasswordModifyValue(userDN, oldPassword, newPassword string) *ber.Packet {
 	}
 	return seq
 }
+
+// Ping says whether the directory answers now (directory.Pinger).
+func (d *Directory) Ping(ctx context.Context) error { return d.client.Ping(ctx) }
+
+// ObserveServers passes fn to the LDAP client (ldapdir.Client.ObserveServers).
+func (d *Directory) ObserveServers(fn func(server string, err error, failover bool)) {
+	d.client.ObserveServers(fn)
+}
