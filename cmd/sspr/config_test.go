@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,17 +266,34 @@ func TestFatalErrorAsJSON(t *testing.T) {
 	}
 }
 
-// TestSIGHUPWithoutCorpusIsInfo: with no corpus configured, SIGHUP has
-// nothing to reload; that is logged at INFO, not as an ERROR.
-func TestSIGHUPWithoutCorpusIsInfo(t *testing.T) {
-	cmd := exec.Command(binary, "serve", validConfig(t, "log: {format: json}\n"))
+// TestSIGHUPReloadsOrKeepsTheConfiguration: SIGHUP with a broken
+// configuration logs every problem with its key and keeps serving the
+// running one; with one that changes a listener it is refused, naming the
+// key; with a good one the next request gets the new portal title and the
+// new password rules, and the reload is audited.
+func TestSIGHUPReloadsOrKeepsTheConfiguration(t *testing.T) {
+	write := func(path, title string, minLength int, extra string) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, _, _ := strings.Cut(string(b), "# --- reloadable\n")
+		body := fmt.Sprintf("# --- reloadable\nlog: {format: json}\nportal: {title: %q}\npassword: {min_length: %d}\n%s", title, minLength, extra)
+		if err := os.WriteFile(path, []byte(base+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := validConfig(t, "")
+	write(path, "Before Corp", 12, "")
+	cmd := exec.Command(binary, "serve", path)
 	cmd.Env = cleanEnv()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := make(chan map[string]any, 100)
+	lines := make(chan map[string]any, 1000)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -303,18 +321,88 @@ func TestSIGHUPWithoutCorpusIsInfo(t *testing.T) {
 			}
 		}
 	}
-	wait("listening line", func(m map[string]any) bool { return m["msg"] == "sspr is listening" })
+	msg := func(want string) func(map[string]any) bool {
+		return func(m map[string]any) bool { return m["msg"] == want }
+	}
+	base := "http://" + fmt.Sprint(wait("listening line", msg("sspr is listening"))["addr"])
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	page := func() string { return get("/") }
+	// The change page lists the password rules for everybody.
+	rules := func() string {
+		p := get("/change")
+		if i := strings.Index(p, "characters"); i > 40 {
+			return p[i-40 : i+10]
+		}
+		return p
+	}
+	if !strings.Contains(page(), "Before Corp") || !strings.Contains(rules(), "12") {
+		t.Fatalf("before any reload: title or rules not as configured:\n%s", rules())
+	}
+
+	// Broken: two problems, each logged with its key; the old one serves.
+	write(path, "Broken Corp", 16, "reset: {code_length: 99, code_ttl: -5m}\n")
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	m := wait("reload line", func(m map[string]any) bool {
-		return strings.Contains(fmt.Sprint(m["msg"]), "SIGHUP") || strings.Contains(fmt.Sprint(m["msg"]), "corpus")
-	})
-	if m["level"] != "INFO" || !strings.Contains(fmt.Sprint(m["msg"]), "nothing to reload") {
-		t.Errorf("SIGHUP without a corpus logged %v", m)
+	keys := map[string]bool{}
+	for len(keys) < 2 {
+		m := wait("a problem line", msg("reload: configuration problem"))
+		if m["level"] != "ERROR" {
+			t.Errorf("problem logged at %v", m["level"])
+		}
+		keys[fmt.Sprint(m["key"])] = true
+	}
+	if !keys["reset.code_ttl"] || !keys["reset.code_length"] {
+		t.Errorf("problems logged for %v, want reset.code_length and reset.code_ttl", keys)
+	}
+	if m := wait("the refusal", msg("reload: the new configuration was not taken; the running one stays")); m["level"] != "ERROR" {
+		t.Errorf("refusal logged at %v", m["level"])
+	}
+	if p := page(); !strings.Contains(p, "Before Corp") || strings.Contains(p, "Broken Corp") {
+		t.Error("after a refused reload the portal does not show the running configuration's title")
+	}
+
+	// A listener change needs a restart.
+	b, _ := os.ReadFile(path)
+	moved := strings.Replace(string(b), "listen: 127.0.0.1:0", "listen: 127.0.0.1:1", 1)
+	if err := os.WriteFile(path, []byte(strings.Replace(moved, "Broken Corp", "Moved Corp", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(path, "Moved Corp", 12, "")
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	m := wait("the refusal", msg("reload: the new configuration was not taken; the running one stays"))
+	if !strings.Contains(fmt.Sprint(m["err"]), "server.listen changed, which only a restart applies") {
+		t.Errorf("listener change refused with %v", m["err"])
+	}
+
+	// Good: the next request gets the new title and rules.
+	b, _ = os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "listen: 127.0.0.1:1", "listen: 127.0.0.1:0", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(path, "After Corp", 16, "")
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	wait("the reload", msg("reload: the new configuration is in use"))
+	if p := page(); !strings.Contains(p, "After Corp") {
+		t.Error("after the reload the portal does not show the new title")
+	}
+	if r := rules(); !strings.Contains(r, "16") || strings.Contains(r, "12") {
+		t.Errorf("after the reload the password rules are not the new ones: %s", r)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	go func() {
-		for range lines {
-		}
-	}()
-	_, _ = io.Copy(io.Discard, strings.NewReader(""))
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sspr serve after SIGTERM: %v", err)
+	}
+	// The reload is in the audit log.
+	out, errOut, err := sspr(t, nil, "audit", "export", "-c", path)
+	if err != nil || !strings.Contains(out, "config.reload") || !strings.Contains(out, "portal") {
+		t.Errorf("audit export lacks the reload (%v): %s %s", err, out, errOut)
+	}
 }

@@ -230,33 +230,54 @@ func serveCmd() *cobra.Command {
 			}
 			defer a.Close()
 			a.StartupChecks(ctx)
-			// SIGHUP swaps in a newly built breached-password corpus.
+			// SIGHUP reloads the configuration (and with it policies,
+			// templates, TLS certificates and the breach corpus): a new one
+			// with problems is refused, each problem logged, and the running
+			// one stays.
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
+			reloads := make(chan struct{}, 1)
 			go func() {
 				for range hup {
-					reloadCorpus(a, log)
+					select {
+					case reloads <- struct{}{}:
+					default: // one is pending already
+					}
 				}
 			}()
-			return a.Run(ctx, nil)
+			return app.Serve(ctx, a, nil, reloads, func(ctx context.Context, old *app.App) (*app.App, error) {
+				return reloadConfig(ctx, cmd, path, old, log)
+			})
 		},
 	}
 	configFlag(cmd.Flags(), &path)
 	return cmd
 }
 
-// reloadCorpus is what SIGHUP does. Without a corpus there is nothing to
-// reload, which is not an error.
-func reloadCorpus(a *app.App, log *slog.Logger) {
-	switch err := a.ReloadBreachCorpus(); {
-	case errors.Is(err, app.ErrNoBreachCorpus):
-		log.Info("SIGHUP: no breached-password corpus is configured (password.breach.corpus), so there is nothing to reload")
-	case err != nil:
-		log.Error("reloading the breached-password corpus failed; the previous one stays in use", "err", err)
-	default:
-		log.Info("reloaded the breached-password corpus")
+// reloadConfig reads the configuration file again for a SIGHUP: every
+// problem is logged with its key, and the running App stays; a valid one
+// becomes the new App.
+func reloadConfig(ctx context.Context, cmd *cobra.Command, path string, old *app.App, log *slog.Logger) (*app.App, error) {
+	log.Info("SIGHUP: reloading the configuration", "file", path)
+	r, err := config.Read(path, os.Environ())
+	if err != nil {
+		return nil, err
 	}
+	problems := r.Problems
+	if len(problems) == 0 {
+		problems, _ = app.Check(r.Config, nil)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			log.Error("reload: configuration problem", "key", p.Path, "problem", p.Message)
+		}
+		return nil, fmt.Errorf("%d problem(s) in %s", len(problems), path)
+	}
+	for _, w := range r.Warnings {
+		log.Warn("configuration: "+w.Message, "key", w.Path)
+	}
+	return old.Reload(ctx, r.Config, newLogger(cmd.ErrOrStderr(), r.Config.Log))
 }
 
 func configCmd() *cobra.Command {

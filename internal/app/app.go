@@ -43,6 +43,11 @@ type Options struct {
 	Mailbox portal.Mailbox
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// Store and Metrics, when set, are the running App's, for the App a
+	// reload builds (Serve): the new one uses them and does not close the
+	// store.
+	Store   *store.Store
+	Metrics *metrics.Metrics
 }
 
 // App is a wired sspr instance.
@@ -56,11 +61,16 @@ type App struct {
 	corpus  *breach.Checker
 	geo     *access.GeoIP
 	metrics *metrics.Metrics
-	devices *access.Devices
-	limiter *limiter
-	audit   *audit.Monitor
-	chain   *audit.Chain
-	now     func() time.Time
+	// ownsStore: Close closes the store (the App a reload builds uses the
+	// running one's).
+	ownsStore bool
+	closeOnce sync.Once
+	closeErr  error
+	devices   *access.Devices
+	limiter   *limiter
+	audit     *audit.Monitor
+	chain     *audit.Chain
+	now       func() time.Time
 	// Reset is the reset and unlock flow, exposed for the CLI and tests.
 	Reset *flow.Reset
 	// Change is the change-password flow.
@@ -95,19 +105,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	warnKeyFileModes(cfg, log)
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path, store.WithLogger(log))
-	if err != nil {
-		return nil, err
+	// A reload (Serve) builds the new App on the running one's store.
+	st, closeStore := opts.Store, func() error { return nil }
+	if st == nil {
+		if st, err = store.OpenSQLite(ctx, cfg.Storage.Path, store.WithLogger(log)); err != nil {
+			return nil, err
+		}
+		closeStore = st.Close
 	}
 	base := strings.TrimRight(cfg.Server.BaseURL, "/")
 	composer, err := notify.NewComposer(cat, branding(cfg))
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	sender, err := mailSender(cfg)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	worker := &notify.Worker{
@@ -122,33 +136,37 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		SentRetention: cfg.Mail.Outbox.SentRetention, FailedRetention: cfg.Mail.Outbox.FailedRetention,
 	}
 	if worker.SMS, err = smsSender(cfg.SMS, sender); err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	ring, err := keyRing(cfg)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	worker.Prepare()
 	chain := audit.NewChain(cfg.HMACKeyBytes())
-	meters := metrics.New()
+	// A reload keeps the running App's metrics, so counters carry on.
+	meters := opts.Metrics
+	if meters == nil {
+		meters = metrics.New()
+		storeGauges(meters, st, now, log)
+	}
 	chain.Observe = observeAudit(meters, log, cfg.Log.Audit)
 	observeDirectories(meters, dirs)
-	storeGauges(meters, st, now, log)
 	if _, err := chain.Start(ctx, st, now()); err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	worker.Sealer = ring
 	fs, err := factors(cfg, now)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	lim, err := newLimiter(cfg.Abuse, cfg.HMACKeyBytes(), now, st)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	offered := make([]factor.Kind, 0, len(cfg.Verification.Factors))
@@ -169,7 +187,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// new password, delivered by the outbox worker's sync sender.
 	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, worker.Lease, now)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	if syncSender != nil {
@@ -180,17 +198,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	pols, err := Policies(cfg)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	presets, err := presetRules(cfg, corpus)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	rulesAccess, geo, err := Access(cfg)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	catalogue := &flow.Catalogue{Factors: fs, Offered: offered,
@@ -223,9 +241,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a := &App{cfg: cfg, log: log, store: st, dirs: dirs, worker: worker, Reset: reset, Change: change, Enroll: enroll, corpus: corpus, limiter: lim,
 		geo: geo, devices: &access.Devices{Ring: ring, TTL: cfg.Portal.KnownDeviceTTL},
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
-		connectors: newConnectorHub(cfg, dirs, st, chain, log, now), metrics: meters}
+		connectors: newConnectorHub(cfg, dirs, st, chain, log, now), metrics: meters,
+		ownsStore: opts.Store == nil}
 	if err := a.buildHandler(cat, opts); err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	return a, nil
@@ -426,91 +445,36 @@ func (a *App) Worker() *notify.Worker { return a.worker }
 
 // Close releases the store and directories.
 func (a *App) Close() error {
-	var corpusErr error
-	if a.corpus != nil {
-		corpusErr = a.corpus.Close()
+	err := a.closeResources()
+	if a.ownsStore {
+		err = errors.Join(err, a.store.Close())
 	}
-	var geoErr error
-	if a.geo != nil {
-		geoErr = a.geo.Close()
-	}
-	return errors.Join(a.dirs.Close(), a.store.Close(), corpusErr, geoErr)
+	return err
+}
+
+// closeResources closes what this App alone holds (directory connections,
+// the breach corpus, the country database), once.
+func (a *App) closeResources() error {
+	a.closeOnce.Do(func() {
+		var corpusErr error
+		if a.corpus != nil {
+			corpusErr = a.corpus.Close()
+		}
+		var geoErr error
+		if a.geo != nil {
+			geoErr = a.geo.Close()
+		}
+		a.closeErr = errors.Join(a.dirs.Close(), corpusErr, geoErr)
+	})
+	return a.closeErr
 }
 
 // Run serves on ln (or on the configured address when ln is nil) and runs
 // the outbox worker, the flow janitor and the audit log's self-check until
-// ctx ends, then shuts down
-// gracefully within the configured timeout.
+// ctx ends, then shuts down gracefully within the configured timeout. It
+// is Serve without reloads.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", a.cfg.Server.Listen); err != nil {
-			return fmt.Errorf("listening on %s: %w", a.cfg.Server.Listen, err)
-		}
-	}
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	var profLn net.Listener
-	if addr := a.cfg.Server.ProfileListen; addr != "" {
-		var err error
-		if profLn, err = net.Listen("tcp", addr); err != nil {
-			ln.Close()
-			return fmt.Errorf("listening on %s (server.profile_listen): %w", addr, err)
-		}
-	}
-	metricsLn, err := a.listenMetrics()
-	if err != nil {
-		ln.Close()
-		if profLn != nil {
-			profLn.Close()
-		}
-		return err
-	}
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	if profLn != nil {
-		wg.Go(func() { a.serveProfiler(bg, profLn) })
-	}
-	if metricsLn != nil {
-		wg.Go(func() { a.serveMetrics(bg, metricsLn) })
-	}
-	wg.Go(func() { a.worker.Run(bg) })
-	wg.Go(func() { a.janitor(bg) })
-	wg.Go(func() { a.resolveLoop(bg) })
-	wg.Go(func() { a.audit.Run(bg) })
-
-	errc := make(chan error, 1)
-	go func() {
-		var err error
-		if a.cfg.Server.TLSCertFile != "" {
-			err = srv.ServeTLS(ln, a.cfg.Server.TLSCertFile, a.cfg.Server.TLSKeyFile)
-		} else {
-			err = srv.Serve(ln)
-		}
-		errc <- err
-	}()
-	a.log.Info("sspr is listening", "addr", ln.Addr().String(), "base_url", a.cfg.Server.BaseURL)
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
-	a.log.Info("sspr is shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
-	defer cancel()
-	shutErr := srv.Shutdown(shutCtx)
-	stopBG()
-	wg.Wait()
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return shutErr
+	return Serve(ctx, a, ln, nil, nil)
 }
 
 // janitorInterval is how often the janitor runs: often enough that ended

@@ -161,11 +161,12 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveMetrics runs the metrics listener (/metrics, /readyz) until ctx
-// ends.
-func (a *App) serveMetrics(ctx context.Context, ln net.Listener) {
+// ends: a's metrics (which reloads keep), and the readiness of the App
+// serving now.
+func serveMetrics(ctx context.Context, ln net.Listener, a *App, current func() *App) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	mux.HandleFunc("GET /readyz", a.ready)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { current().ready(w, r) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
