@@ -48,6 +48,9 @@ const (
 	// CodeAccessRefused: a conditional-access rule refuses the request
 	// (Detail: the rule's message and the help desk).
 	CodeAccessRefused Code = "access_refused"
+	// CodeApprovalDenied: the person's manager denied the request; the
+	// flow ended.
+	CodeApprovalDenied Code = "approval_denied"
 	CodeInternal      Code = "internal"
 )
 
@@ -57,7 +60,7 @@ var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeC
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
 	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
-	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeInternal}
+	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

@@ -570,3 +570,8 @@ func (c policyHints) Encode() *ber.Packet {
 }
 
 func (c policyHints) String() string { return "Policy hints (" + c.oid + ") critical, flags=1" }
+
+// MailOf reads the mail address of the entry dn (a manager's).
+func (d *Directory) MailOf(ctx context.Context, dn string) (string, error) {
+	return d.client.MailOf(ctx, dn)
+}

@@ -439,3 +439,8 @@ func PasswordModifyValue(userDN, oldPassword, newPassword string) *ber.Packet {
 	}
 	return seq
 }
+
+// MailOf reads the mail address of the entry dn (a manager's).
+func (d *Directory) MailOf(ctx context.Context, dn string) (string, error) {
+	return d.client.MailOf(ctx, dn)
+}
