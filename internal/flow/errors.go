@@ -51,7 +51,7 @@ const (
 	// CodeApprovalDenied: the person's manager denied the request; the
 	// flow ended.
 	CodeApprovalDenied Code = "approval_denied"
-	CodeInternal      Code = "internal"
+	CodeInternal       Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue

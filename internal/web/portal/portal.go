@@ -202,7 +202,7 @@ type page struct {
 	SyncFailed  bool
 	// Approval is the request on the manager's approval page.
 	Approval *approvalPage
-	printer     i18n.Printer
+	printer  i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
