@@ -49,7 +49,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 	// The enterprise factors are built and tested against their servers,
 	// but the recovery flow does not drive them end to end yet (multi-round
 	// RADIUS, Duo push polling, the OIDC/SAML callbacks, certificates from
-	// the TLS handshake, voice and manager-approval deliveries): offering
+	// the TLS handshake): offering
 	// one now would strand people half-way, so serve refuses it until it
 	// is wired (issue 12); its section may be prepared already.
 	for i, k := range cfg.Verification.Factors {
