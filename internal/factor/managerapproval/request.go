@@ -77,3 +77,11 @@ func (f *Factor) DecisionOf(signed string) (requestID, choice string, ok bool) {
 // WithUsed makes the factor spend tokens in u (the store, shared by every
 // node) instead of this process's memory. Call it before first use.
 func (f *Factor) WithUsed(u UsedSet) { f.cfg.Used = u }
+
+// Spent reports whether id was used (and has not expired), for Inspect.
+func (m *memoryUsed) Spent(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.seen[id]
+	return ok && m.clock().Before(until), nil
+}
