@@ -84,9 +84,26 @@ sms:
 		t.Fatalf("finish voice enrollment: %v", err)
 	}
 
+	// Strangers (an unknown login, bob without a phone) see the same
+	// step as alice, and nobody is called for them.
+	var shapes []string
+	for _, login := range []string{"nobody-here", "bob"} {
+		g, _ := startAPIReset(t, in, login)
+		status, body, raw := g.call("/api/v1/reset/choose", map[string]string{"factor": "voice"})
+		if status != http.StatusOK {
+			t.Fatalf("%s chooses voice: %d %s", login, status, raw)
+		}
+		shapes = append(shapes, shape(body))
+	}
 	f, _ := startAPIReset(t, in, "alice")
-	if status, body, raw := f.call("/api/v1/reset/choose", map[string]string{"factor": "voice"}); status != http.StatusOK || body["state"] != "challenged" {
+	status, body, raw := f.call("/api/v1/reset/choose", map[string]string{"factor": "voice"})
+	if status != http.StatusOK || body["state"] != "challenged" {
 		t.Fatalf("choose voice: %d %s", status, raw)
+	}
+	for i, s := range shapes {
+		if s != shape(body) {
+			t.Errorf("stranger %d sees another step:\n%s\nalice:\n%s", i, s, shape(body))
+		}
 	}
 	call := tw.Calls()
 	code := waitCall(t, tw, phone, 2)
@@ -105,6 +122,14 @@ sms:
 	}
 	if err := bindAs(t, srv, "alice", "Voice-Reset-Pass-77"); err != nil {
 		t.Fatalf("the directory refuses the new password: %v", err)
+	}
+	for _, c := range tw.Calls() {
+		if c.To != phone {
+			t.Errorf("a call went to %s", c.To)
+		}
+	}
+	if n := len(tw.Calls()); n != 2 {
+		t.Errorf("%d calls; want the enrollment's and the reset's", n)
 	}
 	// The call spoke the code in the text's language, and never the
 	// code's digits unseparated (text-to-speech would read a number).
