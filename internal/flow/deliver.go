@@ -54,6 +54,7 @@ func (r *Reset) composeOther(f *record.Flow, kind factor.Kind, send *factor.Deli
 		if !is {
 			return true, fmt.Errorf("factor %s: the composer cannot compose calls", kind)
 		}
+		// A call's body travels like a text message's: one sealed text.
 		d.sms, err = vc.VoiceCode(f.Language, send.Code).Encode()
 		return true, err
 	case channelApproval:
