@@ -17,8 +17,21 @@ import (
 // Screenshots of the waiting page and the manager's pages are kept
 // (SSPR_SCREENSHOTS) like the other browser tests'.
 func TestManagerApprovalInBrowser(t *testing.T) {
+	t.Run("scripts", func(t *testing.T) { browserApproval(t, true) })
+	// Without JavaScript the waiting page's "Check now" button moves on.
+	t.Run("no-scripts", func(t *testing.T) { browserApproval(t, false) })
+}
+
+func browserApproval(t *testing.T, scripts bool) {
 	in, srv := startApproval(t, "30m")
 	ctx := newBrowserCtx(t)
+	suffix := ""
+	if !scripts {
+		suffix = "-noscript"
+		if err := chromedp.Do(ctx, disableScripts); err != nil {
+			t.Fatal(err)
+		}
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -41,7 +54,7 @@ func TestManagerApprovalInBrowser(t *testing.T) {
 	))
 	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
 	must(err)
-	screenshot(t, ctx, "approval-waiting")
+	screenshot(t, ctx, "approval-waiting"+suffix)
 	if heading != "Waiting for your manager" {
 		t.Fatalf("waiting page heading %q", heading)
 	}
@@ -52,19 +65,23 @@ func TestManagerApprovalInBrowser(t *testing.T) {
 	must(chromedp.Do(manager, chromedp.Navigate(approve), chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`))))
 	shown, err := chromedp.Run(manager, chromedp.Text(chromedp.CSS("main")))
 	must(err)
-	screenshot(t, manager, "approval-manager")
+	screenshot(t, manager, "approval-manager"+suffix)
 	if !strings.Contains(shown, "Alice Archer (alice)") || !strings.Contains(shown, "127.0.0.1") {
 		t.Fatalf("the approval page does not say who asks from where:\n%s", shown)
 	}
 	must(chromedp.Do(manager, chromedp.Click(chromedp.CSS(`button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(".alert-info"))))
 	done, err := chromedp.Run(manager, chromedp.Text(chromedp.CSS(".alert-info")))
 	must(err)
-	screenshot(t, manager, "approval-manager-done")
+	screenshot(t, manager, "approval-manager-done"+suffix)
 	if !strings.Contains(done, "You approved") {
 		t.Fatalf("after approving: %q", done)
 	}
 
-	// The person's page asks again by itself and reaches the password.
+	// The person's page asks again by itself (or, without scripts, when
+	// the person presses "Check now") and reaches the password.
+	if !scripts {
+		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#approval-wait button`))))
+	}
 	must(chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.ID("password")),
 		chromedp.SendKeys(chromedp.ID("password"), "Browser-Approved-42"),
@@ -72,7 +89,7 @@ func TestManagerApprovalInBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("h1.success")),
 	))
-	screenshot(t, ctx, "approval-done")
+	screenshot(t, ctx, "approval-done"+suffix)
 	if err := bindAs(t, srv, "alice", "Browser-Approved-42"); err != nil {
 		t.Fatalf("the directory refuses the new password: %v", err)
 	}
