@@ -408,3 +408,42 @@ func errCode(body map[string]any) string {
 	c, _ := e["code"].(string)
 	return c
 }
+
+// TestVoiceEnrollInPortal: the enrollment portal, forms only, adds a
+// phone for calls like a mobile for texts: the number asked on its page,
+// confirmed by the code the call speaks, then listed.
+func TestVoiceEnrollInPortal(t *testing.T) {
+	tw := voicetest.New(t)
+	dirYAML, _ := startDemo(t)
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [email, voice]
+  voice:
+    base_url: %q
+    account_sid: %q
+    auth_token: %q
+    from: "+15550100000"
+sms:
+  default_country_code: "+1"
+`, tw.URL(), tw.AccountSID, tw.AuthToken))
+	b := newBrowser(t, in.URL)
+	b.follow(b.post("/enroll/signin", url.Values{"login": {"alice"}, "password": {"Winter-2026"}}))
+	p := stepUpForm(t, in, b, "alice@"+demo.MailDomain)
+	if !strings.Contains(p.Body, `id="add-voice"`) {
+		t.Fatalf("home page offers no phone for calls:\n%s", p.Body)
+	}
+	p = b.post("/enroll/add", url.Values{"kind": {"voice"}})
+	if p.Location != "/enroll/add/voice" {
+		t.Fatalf("add voice: %d %q", p.Status, p.Location)
+	}
+	if p = b.follow(p); !strings.Contains(p.Body, `type="tel"`) || !strings.Contains(p.Body, "Phone number") {
+		t.Fatalf("number page:\n%s", p.Body)
+	}
+	p = b.follow(b.post("/enroll/add/start", url.Values{"kind": {"voice"}, "phone": {"(415) 555-0142"}}))
+	if !strings.Contains(p.Body, "Answer your phone") {
+		t.Fatalf("confirm page:\n%s", p.Body)
+	}
+	p = b.follow(b.post("/enroll/add/finish", url.Values{"code": {waitCall(t, tw, "+14155550142", 1)}}))
+	if factorIDs(p.Body)["voice"] == "" {
+		t.Fatalf("the phone is not listed:\n%s", p.Body)
+	}
+}
