@@ -81,6 +81,9 @@ type App struct {
 	Agents *flow.Agents
 	// Admin is the admin console's flow (nil unless admin.enabled).
 	Admin *flow.Admin
+	// Approvals serves managers' approval links (nil unless manager
+	// approval is offered).
+	Approvals *flow.Approvals
 	// connectors accepts outbound-only connectors (nil without a
 	// directory of type connector).
 	connectors *remote.Hub
@@ -136,6 +139,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		SentRetention: cfg.Mail.Outbox.SentRetention, FailedRetention: cfg.Mail.Outbox.FailedRetention,
 	}
 	if worker.SMS, err = smsSender(cfg.SMS, sender); err != nil {
+		closeStore()
+		return nil, err
+	}
+	if worker.Voice, err = voiceSender(cfg); err != nil {
 		closeStore()
 		return nil, err
 	}
@@ -243,6 +250,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
 		connectors: newConnectorHub(cfg, dirs, st, chain, log, now), metrics: meters,
 		ownsStore: opts.Store == nil}
+	// Manager approval: the store's UsedSet, the page for the managers'
+	// links, and the sender that reads their addresses when mailing.
+	a.Approvals = wireApproval(fs, kit, st, now)
+	worker.Approval = approvalOutbox{dirs: dirs, mail: sender}
 	if err := a.buildHandler(cat, opts); err != nil {
 		closeStore()
 		return nil, err
@@ -281,7 +292,7 @@ func firstNonEmpty(s ...string) string {
 func Directories(cfg *config.Config) (*directory.Set, error) {
 	var dirs []directory.Directory
 	for i, d := range cfg.Directories {
-		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, append(syncExtraAttributes(cfg), approvalAttributes(cfg)...)...)
 		if err != nil {
 			for _, built := range dirs {
 				_ = built.Close()
@@ -345,7 +356,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
 	known := &web.KnownDevices{Devices: a.devices, Secure: secure, Now: a.now}
 	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known,
-		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
+		Approvals: approvalsFace(a.Approvals), Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
 	})

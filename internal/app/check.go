@@ -28,7 +28,7 @@ import (
 // settings have one is not built, so one mistake is reported once.
 // notYetInTheFlow are factor kinds with a package but no path through the
 // recovery flow yet.
-var notYetInTheFlow = []string{"radius", "duo", "yubikey", "oidc", "saml", "certificate", "voice", "manager_approval"}
+var notYetInTheFlow = []string{"radius", "duo", "yubikey", "oidc", "saml", "certificate"}
 
 func Check(cfg *config.Config, known []config.Problem) (problems, warnings []config.Problem) {
 	blocked := func(deps ...string) bool {
@@ -49,7 +49,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 	// The enterprise factors are built and tested against their servers,
 	// but the recovery flow does not drive them end to end yet (multi-round
 	// RADIUS, Duo push polling, the OIDC/SAML callbacks, certificates from
-	// the TLS handshake, voice and manager-approval deliveries): offering
+	// the TLS handshake): offering
 	// one now would strand people half-way, so serve refuses it until it
 	// is wired (issue 12); its section may be prepared already.
 	for i, k := range cfg.Verification.Factors {

@@ -384,6 +384,9 @@ func (e *Enroll) savePending(ctx context.Context, s *store.Session, p *pendingSt
 		if deliver.Channel == "sms" {
 			return r.enqueueSMS(tx, purpose+"_code", deliver.To, r.Composer.SMSCode(s.Language, deliver.Code, r.CodeTTL), now)
 		}
+		if deliver.Channel == channelVoice {
+			return r.enqueueVoice(tx, purpose+"_code", s.Language, deliver.To, deliver.Code, now)
+		}
 		m, err := r.Composer.ResetCode(s.Language, notify.CodeMail{Name: firstNonEmpty(s.DisplayName, s.Login), Code: deliver.Code,
 			ValidFor: r.CodeTTL, RequestIP: s.ClientIP, RequestAt: now, ContinueAt: r.ContinueURL})
 		if err != nil {

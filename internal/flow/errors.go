@@ -48,7 +48,10 @@ const (
 	// CodeAccessRefused: a conditional-access rule refuses the request
 	// (Detail: the rule's message and the help desk).
 	CodeAccessRefused Code = "access_refused"
-	CodeInternal      Code = "internal"
+	// CodeApprovalDenied: the person's manager denied the request; the
+	// flow ended.
+	CodeApprovalDenied Code = "approval_denied"
+	CodeInternal       Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -57,7 +60,7 @@ var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeC
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
 	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
-	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeInternal}
+	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

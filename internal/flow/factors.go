@@ -219,6 +219,9 @@ type delivery struct {
 	to      string
 	mail    notify.Mail
 	sms     string
+	// approval is the request a manager's approval mail asks about,
+	// recorded with it (approval.go).
+	approval *store.ApprovalRequest
 }
 
 // issue challenges f with a factor of the given kind: a real challenge
@@ -335,7 +338,9 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 	}
 	f.ChallengeKind, f.ChallengeEnrollment = string(kind), parts[0].Enrollment
 	f.ChallengeExpiresAt = expires
-	if f.ChallengeExpiresAt.IsZero() || f.ChallengeExpiresAt.After(now.Add(r.Settings.CodeTTL)) {
+	// A manager's approval window is the factor's own (longer than a
+	// code's: a person, not a machine, has to act).
+	if _, approval := fa.(approvalLinker); f.ChallengeExpiresAt.IsZero() || (!approval && f.ChallengeExpiresAt.After(now.Add(r.Settings.CodeTTL))) {
 		f.ChallengeExpiresAt = now.Add(r.Settings.CodeTTL)
 	}
 	f.ChallengesSent++
@@ -355,7 +360,11 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 		case "sms":
 			d.sms = r.Composer.SMSCode(f.Language, send.Code, r.Settings.CodeTTL)
 		default:
-			return nil, fmt.Errorf("factor %s asks for delivery over unknown channel %q", kind, send.Channel)
+			if ok, err := r.composeOther(f, kind, send, &d, now); err != nil {
+				return nil, fmt.Errorf("composing the %s delivery: %w", send.Channel, err)
+			} else if !ok {
+				return nil, fmt.Errorf("factor %s asks for delivery over unknown channel %q", kind, send.Channel)
+			}
 		}
 		out = append(out, d)
 	}
@@ -406,7 +415,9 @@ func decoySecret(k factor.Kind) []byte {
 func (r *Reset) deliver(tx *store.Tx, f *record.Flow, ds []delivery, now time.Time) error {
 	for _, d := range ds {
 		var err error
-		if d.channel == "sms" {
+		if other, oerr := r.enqueueOther(tx, d, now); other {
+			err = oerr
+		} else if d.channel == "sms" {
 			err = r.enqueueSMS(tx, d.kind, d.to, d.sms, now)
 		} else {
 			err = r.enqueueMail(tx, d.kind, d.to, d.mail, now)
@@ -627,6 +638,11 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		return r.status(f), refuse(CodeCodeExpired)
 	}
 	kind := factor.Kind(f.ChallengeKind)
+	if next, handled, err := r.awaitApproval(ctx, f, kind, resp, clientIP, now); handled {
+		return r.status(f), err
+	} else {
+		resp = next
+	}
 	var updated *usedEnrollment
 	good := false
 	refund, e := r.take(ctx, LimitVerify, limitKey(f), clientIP, "")

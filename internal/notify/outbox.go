@@ -54,6 +54,13 @@ type Worker struct {
 	// Sync delivers new passwords to sync targets (channel "sync"; nil:
 	// such messages are given up with a clear error).
 	Sync Sender
+	// Voice places the calls that speak codes (channel "voice"), and
+	// Approval mails a manager their approval request (channel
+	// "manager_approval": the recipient is the manager's DN, resolved to
+	// an address only when sending). nil: such messages are given up with
+	// a clear error.
+	Voice    Sender
+	Approval Sender
 	// Sealer opens sealed outbox fields (SealMessage) before sending.
 	Sealer         Sealer
 	Log            *slog.Logger
@@ -276,6 +283,10 @@ func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 		sender = w.SMS
 	case "sync":
 		sender = w.Sync
+	case "voice":
+		sender = w.Voice
+	case "manager_approval":
+		sender = w.Approval
 	}
 	clear := *m
 	switch err := OpenMessage(w.Sealer, &clear); {

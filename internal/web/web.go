@@ -134,7 +134,7 @@ func HTTPStatus(c flow.Code) int {
 	case flow.CodeDirectoryDown:
 		return http.StatusServiceUnavailable
 	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired,
-		flow.CodeActionNotAllowed, flow.CodeNotEnrolled, flow.CodeAccessRefused:
+		flow.CodeActionNotAllowed, flow.CodeNotEnrolled, flow.CodeAccessRefused, flow.CodeApprovalDenied:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError

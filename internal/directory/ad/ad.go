@@ -578,3 +578,8 @@ func (d *Directory) Ping(ctx context.Context) error { return d.client.Ping(ctx) 
 func (d *Directory) ObserveServers(fn func(server string, err error, failover bool)) {
 	d.client.ObserveServers(fn)
 }
+
+// MailOf reads the mail address of the entry dn (a manager's).
+func (d *Directory) MailOf(ctx context.Context, dn string) (string, error) {
+	return d.client.MailOf(ctx, dn)
+}

@@ -153,7 +153,17 @@ func TwiML(text, code, voice, language string) (string, error) {
 // Call phones to and speaks code (text has one %s for it). The code and
 // the TwiML never appear in errors.
 func (c *Caller) Call(ctx context.Context, to, code, text string) (Call, error) {
-	twiml, err := TwiML(text, code, c.cfg.Voice, c.cfg.Language)
+	return c.CallIn(ctx, to, code, text, "")
+}
+
+// CallIn is Call with the text's language ("de-DE"), so the voice reads a
+// translated text in its own language. A Language in the CallerConfig
+// wins: an operator who set one wants every call in it.
+func (c *Caller) CallIn(ctx context.Context, to, code, text, language string) (Call, error) {
+	if c.cfg.Language != "" {
+		language = c.cfg.Language
+	}
+	twiml, err := TwiML(text, code, c.cfg.Voice, language)
 	if err != nil {
 		return Call{}, err
 	}

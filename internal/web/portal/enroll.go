@@ -445,7 +445,11 @@ func (p *Portal) enrollVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // askFirst are the kinds whose enrollment starts with the person's input.
-func askFirst(k factor.Kind) bool { return k == factor.Email || k == factor.SMS }
+func askFirst(k factor.Kind) bool { return k == factor.Email || k == factor.SMS || k == kindVoice }
+
+// kindVoice is the voice factor (a number confirmed by a call), asked
+// for like a mobile number.
+const kindVoice factor.Kind = "voice"
 
 func (p *Portal) enrollAdd(w http.ResponseWriter, r *http.Request) {
 	pg := p.newEnrollPage(w, r)
@@ -491,7 +495,7 @@ func (p *Portal) enrollAddStart(w http.ResponseWriter, r *http.Request) {
 		if askFirst(kind) && (fe.Code == flow.CodeBadEnrollmentInput || fe.Code == flow.CodeRateLimited) {
 			// Keep what was typed, on the page that asked for it.
 			pg.Error, pg.Kind = p.explainEnroll(pg, fe), string(kind)
-			pg.Value = resp.Values[map[factor.Kind]string{factor.Email: "email", factor.SMS: "phone"}[kind]]
+			pg.Value = resp.Values[map[factor.Kind]string{factor.Email: "email", factor.SMS: "phone", kindVoice: "phone"}[kind]]
 			if v, verr := p.enroll.View(r.Context(), p.sessionToken(r)); verr == nil {
 				pg.View, pg.Name = v, firstOf(v.DisplayName, v.Login)
 			}

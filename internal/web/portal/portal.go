@@ -79,6 +79,9 @@ type Options struct {
 	// Directories lists the directories people may pick from on the start
 	// page (the domain picker); shown when there are several.
 	Directories []string
+	// Approvals serves the page of managers' approval links (/approve);
+	// nil leaves it out.
+	Approvals Approvals
 }
 
 // Portal serves the HTML pages.
@@ -100,7 +103,7 @@ func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web
 		b, _ := json.Marshal(v)
 		return string(b)
 	}}
-	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox"} {
+	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve"} {
 		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -141,6 +144,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /demo/mailbox.json", p.mailboxJSON)
 	}
 	// Everything else: a page that says so, in the person's language.
+	p.registerApprove(mux)
 	mux.HandleFunc("/", p.notFound)
 }
 
@@ -196,7 +200,9 @@ type page struct {
 	Sync        []syncView
 	SyncPending bool
 	SyncFailed  bool
-	printer     i18n.Printer
+	// Approval is the request on the manager's approval page.
+	Approval *approvalPage
+	printer  i18n.Printer
 }
 
 // question is one field of a question factor's prompt.
@@ -462,6 +468,9 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		p.opts.KnownDevices.Remember(w)
 	}
 	switch {
+	case st.State == flow.StateChallenged:
+		// Still waiting (a manager's approval): the same page again.
+		http.Redirect(w, r, "/reset/code", http.StatusSeeOther)
 	case st.State == flow.StateChoose:
 		http.Redirect(w, r, "/reset/choose?more=1", http.StatusSeeOther)
 	case st.Action == flow.ActionUnlock:

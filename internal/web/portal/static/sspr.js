@@ -269,3 +269,13 @@
     print.addEventListener("click", function () { window.print(); });
   }
 })();
+// Waiting for a manager's approval: ask again every few seconds, as the
+// "check now" button does without scripts (the server counts no attempt
+// while nobody has decided).
+(function () {
+  "use strict";
+  var form = document.getElementById("approval-wait");
+  if (!form) { return; }
+  var every = parseInt(form.getAttribute("data-poll"), 10) || 5000;
+  window.setTimeout(function () { form.submit(); }, every);
+})();
