@@ -465,7 +465,12 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		v, _ := e.view(ctx, s)
 		return v, refuse(CodeCodeInvalid)
 	}
+	resp = withField(resp, p.Prompt)
 	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
+	if next, more := continuation(err); more {
+		refund() // another round (rounds.go): no answer yet
+		return e.continuePending(ctx, s, p, next)
+	}
 	switch {
 	case err == nil:
 		ok = true
@@ -611,7 +616,12 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
+	resp = withField(resp, p.Prompt)
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
+	if next, more := continuation(err); more {
+		refund() // another round (rounds.go): no answer yet
+		return e.continuePending(ctx, s, p, next)
+	}
 	if err != nil {
 		v, _ := e.view(ctx, s)
 		switch {

@@ -47,7 +47,7 @@ func TestPushApproveDenyTimeout(t *testing.T) {
 		want    error
 	}{
 		"approve":     {duotest.Approve, nil},
-		"deny":        {duotest.Deny, factor.ErrWrongResponse},
+		"deny":        {duotest.Deny, duo.ErrPushDenied},
 		"duo timeout": {duotest.Timeout, duo.ErrPushTimeout},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -155,6 +155,10 @@ type ContinueError struct {
 
 func (e *ContinueError) Error() string { return ErrContinue.Error() }
 
+// Next is the challenge to show next. Callers that must not import this
+// package find it with errors.As(err, &interface{ Next() factor.Challenge }).
+func (e *ContinueError) Next() factor.Challenge { return e.Challenge }
+
 // Unwrap makes errors.Is(err, ErrContinue) true.
 func (e *ContinueError) Unwrap() error { return ErrContinue }
 
