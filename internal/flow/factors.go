@@ -652,7 +652,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 		var st Status
 		var err error
 		var done bool
-		if st, err, done, reason = r.round(ctx, f, kind, &note, clientIP, refund, now); done {
+		if st, done, reason, err = r.round(ctx, f, kind, &note, clientIP, refund, now); done {
 			return st, err
 		}
 	}

@@ -168,26 +168,26 @@ func sleep(ctx context.Context, d time.Duration) {
 // is true when the step is answered here (a continuation, an unavailable
 // server); otherwise the answer is wrong, with reason (possibly empty) to
 // explain it.
-func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, note *roundNote, clientIP string, refund func(), now time.Time) (st Status, err error, done bool, reason string) {
+func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, note *roundNote, clientIP string, refund func(), now time.Time) (st Status, done bool, reason string, err error) {
 	if note.err == nil {
-		return Status{}, nil, false, ""
+		return Status{}, false, "", nil
 	}
 	if errors.Is(note.err, errDecoyUnavailable) {
 		refund()
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 			return r.Audit.Append(tx, r.event(f, "verify", clientIP, audit.Failure, "factor_unavailable"))
 		})
-		return r.status(f), &Error{Code: CodeFactorUnavailable}, true, ""
+		return r.status(f), true, "", &Error{Code: CodeFactorUnavailable}
 	}
 	if note.decoy {
-		return Status{}, nil, false, reasonOf(kind, note.err)
+		return Status{}, false, reasonOf(kind, note.err), nil
 	}
 	if next, ok := continuation(note.err); ok {
 		st, err := r.continueRound(ctx, f, kind, note.part, next, clientIP, now)
 		if err == nil {
 			refund()
 		}
-		return st, err, true, ""
+		return st, true, "", err
 	}
 	if !wrongAnswer(note.err) {
 		// The factor's server could not be asked: nobody's wrong answer.
@@ -199,9 +199,9 @@ func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, not
 			ev.Detail = map[string]any{"factor": string(kind)}
 			return r.Audit.Append(tx, ev)
 		})
-		return r.status(f), &Error{Code: CodeFactorUnavailable, Err: note.err}, true, ""
+		return r.status(f), true, "", &Error{Code: CodeFactorUnavailable, Err: note.err}
 	}
-	return Status{}, nil, false, reasonOf(kind, note.err)
+	return Status{}, false, reasonOf(kind, note.err), nil
 }
 
 // continueRound stores the factor's next challenge with the flow: the
