@@ -465,7 +465,7 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		v, _ := e.view(ctx, s)
 		return v, refuse(CodeCodeInvalid)
 	}
-	resp = withField(resp, p.Prompt)
+	resp = withField(target.Kind, resp, p.Prompt)
 	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
 	if next, more := continuation(err); more {
 		refund() // another round (rounds.go): no answer yet
@@ -616,7 +616,7 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
-	resp = withField(resp, p.Prompt)
+	resp = withField(factor.Kind(p.Kind), resp, p.Prompt)
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
 	if next, more := continuation(err); more {
 		refund() // another round (rounds.go): no answer yet

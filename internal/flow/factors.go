@@ -785,7 +785,7 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 	if fa == nil || err != nil {
 		return false, nil, nil
 	}
-	resp = withField(resp, ch.Prompt)
+	resp = withField(kind, resp, ch.Prompt)
 	user, available, fe := r.lookup(ctx, f, ch)
 	if fe != nil {
 		r.log().Warn("looking the user up again failed during verification", "err", fe.Err)

@@ -11,6 +11,7 @@ import (
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/factor/duo"
+	"github.com/sspr/sspr/internal/factor/radius"
 	"github.com/sspr/sspr/internal/factor/yubikey"
 	"github.com/sspr/sspr/internal/flow/record"
 	"github.com/sspr/sspr/internal/store"
@@ -120,12 +121,17 @@ func reasonOf(kind factor.Kind, err error) string {
 	return ""
 }
 
+// typedCode are the kinds whose one typed answer may come as a plain
+// "code". Not every prompt's field may be typed: a certificate comes from
+// the TLS handshake, a manager's decision from the signed link.
+var typedCode = map[factor.Kind]bool{radius.Kind: true, duo.Kind: true, yubikey.Kind: true}
+
 // withField copies a plain "code" answer to the value the prompt names
-// ("otp", "passcode"), so the API's code field and the agent's one text
-// answer work for every factor.
-func withField(resp factor.Response, prompt map[string]any) factor.Response {
+// ("otp", "passcode") for the typedCode kinds, so the API's code field and
+// the agent's one text answer work for them.
+func withField(kind factor.Kind, resp factor.Response, prompt map[string]any) factor.Response {
 	field, _ := prompt["field"].(string)
-	if field == "" || field == "code" || resp.Values[field] != "" || resp.Values["code"] == "" {
+	if !typedCode[kind] || field == "" || field == "code" || resp.Values[field] != "" || resp.Values["code"] == "" {
 		return resp
 	}
 	values := maps.Clone(resp.Values)
