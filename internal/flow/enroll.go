@@ -482,7 +482,7 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		// person's failure.
 		refund()
 		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+		return SessionView{}, &Error{Code: CodeFactorUnavailable, Err: err}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
@@ -638,7 +638,7 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		// The factor could not check: not the person's failure.
 		refund()
 		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
-		return v, &Error{Code: CodeInternal, Err: err}
+		return v, &Error{Code: CodeFactorUnavailable, Err: err}
 	}
 	refund()
 	en.ID = newID()
