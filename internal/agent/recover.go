@@ -226,7 +226,7 @@ func (r *Recovery) answer(ctx context.Context, st Status) (Status, error) {
 		if st.Factor == "duo" && strings.EqualFold(strings.TrimSpace(code), "push") {
 			// The answer waits until the phone answers (or the push times out).
 			r.say(false, r.Texts.T("duo_push_wait"))
-			next, err = r.Client.VerifyAnswers(ctx, st.FlowID, map[string]string{"method": "push"})
+			next, err = r.Client.VerifyPush(ctx, st.FlowID)
 		} else {
 			next, err = r.Client.VerifyCode(ctx, st.FlowID, strings.ReplaceAll(code, " ", ""))
 		}
