@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sspr/sspr/internal/agent"
 	"github.com/sspr/sspr/internal/directory/demo"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/factor/duo/duotest"
@@ -322,5 +323,45 @@ func TestRoundsStrangersSeeTheSameFirstChallenge(t *testing.T) {
 	}
 	if yk.RequestCount() != requests || duoSrv.Pushes() != pushes {
 		t.Fatal("a challenge reached a server")
+	}
+}
+
+// TestRoundsAgentRadiusChallenge: the login-screen conversation resets a
+// password with a RADIUS passcode, shows the server's Access-Challenge
+// question and answers it (real FreeRADIUS).
+func TestRoundsAgentRadiusChallenge(t *testing.T) {
+	env := freeRADIUSEnv(t)
+	user := env["CHALLENGE_USER"]
+	dir, srv := startRoundsDirectory(t, user)
+	in := start(t, dir, radiusYAML(env["ADDR"], env["SECRET"]))
+	newPW := "Quartz-Agent-5521"
+	passcodes := 0
+	conv := &scripted{}
+	conv.answer = func(prompt string) (string, error) {
+		switch {
+		case strings.HasPrefix(prompt, "Type 1 to choose a new password"), strings.HasPrefix(prompt, "Type the number of your choice"):
+			return "1", nil
+		case strings.HasPrefix(prompt, "Enter the passcode from your security token"):
+			passcodes++
+			if passcodes == 1 {
+				return env["CHALLENGE_PASSWORD"], nil
+			}
+			return env["CHALLENGE_CODE"], nil
+		case strings.HasPrefix(prompt, "New password"), strings.HasPrefix(prompt, "Type the new password again"):
+			return newPW, nil
+		}
+		return "", fmt.Errorf("unexpected prompt %q", prompt)
+	}
+	rec := &agent.Recovery{Client: agentClient(t, in), Conv: conv, Texts: agent.TextsFor("en_US.UTF-8"), HelpDesk: "call 555-0100"}
+	res := rec.Run(context.Background(), user, "")
+	text := strings.Join(conv.transcript, "\n")
+	if res.Outcome != agent.OutcomeOK || res.Password != newPW || passcodes != 2 {
+		t.Fatalf("outcome %q after %d passcodes; transcript:\n%s", res.Outcome, passcodes, text)
+	}
+	if !strings.Contains(text, "SAY Your token server asks: ") {
+		t.Errorf("the server's question was not shown:\n%s", text)
+	}
+	if err := bindAs(t, srv, user, newPW); err != nil {
+		t.Fatalf("the directory refuses the new password: %v", err)
 	}
 }
