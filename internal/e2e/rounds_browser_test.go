@@ -14,7 +14,8 @@ import (
 // TestRoundsPortalInChromium: the portal in headless Chromium with RADIUS,
 // Duo and YubiKey: a YubiKey enrolled by one touch, a reset through a real
 // FreeRADIUS Access-Challenge, a Duo push approved, the YubiKey prompt,
-// and the RADIUS and Duo user-name enrollment pages. Screenshots go to
+// and the RADIUS and Duo user-name enrollment pages (with JavaScript off,
+// a Duo push enrolled by a plain form). Screenshots go to
 // $SSPR_SCREENSHOTS (rounds-*.png).
 func TestRoundsPortalInChromium(t *testing.T) {
 	env := freeRADIUSEnv(t)
@@ -115,8 +116,9 @@ func TestRoundsPortalInChromium(t *testing.T) {
 	// The user-name enrollment pages (enroll: true).
 	in2 := start(t, dir, fmt.Sprintf(strings.Replace(strings.Replace(cfg, "    retries: -1\n", "    retries: -1\n    enroll: true\n", 1),
 		"  yubikey:\n", "    enroll: true\n  yubikey:\n", 1), env["ADDR"], env["SECRET"]))
-	ctx2 := newBrowserCtx(t)
-	ctx = ctx2
+	// This half without JavaScript: plain forms do it all.
+	ctx = newBrowserCtx(t)
+	must(chromedp.Do(ctx, disableScripts))
 	must(chromedp.Do(ctx, chromedp.Navigate(in2.URL+"/enroll"), chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("login"), "enroller"), chromedp.SendKeys(chromedp.ID("password"), roundsOldPassword),
 		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("add-radius")),
