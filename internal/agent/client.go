@@ -172,6 +172,21 @@ func (c *Client) VerifyCode(ctx context.Context, flowID, code string) (Status, e
 	return c.step(ctx, "/api/v1/reset/verify", flowID, map[string]any{"code": code})
 }
 
+// PushWait bounds a Duo push call: the server answers only once the phone
+// did (or verification.duo.push_timeout passed), longer than other calls.
+const PushWait = 2 * time.Minute
+
+// VerifyPush asks for a Duo push and waits for the phone's answer.
+func (c *Client) VerifyPush(ctx context.Context, flowID string) (Status, error) {
+	long := *c
+	if c.HTTP != nil && c.HTTP.Timeout > 0 && c.HTTP.Timeout < PushWait {
+		h := *c.HTTP
+		h.Timeout = PushWait
+		long.HTTP = &h
+	}
+	return long.step(ctx, "/api/v1/reset/verify", flowID, map[string]any{"response": map[string]string{"method": "push"}})
+}
+
 // VerifyAnswers answers questions ("answer.<id>" → answer).
 func (c *Client) VerifyAnswers(ctx context.Context, flowID string, answers map[string]string) (Status, error) {
 	return c.step(ctx, "/api/v1/reset/verify", flowID, map[string]any{"response": answers})

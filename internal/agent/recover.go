@@ -46,7 +46,7 @@ type Recovery struct {
 }
 
 // textFactors are the factor kinds a text conversation can complete.
-var textFactors = []string{"email", "sms", "totp", "backup_codes", "questions", "attributes"}
+var textFactors = []string{"email", "sms", "totp", "backup_codes", "questions", "attributes", "radius", "duo", "yubikey"}
 
 // errStop ends the conversation; the reason was already shown.
 var errStop = errors.New("stopped")
@@ -212,6 +212,10 @@ func (r *Recovery) answer(ctx context.Context, st Status) (Status, error) {
 		if strings.HasPrefix(prompt, "enter_code.") {
 			prompt = r.Texts.T("enter_code")
 		}
+		if msg, _ := st.Prompt["server_message"].(string); msg != "" {
+			// A RADIUS server asks for one more answer (another round).
+			r.say(false, r.Texts.T("server_says", msg))
+		}
 		code, aerr := r.ask(true, prompt)
 		if aerr != nil {
 			return st, aerr
@@ -219,9 +223,20 @@ func (r *Recovery) answer(ctx context.Context, st Status) (Status, error) {
 		if code == "" {
 			return r.moreOptions(ctx, st)
 		}
-		next, err = r.Client.VerifyCode(ctx, st.FlowID, strings.ReplaceAll(code, " ", ""))
+		if st.Factor == "duo" && strings.EqualFold(strings.TrimSpace(code), "push") {
+			// The answer waits until the phone answers (or the push times out).
+			r.say(false, r.Texts.T("duo_push_wait"))
+			next, err = r.Client.VerifyPush(ctx, st.FlowID)
+		} else {
+			next, err = r.Client.VerifyCode(ctx, st.FlowID, strings.ReplaceAll(code, " ", ""))
+		}
 	}
 	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "factor_unavailable" {
+		// The factor's server did not answer: nothing counted; offer the rest.
+		r.say(true, ae.Message)
+		return r.moreOptions(ctx, st)
+	}
 	if errors.As(err, &ae) && ae.Code == "code_invalid" {
 		// A wrong answer: say so (with the tries left) and ask again.
 		r.say(true, ae.Message)

@@ -28,7 +28,7 @@ import (
 // settings have one is not built, so one mistake is reported once.
 // notYetInTheFlow are factor kinds with a package but no path through the
 // recovery flow yet.
-var notYetInTheFlow = []string{"radius", "duo", "yubikey", "oidc", "saml", "certificate"}
+var notYetInTheFlow = []string{"oidc", "saml", "certificate"}
 
 func Check(cfg *config.Config, known []config.Problem) (problems, warnings []config.Problem) {
 	blocked := func(deps ...string) bool {

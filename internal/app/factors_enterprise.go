@@ -1,10 +1,13 @@
 package app
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,15 +35,23 @@ func enterpriseFactor(cfg *config.Config, k factor.Kind, key []byte, now func() 
 			Timeout: r.Timeout, Retries: r.Retries, Enroll: r.Enroll, UsernameAttribute: r.UsernameAttribute, Clock: now})
 	case duo.Kind:
 		d := v.Duo
+		client, cerr := trustingClient(d.CAFile, duo.DefaultTimeout)
+		if cerr != nil {
+			return nil, true, cerr
+		}
 		f, err = duo.New(duo.Config{Host: d.APIHost, IntegrationKey: d.IntegrationKey, SecretKey: d.SecretKey.Value, Methods: d.Methods,
-			Enroll: d.Enroll, UsernameAttribute: d.UsernameAttribute, PushTimeout: d.PushTimeout, Clock: now})
+			Enroll: d.Enroll, UsernameAttribute: d.UsernameAttribute, PushTimeout: d.PushTimeout, HTTPClient: client, Clock: now})
 	case yubikey.Kind:
 		y := v.YubiKey
 		apiKey, derr := base64.StdEncoding.DecodeString(y.APIKey.Value)
 		if derr != nil {
 			return nil, true, fmt.Errorf("api_key is not base64: %w", derr)
 		}
-		f, err = yubikey.New(yubikey.Config{Servers: y.Servers, ClientID: y.ClientID, APIKey: apiKey, Clock: now})
+		client, cerr := trustingClient(y.CAFile, yubikey.DefaultTimeout)
+		if cerr != nil {
+			return nil, true, cerr
+		}
+		f, err = yubikey.New(yubikey.Config{Servers: y.Servers, ClientID: y.ClientID, APIKey: apiKey, HTTPClient: client, Clock: now})
 	case oidc.Kind:
 		o := v.OIDC
 		f, err = oidc.New(oidc.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value, RedirectURL: o.RedirectURL,
@@ -78,6 +89,44 @@ func enterpriseFactor(cfg *config.Config, k factor.Kind, key []byte, now func() 
 		return nil, false, nil
 	}
 	return f, true, err
+}
+
+// trustingClient is an HTTP client for a factor's HTTPS server that also
+// trusts the CAs in caFile (none: the system's only, nil client).
+func trustingClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t, Timeout: timeout}, nil
+}
+
+// writeTimeout is the server's write timeout: long enough for the longest
+// step, a Duo push waiting for its answer.
+func writeTimeout(cfg *config.Config) time.Duration {
+	const base = 60 * time.Second
+	if !slices.Contains(cfg.Verification.Factors, string(duo.Kind)) {
+		return base
+	}
+	push := cfg.Verification.Duo.PushTimeout
+	if push == 0 {
+		push = duo.DefaultPushTimeout
+	}
+	// preauth, auth and the last poll, each up to duo.DefaultTimeout, and
+	// the step's padding.
+	return max(base, push+3*duo.DefaultTimeout+cfg.Reset.StepMinDuration+5*time.Second)
 }
 
 // certPool reads PEM certificate files.

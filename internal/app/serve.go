@@ -71,7 +71,7 @@ func Serve(ctx context.Context, first *App, ln net.Listener, reloads <-chan stru
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveCurrent(&cur, w, r) }),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout(cfg), // a Duo push may wait longer
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

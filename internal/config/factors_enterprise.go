@@ -32,6 +32,9 @@ type DuoFactor struct {
 	Enroll            bool          `yaml:"enroll"`
 	UsernameAttribute string        `yaml:"username_attribute"`
 	PushTimeout       time.Duration `yaml:"push_timeout"`
+	// CAFile is a PEM file of CAs trusted for api_host besides the
+	// system's (a TLS-inspecting proxy; tests).
+	CAFile string `yaml:"ca_file"`
 }
 
 // YubiKeyFactor configures the YubiKey OTP factor.
@@ -41,6 +44,9 @@ type YubiKeyFactor struct {
 	ClientID string   `yaml:"client_id"`
 	// APIKey is the base64 key Yubico issued with the client ID.
 	APIKey Secret `yaml:"api_key"`
+	// CAFile is a PEM file of CAs trusted for the servers besides the
+	// system's (an own yubikey-val behind a private CA).
+	CAFile string `yaml:"ca_file"`
 }
 
 // OIDCFactor configures an OpenID Connect provider as a factor.

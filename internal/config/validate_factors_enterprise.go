@@ -55,9 +55,10 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 	}
 	if on("duo") {
 		d := v.Duo
-		if d.APIHost == "" || strings.ContainsAny(d.APIHost, "/:?# ") {
+		if d.APIHost == "" || strings.ContainsAny(d.APIHost, "/?# ") || !validHostPort(d.APIHost) {
 			p.addf("verification.duo.api_host", "%q is not a host name like api-XXXXXXXX.duosecurity.com", d.APIHost)
 		}
+		checkFile(p, "verification.duo.ca_file", d.CAFile)
 		if len(d.IntegrationKey) < 10 {
 			p.add("verification.duo.integration_key", "is required (from the Duo Admin Panel)")
 		}
@@ -83,6 +84,7 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 				p.addf(fmt.Sprintf("verification.yubikey.servers[%d]", i), "%q is not an https URL", s)
 			}
 		}
+		checkFile(p, "verification.yubikey.ca_file", y.CAFile)
 		if y.ClientID == "" {
 			p.add("verification.yubikey.client_id", "is required (from upgrade.yubico.com/getapikey, or your own validation server)")
 		}
@@ -180,4 +182,14 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 			p.add("verification.required", "with manager approval offered, require at least 2 factors: an approval is never the only proof")
 		}
 	}
+}
+
+// validHostPort accepts a host name, or host:port (a Duo API host is a
+// plain name; a port serves proxies and test servers).
+func validHostPort(s string) bool {
+	if !strings.Contains(s, ":") {
+		return true
+	}
+	h, port, err := net.SplitHostPort(s)
+	return err == nil && h != "" && port != ""
 }

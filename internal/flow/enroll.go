@@ -468,7 +468,12 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		v, _ := e.view(ctx, s)
 		return v, refuse(CodeCodeInvalid)
 	}
+	resp = withField(target.Kind, resp, p.Prompt)
 	upd, err = fa.Verify(ctx, subject, target.Enrollment, p.State, resp)
+	if next, more := continuation(err); more {
+		refund() // another round (rounds.go): no answer yet
+		return e.continuePending(ctx, s, p, next)
+	}
 	switch {
 	case err == nil:
 		ok = true
@@ -480,7 +485,7 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		// person's failure.
 		refund()
 		r.log().Error("a factor failed to verify at step-up", "factor", target.Kind, "err", err)
-		return SessionView{}, &Error{Code: CodeInternal, Err: err}
+		return SessionView{}, &Error{Code: CodeFactorUnavailable, Err: err}
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if ok {
@@ -614,7 +619,12 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 			ClientIP: s.ClientIP, Detail: map[string]any{"factor": p.Kind}}, LimitVerify, fe, true)
 		return SessionView{}, refuse(CodeCodeInvalid)
 	}
+	resp = withField(factor.Kind(p.Kind), resp, p.Prompt)
 	en, err := fa.FinishEnroll(ctx, subject, p.State, resp)
+	if next, more := continuation(err); more {
+		refund() // another round (rounds.go): no answer yet
+		return e.continuePending(ctx, s, p, next)
+	}
 	if err != nil {
 		v, _ := e.view(ctx, s)
 		switch {
@@ -631,7 +641,7 @@ func (e *Enroll) Finish(ctx context.Context, token string, resp factor.Response,
 		// The factor could not check: not the person's failure.
 		refund()
 		r.log().Error("a factor failed to finish an enrollment", "factor", p.Kind, "err", err)
-		return v, &Error{Code: CodeInternal, Err: err}
+		return v, &Error{Code: CodeFactorUnavailable, Err: err}
 	}
 	refund()
 	en.ID = newID()

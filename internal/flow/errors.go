@@ -51,7 +51,11 @@ const (
 	// CodeApprovalDenied: the person's manager denied the request; the
 	// flow ended.
 	CodeApprovalDenied Code = "approval_denied"
-	CodeInternal       Code = "internal"
+	// CodeFactorUnavailable: the service behind a factor (a RADIUS, Duo or
+	// Yubico server) did not answer or could not be trusted; nobody's
+	// wrong answer, so no attempt is counted (rounds.go).
+	CodeFactorUnavailable Code = "factor_unavailable"
+	CodeInternal          Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -60,7 +64,7 @@ var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeC
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
 	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
-	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeInternal}
+	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeFactorUnavailable, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {
@@ -79,6 +83,10 @@ type Error struct {
 	// Detail is shown with the refusal (CodeAccessRefused: the rule's
 	// message and the help desk).
 	Detail string
+	// Reason is a finer cause of CodeCodeInvalid that faces explain in
+	// plain words (flow.code_invalid.<reason>): push_denied, push_timeout,
+	// replayed (rounds.go).
+	Reason string
 	// Err is the underlying cause, for logs only.
 	Err error
 }

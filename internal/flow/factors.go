@@ -645,10 +645,11 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 	}
 	var updated *usedEnrollment
 	good := false
+	var note roundNote
 	refund, e := r.take(ctx, LimitVerify, limitKey(f), clientIP, "")
 	if e == nil {
 		var down *Error
-		good, updated, down = r.check(ctx, f, kind, resp)
+		good, updated, down = r.check(ctx, f, kind, resp, &note)
 		if down != nil {
 			// The directory could not be asked: that is nobody's wrong
 			// answer. Nothing is counted, the challenge stays, and the
@@ -658,6 +659,17 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 				return r.Audit.Append(tx, r.event(f, "verify", clientIP, audit.Failure, "directory_unavailable"))
 			})
 			return r.status(f), down
+		}
+	}
+	reason := ""
+	if e == nil && !good {
+		// Another round, a server that cannot be asked, or a wrong answer
+		// worth explaining (rounds.go).
+		var st Status
+		var err error
+		var done bool
+		if st, done, reason, err = r.round(ctx, f, kind, &note, clientIP, refund, now); done {
+			return st, err
 		}
 	}
 	// The first factor verified: now, and not before, the person's policy
@@ -748,7 +760,7 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 				stepErr = refuse(CodeTooManyAttempts)
 				ev.Outcome, ev.Reason = audit.Denied, "too_many_attempts"
 			} else {
-				stepErr = &Error{Code: CodeCodeInvalid, AttemptsLeft: left}
+				stepErr = &Error{Code: CodeCodeInvalid, AttemptsLeft: left, Reason: reason}
 			}
 		}
 		if err := tx.UpdateFlow(f); err != nil {
@@ -781,12 +793,15 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 // the same work: the same directory and store reads, and the factor asked
 // against a decoy enrollment of the same cost (an Argon2id hash for backup
 // codes and questions, a TOTP window), so the time taken does not tell.
-func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, resp factor.Response) (bool, *usedEnrollment, *Error) {
+//
+// note records what a failed answer said besides "wrong" (rounds.go).
+func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, resp factor.Response, note *roundNote) (bool, *usedEnrollment, *Error) {
 	fa := r.Factors[kind]
 	ch, err := r.openChallenge(f)
 	if fa == nil || err != nil {
 		return false, nil, nil
 	}
+	resp = withField(kind, resp, ch.Prompt)
 	user, available, fe := r.lookup(ctx, f, ch)
 	if fe != nil {
 		r.log().Warn("looking the user up again failed during verification", "err", fe.Err)
@@ -805,6 +820,7 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 		} else {
 			_, _ = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
 		}
+		r.decoyRound(ctx, fa, resp, note)
 		return false, nil, nil
 	}
 	covered := func(e *enrolled) bool {
@@ -832,14 +848,18 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 		}
 		return false, nil, nil
 	}
-	for _, p := range parts {
+	for i, p := range parts {
 		for _, e := range available {
 			if e.ID != p.Enrollment || e.Kind != kind {
 				continue
 			}
+			began := r.mono()
 			upd, err := fa.Verify(ctx, subject, e.Enrollment, p.State, resp)
 			if err != nil {
-				r.logVerifyError(kind, err)
+				if _, more := continuation(err); !more && wrongAnswer(err) {
+					r.logVerifyError(kind, err)
+				}
+				note.err, note.part, note.took = err, i, r.mono().Sub(began)
 				continue
 			}
 			return true, used(e, upd), nil

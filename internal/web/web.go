@@ -131,7 +131,7 @@ func HTTPStatus(c flow.Code) int {
 		return http.StatusUnprocessableEntity
 	case flow.CodeTooManyAttempts, flow.CodeTooManyCodes, flow.CodeRateLimited, flow.CodeTooManyResets:
 		return http.StatusTooManyRequests
-	case flow.CodeDirectoryDown:
+	case flow.CodeDirectoryDown, flow.CodeFactorUnavailable:
 		return http.StatusServiceUnavailable
 	case flow.CodeResetNotPermitted, flow.CodeAccountDisabled, flow.CodeProtectedAccount, flow.CodeStepUpRequired,
 		flow.CodeActionNotAllowed, flow.CodeNotEnrolled, flow.CodeAccessRefused, flow.CodeApprovalDenied:
@@ -147,6 +147,8 @@ type Message struct {
 	Message string `json:"message"`
 	// AttemptsLeft is set when a wrong code was given.
 	AttemptsLeft int `json:"attempts_left,omitempty"`
+	// Reason says why an answer did not count (flow.Error.Reason).
+	Reason string `json:"reason,omitempty"`
 	// Rules lists the directory's rules the password broke.
 	Rules []Rule `json:"rules,omitempty"`
 }
@@ -166,7 +168,12 @@ func Explain(cat *i18n.Catalogue, lang string, e *flow.Error) Message {
 	case e.Code == flow.CodeCodeInvalid && e.AttemptsLeft == 0:
 		id = "flow.code_invalid_plain" // no attempt count applies (enrollment)
 	}
-	m := Message{Code: string(e.Code), Message: cat.T(lang, id, "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft}
+	if e.Reason != "" && e.Code == flow.CodeCodeInvalid {
+		// A plainer headline: the push was denied, not answered, the OTP
+		// was used before.
+		id = "flow.code_invalid." + e.Reason
+	}
+	m := Message{Code: string(e.Code), Message: cat.T(lang, id, "attempts", e.AttemptsLeft), AttemptsLeft: e.AttemptsLeft, Reason: e.Reason}
 	if e.Detail != "" {
 		// The configuration's own words (an access rule's message and the
 		// help desk), after the catalogue's headline.

@@ -278,6 +278,25 @@ func (f *Factor) Verify(ctx context.Context, _ factor.Subject, e factor.Enrollme
 // answered a push in time.
 var ErrPushTimeout = errors.New("duo: the push was not answered in time")
 
+// ErrPushDenied is wrapped (with factor.ErrWrongResponse) when the person
+// denied the push on their phone.
+var ErrPushDenied = errors.New("duo: the push was denied")
+
+// DecoyWait is how long a real verification of resp may take at most
+// when nobody answers: a push waits up to the push timeout, a passcode
+// not at all. The flow makes a decoy's push take as long, so that a push
+// for a stranger looks like one nobody answered.
+func (f *Factor) DecoyWait(resp factor.Response) time.Duration {
+	method := resp.Values["method"]
+	if method == "" && resp.Values["passcode"] == "" {
+		method = MethodPush
+	}
+	if method == MethodPush && slices.Contains(f.cfg.Methods, MethodPush) {
+		return f.cfg.PushTimeout
+	}
+	return 0
+}
+
 func (f *Factor) authenticate(ctx context.Context, user string, resp factor.Response) error {
 	method := resp.Values["method"]
 	if method == "" {
@@ -336,7 +355,7 @@ func (f *Factor) authenticate(ctx context.Context, user string, resp factor.Resp
 			if st.Status == "timeout" {
 				return fmt.Errorf("%w: %w", factor.ErrWrongResponse, ErrPushTimeout)
 			}
-			return factor.ErrWrongResponse
+			return fmt.Errorf("%w: %w", factor.ErrWrongResponse, ErrPushDenied)
 		}
 		select {
 		case <-ctx.Done():

@@ -47,7 +47,7 @@ func TestPushApproveDenyTimeout(t *testing.T) {
 		want    error
 	}{
 		"approve":     {duotest.Approve, nil},
-		"deny":        {duotest.Deny, factor.ErrWrongResponse},
+		"deny":        {duotest.Deny, duo.ErrPushDenied},
 		"duo timeout": {duotest.Timeout, duo.ErrPushTimeout},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -211,5 +211,23 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		if _, err := duo.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// DecoyWait: a push (asked for, or the default without a passcode) may
+// take the push timeout; a passcode, or push when it is not offered, not.
+func TestDecoyWait(t *testing.T) {
+	f, _ := setup(t, func(c *duo.Config) { c.PushTimeout = 7 * time.Second })
+	for resp, want := range map[string]time.Duration{"push": 7 * time.Second, "": 7 * time.Second, "passcode": 0} {
+		if got := f.DecoyWait(factor.Response{Values: map[string]string{"method": resp}}); got != want {
+			t.Errorf("method %q: %v, want %v", resp, got, want)
+		}
+	}
+	if got := f.DecoyWait(factor.Response{Values: map[string]string{"passcode": "123456"}}); got != 0 {
+		t.Errorf("a passcode: %v", got)
+	}
+	p, _ := setup(t, func(c *duo.Config) { c.Methods = []string{duo.MethodPasscode} })
+	if got := p.DecoyWait(factor.Response{Values: map[string]string{"method": "push"}}); got != 0 {
+		t.Errorf("push not offered: %v", got)
 	}
 }

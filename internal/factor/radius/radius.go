@@ -155,16 +155,27 @@ type ContinueError struct {
 
 func (e *ContinueError) Error() string { return ErrContinue.Error() }
 
+// Next is the challenge to show next. Callers that must not import this
+// package find it with errors.As(err, &interface{ Next() factor.Challenge }).
+func (e *ContinueError) Next() factor.Challenge { return e.Challenge }
+
 // Unwrap makes errors.Is(err, ErrContinue) true.
 func (e *ContinueError) Unwrap() error { return ErrContinue }
 
 // prompt is the same for every person, real or decoy: a stranger learns
 // nothing from it.
+//
+// After an Access-Challenge the prompt also carries server_message: the
+// server's own words, which faces show as they are (a first prompt never
+// has one, for anybody).
 func prompt(message string) map[string]any {
+	p := map[string]any{"field": "code", "input": "password", "message": message}
 	if message == "" {
-		message = "Enter the passcode from your security token."
+		p["message"] = "Enter the passcode from your security token."
+	} else {
+		p["server_message"] = message
 	}
-	return map[string]any{"field": "code", "input": "password", "message": message}
+	return p
 }
 
 // BeginEnroll takes the person's RADIUS user name (input "username") and

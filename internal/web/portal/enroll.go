@@ -64,6 +64,9 @@ type promptView struct {
 	Raw map[string]any
 	// To is a masked destination a code went to.
 	To string
+	// ServerMessage is a RADIUS server's own words after an
+	// Access-Challenge (shown as they are).
+	ServerMessage string
 	// CodeLength is the number of characters of the code asked for.
 	CodeLength int
 	// QR, Secret, URI, Issuer, Account: a new authenticator app.
@@ -281,6 +284,7 @@ func readPrompt(pg *enrollPage, kind factor.Kind, prompt map[string]any) promptV
 		return 0
 	}
 	pv.To = str("to")
+	pv.ServerMessage = str("server_message")
 	pv.CodeLength = max(num("length"), num("code_length"))
 	pv.Issuer, pv.Account = str("issuer"), str("account")
 	if qr := str("qr_png"); strings.HasPrefix(qr, "data:image/png;base64,") {
@@ -445,7 +449,10 @@ func (p *Portal) enrollVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // askFirst are the kinds whose enrollment starts with the person's input.
-func askFirst(k factor.Kind) bool { return k == factor.Email || k == factor.SMS || k == kindVoice }
+// RADIUS and Duo ask for the person's user name there (rounds.go).
+func askFirst(k factor.Kind) bool {
+	return k == factor.Email || k == factor.SMS || k == kindVoice || asksUsername(k)
+}
 
 // kindVoice is the voice factor (a number confirmed by a call), asked
 // for like a mobile number.
@@ -495,7 +502,7 @@ func (p *Portal) enrollAddStart(w http.ResponseWriter, r *http.Request) {
 		if askFirst(kind) && (fe.Code == flow.CodeBadEnrollmentInput || fe.Code == flow.CodeRateLimited) {
 			// Keep what was typed, on the page that asked for it.
 			pg.Error, pg.Kind = p.explainEnroll(pg, fe), string(kind)
-			pg.Value = resp.Values[map[factor.Kind]string{factor.Email: "email", factor.SMS: "phone", kindVoice: "phone"}[kind]]
+			pg.Value = resp.Values[map[factor.Kind]string{factor.Email: "email", factor.SMS: "phone", kindVoice: "phone", radiusKind: "username", duoKind: "username"}[kind]]
 			if v, verr := p.enroll.View(r.Context(), p.sessionToken(r)); verr == nil {
 				pg.View, pg.Name = v, firstOf(v.DisplayName, v.Login)
 			}

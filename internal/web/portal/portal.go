@@ -458,7 +458,7 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pg.Step, pg.Status = 1, st
 		page := "code"
-		if fe := asFlowError(err); fe.Code != flow.CodeCodeInvalid && fe.Code != flow.CodeCodeExpired {
+		if fe := asFlowError(err); fe.Code != flow.CodeCodeInvalid && fe.Code != flow.CodeCodeExpired && fe.Code != flow.CodeFactorUnavailable {
 			page = "start"
 		}
 		p.fail(w, pg, page, err)

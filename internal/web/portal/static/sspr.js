@@ -37,6 +37,17 @@
       if (digits !== code.value) { code.value = digits; }
     });
   }
+  // A Duo push waits on the server until the phone answers: say so and
+  // keep the button from sending a second push meanwhile.
+  var push = document.getElementById("duo-push-form");
+  if (push) {
+    push.addEventListener("submit", function () {
+      var b = document.getElementById("duo-push");
+      var wait = document.getElementById("duo-push-wait");
+      if (b) { b.disabled = true; b.setAttribute("aria-busy", "true"); }
+      if (wait) { wait.classList.add("notice"); }
+    });
+  }
   // Live password checklist and strength meter: the server's own rules,
   // asked as the person types (the same rules refuse the form without JS).
   // Rules shown only when broken (the breach list, common passwords) appear
