@@ -255,7 +255,7 @@ func firstNonEmpty(s ...string) string {
 func Directories(cfg *config.Config) (*directory.Set, error) {
 	var dirs []directory.Directory
 	for i, d := range cfg.Directories {
-		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, append(syncExtraAttributes(cfg), factorAttributes(cfg)...)...)
 		if err != nil {
 			for _, built := range dirs {
 				_ = built.Close()
@@ -320,6 +320,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	known := &web.KnownDevices{Devices: a.devices, Secure: secure, Now: a.now}
 	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known,
 		Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
+		Redirects: redirects(a.cfg),
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
 	})
@@ -330,6 +331,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	p.Register(mux)
 	jsonAPI := api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log)
 	jsonAPI.KnownDevices = known
+	jsonAPI.CertificateHeader = redirects(a.cfg).CertificateHeader
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
@@ -352,7 +354,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 			return
 		}
 		portalDeny.ServeHTTP(w, r)
-	}))
+	}), samlACS(a.cfg)...)
 	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
 	h = http.MaxBytesHandler(h, 64<<10)
 	a.handler = h
@@ -439,6 +441,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("listening on %s: %w", a.cfg.Server.Listen, err)
 		}
 	}
+	var err0 error
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -446,6 +449,10 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if srv.TLSConfig, err0 = clientCertTLS(a.cfg); err0 != nil {
+		ln.Close()
+		return fmt.Errorf("verification.certificate.ca_files: %w", err0)
 	}
 	var profLn net.Listener
 	if addr := a.cfg.Server.ProfileListen; addr != "" {

@@ -28,7 +28,7 @@ import (
 // settings have one is not built, so one mistake is reported once.
 // notYetInTheFlow are factor kinds with a package but no path through the
 // recovery flow yet.
-var notYetInTheFlow = []string{"radius", "duo", "yubikey", "oidc", "saml", "certificate", "voice", "manager_approval"}
+var notYetInTheFlow = []string{"radius", "duo", "yubikey", "voice", "manager_approval"}
 
 func Check(cfg *config.Config, known []config.Problem) (problems, warnings []config.Problem) {
 	blocked := func(deps ...string) bool {
@@ -132,7 +132,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		if blocked(key, "verification.attributes") {
 			continue
 		}
-		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, append(syncExtraAttributes(cfg), factorAttributes(cfg)...)...)
 		if err != nil {
 			var de *directory.Error
 			if errors.As(err, &de) && strings.HasPrefix(de.Diagnostic, "CAFile: ") {

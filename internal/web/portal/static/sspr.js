@@ -269,3 +269,10 @@
     print.addEventListener("click", function () { window.print(); });
   }
 })();
+// Coming back from the identity provider: hand its answer on at once (the
+// page's button does the same without scripts).
+(function () {
+  "use strict";
+  var f = document.querySelector("form[data-autosubmit]");
+  if (f) { f.submit(); }
+})();

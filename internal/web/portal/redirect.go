@@ -1,0 +1,72 @@
+package portal
+
+import (
+	"net/http"
+)
+
+// Redirects configure the factors that leave the portal and come back
+// (OIDC, SAML) and the one the TLS handshake answers (certificate).
+type Redirects struct {
+	// OIDCCallback is the path of verification.oidc.redirect_url (GET);
+	// SAMLACS the path of verification.saml.acs_url (POST). Empty: not
+	// served.
+	OIDCCallback string
+	SAMLACS      string
+	// CertificateHeader is the header a trusted proxy passes the client
+	// certificate in (verification.certificate.proxy_header).
+	CertificateHeader string
+}
+
+// maxReturned bounds what a provider may hand back in one value; a SAML
+// response is a few KiB, the request itself is capped at 64 KiB.
+const maxReturned = 60 << 10
+
+// registerRedirects adds the routes the identity providers send people
+// back to.
+//
+// Neither route verifies anything itself. The flow cookie is SameSite=Strict,
+// so a browser coming back from the provider (a cross-site navigation, or
+// for SAML a cross-site POST) does not send it: the route answers with a
+// page that hands what the provider returned to /reset/code in a form of
+// this origin (sent by the page's script at once, or by the person's click
+// without scripts). That request carries the cookie, and the flow checks
+// the answer against the challenge of the flow the cookie names: the state
+// (OIDC) or RelayState and InResponseTo (SAML) are random per challenge,
+// so an answer obtained for somebody else's flow, or pushed into this
+// browser by a third party, never matches this flow's challenge and counts
+// as a wrong answer.
+func (p *Portal) registerRedirects(mux *http.ServeMux) {
+	if path := p.opts.Redirects.OIDCCallback; path != "" {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			p.handBack(w, r, map[string]string{"code": q.Get("code"), "state": q.Get("state"), "error": q.Get("error")})
+		})
+	}
+	if path := p.opts.Redirects.SAMLACS; path != "" {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			p.handBack(w, r, map[string]string{"SAMLResponse": r.PostFormValue("SAMLResponse"), "RelayState": r.PostFormValue("RelayState")})
+		})
+	}
+}
+
+// returned is one value a provider handed back, as a hidden form field.
+type returned struct{ Name, Value string }
+
+// handBack renders the continue page, a form of this origin that posts the
+// provider's answer to the flow.
+func (p *Portal) handBack(w http.ResponseWriter, r *http.Request, values map[string]string) {
+	pg := p.newPage(w, r)
+	pg.Step = 1
+	for _, name := range []string{"code", "state", "error", "SAMLResponse", "RelayState"} {
+		v, ok := values[name]
+		if !ok {
+			continue
+		}
+		if len(v) > maxReturned {
+			v = ""
+		}
+		pg.Returned = append(pg.Returned, returned{Name: name, Value: v})
+	}
+	pg.PageTitle = pg.T("continue.title")
+	p.render(w, http.StatusOK, "continue", pg)
+}
