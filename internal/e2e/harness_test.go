@@ -76,13 +76,6 @@ func startWithDB(t *testing.T, dbPath, directoriesYAML string, extraYAML string)
 // settings no configuration key reaches.
 func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
 	t.Helper()
-	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := &instance{Sink: sink, sinkAddr: sink.Addr()}
-	t.Cleanup(func() { inst.Sink.Close() })
-	_, smtpPort, _ := net.SplitHostPort(sink.Addr())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +83,27 @@ func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, 
 	// localhost, not 127.0.0.1: browsers allow passkeys over plain http
 	// only on localhost.
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	inst.URL = "http://localhost:" + port
+	return startOn(t, ln, "http://localhost:"+port, "", dbPath, directoriesYAML, extraYAML, tune)
+}
+
+// startOn is startTuned on a listener the caller made (so its URL is
+// known before sspr starts), with base URL baseURL and serverYAML added
+// to the server section (e.g. tls_cert_file, trusted_proxies).
+func startOn(t *testing.T, ln net.Listener, baseURL, serverYAML, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
+	t.Helper()
+	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := &instance{Sink: sink, sinkAddr: sink.Addr()}
+	t.Cleanup(func() { inst.Sink.Close() })
+	_, smtpPort, _ := net.SplitHostPort(sink.Addr())
+	inst.URL = baseURL
 	yaml := fmt.Sprintf(`
 server:
   listen: %q
   base_url: %q
+%s
 storage:
   path: %q
 secrets:
@@ -120,7 +129,7 @@ portal:
     email: helpdesk@example.test
 log:
   level: warn
-%s`, ln.Addr().String(), inst.URL, dbPath, directoriesYAML, smtpPort, extraYAML)
+%s`, ln.Addr().String(), inst.URL, serverYAML, dbPath, directoriesYAML, smtpPort, extraYAML)
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)

@@ -1,0 +1,520 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	crewjam "github.com/crewjam/saml"
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+	"golang.org/x/oauth2"
+
+	"github.com/sspr/sspr/internal/directory/demo"
+	"github.com/sspr/sspr/internal/directory/ldapdir"
+)
+
+// The OIDC, SAML and certificate factors driven through whole resets over
+// HTTP, against real identity providers run in-process on loopback: the
+// OpenID Provider is zitadel/oidc's example OP (a certified
+// implementation; its user id1 is test-user@localhost, password
+// verysecure), the SAML IdP crewjam/saml's IdentityProvider, and the
+// certificates come from a PKI generated here with a CRL served over HTTP.
+
+const (
+	oidcClientID = "sspr"
+	oidcSecret   = "sspr-client-secret"
+	// redirectUser is the demo person the providers sign in: alice, whose
+	// employeeNumber is the OP's subject and whose mail the IdP's NameID
+	// and the certificates' e-mail SAN.
+	redirectUser = "alice"
+	redirectMail = "alice@demo.sspr.test"
+)
+
+// startRedirectDemo starts the demo directory with alice mapped to the
+// providers' identities (employeeNumber id1 = the OP's subject).
+func startRedirectDemo(t *testing.T) (string, *demo.Server) {
+	t.Helper()
+	users := demo.DefaultUsers()
+	users[0].Extra = map[string][]string{"employeeNumber": {"id1"}}
+	srv, err := demo.Start(context.Background(), demo.Options{Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c := ldapdir.Config{Name: "demo", URLs: []string{srv.URL()}, BindDN: srv.ServiceDN(), BindPassword: srv.ServicePassword(),
+		BaseDN: srv.BaseDN(), AllowInsecurePasswordWrites: true}
+	return directoryYAML("openldap", c, "    password_write: modify\n    password_policy_dn: "+demo.PolicyDN+"\n"), srv
+}
+
+// testOP is an OpenID Provider whose token answers a test may tamper with:
+// swap, when set, replaces the ID token of the next answer (a provider
+// that is misconfigured or impersonated).
+type testOP struct {
+	issuer string
+	st     *storage.Storage
+	mu     sync.Mutex
+	swap   string
+}
+
+var opClients sync.Mutex
+
+// startOP runs an OP with st (a new one when nil) as http://HOST:PORT/,
+// with the clients sspr and another-app registered for redirectURL.
+func startOP(t *testing.T, st *storage.Storage, host, redirectURL string) *testOP {
+	t.Helper()
+	opClients.Lock()
+	storage.RegisterClients(storage.WebClient(oidcClientID, oidcSecret, redirectURL), storage.WebClient("another-app", oidcSecret, redirectURL))
+	opClients.Unlock()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &testOP{issuer: "http://" + host + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + "/"}
+	if st == nil {
+		st = storage.NewStorage(storage.NewUserStore(op.issuer))
+	}
+	op.st = st
+	router := exampleop.SetupServer(op.issuer, st, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op.mu.Lock()
+		swap := op.swap
+		op.swap = ""
+		op.mu.Unlock()
+		if swap == "" || !strings.HasSuffix(r.URL.Path, "/token") {
+			router.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		router.ServeHTTP(rec, r)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["id_token"] == nil {
+			t.Errorf("the OP's token answer has no ID token to swap: %s", rec.Body)
+		}
+		body["id_token"] = swap
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return op
+}
+
+func (op *testOP) swapNext(idToken string) {
+	op.mu.Lock()
+	op.swap = idToken
+	op.mu.Unlock()
+}
+
+// signInAtOP plays the person at the provider: opens authURL, signs in at
+// its login form, and returns the URL the provider sends the browser back
+// to (sspr's callback), without following it.
+func signInAtOP(t *testing.T, authURL, callbackPrefix string) *url.URL {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	var back *url.URL
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(r.URL.String(), callbackPrefix) {
+			back = r.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	res, err := c.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if back != nil {
+		return back
+	}
+	id := res.Request.URL.Query().Get("authRequestID")
+	if id == "" {
+		t.Fatalf("no login page at %s (%s)", res.Request.URL, res.Status)
+	}
+	login := *res.Request.URL
+	login.RawQuery = ""
+	res, err = c.PostForm(login.String(), url.Values{"id": {id}, "username": {"test-user@localhost"}, "password": {"verysecure"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if back == nil {
+		t.Fatalf("the provider did not send the browser back (status %s at %s)", res.Status, res.Request.URL)
+	}
+	return back
+}
+
+// idTokenFor signs test-user@localhost in at op for client and returns
+// the raw ID token the provider issues.
+func idTokenFor(t *testing.T, op *testOP, client, redirectURL string) string {
+	t.Helper()
+	p, err := gooidc.NewProvider(context.Background(), op.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &oauth2.Config{ClientID: client, ClientSecret: oidcSecret, RedirectURL: redirectURL, Scopes: []string{"openid"}, Endpoint: p.Endpoint()}
+	verifier := oauth2.GenerateVerifier()
+	back := signInAtOP(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "n")), redirectURL)
+	tok, err := cfg.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		t.Fatal("no ID token")
+	}
+	return raw
+}
+
+var (
+	redirectHrefRE = regexp.MustCompile(`id="redirect-link" href="([^"]+)"`)
+	hiddenRE       = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// redirectOf reads the "Continue with ..." link of a code page.
+func redirectOf(t *testing.T, p page) string {
+	t.Helper()
+	m := redirectHrefRE.FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatalf("no provider link on the page (%d):\n%s", p.Status, p.Body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// handBack reads the continue page's hidden fields (what the provider
+// returned) and posts them to /reset/code as its form does.
+func handBack(t *testing.T, b *browser, p page) page {
+	t.Helper()
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="continue-form"`) {
+		t.Fatalf("no continue page (%d):\n%s", p.Status, p.Body)
+	}
+	form := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(p.Body, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	return b.post("/reset/code", form)
+}
+
+// emailFirst starts a reset for alice and answers the email code, leaving
+// the flow at the choice of a second factor.
+func emailFirst(t *testing.T, in *instance, b *browser) {
+	t.Helper()
+	before := in.codeMailsTo(redirectMail)
+	if p := b.post("/reset/start", url.Values{"login": {redirectUser}}); p.Location != "/reset/code" {
+		t.Fatalf("start: %d %q", p.Status, p.Location)
+	}
+	if p := b.post("/reset/code", url.Values{"code": {in.waitCode(t, redirectMail, before)}}); p.Location != "/reset/choose?more=1" {
+		t.Fatalf("email code: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+}
+
+// finishReset sets a new password and checks the directory accepts it.
+func finishReset(t *testing.T, b *browser, srv *demo.Server, good string) {
+	t.Helper()
+	if p := b.post("/reset/password", url.Values{"password": {good}, "confirm": {good}}); p.Location != "/reset/done" {
+		t.Fatalf("new password: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	if p := b.get("/reset/done"); !strings.Contains(p.Body, "Your password has been changed") {
+		t.Fatalf("done page: %d", p.Status)
+	}
+	if err := bindAs(t, srv, redirectUser, good); err != nil {
+		t.Fatalf("the directory refuses the new password: %v", err)
+	}
+}
+
+// refused checks that a hand-back was a wrong answer: the code page again,
+// and the flow not verified.
+func refused(t *testing.T, b *browser, p page, what string) {
+	t.Helper()
+	if p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("%s: %d %q, want 422\n%s", what, p.Status, p.Location, p.Body)
+	}
+	if q := b.get("/reset/password"); q.Location != "/reset/code" {
+		t.Fatalf("%s: the password page answers %d %q: the flow went on", what, q.Status, q.Location)
+	}
+}
+
+// TestOIDCStepUpReset: a reset with an email code then the company's
+// OpenID Provider. ID tokens with a wrong audience (issued to another
+// client), a wrong issuer (the same key under another issuer name) and a
+// bad signature are refused in the same flow; then the real sign-in
+// verifies and the new password binds to the directory.
+func TestOIDCStepUpReset(t *testing.T) {
+	dirYAML, srv := startRedirectDemo(t)
+	lh := listenLocalhost(t)
+	callback := lh.Origin + "/reset/oidc/callback"
+	op := startOP(t, nil, "localhost", callback)
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [email, oidc]
+  first_factor: email
+  required:
+    reset: 2
+    unlock: 1
+  oidc:
+    issuer: %q
+    client_id: sspr
+    client_secret: %q
+    redirect_url: %q
+    claim: sub
+    attribute: employeeNumber
+    label: Example SSO
+`, op.issuer, oidcSecret, callback))
+	lh.serve(t, in)
+	b := newBrowser(t, lh.Origin)
+
+	// The tokens a bad provider might hand over.
+	wrongAud := idTokenFor(t, op, "another-app", callback)
+	other := startOP(t, op.st, "127.0.0.1", callback) // the same signing key, another issuer
+	wrongIss := idTokenFor(t, other, oidcClientID, callback)
+	good := idTokenFor(t, op, oidcClientID, callback)
+	parts := strings.Split(good, ".")
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	sig[len(sig)/2] ^= 1
+	badSig := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+
+	emailFirst(t, in, b)
+	p := b.follow(b.post("/reset/choose", url.Values{"factor": {"oidc"}}))
+	if !strings.Contains(p.Body, "Continue with Example SSO") {
+		t.Fatalf("the OIDC step has no button:\n%s", p.Body)
+	}
+	auth := redirectOf(t, p)
+	u, _ := url.Parse(auth)
+	if q := u.Query(); q.Get("code_challenge_method") != "S256" || q.Get("nonce") == "" || q.Get("state") == "" || q.Get("redirect_uri") != callback {
+		t.Fatalf("authorization URL without PKCE, nonce, state or the callback: %s", auth)
+	}
+	for _, c := range []struct{ name, token string }{{"wrong audience", wrongAud}, {"wrong issuer", wrongIss}, {"bad signature", badSig}} {
+		back := signInAtOP(t, auth, callback)
+		op.swapNext(c.token)
+		refused(t, b, handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin))), c.name)
+	}
+	// An answer for somebody else's sign-in (another state) is refused too.
+	back := signInAtOP(t, auth, callback)
+	q := back.Query()
+	q.Set("state", "another-flows-state")
+	refused(t, b, handBack(t, b, b.get("/reset/oidc/callback?"+q.Encode())), "another state")
+
+	back = signInAtOP(t, auth, callback)
+	if p := handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin))); p.Location != "/reset/password" {
+		t.Fatalf("the real sign-in: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	finishReset(t, b, srv, "Sunny-Day-2027!")
+}
+
+// testIdP is a SAML identity provider (crewjam/saml) that signs everybody
+// in as NameID redirectMail.
+type testIdP struct {
+	idp *crewjam.IdentityProvider
+	srv *httptest.Server
+	mu  sync.Mutex
+	sps map[string]*crewjam.EntityDescriptor
+}
+
+func (ti *testIdP) GetServiceProvider(_ *http.Request, id string) (*crewjam.EntityDescriptor, error) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if sp, ok := ti.sps[id]; ok {
+		return sp, nil
+	}
+	return nil, os.ErrNotExist
+}
+
+func (ti *testIdP) GetSession(http.ResponseWriter, *http.Request, *crewjam.IdpAuthnRequest) *crewjam.Session {
+	return &crewjam.Session{ID: "s1", CreateTime: time.Now(), ExpireTime: time.Now().Add(time.Hour), Index: "1",
+		NameID: redirectMail, NameIDFormat: string(crewjam.EmailAddressNameIDFormat), UserName: redirectUser, UserEmail: redirectMail}
+}
+
+func rsaKeyPair(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test IdP"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return key, cert
+}
+
+// startIdP runs an IdP signing with key; entityID and ssoURL, when set,
+// are the names it claims (an impostor copying a real IdP's).
+func startIdP(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, entityID, ssoURL string, sps map[string]string) *testIdP {
+	t.Helper()
+	ti := &testIdP{sps: map[string]*crewjam.EntityDescriptor{}}
+	mux := http.NewServeMux()
+	ti.srv = httptest.NewServer(mux)
+	t.Cleanup(ti.srv.Close)
+	base, _ := url.Parse(ti.srv.URL)
+	meta, sso := *base, *base
+	meta.Path, sso.Path = "/metadata", "/sso"
+	if entityID != "" {
+		u, _ := url.Parse(entityID)
+		meta = *u
+	}
+	if ssoURL != "" {
+		u, _ := url.Parse(ssoURL)
+		sso = *u
+	}
+	ti.idp = &crewjam.IdentityProvider{Key: key, Signer: key, Certificate: cert, MetadataURL: meta, SSOURL: sso,
+		ServiceProviderProvider: ti, SessionProvider: ti}
+	mux.HandleFunc("/sso", ti.idp.ServeSSO)
+	for id, acs := range sps {
+		a, _ := url.Parse(acs)
+		sp := crewjam.ServiceProvider{EntityID: id, AcsURL: *a, MetadataURL: url.URL{Path: "/"}}
+		ti.sps[id] = sp.Metadata()
+	}
+	return ti
+}
+
+var samlFieldRE = regexp.MustCompile(`name="(SAMLResponse|RelayState)" value="([^"]*)"`)
+
+// signInAtIdP follows an authentication request (redirect binding) to the
+// IdP at host (the one it names when host is empty) and posts the IdP's
+// answer to sspr's ACS from the IdP's origin, as the IdP's page does; it
+// returns sspr's continue page.
+func signInAtIdP(t *testing.T, b *browser, redirect, host, acsPath string) page {
+	t.Helper()
+	u, _ := url.Parse(redirect)
+	if host != "" {
+		u.Host = host
+	}
+	res, err := http.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	form := url.Values{}
+	for _, m := range samlFieldRE.FindAllStringSubmatch(string(body), -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if form.Get("SAMLResponse") == "" {
+		t.Fatalf("the IdP did not answer with a response form (%s): %.300s", res.Status, body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.base+acsPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	return b.do(req)
+}
+
+// reissued rewrites the Issuer of a redirect-binding AuthnRequest (a
+// request relayed on behalf of another service provider).
+func reissued(t *testing.T, redirect, from, to string) string {
+	t.Helper()
+	u, _ := url.Parse(redirect)
+	q := u.Query()
+	raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(doc), from, to, 1)
+	if changed == string(doc) {
+		t.Fatalf("no issuer %s in the request", from)
+	}
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	_, _ = w.Write([]byte(changed))
+	_ = w.Close()
+	q.Set("SAMLRequest", base64.StdEncoding.EncodeToString(buf.Bytes()))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestSAMLStepUpReset: a reset with an email code then the company's SAML
+// IdP (AuthnRequest by redirect, the response posted cross-site to the
+// ACS). Responses with a wrong audience (for another service provider), a
+// wrong issuer (another IdP with the same key) and a bad signature
+// (another key under the IdP's name) are refused in the same flow; then the
+// real sign-in verifies and the new password binds to the directory.
+func TestSAMLStepUpReset(t *testing.T) {
+	dirYAML, srv := startRedirectDemo(t)
+	lh := listenLocalhost(t)
+	acs := lh.Origin + "/reset/saml/acs"
+	const entity, another = "https://sspr.example.test/saml", "https://another-app.example.test/saml"
+	sps := map[string]string{entity: acs, another: acs}
+	key, cert := rsaKeyPair(t)
+	idp := startIdP(t, key, cert, "", "", sps)
+	realSSO := idp.idp.SSOURL.String()
+	realEntity := idp.idp.MetadataURL.String()
+	impostor := startIdP(t, key, cert, "https://impostor.example.test/idp", realSSO, sps)
+	key2, cert2 := rsaKeyPair(t)
+	forger := startIdP(t, key2, cert2, realEntity, realSSO, sps)
+	md, err := xml.Marshal(idp.idp.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdFile := filepath.Join(t.TempDir(), "idp.xml")
+	if err := os.WriteFile(mdFile, md, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [email, saml]
+  first_factor: email
+  required:
+    reset: 2
+    unlock: 1
+  saml:
+    entity_id: %q
+    acs_url: %q
+    idp_metadata_file: %q
+    directory_attribute: mail
+    label: Example SAML
+`, entity, acs, mdFile))
+	lh.serve(t, in)
+	b := newBrowser(t, lh.Origin)
+
+	emailFirst(t, in, b)
+	p := b.follow(b.post("/reset/choose", url.Values{"factor": {"saml"}}))
+	if !strings.Contains(p.Body, "Continue with Example SAML") {
+		t.Fatalf("the SAML step has no button:\n%s", p.Body)
+	}
+	redirect := redirectOf(t, p)
+	if !strings.HasPrefix(redirect, realSSO+"?") || !strings.Contains(redirect, "SAMLRequest=") || !strings.Contains(redirect, "RelayState=") {
+		t.Fatalf("not a redirect-binding AuthnRequest to the IdP: %s", redirect)
+	}
+	host := func(ti *testIdP) string { u, _ := url.Parse(ti.srv.URL); return u.Host }
+	refused(t, b, handBack(t, b, signInAtIdP(t, b, reissued(t, redirect, entity, another), "", "/reset/saml/acs")), "wrong audience")
+	refused(t, b, handBack(t, b, signInAtIdP(t, b, redirect, host(impostor), "/reset/saml/acs")), "wrong issuer")
+	refused(t, b, handBack(t, b, signInAtIdP(t, b, redirect, host(forger), "/reset/saml/acs")), "bad signature")
+	if p := handBack(t, b, signInAtIdP(t, b, redirect, "", "/reset/saml/acs")); p.Location != "/reset/password" {
+		t.Fatalf("the real sign-in: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	finishReset(t, b, srv, "Sunny-Day-2027!")
+}
