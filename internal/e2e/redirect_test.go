@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"fmt"
 	"html"
@@ -517,4 +522,182 @@ func TestSAMLStepUpReset(t *testing.T) {
 		t.Fatalf("the real sign-in: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
 	finishReset(t, b, srv, "Sunny-Day-2027!")
+}
+
+// testCA is a generated PKI: a root CA that issues client certificates
+// naming an e-mail address, and an HTTP server with its CRL.
+type testCA struct {
+	t       *testing.T
+	cert    *x509.Certificate
+	key     crypto.Signer
+	crlURL  string
+	mu      sync.Mutex
+	revoked []x509.RevocationListEntry
+	serial  int64
+}
+
+func ecKey(t *testing.T) crypto.Signer {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	ca := &testCA{t: t, key: ecKey(t), serial: 10}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ca.mu.Lock()
+		defer ca.mu.Unlock()
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(time.Now().UnixNano()),
+			ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour), RevokedCertificateEntries: ca.revoked}, ca.cert, ca.key)
+		if err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		_, _ = w.Write(der)
+	}))
+	t.Cleanup(srv.Close)
+	ca.crlURL = srv.URL + "/ca.crl"
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Smart Card CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, ca.key.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.cert, _ = x509.ParseCertificate(der)
+	return ca
+}
+
+// card issues a client certificate for mail, valid from notBefore to
+// notAfter, as a TLS client certificate.
+func (ca *testCA) card(mail string, notBefore, notAfter time.Time) tls.Certificate {
+	ca.t.Helper()
+	ca.mu.Lock()
+	ca.serial++
+	serial := ca.serial
+	ca.mu.Unlock()
+	key := ecKey(ca.t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: mail}, EmailAddresses: []string{mail},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		CRLDistributionPoints: []string{ca.crlURL}, NotBefore: notBefore, NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		ca.t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+func (ca *testCA) revoke(c tls.Certificate) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	ca.revoked = append(ca.revoked, x509.RevocationListEntry{SerialNumber: c.Leaf.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serverCert makes sspr's own TLS certificate for localhost and writes it
+// and its key to dir; it returns a pool that trusts it.
+func serverCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key := ecKey(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", kder)
+	c, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(c)
+	return certFile, keyFile, pool
+}
+
+// withCard is a browser on base sharing jar (the same flow cookie) whose
+// TLS connections present card (none when card is nil).
+func withCard(t *testing.T, base string, jar http.CookieJar, roots *x509.CertPool, card *tls.Certificate) *browser {
+	tc := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if card != nil {
+		tc.Certificates = []tls.Certificate{*card}
+	}
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// startMutualTLS runs sspr over HTTPS, asking for client certificates
+// (the certificate factor offered after an email code).
+func startMutualTLS(t *testing.T, dirYAML string, ca *testCA, factors, first string, required int) (*instance, *x509.CertPool) {
+	t.Helper()
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+	certFile, keyFile, pool := serverCert(t, dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("https://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	in := startOn(t, ln, base, fmt.Sprintf("  tls_cert_file: %q\n  tls_key_file: %q", certFile, keyFile), filepath.Join(dir, "sspr.db"), dirYAML,
+		fmt.Sprintf(`verification:
+  factors: [%s]
+  first_factor: %s
+  required:
+    reset: %d
+    unlock: 1
+  certificate:
+    ca_files: [%q]
+    map_by: email
+    attribute: mail
+`, factors, first, required, caFile), nil)
+	return in, pool
+}
+
+// TestCertificateStepUpReset: a reset with an email code then a client
+// certificate presented in the TLS handshake (mutual TLS on the portal's
+// listener). A revoked certificate (in the CA's CRL), an expired one, and
+// a good certificate typed into the form instead of presented are refused
+// in the same flow; then the good card verifies and the new password binds
+// to the directory.
+func TestCertificateStepUpReset(t *testing.T) {
+	dirYAML, srv := startRedirectDemo(t)
+	ca := newTestCA(t)
+	in, roots := startMutualTLS(t, dirYAML, ca, "email, certificate", "email", 2)
+	now := time.Now()
+	good := ca.card(redirectMail, now.Add(-time.Hour), now.Add(24*time.Hour))
+	revoked := ca.card(redirectMail, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ca.revoke(revoked)
+	expired := ca.card(redirectMail, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+
+	jar, _ := cookiejar.New(nil)
+	none := withCard(t, in.URL, jar, roots, nil)
+	emailFirst(t, in, none)
+	p := none.follow(none.post("/reset/choose", url.Values{"factor": {"certificate"}}))
+	if !strings.Contains(p.Body, `id="certificate-form"`) || !strings.Contains(p.Body, "Use your smart card") {
+		t.Fatalf("the certificate step:\n%s", p.Body)
+	}
+	typed := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good.Certificate[0]})
+	refused(t, none, none.post("/reset/code", url.Values{"certificate": {string(typed)}}), "a certificate typed into the form")
+	refused(t, none, withCard(t, in.URL, jar, roots, &revoked).post("/reset/code", nil), "revoked certificate")
+	refused(t, none, withCard(t, in.URL, jar, roots, &expired).post("/reset/code", nil), "expired certificate")
+	if p := withCard(t, in.URL, jar, roots, &good).post("/reset/code", nil); p.Location != "/reset/password" {
+		t.Fatalf("the good card: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	finishReset(t, none, srv, "Sunny-Day-2027!")
 }
