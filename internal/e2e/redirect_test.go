@@ -701,3 +701,84 @@ func TestCertificateStepUpReset(t *testing.T) {
 	}
 	finishReset(t, none, srv, "Sunny-Day-2027!")
 }
+
+// perRequest are the values that differ between any two challenges (the
+// OIDC state, nonce and PKCE challenge, the SAML request and RelayState).
+var perRequest = regexp.MustCompile(`((?:state|nonce|code_challenge|SAMLRequest|RelayState)=)[^&"]*`)
+
+// TestRedirectFactorsStrangersSeeTheSameSteps: before a first factor is
+// verified, an unknown login and a person the provider cannot map (bob has
+// no employeeNumber) get the same OIDC, SAML and certificate pages as
+// alice — status and bytes identical apart from the per-request values in
+// the provider links.
+func TestRedirectFactorsStrangersSeeTheSameSteps(t *testing.T) {
+	dirYAML, _ := startRedirectDemo(t)
+	lh := listenLocalhost(t)
+	callback, acs := lh.Origin+"/reset/oidc/callback", lh.Origin+"/reset/saml/acs"
+	op := startOP(t, nil, "localhost", callback)
+	key, cert := rsaKeyPair(t)
+	idp := startIdP(t, key, cert, "", "", map[string]string{"https://sspr.example.test/saml": acs})
+	md, _ := xml.Marshal(idp.idp.Metadata())
+	mdFile := filepath.Join(t.TempDir(), "idp.xml")
+	if err := os.WriteFile(mdFile, md, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [oidc, saml, certificate]
+  first_factor: oidc
+  required:
+    reset: 1
+    unlock: 1
+  oidc:
+    issuer: %q
+    client_id: sspr
+    client_secret: %q
+    redirect_url: %q
+    claim: sub
+    attribute: employeeNumber
+  saml:
+    entity_id: https://sspr.example.test/saml
+    acs_url: %q
+    idp_metadata_file: %q
+    directory_attribute: mail
+  certificate:
+    ca_files: [%q]
+    map_by: email
+    attribute: mail
+`, op.issuer, oidcSecret, callback, acs, mdFile, caFile))
+	lh.serve(t, in)
+
+	steps := func(login string) []string {
+		b := newBrowser(t, lh.Origin)
+		if p := b.post("/reset/start", url.Values{"login": {login}}); p.Status != http.StatusSeeOther || p.Location != "/reset/code" {
+			t.Fatalf("%s: start %d %q", login, p.Status, p.Location)
+		}
+		var out []string
+		show := func() {
+			p := b.get("/reset/code")
+			out = append(out, fmt.Sprintf("%d\n%s", p.Status, perRequest.ReplaceAllString(p.Body, "${1}…")))
+		}
+		show()
+		for _, k := range []string{"saml", "certificate"} {
+			if p := b.post("/reset/choose", url.Values{"factor": {k}}); p.Status != http.StatusSeeOther || p.Location != "/reset/code" {
+				t.Fatalf("%s: choosing %s: %d %q", login, k, p.Status, p.Location)
+			}
+			show()
+		}
+		return out
+	}
+	alice := steps(redirectUser)
+	if !strings.Contains(alice[0], `id="redirect-link"`) || !strings.Contains(alice[1], "SAMLRequest=") || !strings.Contains(alice[2], `id="certificate-form"`) {
+		t.Fatalf("alice's steps are not the OIDC, SAML and certificate pages:\n%s", strings.Join(alice, "\n----\n"))
+	}
+	for _, login := range []string{"nobody-at-all", "bob"} {
+		for i, got := range steps(login) {
+			if got != alice[i] {
+				t.Errorf("%s's step %d differs from alice's:\n%s\n---- alice's:\n%s", login, i, got, alice[i])
+			}
+		}
+	}
+}
