@@ -782,3 +782,55 @@ func TestRedirectFactorsStrangersSeeTheSameSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCResetOverAPI: the JSON API drives the same factor: the status's
+// prompt carries the provider's URL, and the client posts the code and
+// state the provider sent back to /api/v1/reset/verify.
+func TestOIDCResetOverAPI(t *testing.T) {
+	dirYAML, srv := startRedirectDemo(t)
+	lh := listenLocalhost(t)
+	callback := lh.Origin + "/reset/oidc/callback"
+	op := startOP(t, nil, "localhost", callback)
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [oidc]
+  first_factor: oidc
+  required:
+    reset: 1
+    unlock: 1
+  oidc:
+    issuer: %q
+    client_id: sspr
+    client_secret: %q
+    redirect_url: %q
+    claim: sub
+    attribute: employeeNumber
+`, op.issuer, oidcSecret, callback))
+	lh.serve(t, in)
+	status, body, _, raw := apiCall(t, in.URL, "/api/v1/reset", map[string]string{"login": redirectUser}, "")
+	if status != http.StatusAccepted {
+		t.Fatalf("start: %d %s", status, raw)
+	}
+	flowID := body["flow_id"].(string)
+	prompt, _ := body["prompt"].(map[string]any)
+	auth, _ := prompt["redirect"].(string)
+	if body["factor"] != "oidc" || auth == "" {
+		t.Fatalf("the status names no provider URL: %s", raw)
+	}
+	back := signInAtOP(t, auth, callback).Query()
+	wrong := map[string]any{"flow_id": flowID, "response": map[string]string{"code": back.Get("code"), "state": "not-this-flows"}}
+	if status, _, _, raw := apiCall(t, in.URL, "/api/v1/reset/verify", wrong, ""); status != http.StatusUnprocessableEntity {
+		t.Fatalf("another state: %d %s", status, raw)
+	}
+	back = signInAtOP(t, auth, callback).Query()
+	right := map[string]any{"flow_id": flowID, "response": map[string]string{"code": back.Get("code"), "state": back.Get("state")}}
+	if status, body, _, raw := apiCall(t, in.URL, "/api/v1/reset/verify", right, ""); status != http.StatusOK || body["state"] != "verified" {
+		t.Fatalf("verify: %d %s", status, raw)
+	}
+	const pw = "Sunny-Day-2027!"
+	if status, body, _, raw := apiCall(t, in.URL, "/api/v1/reset/password", map[string]string{"flow_id": flowID, "password": pw}, ""); status != http.StatusOK || body["state"] != "done" {
+		t.Fatalf("password: %d %s", status, raw)
+	}
+	if err := bindAs(t, srv, redirectUser, pw); err != nil {
+		t.Fatalf("the directory refuses the new password: %v", err)
+	}
+}
