@@ -37,16 +37,28 @@ const maxReturned = 60 << 10
 // as a wrong answer.
 func (p *Portal) registerRedirects(mux *http.ServeMux) {
 	if path := p.opts.Redirects.OIDCCallback; path != "" {
-		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		p.handle(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
 			p.handBack(w, r, map[string]string{"code": q.Get("code"), "state": q.Get("state"), "error": q.Get("error")})
 		})
 	}
 	if path := p.opts.Redirects.SAMLACS; path != "" {
-		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+		p.handle(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 			p.handBack(w, r, map[string]string{"SAMLResponse": r.PostFormValue("SAMLResponse"), "RelayState": r.PostFormValue("RelayState")})
 		})
 	}
+}
+
+// handle registers a provider's route. A path that is already one of the
+// portal's own (a configuration mistake) is logged, not a crash: the
+// portal's page keeps the path, and the factor's answers never arrive.
+func (p *Portal) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	defer func() {
+		if err := recover(); err != nil {
+			p.log.Error("portal: the identity provider's return path is already taken; choose another redirect_url or acs_url", "route", pattern, "err", err)
+		}
+	}()
+	mux.HandleFunc(pattern, h)
 }
 
 // returned is one value a provider handed back, as a hidden form field.
