@@ -834,3 +834,52 @@ func TestOIDCResetOverAPI(t *testing.T) {
 		t.Fatalf("the directory refuses the new password: %v", err)
 	}
 }
+
+// TestCertificateFromTrustedProxyReset: with TLS terminated by a proxy in
+// server.trusted_proxies, the certificate comes from its header (nginx's
+// URL-escaped PEM): a complete reset; a revoked card in the header is
+// refused first.
+func TestCertificateFromTrustedProxyReset(t *testing.T) {
+	dirYAML, srv := startRedirectDemo(t)
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	in := startOn(t, ln, base, `  trusted_proxies: ["127.0.0.1/32"]`, filepath.Join(dir, "sspr.db"), dirYAML, fmt.Sprintf(`verification:
+  factors: [email, certificate]
+  first_factor: email
+  required:
+    reset: 2
+    unlock: 1
+  certificate:
+    ca_files: [%q]
+    map_by: email
+    attribute: mail
+    proxy_header: X-SSL-Client-Cert
+`, caFile), nil)
+	now := time.Now()
+	good := ca.card(redirectMail, now.Add(-time.Hour), now.Add(24*time.Hour))
+	revoked := ca.card(redirectMail, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ca.revoke(revoked)
+	b := newBrowser(t, in.URL)
+	emailFirst(t, in, b)
+	b.follow(b.post("/reset/choose", url.Values{"factor": {"certificate"}}))
+	asProxy := func(card tls.Certificate) page {
+		req, _ := http.NewRequest(http.MethodPost, in.URL+"/reset/code", strings.NewReader(""))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", in.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("X-SSL-Client-Cert", url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card.Certificate[0]}))))
+		return b.do(req)
+	}
+	refused(t, b, asProxy(revoked), "revoked certificate from the proxy")
+	if p := asProxy(good); p.Location != "/reset/password" {
+		t.Fatalf("the good card from the proxy: %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	finishReset(t, b, srv, "Sunny-Day-2027!")
+}
