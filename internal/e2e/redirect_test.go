@@ -883,3 +883,42 @@ func TestCertificateFromTrustedProxyReset(t *testing.T) {
 	}
 	finishReset(t, b, srv, "Sunny-Day-2027!")
 }
+
+// TestOIDCProviderDownLooksTheSameForEverybody: while the provider cannot
+// be reached (discovery fails), choosing OIDC is refused alike for alice
+// and for an unknown login: the same status and page.
+func TestOIDCProviderDownLooksTheSameForEverybody(t *testing.T) {
+	dirYAML, _ := startRedirectDemo(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + "/"
+	ln.Close() // nothing listens there
+	in := start(t, dirYAML, fmt.Sprintf(`verification:
+  factors: [email, oidc]
+  first_factor: email
+  required:
+    reset: 2
+    unlock: 1
+  oidc:
+    issuer: %q
+    client_id: sspr
+    client_secret: %q
+    redirect_url: "http://localhost:9/reset/oidc/callback"
+    claim: sub
+    attribute: employeeNumber
+`, down, oidcSecret))
+	choose := func(login string) string {
+		b := newBrowser(t, in.URL)
+		if p := b.post("/reset/start", url.Values{"login": {login}}); p.Location != "/reset/code" {
+			t.Fatalf("%s: start %d %q", login, p.Status, p.Location)
+		}
+		p := b.post("/reset/choose", url.Values{"factor": {"oidc"}})
+		return fmt.Sprintf("%d\n%s", p.Status, p.Body)
+	}
+	alice, stranger := choose(redirectUser), choose("nobody-at-all")
+	if !strings.HasPrefix(alice, "422\n") || alice != stranger {
+		t.Fatalf("alice:\n%s\n---- stranger:\n%s", alice, stranger)
+	}
+}
