@@ -321,11 +321,19 @@ func TestOIDCStepUpReset(t *testing.T) {
 		op.swapNext(c.token)
 		refused(t, b, handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin))), c.name)
 	}
-	// An answer for somebody else's sign-in (another state) is refused too.
+	if p := b.get("/reset/code"); p.Status != http.StatusOK {
+		t.Fatalf("code page after the refusals: %d", p.Status)
+	}
+	// An answer for somebody else's sign-in (another state) is refused too,
+	// and the page says the sign-in, not a code, was not accepted.
 	back := signInAtOP(t, auth, callback)
 	q := back.Query()
 	q.Set("state", "another-flows-state")
-	refused(t, b, handBack(t, b, b.get("/reset/oidc/callback?"+q.Encode())), "another state")
+	p = handBack(t, b, b.get("/reset/oidc/callback?"+q.Encode()))
+	if !strings.Contains(p.Body, "That sign-in could not be confirmed for this account. Attempts left: 1.") {
+		t.Fatalf("a refused sign-in's message:\n%s", p.Body)
+	}
+	refused(t, b, p, "another state")
 
 	back = signInAtOP(t, auth, callback)
 	if p := handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin))); p.Location != "/reset/password" {

@@ -762,6 +762,7 @@ func (p *Portal) fail(w http.ResponseWriter, pg *page, name string, err error) {
 		p.log.Error("portal: step failed", "err", err)
 	}
 	msg := web.Explain(p.cat, pg.Lang, fe.Error)
+	redirectRefusal(pg, fe.Error, &msg)
 	pg.Error = &msg
 	if name == "start" {
 		pg.Step = 0

@@ -2,6 +2,9 @@ package portal
 
 import (
 	"net/http"
+
+	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/web"
 )
 
 // Redirects configure the factors that leave the portal and come back
@@ -81,4 +84,19 @@ func (p *Portal) handBack(w http.ResponseWriter, r *http.Request, values map[str
 	}
 	pg.PageTitle = pg.T("continue.title")
 	p.render(w, http.StatusOK, "continue", pg)
+}
+
+// redirectRefusal words a wrong answer to the OIDC, SAML and certificate
+// steps as what it is (a sign-in or a certificate not accepted), not as a
+// wrong code.
+func redirectRefusal(pg *page, e *flow.Error, msg *web.Message) {
+	if e.Code != flow.CodeCodeInvalid || e.AttemptsLeft <= 0 {
+		return
+	}
+	switch pg.Status.Factor {
+	case "oidc", "saml":
+		msg.Message = pg.T("flow.signin_invalid", "attempts", e.AttemptsLeft)
+	case "certificate":
+		msg.Message = pg.T("flow.certificate_invalid", "attempts", e.AttemptsLeft)
+	}
 }
