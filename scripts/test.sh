@@ -10,7 +10,7 @@
 #   scripts/test.sh            everything
 #   FUZZTIME=2000000x scripts/test.sh   longer fuzzing (executions per target)
 #   SSPR_TEST_STATE=DIR        where the test servers keep their state
-#   SSPR_SCREENSHOTS=DIR       where browser screenshots go (test-artifacts/screenshots)
+#   SSPR_TEST_SCREENSHOTS=DIR       where browser screenshots go (test-artifacts/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -41,8 +41,8 @@ set +a
 export SSPR_TEST_REQUIRE_INTEGRATION=1
 # The browser tests' screenshots (portal, admin reports, factors) and
 # rendered PDFs are kept here for a person to look at after the run.
-export SSPR_SCREENSHOTS=${SSPR_SCREENSHOTS:-$PWD/test-artifacts/screenshots}
-mkdir -p "$SSPR_SCREENSHOTS"
+export SSPR_TEST_SCREENSHOTS=${SSPR_TEST_SCREENSHOTS:-$PWD/test-artifacts/screenshots}
+mkdir -p "$SSPR_TEST_SCREENSHOTS"
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -43,6 +43,9 @@ type API struct {
 	// KnownDevices, when set, remembers a browser whose verification
 	// completed (conditional access's known device).
 	KnownDevices *web.KnownDevices
+	// CertificateHeader is the header a trusted proxy passes the client
+	// certificate in (verification.certificate.proxy_header).
+	CertificateHeader string
 }
 
 // New returns the API.
@@ -274,6 +277,9 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 			resp.JSON = req.Response
 		}
 	}
+	// The certificate factor's answer is what the TLS handshake proved,
+	// never a value in the body.
+	a.ips.WithClientCertificate(r, a.CertificateHeader, resp.Values)
 	st, err := a.reset.Verify(r.Context(), req.FlowID, resp, a.clientOf(r))
 	if err == nil && st.State == flow.StateVerified {
 		a.KnownDevices.Remember(w)

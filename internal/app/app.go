@@ -292,7 +292,7 @@ func firstNonEmpty(s ...string) string {
 func Directories(cfg *config.Config) (*directory.Set, error) {
 	var dirs []directory.Directory
 	for i, d := range cfg.Directories {
-		dir, err := newDirectory(d, cfg.Verification.Attributes, append(syncExtraAttributes(cfg), approvalAttributes(cfg)...)...)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, append(append(syncExtraAttributes(cfg), approvalAttributes(cfg)...), factorAttributes(cfg)...)...)
 		if err != nil {
 			for _, built := range dirs {
 				_ = built.Close()
@@ -357,6 +357,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	known := &web.KnownDevices{Devices: a.devices, Secure: secure, Now: a.now}
 	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known,
 		Approvals: approvalsFace(a.Approvals), Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
+		Redirects: redirects(a.cfg),
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,
 			Email: a.cfg.Portal.HelpDesk.Email, Phone: a.cfg.Portal.HelpDesk.Phone},
 	})
@@ -367,6 +368,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	p.Register(mux)
 	jsonAPI := api.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log)
 	jsonAPI.KnownDevices = known
+	jsonAPI.CertificateHeader = redirects(a.cfg).CertificateHeader
 	jsonAPI.Register(mux)
 	api.RegisterAgents(mux, a.Agents, ips, cat)
 	mux.HandleFunc("GET /healthz", a.health)
@@ -391,7 +393,7 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 			return
 		}
 		portalDeny.ServeHTTP(w, r)
-	}))
+	}), samlACS(a.cfg)...)
 	h = web.SecurityHeaders(h, a.cfg.Server.TLSCertFile != "" || secure)
 	h = http.MaxBytesHandler(h, 64<<10)
 	a.handler = h

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,10 +25,6 @@ import (
 //
 // known are the problems config.Read already found: a component whose
 // settings have one is not built, so one mistake is reported once.
-// notYetInTheFlow are factor kinds with a package but no path through the
-// recovery flow yet.
-var notYetInTheFlow = []string{"oidc", "saml", "certificate"}
-
 func Check(cfg *config.Config, known []config.Problem) (problems, warnings []config.Problem) {
 	blocked := func(deps ...string) bool {
 		for _, p := range known {
@@ -45,19 +40,6 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		problems = append(problems, config.Problem{Path: key, Message: plain(key, err)})
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	// The enterprise factors are built and tested against their servers,
-	// but the recovery flow does not drive them end to end yet (multi-round
-	// RADIUS, Duo push polling, the OIDC/SAML callbacks, certificates from
-	// the TLS handshake): offering
-	// one now would strand people half-way, so serve refuses it until it
-	// is wired (issue 12); its section may be prepared already.
-	for i, k := range cfg.Verification.Factors {
-		if slices.Contains(notYetInTheFlow, k) {
-			problems = append(problems, config.Problem{Path: fmt.Sprintf("verification.factors[%d]", i),
-				Message: fmt.Sprintf("%q is not offered by the recovery flow yet (its section may be prepared; see docs/factors.md)", k)})
-		}
-	}
 
 	var cat *i18n.Catalogue
 	if !blocked("portal") {
@@ -132,7 +114,7 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		if blocked(key, "verification.attributes") {
 			continue
 		}
-		dir, err := newDirectory(d, cfg.Verification.Attributes, syncExtraAttributes(cfg)...)
+		dir, err := newDirectory(d, cfg.Verification.Attributes, append(syncExtraAttributes(cfg), factorAttributes(cfg)...)...)
 		if err != nil {
 			var de *directory.Error
 			if errors.As(err, &de) && strings.HasPrefix(de.Diagnostic, "CAFile: ") {

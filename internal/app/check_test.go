@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,23 +107,5 @@ func TestCheckSkipsWhatConfigReported(t *testing.T) {
 	problems, _ := app.Check(cfg, []config.Problem{{Path: "portal.default_language", Message: "x"}})
 	if has(problems, "portal.default_language", "") {
 		t.Errorf("reported twice: %v", problems)
-	}
-}
-
-// TestCheckRefusesFactorsNotInTheFlowYet: a factor with a package but no
-// path through the recovery flow is refused by config check and serve,
-// naming its place in verification.factors.
-func TestCheckRefusesFactorsNotInTheFlowYet(t *testing.T) {
-	cfg := parse(t, baseYAML+"verification:\n  factors: [email, totp]\n")
-	cfg.Verification.Factors = append(cfg.Verification.Factors, "oidc", "radius", "duo", "yubikey")
-	problems, _ := app.Check(cfg, nil)
-	if !has(problems, "verification.factors[2]", "not offered by the recovery flow yet") {
-		t.Fatalf("problems: %v", problems)
-	}
-	// RADIUS, Duo and YubiKey are driven by the flow (flow/rounds.go).
-	for i := 3; i <= 5; i++ {
-		if p := fmt.Sprintf("verification.factors[%d]", i); has(problems, p, "not offered by the recovery flow yet") {
-			t.Errorf("%s refused: %v", cfg.Verification.Factors[i], problems)
-		}
 	}
 }

@@ -33,7 +33,9 @@ type generation struct {
 	mu     sync.RWMutex
 	closed bool
 	stopBG func()
-	cert   *tls.Certificate
+	// tls is the TLS configuration of this generation's handshakes: its
+	// certificate and, with the certificate factor, the client CAs.
+	tls *tls.Config
 }
 
 // Serve serves first on ln (or on its configured address when ln is nil),
@@ -75,9 +77,12 @@ func Serve(ctx context.Context, first *App, ln net.Listener, reloads <-chan stru
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if g.cert != nil {
+	if g.tls != nil {
+		// Each handshake takes the configuration of the generation
+		// serving now, so a reload's certificate and client CAs apply to
+		// the next connection.
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cur.Load().cert, nil }}
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return cur.Load().tls, nil }}
 	}
 	var profLn net.Listener
 	if addr := cfg.Server.ProfileListen; addr != "" {
@@ -106,7 +111,7 @@ func Serve(ctx context.Context, first *App, ln net.Listener, reloads <-chan stru
 
 	errc := make(chan error, 1)
 	go func() {
-		if g.cert != nil {
+		if g.tls != nil {
 			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
@@ -157,7 +162,8 @@ loop:
 	return shutErr
 }
 
-// newGeneration readies a to serve: its TLS certificate read.
+// newGeneration readies a to serve: its TLS certificate read, and the
+// client certificate request of the certificate factor (mutual TLS).
 func newGeneration(a *App) (*generation, error) {
 	g := &generation{app: a, stopBG: func() {}}
 	if c := a.cfg.Server; c.TLSCertFile != "" {
@@ -165,7 +171,16 @@ func newGeneration(a *App) (*generation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("server.tls_cert_file: %w", err)
 		}
-		g.cert = &cert
+		tc, err := clientCertTLS(a.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("verification.certificate.ca_files: %w", err)
+		}
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tc.Certificates = []tls.Certificate{cert}
+		tc.NextProtos = []string{"h2", "http/1.1"}
+		g.tls = tc
 	}
 	return g, nil
 }

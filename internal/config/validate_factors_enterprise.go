@@ -94,13 +94,13 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 	}
 	if on("oidc") {
 		o := v.OIDC
-		if u, err := url.Parse(o.Issuer); err != nil || u.Scheme != "https" || u.Host == "" {
+		if !httpsOrLoopback(o.Issuer) {
 			p.addf("verification.oidc.issuer", "%q is not an https URL", o.Issuer)
 		}
 		if o.ClientID == "" {
 			p.add("verification.oidc.client_id", "is required")
 		}
-		if u, err := url.Parse(o.RedirectURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		if !httpsOrLoopback(o.RedirectURL) {
 			p.addf("verification.oidc.redirect_url", "%q is not an https URL (sspr's callback, registered at the provider)", o.RedirectURL)
 		}
 		if o.Attribute != "" && !validAttributeName(o.Attribute) {
@@ -112,7 +112,7 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 		if sm.EntityID == "" {
 			p.add("verification.saml.entity_id", "is required (sspr's entity ID, registered at the IdP)")
 		}
-		if u, err := url.Parse(sm.ACSURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		if !httpsOrLoopback(sm.ACSURL) {
 			p.addf("verification.saml.acs_url", "%q is not an https URL (sspr's assertion consumer service)", sm.ACSURL)
 		}
 		if sm.IDPMetadataFile == "" {

@@ -17,7 +17,7 @@ import (
 // Chromium with JavaScript off (password, then the authenticator app's
 // code), opens the reports and the audit log, checks that the charts are
 // drawn (SVG bars) and saves screenshots as test artefacts
-// ($SSPR_SCREENSHOTS, else the test's temporary folder; the paths are
+// ($SSPR_TEST_SCREENSHOTS, else the test's temporary folder; the paths are
 // logged).
 func TestAdminConsoleInChromium(t *testing.T) {
 	cfg := dirtest.LDAPConfig(t)
@@ -46,7 +46,7 @@ admin:
 			t.Fatal(err)
 		}
 	}
-	dir := os.Getenv("SSPR_SCREENSHOTS")
+	dir := os.Getenv("SSPR_TEST_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
 	}

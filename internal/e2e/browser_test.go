@@ -47,7 +47,7 @@ func newBrowserCtx(t *testing.T) context.Context {
 // screenshot keeps a picture of the page for people reviewing a failure.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-		dir := os.Getenv("SSPR_SCREENSHOTS")
+		dir := os.Getenv("SSPR_TEST_SCREENSHOTS")
 		if dir == "" {
 			dir = t.TempDir()
 		}

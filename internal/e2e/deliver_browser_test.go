@@ -15,7 +15,7 @@ import (
 // opens the mail's approve link, sees who asks, confirms; the person's
 // page moves on by itself to the new password, and the reset completes.
 // Screenshots of the waiting page and the manager's pages are kept
-// (SSPR_SCREENSHOTS) like the other browser tests'.
+// (SSPR_TEST_SCREENSHOTS) like the other browser tests'.
 func TestManagerApprovalInBrowser(t *testing.T) {
 	t.Run("scripts", func(t *testing.T) { browserApproval(t, true) })
 	// Without JavaScript the waiting page's "Check now" button moves on.

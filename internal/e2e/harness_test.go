@@ -76,12 +76,32 @@ func startWithDB(t *testing.T, dbPath, directoriesYAML string, extraYAML string)
 // settings no configuration key reaches.
 func startTuned(t *testing.T, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
 	t.Helper()
-	return startServing(t, dbPath, "", directoriesYAML, extraYAML, tune)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// localhost, not 127.0.0.1: browsers allow passkeys over plain http
+	// only on localhost.
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return startOn(t, ln, "http://localhost:"+port, "", dbPath, directoriesYAML, extraYAML, tune)
 }
 
 // startServing is startTuned with more keys of the server section
 // (serverYAML: lines indented by two spaces).
 func startServing(t *testing.T, dbPath, serverYAML, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return startOn(t, ln, "http://localhost:"+port, serverYAML, dbPath, directoriesYAML, extraYAML, tune)
+}
+
+// startOn is startTuned on a listener the caller made (so its URL is
+// known before sspr starts), with base URL baseURL and serverYAML added
+// to the server section (e.g. tls_cert_file, trusted_proxies).
+func startOn(t *testing.T, ln net.Listener, baseURL, serverYAML, dbPath, directoriesYAML string, extraYAML string, tune func(*app.App)) *instance {
 	t.Helper()
 	sink, err := mailsink.Start("127.0.0.1:0", mailsink.Options{})
 	if err != nil {
@@ -90,19 +110,13 @@ func startServing(t *testing.T, dbPath, serverYAML, directoriesYAML string, extr
 	inst := &instance{Sink: sink, sinkAddr: sink.Addr()}
 	t.Cleanup(func() { inst.Sink.Close() })
 	_, smtpPort, _ := net.SplitHostPort(sink.Addr())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// localhost, not 127.0.0.1: browsers allow passkeys over plain http
-	// only on localhost.
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	inst.URL = "http://localhost:" + port
+	inst.URL = baseURL
 	yaml := fmt.Sprintf(`
 server:
   listen: %q
   base_url: %q
-%sstorage:
+%s
+storage:
   path: %q
 secrets:
   hmac_key: "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="

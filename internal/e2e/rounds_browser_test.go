@@ -16,7 +16,7 @@ import (
 // FreeRADIUS Access-Challenge, a Duo push approved, the YubiKey prompt,
 // and the RADIUS and Duo user-name enrollment pages (with JavaScript off,
 // a Duo push enrolled by a plain form). Screenshots go to
-// $SSPR_SCREENSHOTS (rounds-*.png).
+// $SSPR_TEST_SCREENSHOTS (rounds-*.png).
 func TestRoundsPortalInChromium(t *testing.T) {
 	env := freeRADIUSEnv(t)
 	user := env["CHALLENGE_USER"]

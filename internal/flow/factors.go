@@ -285,7 +285,12 @@ func (r *Reset) issue(ctx context.Context, f *record.Flow, user *directory.User,
 			if errors.Is(err, factor.ErrNotAvailable) {
 				continue
 			} else if err != nil {
-				return nil, &Error{Code: CodeInternal, Err: fmt.Errorf("challenge %s: %w", kind, err)}
+				// A factor that must ask a server to challenge (OIDC
+				// discovery) fails alike for decoys while that server is
+				// down: the same refusal as theirs, so an outage does not
+				// tell who has the factor.
+				r.log().Error("a challenge failed", "factor", kind, "err", err)
+				return nil, refuse(CodeFactorNotAllowed)
 			}
 			if ch.Deliver != nil {
 				if e := r.limit(ctx, LimitSend, limitKey(f), f.ClientIP, ch.Deliver.To); e != nil {

@@ -41,9 +41,14 @@ func SecurityHeaders(next http.Handler, hsts bool) http.Handler {
 // CrossOrigin rejects state-changing requests sent by a browser from another
 // origin (Sec-Fetch-Site / Origin checks, Go's CrossOriginProtection), which
 // is what CSRF tokens would otherwise guard. deny renders the refusal.
-func CrossOrigin(next http.Handler, deny http.Handler) http.Handler {
+// bypass are patterns other sites may post to (the SAML ACS, which only
+// hands the IdP's answer on to a same-origin form).
+func CrossOrigin(next http.Handler, deny http.Handler, bypass ...string) http.Handler {
 	p := http.NewCrossOriginProtection()
 	p.SetDenyHandler(deny)
+	for _, pattern := range bypass {
+		p.AddInsecureBypassPattern(pattern)
+	}
 	return p.Handler(next)
 }
 

@@ -31,8 +31,8 @@ func TestPDFRendersToAPicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// SSPR_SCREENSHOTS keeps the PDF and its picture for a person to look at.
-	dir := os.Getenv("SSPR_SCREENSHOTS")
+	// SSPR_TEST_SCREENSHOTS keeps the PDF and its picture for a person to look at.
+	dir := os.Getenv("SSPR_TEST_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
 	}

@@ -82,6 +82,9 @@ type Options struct {
 	// Approvals serves the page of managers' approval links (/approve);
 	// nil leaves it out.
 	Approvals Approvals
+	// Redirects are the OIDC callback and SAML ACS routes and the client
+	// certificate's proxy header (redirect.go).
+	Redirects Redirects
 }
 
 // Portal serves the HTML pages.
@@ -103,8 +106,12 @@ func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web
 		b, _ := json.Marshal(v)
 		return string(b)
 	}}
-	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve"} {
-		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve", "continue"} {
+		files := []string{"templates/layout.html", "templates/" + page + ".html"}
+		if page == "code" {
+			files = append(files, "templates/redirect.html") // the OIDC, SAML and certificate steps
+		}
+		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -135,6 +142,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reset/unlock", p.unlockPage)
 	mux.HandleFunc("POST /reset/unlock", p.unlock)
 	mux.HandleFunc("GET /reset/done", p.donePage)
+	p.registerRedirects(mux)
 	mux.HandleFunc("GET /change", p.changePage)
 	mux.HandleFunc("POST /change", p.changePassword)
 	mux.HandleFunc("POST /change/check", p.checkChangePassword)
@@ -202,6 +210,8 @@ type page struct {
 	SyncFailed  bool
 	// Approval is the request on the manager's approval page.
 	Approval *approvalPage
+	// Returned is what an identity provider handed back (redirect.go).
+	Returned []returned
 	printer  i18n.Printer
 }
 
@@ -454,6 +464,9 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	if raw := r.PostFormValue("response_json"); raw != "" {
 		resp.JSON = []byte(raw) // a passkey assertion, posted by the page's script
 	}
+	// The certificate factor's answer is what the TLS handshake proved,
+	// never a form field.
+	p.ips.WithClientCertificate(r, p.opts.Redirects.CertificateHeader, resp.Values)
 	st, err := p.reset.Verify(r.Context(), p.token(r), resp, p.ips.Of(r))
 	if err != nil {
 		pg.Step, pg.Status = 1, st
@@ -758,6 +771,7 @@ func (p *Portal) fail(w http.ResponseWriter, pg *page, name string, err error) {
 		p.log.Error("portal: step failed", "err", err)
 	}
 	msg := web.Explain(p.cat, pg.Lang, fe.Error)
+	redirectRefusal(pg, fe.Error, &msg)
 	pg.Error = &msg
 	if name == "start" {
 		pg.Step = 0

@@ -290,3 +290,11 @@
   var every = parseInt(form.getAttribute("data-poll"), 10) || 5000;
   window.setTimeout(function () { form.submit(); }, every);
 })();
+
+// Coming back from the identity provider: hand its answer on at once (the
+// page's button does the same without scripts).
+(function () {
+  "use strict";
+  var f = document.querySelector("form[data-autosubmit]");
+  if (f) { f.submit(); }
+})();
