@@ -146,15 +146,26 @@ func (a *App) readiness(ctx context.Context) map[string]string {
 	return problems
 }
 
-// ready answers /readyz: 200 when the node can serve, 503 naming what
-// cannot be used. /healthz stays liveness (the process and its store).
-func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+// ready answers /readyz on the portal's listener: 200 when the node can
+// serve, 503 when it cannot, without saying why (that is for the metrics
+// listener, readyDetail: error texts are nobody's business outside).
+func (a *App) ready(w http.ResponseWriter, r *http.Request) { a.answerReady(w, r, false) }
+
+// readyDetail answers /readyz on server.metrics_listen, naming what cannot
+// be used.
+func (a *App) readyDetail(w http.ResponseWriter, r *http.Request) { a.answerReady(w, r, true) }
+
+func (a *App) answerReady(w http.ResponseWriter, r *http.Request, detail bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	problems := a.readiness(r.Context())
 	if len(problems) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "not ready", "problems": problems})
+		body := map[string]any{"status": "not ready"}
+		if detail {
+			body["problems"] = problems
+		}
+		_ = json.NewEncoder(w).Encode(body)
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
@@ -166,7 +177,7 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 func serveMetrics(ctx context.Context, ln net.Listener, a *App, current func() *App) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { current().ready(w, r) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { current().readyDetail(w, r) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

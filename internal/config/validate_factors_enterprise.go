@@ -102,6 +102,8 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 		}
 		if !httpsOrLoopback(o.RedirectURL) {
 			p.addf("verification.oidc.redirect_url", "%q is not an https URL (sspr's callback, registered at the provider)", o.RedirectURL)
+		} else if msg := ownRoutePath(o.RedirectURL); msg != "" {
+			p.addf("verification.oidc.redirect_url", "%q: %s", o.RedirectURL, msg)
 		}
 		if o.Attribute != "" && !validAttributeName(o.Attribute) {
 			p.addf("verification.oidc.attribute", "%q is not an LDAP attribute name", o.Attribute)
@@ -114,6 +116,8 @@ func (c *Config) validateEnterpriseFactors(p *Problems) {
 		}
 		if !httpsOrLoopback(sm.ACSURL) {
 			p.addf("verification.saml.acs_url", "%q is not an https URL (sspr's assertion consumer service)", sm.ACSURL)
+		} else if msg := ownRoutePath(sm.ACSURL); msg != "" {
+			p.addf("verification.saml.acs_url", "%q: %s", sm.ACSURL, msg)
 		}
 		if sm.IDPMetadataFile == "" {
 			p.add("verification.saml.idp_metadata_file", "is required (the IdP's metadata XML)")

@@ -172,8 +172,12 @@ func TestMetricsAndReadiness(t *testing.T) {
 	srv.Close()
 	stopped = true
 	status, b := get(t, in.URL+"/readyz")
+	if status != http.StatusServiceUnavailable || strings.Contains(b, "directory") {
+		t.Fatalf("/readyz with the directory stopped, on the portal's listener (no details): %d %s", status, b)
+	}
+	status, b = get(t, metricsURL+"/readyz")
 	if status != http.StatusServiceUnavailable || !strings.Contains(b, `"directory demo"`) {
-		t.Fatalf("/readyz with the directory stopped: %d %s", status, b)
+		t.Fatalf("/readyz with the directory stopped, on the metrics listener (naming it): %d %s", status, b)
 	}
 	if status, _ := get(t, in.URL+"/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz (liveness) with the directory stopped: %d", status)

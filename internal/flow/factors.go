@@ -818,6 +818,13 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 	subject := subjectOf(f, user)
 	parts := ch.parts()
 	multi, isMulti := fa.(factor.Multi)
+	backed := serverBacked(fa, resp)
+	start := r.mono()
+	if w, ok := fa.(interface {
+		DecoyWait(factor.Response) time.Duration
+	}); ok {
+		note.pushWait = w.DecoyWait(resp)
+	}
 	if ch.Decoy || !f.Known {
 		decoy := decoyEnrollment(fa, subject)
 		if isMulti {
@@ -826,7 +833,21 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 			_, _ = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
 		}
 		r.decoyRound(ctx, fa, resp, note)
+		if backed && !errors.Is(note.err, errDecoyUnavailable) {
+			// As long as a real answer its server took (rounds.go).
+			r.padServer(ctx, kind, start, r.health().floor(kind))
+		}
 		return false, nil, nil
+	}
+	// A server-backed answer the server answered ends no sooner than the
+	// kind's floor, as a decoy's does.
+	answered := false
+	if backed {
+		defer func() {
+			if answered && ctx.Err() == nil {
+				r.padServer(ctx, kind, start, r.health().floor(kind))
+			}
+		}()
 	}
 	covered := func(e *enrolled) bool {
 		return e.Kind == kind && slices.ContainsFunc(parts, func(p challengePart) bool { return p.Enrollment == e.ID })
@@ -860,6 +881,12 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 			}
 			began := r.mono()
 			upd, err := fa.Verify(ctx, subject, e.Enrollment, p.State, resp)
+			if _, more := continuation(err); backed && ctx.Err() == nil && (err == nil || more || wrongAnswer(err)) {
+				// The server answered: time it, and it is up again.
+				r.health().observe(kind, r.mono().Sub(began))
+				r.health().recovered(kind)
+				answered = true
+			}
 			if err != nil {
 				if _, more := continuation(err); !more && wrongAnswer(err) {
 					r.logVerifyError(kind, err)

@@ -44,6 +44,9 @@ type Kit struct {
 	// Monotonic is the clock padding measures a step's duration with:
 	// time.Now unless a test injects one (a slow directory advancing it).
 	Monotonic func() time.Time
+	// roundHealth is what rounds.go remembers of factors' servers (made
+	// on first use, under healthInit).
+	roundHealth *health
 	// Enqueued is called after a step committed a message, to wake the
 	// outbox worker.
 	Enqueued func()

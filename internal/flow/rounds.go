@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -53,13 +54,81 @@ type roundNote struct {
 	decoy bool
 	// took is how long the factor took for err.
 	took time.Duration
+	// pushWait is how long a push nobody answers waits (0: not a push).
+	pushWait time.Duration
 }
 
 // health remembers, per kind, the last time its server could not be
-// asked and how long finding that out took.
+// asked and how long finding that out took, and how long its server takes
+// to answer (slow): the floor every answer of the kind, real or decoy, is
+// padded to, so the server's own delay (FreeRADIUS delays a reject by a
+// second; an MFA proxy waits for a phone) does not tell a real login from
+// a decoy, which never asks it.
 type health struct {
 	mu   sync.Mutex
 	last map[factor.Kind]failure
+	slow map[factor.Kind]time.Duration
+}
+
+// serverFloor is the padding of a server-backed answer before any real one
+// was timed; real answers then move it (observe).
+const serverFloor = 500 * time.Millisecond
+
+// serverBacked reports whether an answer of kind asks a server (a Duo
+// push is padded by its own wait, DecoyWait).
+func serverBacked(fa factor.Factor, resp factor.Response) bool {
+	switch fa.Kind() {
+	case radius.Kind, yubikey.Kind:
+		return true
+	case duo.Kind:
+		if w, ok := fa.(interface {
+			DecoyWait(factor.Response) time.Duration
+		}); ok && w.DecoyWait(resp) > 0 {
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// observe records how long a real answer of k took: the floor jumps to a
+// slower answer at once and drifts down slowly (1/32 of the gap per
+// answer), an upper envelope of the server's recent answers.
+func (h *health) observe(k factor.Kind, took time.Duration) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.slow == nil {
+		h.slow = map[factor.Kind]time.Duration{}
+	}
+	cur, ok := h.slow[k]
+	if !ok {
+		cur = serverFloor
+	}
+	if took > cur {
+		cur = took
+	} else {
+		cur -= (cur - took) / 32
+	}
+	h.slow[k] = cur
+	return cur
+}
+
+// floor is the padding of answers of k now.
+func (h *health) floor(k factor.Kind) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d, ok := h.slow[k]; ok {
+		return d
+	}
+	return serverFloor
+}
+
+// recovered forgets a failure of k's server once it answered again, so
+// decoys stop answering "unavailable" as soon as real answers would not.
+func (h *health) recovered(k factor.Kind) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.last, k)
 }
 
 type failure struct {
@@ -67,13 +136,27 @@ type failure struct {
 	took time.Duration
 }
 
-// healthOf holds each Kit's health: one per wired sspr, shared by its
-// flows (a field would make Reset uncopyable).
-var healthOf sync.Map // *Kit -> *health
-
+// health is the Kit's: one per wired sspr (a reload starts afresh),
+// shared by its flows.
 func (r *Reset) health() *health {
-	h, _ := healthOf.LoadOrStore(r.Kit, &health{})
-	return h.(*health)
+	healthInit.Lock()
+	defer healthInit.Unlock()
+	if r.Kit.roundHealth == nil {
+		r.Kit.roundHealth = &health{}
+	}
+	return r.Kit.roundHealth
+}
+
+// healthInit guards making a Kit's health (Kits are built in many places,
+// and copied by value in tests, so it cannot hold a lock of its own).
+var healthInit sync.Mutex
+
+// padServer ends a server-backed answer that began at began no sooner than
+// the kind's floor.
+func (r *Reset) padServer(ctx context.Context, kind factor.Kind, began time.Time, floor time.Duration) {
+	if left := floor - r.mono().Sub(began); left > 0 {
+		sleep(ctx, left)
+	}
 }
 
 func (h *health) failed(k factor.Kind, at time.Time, took time.Duration) {
@@ -178,6 +261,18 @@ func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, not
 	if note.err == nil {
 		return Status{}, false, "", nil
 	}
+	if note.pushWait > 0 && !note.decoy && len(f.FactorsDone) == 0 {
+		if _, more := continuation(note.err); !more {
+			// Before a first factor, a push that was not approved — denied,
+			// an account Duo refuses, a server that failed — ends like one
+			// nobody answered, as a stranger's does (decoyRound): anything
+			// else would tell a stranger the login is real.
+			if note.took < note.pushWait {
+				sleep(ctx, note.pushWait-note.took)
+			}
+			note.err = fmt.Errorf("%w: %w", factor.ErrWrongResponse, duo.ErrPushTimeout)
+		}
+	}
 	if errors.Is(note.err, errDecoyUnavailable) {
 		refund()
 		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
@@ -194,6 +289,12 @@ func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, not
 			refund()
 		}
 		return st, true, "", err
+	}
+	if ctx.Err() != nil {
+		// The person went away mid-answer (a closed connection): a wrong
+		// answer, counted, and no sign of the server's health, which a
+		// stranger could otherwise set at will by hanging up.
+		return Status{}, false, reasonOf(kind, note.err), nil
 	}
 	if !wrongAnswer(note.err) {
 		// The factor's server could not be asked: nobody's wrong answer.

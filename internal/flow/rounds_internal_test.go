@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,44 @@ func TestHealthForgets(t *testing.T) {
 	}
 	if _, ok := h.recent(radius.Kind, at.Add(unavailableFor)); ok {
 		t.Error("remembered for ever")
+	}
+}
+
+// The floor a server-backed answer is padded to: 500 ms before any real
+// answer was timed, up at once to a slower answer, down slowly after.
+func TestServerFloorFollowsTheSlowestRecentAnswer(t *testing.T) {
+	var h health
+	if got := h.floor(radius.Kind); got != serverFloor {
+		t.Fatalf("untimed floor %v, want %v", got, serverFloor)
+	}
+	if got := h.observe(radius.Kind, 1200*time.Millisecond); got != 1200*time.Millisecond {
+		t.Fatalf("after a 1.2 s answer the floor is %v", got)
+	}
+	got := h.observe(radius.Kind, 200*time.Millisecond)
+	if got >= 1200*time.Millisecond || got < 1100*time.Millisecond {
+		t.Errorf("one fast answer moved the floor from 1.2 s to %v; it must drift down slowly", got)
+	}
+	if h.floor(yubikey.Kind) != serverFloor {
+		t.Error("one kind's answers moved another's floor")
+	}
+	h.failed(radius.Kind, time.Now(), time.Second)
+	h.recovered(radius.Kind)
+	if _, ok := h.recent(radius.Kind, time.Now()); ok {
+		t.Error("a server that answered again is still remembered as failed")
+	}
+}
+
+// Which answers ask a server: a Duo push is padded by its own wait.
+func TestServerBacked(t *testing.T) {
+	d, err := duo.New(duo.Config{Host: "api-12345678.duosecurity.com", IntegrationKey: "DIXXXXXXXXXXXXXXXXXX", SecretKey: strings.Repeat("s", 40),
+		Methods: []string{duo.MethodPush, "passcode"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serverBacked(d, factor.Response{Values: map[string]string{"method": "push"}}) {
+		t.Error("a push is padded as a server answer")
+	}
+	if !serverBacked(d, factor.Response{Values: map[string]string{"method": "passcode", "passcode": "123456"}}) {
+		t.Error("a Duo passcode is not padded")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ const (
 
 type checkpointer struct {
 	db     *sql.DB
+	log    *slog.Logger
+	warned time.Time
 	stop   chan struct{}
 	done   sync.WaitGroup
 	frames atomic.Int64 // frames in the log after the last checkpoint
@@ -37,7 +40,7 @@ type checkpointer struct {
 }
 
 // startCheckpointer opens path's checkpoint connection and starts it.
-func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
+func startCheckpointer(ctx context.Context, path string, log *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return nil, err
@@ -48,7 +51,7 @@ func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) 
 		db.Close()
 		return nil, fmt.Errorf("opening the checkpoint connection: %w", err)
 	}
-	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c := &checkpointer{db: db, log: log, stop: make(chan struct{})}
 	c.done.Add(1)
 	go c.loop()
 	return c, nil
@@ -73,7 +76,13 @@ func (c *checkpointer) loop() {
 func (c *checkpointer) checkpoint() {
 	var busy, logFrames, done int64
 	if err := c.db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
-		return // tried again at the next tick
+		// Tried again at the next tick; said at most once a minute, as a
+		// log nobody copies back grows until the disk is full.
+		if time.Since(c.warned) > time.Minute && c.log != nil {
+			c.warned = time.Now()
+			c.log.Warn("store: checkpointing the write-ahead log failed; it grows until a checkpoint succeeds", "err", err)
+		}
+		return
 	}
 	c.runs.Add(1)
 	c.frames.Store(logFrames - done)

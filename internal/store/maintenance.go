@@ -188,13 +188,16 @@ func Backup(ctx context.Context, path, dest string) error {
 	// never looks complete.
 	tmp := dest + ".partial"
 	_ = os.Remove(tmp)
+	// Made empty and private first: VACUUM INTO fills an empty file, and
+	// the copy is never readable by others, not even while it is written.
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("copying %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		_ = os.Remove(tmp)
-		return err
 	}
 	if err := checkFile(ctx, tmp); err != nil {
 		_ = os.Remove(tmp)
@@ -290,6 +293,13 @@ func Restore(ctx context.Context, backup, path string, now time.Time) (kept stri
 		if err := os.Rename(path, kept); err != nil {
 			_ = os.Remove(tmp)
 			return "", err
+		}
+	}
+	// The old file's log goes with it (it may hold its last commits);
+	// the shared-memory index is rebuilt.
+	if kept != "" {
+		if err := os.Rename(path+"-wal", kept+"-wal"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return kept, err
 		}
 	}
 	for _, side := range []string{"-wal", "-shm"} {

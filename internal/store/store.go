@@ -75,7 +75,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		return nil, err
 	}
 	if path != "" && path != ":memory:" {
-		ckpt, err := startCheckpointer(ctx, path)
+		ckpt, err := startCheckpointer(ctx, path, o.log)
 		if err != nil {
 			s.stopWriter()
 			s.reader.Close()

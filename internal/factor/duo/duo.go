@@ -391,6 +391,11 @@ func (f *Factor) call(ctx context.Context, method, path string, params url.Value
 	}
 	res, err := f.cfg.HTTPClient.Do(req)
 	if err != nil {
+		// Never the URL: a GET's query may hold a passcode.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return Result{}, fmt.Errorf("%s %s%s: %w", ue.Op, req.URL.Host, req.URL.Path, ue.Err)
+		}
 		return Result{}, err
 	}
 	defer res.Body.Close()

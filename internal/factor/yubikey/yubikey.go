@@ -255,7 +255,13 @@ func (f *Factor) validateWith(ctx context.Context, server, otp string) error {
 	}
 	res, err := f.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return err
+		// Never the URL: its query holds the OTP, which a failed request
+		// did not use up.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%w: %s %s: %w", ErrServer, ue.Op, req.URL.Host, ue.Err)
+		}
+		return fmt.Errorf("%w: %s", ErrServer, req.URL.Host)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
