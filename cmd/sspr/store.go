@@ -10,7 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/app"
+	"github.com/sspr/sspr/internal/config"
 )
 
 // storeCmd is `sspr store`: the database file's schema, backups and
@@ -19,33 +20,29 @@ func storeCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "store", Short: "Inspect, migrate, back up and restore the database (storage.path)"}
 	configFlag(cmd.PersistentFlags(), &path)
-	dbPath := func(cmd *cobra.Command) (string, error) {
+	load := func(cmd *cobra.Command) (*config.Config, error) {
 		p, err := configPath(cmd, path, nil)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		cfg, err := mustLoadConfig(cmd, p)
-		if err != nil {
-			return "", err
-		}
-		return cfg.Storage.Path, nil
+		return mustLoadConfig(cmd, p)
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Print the database's schema (applied and pending migrations), size and rows, changing nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := dbPath(cmd)
+			cfg, err := load(cmd)
 			if err != nil {
 				return err
 			}
-			sc, err := store.Inspect(cmd.Context(), db)
+			sc, err := app.InspectStore(cmd.Context(), cfg.Storage.Path)
 			if err != nil {
 				return err
 			}
 			printSchema(cmd.OutOrStdout(), sc)
 			if len(sc.Unknown) > 0 {
-				return &store.SchemaTooNewError{Schema: sc.Newest, Known: sc.Known}
+				return &app.SchemaTooNewError{Schema: sc.Newest, Known: sc.Known}
 			}
 			return nil
 		},
@@ -59,26 +56,22 @@ backup FILE"). A database a newer sspr upgraded is refused: this binary
 would not know its tables.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := dbPath(cmd)
+			cfg, err := load(cmd)
 			if err != nil {
 				return err
 			}
+			db := cfg.Storage.Path
 			if _, err := os.Stat(db); err != nil {
 				return fmt.Errorf("storage.path: cannot read the database %s: %w", db, errors.Unwrap(err))
 			}
-			before, err := store.Inspect(cmd.Context(), db)
+			before, err := app.InspectStore(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			if len(before.Unknown) > 0 {
-				return &store.SchemaTooNewError{Schema: before.Newest, Known: before.Known}
+				return &app.SchemaTooNewError{Schema: before.Newest, Known: before.Known}
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			s, err := store.OpenSQLite(cmd.Context(), db, store.WithLogger(log))
-			if err != nil {
-				return err
-			}
-			if err := s.Close(); err != nil {
+			if err := app.MigrateStore(cmd.Context(), cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d migration(s) applied; schema %d\n", db, len(before.Pending()), before.Known)
@@ -90,15 +83,16 @@ would not know its tables.`,
 		Short: "Write a consistent, checked copy of the database to FILE (safe while sspr serve runs)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := dbPath(cmd)
+			cfg, err := load(cmd)
 			if err != nil {
 				return err
 			}
+			db := cfg.Storage.Path
 			began := time.Now()
-			if err := store.Backup(cmd.Context(), db, args[0]); err != nil {
+			if err := app.BackupStore(cmd.Context(), cfg, args[0]); err != nil {
 				return err
 			}
-			sc, err := store.Inspect(cmd.Context(), args[0])
+			sc, err := app.InspectStore(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -118,11 +112,12 @@ it as <storage.path>.before-restore-<time>. Afterwards, "sspr audit verify
 expected after a restore, and a record of what was lost.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := dbPath(cmd)
+			cfg, err := load(cmd)
 			if err != nil {
 				return err
 			}
-			kept, err := store.Restore(cmd.Context(), args[0], db, time.Now())
+			db := cfg.Storage.Path
+			kept, err := app.RestoreStore(cmd.Context(), cfg, args[0], time.Now())
 			if err != nil {
 				return err
 			}
@@ -138,7 +133,7 @@ expected after a restore, and a record of what was lost.`,
 	return cmd
 }
 
-func printSchema(w io.Writer, sc store.Schema) {
+func printSchema(w io.Writer, sc app.StoreSchema) {
 	fmt.Fprintf(w, "database: %s (%s)\n", sc.Path, bytesText(sc.SizeBytes))
 	fmt.Fprintf(w, "schema:   %d applied, this sspr knows up to %d\n", sc.Newest, sc.Known)
 	for _, m := range sc.Migrations {
