@@ -29,28 +29,3 @@ func Commits(s *Store) (commits, transactions int64) {
 
 // Queued reports how many transactions wait for the writer, for tests.
 func Queued(s *Store) int { return len(s.w.queue) }
-
-// PauseCheckpoints stops the background checkpointer, for tests that
-// look at the log; Checkpoint runs one checkpoint now and says how many
-// frames it left in the log.
-func PauseCheckpoints(s *Store) {
-	if s.ckpt != nil {
-		close(s.ckpt.stop)
-		s.ckpt.done.Wait()
-		s.ckpt.stop = make(chan struct{})
-		s.ckpt.done.Add(1)
-		go func() { <-s.ckpt.stop; s.ckpt.done.Done() }()
-	}
-}
-
-func Checkpoint(s *Store) int64 {
-	s.ckpt.checkpoint()
-	return s.ckpt.frames.Load()
-}
-
-// WALFrames is how many frames the write-ahead log holds now.
-func WALFrames(s *Store) int64 {
-	var busy, log, done int64
-	_ = s.ckpt.db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done)
-	return log
-}

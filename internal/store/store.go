@@ -36,9 +36,6 @@ type Store struct {
 	stmts, readStmts *stmtCache
 	// w runs every writing transaction (writer.go).
 	w *writer
-	// ckpt checkpoints the write-ahead log beside the writer
-	// (checkpoint.go); nil for an in-memory database.
-	ckpt *checkpointer
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and runs
@@ -48,9 +45,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if err := prepareFile(path); err != nil {
 		return nil, err
 	}
-	// The writer never checkpoints (wal_autocheckpoint 0): the
-	// checkpointer's own connection does, beside it (checkpoint.go).
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -74,16 +69,6 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		db.Close()
 		return nil, err
 	}
-	if path != "" && path != ":memory:" {
-		ckpt, err := startCheckpointer(ctx, path, o.log)
-		if err != nil {
-			s.stopWriter()
-			s.reader.Close()
-			db.Close()
-			return nil, err
-		}
-		s.ckpt = ckpt
-	}
 	return s, nil
 }
 
@@ -92,12 +77,11 @@ func (s *Store) Close() error {
 	// The writer goroutine first (transactions already queued still run),
 	// then the readers: the writer's close checkpoints and removes the WAL,
 	// which read-only connections cannot recreate.
-	ckptErr := s.ckpt.close()
 	s.stopWriter()
-	err := ckptErr
+	var err error
 	if s.reader != nil {
 		s.readStmts.close()
-		err = errors.Join(err, s.reader.Close())
+		err = s.reader.Close()
 	}
 	s.stmts.close()
 	return errors.Join(err, s.db.Close())
