@@ -27,7 +27,7 @@ import (
 func observeAudit(m *metrics.Metrics, log *slog.Logger, mirror bool) func(audit.Event) {
 	return func(e audit.Event) {
 		m.Event(e.Event, string(e.Outcome), e.Reason)
-		if !mirror {
+		if !mirror || !log.Enabled(context.Background(), slog.LevelInfo) {
 			return
 		}
 		attrs := []any{"event", e.Event, "outcome", string(e.Outcome), "at", e.At}
@@ -108,7 +108,7 @@ func (a *App) observeRequests(mux http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		metrics.Observe(mux, func(r *http.Request, route string, code int, took time.Duration) {
 			a.metrics.Request(route, code, took)
-			if a.cfg.Log.Access {
+			if a.cfg.Log.Access && a.log.Enabled(r.Context(), slog.LevelInfo) {
 				a.log.Info("request", "request_id", id, "method", r.Method, "route", route, "status", code,
 					"duration_ms", float64(took.Microseconds())/1000)
 			}

@@ -519,6 +519,13 @@ func TestWarnings(t *testing.T) {
 		}, "", ""},
 		{"http base_url", func(c *config.Config) { c.Server.BaseURL = "http://sspr.example.com" }, "server.base_url", "plain http"},
 		{"http base_url on localhost", func(c *config.Config) { c.Server.BaseURL = "http://localhost:8080" }, "", ""},
+		{"manager approval with a connector directory", func(c *config.Config) {
+			c.Verification.Factors = append(c.Verification.Factors, "manager_approval")
+			c.Directories[0].Type = "connector"
+		}, "directories[0].type", "cannot give a manager's mail address"},
+		{"manager approval with an LDAP directory", func(c *config.Config) {
+			c.Verification.Factors = append(c.Verification.Factors, "manager_approval")
+		}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

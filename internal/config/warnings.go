@@ -39,6 +39,14 @@ func (c *Config) Warnings() []Problem {
 	if u, err := url.Parse(c.Server.BaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		w = append(w, Problem{Path: "server.base_url", Message: "the portal is reached over plain http; put it behind TLS"})
 	}
+	if slices.Contains(c.Verification.Factors, "manager_approval") {
+		for i, d := range c.Directories {
+			if d.Type == "entra" || d.Type == "connector" {
+				w = append(w, Problem{Path: fmt.Sprintf("directories[%d].type", i),
+					Message: fmt.Sprintf("manager approval is offered, but a %s directory cannot give a manager's mail address: its people's approval requests are never mailed, and they wait until the request expires (choose other factors for them with a policy)", d.Type)})
+			}
+		}
+	}
 	w = append(w, c.policyWarnings()...)
 	w = append(w, c.accessWarnings()...)
 	return w
