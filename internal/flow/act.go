@@ -154,8 +154,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		}
 	}
 
-	// Claim, with the intent and the held notices.
+	// Claim, with the intent and the held notices. The notices are
+	// composed and sealed first: every write queues for the one writer, so
+	// its transaction should only insert.
 	now := r.now()
+	held, err := r.composeNotices(f, event, targets, notice, now)
+	if err != nil {
+		refund()
+		return Status{}, r.wrap(err)
+	}
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
 		f.UpdatedAt = now
 		if err := moveTo(f, working); err != nil {
@@ -171,7 +178,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		if err := tx.InsertFlowAct(intent); err != nil {
 			return err
 		}
-		if err := r.holdNotices(tx, f, event, targets, notice, now); err != nil {
+		if err := holdNotices(tx, f, held); err != nil {
 			return err
 		}
 		if syncing {
@@ -261,11 +268,12 @@ func (r *Reset) stepFlow(ctx context.Context, token string) (*record.Flow, error
 	return f, nil
 }
 
-// holdNotices queues the notices of a successful write, held until the
-// write's outcome is known: on every channel the person has, so a reset they
-// did not make cannot go unnoticed.
-func (r *Reset) holdNotices(tx *store.Tx, f *record.Flow, event string, targets []noticeTarget,
-	notice func(*record.Flow, time.Time) (notify.Mail, error), now time.Time) error {
+// composeNotices composes and seals the notices of a successful write, to be
+// held until the write's outcome is known: on every channel the person has,
+// so a reset they did not make cannot go unnoticed.
+func (r *Reset) composeNotices(f *record.Flow, event string, targets []noticeTarget,
+	notice func(*record.Flow, time.Time) (notify.Mail, error), now time.Time) ([]*store.Message, error) {
+	held := make([]*store.Message, 0, len(targets))
 	for _, t := range targets {
 		var m *store.Message
 		var err error
@@ -277,11 +285,22 @@ func (r *Reset) holdNotices(tx *store.Tx, f *record.Flow, event string, targets 
 				m, err = r.newMail(event+"_notice", t.to, mail, now)
 			}
 		}
+		if err == nil {
+			err = r.seal(m)
+		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m.NextAttemptAt = heldUntil
-		if err := r.enqueue(tx, m); err != nil {
+		held = append(held, m)
+	}
+	return held, nil
+}
+
+// holdNotices queues composed notices (composeNotices), held for the flow.
+func holdNotices(tx *store.Tx, f *record.Flow, held []*store.Message) error {
+	for _, m := range held {
+		if err := tx.EnqueueMessage(m); err != nil {
 			return err
 		}
 		if err := tx.HoldMessage(m.ID, f.TokenHash); err != nil {
@@ -365,7 +384,9 @@ func (r *Reset) recordAct(ctx context.Context, f *record.Flow, action Action, ev
 			return err
 		}
 		st = r.status(f)
-		if next == StateDone {
+		// Without a sync planner this act planned no sync message, so
+		// there is nothing to read (a query per reset saved).
+		if next == StateDone && r.Sync != nil {
 			var err error
 			if st.Sync, err = r.syncOutcomes(tx, f); err != nil {
 				return err

@@ -515,12 +515,19 @@ func isCode(kind string) bool { return strings.HasSuffix(kind, "_code") }
 // enqueue seals a message (no address, number or code in clear at rest)
 // and adds it to the outbox.
 func (k *Kit) enqueue(tx *store.Tx, m *store.Message) error {
-	if k.Sealer != nil {
-		if err := notify.SealMessage(k.Sealer, m); err != nil {
-			return err
-		}
+	if err := k.seal(m); err != nil {
+		return err
 	}
 	return tx.EnqueueMessage(m)
+}
+
+// seal seals a message's address, number and bodies for the outbox; call
+// it once per message.
+func (k *Kit) seal(m *store.Message) error {
+	if k.Sealer == nil {
+		return nil
+	}
+	return notify.SealMessage(k.Sealer, m)
 }
 
 // accountSpecificPrompt are prompt keys that depend on the account, hidden

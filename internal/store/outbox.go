@@ -2,9 +2,9 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -123,7 +123,7 @@ func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Messa
 // never get the same message: the statement runs under SQLite's write
 // lock. The messages come back in the order they should be sent.
 func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit int) ([]*Message, error) {
-	var ids []any
+	var ids []int64
 	err := t.tx.queryEach(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 		WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
 			ORDER BY urgent DESC, next_attempt_at, id LIMIT ?)
@@ -137,9 +137,14 @@ func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit in
 		return nil, err
 	}
 	// RETURNING cannot join: the claimed rows, bodies included, are read
-	// by their keys in the same transaction.
-	query := `SELECT ` + messageColumns + messagesFrom + ` WHERE o.id IN (?` + strings.Repeat(",?", len(ids)-1) + `) ORDER BY o.urgent DESC, o.id`
-	rows, err := t.tx.QueryContext(t.ctx, query, ids...)
+	// by their keys in the same transaction. The keys travel as one JSON
+	// array, so the statement's text is the same for any number of them
+	// and stays prepared.
+	keys, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.query(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.urgent DESC, o.id`, string(keys))
 	if err != nil {
 		return nil, err
 	}
