@@ -201,7 +201,7 @@ func (l *Limiter) key(scope Scope, s Subject) string {
 // or destination, so which kind of refusal comes back never depends on the
 // account.
 func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
-	d, _, err := l.decide(tx, a, s, l.now())
+	d, _, _, err := l.decide(tx, a, s, l.now())
 	return d, err
 }
 
@@ -218,13 +218,13 @@ func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
 // returned (usually none), for the audit log and notifications.
 func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, error) {
 	now := l.now()
-	d, sums, err := l.decide(tx, a, s, now)
+	d, sums, keys, err := l.decide(tx, a, s, now)
 	if err != nil || !d.Allowed {
 		return d, nil, err
 	}
 	var set []Block
 	for i, c := range checks[a] {
-		r, key := c.rule(&l.policy), l.key(c.scope, s)
+		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
 		if !r.on() || key == "" {
 			continue
 		}
@@ -301,24 +301,36 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 }
 
 // decide checks blocks and windows for a, returning the decision and, for
-// each of checks[a], the window's count (0 for rules that are off).
-func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Decision, []int, error) {
+// each of checks[a], the window's count (0 for rules that are off), and s's
+// keys in scopeOrder.
+func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Decision, []int, [3]string, error) {
+	keys := l.keys(s)
 	windows, ok := checks[a]
 	if !ok {
-		return Decision{}, nil, fmt.Errorf("abuse: unknown action %q", a)
+		return Decision{}, nil, keys, fmt.Errorf("abuse: unknown action %q", a)
+	}
+	// The three subjects' blocks in one read; they are still looked at
+	// scope by scope below, so the IP's refusals come first as before.
+	var subjects [3]store.AbuseSubject
+	for i, scope := range scopeOrder {
+		if keys[i] != "" {
+			subjects[i] = store.AbuseSubject{Kind: string(scope), Key: keys[i]}
+		}
+	}
+	blocks, err := tx.ActiveAbuseBlocksOf(now, subjects)
+	if err != nil {
+		return Decision{}, nil, keys, fmt.Errorf("abuse: reading blocks: %w", err)
 	}
 	sums := make([]int, len(windows))
-	for _, scope := range []Scope{ScopeIP, ScopeUser, ScopeDestination} {
-		key := l.key(scope, s)
+	for i, scope := range scopeOrder {
+		key := keys[i]
 		if key == "" {
 			continue
 		}
-		b, err := tx.ActiveAbuseBlock(string(scope), key, now)
-		switch {
-		case err == nil:
-			return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil, nil
-		case !errors.Is(err, store.ErrNotFound):
-			return Decision{}, nil, fmt.Errorf("abuse: reading %s block: %w", scope, err)
+		for _, b := range blocks {
+			if b.Kind == string(scope) && b.Key == key {
+				return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil, keys, nil
+			}
 		}
 		for i, c := range windows {
 			if c.scope != scope {
@@ -326,12 +338,36 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 			}
 			d, n, err := l.window(tx, c, key, now)
 			if err != nil || !d.Allowed {
-				return d, nil, err
+				return d, nil, keys, err
 			}
 			sums[i] = n
 		}
 	}
-	return Decision{Allowed: true}, sums, nil
+	return Decision{Allowed: true}, sums, keys, nil
+}
+
+// scopeOrder is the order decide checks scopes in: refusals about the
+// client IP come before those about the account or destination, so which
+// kind of refusal comes back never depends on the account.
+var scopeOrder = [3]Scope{ScopeIP, ScopeUser, ScopeDestination}
+
+// scopeIndex is scope's place in scopeOrder.
+func scopeIndex(scope Scope) int {
+	for i, o := range scopeOrder {
+		if o == scope {
+			return i
+		}
+	}
+	panic("abuse: unknown scope " + string(scope))
+}
+
+// keys returns s's key for each scope of scopeOrder ("" when s has none).
+func (l *Limiter) keys(s Subject) [3]string {
+	var out [3]string
+	for i, scope := range scopeOrder {
+		out[i] = l.key(scope, s)
+	}
+	return out
 }
 
 // window checks one counter for room, returning its count.

@@ -134,6 +134,33 @@ func (t *Tx) ActiveAbuseBlock(kind, key string, now time.Time) (*AbuseBlock, err
 	return &b, nil
 }
 
+// AbuseSubject names a subject of abuse_blocks; a zero one matches nothing.
+type AbuseSubject struct{ Kind, Key string }
+
+// ActiveAbuseBlocksOf returns the blocks that still hold after now among
+// up to three subjects, in one statement (a limiter step checks the client
+// IP, the account and the destination). Unused subjects are zero.
+func (t *Tx) ActiveAbuseBlocksOf(now time.Time, subjects [3]AbuseSubject) ([]*AbuseBlock, error) {
+	var out []*AbuseBlock
+	args := []any{millis(now)}
+	for _, s := range subjects {
+		args = append(args, s.Kind, s.Key)
+	}
+	err := t.tx.queryEach(t.ctx, `SELECT kind, key, until, reason, created_at FROM abuse_blocks
+		WHERE until > ? AND ((kind = ? AND key = ?) OR (kind = ? AND key = ?) OR (kind = ? AND key = ?))`, args,
+		func(rows *sql.Rows) error {
+			var b AbuseBlock
+			var until, created int64
+			if err := rows.Scan(&b.Kind, &b.Key, &until, &b.Reason, &created); err != nil {
+				return err
+			}
+			b.Until, b.CreatedAt = fromMillis(until), fromMillis(created)
+			out = append(out, &b)
+			return nil
+		})
+	return out, err
+}
+
 // ActiveAbuseBlocks lists the blocks that still hold after now, those that
 // end soonest first.
 func (t *Tx) ActiveAbuseBlocks(now time.Time) ([]*AbuseBlock, error) {

@@ -146,6 +146,22 @@ func TestAbuseBlocksSurviveReopen(t *testing.T) {
 		if _, err := tx.ActiveAbuseBlock("user", "old", t0); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ended block: err = %v, want ErrNotFound", err)
 		}
+		// One read for the three subjects of a step: the ended block,
+		// an unblocked subject and a zero subject match nothing.
+		of, err := tx.ActiveAbuseBlocksOf(t0, [3]store.AbuseSubject{{Kind: "ip", Key: "192.0.2.1"}, {Kind: "user", Key: "old"}, {}})
+		if err != nil {
+			return err
+		}
+		if len(of) != 1 || of[0].Kind != "ip" || of[0].Key != "192.0.2.1" || !of[0].Until.Equal(t0.Add(time.Hour)) {
+			t.Errorf("ActiveAbuseBlocksOf = %+v, want the ip block only", of)
+		}
+		of, err = tx.ActiveAbuseBlocksOf(t0.Add(2*time.Hour), [3]store.AbuseSubject{{Kind: "ip", Key: "192.0.2.1"}, {Kind: "user", Key: "alice"}, {Kind: "ip", Key: "alice"}})
+		if err != nil {
+			return err
+		}
+		if len(of) != 1 || of[0].Kind != "user" || of[0].Key != "alice" {
+			t.Errorf("ActiveAbuseBlocksOf two hours on = %+v, want alice's user block only", of)
+		}
 		list, err := tx.ActiveAbuseBlocks(t0)
 		if err != nil {
 			return err
