@@ -117,9 +117,12 @@ func (d *Directory) VerifyPassword(ctx context.Context, user *directory.User, pa
 
 // ResetPassword sets the user's password as the service account, which
 // needs the Reset-Password right on the user. It refuses plain LDAP. With
-// UnlockOnReset (the AD default) a locked account is unlocked afterwards,
-// because AD keeps it locked otherwise; if that unlock fails the error has
-// Op directory.OpUnlockAfterReset and the new password IS in place.
+// UnlockOnReset (the AD default) a locked account is unlocked too, because
+// AD keeps it locked otherwise: lockoutTime=0 goes in the same modify as the
+// password, so no lockout can slip in between and the reset is one request.
+// A service account that may reset but not unlock gets the password alone,
+// and then the unlock only if the account is locked; if that unlock fails the
+// error has Op directory.OpUnlockAfterReset and the new password IS in place.
 //
 // It does not look at AccountStatus.Protected: the flow must (see
 // directory.PasswordResetter).
@@ -136,13 +139,26 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 		if oid := d.policyHints(ctx, conn); oid != "" {
 			controls = append(controls, policyHints{oid: oid})
 		}
-		req := ldap.NewModifyRequest(user.DN, controls)
-		req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
-		if err := conn.Modify(req); err != nil {
-			return d.passwordError(ctx, conn, "reset", user, err)
+		write := func(unlock bool) error {
+			req := ldap.NewModifyRequest(user.DN, controls)
+			req.Replace("unicodePwd", []string{EncodePassword(newPassword)})
+			if unlock {
+				req.Replace("lockoutTime", []string{"0"})
+			}
+			return conn.Modify(req)
 		}
-		if !d.client.Config().UnlocksOnReset() {
+		unlock := d.client.Config().UnlocksOnReset()
+		err := write(unlock)
+		if err == nil || !unlock || !ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights) {
+			if err != nil {
+				return d.passwordError(ctx, conn, "reset", user, err)
+			}
 			return nil
+		}
+		// No right to write lockoutTime (sspr directory check says so):
+		// the password alone, then the unlock only when it is needed.
+		if err := write(false); err != nil {
+			return d.passwordError(ctx, conn, "reset", user, err)
 		}
 		e, err := conn.Read(user.DN, []string{"lockoutTime"})
 		if err != nil {

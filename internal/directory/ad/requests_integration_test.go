@@ -55,3 +55,42 @@ func TestADCheckReadsOnePage(t *testing.T) {
 		t.Fatalf("the check read %d entries of the OU, want 1..5 (one small page)", entries)
 	}
 }
+
+// TestADResetIsOneModify counts, through a TLS tap in front of the real DC,
+// the requests of a reset with unlock on reset: one modify carrying the
+// password and lockoutTime=0 — for an account that is not locked and for
+// one locked after it was looked up, which the reset unlocks too.
+func TestADResetIsOneModify(t *testing.T) {
+	cfg := dirtest.ADServiceConfig(t)
+	tap := ldapdirtest.NewTLSTap(t, ldapdirtest.HostPort(t, cfg.URLs[0]), ldapdirtest.TrustCA(t, cfg.CAFile))
+	tapped := cfg
+	tapped.URLs, tapped.CAFile = []string{tap.URL()}, tap.CAFile()
+	d := newAD(t, tapped)
+	for _, lockedAfterLookup := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlocked", true: "locked"}[lockedAfterLookup], func(t *testing.T) {
+			acct := dirtest.CreateADUser(t, "First-Pass1!")
+			user := find(t, d, acct.Login)
+			if lockedAfterLookup {
+				dirtest.FailBinds(t, cfg, acct.DN, dirtest.ADLockoutThreshold(t))
+			}
+			// Warm: the policy-hints control is learnt from the RootDSE once.
+			tap.Reset()
+			if err := d.ResetPassword(ctx(t), user, "Reset-Pass2!x"); err != nil {
+				t.Fatalf("ResetPassword: %v", err)
+			}
+			var ops []string
+			for _, r := range tap.Requests() {
+				if r.Op == "search" && r.Base == "" {
+					continue // the RootDSE, read once per pool
+				}
+				ops = append(ops, r.Op)
+			}
+			if len(ops) != 1 || ops[0] != "modify" {
+				t.Fatalf("a reset sent %v, want one modify", ops)
+			}
+			if err := d.VerifyPassword(ctx(t), find(t, d, acct.Login), "Reset-Pass2!x"); err != nil {
+				t.Fatalf("bind with the new password: %v", err)
+			}
+		})
+	}
+}
