@@ -45,15 +45,23 @@ func observeAudit(m *metrics.Metrics, log *slog.Logger, mirror bool) func(audit.
 }
 
 // observeDirectories has every LDAP directory report its servers'
-// failures and fail-overs to m.
+// failures and fail-overs, and each operation's time and result, to m.
 func observeDirectories(m *metrics.Metrics, dirs *directory.Set) {
 	type observer interface {
 		ObserveServers(func(server string, err error, failover bool))
+		ObserveOperations(func(server, op string, took time.Duration, err error))
 	}
 	for _, d := range dirs.All() {
 		if o, ok := d.(observer); ok {
 			name := d.Name()
 			o.ObserveServers(func(server string, err error, failover bool) { m.DirectoryServer(name, server, err, failover) })
+			o.ObserveOperations(func(server, op string, took time.Duration, err error) {
+				result := "ok"
+				if err != nil {
+					result = directory.KindOf(err).String()
+				}
+				m.DirectoryOperation(name, server, op, result, took)
+			})
 		}
 	}
 }

@@ -137,16 +137,18 @@ func TestMetricsAndReadiness(t *testing.T) {
 		t.Fatalf("/metrics: %d", code2)
 	}
 	for prefix, atLeast := range map[string]float64{
-		`sspr_http_requests_total{code="202",route="POST /api/v1/reset"}`:             1,
-		`sspr_http_requests_total{code="200",route="POST /api/v1/reset/password"}`:    1,
-		`sspr_http_request_duration_seconds_count{route="POST /api/v1/reset/verify"}`: 1,
-		`sspr_events_total{action="reset",outcome="success",step="password"}`:         1,
-		`sspr_events_total{action="reset",outcome="success",step="identify"}`:         1,
-		`sspr_outbox_waiting_messages `:                                               0,
-		`sspr_outbox_oldest_waiting_seconds `:                                         0,
-		`sspr_agents_registered `:                                                     0,
-		`go_goroutines `:                                                              1,
-		`process_resident_memory_bytes `:                                              1,
+		`sspr_http_requests_total{code="202",route="POST /api/v1/reset"}`:                          1,
+		`sspr_http_requests_total{code="200",route="POST /api/v1/reset/password"}`:                 1,
+		`sspr_http_request_duration_seconds_count{route="POST /api/v1/reset/verify"}`:              1,
+		`sspr_events_total{action="reset",outcome="success",step="password"}`:                      1,
+		`sspr_events_total{action="reset",outcome="success",step="identify"}`:                      1,
+		`sspr_directory_operation_duration_seconds_count{directory="demo",op="find",result="ok"}`:  1,
+		`sspr_directory_operation_duration_seconds_count{directory="demo",op="reset",result="ok"}`: 1,
+		`sspr_outbox_waiting_messages `:                                                            0,
+		`sspr_outbox_oldest_waiting_seconds `:                                                      0,
+		`sspr_agents_registered `:                                                                  0,
+		`go_goroutines `:                                                                           1,
+		`process_resident_memory_bytes `:                                                           1,
 	} {
 		if v := metricValue(t, exposition, prefix); v < atLeast {
 			t.Errorf("/metrics: %s is %v, want at least %v", prefix, v, atLeast)

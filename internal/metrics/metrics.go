@@ -21,6 +21,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	dirFailures *prometheus.CounterVec
 	failovers   *prometheus.CounterVec
+	dirOps      *prometheus.HistogramVec
 }
 
 // New makes the collectors, with Go's runtime and the process's.
@@ -44,8 +45,13 @@ func New() *Metrics {
 		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sspr_directory_failovers_total", Help: "Connections that went to another server because the first one tried failed, by directory.",
 		}, []string{"directory"}),
+		dirOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sspr_directory_operation_duration_seconds",
+			Help: "Time a directory server took for an operation (find, bind, reset, unlock, ...), by directory, server, operation and result (ok or the kind of failure).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"directory", "server", "op", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.events, m.dirFailures, m.failovers,
+	m.reg.MustRegister(m.requests, m.duration, m.events, m.dirFailures, m.failovers, m.dirOps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -119,6 +125,12 @@ func (m *Metrics) DirectoryServer(dir, server string, err error, failover bool) 
 	if failover {
 		m.failovers.WithLabelValues(dir).Inc()
 	}
+}
+
+// DirectoryOperation records one operation of directory dir on server: op
+// names it (find, bind, reset, ...), result is "ok" or the kind of failure.
+func (m *Metrics) DirectoryOperation(dir, server, op, result string, took time.Duration) {
+	m.dirOps.WithLabelValues(dir, server, label(op), label(result)).Observe(took.Seconds())
 }
 
 // statusRecorder remembers the status code a handler wrote.

@@ -595,6 +595,12 @@ func (d *Directory) ObserveServers(fn func(server string, err error, failover bo
 	d.client.ObserveServers(fn)
 }
 
+// ObserveOperations passes fn to the LDAP client
+// (ldapdir.Client.ObserveOperations).
+func (d *Directory) ObserveOperations(fn func(server, op string, took time.Duration, err error)) {
+	d.client.ObserveOperations(fn)
+}
+
 // MailOf reads the mail address of the entry dn (a manager's).
 func (d *Directory) MailOf(ctx context.Context, dn string) (string, error) {
 	return d.client.MailOf(ctx, dn)

@@ -35,6 +35,33 @@ type Client struct {
 	failedAt map[string]time.Time // URL → when it last failed to answer
 	dse      *RootDSE             // cached after the first successful read
 	observe  func(server string, err error, failover bool)
+	// observeOp hears of every operation (ObserveOperations).
+	observeOp func(server, op string, took time.Duration, err error)
+}
+
+// ObserveOperations sets fn to hear of every directory operation sspr makes
+// through this client — the lookup ("find"), a user's bind ("bind") and each
+// operation on a service connection (its op: "reset", "unlock", ...) — with
+// the server that answered, how long it took and its error. For the metrics;
+// set it before use.
+func (c *Client) ObserveOperations(fn func(server, op string, took time.Duration, err error)) {
+	c.mu.Lock()
+	c.observeOp = fn
+	c.mu.Unlock()
+}
+
+// timed runs fn, an operation on conn, and tells the operation observer.
+func (c *Client) timed(conn *Conn, op string, fn func() error) error {
+	c.mu.Lock()
+	observe := c.observeOp
+	c.mu.Unlock()
+	if observe == nil {
+		return fn()
+	}
+	start := time.Now()
+	err := fn()
+	observe(conn.URL, op, time.Since(start), err)
+	return err
 }
 
 // ObserveServers sets fn to hear of every connection attempt to a server:
@@ -393,7 +420,12 @@ func (c *Client) FindUserWithStatus(ctx context.Context, login string, statusAtt
 		return nil, err
 	}
 	defer conn.Close()
-	return c.findUserOn(ctx, conn, login, statusAttrs, extraAttrs)
+	var u *directory.User
+	err = c.timed(conn, "find", func() (err error) {
+		u, err = c.findUserOn(ctx, conn, login, statusAttrs, extraAttrs)
+		return err
+	})
+	return u, err
 }
 
 // FindUserOn is FindUser on a connection the caller already holds.
@@ -482,9 +514,15 @@ func (c *Client) VerifyPassword(ctx context.Context, dn, password string, contro
 		return nil, err
 	}
 	defer conn.Close()
-	got, err := c.bindAs(conn, "bind", dn, password, controls)
+	var got []ldap.Control
+	err = c.timed(conn, "bind", func() (err error) {
+		if got, err = c.bindAs(conn, "bind", dn, password, controls); err != nil {
+			return MapError(ctx, "bind", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return got, MapError(ctx, "bind", err)
+		return got, err
 	}
 	return got, nil
 }

@@ -36,9 +36,15 @@ func WithServiceConnResult[T any](ctx context.Context, c *Client, op string, fn 
 		return zero, err
 	}
 	defer conn.Close()
-	v, err := fn(conn)
+	var v T
+	err = c.timed(conn, op, func() (err error) {
+		if v, err = fn(conn); err != nil {
+			return MapError(ctx, op, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return zero, MapError(ctx, op, err)
+		return zero, err
 	}
 	return v, nil
 }
