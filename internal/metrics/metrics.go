@@ -46,8 +46,8 @@ func New() *Metrics {
 			Name: "sspr_directory_failovers_total", Help: "Connections that went to another server because the first one tried failed, by directory.",
 		}, []string{"directory"}),
 		dirOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sspr_directory_operation_duration_seconds",
-			Help: "Time a directory server took for an operation (find, bind, reset, unlock, ...), by directory, server, operation and result (ok or the kind of failure).",
+			Name:    "sspr_directory_operation_duration_seconds",
+			Help:    "Time a directory server took for an operation (find, bind, reset, unlock, ...), by directory, server, operation and result (ok or the kind of failure).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"directory", "server", "op", "result"}),
 	}
