@@ -61,6 +61,8 @@ type App struct {
 	corpus  *breach.Checker
 	geo     *access.GeoIP
 	metrics *metrics.Metrics
+	// publicReady is /readyz on the portal's listener (readyCache).
+	publicReady *readyCache
 	// ownsStore: Close closes the store (the App a reload builds uses the
 	// running one's).
 	ownsStore bool
@@ -250,6 +252,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Agents: newAgents(cfg, kit), audit: auditMonitor(cfg.Audit, chain, st, log, now), chain: chain, now: now,
 		connectors: newConnectorHub(cfg, dirs, st, chain, log, now), metrics: meters,
 		ownsStore: opts.Store == nil}
+	a.publicReady = &readyCache{ttl: publicReadyTTL, now: time.Now, compute: a.readiness}
 	// Manager approval: the store's UsedSet, the page for the managers'
 	// links, and the sender that reads their addresses when mailing.
 	a.Approvals = wireApproval(fs, kit, st, now)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sspr/sspr/internal/audit"
@@ -154,19 +155,49 @@ func (a *App) readiness(ctx context.Context) map[string]string {
 	return problems
 }
 
+// readyCache remembers a readiness answer for ttl: /readyz on the portal's
+// listener is open to anyone, and each fresh answer pings the store and
+// every directory, so however often it is asked, the directories hear of it
+// at most once per ttl. One caller computes; the others wait for its answer.
+type readyCache struct {
+	ttl     time.Duration
+	now     func() time.Time
+	compute func(context.Context) map[string]string
+
+	mu       sync.Mutex
+	at       time.Time
+	problems map[string]string
+}
+
+func (c *readyCache) get(ctx context.Context) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.now(); c.at.IsZero() || now.Sub(c.at) >= c.ttl || now.Before(c.at) {
+		c.problems, c.at = c.compute(ctx), now
+	}
+	return c.problems
+}
+
+// publicReadyTTL is how long the portal's /readyz answer is reused.
+const publicReadyTTL = time.Second
+
 // ready answers /readyz on the portal's listener: 200 when the node can
 // serve, 503 when it cannot, without saying why (that is for the metrics
-// listener, readyDetail: error texts are nobody's business outside).
-func (a *App) ready(w http.ResponseWriter, r *http.Request) { a.answerReady(w, r, false) }
+// listener, readyDetail: error texts are nobody's business outside). The
+// answer may be up to publicReadyTTL old.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	a.answerReady(w, a.publicReady.get(r.Context()), false)
+}
 
 // readyDetail answers /readyz on server.metrics_listen, naming what cannot
-// be used.
-func (a *App) readyDetail(w http.ResponseWriter, r *http.Request) { a.answerReady(w, r, true) }
+// be used, always freshly checked.
+func (a *App) readyDetail(w http.ResponseWriter, r *http.Request) {
+	a.answerReady(w, a.readiness(r.Context()), true)
+}
 
-func (a *App) answerReady(w http.ResponseWriter, r *http.Request, detail bool) {
+func (a *App) answerReady(w http.ResponseWriter, problems map[string]string, detail bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	problems := a.readiness(r.Context())
 	if len(problems) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		body := map[string]any{"status": "not ready"}

@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,5 +76,43 @@ func TestAuditMirror(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if want := `sspr_events_total{action="reset",outcome="denied",reason="password_refused",step="password"} 2`; !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("metrics lack %s", want)
+	}
+}
+
+// TestReadyCacheAsksOncePerTTL: however often the portal's /readyz is asked,
+// the store and directories are checked at most once per ttl, and a change
+// shows once the ttl has passed.
+func TestReadyCacheAsksOncePerTTL(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	checks := 0
+	problems := map[string]string{}
+	c := &readyCache{ttl: time.Second, now: func() time.Time { return now }, compute: func(context.Context) map[string]string {
+		checks++
+		out := map[string]string{}
+		maps.Copy(out, problems)
+		return out
+	}}
+	for range 100 {
+		if p := c.get(context.Background()); len(p) != 0 {
+			t.Fatalf("ready: %v", p)
+		}
+	}
+	if checks != 1 {
+		t.Fatalf("100 asks within the ttl made %d checks, want 1", checks)
+	}
+	problems["directory corp"] = "down"
+	now = now.Add(999 * time.Millisecond)
+	if p := c.get(context.Background()); len(p) != 0 || checks != 1 {
+		t.Fatalf("within the ttl: %v after %d checks, want the remembered answer", p, checks)
+	}
+	now = now.Add(time.Millisecond)
+	if p := c.get(context.Background()); p["directory corp"] != "down" || checks != 2 {
+		t.Fatalf("after the ttl: %v after %d checks, want a fresh check naming the directory", p, checks)
+	}
+	// A clock that went back does not pin an old answer.
+	delete(problems, "directory corp")
+	now = now.Add(-time.Hour)
+	if p := c.get(context.Background()); len(p) != 0 || checks != 3 {
+		t.Fatalf("after the clock went back: %v after %d checks", p, checks)
 	}
 }
