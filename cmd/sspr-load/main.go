@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -165,8 +166,20 @@ func cmdRun(args []string) error {
 	fs.Float64Var(&o.unknown, "unknown", 0, "this fraction of identifies (0…1) uses logins nobody has, and the Welch test compares their identify times with the known logins'")
 	o.raw = dirFlags(fs, "raw-")
 	fs.BoolVar(&o.raw.asSSPR, "raw-as-sspr", false, "on AD: make the raw reset the write sspr makes (the policy-hints control, so history applies, and a read of lockoutTime after it)")
+	cpuProfile := fs.String("cpuprofile", "", "write this program's own CPU profile to this file (what the measuring costs)")
 	_ = fs.Parse(args)
 	fillPassword(o.raw, "RAW_BIND_PASSWORD")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	o.db = absPath(o.db)
 	if o.users < o.concurrency {
 		return errors.New("run: -users must be at least -concurrency (a user is never in two flows at once)")
@@ -184,6 +197,9 @@ type phaseResult struct {
 	Errors  int64         `json:"errors"`
 	CPU     time.Duration `json:"sspr_cpu_ns"`
 	DirCPU  time.Duration `json:"directory_cpu_ns"`
+	// SelfCPU is this program's own CPU (the clients, and for sspr the
+	// mail catcher): on one machine it competes with what it measures.
+	SelfCPU time.Duration `json:"load_cpu_ns"`
 	DirOps  int64         `json:"directory_ops"`
 	OpsSeen bool          `json:"directory_ops_counted"`
 	// OpsByKind splits DirOps by operation; QuietOps is what the
@@ -318,6 +334,7 @@ func (p *phaseResult) add(q phaseResult) {
 	p.Errors += q.Errors
 	p.CPU += q.CPU
 	p.DirCPU += q.DirCPU
+	p.SelfCPU += q.SelfCPU
 	p.DirOps += q.DirOps
 	p.OpsSeen = p.OpsSeen || q.OpsSeen
 	p.QuietOps += q.QuietOps
@@ -377,9 +394,13 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if o.monitor {
 		ops0, opsOK = countOps(*o.raw)
 	}
+	selfBefore, _ := sampleProc(os.Getpid())
 	start := time.Now()
 	ok, bad := fn()
 	res := phaseResult{Elapsed: time.Since(start), OK: ok, Errors: bad}
+	if selfAfter, err := sampleProc(os.Getpid()); err == nil {
+		res.SelfCPU = selfAfter.cpu - selfBefore.cpu
+	}
 	if o.pid > 0 {
 		after, _ = sampleProc(o.pid)
 		res.CPU = after.cpu - before.cpu
@@ -639,12 +660,18 @@ func summary(o runOptions, res *result, mail *catcher) error {
 	if s.OK > 0 && o.dirPID > 0 {
 		fmt.Printf(", directory CPU %s ms/flow", ms(s.DirCPU/time.Duration(s.OK)))
 	}
+	if s.OK > 0 {
+		fmt.Printf(", load program CPU %s ms/flow", ms(s.SelfCPU/time.Duration(s.OK)))
+	}
 	if s.OpsSeen && s.OK > 0 {
 		fmt.Printf(", %.1f directory operations/flow (%s; %.1f without others' at their quiet rate)", float64(s.DirOps)/float64(s.OK), perFlowOps(*s), (float64(s.DirOps)-s.QuietOps)/float64(s.OK))
 	}
 	fmt.Println()
 	if r.Elapsed > 0 {
 		fmt.Printf("         raw  %d resets in %s = %.1f resets/s (%d errors)", r.OK, r.Elapsed.Round(time.Millisecond), r.perSecond(), r.Errors)
+		if r.OK > 0 {
+			fmt.Printf(", load program CPU %s ms/reset", ms(r.SelfCPU/time.Duration(r.OK)))
+		}
 		if r.OpsSeen && r.OK > 0 {
 			fmt.Printf(", %.1f directory operations/reset (%s; %.1f without others')", float64(r.DirOps)/float64(r.OK), perFlowOps(*r), (float64(r.DirOps)-r.QuietOps)/float64(r.OK))
 		}
