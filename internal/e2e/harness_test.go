@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,28 @@ type instance struct {
 	sinkAddr string
 	// stop shuts the instance down (also done at the end of the test).
 	stop func()
+	// clock is the instance's clock: real time, which a test may move
+	// forward (Advance) instead of waiting out a window.
+	clock *offsetClock
+}
+
+// offsetClock is the real time plus an offset a test can add to.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *offsetClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // directoryYAML renders a connector configuration as a config file entry.
@@ -107,7 +130,7 @@ func startOn(t *testing.T, ln net.Listener, baseURL, serverYAML, dbPath, directo
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := &instance{Sink: sink, sinkAddr: sink.Addr()}
+	inst := &instance{Sink: sink, sinkAddr: sink.Addr(), clock: &offsetClock{}}
 	t.Cleanup(func() { inst.Sink.Close() })
 	_, smtpPort, _ := net.SplitHostPort(sink.Addr())
 	inst.URL = baseURL
@@ -148,7 +171,7 @@ log:
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log, app.Options{})
+	a, err := app.New(ctx, cfg, log, app.Options{Now: inst.clock.Now})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
