@@ -144,11 +144,17 @@ func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit in
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.query(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.urgent DESC, o.id`, string(keys))
+	var out []*Message
+	err = t.tx.queryEach(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.urgent DESC, o.id`,
+		[]any{string(keys)}, func(rows *sql.Rows) error {
+			m, err := scanMessage(rows)
+			out = append(out, m)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
-	return scanMessages(rows)
+	return out, nil
 }
 
 // Unclaim hands a claimed message back untried (its sender is shutting

@@ -156,15 +156,6 @@ func (t preparedTx) queryEach(ctx context.Context, query string, args []any, eac
 	return rows.Err()
 }
 
-// query runs a query through its prepared statement when there is one;
-// the caller closes the rows before the transaction ends.
-func (t preparedTx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return t.Tx.QueryContext(ctx, query, args...)
-}
-
 func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.cache == nil {
 		return nil

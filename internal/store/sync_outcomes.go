@@ -61,7 +61,7 @@ func (t *Tx) SetSyncOutcome(messageID int64, state, reason string, at time.Time)
 // SyncOutcomes lists a flow's sync outcomes in the order they were
 // planned.
 func (t *Tx) SyncOutcomes(tokenHash []byte) ([]SyncOutcome, error) {
-	rows, err := t.tx.query(t.ctx, `SELECT s.message_id, s.target, s.label, s.state, s.reason, s.updated_at,
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT s.message_id, s.target, s.label, s.state, s.reason, s.updated_at,
 			o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at
 		FROM sync_outcomes s LEFT JOIN outbox o ON o.id = s.message_id
 		WHERE s.token_hash = ? ORDER BY s.message_id`, tokenHash)
