@@ -111,6 +111,15 @@ func (c *stmtCache) close() {
 type preparedTx struct {
 	*sql.Tx
 	cache *stmtCache
+	// bound are the cache's statements bound to this transaction, made
+	// once each: binding allocates, and a group commit runs the same few
+	// statements many times in one transaction. database/sql closes them
+	// when the transaction ends.
+	bound map[*sql.Stmt]*sql.Stmt
+}
+
+func newPreparedTx(tx *sql.Tx, cache *stmtCache) preparedTx {
+	return preparedTx{Tx: tx, cache: cache, bound: map[*sql.Stmt]*sql.Stmt{}}
 }
 
 // ExecContext runs query through its prepared statement when there is one.
@@ -166,7 +175,12 @@ func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	// Bound to this transaction's connection; on the writer it is the
 	// connection the statement was prepared on, so nothing is parsed.
-	return t.Tx.StmtContext(ctx, st)
+	if b, ok := t.bound[st]; ok {
+		return b
+	}
+	b := t.Tx.StmtContext(ctx, st)
+	t.bound[st] = b
+	return b
 }
 
 // readerConns is how many read-only connections ReadTx may use at once.
@@ -206,7 +220,7 @@ func (s *Store) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	// fn's error wins over the rollback's; a read-only transaction has
 	// nothing to commit.
-	tx := &Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts}}
+	tx := &Tx{ctx: ctx, tx: newPreparedTx(sqlTx, s.readStmts)}
 	err = fn(tx)
 	if rbErr := sqlTx.Rollback(); err == nil && rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 		err = fmt.Errorf("store: end read: %w", rbErr)

@@ -173,7 +173,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		answerAll(run, writeResult{err: fmt.Errorf("store: begin: %w", err)})
 		return
 	}
-	ptx := preparedTx{Tx: sqlTx, cache: s.stmts}
+	ptx := newPreparedTx(sqlTx, s.stmts)
 	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0
