@@ -324,16 +324,26 @@ func TestOIDCStepUpReset(t *testing.T) {
 	if p := b.get("/reset/code"); p.Status != http.StatusOK {
 		t.Fatalf("code page after the refusals: %d", p.Status)
 	}
-	// An answer for somebody else's sign-in (another state) is refused too,
-	// and the page says the sign-in, not a code, was not accepted.
+	// An answer for somebody else's sign-in (another state) — what a
+	// third party's link to the return page brings — is refused without
+	// costing an attempt, however often: three of them, then one wrong
+	// sign-in still has its last attempt left.
+	for range 3 {
+		back := signInAtOP(t, auth, callback)
+		q := back.Query()
+		q.Set("state", "another-flows-state")
+		p = handBack(t, b, b.get("/reset/oidc/callback?"+q.Encode()))
+		if p.Status != http.StatusConflict || !strings.Contains(p.Body, "That sign-in was not started from this page, so it did not count against you.") {
+			t.Fatalf("a foreign sign-in's answer: %d\n%s", p.Status, p.Body)
+		}
+	}
 	back := signInAtOP(t, auth, callback)
-	q := back.Query()
-	q.Set("state", "another-flows-state")
-	p = handBack(t, b, b.get("/reset/oidc/callback?"+q.Encode()))
+	op.swapNext(wrongAud)
+	p = handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin)))
 	if !strings.Contains(p.Body, "That sign-in could not be confirmed for this account. Attempts left: 1.") {
 		t.Fatalf("a refused sign-in's message:\n%s", p.Body)
 	}
-	refused(t, b, p, "another state")
+	refused(t, b, p, "wrong audience after the foreign answers")
 
 	back = signInAtOP(t, auth, callback)
 	if p := handBack(t, b, b.get(strings.TrimPrefix(back.String(), lh.Origin))); p.Location != "/reset/password" {
@@ -825,9 +835,29 @@ func TestOIDCResetOverAPI(t *testing.T) {
 		t.Fatalf("the status names no provider URL: %s", raw)
 	}
 	back := signInAtOP(t, auth, callback).Query()
-	wrong := map[string]any{"flow_id": flowID, "response": map[string]string{"code": back.Get("code"), "state": "not-this-flows"}}
-	if status, _, _, raw := apiCall(t, in.URL, "/api/v1/reset/verify", wrong, ""); status != http.StatusUnprocessableEntity {
-		t.Fatalf("another state: %d %s", status, raw)
+	// An answer for another challenge (what a third party's link to the
+	// return page sends) counts no attempt, however often it comes — more
+	// often than reset.max_code_attempts — and looks the same for a
+	// stranger's flow.
+	foreign := func(flowID string) (int, map[string]any) {
+		wrong := map[string]any{"flow_id": flowID, "response": map[string]string{"code": back.Get("code"), "state": "not-this-flows"}}
+		status, body, _, raw := apiCall(t, in.URL, "/api/v1/reset/verify", wrong, "")
+		if status != http.StatusConflict || errCode(body) != "answer_not_for_this_flow" || strings.Contains(string(raw), "attempts_left") {
+			t.Fatalf("another state: %d %s", status, raw)
+		}
+		return status, body
+	}
+	for range 7 {
+		foreign(flowID)
+	}
+	status, body, _, raw = apiCall(t, in.URL, "/api/v1/reset", map[string]string{"login": "nobody-has-this-login"}, "")
+	if status != http.StatusAccepted {
+		t.Fatalf("stranger's start: %d %s", status, raw)
+	}
+	_, strangers := foreign(body["flow_id"].(string))
+	_, mine := foreign(flowID)
+	if shape(strangers) != shape(mine) {
+		t.Fatalf("a foreign answer differs for a stranger: %s / %s", shape(strangers), shape(mine))
 	}
 	back = signInAtOP(t, auth, callback).Query()
 	right := map[string]any{"flow_id": flowID, "response": map[string]string{"code": back.Get("code"), "state": back.Get("state")}}

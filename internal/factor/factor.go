@@ -109,6 +109,12 @@ var (
 	ErrWrongResponse = errors.New("factor: wrong response")
 	// ErrExpired: the challenge is too old; ask for a new one.
 	ErrExpired = errors.New("factor: challenge expired")
+	// ErrForeignAnswer: the response belongs to another challenge (an
+	// identity provider's answer whose state or RelayState, random per
+	// challenge, is not this one's). It proves nothing and guesses
+	// nothing, so it costs no attempt: answers of redirect factors reach
+	// sspr through the person's browser, where anyone can send them.
+	ErrForeignAnswer = errors.New("factor: the answer belongs to another challenge")
 	// ErrReplayed: a one-time response was used already (a TOTP step).
 	ErrReplayed = errors.New("factor: response already used")
 	// ErrNotAvailable: this factor cannot work for this person (no

@@ -480,6 +480,10 @@ func (e *Enroll) FinishVerify(ctx context.Context, token string, resp factor.Res
 		refund()
 	case errors.Is(err, factor.ErrWrongResponse), errors.Is(err, factor.ErrReplayed), errors.Is(err, factor.ErrExpired):
 		ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
+	case errors.Is(err, factor.ErrForeignAnswer):
+		// Another challenge's answer: no attempt, as in recovery (round).
+		refund()
+		return SessionView{}, &Error{Code: CodeAnswerForeign, Err: err}
 	default:
 		// The factor could not check (its service is down, say): not the
 		// person's failure.

@@ -55,7 +55,11 @@ const (
 	// Yubico server) did not answer or could not be trusted; nobody's
 	// wrong answer, so no attempt is counted (rounds.go).
 	CodeFactorUnavailable Code = "factor_unavailable"
-	CodeInternal          Code = "internal"
+	// CodeAnswerForeign: an identity provider's answer that belongs to
+	// another challenge (another flow, an old tab, or somebody's link to
+	// the return page); no attempt is counted and the challenge stays.
+	CodeAnswerForeign Code = "answer_not_for_this_flow"
+	CodeInternal      Code = "internal"
 )
 
 // AllCodes lists every refusal, so tests can hold the faces, the catalogue
@@ -64,7 +68,7 @@ var AllCodes = []Code{CodeLoginRequired, CodeFlowNotFound, CodeWrongState, CodeC
 	CodeTooManyAttempts, CodeTooManyCodes, CodePasswordRequired, CodePasswordMismatch, CodePasswordTooLong,
 	CodePasswordRefused, CodeDirectoryDown, CodeResetNotPermitted, CodeAccountDisabled, CodeProtectedAccount,
 	CodeCredentialsWrong, CodeFactorNotAllowed, CodeRateLimited, CodeTooManyResets, CodeSessionNotFound, CodeStepUpRequired, CodeBadEnrollmentInput, CodeProofOfWork,
-	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeFactorUnavailable, CodeInternal}
+	CodeActionNotAllowed, CodeNotEnrolled, CodeAccessRefused, CodeApprovalDenied, CodeFactorUnavailable, CodeAnswerForeign, CodeInternal}
 
 // Error is a refused step. Faces map Code to a status and a message.
 type Error struct {

@@ -827,12 +827,17 @@ func (r *Reset) check(ctx context.Context, f *record.Flow, kind factor.Kind, res
 	}
 	if ch.Decoy || !f.Known {
 		decoy := decoyEnrollment(fa, subject)
+		var verr error
 		if isMulti {
-			_, _ = multi.VerifyAny(ctx, subject, []factor.Enrollment{decoy}, parts[0].State, resp)
+			_, verr = multi.VerifyAny(ctx, subject, []factor.Enrollment{decoy}, parts[0].State, resp)
 		} else {
-			_, _ = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
+			_, verr = fa.Verify(ctx, subject, decoy, parts[0].State, resp)
 		}
 		r.decoyRound(ctx, fa, resp, note)
+		if note.err == nil && errors.Is(verr, factor.ErrForeignAnswer) {
+			// Foreign to a decoy's challenge as to a real one (round).
+			note.err = verr
+		}
 		if backed && !errors.Is(note.err, errDecoyUnavailable) {
 			// As long as a real answer its server took (rounds.go).
 			r.padServer(ctx, kind, start, r.health().floor(kind))

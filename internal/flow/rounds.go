@@ -261,6 +261,19 @@ func (r *Reset) round(ctx context.Context, f *record.Flow, kind factor.Kind, not
 	if note.err == nil {
 		return Status{}, false, "", nil
 	}
+	if errors.Is(note.err, factor.ErrForeignAnswer) {
+		// Not an answer to this challenge (its random state differs):
+		// nobody's guess at anything, so no attempt is counted, decoy or
+		// not. Otherwise anyone could spend a person's attempts by sending
+		// their browser to the identity provider's return page.
+		refund()
+		_ = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+			ev := r.event(f, "verify", clientIP, audit.Failure, "foreign_answer")
+			ev.Detail = map[string]any{"factor": string(kind)}
+			return r.Audit.Append(tx, ev)
+		})
+		return r.status(f), true, "", &Error{Code: CodeAnswerForeign}
+	}
 	if note.pushWait > 0 && !note.decoy && len(f.FactorsDone) == 0 {
 		if _, more := continuation(note.err); !more {
 			// Before a first factor, a push that was not approved — denied,

@@ -130,7 +130,7 @@ func HTTPStatus(c flow.Code) int {
 		return http.StatusBadRequest
 	case flow.CodeFlowNotFound, flow.CodeSessionNotFound:
 		return http.StatusNotFound
-	case flow.CodeWrongState, flow.CodeCodeUsed:
+	case flow.CodeWrongState, flow.CodeCodeUsed, flow.CodeAnswerForeign:
 		return http.StatusConflict
 	case flow.CodeCodeInvalid, flow.CodeCodeExpired, flow.CodePasswordRefused, flow.CodeCredentialsWrong, flow.CodeFactorNotAllowed:
 		return http.StatusUnprocessableEntity

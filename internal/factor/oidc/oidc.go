@@ -232,7 +232,8 @@ func (f *Factor) expected(s factor.Subject) string {
 	return ""
 }
 
-// Errors explaining a refusal (each wrapped with factor.ErrWrongResponse).
+// Errors explaining a refusal (each wrapped with factor.ErrWrongResponse,
+// ErrState with factor.ErrForeignAnswer).
 var (
 	ErrState    = errors.New("oidc: the answer is for another sign-in (state)")
 	ErrIDToken  = errors.New("oidc: the ID token is not valid")
@@ -255,11 +256,13 @@ func (f *Factor) Verify(ctx context.Context, s factor.Subject, e factor.Enrollme
 	if !f.cfg.Clock().Before(c.Expires) {
 		return factor.Enrollment{}, factor.ErrExpired
 	}
+	// The state first, for decoys too (theirs is as random): an answer
+	// for another challenge costs nobody an attempt, stranger or not.
+	if subtle.ConstantTimeCompare([]byte(resp.Values["state"]), []byte(c.State)) != 1 {
+		return factor.Enrollment{}, fmt.Errorf("%w: %w", factor.ErrForeignAnswer, ErrState)
+	}
 	if c.Decoy || isDecoy(e) {
 		return factor.Enrollment{}, factor.ErrWrongResponse
-	}
-	if subtle.ConstantTimeCompare([]byte(resp.Values["state"]), []byte(c.State)) != 1 {
-		return factor.Enrollment{}, wrong(ErrState)
 	}
 	if msg := resp.Values["error"]; msg != "" {
 		return factor.Enrollment{}, wrong(fmt.Errorf("%w: %.100q", ErrProvider, msg))

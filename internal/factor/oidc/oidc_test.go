@@ -171,8 +171,9 @@ func TestWrongStateRefused(t *testing.T) {
 	first, _ := f.Challenge(context.Background(), alice, e)
 	second, _ := f.Challenge(context.Background(), alice, e)
 	back := browse(t, first.Prompt["redirect"].(string), "test-user@localhost", "verysecure")
-	if _, err := f.Verify(context.Background(), alice, e, second.State, answer(back)); !errors.Is(err, ErrState) {
-		t.Fatalf("answer to another challenge: %v, want ErrState", err)
+	_, err := f.Verify(context.Background(), alice, e, second.State, answer(back))
+	if !errors.Is(err, ErrState) || !errors.Is(err, factor.ErrForeignAnswer) || errors.Is(err, factor.ErrWrongResponse) {
+		t.Fatalf("answer to another challenge: %v, want ErrState, a foreign answer and not a wrong one", err)
 	}
 }
 
@@ -273,6 +274,12 @@ func TestDecoyAndNotAvailable(t *testing.T) {
 	back := browse(t, du.String(), "test-user@localhost", "verysecure")
 	if _, err := f.Verify(context.Background(), alice, d, decoy.State, answer(back)); !errors.Is(err, factor.ErrWrongResponse) {
 		t.Fatalf("decoy verified: %v", err)
+	}
+	// An answer for another challenge is foreign to a decoy as to a real
+	// one: a stranger sees no difference.
+	other := browse(t, ru.String(), "test-user@localhost", "verysecure")
+	if _, err := f.Verify(context.Background(), alice, d, decoy.State, answer(other)); !errors.Is(err, factor.ErrForeignAnswer) {
+		t.Fatalf("a decoy given another challenge's answer: %v, want a foreign answer", err)
 	}
 	if _, err := f.Challenge(context.Background(), stranger, factor.Enrollment{Kind: Kind}); !errors.Is(err, factor.ErrNotAvailable) {
 		t.Fatalf("no mapped attribute: %v", err)

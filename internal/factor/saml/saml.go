@@ -206,11 +206,13 @@ func (f *Factor) Verify(_ context.Context, s factor.Subject, e factor.Enrollment
 	if !f.cfg.Clock().Before(c.Expires) {
 		return factor.Enrollment{}, factor.ErrExpired
 	}
+	// The RelayState first, for decoys too (theirs is as random): an
+	// answer for another challenge costs nobody an attempt.
+	if subtle.ConstantTimeCompare([]byte(resp.Values["RelayState"]), []byte(c.RelayState)) != 1 {
+		return factor.Enrollment{}, fmt.Errorf("%w: %w", factor.ErrForeignAnswer, ErrRelayState)
+	}
 	if c.Decoy || isDecoy(e) {
 		return factor.Enrollment{}, factor.ErrWrongResponse
-	}
-	if subtle.ConstantTimeCompare([]byte(resp.Values["RelayState"]), []byte(c.RelayState)) != 1 {
-		return factor.Enrollment{}, wrong(ErrRelayState)
 	}
 	raw := resp.Values["SAMLResponse"]
 	if raw == "" || len(raw) > 1<<20 {

@@ -193,8 +193,8 @@ func TestSomebodyElseAndRelayState(t *testing.T) {
 		t.Fatalf("alice's assertion for bob: %v, want ErrNotThem", err)
 	}
 	resp.Values["RelayState"] = "another"
-	if _, err := f.Verify(context.Background(), alice, e, ch.State, resp); !errors.Is(err, ErrRelayState) {
-		t.Fatalf("wrong RelayState: %v", err)
+	if _, err := f.Verify(context.Background(), alice, e, ch.State, resp); !errors.Is(err, ErrRelayState) || !errors.Is(err, factor.ErrForeignAnswer) || errors.Is(err, factor.ErrWrongResponse) {
+		t.Fatalf("wrong RelayState: %v, want a foreign answer and not a wrong one", err)
 	}
 }
 

@@ -471,7 +471,7 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pg.Step, pg.Status = 1, st
 		page := "code"
-		if fe := asFlowError(err); fe.Code != flow.CodeCodeInvalid && fe.Code != flow.CodeCodeExpired && fe.Code != flow.CodeFactorUnavailable {
+		if fe := asFlowError(err); fe.Code != flow.CodeCodeInvalid && fe.Code != flow.CodeCodeExpired && fe.Code != flow.CodeFactorUnavailable && fe.Code != flow.CodeAnswerForeign {
 			page = "start"
 		}
 		p.fail(w, pg, page, err)
