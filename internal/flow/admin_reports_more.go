@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
@@ -438,6 +439,60 @@ func (a *Admin) Agents(ctx context.Context) (*AgentsReport, error) {
 		return err
 	}); err != nil {
 		return nil, &Error{Code: CodeInternal, Err: err}
+	}
+	return out, nil
+}
+
+// SettingChange is one setting's change as the audit log recorded it.
+type SettingChange struct {
+	Key string `json:"key"`
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// ConfigEvent is one start or reload that changed the configuration.
+type ConfigEvent struct {
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Event string    `json:"event"`
+	// FirstStart: the first start, nothing to compare with.
+	FirstStart bool            `json:"first_start,omitempty"`
+	Changes    []SettingChange `json:"changes"`
+	// LeftOut counts changes the audit row did not list (too many).
+	LeftOut int `json:"changes_left_out,omitempty"`
+}
+
+// ConfigHistory lists the configuration changes the audit log recorded at
+// starts ("config.start") and reloads ("config.reload"), newest first, at
+// most limit of them.
+func (a *Admin) ConfigHistory(ctx context.Context, limit int) ([]ConfigEvent, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	var rows []*store.AuditRecord
+	if err := a.Enroll.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "config.", Limit: limit})
+		return err
+	}); err != nil {
+		return nil, &Error{Code: CodeInternal, Err: err}
+	}
+	out := []ConfigEvent{}
+	for _, r := range rows {
+		if r.Event != "config.start" && r.Event != "config.reload" {
+			continue
+		}
+		ev := ConfigEvent{ID: r.ID, At: r.At, Event: r.Event, Changes: []SettingChange{}}
+		var d struct {
+			FirstStart bool            `json:"first_start"`
+			Changes    []SettingChange `json:"changes"`
+			LeftOut    int             `json:"changes_left_out"`
+		}
+		if err := json.Unmarshal([]byte(r.Detail), &d); err == nil {
+			ev.FirstStart, ev.LeftOut = d.FirstStart, d.LeftOut
+			ev.Changes = append(ev.Changes, d.Changes...)
+		}
+		out = append(out, ev)
 	}
 	return out, nil
 }

@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"database/sql"
+	"errors"
+	"time"
+)
 
 // ValueCount is how many times one value of an audit row's detail was
 // recorded in one time bucket (a factor kind, a refused password rule).
@@ -104,4 +108,20 @@ func (t *Tx) CountAuditByActor(f AuditFilter) ([]ActorCount, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// ConfigSnapshot returns the stored configuration snapshot (JSON), if any.
+func (t *Tx) ConfigSnapshot() (data string, ok bool, err error) {
+	err = t.tx.QueryRowContext(t.ctx, `SELECT data FROM config_snapshot WHERE id = 1`).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return data, err == nil, err
+}
+
+// SetConfigSnapshot replaces the stored configuration snapshot.
+func (t *Tx) SetConfigSnapshot(data string, at time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO config_snapshot (id, taken_at, data) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET taken_at = excluded.taken_at, data = excluded.data`, millis(at), data)
+	return err
 }
