@@ -22,6 +22,10 @@ func (a *App) reportOptions() admin.ReportOptions {
 		EffectiveConfig: func() []byte { return config.EffectiveYAML(cfg) }}
 }
 
+// Config is the configuration a runs with. Callers must not change it:
+// a reload builds a new App from a new one.
+func (a *App) Config() *config.Config { return a.cfg }
+
 // snapshotKey keys the HMACs the stored configuration snapshot keeps of
 // secrets. It derives from secrets.hmac_key, so a changed hmac_key shows
 // every secret as changed at the next start (docs/admin.md).
