@@ -149,40 +149,11 @@ func walkSettings(v reflect.Value, path string, out *[]Setting) {
 }
 
 // EffectiveYAML is c as YAML, every secret hidden as Settings hides it.
-// Empty values are left out, so the page shows what is set.
+// Empty strings and lists are left out, so the page shows what is set.
 func EffectiveYAML(c *Config) []byte {
-	root := &yaml.Node{Kind: yaml.MappingNode}
-	for _, s := range Settings(c) {
-		if s.Value == "" || s.Value == "[]" {
-			continue
-		}
-		node := root
-		parts := splitKey(s.Key)
-		for i, part := range parts {
-			var child *yaml.Node
-			for j := 0; j+1 < len(node.Content); j += 2 {
-				if node.Content[j].Value == part {
-					child = node.Content[j+1]
-				}
-			}
-			if i == len(parts)-1 {
-				style := yaml.Style(0)
-				if s.Secret || strings.ContainsAny(s.Value, ":#{}&*!|>'%@`") {
-					style = yaml.DoubleQuotedStyle
-				}
-				if strings.HasPrefix(s.Value, "[") && !s.Secret {
-					style = 0
-				}
-				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: part},
-					&yaml.Node{Kind: yaml.ScalarNode, Value: s.Value, Style: style})
-				break
-			}
-			if child == nil {
-				child = &yaml.Node{Kind: yaml.MappingNode}
-				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: part}, child)
-			}
-			node = child
-		}
+	root := yamlNode(reflect.ValueOf(c).Elem())
+	if root == nil {
+		root = &yaml.Node{Kind: yaml.MappingNode}
 	}
 	b, err := yaml.Marshal(root)
 	if err != nil {
@@ -192,8 +163,79 @@ func EffectiveYAML(c *Config) []byte {
 	return b
 }
 
-// splitKey turns "directories[0].url" into ["directories[0]", "url"].
-func splitKey(k string) []string { return strings.Split(k, ".") }
+func scalar(s string, quoted bool) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Value: s}
+	if quoted {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+// yamlNode is v as a YAML node, nil when it is empty. Secrets and the
+// credentials in URLs are hidden exactly as walkSettings hides them.
+func yamlNode(v reflect.Value) *yaml.Node {
+	switch {
+	case v.Type() == secretType:
+		if v.Interface().(Secret).Value == "" {
+			return nil
+		}
+		return scalar(Redacted, true)
+	case v.Type() == durationType:
+		return scalar(time.Duration(v.Int()).String(), false)
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return yamlNode(v.Elem())
+	case reflect.Struct:
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			key := yamlKey(f)
+			if !f.IsExported() || key == "" {
+				continue
+			}
+			if n := yamlNode(v.Field(i)); n != nil {
+				m.Content = append(m.Content, scalar(key, false), n)
+			}
+			if f.Type == secretType {
+				if file := v.Field(i).Interface().(Secret).File; file != "" {
+					m.Content = append(m.Content, scalar(key+"_file", false), scalar(file, false))
+				}
+			}
+		}
+		if len(m.Content) == 0 {
+			return nil
+		}
+		return m
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return nil
+		}
+		seq := &yaml.Node{Kind: yaml.SequenceNode}
+		if k := v.Type().Elem().Kind(); k != reflect.Struct && k != reflect.Pointer {
+			seq.Style = yaml.FlowStyle
+		}
+		for i := 0; i < v.Len(); i++ {
+			n := yamlNode(v.Index(i))
+			if n == nil {
+				n = scalar("", true)
+			}
+			seq.Content = append(seq.Content, n)
+		}
+		return seq
+	case reflect.String:
+		if v.String() == "" {
+			return nil
+		}
+		s, _ := redactString(v.String())
+		return scalar(s, false)
+	default:
+		return scalar(fmt.Sprint(v.Interface()), false)
+	}
+}
 
 // Change is one setting that differs between two configurations.
 type Change struct {

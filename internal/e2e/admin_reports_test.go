@@ -201,7 +201,7 @@ func TestAdminReportsInChromium(t *testing.T) {
 	}
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 		must(err)
 		path := filepath.Join(dir, "admin-"+name+".png")
 		must(os.WriteFile(path, png, 0o644))

@@ -369,7 +369,7 @@ func buildRefusals(c *Console, rep Reports, r *http.Request, days int) (*reportV
 	labels, series := reasonSeries(f.Buckets, f.Rules, dayLabel)
 	return &reportView{Data: f,
 		Facts:      fmt.Sprintf("%d refusals from %s to %s (UTC).", total, from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02")),
-		Notes:      []string{`"rule:" is a rule of sspr's own (docs/password.md: breached, min_length, ...), checked before the directory is asked; "directory:" is the directory's own policy refusing the password (history, complexity, too short, ...). One refused password can fail several rules.`},
+		Notes:      []string{`"rule:" is a rule of sspr's own (breach, length.min, common, banned, ...), checked before the directory is asked; "directory:" is the directory's own policy refusing the password (history, complexity, too short, ...). One refused password can fail several rules.`},
 		ChartTitle: fmt.Sprintf("Passwords refused per day by rule, last %d days", days), Labels: labels, Series: series,
 		Tables: []pdfTable{
 			{Title: "By rule", Header: []string{"rule", "refusals"}, Widths: []float64{130, 40}, Rows: countRows(f.Rules)},
