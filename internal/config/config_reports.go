@@ -57,7 +57,8 @@ func redactString(s string) (string, bool) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return s, false
+		// Cannot tell where a credential would be: hide it all.
+		return Redacted, true
 	}
 	changed := false
 	if _, ok := u.User.Password(); ok {
