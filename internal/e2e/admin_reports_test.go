@@ -153,7 +153,7 @@ func TestAdminReportsInChromium(t *testing.T) {
 		csvWant string
 		notWant string
 	}{
-		{"failures", []string{"failed verifications and blocks from"}, "", ""},
+		{"failures", []string{"failed verifications and blocks from", "invalid_credentials", "password_rules"}, "invalid_credentials", ""},
 		{"factors", []string{"totp", "email"}, "email", ""},
 		{"privileged", []string{weak.Login, "1 with weak factors only", "none"}, weak.Login, "," + adminU.Login + ","},
 		{"refusals", []string{"rule:length.min"}, "rule:length.min", ""},
