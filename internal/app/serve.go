@@ -69,6 +69,9 @@ func Serve(ctx context.Context, first *App, ln net.Listener, reloads <-chan stru
 	}
 	var cur atomic.Pointer[generation]
 	cur.Store(g)
+	if err := first.recordConfigAtStart(ctx); err != nil { // what changed since the last run (reports.go)
+		log.Error("recording the configuration's changes in the audit log failed", "err", err)
+	}
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveCurrent(&cur, w, r) }),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -268,7 +271,8 @@ func restartOnly(old, cur *config.Config) []string {
 // Reload builds the App that replaces a with cfg (already validated, as
 // serve validates at start), on a's store and metrics; for Serve's
 // Reloader. Settings only a restart can change are refused, naming them.
-// The change is audited ("config.reload", with the sections that changed).
+// The change is audited ("config.reload", with the sections that changed
+// and each setting's old → new value, secrets as "changed").
 func (a *App) Reload(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
 	if keys := restartOnly(a.cfg, cfg); len(keys) > 0 {
 		return nil, fmt.Errorf("%s changed, which only a restart applies", strings.Join(keys, ", "))
@@ -278,9 +282,16 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 		return nil, err
 	}
 	changed := changedSections(a.cfg, cfg)
-	ev := audit.Event{At: next.now(), Event: "config.reload", Actor: "sspr", Outcome: audit.Success,
-		Detail: map[string]any{"changed": changed}}
-	if err := a.store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return next.chain.Append(tx, ev) }); err != nil {
+	changes, snapshot := configChangeOnReload(a.cfg, cfg) // per key, old → new (reports.go)
+	detail := changesDetail(changes)
+	detail["changed"] = changed
+	ev := audit.Event{At: next.now(), Event: "config.reload", Actor: "sspr", Outcome: audit.Success, Detail: detail}
+	if err := a.store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		if err := next.chain.Append(tx, ev); err != nil {
+			return err
+		}
+		return tx.SetConfigSnapshot(snapshot, next.now())
+	}); err != nil {
 		_ = next.closeResources()
 		return nil, err
 	}

@@ -123,6 +123,8 @@ type Admin struct {
 	// Roles names, per role, the directory groups (DNs) whose members
 	// (nested membership included) hold it.
 	Roles AdminRoles `yaml:"roles"`
+	// CostPerCall values a help-desk call (config_reports.go).
+	CostPerCall CostPerCall `yaml:"cost_per_call"`
 }
 
 // AdminRoles maps console roles to directory group DNs.

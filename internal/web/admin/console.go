@@ -61,6 +61,8 @@ type Options struct {
 	Groups map[flow.Role][]string
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// Reports configure the further reports and the configuration page.
+	Reports ReportOptions
 }
 
 // Route is one console page or action and the roles that may use it.
@@ -91,7 +93,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "report", "reports", "compliance", "config"} {
 		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
 			b, _ := json.Marshal(v)
 			return string(b)
@@ -115,7 +117,7 @@ var (
 // Routes is the console's route table: what Register serves and what the
 // server checks. Sign-in routes are not in it: they open no data.
 func (c *Console) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/admin/home", Name: "home", Label: "Home", handler: c.home},
 		{Method: "GET", Path: "/admin/reports/coverage", Name: "report.coverage", Label: "Enrollment coverage", Roles: readers, Nav: true, handler: c.coverage("html")},
 		{Method: "GET", Path: "/admin/reports/coverage.csv", Name: "report.coverage_csv", Roles: readers, handler: c.coverage("csv")},
@@ -139,7 +141,7 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/import", Name: "import.view", Label: "Import CSV", Roles: admins, Nav: true, handler: c.importPage},
 		{Method: "POST", Path: "/admin/import", Name: "import.run", Roles: admins, handler: c.importRun},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
-	}
+	}, c.reportRoutes()...) // reports.go
 }
 
 // Register adds the console's routes to mux.

@@ -1,0 +1,8 @@
+-- The effective configuration as it was at the last start or reload
+-- (config.Snapshot as JSON: secrets only as HMACs), so the next start can
+-- record in the audit log what changed while sspr was stopped. One row.
+CREATE TABLE config_snapshot (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    taken_at INTEGER NOT NULL,
+    data     TEXT NOT NULL
+);
