@@ -25,6 +25,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/remote"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/forward"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/metrics"
@@ -87,6 +88,9 @@ type App struct {
 	// connectors accepts outbound-only connectors (nil without a
 	// directory of type connector).
 	connectors *remote.Hub
+	// forward delivers audit events to webhooks and the SIEM (nil when
+	// none is configured; notices.go).
+	forward *forward.Forwarder
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -117,7 +121,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		closeStore = st.Close
 	}
 	base := strings.TrimRight(cfg.Server.BaseURL, "/")
-	composer, err := notify.NewComposer(cat, branding(cfg))
+	composer, err := notify.NewComposer(cat, branding(cfg), composerOptions(cfg)...)
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -254,6 +258,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// links, and the sender that reads their addresses when mailing.
 	a.Approvals = wireApproval(fs, kit, st, now)
 	worker.Approval = approvalOutbox{dirs: dirs, mail: sender}
+	if a.forward, err = forwarder(cfg, st, log, now); err != nil {
+		closeStore()
+		return nil, err
+	}
 	if err := a.buildHandler(cat, opts); err != nil {
 		closeStore()
 		return nil, err
