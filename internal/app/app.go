@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// One kit serves every flow (store, directories, messages, audit,
 	// limits, clock), one catalogue the recovery flow and enrollment.
 	kit := &flow.Kit{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Sealer: ring, Limiter: lim,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg)}
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg), Notices: flowNotices(cfg)}
 	// Password sync: pre-hooks and one outbox message per target for each
 	// new password, delivered by the outbox worker's sync sender.
 	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, worker.Lease, now)

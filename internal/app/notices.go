@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/forward"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
@@ -78,4 +79,35 @@ func composerOptions(cfg *config.Config) []notify.Option {
 		return []notify.Option{notify.WithOverrides(os.DirFS(d), d)}
 	}
 	return nil
+}
+
+// flowNotices turns notifications.<action> into the flows' rules; a
+// setting left unset (a configuration built in code, not validated) keeps
+// flow.DefaultNotices'.
+func flowNotices(cfg *config.Config) *flow.Notices {
+	n := cfg.Notifications
+	def := flow.DefaultNotices()
+	out := &flow.Notices{Rules: map[flow.NoticeAction]flow.NoticeRule{}, FailureThreshold: n.FailureAlert.Threshold,
+		FailureWindow: n.FailureAlert.Window, Language: cfg.Portal.DefaultLanguage}
+	for a, r := range map[flow.NoticeAction]config.NoticeRule{
+		flow.NoticeReset: n.Reset, flow.NoticeUnlock: n.Unlock, flow.NoticeChange: n.Change,
+		flow.NoticeEnrollment: n.Enrollment, flow.NoticeBlock: n.Block, flow.NoticeFailures: n.Failures,
+	} {
+		rule := def.Rules[a]
+		if r.Person != nil {
+			rule.Person = *r.Person
+		}
+		if r.SMS != nil {
+			rule.SMS = *r.SMS
+		}
+		rule.Manager, rule.Admins = r.Manager, r.Admins
+		out.Rules[a] = rule
+	}
+	if out.FailureThreshold == 0 {
+		out.FailureThreshold = 5
+	}
+	if out.FailureWindow == 0 {
+		out.FailureWindow = def.FailureWindow
+	}
+	return out
 }

@@ -1,9 +1,24 @@
 package config
 
+import "time"
+
 // Notifications configures what sspr tells people and systems about
 // besides the flows' own mails (validate_notices.go; docs/admin.md,
 // "Notifications" and "Webhooks and SIEM").
 type Notifications struct {
+	// Reset, Unlock, Change, Enrollment (a factor added or removed), Block
+	// (the abuse controls refused a known account's step) and Failures
+	// (repeated failed verifications, see FailureAlert) choose who hears
+	// of each. Unset: the person, by mail and SMS, of reset, unlock and
+	// enrollment changes; by mail of a change; nobody of the others.
+	Reset      NoticeRule `yaml:"reset"`
+	Unlock     NoticeRule `yaml:"unlock"`
+	Change     NoticeRule `yaml:"change"`
+	Enrollment NoticeRule `yaml:"enrollment"`
+	Block      NoticeRule `yaml:"block"`
+	Failures   NoticeRule `yaml:"failures"`
+	// FailureAlert is when repeated failures raise the failures notice.
+	FailureAlert FailureAlert `yaml:"failure_alert"`
 	// TemplatesDir holds operator overrides of the built-in mail templates:
 	// a file there named like a built-in one (changed.txt, changed.html,
 	// code.txt, ...) replaces it, checked when the configuration is loaded.
@@ -58,4 +73,28 @@ type SIEMSyslog struct {
 	AppName string `yaml:"app_name"`
 	// Events are glob patterns of the event types sent; empty: every event.
 	Events []string `yaml:"events"`
+}
+
+// NoticeRule is who hears of one action.
+type NoticeRule struct {
+	// Person: the person's mail addresses (the directory's and enrolled
+	// ones). SMS: their enrolled phones (not for change, block, failures).
+	Person *bool `yaml:"person"`
+	SMS    *bool `yaml:"sms"`
+	// Manager: the mail address of the entry the person's manager
+	// attribute names, read when the notice is sent (not for block,
+	// failures).
+	Manager bool `yaml:"manager"`
+	// Admins: addresses told of every occurrence (block: the first in a
+	// window; failures: once per window).
+	Admins []string `yaml:"admins"`
+}
+
+// FailureAlert says when failed verifications of one account raise the
+// failures notice: Threshold of them within Window, once per window.
+type FailureAlert struct {
+	// Threshold: default 5.
+	Threshold int `yaml:"threshold"`
+	// Window: default 15m; also spaces block notices (one per window).
+	Window time.Duration `yaml:"window"`
 }

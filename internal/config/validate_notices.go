@@ -3,11 +3,13 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // syslogFacilities are the facility names siem.syslog.facility accepts
@@ -25,6 +27,51 @@ var syslogFacilities = map[string]bool{
 // (internal/app, notify.NewComposer), naming the file.
 func (c *Config) validateNotifications(p *Problems) {
 	n := &c.Notifications
+	for _, r := range []struct {
+		key            string
+		rule           *NoticeRule
+		person, sms    bool // the defaults
+		smsOK, manager bool // what the action offers
+	}{
+		{"reset", &n.Reset, true, true, true, true},
+		{"unlock", &n.Unlock, true, true, true, true},
+		{"change", &n.Change, true, false, false, true},
+		{"enrollment", &n.Enrollment, true, true, true, true},
+		{"block", &n.Block, false, false, false, false},
+		{"failures", &n.Failures, false, false, false, false},
+	} {
+		key := "notifications." + r.key
+		if r.rule.Person == nil {
+			r.rule.Person = &r.person
+		}
+		if r.rule.SMS == nil {
+			r.rule.SMS = &r.sms
+		}
+		if *r.rule.SMS && !r.smsOK {
+			p.addf(key+".sms", "is not offered for %s: only mail reaches the person (reset, unlock and enrollment offer SMS)", r.key)
+		}
+		if r.rule.Manager && !r.manager {
+			p.addf(key+".manager", "is not offered for %s: the person is not looked up, so their manager is not known", r.key)
+		}
+		for i, a := range r.rule.Admins {
+			if _, err := mail.ParseAddress(a); err != nil {
+				p.addf(fmt.Sprintf("%s.admins[%d]", key, i), "%q is not a mail address", a)
+			}
+		}
+	}
+	fa := &n.FailureAlert
+	if fa.Threshold == 0 {
+		fa.Threshold = 5
+	}
+	if fa.Window == 0 {
+		fa.Window = 15 * time.Minute
+	}
+	if fa.Threshold < 1 || fa.Threshold > 1000 {
+		p.add("notifications.failure_alert.threshold", "must be between 1 and 1000")
+	}
+	if fa.Window < time.Minute || fa.Window > 7*24*time.Hour {
+		p.add("notifications.failure_alert.window", "must be between 1m and 168h")
+	}
 	if n.TemplatesDir != "" {
 		if fi, err := os.Stat(n.TemplatesDir); err != nil || !fi.IsDir() {
 			p.addf("notifications.templates_dir", "%s is not a readable folder", n.TemplatesDir)

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sspr/sspr/internal/config"
 )
@@ -33,6 +34,18 @@ func TestNotificationsRules(t *testing.T) {
 			c.Notifications.SIEM.Syslog = config.SIEMSyslog{Address: "siem.example", Facility: "kitchen", CAFile: "/nonexistent/ca.pem", CertFile: "/nonexistent/c.pem"}
 		}, []string{"notifications.siem.syslog.address", "notifications.siem.syslog.ca_file", "notifications.siem.syslog.cert_file",
 			"notifications.siem.syslog.cert_file", "notifications.siem.syslog.facility"}},
+		{"rules per action", func(c *config.Config) {
+			c.Notifications.Reset = config.NoticeRule{Manager: true, Admins: []string{"secops@example.com"}}
+			c.Notifications.Failures = config.NoticeRule{Admins: []string{"secops@example.com"}}
+		}, nil},
+		{"sms and manager where not offered, a bad admin address", func(c *config.Config) {
+			yes := true
+			c.Notifications.Change = config.NoticeRule{SMS: &yes}
+			c.Notifications.Block = config.NoticeRule{Manager: true, Admins: []string{"not an address"}}
+		}, []string{"notifications.block.admins[0]", "notifications.block.manager", "notifications.change.sms"}},
+		{"failure alert out of range", func(c *config.Config) {
+			c.Notifications.FailureAlert = config.FailureAlert{Threshold: -1, Window: time.Second}
+		}, []string{"notifications.failure_alert.threshold", "notifications.failure_alert.window"}},
 		{"file in a missing folder, missing templates folder", func(c *config.Config) {
 			c.Notifications.SIEM.File = "/nonexistent/dir/audit.jsonl"
 			c.Notifications.TemplatesDir = "/nonexistent/templates"
