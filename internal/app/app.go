@@ -258,7 +258,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// links, and the sender that reads their addresses when mailing.
 	a.Approvals = wireApproval(fs, kit, st, now)
 	worker.Approval = approvalOutbox{dirs: dirs, mail: sender}
-	if a.forward, err = forwarder(cfg, st, log, now); err != nil {
+	if a.forward, err = forwarder(cfg, st, log, now); err == nil && a.forward != nil {
+		err = a.forward.Start(ctx)
+	}
+	if err != nil {
 		closeStore()
 		return nil, err
 	}

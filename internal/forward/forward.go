@@ -107,6 +107,22 @@ func (f *Forwarder) init() {
 	})
 }
 
+// Start gives every new sink its place in the audit log: after the newest
+// row. Called before the app serves, so no event of a step is older than
+// a new sink's place and skipped (RunOnce does the same for a sink it has
+// not seen, as a fallback).
+func (f *Forwarder) Start(ctx context.Context) error {
+	f.init()
+	return f.Store.InTx(ctx, func(tx *store.Tx) error {
+		for _, r := range f.Routes {
+			if err := tx.StartForwardCursor(r.Sink.Name()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Run delivers until ctx ends.
 func (f *Forwarder) Run(ctx context.Context) {
 	f.init()

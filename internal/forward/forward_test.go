@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,5 +250,24 @@ func TestFileSink(t *testing.T) {
 	var e Event
 	if err := json.Unmarshal([]byte(lines[0]), &e); err != nil || e.Event != "reset.done" || e.Reason != "line\nbreak" {
 		t.Fatalf("first line %q: %+v %v", lines[0], e, err)
+	}
+}
+
+// TestStartPlacesNewSinks: a sink started before any step sees every event
+// after that moment, even those written before its first delivery round.
+func TestStartPlacesNewSinks(t *testing.T) {
+	s := openStore(t)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	appendEvents(t, s, time.Now(), audit.Event{Event: "history", Outcome: audit.Info})
+	f := &Forwarder{Store: s, Routes: []Route{{Sink: &File{Path: path}}}}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, s, time.Now(), audit.Event{Event: "reset.done", Outcome: audit.Success})
+	if n, err := f.RunOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("delivered %d, %v; want the one event after Start", n, err)
+	}
+	if lines := readLines(t, path); len(lines) != 1 || !strings.Contains(lines[0], `"reset.done"`) {
+		t.Fatalf("file: %q", lines)
 	}
 }

@@ -43,6 +43,16 @@ func (t *Tx) ClaimForwardCursor(sink string, startAfter int64, owner string, now
 	return c, err == nil, err
 }
 
+// StartForwardCursor creates sink's cursor at the newest audit row when the
+// sink is new, and leaves an existing one as it is.
+func (t *Tx) StartForwardCursor(sink string) error {
+	// "WHERE true": SQLite's parser needs it to tell an upsert's ON from a
+	// join's after INSERT ... SELECT.
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO forward_cursors (sink, after_id) SELECT ?, COALESCE(MAX(id), 0) FROM audit WHERE true
+		ON CONFLICT (sink) DO NOTHING`, sink)
+	return err
+}
+
 // ForwardCursors lists every sink's cursor (for the admin's view).
 func (t *Tx) ForwardCursors() ([]ForwardCursor, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT sink, after_id, attempts, next_attempt_at, last_error, delivered_at FROM forward_cursors ORDER BY sink`)
