@@ -543,6 +543,8 @@ type TidyResult struct {
 	// Audit rows older than audit.retention (when set).
 	Audit  int64
 	Outbox notify.TidyResult
+	// NoticeWindows whose window ended (notifications.failure_alert).
+	NoticeWindows int64
 }
 
 // Tidy removes what no one needs any more: ended flows after
@@ -564,6 +566,7 @@ func (a *App) Tidy(ctx context.Context) (TidyResult, error) {
 		{&r.Expired, func(tx *store.Tx) (int64, error) {
 			return tx.DeleteExpiredFlows(now.Add(-expiredFlowGrace), janitorBatch)
 		}},
+		{&r.NoticeWindows, func(tx *store.Tx) (int64, error) { return tx.DeleteEndedNoticeWindows(now, janitorBatch) }},
 	}
 	for _, s := range batched {
 		for ctx.Err() == nil {

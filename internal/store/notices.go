@@ -42,3 +42,14 @@ func (t *Tx) MarkNoticeSent(kind, account string) error {
 	_, err := t.tx.ExecContext(t.ctx, `UPDATE notice_windows SET notified = 1 WHERE kind = ? AND account = ?`, kind, account)
 	return err
 }
+
+// DeleteEndedNoticeWindows deletes up to limit windows that ended before
+// now (the janitor's share; BumpNoticeWindow deletes a few too).
+func (t *Tx) DeleteEndedNoticeWindows(now time.Time, limit int) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM notice_windows WHERE rowid IN
+		(SELECT rowid FROM notice_windows WHERE window_end <= ? LIMIT ?)`, millis(now), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
