@@ -134,3 +134,45 @@ func TestNoticesPerAction(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeNoticeToManagerAndAdminOnly: notifications.change with the
+// person turned off and the manager and an admin on: a password change
+// reaches exactly those two through the real SMTP server, not the person;
+// a change attempt for a login that is nobody's reaches nobody.
+func TestChangeNoticeToManagerAndAdminOnly(t *testing.T) {
+	cfg := dirtest.LDAPConfig(t)
+	cfg.Name = "people"
+	person := dirtest.CreateLDAPUser(t, "Initial-Pass-1")
+	manager := dirtest.CreateLDAPUser(t, "Initial-Pass-1")
+	dirtest.Modify(t, dirtest.LDAPAdmin(t), person.DN, map[string][]string{"manager": {manager.DN}})
+	const admin = "changes@example.test"
+	in := start(t, directoryYAML("openldap", cfg, ""), directoryRulesOnly+fmt.Sprintf(`notifications:
+  change:
+    person: false
+    manager: true
+    admins: [%q]
+`, admin))
+	status, _, _, raw := apiCall(t, in.URL, "/api/v1/change", map[string]string{"login": "nobody-" + person.Login, "old_password": "Not-The-Pass-9", "password": "Changed-Pass-22"}, "")
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown login: %d %s", status, raw)
+	}
+	status, _, _, raw = apiCall(t, in.URL, "/api/v1/change", map[string]string{"login": person.Login, "old_password": person.Password, "password": "Changed-Pass-22"}, "")
+	if status != http.StatusOK {
+		t.Fatalf("change: %d %s", status, raw)
+	}
+	mgr := in.waitMail(t, manager.Mail, "password of "+person.Login+" changed")
+	adm := in.waitMail(t, admin, "password of "+person.Login+" changed")
+	for _, m := range []mailsink.Message{mgr, adm} {
+		if !strings.Contains(m.TextBody, "changed their password") {
+			t.Errorf("notice to %v: %s", m.To, m.TextBody)
+		}
+	}
+	// Both notices were queued in one transaction with any to the person:
+	// with theirs delivered, one to the person would have been too.
+	if n := in.mailsTo(person.Mail); n != 0 {
+		t.Errorf("the person got %d mails with person: false", n)
+	}
+	if n := len(in.Sink.Messages()); n != 2 {
+		t.Errorf("%d mails in all, want 2", n)
+	}
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's rsyslog with its TLS driver (rsyslog-gnutls): the SIEM
-# export's integration test (internal/siem) starts its own rsyslogd on
-# loopback, with its own config, PID file and output file, and checks what
+# export's tests (internal/testenv/rsyslogtest) start their own rsyslogd on
+# loopback, with its own config, PID file and output file, and check what
 # sspr sent over syslog-over-TLS (RFC 5425) arrived whole. Nothing here
 # starts Debian's own rsyslog service: a policy-rc.d guard keeps the
 # package scripts from starting it. Idempotent: quick and silent when
