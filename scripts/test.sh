@@ -30,6 +30,7 @@ step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
+scripts/testenv/rsyslog.sh
 scripts/testenv/pam.sh
 scripts/testenv/packaging.sh
 trap 'scripts/testenv/login.sh stop "$state" || true; scripts/testenv/down.sh "$state" || true' EXIT

@@ -25,6 +25,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/remote"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/forward"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/metrics"
@@ -89,6 +90,9 @@ type App struct {
 	// connectors accepts outbound-only connectors (nil without a
 	// directory of type connector).
 	connectors *remote.Hub
+	// forward delivers audit events to webhooks and the SIEM (nil when
+	// none is configured; notices.go).
+	forward *forward.Forwarder
 }
 
 // New builds every component from cfg. Nothing is listening yet.
@@ -119,7 +123,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		closeStore = st.Close
 	}
 	base := strings.TrimRight(cfg.Server.BaseURL, "/")
-	composer, err := notify.NewComposer(cat, branding(cfg))
+	composer, err := notify.NewComposer(cat, branding(cfg), composerOptions(cfg)...)
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -191,7 +195,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// One kit serves every flow (store, directories, messages, audit,
 	// limits, clock), one catalogue the recovery flow and enrollment.
 	kit := &flow.Kit{Store: st, Directories: dirs, Composer: composer, MailFrom: cfg.Mail.From, Sealer: ring, Limiter: lim,
-		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg)}
+		Log: log, Now: now, Enqueued: worker.Kick, Audit: chain, LoginHashKey: loginHashKey(cfg), Notices: flowNotices(cfg)}
 	// Password sync: pre-hooks and one outbox message per target for each
 	// new password, delivered by the outbox worker's sync sender.
 	planner, syncSender, err := newSync(cfg, dirs, ring, st, chain, worker.MaxAttempts, worker.Lease, now)
@@ -257,6 +261,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// links, and the sender that reads their addresses when mailing.
 	a.Approvals = wireApproval(fs, kit, st, now)
 	worker.Approval = approvalOutbox{dirs: dirs, mail: sender}
+	if a.forward, err = forwarder(cfg, st, log, now); err == nil && a.forward != nil {
+		err = a.forward.Start(ctx)
+	}
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
 	if err := a.buildHandler(cat, opts); err != nil {
 		closeStore()
 		return nil, err
@@ -535,6 +546,8 @@ type TidyResult struct {
 	// Audit rows older than audit.retention (when set).
 	Audit  int64
 	Outbox notify.TidyResult
+	// NoticeWindows whose window ended (notifications.failure_alert).
+	NoticeWindows int64
 }
 
 // Tidy removes what no one needs any more: ended flows after
@@ -556,6 +569,7 @@ func (a *App) Tidy(ctx context.Context) (TidyResult, error) {
 		{&r.Expired, func(tx *store.Tx) (int64, error) {
 			return tx.DeleteExpiredFlows(now.Add(-expiredFlowGrace), janitorBatch)
 		}},
+		{&r.NoticeWindows, func(tx *store.Tx) (int64, error) { return tx.DeleteEndedNoticeWindows(now, janitorBatch) }},
 	}
 	for _, s := range batched {
 		for ctx.Err() == nil {

@@ -46,8 +46,12 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 		var err error
 		if cat, err = i18n.Load(cfg.Portal.DefaultLanguage, password.Messages()); err != nil {
 			fail("portal.default_language", err)
-		} else if _, err := notify.NewComposer(cat, branding(cfg)); err != nil {
-			fail("portal", err)
+		} else if _, err := notify.NewComposer(cat, branding(cfg), composerOptions(cfg)...); err != nil {
+			key := "portal"
+			if cfg.Notifications.TemplatesDir != "" {
+				key = "notifications.templates_dir" // the built-in templates parse (their tests say so)
+			}
+			fail(key, err)
 		}
 	}
 	if !blocked("password") {

@@ -238,6 +238,9 @@ func (a *App) startBackground(ctx context.Context) (stop func()) {
 	wg.Go(func() { a.janitor(bg) })
 	wg.Go(func() { a.resolveLoop(bg) })
 	wg.Go(func() { a.audit.Run(bg) })
+	if a.forward != nil {
+		wg.Go(func() { a.forward.Run(bg) })
+	}
 	return func() {
 		cancel()
 		wg.Wait()

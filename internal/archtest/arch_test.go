@@ -54,6 +54,7 @@ var layers = map[string]layer{
 	"internal/access/mmdbtest":               testSupport, // writes MaxMind-format test databases
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
+	"internal/forward":                       domain,     // audit events to webhooks, syslog (SIEM), files
 	"internal/sync":                          domain,     // planner and outbox sender of password sync
 	"internal/sync/":                         adapter,    // sync targets (entra, google, ldap, hook)
 	"internal/sync/target":                   interfaces, // what targets and the planner share

@@ -32,6 +32,9 @@ type Config struct {
 	Audit  Audit        `yaml:"audit"`
 	Sync   Sync         `yaml:"sync"`
 	Admin  Admin        `yaml:"admin"`
+
+	// Notifications: notices, template overrides, webhooks, SIEM export.
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Sync sends every new password sspr sets to further places the person

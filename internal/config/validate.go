@@ -31,6 +31,7 @@ func (c *Config) validate(p *Problems) {
 	validateOutboxDelivery(p, c.Mail.Outbox)
 	c.validateAdmin(p)
 	c.validateReports(p)
+	c.validateNotifications(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in

@@ -144,7 +144,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	}
 	var targets []noticeTarget
 	if user != nil {
-		targets = r.Catalogue.noticeTargets(dirCtx, r.Kit, user)
+		na := NoticeReset
+		if action == ActionUnlock {
+			na = NoticeUnlock
+		}
+		targets = r.recipients(dirCtx, r.Catalogue, user, na)
 	}
 	syncing := r.Sync != nil && newPassword != "" && user != nil
 	if syncing {
@@ -277,7 +281,13 @@ func (r *Reset) composeNotices(f *record.Flow, event string, targets []noticeTar
 	for _, t := range targets {
 		var m *store.Message
 		var err error
-		if t.channel == "sms" {
+		if t.role != "" {
+			action := string(NoticeReset)
+			if event == "unlock" {
+				action = string(NoticeUnlock)
+			}
+			m, err = r.actionNotice(t, notify.NoticeMail{Action: action, Name: nameOf(f), Login: f.Login, At: now, ClientIP: f.ClientIP}, now)
+		} else if t.channel == "sms" {
 			m, err = r.newSMS(event+"_notice", t.to, r.Composer.SMSNotice(f.Language, event, f.Login, now), now)
 		} else {
 			var mail notify.Mail
@@ -459,8 +469,9 @@ func (r *Reset) guard(ctx context.Context, d directory.Directory, u *directory.U
 	return st, nil
 }
 
-// noticeTarget is one channel a notice goes to.
-type noticeTarget struct{ channel, to string }
+// noticeTarget is one channel a notice goes to; role is empty for the
+// person's own channels, else who the recipient is (notices.go).
+type noticeTarget struct{ channel, to, role string }
 
 // noticeTargets lists every channel user can be reached at: the
 // directory's mail and every enrolled email and SMS destination.
@@ -470,7 +481,7 @@ func (c *Catalogue) noticeTargets(ctx context.Context, k *Kit, user *directory.U
 	add := func(channel, to string) {
 		if to != "" && !seen[channel+":"+to] {
 			seen[channel+":"+to] = true
-			out = append(out, noticeTarget{channel, to})
+			out = append(out, noticeTarget{channel: channel, to: to})
 		}
 	}
 	add("email", user.Email)

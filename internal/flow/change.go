@@ -167,11 +167,13 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	ev := base
 	ev.At = now
 	var notice *notify.Mail
+	var targets []noticeTarget
 	switch kind := directory.KindOf(changeErr); {
 	case changeErr == nil:
 		refund()
 		ev.Outcome = audit.Success
-		if user.Email != "" {
+		targets = c.recipients(ctx, nil, user, NoticeChange)
+		if len(targets) > 0 {
 			m, err := c.Composer.PasswordChanged(in.Language, notify.ChangedMail{Name: firstNonEmpty(user.DisplayName, user.Login), Login: user.Login, ChangedAt: now, ClientIP: in.ClientIP})
 			if err != nil {
 				return &Error{Code: CodeInternal, Err: err}
@@ -214,8 +216,19 @@ func (c *Change) Change(ctx context.Context, in ChangeInput) error {
 	}
 	synced := 0
 	err = c.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		if notice != nil {
-			if err := c.enqueueMail(tx, "password_notice", user.Email, *notice, now); err != nil {
+		for _, t := range targets {
+			if t.role == "" {
+				if err := c.enqueueMail(tx, "password_notice", t.to, *notice, now); err != nil {
+					return err
+				}
+				continue
+			}
+			m, err := c.actionNotice(t, notify.NoticeMail{Action: string(NoticeChange), Name: firstNonEmpty(user.DisplayName, user.Login),
+				Login: user.Login, At: now, ClientIP: in.ClientIP}, now)
+			if err != nil {
+				return err
+			}
+			if err := c.enqueue(tx, m); err != nil {
 				return err
 			}
 		}

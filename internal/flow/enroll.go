@@ -748,13 +748,13 @@ func (e *Enroll) targets(ctx context.Context, s *store.Session, added factor.Enr
 	if u, err := e.findIn(ctx, s.Directory, s.Login); err != nil || u.DN != s.SubjectDN {
 		e.log().Warn("looking the user up for notices failed", "err", err)
 	} else {
-		out = e.Catalogue.noticeTargets(ctx, e.Kit, u)
+		out = e.recipients(ctx, e.Catalogue, u, NoticeEnrollment)
 	}
-	switch added.Kind {
-	case factor.Email:
-		out = append(out, noticeTarget{"email", string(added.Secret)})
-	case factor.SMS:
-		out = append(out, noticeTarget{"sms", string(added.Secret)})
+	switch {
+	case added.Kind == factor.Email && e.wants(NoticeEnrollment, "email"):
+		out = append(out, noticeTarget{channel: "email", to: string(added.Secret)})
+	case added.Kind == factor.SMS && e.wants(NoticeEnrollment, "sms"):
+		out = append(out, noticeTarget{channel: "sms", to: string(added.Secret)})
 	}
 	return out
 }
@@ -768,6 +768,17 @@ func (e *Enroll) notice(tx *store.Tx, s *store.Session, targets []noticeTarget, 
 			continue
 		}
 		seen[t.channel+t.to] = true
+		if t.role != "" {
+			m, err := r.actionNotice(t, notify.NoticeMail{Action: string(NoticeEnrollment), Name: firstNonEmpty(s.DisplayName, s.Login), Login: s.Login,
+				At: now, ClientIP: s.ClientIP}, now)
+			if err != nil {
+				return err
+			}
+			if err := r.enqueue(tx, m); err != nil {
+				return err
+			}
+			continue
+		}
 		if t.channel == "sms" {
 			if err := r.enqueueSMS(tx, "enrollment_notice", t.to, r.Composer.SMSNotice(s.Language, "enrollment", s.Login, now), now); err != nil {
 				return err

@@ -61,6 +61,9 @@ type Kit struct {
 	// to (pre-hooks before the write, one outbox message per target after
 	// it); nil syncs nothing.
 	Sync SyncPlanner
+	// Notices chooses who hears of each action (notices.go); nil keeps
+	// DefaultNotices.
+	Notices *Notices
 }
 
 // Catalogue is what people can prove who they are with: the factor

@@ -110,6 +110,8 @@ type Composer interface {
 	SMSCode(lang, code string, validFor time.Duration) string
 	SMSNotice(lang, event, login string, at time.Time) string
 	EnrollmentChanged(lang string, d notify.EnrollmentMail) (notify.Mail, error)
+	// ActionNotice is a notice to a manager or admin (notices.go).
+	ActionNotice(lang string, d notify.NoticeMail) (notify.Mail, error)
 }
 
 // Store runs a step's writes in one transaction.

@@ -106,7 +106,17 @@ func (k *Kit) recordLimited(ctx context.Context, base audit.Event, action LimitA
 	if ev.At.IsZero() {
 		ev.At = k.now()
 	}
-	k.appendAudit(ctx, ev)
+	// A known account's block is noticed (notifications.block) in the
+	// same transaction; ev.Subject is empty for unknown logins.
+	err := k.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		if err := k.Audit.Append(tx, ev); err != nil {
+			return err
+		}
+		return k.windowNotice(tx, NoticeBlock, ev, "")
+	})
+	if err != nil {
+		k.log().Error("writing an audit event failed", "event", ev.Event, "err", err)
+	}
 	k.log().Warn("the abuse controls refused a step", "event", ev.Event, "flow", ev.Flow, "limit", action, "quiet", quiet,
 		"directory", ev.Directory, "login", ev.Actor, "client_ip", ev.ClientIP)
 }

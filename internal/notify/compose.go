@@ -58,10 +58,14 @@ type Composer struct {
 	brand    Branding
 	textTmpl *texttemplate.Template
 	htmlTmpl *htmltemplate.Template
+	// byLang holds the templates of languages with overrides of their
+	// own (overrides.go).
+	byLang map[string]*templateSet
 }
 
-// NewComposer parses the embedded templates.
-func NewComposer(cat *i18n.Catalogue, brand Branding) (*Composer, error) {
+// NewComposer parses the embedded templates, and the operator's
+// overrides when given (WithOverrides).
+func NewComposer(cat *i18n.Catalogue, brand Branding, opts ...Option) (*Composer, error) {
 	funcs := map[string]any{"t": func(p i18n.Printer, id string, kv ...any) string { return p.T(id, kv...) }}
 	tt, err := texttemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt")
 	if err != nil {
@@ -71,7 +75,15 @@ func NewComposer(cat *i18n.Catalogue, brand Branding) (*Composer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Composer{cat: cat, brand: brand, textTmpl: tt, htmlTmpl: ht}, nil
+	c := &Composer{cat: cat, brand: brand, textTmpl: tt, htmlTmpl: ht}
+	var o composerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := c.applyOverrides(o); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 type view struct {
@@ -84,10 +96,11 @@ func (c *Composer) render(name, lang, subjectID string, data any, subjectArgs ..
 	p := c.cat.For(lang)
 	v := view{P: p, Brand: c.brand, Data: data}
 	var text, html bytes.Buffer
-	if err := c.textTmpl.ExecuteTemplate(&text, name+".txt", v); err != nil {
+	textTmpl, htmlTmpl := c.templatesFor(lang)
+	if err := textTmpl.ExecuteTemplate(&text, name+".txt", v); err != nil {
 		return Mail{}, err
 	}
-	if err := c.htmlTmpl.ExecuteTemplate(&html, name+".html", v); err != nil {
+	if err := htmlTmpl.ExecuteTemplate(&html, name+".html", v); err != nil {
 		return Mail{}, err
 	}
 	subject := p.T(subjectID, append([]any{"title", c.brand.Title}, subjectArgs...)...)
