@@ -146,7 +146,8 @@ func (c Colours) resolve() (resolved, []Problem) {
 // 2.1 AA: 4.5:1 for text (body text and links on the page and on the card,
 // button text on the button and on its hover shade) and 3:1 for the focus
 // ring on the page and on the card (1.4.11). A pair is reported under the
-// key of the colour the operator set, so the message names what to change.
+// key of the colour the operator set, so the message names what to change;
+// one problem per key, the first pair it fails.
 func (c Colours) Check() []Problem {
 	r, problems := c.resolve()
 	if len(problems) > 0 {
@@ -184,10 +185,10 @@ func (c Colours) Check() []Problem {
 		if fgSet, _ := c.field(p.fg); fgSet == "" {
 			key = p.bg
 		}
-		if seen[key+p.what] {
+		if seen[key] {
 			continue
 		}
-		seen[key+p.what] = true
+		seen[key] = true
 		problems = append(problems, Problem{key, fmt.Sprintf("%s (%s on %s) has contrast %.2f:1, WCAG AA needs at least %.1f:1",
 			p.what, p.fgRGB.Hex(), p.bgRGB.Hex(), ratio, p.min)})
 	}

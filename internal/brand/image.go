@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -31,6 +32,10 @@ type Image struct {
 func ReadImage(path string) (*Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the caller names the file
+		}
 		return nil, fmt.Errorf("cannot be read: %w", err)
 	}
 	defer f.Close()
