@@ -85,6 +85,9 @@ type Options struct {
 	// Redirects are the OIDC callback and SAML ACS routes and the client
 	// certificate's proxy header (redirect.go).
 	Redirects Redirects
+	// Branding is the organisation's logo, favicon, colours and footer
+	// (branding.go); nil shows sspr's own look.
+	Branding *Branding
 }
 
 // Portal serves the HTML pages.
@@ -124,6 +127,7 @@ func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web
 func (p *Portal) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	p.registerBranding(mux)
 	mux.HandleFunc("GET /pow.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		_, _ = io.WriteString(w, abuse.PoWScript)
@@ -170,6 +174,8 @@ func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
 
 // page is everything a template sees.
 type page struct {
+	// Brand is the organisation's look (nil: sspr's own).
+	Brand     *Branding
 	Lang      string
 	Title     string
 	PageTitle string
@@ -252,8 +258,6 @@ type langLink struct {
 	Current    bool
 }
 
-var languageNames = map[string]string{"en": "English", "de": "Deutsch"}
-
 // T translates for templates.
 func (pg *page) T(id string, kv ...any) string { return pg.printer.T(id, kv...) }
 
@@ -319,14 +323,10 @@ func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 		http.SetCookie(w, &http.Cookie{Name: web.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
 	}
-	pg := &page{Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil, Directories: p.opts.Directories,
+	pg := &page{Brand: p.opts.Branding, Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil, Directories: p.opts.Directories,
 		CodeMinutes: int(p.opts.CodeTTL.Minutes()), printer: p.cat.For(lang)}
 	for _, l := range p.cat.Languages() {
-		name := languageNames[l]
-		if name == "" {
-			name = l
-		}
-		pg.Languages = append(pg.Languages, langLink{Code: l, Name: name, Current: l == lang})
+		pg.Languages = append(pg.Languages, langLink{Code: l, Name: p.cat.Name(l), Current: l == lang})
 	}
 	return pg
 }
