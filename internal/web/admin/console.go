@@ -61,6 +61,9 @@ type Options struct {
 	Groups map[flow.Role][]string
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// LogoURL is the organisation's logo (portal.branding.logo, served by
+	// the portal), shown in the header; "" shows none.
+	LogoURL string
 }
 
 // Route is one console page or action and the roles that may use it.
@@ -240,6 +243,7 @@ func (c *Console) render(w http.ResponseWriter, page string, p *flow.Principal, 
 		data = map[string]any{}
 	}
 	data["Principal"] = p
+	data["Logo"] = c.opts.LogoURL
 	if p != nil {
 		data["Nav"] = c.nav(p)
 	}
