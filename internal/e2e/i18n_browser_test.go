@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/mailsink"
+	"github.com/sspr/sspr/internal/testenv/browsertest"
 )
 
 // brandColour is the brand's primary and accent colour in these tests:
@@ -153,7 +155,8 @@ func TestPortalLanguagesAndBrandingInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := newBrowserCtx(t)
+	axe := browsertest.AxeScript(t)
+	ctx := browsertest.NewWithOptions(t, browsertest.Options{Timeout: 5 * time.Minute})
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -198,6 +201,20 @@ func TestPortalLanguagesAndBrandingInBrowser(t *testing.T) {
 			t.Errorf("%s: branding not applied: %v", lang, look)
 		}
 		screenshot(t, ctx, "i18n-start-"+lang)
+		// The brand's colours pass axe-core's WCAG AA checks in either
+		// scheme the visitor prefers (two languages are enough: the rules
+		// are about colours and structure, not words).
+		if lang == "en" || lang == "pl" {
+			for _, scheme := range []string{"light", "dark"} {
+				must("scheme", browsertest.SetColorScheme(ctx, scheme))
+				violations, err := browsertest.Axe(ctx, axe, browsertest.AxeTags)
+				must("axe", err)
+				for _, v := range violations {
+					t.Errorf("%s, %s scheme, branded: %s", lang, scheme, v)
+				}
+			}
+			must("scheme", browsertest.SetColorScheme(ctx, ""))
+		}
 	}
 
 	// Without JavaScript, the switcher is plain links: French from German.
