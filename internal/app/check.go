@@ -51,7 +51,8 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 			}
 		}
 		if _, err := portalBranding(cfg); err != nil && !blocked("portal.branding") {
-			problems = append(problems, config.Problem{Path: "portal.branding", Message: strings.TrimPrefix(err.Error(), "portal.branding.")})
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			problems = append(problems, config.Problem{Path: key, Message: msg})
 		}
 	}
 	if !blocked("password") {

@@ -74,7 +74,10 @@ func portalBranding(cfg *config.Config) (*portal.Branding, error) {
 	if b.IsZero() {
 		return nil, nil
 	}
-	out := &portal.Branding{FooterText: b.Footer.Text}
+	if err := portal.CheckTemplates(b.Templates); err != nil {
+		return nil, fmt.Errorf("portal.branding.templates: %w", err)
+	}
+	out := &portal.Branding{FooterText: b.Footer.Text, Templates: b.Templates}
 	for _, l := range b.Footer.Links {
 		out.FooterLinks = append(out.FooterLinks, portal.Link{Text: l.Text, URL: l.URL})
 	}

@@ -76,3 +76,18 @@ func TestBrokenLogoIsAConfigProblem(t *testing.T) {
 }
 
 func parseErr(yaml string) (any, error) { return config.Parse([]byte(yaml), nil) }
+
+// TestBrokenTemplateIsAConfigProblem: config check names the key and the
+// template file that does not parse.
+func TestBrokenTemplateIsAConfigProblem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "start.html"), []byte(`{{define "content"}}{{if}}{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := parse(t, baseYAML+"portal:\n  branding:\n    templates: "+dir+"\n")
+	problems, _ := app.Check(cfg, nil)
+	if !has(problems, "portal.branding.templates", "start.html") || !has(problems, "portal.branding.templates", dir) {
+		t.Errorf("problems = %v", problems)
+	}
+}

@@ -17,6 +17,9 @@ type Branding struct {
 	Colors brand.Colours `yaml:"colors"`
 	// Footer adds a line and links under every portal page and mail.
 	Footer BrandFooter `yaml:"footer"`
+	// Templates is a folder of portal page templates (start.html,
+	// layout.html, ...) that replace the built-in ones of the same name.
+	Templates string `yaml:"templates"`
 }
 
 // BrandFooter is the organisation's footer: a text and links such as the
@@ -34,5 +37,5 @@ type BrandLink struct {
 
 // IsZero reports whether no branding is configured.
 func (b Branding) IsZero() bool {
-	return b.Logo == "" && b.Favicon == "" && b.Colors.IsZero() && b.Footer.Text == "" && len(b.Footer.Links) == 0
+	return b.Logo == "" && b.Favicon == "" && b.Colors.IsZero() && b.Footer.Text == "" && len(b.Footer.Links) == 0 && b.Templates == ""
 }

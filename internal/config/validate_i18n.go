@@ -35,11 +35,14 @@ func (c *Config) validateBranding(p *Problems) {
 			p.addf(key+".url", "%q is not an absolute https, http, mailto or tel URL", l.URL)
 		}
 	}
-	if dir := c.Portal.LanguagesDir; dir != "" {
+	for key, dir := range map[string]string{"portal.languages_dir": c.Portal.LanguagesDir, "portal.branding.templates": b.Templates} {
+		if dir == "" {
+			continue
+		}
 		if st, err := os.Stat(dir); err != nil {
-			p.addf("portal.languages_dir", "cannot read %s: %v", dir, plainErr(err))
+			p.addf(key, "cannot read %s: %v", dir, plainErr(err))
 		} else if !st.IsDir() {
-			p.addf("portal.languages_dir", "%s is not a directory", dir)
+			p.addf(key, "%s is not a directory", dir)
 		}
 	}
 }

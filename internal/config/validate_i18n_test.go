@@ -27,6 +27,7 @@ func TestBrandingRules(t *testing.T) {
 		{"footer link relative", func(c *config.Config) {
 			c.Portal.Branding.Footer.Links = []config.BrandLink{{Text: "Privacy", URL: "/privacy"}, {URL: "https://example.com"}}
 		}, []string{"portal.branding.footer.links[0].url", "portal.branding.footer.links[1].text"}},
+		{"templates folder missing", func(c *config.Config) { c.Portal.Branding.Templates = "/nonexistent/templates" }, []string{"portal.branding.templates"}},
 		{"languages dir missing", func(c *config.Config) { c.Portal.LanguagesDir = "/nonexistent/languages" }, []string{"portal.languages_dir"}},
 		{"languages dir is a file", func(c *config.Config) { c.Portal.LanguagesDir = good }, []string{"portal.languages_dir"}},
 	})

@@ -1,8 +1,17 @@
 package portal
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 )
 
 // Branding is the organisation's look (portal.branding), read by app at
@@ -19,6 +28,9 @@ type Branding struct {
 	// FooterText and FooterLinks appear under every page.
 	FooterText  string
 	FooterLinks []Link
+	// Templates is a folder of page templates that replace the built-in
+	// ones of the same name (CheckTemplates).
+	Templates string
 }
 
 // Asset is an image already checked by the brand package.
@@ -97,4 +109,78 @@ func serveBrand(w http.ResponseWriter, r *http.Request, contentType string, data
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)
 	}
+}
+
+// overlay serves templates/<name> from the operator's folder when it has
+// that file, else the built-in one (portal.branding.templates).
+type overlay struct{ dir string }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if o.dir != "" {
+		if f, err := os.DirFS(o.dir).Open(strings.TrimPrefix(name, "templates/")); err == nil {
+			return f, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return templateFS.Open(name)
+}
+
+// CheckTemplates checks an operator's template folder: every .html file
+// must be named after a portal template (a misspelt name would silently do
+// nothing) and every page must parse with the overrides in place. Errors
+// name the file. Data the templates use is not checked here: a template
+// that asks for a field the page lacks fails when that page is shown, so
+// overrides are to be tried on each page before going live.
+func CheckTemplates(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	known := map[string]bool{}
+	entries, _ := fs.ReadDir(templateFS, "templates")
+	for _, e := range entries {
+		known[e.Name()] = true
+	}
+	own, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range own {
+		if strings.HasSuffix(e.Name(), ".html") && !known[e.Name()] {
+			names := make([]string, 0, len(known))
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("%s is not a portal template (they are %s)", filepath.Join(dir, e.Name()), strings.Join(names, ", "))
+		}
+	}
+	_, err = parsePages(dir)
+	return err
+}
+
+// parsePages parses every page, with the folder's overrides.
+func parsePages(dir string) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}}
+	src := overlay{dir: dir}
+	pages := map[string]*template.Template{}
+	all := append([]string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve", "continue"}, enrollPages...)
+	for _, page := range all {
+		files := []string{"templates/layout.html", "templates/" + page + ".html"}
+		if page == "code" {
+			files = append(files, "templates/redirect.html") // the OIDC, SAML and certificate steps
+		}
+		t, err := template.New("").Funcs(funcs).ParseFS(src, files...)
+		if err != nil {
+			if dir != "" {
+				return nil, fmt.Errorf("%s (with the templates of %s): %w", page, dir, err)
+			}
+			return nil, err
+		}
+		pages[page] = t
+	}
+	return pages, nil
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/abuse"
@@ -104,22 +103,19 @@ type Portal struct {
 
 // New parses the templates.
 func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
-	p := &Portal{reset: reset, change: change, enroll: enroll, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
-		b, _ := json.Marshal(v)
-		return string(b)
-	}}
-	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve", "continue"} {
-		files := []string{"templates/layout.html", "templates/" + page + ".html"}
-		if page == "code" {
-			files = append(files, "templates/redirect.html") // the OIDC, SAML and certificate steps
-		}
-		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, files...)
-		if err != nil {
-			return nil, err
-		}
-		p.pages[page] = t
+	p := &Portal{reset: reset, change: change, enroll: enroll, cat: cat, opts: opts, ips: ips, log: log}
+	var dir string
+	if opts.Branding != nil {
+		dir = opts.Branding.Templates
 	}
+	if err := CheckTemplates(dir); err != nil {
+		return nil, err
+	}
+	pages, err := parsePages(dir)
+	if err != nil {
+		return nil, err
+	}
+	p.pages = pages
 	return p, nil
 }
 
