@@ -70,7 +70,7 @@ Reset a demo user's password in the browser; the code arrives in the mailbox.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the demo portal on (port 0 picks a free one)")
-	cmd.Flags().StringVar(&lang, "lang", "en", "default language of the demo portal (en, de)")
+	cmd.Flags().StringVar(&lang, "lang", "en", "default language of the demo portal (en, de, fr, es, it, nl, pt, pl)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo database folder after exit")
 	return cmd
 }

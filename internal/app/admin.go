@@ -18,8 +18,12 @@ func (a *App) registerAdmin(mux *http.ServeMux, ips web.ClientIPs, secure bool) 
 	}
 	groups := map[flow.Role][]string{flow.RoleAdmin: c.Roles.Admin, flow.RoleHelpdesk: c.Roles.Helpdesk, flow.RoleAuditor: c.Roles.Auditor}
 	a.Admin = a.AdminFlow()
+	look, err := portalBranding(a.cfg)
+	if err != nil {
+		return err
+	}
 	console, err := admin.New(a.Admin, ips, a.log, admin.Options{Secure: secure, IdleTimeout: c.IdleTimeout, Groups: groups, Now: a.Reset.Now,
-		Reports: a.reportOptions()})
+		Reports: a.reportOptions(), LogoURL: look.LogoURL()})
 	if err != nil {
 		return err
 	}

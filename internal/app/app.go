@@ -30,7 +30,6 @@ import (
 	"github.com/sspr/sspr/internal/mail"
 	"github.com/sspr/sspr/internal/metrics"
 	"github.com/sspr/sspr/internal/notify"
-	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/password/breach"
 	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/store"
@@ -101,7 +100,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if now == nil {
 		now = time.Now
 	}
-	cat, err := i18n.Load(cfg.Portal.DefaultLanguage, password.Messages())
+	cat, err := catalogue(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -277,10 +276,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 
 // branding is what mails say about the instance.
 func branding(cfg *config.Config) notify.Branding {
-	return notify.Branding{
+	b := notify.Branding{
 		Title: cfg.Portal.Title, PortalURL: strings.TrimRight(cfg.Server.BaseURL, "/") + "/", HelpDeskText: cfg.Portal.HelpDesk.Text,
 		HelpDeskURL: cfg.Portal.HelpDesk.URL, HelpDesk: firstNonEmpty(cfg.Portal.HelpDesk.Email, cfg.Portal.HelpDesk.Phone),
 	}
+	brandMail(&b, cfg)
+	return b
 }
 
 // mailSender builds the SMTP sender (it does not connect).
@@ -369,7 +370,11 @@ func (a *App) buildHandler(cat *i18n.Catalogue, opts Options) error {
 	secure := base.Scheme == "https"
 	ips := web.ClientIPs{Trusted: web.ParseTrusted(a.cfg.Server.TrustedProxies)}
 	known := &web.KnownDevices{Devices: a.devices, Secure: secure, Now: a.now}
-	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known,
+	look, err := portalBranding(a.cfg)
+	if err != nil {
+		return err
+	}
+	p, err := portal.New(a.Reset, a.Change, a.Enroll, cat, ips, a.log, portal.Options{KnownDevices: known, Branding: look,
 		Approvals: approvalsFace(a.Approvals), Title: a.cfg.Portal.Title, Secure: secure, CodeTTL: a.cfg.Reset.CodeTTL, FlowTTL: a.cfg.Reset.FlowTTL, Directories: directoryNames(a.cfg), Mailbox: opts.Mailbox,
 		Redirects: redirects(a.cfg),
 		HelpDesk: portal.HelpDesk{Text: a.cfg.Portal.HelpDesk.Text, URL: a.cfg.Portal.HelpDesk.URL,

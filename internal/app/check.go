@@ -12,7 +12,6 @@ import (
 	"github.com/sspr/sspr/internal/directory"
 	"github.com/sspr/sspr/internal/i18n"
 	"github.com/sspr/sspr/internal/notify"
-	"github.com/sspr/sspr/internal/password"
 	"github.com/sspr/sspr/internal/password/breach"
 )
 
@@ -43,15 +42,21 @@ func Check(cfg *config.Config, known []config.Problem) (problems, warnings []con
 
 	var cat *i18n.Catalogue
 	if !blocked("portal") {
-		var err error
-		if cat, err = i18n.Load(cfg.Portal.DefaultLanguage, password.Messages()); err != nil {
-			fail("portal.default_language", err)
-		} else if _, err := notify.NewComposer(cat, branding(cfg), composerOptions(cfg)...); err != nil {
-			key := "portal"
-			if cfg.Notifications.TemplatesDir != "" {
-				key = "notifications.templates_dir" // the built-in templates parse (their tests say so)
+		var langProblems, langWarnings []config.Problem
+		cat, langProblems, langWarnings = languageProblems(cfg)
+		problems, warnings = append(problems, langProblems...), append(warnings, langWarnings...)
+		if cat != nil {
+			if _, err := notify.NewComposer(cat, branding(cfg), composerOptions(cfg)...); err != nil {
+				key := "portal"
+				if cfg.Notifications.TemplatesDir != "" {
+					key = "notifications.templates_dir" // the built-in templates parse (their tests say so)
+				}
+				fail(key, err)
 			}
-			fail(key, err)
+		}
+		if _, err := portalBranding(cfg); err != nil && !blocked("portal.branding") {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			problems = append(problems, config.Problem{Path: key, Message: msg})
 		}
 	}
 	if !blocked("password") {

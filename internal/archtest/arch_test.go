@@ -71,6 +71,7 @@ var layers = map[string]layer{
 	"internal/metrics":                       adapter, // Prometheus instrumentation (the official client)
 	"internal/sms/":                          adapter,
 	"internal/config":                        platform,
+	"internal/brand":                         platform, // branding checks and the generated stylesheet, shared with config
 	"internal/secrets":                       platform,
 	"internal/testenv/":                      testSupport,
 	"internal/e2e":                           testSupport,

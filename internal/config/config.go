@@ -662,6 +662,11 @@ type Portal struct {
 	HelpDesk HelpDesk `yaml:"help_desk"`
 	// DefaultLanguage is used when the browser asks for none we have.
 	DefaultLanguage string `yaml:"default_language"`
+	// LanguagesDir holds operator-added languages, one <tag>.json file each
+	// (see docs/branding.md); config check lists their problems.
+	LanguagesDir string `yaml:"languages_dir"`
+	// Branding: logo, favicon, colours, footer (config_i18n.go).
+	Branding Branding `yaml:"branding"`
 }
 
 // HelpDesk says how to reach people who can help.

@@ -197,7 +197,7 @@ func TestParseMinimalTakesDefaults(t *testing.T) {
 	cfg := mustParse(t, minimalYAML, nil)
 	want := config.Defaults()
 	if cfg.Server.Listen != want.Server.Listen || cfg.Mail.SMTP.Port != 587 || cfg.Mail.SMTP.Security != "starttls" ||
-		cfg.Reset != want.Reset || cfg.Mail.Outbox != want.Mail.Outbox || cfg.Log != want.Log || cfg.Portal != want.Portal {
+		cfg.Reset != want.Reset || cfg.Mail.Outbox != want.Mail.Outbox || cfg.Log != want.Log || !reflect.DeepEqual(cfg.Portal, want.Portal) {
 		t.Errorf("defaults not kept: %+v", cfg)
 	}
 }

@@ -25,6 +25,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateSMS(p)
 	c.validateAbuse(p)
 	c.validatePortal(p)
+	c.validateBranding(p)
 	c.validateLog(p)
 	c.validateAudit(p)
 	c.validateSync(p)

@@ -100,7 +100,7 @@ func TestLanguageFollowsTheBrowser(t *testing.T) {
 	if body := get("/", "de-DE,de;q=0.9,en;q=0.5"); !strings.Contains(body, "Passwort vergessen?") || !strings.Contains(body, `<html lang="de">`) {
 		t.Errorf("German browser did not get German")
 	}
-	if body := get("/", "fr-FR"); !strings.Contains(body, "Forgot your password?") {
+	if body := get("/", "ja-JP"); !strings.Contains(body, "Forgot your password?") {
 		t.Errorf("unsupported language did not fall back to English")
 	}
 	if body := get("/?lang=de", "en"); !strings.Contains(body, "Passwort vergessen?") {

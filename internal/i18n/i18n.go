@@ -28,9 +28,15 @@ type Catalogue struct {
 // Load reads the embedded catalogues. defaultLang is preferred when the
 // browser asks for nothing we have. extra adds messages that other packages
 // own (lang → id → text), such as the password rules' texts; an ID defined
-// twice is an error.
+// twice is an error. LoadWith also reads an operator's folder.
 func Load(defaultLang string, extra ...map[string]map[string]string) (*Catalogue, error) {
-	c := &Catalogue{messages: map[string]map[string]string{}}
+	c, _, err := LoadWith(Options{Default: defaultLang, Extra: extra})
+	return c, err
+}
+
+// builtin reads the embedded catalogues and merges extra into them.
+func builtin(extra []map[string]map[string]string) (map[string]map[string]string, error) {
+	messages := map[string]map[string]string{}
 	entries, err := fs.ReadDir(locales, "locales")
 	if err != nil {
 		return nil, err
@@ -45,21 +51,27 @@ func Load(defaultLang string, extra ...map[string]map[string]string) (*Catalogue
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", e.Name(), err)
 		}
-		c.messages[lang] = m
+		messages[lang] = m
 	}
 	for _, more := range extra {
 		for lang, msgs := range more {
-			if c.messages[lang] == nil {
-				c.messages[lang] = map[string]string{}
+			if messages[lang] == nil {
+				messages[lang] = map[string]string{}
 			}
 			for id, text := range msgs {
-				if _, dup := c.messages[lang][id]; dup {
+				if _, dup := messages[lang][id]; dup {
 					return nil, fmt.Errorf("i18n: message %s (%s) is defined twice", id, lang)
 				}
-				c.messages[lang][id] = text
+				messages[lang][id] = text
 			}
 		}
 	}
+	return messages, nil
+}
+
+// build makes the catalogue and its language matcher.
+func build(messages map[string]map[string]string, defaultLang string) (*Catalogue, error) {
+	c := &Catalogue{messages: messages}
 	if _, ok := c.messages[Fallback]; !ok {
 		return nil, fmt.Errorf("i18n: no %s catalogue", Fallback)
 	}
@@ -133,6 +145,16 @@ func (c *Catalogue) T(lang, id string, kv ...any) string {
 		values[fmt.Sprint(kv[i])] = fmt.Sprint(kv[i+1])
 	}
 	return format(msg, values)
+}
+
+// Name is lang's name in itself ("Deutsch"), for the language switcher: its
+// own app.language_name, or the tag when its catalogue has none (an
+// operator's file that leaves it out must not be called "English").
+func (c *Catalogue) Name(lang string) string {
+	if n, ok := c.messages[lang]["app.language_name"]; ok && n != "" {
+		return n
+	}
+	return lang
 }
 
 // HasMessage reports whether id exists in lang or in the fallback.

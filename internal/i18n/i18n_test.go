@@ -43,14 +43,29 @@ func catalogues(t *testing.T) map[string]map[string]string {
 	return out
 }
 
+// sameAsEnglish are messages that rightly read as in English: product
+// names everywhere ("id"), and words a language shares ("lang/id"). Any
+// other English text in a translation is a message someone forgot.
+var sameAsEnglish = map[string]bool{
+	"enroll.kind.duo": true, "enroll.kind.yubikey": true,
+	"es/app.title_error": true, "fr/enroll.confirm.totp.type": true,
+	"nl/enroll.confirm.totp.type": true, "nl/enroll.confirm.totp.account": true,
+	"it/enroll.confirm.totp.account": true, "it/enroll.kind.email": true, "it/enroll.kind.passkey": true,
+	"it/mail.helpdesk": true, "it/verify.radius.label": true, "it/enroll.confirm.radius.label": true,
+	"de/enroll.kind.passkey": true, "de/enroll.confirm.radius.label": true, "de/verify.radius.label": true,
+}
+
 func TestEveryLanguageIsComplete(t *testing.T) {
 	t.Parallel()
 	c := load(t, "en")
 	if m := c.Missing(); len(m) != 0 {
 		t.Errorf("messages missing from translations: %v", m)
 	}
-	if langs := c.Languages(); !slices.Contains(langs, "en") || !slices.Contains(langs, "de") {
-		t.Errorf("Languages() = %v", langs)
+	// Eight languages for the portal, the mails and the API (issue 13).
+	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "pt", "pl"} {
+		if !slices.Contains(c.Languages(), lang) {
+			t.Errorf("Languages() = %v, lacks %s", c.Languages(), lang)
+		}
 	}
 	// Nothing in a translation that English lacks (a stale or misspelt ID).
 	cats := catalogues(t)
@@ -59,8 +74,15 @@ func TestEveryLanguageIsComplete(t *testing.T) {
 			if _, ok := cats[i18n.Fallback][id]; !ok {
 				t.Errorf("%s has %q, which English does not", lang, id)
 			}
-			if strings.TrimSpace(text) == "" {
-				t.Errorf("%s: %q is empty", lang, id)
+			// Not empty, the same placeholders, HTML well-formed: the
+			// check operator-added languages pass at start, too.
+			if en, ok := cats[i18n.Fallback][id]; ok {
+				if err := i18n.CheckMessage(en, text); err != nil {
+					t.Errorf("%s: %q %v", lang, id, err)
+				}
+			}
+			if lang != i18n.Fallback && text == cats[i18n.Fallback][id] && !sameAsEnglish[id] && !sameAsEnglish[lang+"/"+id] {
+				t.Errorf("%s: %q is still the English text", lang, id)
 			}
 		}
 	}
@@ -111,14 +133,15 @@ func TestMatch(t *testing.T) {
 		{en, "en", []string{"de-AT"}, "de"},
 		{en, "en", []string{"de"}, "de"},
 		{en, "en", []string{"en-GB,en;q=0.8,de;q=0.5"}, "en"},
-		{en, "en", []string{"fr-FR,de;q=0.4"}, "de"},
-		{en, "en", []string{"fr"}, "en"},
+		{en, "en", []string{"ja-JP,de;q=0.4"}, "de"},
+		{en, "en", []string{"ja"}, "en"},
+		{en, "en", []string{"fr-CA"}, "fr"},
 		{en, "en", []string{""}, "en"},
 		{en, "en", nil, "en"},
 		{en, "en", []string{"*"}, "en"},
 		{en, "en", []string{";;;garbage,,"}, "en"},
 		{en, "en", []string{"", "de"}, "de"}, // an explicit choice after an empty header
-		{de, "de", []string{"fr"}, "de"},
+		{de, "de", []string{"ja"}, "de"},
 		{de, "de", []string{""}, "de"},
 		{de, "de", []string{"en-US"}, "en"},
 	} {
@@ -130,8 +153,8 @@ func TestMatch(t *testing.T) {
 
 func TestLoadRefusesUnknownDefault(t *testing.T) {
 	t.Parallel()
-	if _, err := i18n.Load("fr"); err == nil {
-		t.Error("Load(\"fr\") succeeded without a French catalogue")
+	if _, err := i18n.Load("ja"); err == nil {
+		t.Error("Load(\"ja\") succeeded without a Japanese catalogue")
 	}
 }
 
@@ -147,7 +170,7 @@ func TestT(t *testing.T) {
 		{"de", "mail.greeting", []any{"name", "Jane"}, "Hallo Jane,"},
 		{"de", "mail.code.valid", []any{"minutes", 10}, "Er ist 10 Minuten gültig und kann einmal verwendet werden."},
 		// A language we do not have falls back to English.
-		{"fr", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
+		{"ja", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
 		{"", "mail.greeting", []any{"name", "Jane"}, "Hello Jane,"},
 		// An ID missing everywhere shows as itself.
 		{"de", "no.such.message", nil, "no.such.message"},
@@ -163,7 +186,7 @@ func TestT(t *testing.T) {
 			t.Errorf("T(%q, %q, %v) = %q, want %q", tc.lang, tc.id, tc.kv, got, tc.want)
 		}
 	}
-	if !c.Has("de") || c.Has("fr") {
+	if !c.Has("de") || !c.Has("fr") || c.Has("ja") {
 		t.Error("Has is wrong")
 	}
 	p := c.For("de")

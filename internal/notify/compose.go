@@ -28,7 +28,20 @@ type Branding struct {
 	HelpDeskText string
 	HelpDeskURL  string
 	HelpDesk     string // e-mail or phone, whatever is configured
+	// LogoURL is the absolute address of the portal's logo, shown atop
+	// HTML mails ("" shows the title only). Mail clients that block
+	// remote images show the title as its alt text.
+	LogoURL string
+	// Colours of the HTML layout (#rrggbb, checked by config); empty ones
+	// take sspr's own in NewComposer.
+	Background, Surface, Text, Accent string
+	// FooterText and FooterLinks are the organisation's footer.
+	FooterText  string
+	FooterLinks []FooterLink
 }
+
+// FooterLink is one link of the organisation's footer.
+type FooterLink struct{ Text, URL string }
 
 // CodeMail is the data of a one-time-code mail.
 type CodeMail struct {
@@ -74,6 +87,14 @@ func NewComposer(cat *i18n.Catalogue, brand Branding, opts ...Option) (*Composer
 	ht, err := htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range []struct {
+		v   *string
+		def string
+	}{{&brand.Background, "#f4f5f7"}, {&brand.Surface, "#ffffff"}, {&brand.Text, "#1d2330"}, {&brand.Accent, "#3b4a6b"}} {
+		if *c.v == "" {
+			*c.v = c.def
+		}
 	}
 	c := &Composer{cat: cat, brand: brand, textTmpl: tt, htmlTmpl: ht}
 	var o composerOptions

@@ -1,6 +1,7 @@
 package password
 
-// Messages returns the English and German texts of every message ID the
+// Messages returns the English and German texts (and, from
+// messages_i18n.go, those of the portal's other built-in languages) of every message ID the
 // engine emits (Check.MessageID, Result.Warnings, and the strength-meter
 // labels password.strength.0 … password.strength.4), as lang → id → text
 // with {name} placeholders filled from Check.Args. They are written as
@@ -8,7 +9,7 @@ package password
 // refusal. The i18n catalogue merges them; the map is rebuilt on each call so
 // callers may modify it.
 func Messages() map[string]map[string]string {
-	return map[string]map[string]string{
+	m := map[string]map[string]string{
 		"en": {
 			"password.check.length.min":         "At least {min} characters",
 			"password.check.length.max":         "At most {max} characters",
@@ -84,4 +85,8 @@ func Messages() map[string]map[string]string {
 			"password.strength.4":               "Stark",
 		},
 	}
+	for lang, msgs := range moreMessages() {
+		m[lang] = msgs
+	}
+	return m
 }

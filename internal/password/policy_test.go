@@ -278,20 +278,24 @@ func TestValidate(t *testing.T) {
 var placeholderRE = regexp.MustCompile(`\{(\w+)\}`)
 
 // TestMessages: every message the engine can emit exists in English and
-// German, with exactly the placeholders its checks supply.
+// every other built-in language, with exactly the placeholders its checks supply.
 func TestMessages(t *testing.T) {
 	msgs := Messages()
-	en, de := msgs["en"], msgs["de"]
-	if len(en) != len(de) {
-		t.Errorf("en has %d messages, de %d", len(en), len(de))
-	}
-	for id, text := range en {
-		if de[id] == "" {
-			t.Errorf("%s missing in de", id)
-			continue
+	en := msgs["en"]
+	// Every built-in language of the portal (internal/i18n/locales).
+	for _, lang := range []string{"de", "fr", "es", "it", "nl", "pt", "pl"} {
+		tr := msgs[lang]
+		if len(en) != len(tr) {
+			t.Errorf("en has %d messages, %s %d", len(en), lang, len(tr))
 		}
-		if a, b := placeholderRE.FindAllString(text, -1), placeholderRE.FindAllString(de[id], -1); !slices.Equal(sorted(a), sorted(b)) {
-			t.Errorf("%s: en placeholders %v, de %v", id, a, b)
+		for id, text := range en {
+			if tr[id] == "" {
+				t.Errorf("%s missing in %s", id, lang)
+				continue
+			}
+			if a, b := placeholderRE.FindAllString(text, -1), placeholderRE.FindAllString(tr[id], -1); !slices.Equal(sorted(a), sorted(b)) {
+				t.Errorf("%s: en placeholders %v, %s %v", id, a, lang, b)
+			}
 		}
 	}
 

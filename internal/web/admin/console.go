@@ -63,6 +63,9 @@ type Options struct {
 	Now func() time.Time
 	// Reports configure the further reports and the configuration page.
 	Reports ReportOptions
+	// LogoURL is the organisation's logo (portal.branding.logo, served by
+	// the portal), shown in the header; "" shows none.
+	LogoURL string
 }
 
 // Route is one console page or action and the roles that may use it.
@@ -242,6 +245,7 @@ func (c *Console) render(w http.ResponseWriter, page string, p *flow.Principal, 
 		data = map[string]any{}
 	}
 	data["Principal"] = p
+	data["Logo"] = c.opts.LogoURL
 	if p != nil {
 		data["Nav"] = c.nav(p)
 	}

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -90,13 +89,7 @@ type promptView struct {
 
 // registerEnroll parses the enrollment templates and adds their routes.
 func (p *Portal) registerEnroll(mux *http.ServeMux) {
-	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
-		b, _ := json.Marshal(v)
-		return string(b)
-	}}
-	for _, name := range enrollPages {
-		p.pages[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-	}
+	// The templates were parsed by New (parsePages), overrides included.
 	mux.HandleFunc("GET /enroll", p.enrollSignInPage)
 	mux.HandleFunc("POST /enroll/signin", p.enrollSignIn)
 	mux.HandleFunc("GET /enroll/home", p.enrollHome)

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/abuse"
@@ -85,6 +84,9 @@ type Options struct {
 	// Redirects are the OIDC callback and SAML ACS routes and the client
 	// certificate's proxy header (redirect.go).
 	Redirects Redirects
+	// Branding is the organisation's logo, favicon, colours and footer
+	// (branding.go); nil shows sspr's own look.
+	Branding *Branding
 }
 
 // Portal serves the HTML pages.
@@ -101,22 +103,19 @@ type Portal struct {
 
 // New parses the templates.
 func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web.ClientIPs, log *slog.Logger, opts Options) (*Portal, error) {
-	p := &Portal{reset: reset, change: change, enroll: enroll, cat: cat, opts: opts, ips: ips, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"join": strings.Join, "json": func(v any) string {
-		b, _ := json.Marshal(v)
-		return string(b)
-	}}
-	for _, page := range []string{"start", "code", "choose", "password", "unlock", "done", "change", "message", "mailbox", "approve", "continue"} {
-		files := []string{"templates/layout.html", "templates/" + page + ".html"}
-		if page == "code" {
-			files = append(files, "templates/redirect.html") // the OIDC, SAML and certificate steps
-		}
-		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, files...)
-		if err != nil {
-			return nil, err
-		}
-		p.pages[page] = t
+	p := &Portal{reset: reset, change: change, enroll: enroll, cat: cat, opts: opts, ips: ips, log: log}
+	var dir string
+	if opts.Branding != nil {
+		dir = opts.Branding.Templates
 	}
+	if err := CheckTemplates(dir); err != nil {
+		return nil, err
+	}
+	pages, err := parsePages(dir)
+	if err != nil {
+		return nil, err
+	}
+	p.pages = pages
 	return p, nil
 }
 
@@ -124,6 +123,7 @@ func New(reset Reset, change Change, enroll Enroll, cat *i18n.Catalogue, ips web
 func (p *Portal) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	p.registerBranding(mux)
 	mux.HandleFunc("GET /pow.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		_, _ = io.WriteString(w, abuse.PoWScript)
@@ -170,6 +170,8 @@ func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
 
 // page is everything a template sees.
 type page struct {
+	// Brand is the organisation's look (nil: sspr's own).
+	Brand     *Branding
 	Lang      string
 	Title     string
 	PageTitle string
@@ -252,8 +254,6 @@ type langLink struct {
 	Current    bool
 }
 
-var languageNames = map[string]string{"en": "English", "de": "Deutsch"}
-
 // T translates for templates.
 func (pg *page) T(id string, kv ...any) string { return pg.printer.T(id, kv...) }
 
@@ -319,14 +319,10 @@ func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 		http.SetCookie(w, &http.Cookie{Name: web.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
 	}
-	pg := &page{Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil, Directories: p.opts.Directories,
+	pg := &page{Brand: p.opts.Branding, Lang: lang, Title: p.opts.Title, HelpDesk: p.opts.HelpDesk, Demo: p.opts.Mailbox != nil, Directories: p.opts.Directories,
 		CodeMinutes: int(p.opts.CodeTTL.Minutes()), printer: p.cat.For(lang)}
 	for _, l := range p.cat.Languages() {
-		name := languageNames[l]
-		if name == "" {
-			name = l
-		}
-		pg.Languages = append(pg.Languages, langLink{Code: l, Name: name, Current: l == lang})
+		pg.Languages = append(pg.Languages, langLink{Code: l, Name: p.cat.Name(l), Current: l == lang})
 	}
 	return pg
 }
