@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/audit"
+	"github.com/sspr/sspr/internal/jobs/cron"
 	"github.com/sspr/sspr/internal/store"
 )
 
@@ -25,7 +26,7 @@ type Func func(ctx context.Context, slot time.Time) (counts map[string]int, err 
 // Job is one scheduled job.
 type Job struct {
 	Name     string
-	Schedule *Schedule
+	Schedule *cron.Schedule
 	Run      Func
 }
 
