@@ -32,6 +32,7 @@ type Config struct {
 	Audit  Audit        `yaml:"audit"`
 	Sync   Sync         `yaml:"sync"`
 	Admin  Admin        `yaml:"admin"`
+	Jobs   Jobs         `yaml:"jobs"`
 }
 
 // Sync sends every new password sspr sets to further places the person

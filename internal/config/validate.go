@@ -30,6 +30,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateSync(p)
 	validateOutboxDelivery(p, c.Mail.Outbox)
 	c.validateAdmin(p)
+	c.validateJobs(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in
