@@ -235,6 +235,7 @@ func (a *App) startBackground(ctx context.Context) (stop func()) {
 	wg.Go(func() { a.janitor(bg) })
 	wg.Go(func() { a.resolveLoop(bg) })
 	wg.Go(func() { a.audit.Run(bg) })
+	wg.Go(func() { a.runJobs(bg) })
 	return func() {
 		cancel()
 		wg.Wait()
