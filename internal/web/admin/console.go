@@ -42,6 +42,7 @@ type Flow interface {
 	Activity(ctx context.Context, from, to time.Time, step time.Duration) (*flow.Activity, error)
 	Audit(ctx context.Context, q flow.AuditQuery) (*flow.AuditPage, error)
 	Locked(ctx context.Context) (*flow.Locked, error)
+	Expiry(ctx context.Context, within time.Duration) (*flow.ExpiryReport, error)
 	CallerFind(ctx context.Context, token string, p *flow.Principal, login string) (flow.CallerCase, error)
 	CallerView(ctx context.Context, token string) (flow.CallerCase, bool, error)
 	CallerChallenge(ctx context.Context, token string, p *flow.Principal, methodID string) (flow.CallerCase, error)
@@ -91,7 +92,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "expiry"} {
 		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
 			b, _ := json.Marshal(v)
 			return string(b)
@@ -115,7 +116,7 @@ var (
 // Routes is the console's route table: what Register serves and what the
 // server checks. Sign-in routes are not in it: they open no data.
 func (c *Console) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/admin/home", Name: "home", Label: "Home", handler: c.home},
 		{Method: "GET", Path: "/admin/reports/coverage", Name: "report.coverage", Label: "Enrollment coverage", Roles: readers, Nav: true, handler: c.coverage("html")},
 		{Method: "GET", Path: "/admin/reports/coverage.csv", Name: "report.coverage_csv", Roles: readers, handler: c.coverage("csv")},
@@ -139,7 +140,7 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/import", Name: "import.view", Label: "Import CSV", Roles: admins, Nav: true, handler: c.importPage},
 		{Method: "POST", Path: "/admin/import", Name: "import.run", Roles: admins, handler: c.importRun},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
-	}
+	}, c.expiryRoutes()...)
 }
 
 // Register adds the console's routes to mux.
