@@ -49,7 +49,7 @@ func (a *App) JobRunner() (*jobs.Runner, error) {
 	if err := add(c.Expiry.Enabled, flow.JobExpiry, c.Expiry.Schedule, n.Expiry); err != nil {
 		return nil, err
 	}
-	if err := a.addReportJobs(r, loc); err != nil {
+	if err := a.addReportJobs(r, n, loc); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -124,6 +124,8 @@ type Admin struct {
 	// Roles names, per role, the directory groups (DNs) whose members
 	// (nested membership included) hold it.
 	Roles AdminRoles `yaml:"roles"`
+	// ScheduledReports are mailed as attachments (config_jobs.go).
+	ScheduledReports []ScheduledReport `yaml:"scheduled_reports"`
 }
 
 // AdminRoles maps console roles to directory group DNs.

@@ -113,3 +113,25 @@ func (j *Jobs) Location() *time.Location {
 	}
 	return loc
 }
+
+// ScheduledReport is one entry of admin.scheduled_reports: a console
+// report mailed as an attachment on a schedule (a job of its own, named
+// report:NAME).
+type ScheduledReport struct {
+	// Name identifies the job (report:NAME) and the audit records.
+	Name string `yaml:"name"`
+	// Report is one of ReportNames.
+	Report string `yaml:"report"`
+	// Format is csv or pdf.
+	Format string `yaml:"format"`
+	// Schedule is a cron expression in jobs.time_zone.
+	Schedule string `yaml:"schedule"`
+	// Recipients are mail addresses.
+	Recipients []string `yaml:"recipients"`
+	// Days is the period of the reports that have one (activity: days
+	// back; expiring, accounts-expiring: days ahead). Default 30.
+	Days int `yaml:"days"`
+}
+
+// ReportNames are the console reports that can be scheduled.
+var ReportNames = []string{"coverage", "activity", "locked", "expiring", "expired", "accounts-expiring"}

@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sspr/sspr/internal/jobs/cron"
@@ -71,5 +74,51 @@ func (c *Config) validateJobs(p *Problems) {
 			key = "jobs.expiry.sms"
 		}
 		p.addf(key, "text messages need an SMS provider (sms.provider is none)")
+	}
+	c.validateScheduledReports(p)
+}
+
+// validateScheduledReports checks admin.scheduled_reports.
+func (c *Config) validateScheduledReports(p *Problems) {
+	loc := c.Jobs.Location()
+	names := map[string]bool{}
+	for i := range c.Admin.ScheduledReports {
+		r := &c.Admin.ScheduledReports[i]
+		key := fmt.Sprintf("admin.scheduled_reports[%d]", i)
+		switch {
+		case r.Name == "":
+			p.addf(key+".name", "is empty; name the report's job")
+		case names[r.Name]:
+			p.addf(key+".name", "%q is used twice", r.Name)
+		case strings.ContainsAny(r.Name, " \t\r\n:"):
+			p.addf(key+".name", "%q has a space or colon", r.Name)
+		}
+		names[r.Name] = true
+		if !slices.Contains(ReportNames, r.Report) {
+			p.addf(key+".report", "%q is not one of %s", r.Report, strings.Join(ReportNames, ", "))
+		}
+		switch {
+		case r.Format != "csv" && r.Format != "pdf":
+			p.addf(key+".format", "%q is not csv or pdf", r.Format)
+		case r.Format == "pdf" && r.Report == "locked":
+			p.addf(key+".format", "the locked report is exported as csv only")
+		}
+		if _, err := cron.Parse(r.Schedule, loc); err != nil {
+			p.addf(key+".schedule", "%v", err)
+		}
+		if len(r.Recipients) == 0 {
+			p.addf(key+".recipients", "is empty; give the addresses to mail it to")
+		}
+		for j, to := range r.Recipients {
+			if a, err := mail.ParseAddress(to); err != nil || a.Address != to {
+				p.addf(fmt.Sprintf("%s.recipients[%d]", key, j), "%q is not a plain mail address", to)
+			}
+		}
+		if r.Days == 0 {
+			r.Days = 30
+		}
+		if r.Days < 1 || r.Days > 366 {
+			p.addf(key+".days", "%d is outside 1..366", r.Days)
+		}
 	}
 }

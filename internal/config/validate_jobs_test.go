@@ -34,6 +34,35 @@ func TestJobsValidation(t *testing.T) {
 		{"interval", func(c *config.Config) { c.Jobs.Reminders.IntervalDays = 400 }, "jobs.reminders.interval_days", "outside"},
 		{"reconfirm days", func(c *config.Config) { c.Jobs.Reconfirm.EveryDays = 1 }, "jobs.reconfirm.every_days", "outside"},
 		{"no base url", func(c *config.Config) { c.Server.BaseURL = ""; c.Jobs.Expiry.Enabled = true }, "jobs.expiry.enabled", "server.base_url"},
+		{"report name", func(c *config.Config) { c.Admin.ScheduledReports = []config.ScheduledReport{goodReport("a b")} }, "admin.scheduled_reports[0].name", "space"},
+		{"report twice", func(c *config.Config) {
+			c.Admin.ScheduledReports = []config.ScheduledReport{goodReport("x"), goodReport("x")}
+		}, "admin.scheduled_reports[1].name", "twice"},
+		{"unknown report", func(c *config.Config) {
+			r := goodReport("x")
+			r.Report = "users"
+			c.Admin.ScheduledReports = []config.ScheduledReport{r}
+		}, "admin.scheduled_reports[0].report", "not one of"},
+		{"report format", func(c *config.Config) {
+			r := goodReport("x")
+			r.Format = "xlsx"
+			c.Admin.ScheduledReports = []config.ScheduledReport{r}
+		}, "admin.scheduled_reports[0].format", "csv or pdf"},
+		{"report schedule", func(c *config.Config) {
+			r := goodReport("x")
+			r.Schedule = "daily"
+			c.Admin.ScheduledReports = []config.ScheduledReport{r}
+		}, "admin.scheduled_reports[0].schedule", "5 fields"},
+		{"report recipient", func(c *config.Config) {
+			r := goodReport("x")
+			r.Recipients = []string{"ops@example.com", "Ops <ops@example.com>"}
+			c.Admin.ScheduledReports = []config.ScheduledReport{r}
+		}, "admin.scheduled_reports[0].recipients[1]", "plain mail address"},
+		{"report without recipients", func(c *config.Config) {
+			r := goodReport("x")
+			r.Recipients = nil
+			c.Admin.ScheduledReports = []config.ScheduledReport{r}
+		}, "admin.scheduled_reports[0].recipients", "empty"},
 		{"sms without provider", func(c *config.Config) { c.SMS.Provider = "none"; c.Jobs.Reminders.SMS = true }, "jobs.reminders.sms", "SMS provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,5 +75,23 @@ func TestJobsValidation(t *testing.T) {
 				t.Errorf("problems = %v, want %s: ...%s...", ps, tc.key, tc.msg)
 			}
 		})
+	}
+}
+
+func goodReport(name string) config.ScheduledReport {
+	return config.ScheduledReport{Name: name, Report: "expiring", Format: "pdf", Schedule: "0 6 * * 1", Recipients: []string{"ops@example.com"}}
+}
+
+// TestScheduledReportAccepted: a well-formed entry passes and gets its
+// default period.
+func TestScheduledReportAccepted(t *testing.T) {
+	t.Parallel()
+	cfg := mustParse(t, validYAML, nil)
+	cfg.Admin.ScheduledReports = []config.ScheduledReport{goodReport("weekly")}
+	if err := config.Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.ScheduledReports[0].Days != 30 {
+		t.Fatalf("days = %d, want the default 30", cfg.Admin.ScheduledReports[0].Days)
 	}
 }

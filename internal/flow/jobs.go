@@ -428,3 +428,49 @@ func (n *Notifier) Expiry(ctx context.Context, slot time.Time) (map[string]int, 
 	}
 	return counts, nil
 }
+
+// ReportComposer composes the mail a scheduled report is attached to
+// (notify.Composer).
+type ReportComposer interface {
+	ScheduledReport(lang string, d notify.ReportMail) (notify.Mail, error)
+}
+
+// MailReport mails file (a report rendered for slot) to each recipient as
+// an attachment, once per recipient and slot: a resumed or second run of
+// the job sends only to those not yet sent to.
+func (n *Notifier) MailReport(ctx context.Context, job, title string, slot time.Time, recipients []string, file store.Attachment) (map[string]int, error) {
+	counts := map[string]int{"recipients": len(recipients), "sent": 0, "skipped": 0, "bytes": len(file.Data)}
+	rc, ok := n.Jobs.(ReportComposer)
+	if !ok {
+		return counts, fmt.Errorf("the composer cannot write report mails")
+	}
+	enc, err := store.EncodeAttachments([]store.Attachment{file})
+	if err != nil {
+		return counts, err
+	}
+	p := n.pacer()
+	slotKey := slot.UTC().Format(time.RFC3339)
+	for _, to := range recipients {
+		sent, err := n.send(ctx, job, to, slotKey, 0, p, func(due time.Time) ([]*store.Message, error) {
+			m, err := rc.ScheduledReport(n.Language, notify.ReportMail{Name: to, Report: title, At: n.now()})
+			if err != nil {
+				return nil, err
+			}
+			msg, err := n.newMail("scheduled_report", to, m, due)
+			if err != nil {
+				return nil, err
+			}
+			msg.Attachments = enc
+			return []*store.Message{msg}, nil
+		})
+		if err != nil {
+			return counts, err
+		}
+		if sent {
+			counts["sent"]++
+		} else {
+			counts["skipped"]++
+		}
+	}
+	return counts, nil
+}

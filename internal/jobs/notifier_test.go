@@ -359,3 +359,37 @@ func TestKilledRunResumesWithTheRest(t *testing.T) {
 		}
 	}
 }
+
+// TestMailReportSealedAndOnce: a scheduled report's mail carries its file
+// sealed at rest (no report data in clear in the database) and goes to
+// each recipient once per slot, however often the run is repeated.
+func TestMailReportSealedAndOnce(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC))
+	nd := newNode(t, filepath.Join(t.TempDir(), "sspr.db"), clock, newPeople(1), "node-a")
+	file := store.Attachment{Name: "expiring.csv", ContentType: "text/csv", Data: []byte("directory,login\ncorp,secretperson\n")}
+	for range 2 {
+		if _, err := nd.n.MailReport(ctx, "report:weekly", "Passwords expiring", clock.Now(), []string{"ops@corp.test", "audit@corp.test"}, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ms []*store.Message
+	if err := nd.st.InTx(ctx, func(tx *store.Tx) (err error) { ms, err = tx.Messages(10); return }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("%d mails, want one per recipient", len(ms))
+	}
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Attachments, "sealed:") || strings.Contains(m.Attachments, "secretperson") {
+			t.Fatalf("attachment at rest: %.80q", m.Attachments)
+		}
+		if err := notify.OpenMessage(nd.n.Sealer, m); err != nil {
+			t.Fatal(err)
+		}
+		as, err := store.DecodeAttachments(m.Attachments)
+		if err != nil || len(as) != 1 || string(as[0].Data) != string(file.Data) || as[0].Name != "expiring.csv" {
+			t.Fatalf("opened attachment: %+v, %v", as, err)
+		}
+	}
+}
