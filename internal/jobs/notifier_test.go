@@ -393,3 +393,44 @@ func TestMailReportSealedAndOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestReconfirmationRestartsAfterConfirming: a person whose enrollment is
+// older than the period is asked once; after they confirm in the portal
+// (the date moves) they are not asked again until a full period has
+// passed since, and then once more.
+func TestReconfirmationRestartsAfterConfirming(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	dir := newPeople(1)
+	nd := newNode(t, filepath.Join(t.TempDir(), "sspr.db"), clock, dir, "node-a")
+	dn := dir.users[0].DN
+	enroll(t, nd.st, dn, clock.Now().AddDate(-1, 0, 0))
+	asked := func() int {
+		return strings.Count(strings.Join(sent(t, nd), " "), "enrollment_reconfirm→")
+	}
+	run := func() {
+		t.Helper()
+		if _, err := nd.n.Reconfirm(ctx, clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	if n := asked(); n != 1 {
+		t.Fatalf("asked %d times, want once", n)
+	}
+	clock.Advance(3 * 24 * time.Hour)
+	if err := nd.st.InTx(ctx, func(tx *store.Tx) error { return tx.ConfirmEnrollment("corp", dn, clock.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(179 * 24 * time.Hour)
+	run()
+	if n := asked(); n != 1 {
+		t.Fatalf("asked again %d days after confirming", 179)
+	}
+	clock.Advance(2 * 24 * time.Hour)
+	run()
+	if n := asked(); n != 2 {
+		t.Fatalf("not asked again a period after confirming (%d mails)", n)
+	}
+}
