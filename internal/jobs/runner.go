@@ -313,8 +313,8 @@ func (r *Runner) List(ctx context.Context) ([]Status, error) {
 				if s.Next.Before(now) {
 					s.Next = now // due: the next tick runs it
 				}
-				if row.LastSlot.IsZero() {
-					s.LastSlot = time.Time{}
+				if row.LastEnded.IsZero() {
+					s.LastSlot = time.Time{} // the row's creation time, not a run
 				}
 			}
 			out = append(out, s)
