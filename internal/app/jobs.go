@@ -8,6 +8,7 @@ import (
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/jobs"
 	"github.com/sspr/sspr/internal/jobs/cron"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // JobRunner builds the scheduled-job runner from the jobs section: one
@@ -52,7 +53,37 @@ func (a *App) JobRunner() (*jobs.Runner, error) {
 	if err := a.addReportJobs(r, n, loc); err != nil {
 		return nil, err
 	}
+	if len(r.Jobs) > 0 {
+		daily, _ := cron.Parse("30 3 * * *", loc)
+		r.Jobs = append(r.Jobs, jobs.Job{Name: "jobs_tidy", Schedule: daily, Run: a.tidyJobSends})
+	}
 	return r, nil
+}
+
+// jobSendsRetention is how long a job's send records are kept: longer
+// than any reminder interval (365 days at most) or expiry threshold, so
+// nothing is sent twice because its record was gone.
+const jobSendsRetention = 400 * 24 * time.Hour
+
+// tidyJobSends deletes send records past jobSendsRetention, a batch per
+// transaction so the writer is never held long.
+func (a *App) tidyJobSends(ctx context.Context, _ time.Time) (map[string]int, error) {
+	before := a.now().Add(-jobSendsRetention)
+	deleted := 0
+	for {
+		var n int64
+		err := a.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			n, err = tx.DeleteJobSendsBefore(before, janitorBatch)
+			return err
+		})
+		if err != nil {
+			return map[string]int{"deleted": deleted}, err
+		}
+		deleted += int(n)
+		if n < janitorBatch {
+			return map[string]int{"deleted": deleted}, nil
+		}
+	}
 }
 
 // runJobs runs the scheduled jobs until ctx ends (nothing when none is
