@@ -23,7 +23,10 @@ func TestJobLease(t *testing.T) {
 	}
 	acquire := func(holder string, now time.Time) (got bool) {
 		t.Helper()
-		do(func(tx *store.Tx) (err error) { got, err = tx.AcquireJob("j", holder, now, now.Add(10*time.Minute)); return })
+		do(func(tx *store.Tx) (err error) {
+			got, err = tx.AcquireJob("j", holder, now, now.Add(10*time.Minute))
+			return
+		})
 		return got
 	}
 	do(func(tx *store.Tx) error { return tx.EnsureJob("j", t0.Add(-time.Hour)) })
