@@ -434,3 +434,37 @@ func TestReconfirmationRestartsAfterConfirming(t *testing.T) {
 		t.Fatalf("not asked again a period after confirming (%d mails)", n)
 	}
 }
+
+// TestRemindersByTextMessage: with SMS on, a person with a mobile number
+// and no mail address gets a text with the enrollment link; someone with
+// neither is counted as unreachable.
+func TestRemindersByTextMessage(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	dir := newPeople(2)
+	dir.users[0].Email, dir.users[0].Mobile = "", "+41790000001"
+	dir.users[1].Email = ""
+	dir.users = dir.users[:2] // no boss
+	nd := newNode(t, filepath.Join(t.TempDir(), "sspr.db"), clock, dir, "node-a")
+	nd.n.ReminderSMS = true
+	counts, err := nd.n.Reminders(ctx, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["sent"] != 1 || counts["unreachable"] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+	var ms []*store.Message
+	if err := nd.st.InTx(ctx, func(tx *store.Tx) (err error) { ms, err = tx.Messages(10); return }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 {
+		t.Fatalf("%d messages", len(ms))
+	}
+	if err := notify.OpenMessage(nd.n.Sealer, ms[0]); err != nil {
+		t.Fatal(err)
+	}
+	if ms[0].Channel != "sms" || ms[0].Recipient != "+41790000001" || !strings.Contains(ms[0].TextBody, "https://sspr.example.test/enroll") {
+		t.Fatalf("text message: %+v", ms[0])
+	}
+}
