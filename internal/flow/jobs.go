@@ -98,8 +98,9 @@ func personKey(dir, dn string) string { return dir + "\n" + strings.ToLower(dn) 
 
 // walk calls fn with every listed user of every directory that can list
 // them, looked up again (FindUser) for the mail, mobile, manager and
-// status attributes the list does not read. People who cannot be looked
-// up (renamed meanwhile) are skipped.
+// status attributes the list does not read. People no longer found
+// (renamed meanwhile) are skipped; any other directory error ends the
+// walk.
 func (n *Notifier) walk(ctx context.Context, want func(d directory.Directory, u *directory.User) bool, fn func(d directory.Directory, u *directory.User) error) error {
 	return walkPeople(ctx, n.Directories, want, fn)
 }
@@ -125,7 +126,16 @@ func walkPeople(ctx context.Context, dirs []directory.Directory, want func(d dir
 				return err
 			}
 			full, err := d.FindUser(ctx, u.Login)
-			if err != nil || !strings.EqualFold(full.DN, u.DN) {
+			switch k := directory.KindOf(err); {
+			case err == nil:
+			case k == directory.KindNotFound || k == directory.KindAmbiguous:
+				continue // renamed or gone since the list was read
+			default:
+				// The directory went away mid-walk: the run fails and its
+				// slot stays due, rather than pass over everyone left.
+				return fmt.Errorf("looking up %s in %s: %w", u.DN, d.Name(), err)
+			}
+			if !strings.EqualFold(full.DN, u.DN) {
 				continue
 			}
 			full.Directory = d.Name()

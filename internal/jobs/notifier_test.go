@@ -30,6 +30,7 @@ type people struct {
 	expires map[string]time.Time
 	onFind  func(n int)
 	finds   int
+	down    bool // lookups fail as with an unreachable server
 }
 
 func (p *people) Name() string { return "corp" }
@@ -40,6 +41,12 @@ func (p *people) FindUser(_ context.Context, login string) (*directory.User, err
 	p.mu.Unlock()
 	if hook != nil {
 		hook(n)
+	}
+	p.mu.Lock()
+	down := p.down
+	p.mu.Unlock()
+	if down {
+		return nil, &directory.Error{Kind: directory.KindUnavailable}
 	}
 	for _, u := range p.users {
 		if u.Login == login {
@@ -466,5 +473,55 @@ func TestRemindersByTextMessage(t *testing.T) {
 	}
 	if ms[0].Channel != "sms" || ms[0].Recipient != "+41790000001" || !strings.Contains(ms[0].TextBody, "https://sspr.example.test/enroll") {
 		t.Fatalf("text message: %+v", ms[0])
+	}
+}
+
+// TestDirectoryDownFailsTheRunAndItIsRetried: when the directory stops
+// answering mid-walk the run fails (audited as a failure) instead of
+// passing over everyone left, its slot stays due, and the next tick, with
+// the directory back, sends what is missing.
+func TestDirectoryDownFailsTheRunAndItIsRetried(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC))
+	dir := newPeople(4)
+	nd := newNode(t, filepath.Join(t.TempDir(), "sspr.db"), clock, dir, "node-a")
+	nd.runner.Jobs = nd.runner.Jobs[:1]
+	if err := nd.runner.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	dir.onFind = func(n int) {
+		if n == 3 {
+			dir.mu.Lock()
+			dir.down = true
+			dir.mu.Unlock()
+		}
+	}
+	if err := nd.runner.Tick(ctx); err == nil {
+		t.Fatal("a run whose directory went away succeeded")
+	}
+	if n := len(sent(t, nd)); n != 2 {
+		t.Fatalf("%d sent before the directory went away, want 2", n)
+	}
+	dir.onFind, dir.down = nil, false
+	clock.Advance(time.Minute)
+	if out, err := nd.runner.RunJob(ctx, nd.runner.Jobs[0], false); err != nil || out != jobs.Ran {
+		t.Fatalf("the retry: %s, %v", out, err)
+	}
+	var want []string
+	for _, u := range dir.users {
+		want = append(want, u.Email)
+	}
+	onceEach(t, sent(t, nd), "enrollment_reminder", want...)
+	var rows []*store.AuditRecord
+	if err := nd.st.InTx(ctx, func(tx *store.Tx) (err error) { rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "job."}); return }); err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range rows {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	if strings.Join(outcomes, " ") != "success failure" {
+		t.Fatalf("audited outcomes (newest first): %v", outcomes)
 	}
 }
