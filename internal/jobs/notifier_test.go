@@ -514,7 +514,10 @@ func TestDirectoryDownFailsTheRunAndItIsRetried(t *testing.T) {
 	}
 	onceEach(t, sent(t, nd), "enrollment_reminder", want...)
 	var rows []*store.AuditRecord
-	if err := nd.st.InTx(ctx, func(tx *store.Tx) (err error) { rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "job."}); return }); err != nil {
+	if err := nd.st.InTx(ctx, func(tx *store.Tx) (err error) {
+		rows, err = tx.SearchAudit(store.AuditFilter{EventPrefix: "job."})
+		return
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var outcomes []string
