@@ -528,3 +528,51 @@ func TestDirectoryDownFailsTheRunAndItIsRetried(t *testing.T) {
 		t.Fatalf("audited outcomes (newest first): %v", outcomes)
 	}
 }
+
+// TestKilledExpiryRunResumes: the expiry job killed half-way through its
+// notices is resumed by the other node once the lease ran out: everyone
+// gets their notice once, and the manager's digest (sent at the end of a
+// run) goes once, listing everyone.
+func TestKilledExpiryRunResumes(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC))
+	dir := newPeople(5)
+	for _, u := range dir.users {
+		dir.expires[u.Login] = time.Date(2026, 12, 12, 12, 0, 0, 0, time.UTC) // within 7 days
+	}
+	path := filepath.Join(t.TempDir(), "sspr.db")
+	a := newNode(t, path, clock, dir, "node-a")
+	b := newNode(t, path, clock, dir, "node-b")
+	a.runner.Jobs = a.runner.Jobs[2:] // expiry only
+	b.runner.Jobs = b.runner.Jobs[2:]
+	if err := a.runner.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	dir.onFind = func(n int) {
+		if n == 3 {
+			runtime.Goexit()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.runner.Tick(ctx)
+	}()
+	<-done
+	dir.onFind = nil
+	if got := sent(t, a); len(got) != 2 {
+		t.Fatalf("before the crash: %v, want 2 notices", got)
+	}
+	clock.Advance(11 * time.Minute)
+	if out, err := b.runner.RunJob(ctx, b.runner.Jobs[0], false); err != nil || out != jobs.Ran {
+		t.Fatalf("after the lease ran out: %s, %v", out, err)
+	}
+	got := sent(t, a)
+	var want []string
+	for _, u := range dir.users {
+		want = append(want, u.Email)
+	}
+	onceEach(t, got, "password_expiry", want...)
+	onceEach(t, got, "password_expiry_digest", "boss@corp.test")
+}
