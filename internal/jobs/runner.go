@@ -213,9 +213,10 @@ func (r *Runner) RunJob(ctx context.Context, j Job, force bool) (Outcome, error)
 	} else if b, err := json.Marshal(counts); err == nil {
 		result = string(b)
 	}
-	// The finish and its audit record go in one transaction; with ctx
-	// ended (shutdown) the lease is left to run out and the slot stays
-	// due, so the next runner resumes it.
+	// The finish and its audit record go in one transaction, even when
+	// ctx ended (shutdown, reload): the lease is released at once and a
+	// run cut short stays due, so the next runner resumes its slot. Only
+	// a process that dies leaves its lease to run out.
 	err = r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if err := tx.FinishJob(j.Name, holder, slot, ended, runErr == nil, result); err != nil {
 			return err
