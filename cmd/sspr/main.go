@@ -77,7 +77,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(suggestFlag)
-	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), policyCmd(), keysCmd(), breachCmd(), agentsCmd(), connectorCmd(), connectorsCmd(), auditCmd(), storeCmd(), enrollCmd(), versionCmd(), docsCmd())
+	root.AddCommand(serveCmd(), demoCmd(), configCmd(), directoryCmd(), userCmd(), policyCmd(), keysCmd(), breachCmd(), agentsCmd(), connectorCmd(), connectorsCmd(), auditCmd(), storeCmd(), enrollCmd(), jobsCmd(), versionCmd(), docsCmd())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
 			c.Args, c.RunE, c.SuggestionsMinimumDistance = cobra.ArbitraryArgs, unknownSubcommand, 2

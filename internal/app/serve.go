@@ -241,6 +241,7 @@ func (a *App) startBackground(ctx context.Context) (stop func()) {
 	if a.forward != nil {
 		wg.Go(func() { a.forward.Run(bg) })
 	}
+	wg.Go(func() { a.runJobs(bg) })
 	return func() {
 		cancel()
 		wg.Wait()

@@ -43,6 +43,8 @@ var layers = map[string]layer{
 	"internal/app":                           wiring,
 	"internal/flow":                          flows,
 	"internal/flow/record":                   interfaces, // the flows' record types and persister, which the store implements
+	"internal/jobs":                          flows,      // the scheduled-job runner (leases in the store)
+	"internal/jobs/cron":                     platform,   // cron expressions, shared with config
 	"internal/factor":                        domain,
 	"internal/factor/":                       domain,
 	"internal/password":                      domain,

@@ -35,6 +35,8 @@ type Config struct {
 
 	// Notifications: notices, template overrides, webhooks, SIEM export.
 	Notifications Notifications `yaml:"notifications"`
+	// Jobs: scheduled jobs (campaigns, expiry notices; config_jobs.go).
+	Jobs Jobs `yaml:"jobs"`
 }
 
 // Sync sends every new password sspr sets to further places the person
@@ -128,6 +130,8 @@ type Admin struct {
 	Roles AdminRoles `yaml:"roles"`
 	// CostPerCall values a help-desk call (config_reports.go).
 	CostPerCall CostPerCall `yaml:"cost_per_call"`
+	// ScheduledReports are mailed as attachments (config_jobs.go).
+	ScheduledReports []ScheduledReport `yaml:"scheduled_reports"`
 }
 
 // AdminRoles maps console roles to directory group DNs.

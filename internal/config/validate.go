@@ -33,6 +33,7 @@ func (c *Config) validate(p *Problems) {
 	c.validateAdmin(p)
 	c.validateReports(p)
 	c.validateNotifications(p)
+	c.validateJobs(p)
 }
 
 // Validate applies list-element defaults and checks a configuration built in

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
@@ -362,6 +363,17 @@ func (s *SMTPSender) Build(m *store.Message, now time.Time) ([]byte, error) {
 	h("Message-ID", m.MessageID)
 	h("MIME-Version", "1.0")
 	h("Auto-Submitted", "auto-generated")
+	attachments, err := store.DecodeAttachments(m.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	// With attachments the alternative texts are the first part of a
+	// multipart/mixed body, the files the next ones.
+	outer := "mixed-" + boundary
+	if len(attachments) > 0 {
+		h("Content-Type", `multipart/mixed; boundary="`+outer+`"`)
+		fmt.Fprintf(&b, "\r\n--%s\r\n", outer)
+	}
 	h("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
 	b.WriteString("\r\n")
 	part := func(ctype, body string) error {
@@ -386,5 +398,21 @@ func (s *SMTPSender) Build(m *store.Message, now time.Time) ([]byte, error) {
 		}
 	}
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
+	for _, a := range attachments {
+		if strings.ContainsAny(a.Name+a.ContentType, "\r\n\"") {
+			return nil, errors.New("mail: an attachment's name or type contains a line break or quote")
+		}
+		fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: %s\r\n\r\n", outer,
+			a.ContentType, mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc + "\r\n")
+	}
+	if len(attachments) > 0 {
+		fmt.Fprintf(&b, "--%s--\r\n", outer)
+	}
 	return b.Bytes(), nil
 }

@@ -19,7 +19,7 @@ const sealedPrefix = "sealed:"
 
 // messageFields are the parts of a message that hold personal data or codes.
 func messageFields(m *store.Message) map[string]*string {
-	return map[string]*string{"recipient": &m.Recipient, "subject": &m.Subject, "text": &m.TextBody, "html": &m.HTMLBody}
+	return map[string]*string{"recipient": &m.Recipient, "subject": &m.Subject, "text": &m.TextBody, "html": &m.HTMLBody, "attachments": &m.Attachments}
 }
 
 func fieldAD(m *store.Message, name string) []byte {

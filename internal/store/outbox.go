@@ -32,6 +32,9 @@ type Message struct {
 	// Urgent messages (codes somebody is waiting for) are claimed before
 	// the others, whatever the backlog of notices.
 	Urgent bool
+	// Attachments are the mail's attached files, encoded by
+	// EncodeAttachments (empty: none); sealed at rest like the bodies.
+	Attachments string
 }
 
 // EnqueueMessage adds m to the outbox; it is due at m.NextAttemptAt.
@@ -47,8 +50,8 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body) VALUES (?,?,?,?)`,
-		m.ID, m.Subject, m.TextBody, m.HTMLBody)
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) VALUES (?,?,?,?,?)`,
+		m.ID, m.Subject, m.TextBody, m.HTMLBody, m.Attachments)
 	return err
 }
 
@@ -56,7 +59,7 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 // once a message is sent; a message without them reads as empty strings.
 const (
 	messageColumns = `o.id, o.created_at, o.kind, o.channel, o.recipient, COALESCE(b.subject, ''), COALESCE(b.text_body, ''), COALESCE(b.html_body, ''),
-	o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at, o.claim_node, o.claim_instance, o.urgent`
+	o.message_id, o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.failed_at, o.claim_node, o.claim_instance, o.urgent, COALESCE(b.attachments, '')`
 	messagesFrom = ` FROM outbox o LEFT JOIN outbox_bodies b ON b.id = o.id`
 )
 
@@ -78,7 +81,7 @@ func scanMessage(rows *sql.Rows) (*Message, error) {
 	var created, next int64
 	var sent, failed sql.NullInt64
 	if err := rows.Scan(&m.ID, &created, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.MessageID,
-		&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance, &m.Urgent); err != nil {
+		&m.Attempts, &next, &m.LastError, &sent, &failed, &m.ClaimNode, &m.ClaimInstance, &m.Urgent, &m.Attachments); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAttemptAt = fromMillis(created), fromMillis(next)

@@ -42,6 +42,7 @@ type Flow interface {
 	Activity(ctx context.Context, from, to time.Time, step time.Duration) (*flow.Activity, error)
 	Audit(ctx context.Context, q flow.AuditQuery) (*flow.AuditPage, error)
 	Locked(ctx context.Context) (*flow.Locked, error)
+	Expiry(ctx context.Context, within time.Duration) (*flow.ExpiryReport, error)
 	CallerFind(ctx context.Context, token string, p *flow.Principal, login string) (flow.CallerCase, error)
 	CallerView(ctx context.Context, token string) (flow.CallerCase, bool, error)
 	CallerChallenge(ctx context.Context, token string, p *flow.Principal, methodID string) (flow.CallerCase, error)
@@ -96,7 +97,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "report", "reports", "compliance", "config"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "report", "reports", "compliance", "config", "expiry"} {
 		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
 			b, _ := json.Marshal(v)
 			return string(b)
@@ -144,7 +145,7 @@ func (c *Console) Routes() []Route {
 		{Method: "GET", Path: "/admin/import", Name: "import.view", Label: "Import CSV", Roles: admins, Nav: true, handler: c.importPage},
 		{Method: "POST", Path: "/admin/import", Name: "import.run", Roles: admins, handler: c.importRun},
 		{Method: "GET", Path: "/admin/roles", Name: "roles", Label: "Roles", Roles: admins, Nav: true, handler: c.roles},
-	}, c.reportRoutes()...) // reports.go
+	}, append(c.reportRoutes(), c.expiryRoutes()...)...) // reports.go, expiry.go
 }
 
 // Register adds the console's routes to mux.

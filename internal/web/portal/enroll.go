@@ -101,6 +101,7 @@ func (p *Portal) registerEnroll(mux *http.ServeMux) {
 	mux.HandleFunc("POST /enroll/add/finish", p.enrollAddFinish)
 	mux.HandleFunc("POST /enroll/cancel", p.enrollCancel)
 	mux.HandleFunc("POST /enroll/remove", p.enrollRemove)
+	mux.HandleFunc("POST /enroll/reconfirm", p.enrollReconfirm)
 	mux.HandleFunc("POST /enroll/signout", p.enrollSignOut)
 }
 
@@ -393,7 +394,8 @@ func (p *Portal) enrollSignIn(w http.ResponseWriter, r *http.Request) {
 }
 
 // notices are the "done" query values the home page announces.
-var notices = map[string]string{"added": "enroll.notice.added", "removed": "enroll.notice.removed", "verified": "enroll.notice.verified"}
+var notices = map[string]string{"added": "enroll.notice.added", "removed": "enroll.notice.removed", "verified": "enroll.notice.verified",
+	"reconfirmed": "enroll.home.reconfirmed"}
 
 // currentSession shows this browser's session, or sends it to the sign-in
 // page; it returns false when it already answered.
