@@ -6,9 +6,12 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
-func TestAdminSessionLifecycle(t *testing.T) {
+func TestAdminSessionLifecycle(t *testing.T) { storetest.Each(t, testAdminSessionLifecycle) }
+
+func testAdminSessionLifecycle(t *testing.T) {
 	s, _ := open(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sess := &store.AdminSession{TokenHash: []byte("h1"), Directory: "corp", SubjectDN: "cn=a", Login: "a", Roles: []string{"admin", "auditor"},
@@ -54,7 +57,9 @@ func TestAdminSessionLifecycle(t *testing.T) {
 	}
 }
 
-func TestSearchAndCountAudit(t *testing.T) {
+func TestSearchAndCountAudit(t *testing.T) { storetest.Each(t, testSearchAndCountAudit) }
+
+func testSearchAndCountAudit(t *testing.T) {
 	s, _ := open(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	rows := []store.AuditRecord{

@@ -111,10 +111,14 @@ func (c *stmtCache) close() {
 type preparedTx struct {
 	*sql.Tx
 	cache *stmtCache
+	// d rebinds each statement and its arguments for the engine
+	// (postgres.go); the cache holds the rebound text.
+	d dialect
 }
 
 // ExecContext runs query through its prepared statement when there is one.
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -124,10 +128,17 @@ func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) 
 // QueryRowContext runs query through its prepared statement when there is
 // one.
 func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext runs query unprepared (see preparedTx), rebound for the
+// engine.
+func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(query), t.d.args(args)...)
 }
 
 // queryEach runs query through its prepared statement when there is one and
@@ -137,6 +148,7 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 // reset under an iteration. The hot multi-row reads (a limiter's buckets,
 // the outbox claim, a person's enrollments) go through it.
 func (t preparedTx) queryEach(ctx context.Context, query string, args []any, each func(*sql.Rows) error) error {
+	query, args = t.d.rebind(query), t.d.args(args)
 	var rows *sql.Rows
 	var err error
 	if st := t.stmt(ctx, query); st != nil {
@@ -159,6 +171,7 @@ func (t preparedTx) queryEach(ctx context.Context, query string, args []any, eac
 // query runs a query through its prepared statement when there is one;
 // the caller closes the rows before the transaction ends.
 func (t preparedTx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -209,13 +222,19 @@ func (s *Store) openReader(ctx context.Context, path string) error {
 // fails.
 func (s *Store) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 	s.readStmts.prepareWanted(ctx)
-	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// On PostgreSQL, REPEATABLE READ gives fn one snapshot, as WAL does on
+	// SQLite (where the level is not asked for: the driver refuses it).
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d == postgresDialect {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqlTx, err := s.reader.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
 	// fn's error wins over the rollback's; a read-only transaction has
 	// nothing to commit.
-	tx := &Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts}}
+	tx := &Tx{ctx: ctx, tx: preparedTx{Tx: sqlTx, cache: s.readStmts, d: s.d}}
 	err = fn(tx)
 	if rbErr := sqlTx.Rollback(); err == nil && rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 		err = fmt.Errorf("store: end read: %w", rbErr)

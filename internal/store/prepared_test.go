@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
-func TestReadTxReadsAndCannotWrite(t *testing.T) {
+func TestReadTxReadsAndCannotWrite(t *testing.T) { storetest.Each(t, testReadTxReadsAndCannotWrite) }
+
+func testReadTxReadsAndCannotWrite(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("r1", t0.Add(time.Hour))) })
@@ -48,7 +51,9 @@ func TestReadTxReadsAndCannotWrite(t *testing.T) {
 // state, not the writer's uncommitted one. With a single connection for
 // everything the reader would wait for the writer, which waits for the
 // reader: the writer gives up after a while and the test fails.
-func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
+func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) { storetest.Each(t, testReadTxDoesNotQueueBehindTheWriter) }
+
+func testReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("w1", t0.Add(time.Hour))) })
@@ -88,7 +93,9 @@ func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
 // TestStatementsArePreparedOnce: a statement run in one transaction is
 // prepared before the next begins, and then reused, with the same results;
 // a script of several statements is never kept.
-func TestStatementsArePreparedOnce(t *testing.T) {
+func TestStatementsArePreparedOnce(t *testing.T) { storetest.Each(t, testStatementsArePreparedOnce) }
+
+func testStatementsArePreparedOnce(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	before := store.PreparedStatements(s)
@@ -133,7 +140,9 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 // return rows (a limiter's buckets, a person's enrollments, the outbox
 // claim) are parsed once, not on every call; they parsed the SQL each time
 // before (issue 10: SQLite prepared on every limiter check and mail claim).
-func TestHotMultiRowReadsArePrepared(t *testing.T) {
+func TestHotMultiRowReadsArePrepared(t *testing.T) { storetest.Each(t, testHotMultiRowReadsArePrepared) }
+
+func testHotMultiRowReadsArePrepared(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	hot := func(tx *store.Tx) error {

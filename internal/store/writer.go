@@ -173,7 +173,12 @@ func (s *Store) runBatch(batch []*writeReq) {
 		answerAll(run, writeResult{err: fmt.Errorf("store: begin: %w", err)})
 		return
 	}
-	ptx := preparedTx{Tx: sqlTx, cache: s.stmts}
+	if err := s.lockWriter(context.Background(), sqlTx); err != nil {
+		_ = sqlTx.Rollback()
+		answerAll(run, writeResult{err: err})
+		return
+	}
+	ptx := preparedTx{Tx: sqlTx, cache: s.stmts, d: s.d}
 	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0
