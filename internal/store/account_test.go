@@ -12,7 +12,9 @@ import (
 
 // A password change retires the account's other flows and sessions; other
 // accounts, the kept flow and busy flows are untouched.
-func TestExpireFlowsAndDeleteSessionsOfAccount(t *testing.T) { storetest.Each(t, testExpireFlowsAndDeleteSessionsOfAccount) }
+func TestExpireFlowsAndDeleteSessionsOfAccount(t *testing.T) {
+	storetest.Each(t, testExpireFlowsAndDeleteSessionsOfAccount)
+}
 
 func testExpireFlowsAndDeleteSessionsOfAccount(t *testing.T) {
 	t.Parallel()

@@ -49,7 +49,9 @@ func testApprovalMarksAreSingleUse(t *testing.T) {
 
 // TestApprovalRequestKeepsTheFirstDecision: a request waits undecided,
 // takes one decision only, and is gone once it expires.
-func TestApprovalRequestKeepsTheFirstDecision(t *testing.T) { storetest.Each(t, testApprovalRequestKeepsTheFirstDecision) }
+func TestApprovalRequestKeepsTheFirstDecision(t *testing.T) {
+	storetest.Each(t, testApprovalRequestKeepsTheFirstDecision)
+}
 
 func testApprovalRequestKeepsTheFirstDecision(t *testing.T) {
 	s, _ := open(t)

@@ -16,7 +16,9 @@ import (
 // retention (the 30-minute soak left 183 MB of such holes). The test sends
 // 3,000 mails with 2.5 KB of bodies each, keeping every sent row, and
 // checks that the pages in use stay near what the rows alone need.
-func TestSentMessagesGiveTheirBodiesSpaceBack(t *testing.T) { storetest.Each(t, testSentMessagesGiveTheirBodiesSpaceBack) }
+func TestSentMessagesGiveTheirBodiesSpaceBack(t *testing.T) {
+	storetest.Each(t, testSentMessagesGiveTheirBodiesSpaceBack)
+}
 
 func testSentMessagesGiveTheirBodiesSpaceBack(t *testing.T) {
 	t.Parallel()
@@ -72,7 +74,9 @@ func testSentMessagesGiveTheirBodiesSpaceBack(t *testing.T) {
 
 // Deleting a message (a held notice discarded, a row past its retention)
 // takes its bodies with it.
-func TestDeletedMessagesTakeTheirBodies(t *testing.T) { storetest.Each(t, testDeletedMessagesTakeTheirBodies) }
+func TestDeletedMessagesTakeTheirBodies(t *testing.T) {
+	storetest.Each(t, testDeletedMessagesTakeTheirBodies)
+}
 
 func testDeletedMessagesTakeTheirBodies(t *testing.T) {
 	t.Parallel()
@@ -91,7 +95,9 @@ func testDeletedMessagesTakeTheirBodies(t *testing.T) {
 
 // A code somebody waits for goes out before a backlog of notices, even
 // notices that became due earlier.
-func TestUrgentMessagesAreClaimedFirst(t *testing.T) { storetest.Each(t, testUrgentMessagesAreClaimedFirst) }
+func TestUrgentMessagesAreClaimedFirst(t *testing.T) {
+	storetest.Each(t, testUrgentMessagesAreClaimedFirst)
+}
 
 func testUrgentMessagesAreClaimedFirst(t *testing.T) {
 	t.Parallel()

@@ -51,7 +51,9 @@ func testReadTxReadsAndCannotWrite(t *testing.T) {
 // state, not the writer's uncommitted one. With a single connection for
 // everything the reader would wait for the writer, which waits for the
 // reader: the writer gives up after a while and the test fails.
-func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) { storetest.Each(t, testReadTxDoesNotQueueBehindTheWriter) }
+func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
+	storetest.Each(t, testReadTxDoesNotQueueBehindTheWriter)
+}
 
 func testReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
 	t.Parallel()
@@ -140,7 +142,9 @@ func testStatementsArePreparedOnce(t *testing.T) {
 // return rows (a limiter's buckets, a person's enrollments, the outbox
 // claim) are parsed once, not on every call; they parsed the SQL each time
 // before (issue 10: SQLite prepared on every limiter check and mail claim).
-func TestHotMultiRowReadsArePrepared(t *testing.T) { storetest.Each(t, testHotMultiRowReadsArePrepared) }
+func TestHotMultiRowReadsArePrepared(t *testing.T) {
+	storetest.Each(t, testHotMultiRowReadsArePrepared)
+}
 
 func testHotMultiRowReadsArePrepared(t *testing.T) {
 	t.Parallel()

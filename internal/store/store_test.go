@@ -51,7 +51,9 @@ func newFlow(token string, expires time.Time) *store.Flow {
 	}
 }
 
-func TestMigrationsIdempotentAcrossReopen(t *testing.T) { storetest.Each(t, testMigrationsIdempotentAcrossReopen) }
+func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
+	storetest.Each(t, testMigrationsIdempotentAcrossReopen)
+}
 
 func testMigrationsIdempotentAcrossReopen(t *testing.T) {
 	t.Parallel()
@@ -87,7 +89,9 @@ func testMigrationsIdempotentAcrossReopen(t *testing.T) {
 	}
 }
 
-func TestFlowRoundTripAndOptimisticLocking(t *testing.T) { storetest.Each(t, testFlowRoundTripAndOptimisticLocking) }
+func TestFlowRoundTripAndOptimisticLocking(t *testing.T) {
+	storetest.Each(t, testFlowRoundTripAndOptimisticLocking)
+}
 
 func testFlowRoundTripAndOptimisticLocking(t *testing.T) {
 	t.Parallel()
@@ -338,7 +342,9 @@ func testEmptyAuditHead(t *testing.T) {
 	})
 }
 
-func TestFailedTransactionLeavesNothing(t *testing.T) { storetest.Each(t, testFailedTransactionLeavesNothing) }
+func TestFailedTransactionLeavesNothing(t *testing.T) {
+	storetest.Each(t, testFailedTransactionLeavesNothing)
+}
 
 func testFailedTransactionLeavesNothing(t *testing.T) {
 	t.Parallel()

@@ -63,7 +63,9 @@ func countMessages(t *testing.T, s *store.Store) map[string]bool {
 // Transactions that share a commit stay independent: the ones that fail
 // are rolled back alone, the others are committed, each caller gets its
 // own answer — and they did share commits.
-func TestBatchedTransactionsFailAlone(t *testing.T) { storetest.Each(t, testBatchedTransactionsFailAlone) }
+func TestBatchedTransactionsFailAlone(t *testing.T) {
+	storetest.Each(t, testBatchedTransactionsFailAlone)
+}
 
 func testBatchedTransactionsFailAlone(t *testing.T) {
 	t.Parallel()
@@ -106,7 +108,9 @@ func testBatchedTransactionsFailAlone(t *testing.T) {
 
 // A panic in one transaction of a batch is raised in its own caller, its
 // writes are rolled back, and the others commit.
-func TestPanicInABatchStaysWithItsCaller(t *testing.T) { storetest.Each(t, testPanicInABatchStaysWithItsCaller) }
+func TestPanicInABatchStaysWithItsCaller(t *testing.T) {
+	storetest.Each(t, testPanicInABatchStaysWithItsCaller)
+}
 
 func testPanicInABatchStaysWithItsCaller(t *testing.T) {
 	t.Parallel()
@@ -142,7 +146,9 @@ func testPanicInABatchStaysWithItsCaller(t *testing.T) {
 }
 
 // A transaction whose caller gave up before it started never runs.
-func TestCancelledBeforeItStartsNeverRuns(t *testing.T) { storetest.Each(t, testCancelledBeforeItStartsNeverRuns) }
+func TestCancelledBeforeItStartsNeverRuns(t *testing.T) {
+	storetest.Each(t, testCancelledBeforeItStartsNeverRuns)
+}
 
 func testCancelledBeforeItStartsNeverRuns(t *testing.T) {
 	t.Parallel()
@@ -180,7 +186,9 @@ func testInTxAfterClose(t *testing.T) {
 // then: in a batch, the transactions that failed (and a read that failed)
 // never run theirs, and what a function sees of the store includes its
 // transaction's writes.
-func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) { storetest.Each(t, testAfterCommitRunsOnlyOnceCommitted) }
+func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
+	storetest.Each(t, testAfterCommitRunsOnlyOnceCommitted)
+}
 
 func testAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 	t.Parallel()
