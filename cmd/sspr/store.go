@@ -12,6 +12,7 @@ import (
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // storeCmd is `sspr store`: the database file's schema, backups and
@@ -36,7 +37,7 @@ func storeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sc, err := app.InspectStore(cmd.Context(), cfg.Storage.Path)
+			sc, err := app.InspectStore(cmd.Context(), cfg.Storage.Driver, cfg.Storage.Target())
 			if err != nil {
 				return err
 			}
@@ -61,10 +62,12 @@ would not know its tables.`,
 				return err
 			}
 			db := cfg.Storage.Path
-			if _, err := os.Stat(db); err != nil {
+			if cfg.Storage.Driver == "postgres" {
+				db = store.RedactDSN(cfg.Storage.Target())
+			} else if _, err := os.Stat(db); err != nil {
 				return fmt.Errorf("storage.path: cannot read the database %s: %w", db, errors.Unwrap(err))
 			}
-			before, err := app.InspectStore(cmd.Context(), db)
+			before, err := app.InspectStore(cmd.Context(), cfg.Storage.Driver, cfg.Storage.Target())
 			if err != nil {
 				return err
 			}
@@ -92,7 +95,7 @@ would not know its tables.`,
 			if err := app.BackupStore(cmd.Context(), cfg, args[0]); err != nil {
 				return err
 			}
-			sc, err := app.InspectStore(cmd.Context(), args[0])
+			sc, err := app.InspectStore(cmd.Context(), "sqlite", args[0])
 			if err != nil {
 				return err
 			}
