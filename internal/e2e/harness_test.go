@@ -117,9 +117,9 @@ server:
   base_url: %q
 %s
 storage:
-  path: %q
+  %s
 secrets:
-  hmac_key: "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
+  hmac_key: "`+e2eHMACKey+`"
 directories:
 %s
 mail:
@@ -141,7 +141,7 @@ portal:
     email: helpdesk@example.test
 log:
   level: warn
-%s`, ln.Addr().String(), inst.URL, serverYAML, dbPath, directoriesYAML, smtpPort, extraYAML)
+%s`, ln.Addr().String(), inst.URL, serverYAML, storageYAML(dbPath), directoriesYAML, smtpPort, extraYAML)
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
@@ -173,6 +173,18 @@ log:
 	}
 	t.Cleanup(inst.stop)
 	return inst
+}
+
+// e2eHMACKey is every instance's secrets.hmac_key.
+const e2eHMACKey = "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
+
+// storageYAML is the storage section's keys for db: a PostgreSQL
+// connection URL (from storetest.NewDatabase) or a SQLite file path.
+func storageYAML(db string) string {
+	if strings.HasPrefix(db, "postgres://") {
+		return fmt.Sprintf("driver: postgres\n  dsn: %q", db)
+	}
+	return fmt.Sprintf("path: %q", db)
 }
 
 // startDemoDirectory starts the embedded directory and returns its YAML entry.
