@@ -2,8 +2,9 @@
 # scripts/test.sh — runs every sspr test on a fresh Debian 12 machine with Go.
 #
 # It installs (apt) and starts, on loopback only, what the integration tests
-# need — a Samba Active Directory domain controller and an OpenLDAP slapd
-# with ppolicy — then checks formatting and vet, runs every Go test with the
+# need — a Samba Active Directory domain controller, an OpenLDAP slapd
+# with ppolicy, 389-DS and PostgreSQL 15 (the store, limiter, outbox and an
+# end-to-end suite run on SQLite and on PostgreSQL) — then checks formatting and vet, runs every Go test with the
 # race detector (directory tests are required, not skipped), runs each fuzz
 # target for a bounded time, and stops the servers by PID on the way out.
 #
@@ -26,7 +27,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Go toolchain"
 go version
 
-step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
+step "Test directories (Samba AD, OpenLDAP), PostgreSQL and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh
