@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -133,7 +134,58 @@ expected after a restore, and a record of what was lost.`,
 			return nil
 		},
 	})
+	cmd.AddCommand(storeCopyCmd())
 	return cmd
+}
+
+// storeCopyCmd is `sspr store copy --from sqlite:PATH --to postgres:DSN`:
+// the move from SQLite to PostgreSQL (docs/operations.md, "PostgreSQL").
+func storeCopyCmd() *cobra.Command {
+	var from, to string
+	c := &cobra.Command{
+		Use:   "copy --from sqlite:PATH --to postgres:DSN",
+		Short: "Copy every table of a SQLite database into a new, empty PostgreSQL database, in one transaction",
+		Long: `Copy every table of a SQLite database into a PostgreSQL database, in one
+PostgreSQL transaction: all rows arrive or none. The PostgreSQL database is
+migrated to this sspr's schema first and must hold no rows (a copy never
+mixes two databases); the SQLite file must be at this sspr's schema ("sspr
+store migrate" first). Stop sspr serve before copying: rows written during
+the copy are not copied. Then set storage.driver: postgres and storage.dsn.
+DSN may also be read from the environment variable SSPR_STORE_COPY_DSN
+(--to postgres:env), so the password stays off the command line.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			src, ok := strings.CutPrefix(from, "sqlite:")
+			if !ok || src == "" {
+				return errors.New("--from must be sqlite:PATH (the SQLite database file)")
+			}
+			dst, ok := strings.CutPrefix(to, "postgres:")
+			if !ok || dst == "" {
+				return errors.New("--to must be postgres:DSN (e.g. postgres:postgres://sspr@db.example.com/sspr?sslmode=verify-full) or postgres:env")
+			}
+			if dst == "env" {
+				if dst = os.Getenv("SSPR_STORE_COPY_DSN"); dst == "" {
+					return errors.New("--to postgres:env: SSPR_STORE_COPY_DSN is not set")
+				}
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			began := time.Now()
+			res, err := app.CopyStore(cmd.Context(), src, dst, log)
+			if err != nil {
+				return err
+			}
+			var rows int64
+			for _, n := range res.Tables {
+				rows += n
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "copied %d rows in %d tables from %s to %s in %s\n",
+				rows, len(res.Tables), src, store.RedactDSN(dst), time.Since(began).Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&from, "from", "", "the source: sqlite:PATH")
+	c.Flags().StringVar(&to, "to", "", "the target: postgres:DSN, or postgres:env to read SSPR_STORE_COPY_DSN")
+	return c
 }
 
 func printSchema(w io.Writer, sc app.StoreSchema) {

@@ -65,3 +65,9 @@ func RestoreStore(ctx context.Context, cfg *config.Config, backup string, now ti
 	}
 	return store.Restore(ctx, backup, cfg.Storage.Path, now)
 }
+
+// CopyStore copies the SQLite database at src into the empty PostgreSQL
+// database dst (`sspr store copy`).
+func CopyStore(ctx context.Context, src, dst string, log *slog.Logger) (store.CopyResult, error) {
+	return store.CopySQLiteToPostgres(ctx, src, dst, log)
+}
