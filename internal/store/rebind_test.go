@@ -1,6 +1,7 @@
 package store
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,47 @@ func FuzzRebind(f *testing.F) {
 		replaced := strings.Count(q, "?") - strings.Count(out, "?")
 		if added := strings.Count(out, "$") - strings.Count(q, "$"); added != replaced || len(out) < len(q) {
 			t.Fatalf("rebind(%q) = %q: %d ? replaced, %d $ added", q, out, replaced, added)
+		}
+	})
+}
+
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://sspr:S3cret@db:5432/sspr?sslmode=require": "postgres://sspr:xxxxx@db:5432/sspr?sslmode=require",
+		"postgres://sspr@db/sspr":                            "postgres://sspr@db/sspr",
+		"host=db user=sspr password=S3cret dbname=sspr":      "host=db user=sspr password=xxxxx dbname=sspr",
+	} {
+		if got := RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzRedactDSN(f *testing.F) {
+	f.Add("S3cret-pass", "db.example.com")
+	f.Add("p@ss:w/rd?", "127.0.0.1:5433")
+	f.Fuzz(func(t *testing.T, password, host string) {
+		if len(password) < 6 || strings.ContainsAny(host, "/?#@") || host == "" {
+			return
+		}
+		u := url.URL{Scheme: "postgres", User: url.UserPassword("sspr", password), Host: host, Path: "/sspr"}
+		dsn := u.String()
+		if _, err := url.Parse(dsn); err != nil {
+			return
+		}
+		out := RedactDSN(dsn)
+		ou, err := url.Parse(out)
+		if err != nil {
+			t.Fatalf("RedactDSN(%q) = %q, not a URL: %v", dsn, out, err)
+		}
+		if p, _ := ou.User.Password(); p != "xxxxx" || ou.Host != u.Host {
+			t.Fatalf("RedactDSN(%q) = %q: password %q, host %q", dsn, out, p, ou.Host)
+		}
+		if strings.ContainsAny(password, " \t\n\r\v\f'\\") {
+			return // the key=value form then needs quoting, which RedactDSN does not parse
+		}
+		if kv := RedactDSN("host=h user=sspr password=" + password); kv != "host=h user=sspr password=xxxxx" {
+			t.Fatalf("key=value form: %q", kv)
 		}
 	})
 }
