@@ -45,8 +45,8 @@ func FuzzRebind(f *testing.F) {
 func TestRedactDSN(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://sspr:S3cret@db:5432/sspr?sslmode=require": "postgres://sspr:xxxxx@db:5432/sspr?sslmode=require",
-		"postgres://sspr@db/sspr":                            "postgres://sspr@db/sspr",
-		"host=db user=sspr password=S3cret dbname=sspr":      "host=db user=sspr password=xxxxx dbname=sspr",
+		"postgres://sspr@db/sspr":                             "postgres://sspr@db/sspr",
+		"host=db user=sspr password=S3cret dbname=sspr":       "host=db user=sspr password=xxxxx dbname=sspr",
 	} {
 		if got := RedactDSN(in); got != want {
 			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
