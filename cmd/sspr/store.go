@@ -84,7 +84,7 @@ would not know its tables.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "backup FILE",
-		Short: "Write a consistent, checked copy of the database to FILE (safe while sspr serve runs)",
+		Short: "Write a consistent, checked copy of the database to FILE (safe while sspr serve runs; pg_dump on PostgreSQL)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := load(cmd)
@@ -95,6 +95,15 @@ would not know its tables.`,
 			began := time.Now()
 			if err := app.BackupStore(cmd.Context(), cfg, args[0]); err != nil {
 				return err
+			}
+			if cfg.Storage.Driver == "postgres" {
+				var size int64
+				if fi, err := os.Stat(args[0]); err == nil {
+					size = fi.Size()
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: backup of %s (pg_dump custom format), %s, read back, in %s\n",
+					args[0], store.RedactDSN(cfg.Storage.Target()), bytesText(size), time.Since(began).Round(time.Millisecond))
+				return nil
 			}
 			sc, err := app.InspectStore(cmd.Context(), "sqlite", args[0])
 			if err != nil {
@@ -107,13 +116,17 @@ would not know its tables.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "restore FILE",
-		Short: "Put the backup FILE in place of the database (sspr serve must be stopped); the old file is kept",
+		Short: "Put the backup FILE in place of the database (sspr serve must be stopped); the old file is kept (PostgreSQL: into a new, empty database)",
 		Long: `Put the backup FILE in place of the database. FILE is checked first (SQLite's
 integrity check, and a schema this sspr knows); the database must not be
 open in any process (stop sspr serve); the file it replaces is kept next to
 it as <storage.path>.before-restore-<time>. Afterwards, "sspr audit verify
 --checkpoint FILE" lists the audit checkpoints the backup no longer holds:
-expected after a restore, and a record of what was lost.`,
+expected after a restore, and a record of what was lost.
+
+With storage.driver postgres, FILE is a "sspr store backup" (pg_dump custom
+format) and storage.dsn must name a new, empty database (createdb): it is
+restored there in one transaction (pg_restore); then start sspr on it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := load(cmd)
@@ -126,6 +139,9 @@ expected after a restore, and a record of what was lost.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if cfg.Storage.Driver == "postgres" {
+				db = store.RedactDSN(cfg.Storage.Target())
+			}
 			fmt.Fprintf(out, "%s: restored from %s\n", db, args[0])
 			if kept != "" {
 				fmt.Fprintf(out, "the database it replaced is kept as %s\n", kept)

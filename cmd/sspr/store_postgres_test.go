@@ -86,7 +86,45 @@ mail: {from: noreply@example.test, smtp: {host: 127.0.0.1, port: 1, security: no
 		t.Errorf("migrate: %v\n%s%s", err, out, errOut)
 	}
 	noPassword("migrate", out+errOut)
-	if _, errOut, err := sspr(t, nil, "store", "backup", "-c", path, filepath.Join(dir, "b.db")); err == nil || !strings.Contains(errOut, "pg_dump") {
-		t.Errorf("backup on postgres: %v %s", err, errOut)
+	backup := filepath.Join(dir, "b.dump")
+	out, errOut, err = sspr(t, nil, "store", "backup", "-c", path, backup)
+	if err != nil || !strings.Contains(out, "pg_dump custom format") {
+		t.Fatalf("backup on postgres: %v\n%s%s", err, out, errOut)
+	}
+	noPassword("backup", out+errOut)
+	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the backup file: %v, %v", fi, err)
+	}
+	if _, errOut, err := sspr(t, nil, "store", "backup", "-c", path, backup); err == nil || !strings.Contains(errOut, "never overwrites") {
+		t.Errorf("a backup over an existing file: %v %s", err, errOut)
+	}
+	// A restore into the same (non-empty) database is refused; into a new
+	// one it brings the copied enrollment back.
+	if _, errOut, err := sspr(t, nil, "store", "restore", "-c", path, backup); err == nil || !strings.Contains(errOut, "not empty") {
+		t.Errorf("restore into a database with tables: %v %s", err, errOut)
+	}
+	fresh := storetest.NewDatabase(t)
+	if err := os.WriteFile(path, []byte(strings.Replace(yaml, dsn, fresh, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = sspr(t, nil, "store", "restore", "-c", path, backup)
+	if err != nil || !strings.Contains(out, "restored from "+backup) {
+		t.Fatalf("restore into a new database: %v\n%s%s", err, out, errOut)
+	}
+	noPassword("restore", out+errOut)
+	restored, err := store.OpenPostgres(context.Background(), fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	err = restored.InTx(context.Background(), func(tx *store.Tx) error {
+		es, err := tx.Enrollments("corp", "cn=jane")
+		if err != nil || len(es) != 1 {
+			return fmt.Errorf("enrollments after the restore: %v, %v", es, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }

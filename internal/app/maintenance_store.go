@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -35,10 +34,6 @@ func InspectStore(ctx context.Context, driver, target string) (StoreSchema, erro
 	return store.Inspect(ctx, target)
 }
 
-// errPostgresBackup refuses `sspr store backup|restore` on PostgreSQL:
-// there the server's own tools make consistent online copies.
-var errPostgresBackup = errors.New("storage.driver is postgres: back up and restore with PostgreSQL's tools (pg_dump -Fc, pg_restore; docs/operations.md, \"PostgreSQL\")")
-
 // MigrateStore applies the pending schema changes of cfg's database, each
 // logged to log.
 func MigrateStore(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -52,7 +47,7 @@ func MigrateStore(ctx context.Context, cfg *config.Config, log *slog.Logger) err
 // BackupStore writes a consistent, checked copy of cfg's database to dest.
 func BackupStore(ctx context.Context, cfg *config.Config, dest string) error {
 	if cfg.Storage.Driver == "postgres" {
-		return errPostgresBackup
+		return store.BackupPostgres(ctx, cfg.Storage.Target(), dest)
 	}
 	return store.Backup(ctx, cfg.Storage.Path, dest)
 }
@@ -61,7 +56,7 @@ func BackupStore(ctx context.Context, cfg *config.Config, dest string) error {
 // replaced file went.
 func RestoreStore(ctx context.Context, cfg *config.Config, backup string, now time.Time) (kept string, err error) {
 	if cfg.Storage.Driver == "postgres" {
-		return "", errPostgresBackup
+		return "", store.RestorePostgres(ctx, backup, cfg.Storage.Target())
 	}
 	return store.Restore(ctx, backup, cfg.Storage.Path, now)
 }
