@@ -44,6 +44,8 @@ fi
 id postgres >/dev/null 2>&1 || die "the postgres system user is missing (installed with the postgresql package)"
 
 mkdir -p "$dir"
+# The server runs as postgres, which must be able to reach its directory.
+chmod o+x "$state"
 chown postgres: "$dir"
 chmod 700 "$dir"
 
