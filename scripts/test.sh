@@ -11,6 +11,10 @@
 #   scripts/test.sh            everything
 #   FUZZTIME=2000000x scripts/test.sh   longer fuzzing (executions per target)
 #   SSPR_TEST_STATE=DIR        where the test servers keep their state
+#   SSPR_TEST_E2E_STORE=postgres scripts/test.sh   the end-to-end suite with every
+#                              sspr on PostgreSQL instead of SQLite (the store,
+#                              limiter, outbox and TestResetOpenLDAPOnPostgres run
+#                              on PostgreSQL either way)
 #   SSPR_TEST_SCREENSHOTS=DIR       where browser screenshots go (test-artifacts/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
