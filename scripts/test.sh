@@ -2,14 +2,19 @@
 # scripts/test.sh — runs every sspr test on a fresh Debian 12 machine with Go.
 #
 # It installs (apt) and starts, on loopback only, what the integration tests
-# need — a Samba Active Directory domain controller and an OpenLDAP slapd
-# with ppolicy — then checks formatting and vet, runs every Go test with the
+# need — a Samba Active Directory domain controller, an OpenLDAP slapd
+# with ppolicy, 389-DS and PostgreSQL 15 (the store, limiter, outbox and an
+# end-to-end suite run on SQLite and on PostgreSQL) — then checks formatting and vet, runs every Go test with the
 # race detector (directory tests are required, not skipped), runs each fuzz
 # target for a bounded time, and stops the servers by PID on the way out.
 #
 #   scripts/test.sh            everything
 #   FUZZTIME=2000000x scripts/test.sh   longer fuzzing (executions per target)
 #   SSPR_TEST_STATE=DIR        where the test servers keep their state
+#   SSPR_TEST_E2E_STORE=postgres scripts/test.sh   the end-to-end suite with every
+#                              sspr on PostgreSQL instead of SQLite (the store,
+#                              limiter, outbox and TestResetOpenLDAPOnPostgres run
+#                              on PostgreSQL either way)
 #   SSPR_TEST_SCREENSHOTS=DIR       where browser screenshots go (test-artifacts/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,7 +31,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Go toolchain"
 go version
 
-step "Test directories (Samba AD, OpenLDAP) and a headless browser (Chromium)"
+step "Test directories (Samba AD, OpenLDAP), PostgreSQL and a headless browser (Chromium)"
 scripts/testenv/up.sh "$state"
 scripts/testenv/browser.sh
 scripts/testenv/tools.sh

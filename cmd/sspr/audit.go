@@ -26,6 +26,9 @@ func auditCmd() *cobra.Command {
 // openAudit opens the database cfg names, which must exist: opening a
 // missing one would create an empty database and hide the real problem.
 func openAudit(ctx context.Context, cfg *config.Config) (auditLog, error) {
+	if cfg.Storage.Driver == "postgres" {
+		return app.OpenAuditLog(ctx, cfg)
+	}
 	if _, err := os.Stat(cfg.Storage.Path); err != nil {
 		return nil, fmt.Errorf("storage.path: cannot read the database %s: %w", cfg.Storage.Path, errors.Unwrap(err))
 	}

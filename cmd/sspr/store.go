@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // storeCmd is `sspr store`: the database file's schema, backups and
@@ -36,7 +38,7 @@ func storeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sc, err := app.InspectStore(cmd.Context(), cfg.Storage.Path)
+			sc, err := app.InspectStore(cmd.Context(), cfg.Storage.Driver, cfg.Storage.Target())
 			if err != nil {
 				return err
 			}
@@ -61,10 +63,12 @@ would not know its tables.`,
 				return err
 			}
 			db := cfg.Storage.Path
-			if _, err := os.Stat(db); err != nil {
+			if cfg.Storage.Driver == "postgres" {
+				db = store.RedactDSN(cfg.Storage.Target())
+			} else if _, err := os.Stat(db); err != nil {
 				return fmt.Errorf("storage.path: cannot read the database %s: %w", db, errors.Unwrap(err))
 			}
-			before, err := app.InspectStore(cmd.Context(), db)
+			before, err := app.InspectStore(cmd.Context(), cfg.Storage.Driver, cfg.Storage.Target())
 			if err != nil {
 				return err
 			}
@@ -80,7 +84,7 @@ would not know its tables.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "backup FILE",
-		Short: "Write a consistent, checked copy of the database to FILE (safe while sspr serve runs)",
+		Short: "Write a consistent, checked copy of the database to FILE (safe while sspr serve runs; pg_dump on PostgreSQL)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := load(cmd)
@@ -92,7 +96,16 @@ would not know its tables.`,
 			if err := app.BackupStore(cmd.Context(), cfg, args[0]); err != nil {
 				return err
 			}
-			sc, err := app.InspectStore(cmd.Context(), args[0])
+			if cfg.Storage.Driver == "postgres" {
+				var size int64
+				if fi, err := os.Stat(args[0]); err == nil {
+					size = fi.Size()
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: backup of %s (pg_dump custom format), %s, read back, in %s\n",
+					args[0], store.RedactDSN(cfg.Storage.Target()), bytesText(size), time.Since(began).Round(time.Millisecond))
+				return nil
+			}
+			sc, err := app.InspectStore(cmd.Context(), "sqlite", args[0])
 			if err != nil {
 				return err
 			}
@@ -103,13 +116,17 @@ would not know its tables.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "restore FILE",
-		Short: "Put the backup FILE in place of the database (sspr serve must be stopped); the old file is kept",
+		Short: "Put the backup FILE in place of the database (sspr serve must be stopped); the old file is kept (PostgreSQL: into a new, empty database)",
 		Long: `Put the backup FILE in place of the database. FILE is checked first (SQLite's
 integrity check, and a schema this sspr knows); the database must not be
 open in any process (stop sspr serve); the file it replaces is kept next to
 it as <storage.path>.before-restore-<time>. Afterwards, "sspr audit verify
 --checkpoint FILE" lists the audit checkpoints the backup no longer holds:
-expected after a restore, and a record of what was lost.`,
+expected after a restore, and a record of what was lost.
+
+With storage.driver postgres, FILE is a "sspr store backup" (pg_dump custom
+format) and storage.dsn must name a new, empty database (createdb): it is
+restored there in one transaction (pg_restore); then start sspr on it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := load(cmd)
@@ -122,6 +139,9 @@ expected after a restore, and a record of what was lost.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if cfg.Storage.Driver == "postgres" {
+				db = store.RedactDSN(cfg.Storage.Target())
+			}
 			fmt.Fprintf(out, "%s: restored from %s\n", db, args[0])
 			if kept != "" {
 				fmt.Fprintf(out, "the database it replaced is kept as %s\n", kept)
@@ -130,7 +150,58 @@ expected after a restore, and a record of what was lost.`,
 			return nil
 		},
 	})
+	cmd.AddCommand(storeCopyCmd())
 	return cmd
+}
+
+// storeCopyCmd is `sspr store copy --from sqlite:PATH --to postgres:DSN`:
+// the move from SQLite to PostgreSQL (docs/operations.md, "PostgreSQL").
+func storeCopyCmd() *cobra.Command {
+	var from, to string
+	c := &cobra.Command{
+		Use:   "copy --from sqlite:PATH --to postgres:DSN",
+		Short: "Copy every table of a SQLite database into a new, empty PostgreSQL database, in one transaction",
+		Long: `Copy every table of a SQLite database into a PostgreSQL database, in one
+PostgreSQL transaction: all rows arrive or none. The PostgreSQL database is
+migrated to this sspr's schema first and must hold no rows (a copy never
+mixes two databases); the SQLite file must be at this sspr's schema ("sspr
+store migrate" first). Stop sspr serve before copying: rows written during
+the copy are not copied. Then set storage.driver: postgres and storage.dsn.
+DSN may also be read from the environment variable SSPR_STORE_COPY_DSN
+(--to postgres:env), so the password stays off the command line.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			src, ok := strings.CutPrefix(from, "sqlite:")
+			if !ok || src == "" {
+				return errors.New("--from must be sqlite:PATH (the SQLite database file)")
+			}
+			dst, ok := strings.CutPrefix(to, "postgres:")
+			if !ok || dst == "" {
+				return errors.New("--to must be postgres:DSN (e.g. postgres:postgres://sspr@db.example.com/sspr?sslmode=verify-full) or postgres:env")
+			}
+			if dst == "env" {
+				if dst = os.Getenv("SSPR_STORE_COPY_DSN"); dst == "" {
+					return errors.New("--to postgres:env: SSPR_STORE_COPY_DSN is not set")
+				}
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			began := time.Now()
+			res, err := app.CopyStore(cmd.Context(), src, dst, log)
+			if err != nil {
+				return err
+			}
+			var rows int64
+			for _, n := range res.Tables {
+				rows += n
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "copied %d rows in %d tables from %s to %s in %s\n",
+				rows, len(res.Tables), src, store.RedactDSN(dst), time.Since(began).Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&from, "from", "", "the source: sqlite:PATH")
+	c.Flags().StringVar(&to, "to", "", "the target: postgres:DSN, or postgres:env to read SSPR_STORE_COPY_DSN")
+	return c
 }
 
 func printSchema(w io.Writer, sc app.StoreSchema) {

@@ -2,10 +2,8 @@ package abuse_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // t0 is the injected "now": whole milliseconds, as the store keeps them.
@@ -32,7 +31,8 @@ type env struct {
 
 func newEnv(t *testing.T, p abuse.Policy) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "sspr.db"), clock: testclock.New(t0)}
+	_, path := storetest.Target(t) // a SQLite file or a PostgreSQL database of its own
+	e := &env{t: t, path: path, clock: testclock.New(t0)}
 	e.open()
 	l, err := abuse.NewLimiter(p, testKey, e.clock.Now)
 	if err != nil {
@@ -44,7 +44,7 @@ func newEnv(t *testing.T, p abuse.Policy) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	st, err := store.OpenSQLite(context.Background(), e.path)
+	st, err := storetest.Reopen(e.path)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -108,6 +108,10 @@ var (
 )
 
 func TestUserBlockedAfterFiveFailures(t *testing.T) {
+	storetest.Each(t, testUserBlockedAfterFiveFailures)
+}
+
+func testUserBlockedAfterFiveFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	for i := 1; i <= 5; i++ {
@@ -141,7 +145,9 @@ func TestUserBlockedAfterFiveFailures(t *testing.T) {
 	}
 }
 
-func TestWindowSlides(t *testing.T) {
+func TestWindowSlides(t *testing.T) { storetest.Each(t, testWindowSlides) }
+
+func testWindowSlides(t *testing.T) {
 	t.Parallel()
 	p := abuse.DefaultPolicy()
 	p.UserFailures.Block = 0 // watch the window alone
@@ -181,7 +187,9 @@ func TestWindowSlides(t *testing.T) {
 	}
 }
 
-func TestIPLimitIndependentOfUser(t *testing.T) {
+func TestIPLimitIndependentOfUser(t *testing.T) { storetest.Each(t, testIPLimitIndependentOfUser) }
+
+func testIPLimitIndependentOfUser(t *testing.T) {
 	t.Parallel()
 	p := abuse.DefaultPolicy()
 	p.IPFailures = abuse.Rule{Limit: 4, Window: time.Hour, Block: time.Hour}
@@ -222,7 +230,9 @@ func TestIPLimitIndependentOfUser(t *testing.T) {
 	}
 }
 
-func TestIPv6GroupedByPrefix(t *testing.T) {
+func TestIPv6GroupedByPrefix(t *testing.T) { storetest.Each(t, testIPv6GroupedByPrefix) }
+
+func testIPv6GroupedByPrefix(t *testing.T) {
 	t.Parallel()
 	p := abuse.DefaultPolicy()
 	p.IPIdentifies = abuse.Rule{Limit: 2, Window: time.Minute}
@@ -237,7 +247,9 @@ func TestIPv6GroupedByPrefix(t *testing.T) {
 	}
 }
 
-func TestSendCaps(t *testing.T) {
+func TestSendCaps(t *testing.T) { storetest.Each(t, testSendCaps) }
+
+func testSendCaps(t *testing.T) {
 	t.Parallel()
 	p := abuse.DefaultPolicy()
 	p.IPSends = abuse.Rule{Limit: 8, Window: time.Hour}
@@ -280,7 +292,9 @@ func TestSendCaps(t *testing.T) {
 	}
 }
 
-func TestResetsPerDay(t *testing.T) {
+func TestResetsPerDay(t *testing.T) { storetest.Each(t, testResetsPerDay) }
+
+func testResetsPerDay(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	e.clock.Set(aligned)
@@ -306,6 +320,10 @@ func TestResetsPerDay(t *testing.T) {
 }
 
 func TestDestinationsNotStoredInPlain(t *testing.T) {
+	storetest.Each(t, testDestinationsNotStoredInPlain)
+}
+
+func testDestinationsNotStoredInPlain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	dests := []string{"+4915112345678", "jane.doe@example.com"}
@@ -329,11 +347,7 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+e.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.RawDB(t, e.path)
 	var dump strings.Builder
 	for _, q := range []string{`SELECT kind || ' ' || key FROM abuse_counters`, `SELECT kind || ' ' || key || ' ' || reason FROM abuse_blocks`} {
 		rows, err := db.Query(q)
@@ -359,6 +373,9 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 		}
 	}
 	// And not anywhere in the file, in any encoding SQLite could use.
+	if storetest.Engine(t) == "postgres" {
+		return // the server's files are its own
+	}
 	raw, err := readFile(e.path)
 	if err != nil {
 		t.Fatal(err)
@@ -372,8 +389,14 @@ func TestDestinationsNotStoredInPlain(t *testing.T) {
 
 // TestConcurrentTakesAllowExactlyLimit races many Takes of one subject:
 // however they interleave, exactly the limit is allowed and counted, and
-// exactly one block is set.
+// exactly one block is set. On PostgreSQL the Takes also come from three
+// stores on the one database, as from three nodes: the write lock is the
+// database's, not the process's.
 func TestConcurrentTakesAllowExactlyLimit(t *testing.T) {
+	storetest.Each(t, testConcurrentTakesAllowExactlyLimit)
+}
+
+func testConcurrentTakesAllowExactlyLimit(t *testing.T) {
 	t.Parallel()
 	const limit, workers, each = 25, 8, 10
 	tests := []struct {
@@ -409,6 +432,17 @@ func TestConcurrentTakesAllowExactlyLimit(t *testing.T) {
 			p := abuse.DefaultPolicy()
 			tc.policy(&p)
 			e := newEnv(t, p)
+			nodes := []*store.Store{e.st}
+			if storetest.Engine(t) == "postgres" {
+				for range 2 {
+					st, err := storetest.Reopen(e.path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { st.Close() })
+					nodes = append(nodes, st)
+				}
+			}
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			var allowed int
@@ -417,7 +451,7 @@ func TestConcurrentTakesAllowExactlyLimit(t *testing.T) {
 			for w := range workers {
 				wg.Go(func() {
 					for i := range each {
-						d, set, err := e.l.In(e.st).Take(context.Background(), tc.action, tc.s(w, i))
+						d, set, err := e.l.In(nodes[w%len(nodes)]).Take(context.Background(), tc.action, tc.s(w, i))
 						if err != nil {
 							errs <- err
 							return
@@ -461,6 +495,10 @@ func TestConcurrentTakesAllowExactlyLimit(t *testing.T) {
 }
 
 func TestRefundGivesBackTheSlotAndItsBlock(t *testing.T) {
+	storetest.Each(t, testRefundGivesBackTheSlotAndItsBlock)
+}
+
+func testRefundGivesBackTheSlotAndItsBlock(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	b := e.l.In(e.st)
@@ -512,7 +550,9 @@ func TestRefundGivesBackTheSlotAndItsBlock(t *testing.T) {
 	}
 }
 
-func TestUnblockAndBlocks(t *testing.T) {
+func TestUnblockAndBlocks(t *testing.T) { storetest.Each(t, testUnblockAndBlocks) }
+
+func testUnblockAndBlocks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	for range 5 {
@@ -546,7 +586,9 @@ func TestUnblockAndBlocks(t *testing.T) {
 	}
 }
 
-func TestCleanup(t *testing.T) {
+func TestCleanup(t *testing.T) { storetest.Each(t, testCleanup) }
+
+func testCleanup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	e.clock.Set(aligned)
@@ -576,7 +618,9 @@ func TestCleanup(t *testing.T) {
 	}
 }
 
-func TestCheckUnknownAction(t *testing.T) {
+func TestCheckUnknownAction(t *testing.T) { storetest.Each(t, testCheckUnknownAction) }
+
+func testCheckUnknownAction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, abuse.DefaultPolicy())
 	if _, err := e.l.In(e.st).Check(context.Background(), "dance", alice); err == nil {
@@ -584,14 +628,18 @@ func TestCheckUnknownAction(t *testing.T) {
 	}
 }
 
-func TestNewLimiterRefusesShortKey(t *testing.T) {
+func TestNewLimiterRefusesShortKey(t *testing.T) { storetest.Each(t, testNewLimiterRefusesShortKey) }
+
+func testNewLimiterRefusesShortKey(t *testing.T) {
 	t.Parallel()
 	if _, err := abuse.NewLimiter(abuse.DefaultPolicy(), []byte("short"), nil); err == nil {
 		t.Error("no error for a 5-byte key")
 	}
 }
 
-func TestKeys(t *testing.T) {
+func TestKeys(t *testing.T) { storetest.Each(t, testKeys) }
+
+func testKeys(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"  Alice ", "alice"},
@@ -639,7 +687,9 @@ func readFile(path string) (string, error) {
 	return string(all), nil
 }
 
-func TestCheckAgainstLockout(t *testing.T) {
+func TestCheckAgainstLockout(t *testing.T) { storetest.Each(t, testCheckAgainstLockout) }
+
+func testCheckAgainstLockout(t *testing.T) {
 	t.Parallel()
 	p := abuse.DefaultPolicy() // 5 failures an hour
 	off := p

@@ -9,7 +9,6 @@ import (
 	"github.com/sspr/sspr/internal/config"
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/secrets"
-	"github.com/sspr/sspr/internal/store"
 )
 
 func newAgents(cfg *config.Config, kit *flow.Kit) *flow.Agents {
@@ -19,7 +18,7 @@ func newAgents(cfg *config.Config, kit *flow.Kit) *flow.Agents {
 // AgentAdmin opens the store for `sspr agents` (issue tokens, list, revoke)
 // without starting a server; close releases it.
 func AgentAdmin(ctx context.Context, cfg *config.Config, log *slog.Logger) (agents *flow.Agents, close func() error, err error) {
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

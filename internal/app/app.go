@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// A reload (Serve) builds the new App on the running one's store.
 	st, closeStore := opts.Store, func() error { return nil }
 	if st == nil {
-		if st, err = store.OpenSQLite(ctx, cfg.Storage.Path, store.WithLogger(log)); err != nil {
+		if st, err = OpenStore(ctx, cfg, store.WithLogger(log)); err != nil {
 			return nil, err
 		}
 		closeStore = st.Close

@@ -123,7 +123,7 @@ type Connectors struct {
 // ConnectorAdmin opens the store for `sspr connectors` without starting a
 // server; close releases it.
 func ConnectorAdmin(ctx context.Context, cfg *config.Config) (*Connectors, func() error, error) {
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,7 +23,7 @@ func RotateKeys(ctx context.Context, cfg *config.Config) (n int, version uint32,
 	if err != nil {
 		return 0, 0, fmt.Errorf("secrets.keyring_file: %w", err)
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Storage.Path)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -43,5 +43,5 @@ func OpenAuditLog(ctx context.Context, cfg *config.Config) (interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 	Close() error
 }, error) {
-	return store.OpenSQLite(ctx, cfg.Storage.Path)
+	return OpenStore(ctx, cfg)
 }

@@ -261,6 +261,7 @@ func restartOnly(old, cur *config.Config) []string {
 		{"server.metrics_listen", old.Server.MetricsListen, cur.Server.MetricsListen},
 		{"storage.path", old.Storage.Path, cur.Storage.Path},
 		{"storage.driver", old.Storage.Driver, cur.Storage.Driver},
+		{"storage.dsn", old.Storage.DSN.Value, cur.Storage.DSN.Value},
 	} {
 		if c.old != c.cur {
 			keys = append(keys, c.key)

@@ -183,10 +183,23 @@ type Server struct {
 
 // Storage configures where flows, the outbox and the audit log live.
 type Storage struct {
-	// Driver is "sqlite" (embedded, the default).
+	// Driver is "sqlite" (embedded, the default) or "postgres".
 	Driver string `yaml:"driver"`
-	// Path is the SQLite database file.
+	// Path is the SQLite database file (driver sqlite only).
 	Path string `yaml:"path"`
+	// DSN is the PostgreSQL connection URL (driver postgres only), e.g.
+	// postgres://sspr@db.example.com:5432/sspr?sslmode=verify-full; a
+	// secret because it may carry the password (or dsn_file).
+	DSN Secret `yaml:"dsn"`
+}
+
+// Target is what the store opens: the file path for sqlite, the
+// connection URL for postgres.
+func (s Storage) Target() string {
+	if s.Driver == "postgres" {
+		return s.DSN.Value
+	}
+	return s.Path
 }
 
 // Secrets holds keys sspr derives its protections from.

@@ -526,6 +526,15 @@ func TestWarnings(t *testing.T) {
 		{"manager approval with an LDAP directory", func(c *config.Config) {
 			c.Verification.Factors = append(c.Verification.Factors, "manager_approval")
 		}, "", ""},
+		{"postgres without tls to a remote host", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "postgres://sspr@db.example.com/sspr"}}
+		}, "storage.dsn", "without TLS"},
+		{"postgres with verify-full", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "postgres://sspr@db.example.com/sspr?sslmode=verify-full"}}
+		}, "", ""},
+		{"postgres on loopback without tls", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "postgres://sspr@127.0.0.1:5433/sspr?sslmode=disable"}}
+		}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // validateServer checks the HTTP listener and the public URL.
@@ -50,12 +53,42 @@ func (c *Config) validateServer(p *Problems) {
 
 // validateStorage checks where the database lives.
 func (c *Config) validateStorage(p *Problems) {
-	if c.Storage.Driver != "sqlite" {
-		p.addf("storage.driver", "%q is not supported; use sqlite", c.Storage.Driver)
+	st := c.Storage
+	switch st.Driver {
+	case "sqlite":
+		if st.Path == "" {
+			p.add("storage.path", "is required (the SQLite database file)")
+		}
+		if st.DSN.Value != "" || st.DSN.File != "" {
+			p.add("storage.dsn", "is for driver postgres; with sqlite the database is storage.path")
+		}
+	case "postgres":
+		if st.Path != "" {
+			p.add("storage.path", "is for driver sqlite; with postgres the database is storage.dsn")
+		}
+		switch {
+		case st.DSN.Value == "" && st.DSN.File == "":
+			p.add("storage.dsn", "is required with driver postgres: the connection URL, e.g. postgres://sspr@db.example.com:5432/sspr?sslmode=verify-full")
+		case st.DSN.Value == "":
+			// the file could not be read: already reported
+		default:
+			if err := checkPostgresDSN(st.DSN.Value); err != nil {
+				p.add("storage.dsn", err.Error())
+			}
+		}
+	default:
+		p.addf("storage.driver", "%q is not supported; use sqlite or postgres", st.Driver)
 	}
-	if c.Storage.Path == "" {
-		p.add("storage.path", "is required (the SQLite database file)")
+}
+
+// checkPostgresDSN parses a PostgreSQL connection string as the driver
+// will, without connecting; the error never repeats the string (it may hold
+// a password).
+func checkPostgresDSN(dsn string) error {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		return errors.New("is not a PostgreSQL connection URL (postgres://user@host:port/database?sslmode=...) or key=value string")
 	}
+	return nil
 }
 
 // validateSecrets checks the HMAC key and the key ring file.

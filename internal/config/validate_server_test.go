@@ -24,6 +24,18 @@ func TestServerStorageSecretsRules(t *testing.T) {
 		{"hmac key too short", func(c *config.Config) { c.Secrets.HMACKey.Value = short }, []string{"secrets.hmac_key"}},
 		{"hmac key not base64", func(c *config.Config) { c.Secrets.HMACKey.Value = "not base64!" }, []string{"secrets.hmac_key"}},
 		{"hmac key missing", func(c *config.Config) { c.Secrets.HMACKey = config.Secret{} }, []string{"secrets.hmac_key"}},
-		{"storage driver", func(c *config.Config) { c.Storage.Driver = "postgres" }, []string{"storage.driver"}},
+		{"storage driver unknown", func(c *config.Config) { c.Storage.Driver = "mysql" }, []string{"storage.driver"}},
+		{"postgres without dsn, with path", func(c *config.Config) { c.Storage.Driver = "postgres" }, []string{"storage.dsn", "storage.path"}},
+		{"postgres", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "postgres://sspr@db.example.com:5432/sspr?sslmode=verify-full"}}
+		}, nil},
+		{"postgres key=value dsn", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "host=db.example.com user=sspr dbname=sspr sslmode=require"}}
+		}, nil},
+		{"postgres dsn unparsable", func(c *config.Config) {
+			c.Storage = config.Storage{Driver: "postgres", DSN: config.Secret{Value: "postgres://sspr:pw@db:notaport/sspr"}}
+		}, []string{"storage.dsn"}},
+		{"sqlite with a dsn", func(c *config.Config) { c.Storage.DSN = config.Secret{Value: "postgres://db/sspr"} }, []string{"storage.dsn"}},
+		{"sqlite without path", func(c *config.Config) { c.Storage.Path = "" }, []string{"storage.path"}},
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Warnings lists settings that work but that an operator should reconsider,
@@ -47,7 +49,28 @@ func (c *Config) Warnings() []Problem {
 			}
 		}
 	}
+	if c.Storage.Driver == "postgres" && postgresInClear(c.Storage.DSN.Value) {
+		w = append(w, Problem{Path: "storage.dsn", Message: "the database connection may run without TLS to a host that is not loopback: add sslmode=verify-full (or require)"})
+	}
 	w = append(w, c.policyWarnings()...)
 	w = append(w, c.accessWarnings()...)
 	return w
+}
+
+// postgresInClear reports whether a PostgreSQL connection string lets the
+// connection (or a fallback of it: sslmode prefer, the default, or allow)
+// run without TLS to a host beyond loopback or a Unix socket.
+func postgresInClear(dsn string) bool {
+	if dsn == "" {
+		return false
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return false // reported by Validate
+	}
+	plain := cfg.TLSConfig == nil
+	for _, fb := range cfg.Fallbacks {
+		plain = plain || fb.TLSConfig == nil
+	}
+	return plain && !strings.HasPrefix(cfg.Host, "/") && !isLoopback(cfg.Host)
 }

@@ -7,9 +7,11 @@ import (
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -292,21 +294,39 @@ sms:
 		t.Errorf("no SMS notice of the reset: %v", err)
 	}
 
-	// Every byte on disk: the database and its write-ahead log.
+	// Every byte on disk: the database and its write-ahead log (on
+	// PostgreSQL, a plain dump of every table).
 	in.stop()
+	raw := databaseBytes(t, db)
+	if len(raw) == 0 {
+		t.Fatal("no database file")
+	}
+	for _, secret := range []string{"4155550142", "555-0142", "alice@demo.sspr.test", totpSecret, strings.ToLower(totpSecret)} {
+		// A plain dump writes bytea columns in hex.
+		if bytes.Contains(raw, []byte(secret)) || bytes.Contains(raw, []byte(hex.EncodeToString([]byte(secret)))) {
+			t.Errorf("the database holds %q in clear", secret)
+		}
+	}
+}
+
+// databaseBytes is everything the database at db holds: the SQLite file
+// and its write-ahead log, or, when SSPR_TEST_E2E_STORE=postgres put it
+// in PostgreSQL, a plain pg_dump of it.
+func databaseBytes(t *testing.T, db string) []byte {
+	t.Helper()
+	if dsn, ok := pgForPath.Load(db); ok {
+		out, err := exec.Command("pg_dump", "--format=plain", "--no-owner", "--dbname="+dsn.(string)).Output()
+		if err != nil {
+			t.Fatalf("pg_dump: %v", err)
+		}
+		return out
+	}
 	var raw []byte
 	for _, p := range []string{db, db + "-wal"} {
 		b, _ := os.ReadFile(p)
 		raw = append(raw, b...)
 	}
-	if len(raw) == 0 {
-		t.Fatal("no database file")
-	}
-	for _, secret := range []string{"4155550142", "555-0142", "alice@demo.sspr.test", totpSecret, strings.ToLower(totpSecret)} {
-		if bytes.Contains(raw, []byte(secret)) {
-			t.Errorf("the database holds %q in clear", secret)
-		}
-	}
+	return raw
 }
 
 // TestSMSWebhookProvider: the generic webhook provider delivers a code.

@@ -23,6 +23,7 @@ import (
 	"github.com/sspr/sspr/internal/directory/demo"
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/mailsink"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // instance is one running sspr.
@@ -140,9 +141,9 @@ server:
   base_url: %q
 %s
 storage:
-  path: %q
+  %s
 secrets:
-  hmac_key: "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
+  hmac_key: "`+e2eHMACKey+`"
 directories:
 %s
 mail:
@@ -164,7 +165,7 @@ portal:
     email: helpdesk@example.test
 log:
   level: warn
-%s`, ln.Addr().String(), inst.URL, serverYAML, dbPath, directoriesYAML, smtpPort, extraYAML)
+%s`, ln.Addr().String(), inst.URL, serverYAML, storageYAML(t, dbPath), directoriesYAML, smtpPort, extraYAML)
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
@@ -196,6 +197,32 @@ log:
 	}
 	t.Cleanup(inst.stop)
 	return inst
+}
+
+// e2eHMACKey is every instance's secrets.hmac_key.
+const e2eHMACKey = "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
+
+// pgForPath maps a test's SQLite path to the PostgreSQL database that
+// stands in for it when SSPR_TEST_E2E_STORE=postgres, so a test that
+// restarts sspr on the same path finds its data again.
+var pgForPath sync.Map
+
+// storageYAML is the storage section's keys for db: a PostgreSQL
+// connection URL (from storetest.NewDatabase) or a SQLite file path. With
+// SSPR_TEST_E2E_STORE=postgres every SQLite path becomes a PostgreSQL
+// database of its own, so the whole suite runs on PostgreSQL.
+func storageYAML(t *testing.T, db string) string {
+	if os.Getenv("SSPR_TEST_E2E_STORE") == "postgres" && !strings.HasPrefix(db, "postgres://") {
+		dsn, ok := pgForPath.Load(db)
+		if !ok {
+			dsn, _ = pgForPath.LoadOrStore(db, storetest.NewDatabase(t))
+		}
+		db = dsn.(string)
+	}
+	if strings.HasPrefix(db, "postgres://") {
+		return fmt.Sprintf("driver: postgres\n  dsn: %q", db)
+	}
+	return fmt.Sprintf("path: %q", db)
 }
 
 // startDemoDirectory starts the embedded directory and returns its YAML entry.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 	"github.com/sspr/sspr/internal/testenv/testclock"
 )
 
@@ -19,6 +20,10 @@ func (f senderFunc) Send(ctx context.Context, m *store.Message) error { return f
 // at once, without counting an attempt, instead of leaving them hidden for
 // a whole lease.
 func TestClaimedBatchIsSentOrHandedBack(t *testing.T) {
+	storetest.Each(t, testClaimedBatchIsSentOrHandedBack)
+}
+
+func testClaimedBatchIsSentOrHandedBack(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	clk := testclock.New(t0)
@@ -62,6 +67,10 @@ func TestClaimedBatchIsSentOrHandedBack(t *testing.T) {
 
 // ClaimDue takes at most its limit, urgent messages first.
 func TestClaimDueTakesAtMostItsLimitUrgentFirst(t *testing.T) {
+	storetest.Each(t, testClaimDueTakesAtMostItsLimitUrgentFirst)
+}
+
+func testClaimDueTakesAtMostItsLimitUrgentFirst(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	enqueue(t, s, t0.Add(-time.Minute), "n1@example.com", "n2@example.com", "n3@example.com")

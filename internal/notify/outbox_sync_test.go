@@ -9,6 +9,7 @@ import (
 
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // waitError is a receiver asking for a wait (HTTP Retry-After).
@@ -30,7 +31,9 @@ func (r *recordingSender) Send(_ context.Context, m *store.Message) error {
 // Channel "sync" goes to the Sync sender, not the mail sender; a wait the
 // receiver names outlasts the worker's own backoff, and a shorter one
 // does not shorten it.
-func TestSyncChannelAndRetryAfter(t *testing.T) {
+func TestSyncChannelAndRetryAfter(t *testing.T) { storetest.Each(t, testSyncChannelAndRetryAfter) }
+
+func testSyncChannelAndRetryAfter(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	clk := testclock.New(t0)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/sspr/sspr/internal/mailsink"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -30,9 +30,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func openStore(t *testing.T, path string) *store.Store {
 	t.Helper()
 	if path == "" {
-		path = filepath.Join(t.TempDir(), "sspr.db")
+		_, path = storetest.Target(t) // a SQLite file or a PostgreSQL database of its own
 	}
-	s, err := store.OpenSQLite(context.Background(), path)
+	s, err := storetest.Reopen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,9 @@ func runOnce(t *testing.T, w *notify.Worker) int {
 	return n
 }
 
-func TestDueMessageDeliveredOnce(t *testing.T) {
+func TestDueMessageDeliveredOnce(t *testing.T) { storetest.Each(t, testDueMessageDeliveredOnce) }
+
+func testDueMessageDeliveredOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -146,6 +148,10 @@ func TestDueMessageDeliveredOnce(t *testing.T) {
 }
 
 func TestRetryWithBackoffThenDeliveredExactlyOnce(t *testing.T) {
+	storetest.Each(t, testRetryWithBackoffThenDeliveredExactlyOnce)
+}
+
+func testRetryWithBackoffThenDeliveredExactlyOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -198,7 +204,9 @@ func TestRetryWithBackoffThenDeliveredExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestMaxAttemptsGivesUp(t *testing.T) {
+func TestMaxAttemptsGivesUp(t *testing.T) { storetest.Each(t, testMaxAttemptsGivesUp) }
+
+func testMaxAttemptsGivesUp(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -242,6 +250,10 @@ type refusal struct{ error }
 func (refusal) Permanent() bool { return true }
 
 func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
+	storetest.Each(t, testPermanentErrorGivesUpAtOnce)
+}
+
+func testPermanentErrorGivesUpAtOnce(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, "")
 	for _, tc := range []struct {
@@ -276,7 +288,9 @@ func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
 	}
 }
 
-func TestTemporaryErrorRetries(t *testing.T) {
+func TestTemporaryErrorRetries(t *testing.T) { storetest.Each(t, testTemporaryErrorRetries) }
+
+func testTemporaryErrorRetries(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	f := &failing{err: errors.New("451 try again later")}
@@ -292,18 +306,22 @@ func TestTemporaryErrorRetries(t *testing.T) {
 }
 
 func TestConcurrentWorkersDeliverEachMessageOnce(t *testing.T) {
+	storetest.Each(t, testConcurrentWorkersDeliverEachMessageOnce)
+}
+
+func testConcurrentWorkersDeliverEachMessageOnce(t *testing.T) {
 	t.Parallel()
 	const n = 30
 	for _, tc := range []struct {
 		name       string
-		sameHandle bool // one *store.Store, or two opened on the same file (two processes)
+		sameHandle bool // one *store.Store, or two opened on the same database (two processes, or nodes)
 	}{
 		{"one store", true},
 		{"two stores on one file", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(t.TempDir(), "sspr.db")
+			_, path := storetest.Target(t)
 			s1 := openStore(t, path)
 			s2 := s1
 			if !tc.sameHandle {
@@ -362,7 +380,9 @@ func TestConcurrentWorkersDeliverEachMessageOnce(t *testing.T) {
 	}
 }
 
-func TestLeaseHidesClaimedMessage(t *testing.T) {
+func TestLeaseHidesClaimedMessage(t *testing.T) { storetest.Each(t, testLeaseHidesClaimedMessage) }
+
+func testLeaseHidesClaimedMessage(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -392,7 +412,9 @@ func TestLeaseHidesClaimedMessage(t *testing.T) {
 	}
 }
 
-func TestRunDeliversAndStops(t *testing.T) {
+func TestRunDeliversAndStops(t *testing.T) { storetest.Each(t, testRunDeliversAndStops) }
+
+func testRunDeliversAndStops(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")

@@ -20,6 +20,7 @@ import (
 	"github.com/sspr/sspr/internal/mailsink"
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestAdaptersImportNothingFromNotify: the delivery adapters sit below the
@@ -54,6 +55,10 @@ func TestAdaptersImportNothingFromNotify(t *testing.T) {
 // message arrives exactly once, several were in flight at once, and
 // connections carried more than one message each.
 func TestWorkersDeliverConcurrentlyOverKeptConnections(t *testing.T) {
+	storetest.Each(t, testWorkersDeliverConcurrentlyOverKeptConnections)
+}
+
+func testWorkersDeliverConcurrentlyOverKeptConnections(t *testing.T) {
 	t.Parallel()
 	const n = 40
 	// The first recipient waits (bounded) until a second transaction is
@@ -133,6 +138,10 @@ func TestWorkersDeliverConcurrentlyOverKeptConnections(t *testing.T) {
 // delivering; the next process of node-a takes its claim back at once,
 // while a claim of node-b (which may still be sending) waits for its lease.
 func TestRestartReleasesOwnClaimsOnly(t *testing.T) {
+	storetest.Each(t, testRestartReleasesOwnClaimsOnly)
+}
+
+func testRestartReleasesOwnClaimsOnly(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -181,7 +190,9 @@ func TestRestartReleasesOwnClaimsOnly(t *testing.T) {
 
 // TestRefusalRedacted: a relay that repeats the address in its refusal;
 // neither the stored error nor the log keeps it.
-func TestRefusalRedacted(t *testing.T) {
+func TestRefusalRedacted(t *testing.T) { storetest.Each(t, testRefusalRedacted) }
+
+func testRefusalRedacted(t *testing.T) {
 	t.Parallel()
 	sink, err := mailsink.Start("", mailsink.Options{RcptReply: func(addr string) (int, string) {
 		return 550, "5.1.1 <" + addr + ">: user unknown; also tell carol@example.org or call +1 415 555 0142"
@@ -216,6 +227,10 @@ func TestRefusalRedacted(t *testing.T) {
 // TestSentRetentionZeroDeletesAtOnce: with no retention a sent message
 // leaves no row at all.
 func TestSentRetentionZeroDeletesAtOnce(t *testing.T) {
+	storetest.Each(t, testSentRetentionZeroDeletesAtOnce)
+}
+
+func testSentRetentionZeroDeletesAtOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	sink := startSink(t, "")
@@ -237,7 +252,9 @@ func TestSentRetentionZeroDeletesAtOnce(t *testing.T) {
 // TestTidy: sent rows go after SentRetention; failed rows lose recipient,
 // subject and bodies after FailedRetention and go FailedMetadataRetention
 // later; pending and recent rows stay. More rows than one batch holds.
-func TestTidy(t *testing.T) {
+func TestTidy(t *testing.T) { storetest.Each(t, testTidy) }
+
+func testTidy(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, "")
 	clk := testclock.New(t0)

@@ -25,7 +25,7 @@ type AbuseBucket struct {
 // more; DeleteExpiredAbuse removes it after that.
 func (t *Tx) AddAbuseCount(kind, key string, start, keepUntil time.Time) error {
 	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_counters (kind, key, bucket_start, count, keep_until) VALUES (?, ?, ?, 1, ?)
-		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = count + 1, keep_until = MAX(keep_until, excluded.keep_until)`,
+		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = abuse_counters.count + 1, keep_until = CASE WHEN excluded.keep_until > abuse_counters.keep_until THEN excluded.keep_until ELSE abuse_counters.keep_until END`,
 		kind, key, millis(start), millis(keepUntil))
 	return err
 }

@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
-func TestAbuseCounterBuckets(t *testing.T) {
+func TestAbuseCounterBuckets(t *testing.T) { storetest.Each(t, testAbuseCounterBuckets) }
+
+func testAbuseCounterBuckets(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -80,7 +83,9 @@ func TestAbuseCounterBuckets(t *testing.T) {
 	})
 }
 
-func TestAbuseNonceOnce(t *testing.T) {
+func TestAbuseNonceOnce(t *testing.T) { storetest.Each(t, testAbuseNonceOnce) }
+
+func testAbuseNonceOnce(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -113,7 +118,9 @@ func TestAbuseNonceOnce(t *testing.T) {
 	})
 }
 
-func TestAbuseBlocksSurviveReopen(t *testing.T) {
+func TestAbuseBlocksSurviveReopen(t *testing.T) { storetest.Each(t, testAbuseBlocksSurviveReopen) }
+
+func testAbuseBlocksSurviveReopen(t *testing.T) {
 	t.Parallel()
 	s, path := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -129,7 +136,7 @@ func TestAbuseBlocksSurviveReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := store.OpenSQLite(context.Background(), path)
+	s2, err := storetest.Reopen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +187,9 @@ func TestAbuseBlocksSurviveReopen(t *testing.T) {
 	})
 }
 
-func TestDeleteExpiredAbuse(t *testing.T) {
+func TestDeleteExpiredAbuse(t *testing.T) { storetest.Each(t, testDeleteExpiredAbuse) }
+
+func testDeleteExpiredAbuse(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -224,6 +233,7 @@ func TestDeleteExpiredAbuse(t *testing.T) {
 // bucket (migrations up to 0004) with used proof-of-work nonces and counted
 // events: after the upgrade the nonces are still spent, the events are gone
 // (they were short-lived counts) and the blocks are kept.
+// SQLite only: it replays the SQLite migrations of a release that predates PostgreSQL, which never had abuse_events rows to move.
 func TestAbuseEventsMigrateToCounters(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sspr.db")

@@ -7,11 +7,16 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // A password change retires the account's other flows and sessions; other
 // accounts, the kept flow and busy flows are untouched.
 func TestExpireFlowsAndDeleteSessionsOfAccount(t *testing.T) {
+	storetest.Each(t, testExpireFlowsAndDeleteSessionsOfAccount)
+}
+
+func testExpireFlowsAndDeleteSessionsOfAccount(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	other := newFlow("other-account", t0.Add(time.Hour))

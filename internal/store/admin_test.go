@@ -2,13 +2,18 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
-func TestAdminSessionLifecycle(t *testing.T) {
+func TestAdminSessionLifecycle(t *testing.T) { storetest.Each(t, testAdminSessionLifecycle) }
+
+func testAdminSessionLifecycle(t *testing.T) {
 	s, _ := open(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sess := &store.AdminSession{TokenHash: []byte("h1"), Directory: "corp", SubjectDN: "cn=a", Login: "a", Roles: []string{"admin", "auditor"},
@@ -54,7 +59,9 @@ func TestAdminSessionLifecycle(t *testing.T) {
 	}
 }
 
-func TestSearchAndCountAudit(t *testing.T) {
+func TestSearchAndCountAudit(t *testing.T) { storetest.Each(t, testSearchAndCountAudit) }
+
+func testSearchAndCountAudit(t *testing.T) {
 	s, _ := open(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	rows := []store.AuditRecord{
@@ -126,5 +133,53 @@ func TestSearchAndCountAudit(t *testing.T) {
 		if counts[i] != want[i] {
 			t.Fatalf("count %d: %+v, want %+v", i, counts[i], want[i])
 		}
+	}
+}
+
+// TestCountAuditValues counts detail values per bucket on both engines:
+// a single value, each item of a list, nothing for a detail without the
+// path or without JSON, and only the rows the reason and suffix select.
+func TestCountAuditValues(t *testing.T) { storetest.Each(t, testCountAuditValues) }
+
+func testCountAuditValues(t *testing.T) {
+	s, _ := open(t)
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	rows := []store.AuditRecord{
+		{At: t0, Event: "reset.verify", Outcome: "success", Detail: `{"factor":"email"}`},
+		{At: t0.Add(time.Hour), Event: "unlock.verify", Outcome: "success", Detail: `{"factor":"totp"}`},
+		{At: t0.Add(2 * time.Hour), Event: "reset.verify", Outcome: "success", Detail: `{"factor":"email"}`},
+		{At: t0.Add(25 * time.Hour), Event: "reset.verify", Outcome: "success", Detail: `{"other":1}`},
+		{At: t0.Add(26 * time.Hour), Event: "reset.verify", Outcome: "success", Detail: ``},
+		{At: t0.Add(27 * time.Hour), Event: "reset.password", Outcome: "failure", Reason: "password_rules", Detail: `{"failed":["min_length","breached"]}`},
+		{At: t0.Add(28 * time.Hour), Event: "reset.password", Outcome: "failure", Reason: "password_rules", Detail: `{"failed":["breached"]}`},
+		{At: t0.Add(29 * time.Hour), Event: "reset.identify", Outcome: "success", Detail: `{"factor":"sms"}`},
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		for i := range rows {
+			r := rows[i]
+			r.PrevHash, r.Hash = []byte{1}, []byte{2}
+			if err := tx.InsertAudit(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	count := func(q store.AuditValueQuery) string {
+		t.Helper()
+		var got []store.ValueCount
+		inTx(t, s, func(tx *store.Tx) (err error) { got, err = tx.CountAuditValues(q, 24*time.Hour); return })
+		var out []string
+		for _, c := range got {
+			out = append(out, fmt.Sprintf("%s %s=%d", c.Bucket.Format("01-02"), c.Value, c.Count))
+		}
+		return strings.Join(out, ", ")
+	}
+	f := store.AuditFilter{From: t0, To: t0.Add(72 * time.Hour), Outcome: "success"}
+	if got, want := count(store.AuditValueQuery{AuditFilter: f, EventSuffix: ".verify", Path: "$.factor"}), "03-01 email=2, 03-01 totp=1"; got != want {
+		t.Errorf("factors: %s, want %s", got, want)
+	}
+	f.Outcome = ""
+	if got, want := count(store.AuditValueQuery{AuditFilter: f, Reason: "password_rules", Path: "$.failed"}), "03-02 breached=2, 03-02 min_length=1"; got != want {
+		t.Errorf("rules: %s, want %s", got, want)
 	}
 }

@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestApprovalMarksAreSingleUse: a mark is new once, stays spent until it
 // expires, and is pruned after.
-func TestApprovalMarksAreSingleUse(t *testing.T) {
+func TestApprovalMarksAreSingleUse(t *testing.T) { storetest.Each(t, testApprovalMarksAreSingleUse) }
+
+func testApprovalMarksAreSingleUse(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	use := func(id string, until, now time.Time) bool {
@@ -47,6 +50,10 @@ func TestApprovalMarksAreSingleUse(t *testing.T) {
 // TestApprovalRequestKeepsTheFirstDecision: a request waits undecided,
 // takes one decision only, and is gone once it expires.
 func TestApprovalRequestKeepsTheFirstDecision(t *testing.T) {
+	storetest.Each(t, testApprovalRequestKeepsTheFirstDecision)
+}
+
+func testApprovalRequestKeepsTheFirstDecision(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	req := &store.ApprovalRequest{ID: "r1", Login: "alice", Name: "Alice", Action: "reset", ClientIP: "192.0.2.1",

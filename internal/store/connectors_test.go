@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestConnectors: a connector is stored with its key, a name is never
 // reused (not even after a revocation), touching records where it came
 // from, and revoking is reported once.
-func TestConnectors(t *testing.T) {
+func TestConnectors(t *testing.T) { storetest.Each(t, testConnectors) }
+
+func testConnectors(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	key := bytes.Repeat([]byte{7}, 32)

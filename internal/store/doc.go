@@ -1,5 +1,6 @@
 // Package store persists sspr's state: flows, the mail outbox and the audit
-// log, in an embedded SQLite database (pure Go, no cgo).
+// log, in an embedded SQLite database (pure Go, no cgo) or, for several
+// nodes, in PostgreSQL (OpenPostgres, postgres.go; pgx through database/sql).
 //
 // Everything a flow step changes is written in one transaction (Store.InTx):
 // the flow record, the message it causes and the audit event that records it.
@@ -13,4 +14,9 @@
 // read-only connections beside it, which WAL lets read while the writer
 // writes. Both keep the statements they run prepared (prepared.go), so SQL
 // text is parsed once per connection, not on every run.
+//
+// On PostgreSQL the same SQL runs rebound to $n placeholders, every writing
+// transaction takes one advisory lock (the same one-writer guarantee, across
+// nodes) and ReadTx runs READ ONLY REPEATABLE READ; the migrations have
+// PostgreSQL twins under the same numbers (migrations/postgres).
 package store

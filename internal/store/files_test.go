@@ -13,12 +13,14 @@ import (
 	"testing"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestDatabaseFilesArePrivate runs under the usual umask 022, which would
 // leave SQLite's files readable by every local user: the database, its -wal
 // and -shm files must be 0600 and a folder created for them 0700. Not
 // parallel: the umask is per process.
+// SQLite only: PostgreSQL keeps its files under its own server.
 func TestDatabaseFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
@@ -47,12 +49,14 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 
 // TestMigrationsAreLogged: each applied migration is one INFO line with its
 // version and name; reopening applies (and logs) nothing.
-func TestMigrationsAreLogged(t *testing.T) {
+func TestMigrationsAreLogged(t *testing.T) { storetest.Each(t, testMigrationsAreLogged) }
+
+func testMigrationsAreLogged(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "sspr.db")
+	_, path := storetest.Target(t)
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	s, err := store.OpenSQLite(context.Background(), path, store.WithLogger(log))
+	s, err := storetest.Reopen(path, store.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ func TestMigrationsAreLogged(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	s, err = store.OpenSQLite(context.Background(), path, store.WithLogger(log))
+	s, err = storetest.Reopen(path, store.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,9 @@ func TestMigrationsAreLogged(t *testing.T) {
 
 // TestRefusesNewerSchema: a database upgraded by a newer sspr is refused
 // with a plain error, and left untouched.
-func TestRefusesNewerSchema(t *testing.T) {
+func TestRefusesNewerSchema(t *testing.T) { storetest.Each(t, testRefusesNewerSchema) }
+
+func testRefusesNewerSchema(t *testing.T) {
 	t.Parallel()
 	s, path := open(t)
 	s.Close()
@@ -95,7 +101,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 		n, _ := strconv.Atoi(num)
 		newest = max(newest, n)
 	}
-	_, err := store.OpenSQLite(context.Background(), path)
+	_, err := storetest.Reopen(path)
 	var tooNew *store.SchemaTooNewError
 	if !errors.As(err, &tooNew) || tooNew.Schema != 999 || tooNew.Known != newest {
 		t.Fatalf("open of a newer schema: %v", err)

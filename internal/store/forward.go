@@ -79,11 +79,11 @@ func (t *Tx) ForwardCursors() ([]ForwardCursor, error) {
 func (t *Tx) RecordForward(sink string, afterID int64, lastErr string, next, now time.Time) error {
 	var err error
 	if lastErr == "" {
-		_, err = t.tx.ExecContext(t.ctx, `UPDATE forward_cursors SET after_id = MAX(after_id, ?), attempts = 0, next_attempt_at = 0, last_error = '',
-			delivered_at = ?, lease_owner = '', lease_until = 0 WHERE sink = ?`, afterID, millis(now), sink)
+		_, err = t.tx.ExecContext(t.ctx, `UPDATE forward_cursors SET after_id = CASE WHEN after_id > ? THEN after_id ELSE ? END, attempts = 0, next_attempt_at = 0, last_error = '',
+			delivered_at = ?, lease_owner = '', lease_until = 0 WHERE sink = ?`, afterID, afterID, millis(now), sink)
 	} else {
-		_, err = t.tx.ExecContext(t.ctx, `UPDATE forward_cursors SET after_id = MAX(after_id, ?), attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-			lease_owner = '', lease_until = 0 WHERE sink = ?`, afterID, millis(next), lastErr, sink)
+		_, err = t.tx.ExecContext(t.ctx, `UPDATE forward_cursors SET after_id = CASE WHEN after_id > ? THEN after_id ELSE ? END, attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+			lease_owner = '', lease_until = 0 WHERE sink = ?`, afterID, afterID, millis(next), lastErr, sink)
 	}
 	return err
 }

@@ -76,8 +76,10 @@ func (t *Tx) FinishJob(name, holder string, slot, ended time.Time, done bool, re
 	q := `UPDATE job_leases SET holder = '', lease_until = 0, last_ended = ?, last_result = ? WHERE name = ? AND holder = ?`
 	args := []any{millis(ended), result, name, holder}
 	if done {
-		q = `UPDATE job_leases SET holder = '', lease_until = 0, last_ended = ?, last_result = ?, last_slot = MAX(last_slot, ?) WHERE name = ? AND holder = ?`
-		args = []any{millis(ended), result, millis(slot), name, holder}
+		// CASE, not two-argument MAX, which PostgreSQL spells GREATEST.
+		q = `UPDATE job_leases SET holder = '', lease_until = 0, last_ended = ?, last_result = ?,
+			last_slot = CASE WHEN last_slot > ? THEN last_slot ELSE ? END WHERE name = ? AND holder = ?`
+		args = []any{millis(ended), result, millis(slot), millis(slot), name, holder}
 	}
 	_, err := t.tx.ExecContext(t.ctx, q, args...)
 	return err
@@ -137,7 +139,7 @@ func (t *Tx) LastJobSend(job, subject string) (time.Time, error) {
 // DeleteJobSendsBefore forgets send records older than before (they only
 // guard against sending twice within a period), at most limit of them.
 func (t *Tx) DeleteJobSendsBefore(before time.Time, limit int) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM job_sends WHERE rowid IN (SELECT rowid FROM job_sends WHERE sent_at < ? LIMIT ?)`, millis(before), limit)
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM job_sends WHERE (job, subject, slot) IN (SELECT job, subject, slot FROM job_sends WHERE sent_at < ? LIMIT ?)`, millis(before), limit)
 	if err != nil {
 		return 0, err
 	}

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestJobLease: one holder at a time; a lease that ran out is taken over;
 // the old holder can then neither renew nor finish it; a failed run keeps
 // the slot due.
-func TestJobLease(t *testing.T) {
+func TestJobLease(t *testing.T) { storetest.Each(t, testJobLease) }
+
+func testJobLease(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -65,7 +68,9 @@ func TestJobLease(t *testing.T) {
 
 // TestJobSends: a send is recorded once per job, person and slot; the
 // last send is found whatever the case of the DN; old records go.
-func TestJobSends(t *testing.T) {
+func TestJobSends(t *testing.T) { storetest.Each(t, testJobSends) }
+
+func testJobSends(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)

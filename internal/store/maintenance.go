@@ -99,10 +99,46 @@ func Inspect(ctx context.Context, path string) (Schema, error) {
 		return sc, err
 	}
 	defer db.Close()
+	if err := inspect(ctx, db, &sc, known); err != nil {
+		return sc, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		sc.SizeBytes = fi.Size()
+	}
+	return sc, nil
+}
+
+// InspectPostgres reads the schema and sizes of the PostgreSQL database dsn
+// names without changing anything (read-only transactions only).
+func InspectPostgres(ctx context.Context, dsn string) (Schema, error) {
+	sc := Schema{Path: RedactDSN(dsn), Rows: map[string]int64{}}
+	known, err := knownMigrations()
+	if err != nil {
+		return sc, err
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return sc, fmt.Errorf("opening the PostgreSQL database %s: %w", sc.Path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`); err != nil {
+		return sc, fmt.Errorf("opening the PostgreSQL database %s: %w", sc.Path, err)
+	}
+	if err := inspect(ctx, db, &sc, known); err != nil {
+		return sc, err
+	}
+	_ = db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&sc.SizeBytes)
+	return sc, nil
+}
+
+// inspect fills sc from db's schema_migrations and main tables.
+func inspect(ctx context.Context, db *sql.DB, sc *Schema, known []Migration) error {
+	path := sc.Path
 	applied := map[int]time.Time{}
 	rows, err := db.QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations`)
-	if err != nil && !strings.Contains(err.Error(), "no such table") {
-		return sc, fmt.Errorf("reading the schema version of %s: %w", path, err)
+	if err != nil && !strings.Contains(err.Error(), "no such table") && !strings.Contains(err.Error(), "42P01") {
+		return fmt.Errorf("reading the schema version of %s: %w", path, err)
 	}
 	if err == nil {
 		for rows.Next() {
@@ -110,7 +146,7 @@ func Inspect(ctx context.Context, path string) (Schema, error) {
 			var at int64
 			if err := rows.Scan(&v, &at); err != nil {
 				rows.Close()
-				return sc, err
+				return err
 			}
 			applied[v] = time.UnixMilli(at).UTC()
 			sc.Newest = max(sc.Newest, v)
@@ -136,10 +172,7 @@ func Inspect(ctx context.Context, path string) (Schema, error) {
 			sc.Rows[t] = n
 		}
 	}
-	if fi, err := os.Stat(path); err == nil {
-		sc.SizeBytes = fi.Size()
-	}
-	return sc, nil
+	return nil
 }
 
 // integrity runs SQLite's integrity check on db: nil when it says ok.

@@ -19,6 +19,7 @@ import (
 // commit is a consistent, checked copy holding every message committed
 // before it began; Restore refuses while the database is open, then puts
 // the backup in place (keeping the old file), and the store opens on it.
+// SQLite only: backups of a PostgreSQL database are pg_dump's (docs/operations.md).
 func TestBackupWhileWritingAndRestore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -109,6 +110,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 // TestRestoreRefusesANewerSchemaAndDamage: a backup whose schema a newer
 // sspr wrote, or whose file is damaged, is not restored, and the database
 // in place is untouched.
+// SQLite only: backups of a PostgreSQL database are pg_dump's (docs/operations.md).
 func TestRestoreRefusesANewerSchemaAndDamage(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

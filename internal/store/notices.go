@@ -12,8 +12,8 @@ import (
 // whether its notice was already sent. Ended windows of every account are
 // deleted on the way, a few at a time.
 func (t *Tx) BumpNoticeWindow(kind, account string, now time.Time, window time.Duration) (count int, notified bool, err error) {
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM notice_windows WHERE rowid IN
-		(SELECT rowid FROM notice_windows WHERE window_end <= ? LIMIT 20)`, millis(now)); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM notice_windows WHERE (kind, account) IN
+		(SELECT kind, account FROM notice_windows WHERE window_end <= ? LIMIT 20)`, millis(now)); err != nil {
 		return 0, false, err
 	}
 	var n, sent, end int64
@@ -46,8 +46,8 @@ func (t *Tx) MarkNoticeSent(kind, account string) error {
 // DeleteEndedNoticeWindows deletes up to limit windows that ended before
 // now (the janitor's share; BumpNoticeWindow deletes a few too).
 func (t *Tx) DeleteEndedNoticeWindows(now time.Time, limit int) (int64, error) {
-	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM notice_windows WHERE rowid IN
-		(SELECT rowid FROM notice_windows WHERE window_end <= ? LIMIT ?)`, millis(now), limit)
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM notice_windows WHERE (kind, account) IN
+		(SELECT kind, account FROM notice_windows WHERE window_end <= ? LIMIT ?)`, millis(now), limit)
 	if err != nil {
 		return 0, err
 	}

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // TestNoticeWindows: occurrences count within a window that starts with the
 // first; a notice marked sent stays sent for the window; an ended window
 // starts afresh, and the janitor deletes ended ones.
-func TestNoticeWindows(t *testing.T) {
+func TestNoticeWindows(t *testing.T) { storetest.Each(t, testNoticeWindows) }
+
+func testNoticeWindows(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
 	bump := func(account string, now time.Time) (int, bool) {

@@ -42,15 +42,12 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.Channel == "" {
 		m.Channel = "email"
 	}
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
-		VALUES (?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent)
-	if err != nil {
+	// RETURNING rather than LastInsertId, which PostgreSQL's driver lacks.
+	if err := t.tx.QueryRowContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
+		VALUES (?,?,?,?,?,?,?) RETURNING id`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent).Scan(&m.ID); err != nil {
 		return err
 	}
-	if m.ID, err = res.LastInsertId(); err != nil {
-		return err
-	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) VALUES (?,?,?,?,?)`,
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) VALUES (?,?,?,?,?)`,
 		m.ID, m.Subject, m.TextBody, m.HTMLBody, m.Attachments)
 	return err
 }
@@ -147,9 +144,10 @@ func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit in
 	if err != nil {
 		return nil, err
 	}
+	// On PostgreSQL the keys are an array parameter instead.
 	var out []*Message
-	err = t.tx.queryEach(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.urgent DESC, o.id`,
-		[]any{string(keys)}, func(rows *sql.Rows) error {
+	err = t.tx.queryEach(t.ctx, `SELECT `+messageColumns+messagesFrom+` WHERE `+t.tx.d.inKeys("o.id")+` ORDER BY o.urgent DESC, o.id`,
+		[]any{t.tx.d.keysArg(ids, keys)}, func(rows *sql.Rows) error {
 			m, err := scanMessage(rows)
 			out = append(out, m)
 			return err
@@ -163,7 +161,7 @@ func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit in
 // Unclaim hands a claimed message back untried (its sender is shutting
 // down before it got to it): due now, the claim's attempt not counted.
 func (t *Tx) Unclaim(id int64, now time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=MAX(attempts-1, 0), claim_node='', claim_instance=''
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=CASE WHEN attempts > 0 THEN attempts-1 ELSE 0 END, claim_node='', claim_instance=''
 		WHERE id=? AND sent_at IS NULL AND failed_at IS NULL`, millis(now), id)
 	return err
 }

@@ -116,14 +116,18 @@ type preparedTx struct {
 	// statements many times in one transaction. database/sql closes them
 	// when the transaction ends.
 	bound map[*sql.Stmt]*sql.Stmt
+	// d rebinds each statement and its arguments for the engine
+	// (postgres.go); the cache holds the rebound text.
+	d dialect
 }
 
-func newPreparedTx(tx *sql.Tx, cache *stmtCache) preparedTx {
-	return preparedTx{Tx: tx, cache: cache, bound: map[*sql.Stmt]*sql.Stmt{}}
+func newPreparedTx(tx *sql.Tx, cache *stmtCache, d dialect) preparedTx {
+	return preparedTx{Tx: tx, cache: cache, bound: map[*sql.Stmt]*sql.Stmt{}, d: d}
 }
 
 // ExecContext runs query through its prepared statement when there is one.
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -133,10 +137,17 @@ func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) 
 // QueryRowContext runs query through its prepared statement when there is
 // one.
 func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext runs query unprepared (see preparedTx), rebound for the
+// engine.
+func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(query), t.d.args(args)...)
 }
 
 // queryEach runs query through its prepared statement when there is one and
@@ -146,6 +157,7 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 // reset under an iteration. The hot multi-row reads (a limiter's buckets,
 // the outbox claim, a person's enrollments) go through it.
 func (t preparedTx) queryEach(ctx context.Context, query string, args []any, each func(*sql.Rows) error) error {
+	query, args = t.d.rebind(query), t.d.args(args)
 	var rows *sql.Rows
 	var err error
 	if st := t.stmt(ctx, query); st != nil {
@@ -214,13 +226,19 @@ func (s *Store) openReader(ctx context.Context, path string) error {
 // fails.
 func (s *Store) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 	s.readStmts.prepareWanted(ctx)
-	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// On PostgreSQL, REPEATABLE READ gives fn one snapshot, as WAL does on
+	// SQLite (where the level is not asked for: the driver refuses it).
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d == postgresDialect {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqlTx, err := s.reader.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
 	// fn's error wins over the rollback's; a read-only transaction has
 	// nothing to commit.
-	tx := &Tx{ctx: ctx, tx: newPreparedTx(sqlTx, s.readStmts)}
+	tx := &Tx{ctx: ctx, tx: newPreparedTx(sqlTx, s.readStmts, s.d)}
 	err = fn(tx)
 	if rbErr := sqlTx.Rollback(); err == nil && rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 		err = fmt.Errorf("store: end read: %w", rbErr)

@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
-func TestReadTxReadsAndCannotWrite(t *testing.T) {
+func TestReadTxReadsAndCannotWrite(t *testing.T) { storetest.Each(t, testReadTxReadsAndCannotWrite) }
+
+func testReadTxReadsAndCannotWrite(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("r1", t0.Add(time.Hour))) })
@@ -49,6 +52,10 @@ func TestReadTxReadsAndCannotWrite(t *testing.T) {
 // everything the reader would wait for the writer, which waits for the
 // reader: the writer gives up after a while and the test fails.
 func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
+	storetest.Each(t, testReadTxDoesNotQueueBehindTheWriter)
+}
+
+func testReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("w1", t0.Add(time.Hour))) })
@@ -88,7 +95,9 @@ func TestReadTxDoesNotQueueBehindTheWriter(t *testing.T) {
 // TestStatementsArePreparedOnce: a statement run in one transaction is
 // prepared before the next begins, and then reused, with the same results;
 // a script of several statements is never kept.
-func TestStatementsArePreparedOnce(t *testing.T) {
+func TestStatementsArePreparedOnce(t *testing.T) { storetest.Each(t, testStatementsArePreparedOnce) }
+
+func testStatementsArePreparedOnce(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	before := store.PreparedStatements(s)
@@ -134,6 +143,10 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 // claim) are parsed once, not on every call; they parsed the SQL each time
 // before (issue 10: SQLite prepared on every limiter check and mail claim).
 func TestHotMultiRowReadsArePrepared(t *testing.T) {
+	storetest.Each(t, testHotMultiRowReadsArePrepared)
+}
+
+func testHotMultiRowReadsArePrepared(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	hot := func(tx *store.Tx) error {

@@ -58,7 +58,17 @@ func (t *Tx) CountAuditValues(q AuditValueQuery, step time.Duration) ([]ValueCou
 	query := `SELECT (audit.at - ?) / ? AS b, CAST(j.value AS TEXT) AS v, COUNT(*)
 		FROM audit, json_each(CASE WHEN json_valid(audit.detail) THEN audit.detail ELSE '{}' END, ?) AS j` + where + `
 		GROUP BY b, v ORDER BY b, v`
-	rows, err := t.tx.QueryContext(t.ctx, query, append([]any{from, ms, q.Path}, args...)...)
+	path := q.Path
+	if t.tx.d == postgresDialect {
+		// jsonb_path_query in lax mode: "[*]" walks an array's elements
+		// and takes a single value as it is, as SQLite's json_each does;
+		// sspr writes every detail as a JSON object (or nothing).
+		query = `SELECT (audit.at - ?) / ? AS b, j.v #>> '{}' AS v, COUNT(*)
+		FROM audit, jsonb_path_query(CASE WHEN audit.detail LIKE '{%' THEN audit.detail::jsonb ELSE '{}'::jsonb END, CAST(? AS jsonpath)) AS j(v)` + where + `
+		GROUP BY b, v ORDER BY b, v`
+		path += "[*]"
+	}
+	rows, err := t.tx.QueryContext(t.ctx, query, append([]any{from, ms, path}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,11 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
+
+// migrationsDir is where the engine's migrations are embedded.
+func (d dialect) migrationsDir() string { return "migrations/" + d.String() }
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("store: not found")
@@ -30,6 +33,8 @@ var ErrConflict = errors.New("store: concurrent update")
 // writing transaction queues for (SQLite allows one writer), and a pool of
 // read-only connections for ReadTx, which WAL lets read beside the writer.
 type Store struct {
+	// d is the engine (postgres.go); SQLite unless opened by OpenPostgres.
+	d      dialect
 	db     *sql.DB
 	reader *sql.DB
 	// stmts and readStmts keep the prepared statements of each pool.
@@ -79,8 +84,10 @@ func (s *Store) Close() error {
 	// which read-only connections cannot recreate.
 	s.stopWriter()
 	var err error
-	if s.reader != nil {
+	if s.readStmts != nil {
 		s.readStmts.close()
+	}
+	if s.reader != nil && s.reader != s.db {
 		err = s.reader.Close()
 	}
 	s.stmts.close()
@@ -91,10 +98,16 @@ func (s *Store) Close() error {
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	// Under the write lock: on PostgreSQL, nodes starting together migrate
+	// one after the other.
+	if err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at `+s.d.bigint()+` NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("creating migrations table: %w", err)
 	}
-	entries, err := fs.ReadDir(migrations, "migrations/sqlite")
+	dir := s.d.migrationsDir()
+	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return err
 	}
@@ -120,7 +133,7 @@ func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 	for _, e := range entries {
 		num, _, _ := strings.Cut(e.Name(), "_")
 		version, _ := strconv.Atoi(num)
-		body, err := migrations.ReadFile("migrations/sqlite/" + e.Name())
+		body, err := migrations.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return err
 		}

@@ -13,32 +13,24 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // t0 is the injected "now": whole milliseconds, as the store keeps them.
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
+// open opens an empty store on the engine of t (storetest.Each) and
+// returns it with its file path or DSN.
 func open(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sspr.db")
-	s, err := store.OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
+	return storetest.Open(t)
 }
 
-// rawDB opens the same file without the store, as an operator (or attacker)
-// with file access would.
+// rawDB opens the same database without the store, as an operator (or
+// attacker) with access to it would.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.RawDB(t, path)
 }
 
 func inTx(t *testing.T, s *store.Store, fn func(*store.Tx) error) {
@@ -60,11 +52,15 @@ func newFlow(token string, expires time.Time) *store.Flow {
 }
 
 func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
+	storetest.Each(t, testMigrationsIdempotentAcrossReopen)
+}
+
+func testMigrationsIdempotentAcrossReopen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sspr.db")
+	_, path := storetest.Target(t)
 	for i := 0; i < 3; i++ {
-		s, err := store.OpenSQLite(ctx, path)
+		s, err := storetest.Reopen(path)
 		if err != nil {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
@@ -94,6 +90,10 @@ func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
 }
 
 func TestFlowRoundTripAndOptimisticLocking(t *testing.T) {
+	storetest.Each(t, testFlowRoundTripAndOptimisticLocking)
+}
+
+func testFlowRoundTripAndOptimisticLocking(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	want := newFlow("token-1", t0.Add(30*time.Minute))
@@ -156,7 +156,9 @@ func flowsEqual(a, b *store.Flow) bool {
 		a.UpdatedAt.Equal(b.UpdatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.Version == b.Version
 }
 
-func TestDeleteExpiredFlows(t *testing.T) {
+func TestDeleteExpiredFlows(t *testing.T) { storetest.Each(t, testDeleteExpiredFlows) }
+
+func testDeleteExpiredFlows(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -190,7 +192,9 @@ func newMessage(to string, due time.Time) *store.Message {
 		TextBody: "code 12345678", HTMLBody: "<p>12345678</p>", MessageID: "<" + to + "@sspr.invalid>", NextAttemptAt: due}
 }
 
-func TestOutboxLifecycle(t *testing.T) {
+func TestOutboxLifecycle(t *testing.T) { storetest.Each(t, testOutboxLifecycle) }
+
+func testOutboxLifecycle(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	a, b, later := newMessage("a@example.com", t0), newMessage("b@example.com", t0.Add(-time.Second)), newMessage("c@example.com", t0.Add(time.Hour))
@@ -294,7 +298,9 @@ func TestOutboxLifecycle(t *testing.T) {
 	}
 }
 
-func TestAuditIsAppendOnly(t *testing.T) {
+func TestAuditIsAppendOnly(t *testing.T) { storetest.Each(t, testAuditIsAppendOnly) }
+
+func testAuditIsAppendOnly(t *testing.T) {
 	t.Parallel()
 	s, path := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -322,7 +328,9 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	}
 }
 
-func TestEmptyAuditHead(t *testing.T) {
+func TestEmptyAuditHead(t *testing.T) { storetest.Each(t, testEmptyAuditHead) }
+
+func testEmptyAuditHead(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {
@@ -335,6 +343,10 @@ func TestEmptyAuditHead(t *testing.T) {
 }
 
 func TestFailedTransactionLeavesNothing(t *testing.T) {
+	storetest.Each(t, testFailedTransactionLeavesNothing)
+}
+
+func testFailedTransactionLeavesNothing(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	boom := errors.New("boom")
@@ -369,6 +381,7 @@ func TestFailedTransactionLeavesNothing(t *testing.T) {
 
 // A missing storage folder is created (see TestStorageFolderCreated); one
 // that cannot be a folder is refused with its path named.
+// SQLite only: a file path; TestOpenPostgresFailsClearly is its PostgreSQL twin.
 func TestOpenFailsOnUnusablePath(t *testing.T) {
 	t.Parallel()
 	notDir := filepath.Join(t.TempDir(), "a-file")
@@ -383,7 +396,9 @@ func TestOpenFailsOnUnusablePath(t *testing.T) {
 
 // TestDeleteFinishedFlows: only done and failed flows last changed before
 // the cut-off go, at most limit at a time.
-func TestDeleteFinishedFlows(t *testing.T) {
+func TestDeleteFinishedFlows(t *testing.T) { storetest.Each(t, testDeleteFinishedFlows) }
+
+func testDeleteFinishedFlows(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	inTx(t, s, func(tx *store.Tx) error {

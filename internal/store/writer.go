@@ -173,7 +173,12 @@ func (s *Store) runBatch(batch []*writeReq) {
 		answerAll(run, writeResult{err: fmt.Errorf("store: begin: %w", err)})
 		return
 	}
-	ptx := newPreparedTx(sqlTx, s.stmts)
+	if err := s.lockWriter(context.Background(), sqlTx); err != nil {
+		_ = sqlTx.Rollback()
+		answerAll(run, writeResult{err: err})
+		return
+	}
+	ptx := newPreparedTx(sqlTx, s.stmts, s.d)
 	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0

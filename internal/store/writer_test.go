@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 )
 
 // holdWriter runs a transaction that waits until release is closed, so the
@@ -63,6 +64,10 @@ func countMessages(t *testing.T, s *store.Store) map[string]bool {
 // are rolled back alone, the others are committed, each caller gets its
 // own answer — and they did share commits.
 func TestBatchedTransactionsFailAlone(t *testing.T) {
+	storetest.Each(t, testBatchedTransactionsFailAlone)
+}
+
+func testBatchedTransactionsFailAlone(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	release, _ := holdWriter(t, s)
@@ -104,6 +109,10 @@ func TestBatchedTransactionsFailAlone(t *testing.T) {
 // A panic in one transaction of a batch is raised in its own caller, its
 // writes are rolled back, and the others commit.
 func TestPanicInABatchStaysWithItsCaller(t *testing.T) {
+	storetest.Each(t, testPanicInABatchStaysWithItsCaller)
+}
+
+func testPanicInABatchStaysWithItsCaller(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	release, _ := holdWriter(t, s)
@@ -138,6 +147,10 @@ func TestPanicInABatchStaysWithItsCaller(t *testing.T) {
 
 // A transaction whose caller gave up before it started never runs.
 func TestCancelledBeforeItStartsNeverRuns(t *testing.T) {
+	storetest.Each(t, testCancelledBeforeItStartsNeverRuns)
+}
+
+func testCancelledBeforeItStartsNeverRuns(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	release, _ := holdWriter(t, s)
@@ -158,7 +171,9 @@ func TestCancelledBeforeItStartsNeverRuns(t *testing.T) {
 }
 
 // After Close, InTx answers with an error instead of waiting forever.
-func TestInTxAfterClose(t *testing.T) {
+func TestInTxAfterClose(t *testing.T) { storetest.Each(t, testInTxAfterClose) }
+
+func testInTxAfterClose(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	s.Close()
@@ -172,6 +187,10 @@ func TestInTxAfterClose(t *testing.T) {
 // never run theirs, and what a function sees of the store includes its
 // transaction's writes.
 func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
+	storetest.Each(t, testAfterCommitRunsOnlyOnceCommitted)
+}
+
+func testAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	release, _ := holdWriter(t, s)

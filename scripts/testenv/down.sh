@@ -9,6 +9,7 @@ if [[ $# -ne 1 ]]; then
 	exit 2
 fi
 status=0
+"$here/postgres.sh" stop "$1" || status=1
 "$here/freeradius.sh" stop "$1" || status=1
 "$here/389ds.sh" stop "$1" || status=1
 "$here/openldap.sh" stop "$1" || status=1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the directory integration tests need: a Samba
 # Active Directory domain controller, OpenLDAP slapd with ppolicy, and the
-# command-line clients used to set them up. Meant for a fresh Debian 12 CI
+# command-line clients used to set them up, and PostgreSQL 15 for the
+# store tests on PostgreSQL. Meant for a fresh Debian 12 CI
 # machine (root, no systemd, no docker); quick and idempotent when everything
 # is already there.
 set -euo pipefail
@@ -10,12 +11,13 @@ packages=(
 	samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind
 	ldap-utils ldb-tools krb5-user slapd openssl
 	389-ds-base libnss3-tools
+	postgresql-15 postgresql-client-15
 )
 
 # True when every package is installed and its commands are on the PATH.
 have_all() {
 	local cmd pkg
-	for cmd in samba samba-tool slapd slapadd ldapsearch ldbsearch kinit openssl ns-slapd dscreate pk12util certutil; do
+	for cmd in samba samba-tool slapd slapadd ldapsearch ldbsearch kinit openssl ns-slapd dscreate pk12util certutil /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_dump; do
 		PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || return 1
 	done
 	for pkg in "${packages[@]}"; do

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+// PostgreSQL.
+//
+// The store's SQL is written once, for SQLite, with ? placeholders; on
+// PostgreSQL every statement is rebound to $1..$n where it is run (the
+// preparedTx layer, prepared.go), and the few constructs the two engines
+// spell differently are small per-dialect fragments next to their
+// statement (see dialect below).
+//
+// Writing transactions: the code relies on them being serialised, as
+// SQLite's one writer does — an abuse limit is checked and counted
+// atomically, the audit chain's head is read and extended, the outbox is
+// claimed. On PostgreSQL every writing transaction therefore starts with a
+// transaction-level advisory lock (pg_advisory_xact_lock), held until it
+// commits or rolls back: exactly one writing transaction at a time across
+// every node sharing the database, which is SQLite's guarantee. Reads
+// (ReadTx) run READ ONLY REPEATABLE READ beside it and do not take the
+// lock. Finer locking (row locks per subject) may replace the one lock
+// later; it would not change the callers.
+
+// writeLockKey is the advisory lock every writing transaction takes: an
+// arbitrary constant ("sspr" in ASCII), the same on every node.
+const writeLockKey = 0x73737072
+
+// dialect is the engine a Store talks to.
+type dialect int
+
+const (
+	sqliteDialect dialect = iota
+	postgresDialect
+)
+
+func (d dialect) String() string {
+	if d == postgresDialect {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// rebind turns the ? placeholders of query into $1..$n for PostgreSQL. A ?
+// inside a quoted string, a quoted identifier or a comment is left alone.
+func (d dialect) rebind(query string) string {
+	if d != postgresDialect || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(query[i+1:], c)
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j+2])
+			i += j + 1
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j])
+			i += j - 1
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// args adapts arguments for the engine: the schema keeps flags as integers
+// 0/1 on both engines (SQLite has no boolean type), and PostgreSQL does not
+// turn a Go bool into a bigint by itself.
+func (d dialect) args(args []any) []any {
+	if d != postgresDialect {
+		return args
+	}
+	var out []any
+	for i, a := range args {
+		if v, ok := a.(bool); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = boolInt(v)
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+func boolInt(v bool) int64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// OpenPostgres connects to the PostgreSQL database named by dsn (a
+// postgres:// URL or key=value connection string) and runs pending
+// migrations.
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := applyOptions(opts)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening the PostgreSQL database %s: %w", RedactDSN(dsn), err)
+	}
+	// The writer holds one connection at a time, ReadTx up to readerConns;
+	// a few more for statements being prepared beside them.
+	db.SetMaxOpenConns(readerConns + 4)
+	db.SetMaxIdleConns(readerConns + 4)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening the PostgreSQL database %s: %w", RedactDSN(dsn), err)
+	}
+	s := &Store{db: db, d: postgresDialect, stmts: newStmtCache(db)}
+	// Reads share the pool: PostgreSQL has no single-writer connection to
+	// keep them away from. They keep their own statement cache.
+	s.reader, s.readStmts = db, newStmtCache(db)
+	s.startWriter()
+	if err := s.migrate(ctx, o.log); err != nil {
+		s.stopWriter()
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// RedactDSN is dsn without its password, for messages and logs.
+func RedactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	// key=value form: drop password=...
+	fields := strings.Fields(dsn)
+	for i, f := range fields {
+		if strings.HasPrefix(strings.ToLower(f), "password=") {
+			fields[i] = "password=xxxxx"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// lockWriter takes the write lock in a transaction that will write (see
+// above); a no-op on SQLite, whose BEGIN IMMEDIATE already did.
+func (s *Store) lockWriter(ctx context.Context, tx *sql.Tx) error {
+	if s.d != postgresDialect {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
+		return fmt.Errorf("store: taking the write lock: %w", err)
+	}
+	return nil
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.d.String() }
+
+var errUnknownDriver = errors.New("unknown storage driver")
+
+// Open opens the store for a configured driver: "sqlite" (target is a file
+// path) or "postgres" (target is a connection string).
+func Open(ctx context.Context, driver, target string, opts ...Option) (*Store, error) {
+	switch driver {
+	case "", "sqlite":
+		return OpenSQLite(ctx, target, opts...)
+	case "postgres":
+		return OpenPostgres(ctx, target, opts...)
+	}
+	return nil, fmt.Errorf("%w %q (sqlite or postgres)", errUnknownDriver, driver)
+}
+
+// bigint is the column type of a 64-bit integer (milliseconds since 1970):
+// SQLite's INTEGER holds 64 bits, PostgreSQL's only 32.
+func (d dialect) bigint() string {
+	if d == postgresDialect {
+		return "BIGINT"
+	}
+	return "INTEGER"
+}
+
+// inKeys is the condition "col is one of the keys" whose one parameter is
+// keysArg: a JSON array read by json_each on SQLite, an array on
+// PostgreSQL. Either way the statement's text is the same for any number
+// of keys, so it stays prepared.
+func (d dialect) inKeys(col string) string {
+	if d == postgresDialect {
+		return col + " = ANY(?)"
+	}
+	return col + " IN (SELECT value FROM json_each(?))"
+}
+
+// keysArg is the parameter of inKeys: ids for PostgreSQL, their JSON text
+// for SQLite.
+func (d dialect) keysArg(ids []int64, jsonKeys []byte) any {
+	if d == postgresDialect {
+		return ids
+	}
+	return string(jsonKeys)
+}
