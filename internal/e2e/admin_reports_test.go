@@ -25,9 +25,6 @@ import (
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
-// e2eHMACKey is the hmac_key the harness configures: a secret the
-// configuration page must never show.
-const e2eHMACKey = "c3Nwci1lMmUtdGVzdC1rZXktdGhhdC1pcy1sb25nLWVub3VnaA=="
 
 // reportsDirectoryYAML is the test OpenLDAP seeing only test people, with
 // protected a protected group (its members are privileged).
