@@ -25,7 +25,6 @@ import (
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
-
 // reportsDirectoryYAML is the test OpenLDAP seeing only test people, with
 // protected a protected group (its members are privileged).
 func reportsDirectoryYAML(cfg ldapdir.Config, protected string) string {
