@@ -36,9 +36,10 @@ func (t *Tx) LastAuditHash() ([]byte, error) {
 
 // InsertAudit appends r; the caller computed PrevHash and Hash.
 func (t *Tx) InsertAudit(r *AuditRecord) error {
-	// RETURNING rather than LastInsertId, which PostgreSQL's driver lacks.
-	return t.tx.QueryRowContext(t.ctx, `INSERT INTO audit (at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`, millis(r.At), r.Event, r.Flow, r.Actor, r.Subject, r.Directory, r.ClientIP, r.Outcome, r.Reason, r.Detail, r.PrevHash, r.Hash).Scan(&r.ID)
+	var err error
+	r.ID, err = t.tx.insertID(t.ctx, `INSERT INTO audit (at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, millis(r.At), r.Event, r.Flow, r.Actor, r.Subject, r.Directory, r.ClientIP, r.Outcome, r.Reason, r.Detail, r.PrevHash, r.Hash)
+	return err
 }
 
 // AuditRecords returns rows with id > afterID in order, up to limit.

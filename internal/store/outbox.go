@@ -42,12 +42,12 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.Channel == "" {
 		m.Channel = "email"
 	}
-	// RETURNING rather than LastInsertId, which PostgreSQL's driver lacks.
-	if err := t.tx.QueryRowContext(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
-		VALUES (?,?,?,?,?,?,?) RETURNING id`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent).Scan(&m.ID); err != nil {
+	var err error
+	if m.ID, err = t.tx.insertID(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
+		VALUES (?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent); err != nil {
 		return err
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) VALUES (?,?,?,?,?)`,
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) VALUES (?,?,?,?,?)`,
 		m.ID, m.Subject, m.TextBody, m.HTMLBody, m.Attachments)
 	return err
 }

@@ -177,6 +177,22 @@ func (t preparedTx) queryEach(ctx context.Context, query string, args []any, eac
 	return rows.Err()
 }
 
+// insertID runs an INSERT of one row and returns its key: RETURNING on
+// PostgreSQL, whose driver has no LastInsertId; LastInsertId on SQLite,
+// where RETURNING costs a temporary table per statement.
+func (t preparedTx) insertID(ctx context.Context, insert string, args ...any) (int64, error) {
+	var id int64
+	if t.d == postgresDialect {
+		err := t.QueryRowContext(ctx, insert+" RETURNING id", args...).Scan(&id)
+		return id, err
+	}
+	res, err := t.ExecContext(ctx, insert, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.cache == nil {
 		return nil
