@@ -19,6 +19,7 @@ import (
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
 	"github.com/sspr/sspr/internal/testenv/testclock"
 )
 
@@ -93,10 +94,11 @@ type node struct {
 
 const schedule = "0 9 * * *"
 
-func newNode(t *testing.T, path string, clock *testclock.Clock, dir *people, holder string) *node {
+func newNode(t *testing.T, target string, clock *testclock.Clock, dir *people, holder string) *node {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, path)
+	// target: a SQLite file or a PostgreSQL database (storetest.Target);
+	// two nodes on one target share it as two sspr processes would.
+	st, err := storetest.Reopen(target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,12 +202,16 @@ func enroll(t *testing.T, st *store.Store, dn string, at time.Time) {
 // due then (an expiry notice crossing the next threshold, no reminder
 // within the reminder interval); and every run is audited with its counts.
 func TestJobsSendOnceAcrossTwoRunners(t *testing.T) {
+	storetest.Each(t, testJobsSendOnceAcrossTwoRunners)
+}
+
+func testJobsSendOnceAcrossTwoRunners(t *testing.T) {
 	ctx := context.Background()
 	clock := testclock.New(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
 	dir := newPeople(4) // auser..duser and boss
-	path := filepath.Join(t.TempDir(), "sspr.db")
-	a := newNode(t, path, clock, dir, "node-a")
-	b := newNode(t, path, clock, dir, "node-b")
+	_, target := storetest.Target(t)
+	a := newNode(t, target, clock, dir, "node-a")
+	b := newNode(t, target, clock, dir, "node-b")
 	// auser enrolled long ago (reconfirmation due), buser recently; the
 	// others and boss have not enrolled.
 	enroll(t, a.st, "uid=auser,ou=people,dc=corp", clock.Now().AddDate(-1, 0, 0))
@@ -278,11 +284,15 @@ func TestJobsSendOnceAcrossTwoRunners(t *testing.T) {
 // queue each mail once: the send record and the outbox row share a
 // transaction.
 func TestRacingNotifiersWithoutLeaseSendOnce(t *testing.T) {
+	storetest.Each(t, testRacingNotifiersWithoutLeaseSendOnce)
+}
+
+func testRacingNotifiersWithoutLeaseSendOnce(t *testing.T) {
 	clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 	dir := newPeople(12)
-	path := filepath.Join(t.TempDir(), "sspr.db")
-	a := newNode(t, path, clock, dir, "node-a")
-	b := newNode(t, path, clock, dir, "node-b")
+	_, target := storetest.Target(t)
+	a := newNode(t, target, clock, dir, "node-a")
+	b := newNode(t, target, clock, dir, "node-b")
 	slot := clock.Now()
 	var wg sync.WaitGroup
 	for _, nd := range []*node{a, b} {
@@ -305,11 +315,15 @@ func TestRacingNotifiersWithoutLeaseSendOnce(t *testing.T) {
 // the same slot, and sends only what the first run had not; the outbox
 // spaces the messages at the configured rate.
 func TestKilledRunResumesWithTheRest(t *testing.T) {
+	storetest.Each(t, testKilledRunResumesWithTheRest)
+}
+
+func testKilledRunResumesWithTheRest(t *testing.T) {
 	clock := testclock.New(time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC))
 	dir := newPeople(6)
-	path := filepath.Join(t.TempDir(), "sspr.db")
-	a := newNode(t, path, clock, dir, "node-a")
-	b := newNode(t, path, clock, dir, "node-b")
+	_, target := storetest.Target(t)
+	a := newNode(t, target, clock, dir, "node-a")
+	b := newNode(t, target, clock, dir, "node-b")
 	a.runner.Jobs = a.runner.Jobs[:1] // reminders only
 	b.runner.Jobs = b.runner.Jobs[:1]
 	if err := a.runner.Tick(context.Background()); err != nil { // creates the row
@@ -533,16 +547,18 @@ func TestDirectoryDownFailsTheRunAndItIsRetried(t *testing.T) {
 // notices is resumed by the other node once the lease ran out: everyone
 // gets their notice once, and the manager's digest (sent at the end of a
 // run) goes once, listing everyone.
-func TestKilledExpiryRunResumes(t *testing.T) {
+func TestKilledExpiryRunResumes(t *testing.T) { storetest.Each(t, testKilledExpiryRunResumes) }
+
+func testKilledExpiryRunResumes(t *testing.T) {
 	ctx := context.Background()
 	clock := testclock.New(time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC))
 	dir := newPeople(5)
 	for _, u := range dir.users {
 		dir.expires[u.Login] = time.Date(2026, 12, 12, 12, 0, 0, 0, time.UTC) // within 7 days
 	}
-	path := filepath.Join(t.TempDir(), "sspr.db")
-	a := newNode(t, path, clock, dir, "node-a")
-	b := newNode(t, path, clock, dir, "node-b")
+	_, target := storetest.Target(t)
+	a := newNode(t, target, clock, dir, "node-a")
+	b := newNode(t, target, clock, dir, "node-b")
 	a.runner.Jobs = a.runner.Jobs[2:] // expiry only
 	b.runner.Jobs = b.runner.Jobs[2:]
 	if err := a.runner.Tick(ctx); err != nil {
