@@ -13,7 +13,6 @@ import (
 
 	"github.com/sspr/sspr/internal/app"
 	"github.com/sspr/sspr/internal/config"
-	"github.com/sspr/sspr/internal/store"
 )
 
 // storeCmd is `sspr store`: the database file's schema, backups and
@@ -64,7 +63,7 @@ would not know its tables.`,
 			}
 			db := cfg.Storage.Path
 			if cfg.Storage.Driver == "postgres" {
-				db = store.RedactDSN(cfg.Storage.Target())
+				db = app.RedactDSN(cfg.Storage.Target())
 			} else if _, err := os.Stat(db); err != nil {
 				return fmt.Errorf("storage.path: cannot read the database %s: %w", db, errors.Unwrap(err))
 			}
@@ -102,7 +101,7 @@ would not know its tables.`,
 					size = fi.Size()
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: backup of %s (pg_dump custom format), %s, read back, in %s\n",
-					args[0], store.RedactDSN(cfg.Storage.Target()), bytesText(size), time.Since(began).Round(time.Millisecond))
+					args[0], app.RedactDSN(cfg.Storage.Target()), bytesText(size), time.Since(began).Round(time.Millisecond))
 				return nil
 			}
 			sc, err := app.InspectStore(cmd.Context(), "sqlite", args[0])
@@ -140,7 +139,7 @@ restored there in one transaction (pg_restore); then start sspr on it.`,
 			}
 			out := cmd.OutOrStdout()
 			if cfg.Storage.Driver == "postgres" {
-				db = store.RedactDSN(cfg.Storage.Target())
+				db = app.RedactDSN(cfg.Storage.Target())
 			}
 			fmt.Fprintf(out, "%s: restored from %s\n", db, args[0])
 			if kept != "" {
@@ -195,7 +194,7 @@ DSN may also be read from the environment variable SSPR_STORE_COPY_DSN
 				rows += n
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "copied %d rows in %d tables from %s to %s in %s\n",
-				rows, len(res.Tables), src, store.RedactDSN(dst), time.Since(began).Round(time.Millisecond))
+				rows, len(res.Tables), src, app.RedactDSN(dst), time.Since(began).Round(time.Millisecond))
 			return nil
 		},
 	}

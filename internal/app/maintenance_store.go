@@ -66,3 +66,7 @@ func RestoreStore(ctx context.Context, cfg *config.Config, backup string, now ti
 func CopyStore(ctx context.Context, src, dst string, log *slog.Logger) (store.CopyResult, error) {
 	return store.CopySQLiteToPostgres(ctx, src, dst, log)
 }
+
+// RedactDSN is the store's DSN with any password replaced, for messages
+// (faces do not import the store).
+func RedactDSN(dsn string) string { return store.RedactDSN(dsn) }

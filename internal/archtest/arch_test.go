@@ -54,6 +54,7 @@ var layers = map[string]layer{
 	"internal/access":                        domain,      // conditional access
 	"internal/access/when":                   platform,    // its condition parsers, shared with config
 	"internal/access/mmdbtest":               testSupport, // writes MaxMind-format test databases
+	"internal/store/storetest":               testSupport, // runs store tests on SQLite and PostgreSQL
 	"internal/audit":                         domain,
 	"internal/notify":                        domain,
 	"internal/forward":                       domain,     // audit events to webhooks, syslog (SIEM), files
