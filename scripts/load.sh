@@ -25,6 +25,9 @@
 #                 127.0.0.1 in sspr's database (sspr-load prefill), as if
 #                 everyone came through one proxy; use with LOAD_LIMIT_WINDOW
 #                 longer than the run so they stay in the window
+#   LOAD_STORE=postgres  keep sspr's data in a new database on the test
+#                 PostgreSQL (SSPR_TEST_PG_DSN), dropped afterwards; the CPU
+#                 per flow is then sspr's alone, without PostgreSQL's
 #   LOAD_PROFILE=host:port  sspr's profiler listener (server.profile_listen),
 #                 for `go tool pprof` while the load runs
 set -euo pipefail
@@ -58,6 +61,9 @@ cleanup() {
 	fi
 	if [[ -n ${LOAD_DELETE:-} && -n ${admin_pass:-} ]]; then
 		BIND_PASSWORD=$admin_pass "$work/sspr-load" delete "${admin[@]}" -base-dn "$base" || true
+	fi
+	if [[ -n ${pg_db:-} ]]; then
+		psql -q "$SSPR_TEST_PG_DSN" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
 	fi
 	if [[ -z ${LOAD_KEEP:-} ]]; then rm -rf "$work"; else echo "load.sh: kept $work"; fi
 }
@@ -119,13 +125,24 @@ fi
 
 smtp_port=$((20000 + RANDOM % 20000))
 http_port=$((20000 + RANDOM % 20000))
+storage="  path: \"$work/sspr.db\""
+db_flags=(-db "$work/sspr.db")
+if [[ ${LOAD_STORE:-sqlite} == postgres ]]; then
+	[[ -n ${SSPR_TEST_PG_DSN:-} ]] || { echo "load.sh: LOAD_STORE=postgres needs SSPR_TEST_PG_DSN (scripts/testenv/up.sh)" >&2; exit 1; }
+	pg_db=sspr_load_$$
+	psql -q "$SSPR_TEST_PG_DSN" -c "CREATE DATABASE $pg_db"
+	pg_dsn=$(printf '%s' "$SSPR_TEST_PG_DSN" | sed -E "s#/[^/?]+(\?|$)#/$pg_db\1#")
+	storage="  driver: postgres
+  dsn: \"$pg_dsn\""
+	db_flags=()
+fi
 cat >"$work/sspr.yaml" <<YAML
 server:
   listen: "127.0.0.1:$http_port"
   base_url: "http://localhost:$http_port"
   profile_listen: "${LOAD_PROFILE:-}"
 storage:
-  path: "$work/sspr.db"
+$storage
 secrets:
   hmac_key: "c3Nwci1sb2FkLXRlc3Qta2V5LXRoYXQtaXMtbG9uZy1lbm91Z2g="
 directories:
@@ -164,4 +181,4 @@ done
 echo "load.sh: sspr (pid $sspr_pid) on :$http_port, directory $kind (pid $dir_pid), $users users below $base"
 
 RAW_BIND_PASSWORD=$raw_pass "$work/sspr-load" run -api "http://127.0.0.1:$http_port" -smtp "127.0.0.1:$smtp_port" \
-	-users "$users" -pid "$sspr_pid" -dir-pid "$dir_pid" -db "$work/sspr.db" "${raw[@]}" "$@"
+	-users "$users" -pid "$sspr_pid" -dir-pid "$dir_pid" "${db_flags[@]}" "${raw[@]}" "$@"
