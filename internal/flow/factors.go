@@ -757,12 +757,11 @@ func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, 
 			f.Attempts++
 			left := r.Settings.MaxCodeAttempts - f.Attempts
 			ev.Outcome, ev.Reason = audit.Failure, "wrong_response"
-			if f.Known {
-				// Repeated failures on one account alert the admins
-				// (notifications.failures), in this transaction.
-				if err := r.windowNotice(tx, NoticeFailures, ev, f.DisplayName); err != nil {
-					return err
-				}
+			// Repeated failures on one account alert the admins
+			// (notifications.failures), in this transaction; a decoy
+			// flow is counted alike (windowNotice).
+			if err := r.windowNotice(tx, NoticeFailures, ev, f.DisplayName); err != nil {
+				return err
 			}
 			if left <= 0 {
 				if err := moveTo(f, StateFailed); err != nil {

@@ -132,12 +132,14 @@ func (k *Kit) actionNotice(t noticeTarget, d notify.NoticeMail, now time.Time) (
 // windowNotice counts one occurrence of action (block or failures) for a
 // known account, in the step's transaction, and once the rule's moment in
 // the window comes (the first block; the FailureThreshold-th failure)
-// queues its notices and audits that it did. Unknown logins never get
-// here: ev.Subject is empty for them.
+// queues its notices and audits that it did. An unknown login (ev.Subject
+// is empty) is counted the same way under a key of its flow, so a
+// stranger's step does the same store work as a real account's; nothing is
+// ever sent for it.
 func (k *Kit) windowNotice(tx *store.Tx, action NoticeAction, ev audit.Event, name string) error {
 	n := k.notices()
 	rule, ok := n.Rules[action]
-	if !ok || ev.Subject == "" || ev.Directory == "" || (!rule.Person && len(rule.Admins) == 0) {
+	if !ok || (!rule.Person && len(rule.Admins) == 0) {
 		return nil
 	}
 	threshold := 1
@@ -153,6 +155,10 @@ func (k *Kit) windowNotice(tx *store.Tx, action NoticeAction, ev audit.Event, na
 	now := ev.At
 	if now.IsZero() {
 		now = k.now()
+	}
+	if ev.Subject == "" || ev.Directory == "" {
+		_, _, err := tx.BumpNoticeWindow(string(action), "unknown|"+ev.Flow, now, window)
+		return err
 	}
 	account := ev.Directory + "|" + ev.Subject
 	count, notified, err := tx.BumpNoticeWindow(string(action), account, now, window)

@@ -107,7 +107,7 @@ func (k *Kit) recordLimited(ctx context.Context, base audit.Event, action LimitA
 		ev.At = k.now()
 	}
 	// A known account's block is noticed (notifications.block) in the
-	// same transaction; ev.Subject is empty for unknown logins.
+	// same transaction; an unknown login's is counted alike, never sent.
 	err := k.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if err := k.Audit.Append(tx, ev); err != nil {
 			return err
