@@ -156,8 +156,12 @@ func RedactDSN(dsn string) string {
 		}
 		return u.String()
 	}
-	// key=value form: drop password=...
-	fields := strings.Fields(dsn)
+	// key=value form: drop password=... Fields split where libpq splits,
+	// on ASCII white space only: a password holding another space (U+3000)
+	// is one field, and hidden whole.
+	fields := strings.FieldsFunc(dsn, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
+	})
 	for i, f := range fields {
 		if strings.HasPrefix(strings.ToLower(f), "password=") {
 			fields[i] = "password=xxxxx"
