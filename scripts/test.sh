@@ -38,6 +38,7 @@ scripts/testenv/tools.sh
 scripts/testenv/rsyslog.sh
 scripts/testenv/pam.sh
 scripts/testenv/packaging.sh
+scripts/testenv/haproxy.sh
 trap 'scripts/testenv/login.sh stop "$state" || true; scripts/testenv/down.sh "$state" || true' EXIT
 scripts/testenv/login.sh start "$state"
 set -a
