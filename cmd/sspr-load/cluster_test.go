@@ -138,10 +138,12 @@ func TestThreeNodesBehindHAProxy(t *testing.T) {
 		nodes[i] = n
 	}
 	// The report job's one slot in this run: the first minute boundary at
-	// least 30s away (after the nodes are up, before the flows end or
-	// soon after). A daily schedule for that minute gives exactly one slot,
-	// which all three nodes see due at once.
-	slot := time.Now().UTC().Add(30 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	// least 45s away (after the nodes are up — a job's first look sets
+	// where its schedule starts — and about when the flows end, which
+	// take a minute for the outbox lease anyway). A daily schedule for
+	// that minute gives exactly one slot, which all three nodes see due
+	// at once.
+	slot := time.Now().UTC().Add(45 * time.Second).Truncate(time.Minute).Add(time.Minute)
 	schedule := fmt.Sprintf("%d %d * * *", slot.Minute(), slot.Hour())
 	for _, n := range nodes {
 		n.config = filepath.Join(dir, n.name+".yaml")
@@ -159,6 +161,10 @@ func TestThreeNodesBehindHAProxy(t *testing.T) {
 			}
 		})
 		n.waitHealthy(t)
+	}
+
+	if now := time.Now(); !now.Before(slot) {
+		t.Fatalf("the nodes took until %s to start, past the report job's slot %s: the machine is too slow for this test", now.UTC().Format(time.TimeOnly), slot.Format(time.TimeOnly))
 	}
 
 	lb := startHAProxy(t, haproxy, dir, nodes)
@@ -521,7 +527,7 @@ func (n *clusterNode) waitHealthy(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + n.http + "/healthz"); err == nil {
+		if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + n.http + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
@@ -651,7 +657,7 @@ backend sspr
 		if time.Now().After(deadline) {
 			t.Fatalf("haproxy did not reach every node (saw %v):\n%s", seen, logs.String())
 		}
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
