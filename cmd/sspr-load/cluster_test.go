@@ -63,16 +63,21 @@ const (
 //   - every outbox message (codes, notices, reports) reaches the SMTP sink
 //     once by Message-ID, none is missing, none is unknown; the messages
 //     node-3 held when it died are sent by another node after the lease.
-//     The outbox is at least once by design (a message is marked sent
-//     after the relay's final reply: a crash between the two sends it
-//     again), so the one duplicate allowed is a message node-3 itself
-//     got through to the relay before it died;
+//     The outbox is at least once by design: a worker records the
+//     outcomes of the messages it claimed together after the last of them
+//     was tried, and a crash before that commit sends the ones already
+//     handed to the relay again. So the one repeat allowed is a message
+//     node-3 claimed before its relay froze and got through to the relay
+//     itself; one it claimed after must arrive exactly once;
 //   - every scheduled-job slot ran once across the nodes (audit job.run):
 //     a report job whose one slot falls in the run, due on all three
 //     nodes at once, ran once and was mailed once;
 //   - `sspr audit verify` (the CLI, on the PostgreSQL store) passes;
 //   - each live node's /metrics counts at least the successful password
 //     steps the client saw it answer (HAProxy names the node in a header).
+//
+// node-3 is then started again and HAProxy must route to it, and one more
+// reset completes.
 //
 // It runs for about 1½ to 2 minutes (the outbox lease and the job's
 // slot); it has no timing assertion: every wait is a bounded poll for
@@ -246,7 +251,9 @@ func TestThreeNodesBehindHAProxy(t *testing.T) {
 		}
 		victim.kill()
 		killed.Store(true)
-		victim.gate.close()
+		// What node-3 was sending dies with its connections: the relay
+		// never sees the end of those messages.
+		victim.gate.drop()
 		var err error
 		if orphans, err = claimedBy(db, victim.name, frozenAt); err != nil {
 			chaosErr = err
@@ -409,9 +416,22 @@ func TestThreeNodesBehindHAProxy(t *testing.T) {
 		}
 	}
 
-	// 5. The audit chain written by three processes (one killed) verifies,
+	// 5. node-3 comes back (same node_id; nothing of its own is left
+	// claimed by now), HAProxy's checks put it back in rotation, and a
+	// reset runs through the three nodes again.
+	victim := nodes[2]
+	victim.start(t, binary)
+	victim.waitHealthy(t)
+	waitRouted(t, lb, victim.name)
+	if r := resetThroughCluster(ctx, c, mails, users.login(0), users.mail(0)); r.err != nil {
+		t.Errorf("a reset after node-3 came back: %v", r.err)
+	} else if err := bindAs(users, 0, r.password); err != nil {
+		t.Errorf("after node-3 came back, the new password does not bind: %v", err)
+	}
+
+	// 6. The audit chain written by four processes (one killed) verifies,
 	// with the real CLI against PostgreSQL.
-	for _, n := range nodes[:2] {
+	for _, n := range nodes {
 		n.stop()
 	}
 	out, err := exec.Command(binary, "audit", "verify", "--config", nodes[0].config).CombinedOutput()
@@ -518,8 +538,11 @@ func (n *clusterNode) start(t *testing.T, binary string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n.cmd, n.exited = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(n.exited) }()
+	exited := make(chan struct{})
+	n.mu.Lock()
+	n.cmd, n.exited, n.stopped = cmd, exited, false
+	n.mu.Unlock()
+	go func() { _ = cmd.Wait(); close(exited) }()
 }
 
 // waitHealthy waits (bounded) until the node answers /healthz itself.
@@ -667,6 +690,23 @@ backend sspr
 		time.Sleep(50 * time.Millisecond)
 	}
 	return addr
+}
+
+// waitRouted waits (bounded) until HAProxy at lb sends a request to node.
+func waitRouted(t *testing.T, lb, node string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := hc.Get("http://" + lb + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.Header.Get("X-SSPR-Node") == node {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("HAProxy did not send a request to %s within a minute", node)
 }
 
 // clusterClient posts to the JSON API through HAProxy and notes which
@@ -962,6 +1002,18 @@ func startGate(target string) (*gate, error) {
 func (g *gate) addr() string { return g.ln.Addr().String() }
 
 func (g *gate) freeze() { g.frozen.Store(true) }
+
+// drop closes the connections open now, discarding what they held, and
+// lets new ones through again.
+func (g *gate) drop() {
+	g.mu.Lock()
+	for _, c := range g.conns {
+		c.Close()
+	}
+	g.conns = nil
+	g.mu.Unlock()
+	g.frozen.Store(false)
+}
 
 func (g *gate) close() {
 	g.once.Do(func() {
