@@ -29,7 +29,12 @@
 #                 PostgreSQL (SSPR_TEST_PG_DSN), dropped afterwards; the CPU
 #                 per flow is then sspr's alone, without PostgreSQL's
 #   LOAD_PROFILE=host:port  sspr's profiler listener (server.profile_listen),
-#                 for `go tool pprof` while the load runs
+#                 for `go tool pprof` while the load runs (the first node's)
+#   LOAD_NODES=N  run N `sspr serve` nodes (default 1) on the one PostgreSQL
+#                 database (needs LOAD_STORE=postgres) behind Debian's HAProxy
+#                 (scripts/testenv/haproxy.sh; round robin, no stickiness,
+#                 /healthz checks, as in docs/reverse-proxy.md); sspr-load
+#                 talks to HAProxy and sums the nodes' CPU per flow
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export GOTOOLCHAIN=local
@@ -52,13 +57,30 @@ set -a
 . "$state/env.sh"
 set +a
 
-work=$(mktemp -d /tmp/sspr-load.XXXXXX)
-sspr_pid=
-cleanup() {
-	if [[ -n $sspr_pid ]] && kill -0 "$sspr_pid" 2>/dev/null; then
-		kill "$sspr_pid"
-		wait "$sspr_pid" 2>/dev/null || true
+nodes=${LOAD_NODES:-1}
+if ! [[ $nodes =~ ^[1-9][0-9]*$ ]]; then
+	echo "load.sh: LOAD_NODES must be a positive number" >&2
+	exit 2
+fi
+if ((nodes > 1)); then
+	if [[ ${LOAD_STORE:-sqlite} != postgres ]]; then
+		echo "load.sh: LOAD_NODES=$nodes needs LOAD_STORE=postgres (nodes share one database)" >&2
+		exit 2
 	fi
+	command -v haproxy >/dev/null 2>&1 || scripts/testenv/haproxy.sh
+fi
+
+work=$(mktemp -d /tmp/sspr-load.XXXXXX)
+sspr_pids=()
+haproxy_pid=
+cleanup() {
+	local pid
+	for pid in "${sspr_pids[@]}" $haproxy_pid; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid"
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	if [[ -n ${LOAD_DELETE:-} && -n ${admin_pass:-} ]]; then
 		BIND_PASSWORD=$admin_pass "$work/sspr-load" delete "${admin[@]}" -base-dn "$base" || true
 	fi
@@ -124,7 +146,6 @@ if [[ -z ${LOAD_SKIP_USERS:-} ]]; then
 fi
 
 smtp_port=$((20000 + RANDOM % 20000))
-http_port=$((20000 + RANDOM % 20000))
 storage="  path: \"$work/sspr.db\""
 db_flags=(-db "$work/sspr.db")
 if [[ ${LOAD_STORE:-sqlite} == postgres ]]; then
@@ -136,11 +157,15 @@ if [[ ${LOAD_STORE:-sqlite} == postgres ]]; then
   dsn: \"$pg_dsn\""
 	db_flags=()
 fi
-cat >"$work/sspr.yaml" <<YAML
+
+# write_config FILE PORT NODE [PROFILE]: one node's configuration.
+write_config() {
+	cat >"$1" <<YAML
 server:
-  listen: "127.0.0.1:$http_port"
-  base_url: "http://localhost:$http_port"
-  profile_listen: "${LOAD_PROFILE:-}"
+  listen: "127.0.0.1:$2"
+  base_url: "http://localhost:$lb_port"
+  profile_listen: "${4:-}"
+$proxies
 storage:
 $storage
 secrets:
@@ -153,6 +178,8 @@ mail:
     host: 127.0.0.1
     port: $smtp_port
     security: none
+  outbox:
+    node_id: "$3"
 verification:
   factors: [email]
   first_factor: email
@@ -168,17 +195,61 @@ log:
   level: warn
 ${SSPR_LOAD_EXTRA_YAML:-}
 YAML
+}
+
+wait_healthy() {
+	for _ in $(seq 300); do
+		curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "load.sh: nothing healthy on :$1" >&2
+	tail -n 20 "$work"/*.log >&2 || true
+	return 1
+}
+
+http_ports=()
+for ((k = 1; k <= nodes; k++)); do
+	http_ports+=($((20000 + RANDOM % 20000)))
+done
+lb_port=${http_ports[0]}
+proxies=
+if ((nodes > 1)); then
+	lb_port=$((20000 + RANDOM % 20000))
+	proxies='  trusted_proxies: ["127.0.0.1/32"]   # HAProxy'
+fi
 
 if [[ -n ${LOAD_PREFILL:-} ]]; then
 	"$work/sspr-load" prefill -db "$work/sspr.db" -events "$LOAD_PREFILL" -window "${LOAD_LIMIT_WINDOW:-1m}"
 fi
-"$work/sspr" serve --config "$work/sspr.yaml" >"$work/sspr.log" 2>&1 &
-sspr_pid=$!
-for _ in $(seq 100); do
-	curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
+# One node at a time: the first creates the schema on a fresh database.
+for ((k = 1; k <= nodes; k++)); do
+	cfg=$work/sspr.yaml log=$work/sspr.log profile=${LOAD_PROFILE:-}
+	if ((nodes > 1)); then
+		cfg=$work/sspr-$k.yaml log=$work/sspr-$k.log
+		((k == 1)) || profile=
+	fi
+	write_config "$cfg" "${http_ports[k - 1]}" "load-$k" "$profile"
+	"$work/sspr" serve --config "$cfg" >"$log" 2>&1 &
+	sspr_pids+=($!)
+	wait_healthy "${http_ports[k - 1]}"
 done
-echo "load.sh: sspr (pid $sspr_pid) on :$http_port, directory $kind (pid $dir_pid), $users users below $base"
+if ((nodes > 1)); then
+	{
+		printf 'global\n    maxconn 4096\n\n'
+		printf 'defaults\n    mode http\n    timeout connect 5s\n    timeout client 2m\n    timeout server 2m\n    retries 3\n    option redispatch\n\n'
+		printf 'frontend load\n    bind 127.0.0.1:%s\n    option forwardfor\n    default_backend sspr\n\n' "$lb_port"
+		printf 'backend sspr\n    balance roundrobin\n    option httpchk GET /healthz\n    http-check expect status 200\n    default-server inter 2s fall 2 rise 2\n'
+		for ((k = 1; k <= nodes; k++)); do
+			printf '    server load-%s 127.0.0.1:%s check\n' "$k" "${http_ports[k - 1]}"
+		done
+	} >"$work/haproxy.cfg"
+	haproxy -c -q -f "$work/haproxy.cfg"
+	haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+	haproxy_pid=$!
+	wait_healthy "$lb_port"
+fi
+pids=$(IFS=,; echo "${sspr_pids[*]}")
+echo "load.sh: $nodes sspr node(s) (pid $pids) on :$lb_port, directory $kind (pid $dir_pid), $users users below $base"
 
-RAW_BIND_PASSWORD=$raw_pass "$work/sspr-load" run -api "http://127.0.0.1:$http_port" -smtp "127.0.0.1:$smtp_port" \
-	-users "$users" -pid "$sspr_pid" -dir-pid "$dir_pid" "${db_flags[@]}" "${raw[@]}" "$@"
+RAW_BIND_PASSWORD=$raw_pass "$work/sspr-load" run -api "http://127.0.0.1:$lb_port" -smtp "127.0.0.1:$smtp_port" \
+	-users "$users" -pid "$pids" -dir-pid "$dir_pid" "${db_flags[@]}" "${raw[@]}" "$@"

@@ -4,7 +4,9 @@
 # It installs (apt) and starts, on loopback only, what the integration tests
 # need — a Samba Active Directory domain controller, an OpenLDAP slapd
 # with ppolicy, 389-DS and PostgreSQL 15 (the store, limiter, outbox and an
-# end-to-end suite run on SQLite and on PostgreSQL) — then checks formatting and vet, runs every Go test with the
+# end-to-end suite run on SQLite and on PostgreSQL), and installs Debian's
+# HAProxy (the three-node test starts its own, in front of three sspr
+# processes) — then checks formatting and vet, runs every Go test with the
 # race detector (directory tests are required, not skipped), runs each fuzz
 # target for a bounded time, and stops the servers by PID on the way out.
 #
@@ -38,6 +40,7 @@ scripts/testenv/tools.sh
 scripts/testenv/rsyslog.sh
 scripts/testenv/pam.sh
 scripts/testenv/packaging.sh
+scripts/testenv/haproxy.sh
 trap 'scripts/testenv/login.sh stop "$state" || true; scripts/testenv/down.sh "$state" || true' EXIT
 scripts/testenv/login.sh start "$state"
 set -a

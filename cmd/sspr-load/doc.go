@@ -13,7 +13,10 @@
 // flows, errors, latencies, CPU per flow, the server's RSS and open files,
 // the database's size and its tables' row counts (also written to -json,
 // window by window). TestSoak runs a 60-second soak of the real sspr
-// against the real OpenLDAP in the test command.
+// against the real OpenLDAP in the test command, and
+// TestThreeNodesBehindHAProxy runs 200 resets through HAProxy on three
+// sspr nodes sharing one PostgreSQL while one of them is killed. With
+// several nodes, -pid takes their PIDs, comma-separated, and sums them.
 //
 //	sspr-load users  -type openldap -url ldaps://… -bind-dn … -count 2000
 //	sspr-load run    -api http://127.0.0.1:8080 -smtp 127.0.0.1:2525 -users 2000 \

@@ -136,7 +136,7 @@ type runOptions struct {
 	rate        float64
 	window      time.Duration
 	phase       time.Duration
-	pid         int
+	pids        pidList
 	dirPID      int
 	db          string
 	codeWait    time.Duration
@@ -157,7 +157,7 @@ func cmdRun(args []string) error {
 	fs.Float64Var(&o.rate, "rate", 0, "start this many flows per second (0: as fast as the concurrency allows)")
 	fs.DurationVar(&o.window, "window", 0, "report every window (0: once at the end)")
 	fs.DurationVar(&o.phase, "phase", 10*time.Second, "with -raw-url: alternate sspr and raw phases of this length")
-	fs.IntVar(&o.pid, "pid", 0, "sspr's process ID, for CPU per flow, RSS and open files")
+	fs.Var(&o.pids, "pid", "sspr's process ID, for CPU per flow, RSS and open files; several nodes: their IDs, comma-separated (summed)")
 	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow")
 	fs.StringVar(&o.db, "db", "", "sspr's SQLite database, for its size and row counts")
 	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
@@ -258,8 +258,8 @@ func drive(ctx context.Context, o runOptions) (*result, error) {
 	windowFlows := int64(0)
 	windowBusy := time.Duration(0) // time spent in sspr phases this window
 	var windowSample procSample
-	if o.pid > 0 {
-		windowSample, _ = sampleProc(o.pid)
+	if len(o.pids) > 0 {
+		windowSample, _ = sampleProcs(o.pids)
 	}
 	report := func(final bool) {
 		if o.window == 0 && !final {
@@ -383,8 +383,8 @@ func (e *errorCounts) take() map[string]int64 {
 // measure samples the processes and the directory's op counter around fn.
 func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	var before, after, dirBefore, dirAfter procSample
-	if o.pid > 0 {
-		before, _ = sampleProc(o.pid)
+	if len(o.pids) > 0 {
+		before, _ = sampleProcs(o.pids)
 	}
 	if o.dirPID > 0 {
 		dirBefore, _ = sampleProc(o.dirPID)
@@ -401,8 +401,8 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 	if selfAfter, err := sampleProc(os.Getpid()); err == nil {
 		res.SelfCPU = selfAfter.cpu - selfBefore.cpu
 	}
-	if o.pid > 0 {
-		after, _ = sampleProc(o.pid)
+	if len(o.pids) > 0 {
+		after, _ = sampleProcs(o.pids)
 		res.CPU = after.cpu - before.cpu
 	}
 	if o.dirPID > 0 {
@@ -581,8 +581,8 @@ func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[stri
 		w.P50[s], w.P99[s] = quantile(ds, 0.5), quantile(ds, 0.99)
 		fmt.Printf("  %-10s %8d %8s %8s\n", s, len(ds), ms(w.P50[s]), ms(w.P99[s]))
 	}
-	if o.pid > 0 {
-		if now, err := sampleProc(o.pid); err == nil {
+	if len(o.pids) > 0 {
+		if now, err := sampleProcs(o.pids); err == nil {
 			cpu := now.cpu - last.cpu
 			perFlow := "-"
 			if flows > 0 {
@@ -654,7 +654,7 @@ func rowCounts(path string) (map[string]int64, error) {
 func summary(o runOptions, res *result, mail *catcher) error {
 	s, r := res.Totals["sspr"], res.Totals["raw"]
 	fmt.Printf("\nsummary: sspr %d flows in %s = %.1f flows/s (%d errors)", s.OK, s.Elapsed.Round(time.Millisecond), s.perSecond(), s.Errors)
-	if s.OK > 0 && o.pid > 0 {
+	if s.OK > 0 && len(o.pids) > 0 {
 		fmt.Printf(", sspr CPU %s ms/flow", ms(s.CPU/time.Duration(s.OK)))
 	}
 	if s.OK > 0 && o.dirPID > 0 {

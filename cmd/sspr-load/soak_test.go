@@ -137,7 +137,7 @@ log:
 
 	res, err := drive(context.Background(), runOptions{
 		api: "http://" + httpAddr, smtp: smtpAddr, users: users, concurrency: concurrency,
-		duration: duration, rate: rate, window: window, pid: cmd.Process.Pid, db: db,
+		duration: duration, rate: rate, window: window, pids: pidList{cmd.Process.Pid}, db: db,
 		codeWait: 30 * time.Second, raw: &dirOptions{prefix: admin.prefix},
 	})
 	if err != nil {

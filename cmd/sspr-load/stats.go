@@ -94,6 +94,48 @@ func sampleProc(pid int) (procSample, error) {
 	return s, nil
 }
 
+// sampleProcs samples each process and adds them up (several sspr nodes
+// on one machine): CPU, RSS, peak RSS and open files are sums; the sample
+// fails if any process cannot be read.
+func sampleProcs(pids []int) (procSample, error) {
+	sum := procSample{at: time.Now()}
+	for _, pid := range pids {
+		s, err := sampleProc(pid)
+		if err != nil {
+			return sum, err
+		}
+		sum.cpu += s.cpu
+		sum.rssBytes += s.rssBytes
+		sum.hwmBytes += s.hwmBytes
+		sum.fds += s.fds
+	}
+	return sum, nil
+}
+
+// pidList is the -pid flag: one process ID, or several separated by
+// commas.
+type pidList []int
+
+func (p *pidList) String() string {
+	parts := make([]string, len(*p))
+	for i, pid := range *p {
+		parts[i] = strconv.Itoa(pid)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p *pidList) Set(v string) error {
+	*p = nil
+	for part := range strings.SplitSeq(v, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("%q is not a process ID", part)
+		}
+		*p = append(*p, pid)
+	}
+	return nil
+}
+
 // fileSizes adds up the sizes of a SQLite database and its -wal and -shm.
 func fileSizes(db string) int64 {
 	var n int64
