@@ -43,8 +43,9 @@ type OutboxStore interface {
 // Worker delivers due outbox messages, several at a time.
 //
 // Delivery is at least once, with a stable Message-ID: a message is marked
-// sent in the transaction right after the relay's final reply, so only a
-// crash between that reply and the commit sends it again.
+// sent in a transaction of its own begun right after the relay's final
+// reply (while the worker goes on with the next message), so only a crash
+// between that reply and that commit sends it again.
 type Worker struct {
 	Store OutboxStore
 	// Sender delivers mail; SMS delivers text messages (nil: SMS messages
@@ -215,8 +216,9 @@ type outcome struct {
 }
 
 // RunOnce delivers, one after another, every message due now and reports
-// how many were sent. Recording the outcomes of one round and claiming the
-// next round's messages share a transaction. A round claims up to
+// how many were sent. A sent message is recorded at once in a transaction
+// of its own (the worker goes on meanwhile); failures are recorded with
+// the claim of the next round's messages, in one transaction. A round claims up to
 // ClaimBatch messages when that many are due (one when the outbox is
 // nearly empty): under load the writer is busy, and a worker that waited
 // its turn once per message fell behind the steps enqueueing them.
@@ -262,6 +264,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		}
 		// More may be due: wake an idle worker to share the work.
 		w.Kick()
+		var early earlyRecords
 		for _, m := range claimed {
 			if ctx.Err() != nil {
 				// Shutting down: what was not tried yet goes back at once
@@ -269,9 +272,54 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 				pending = append(pending, &outcome{m: m, untried: true})
 				continue
 			}
-			pending = append(pending, w.send(ctx, m))
+			o := w.send(ctx, m)
+			if o.err != nil {
+				pending = append(pending, o) // recorded with the next claim
+				continue
+			}
+			// Sent: recorded at once, beside the next sends, not after
+			// the last of them — a process that dies later in the round
+			// must not leave this one unrecorded, to be sent again by
+			// another node. The store's group commit shares these
+			// commits among the workers.
+			early.record(w, ctx, o)
 		}
+		sent += early.wait(w, &pending)
 	}
+}
+
+// earlyRecords are the sent messages of one round, each recorded in a
+// transaction of its own as soon as the relay took it.
+type earlyRecords struct {
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	done   []*outcome // recorded
+	failed []*outcome // recording failed: again with the next claim
+}
+
+func (e *earlyRecords) record(w *Worker, ctx context.Context, o *outcome) {
+	e.wg.Go(func() {
+		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.record(tx, o) })
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if err != nil {
+			e.failed = append(e.failed, o)
+		} else {
+			e.done = append(e.done, o)
+		}
+	})
+}
+
+// wait waits for the round's records, logs the recorded ones, hands the
+// failed ones to pending (recorded with the next claim, or on their own)
+// and reports how many were recorded sent.
+func (e *earlyRecords) wait(w *Worker, pending *[]*outcome) int {
+	e.wg.Wait()
+	for _, o := range e.done {
+		w.logOutcome(o)
+	}
+	*pending = append(*pending, e.failed...)
+	return len(e.done)
 }
 
 // send opens and delivers m.

@@ -437,3 +437,76 @@ func testRunDeliversAndStops(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+// stallingSender delivers the first message at once and holds every later
+// one until released.
+type stallingSender struct {
+	sent    atomic.Int32
+	stalled chan struct{} // closed when the second send starts
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stallingSender) Send(ctx context.Context, m *store.Message) error {
+	if s.sent.Add(1) == 1 {
+		return nil
+	}
+	s.once.Do(func() { close(s.stalled) })
+	<-s.release
+	return nil
+}
+
+// TestSentMessageRecordedBeforeTheRestOfTheRound: a worker that claimed
+// several messages records each one sent as soon as the relay took it, not
+// after the last of its round was tried — so a node killed while its relay
+// stalls on a later message (the three-node test's case) leaves nothing it
+// sent unrecorded, for another node to send again.
+func TestSentMessageRecordedBeforeTheRestOfTheRound(t *testing.T) {
+	storetest.Each(t, testSentMessageRecordedBeforeTheRestOfTheRound)
+}
+
+func testSentMessageRecordedBeforeTheRestOfTheRound(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "")
+	clk := testclock.New(t0)
+	snd := &stallingSender{stalled: make(chan struct{}), release: make(chan struct{})}
+	w := worker(s, snd, clk, 5)
+	w.ClaimBatch = 4
+	ids := enqueue(t, s, t0, "a@example.com", "b@example.com", "c@example.com")
+
+	done := make(chan int, 1)
+	go func() { n, _ := w.RunOnce(context.Background()); done <- n }()
+	select {
+	case <-snd.stalled:
+	case <-time.After(time.Minute):
+		t.Fatal("the second send never started")
+	}
+	// The relay holds the second message: the first must already be
+	// recorded sent (its record may still be committing: wait for it,
+	// without a deadline that a slow machine could miss).
+	var first *store.Message
+	for range 6000 {
+		if first = load(t, s, ids[0]); !first.SentAt.IsZero() {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if first.SentAt.IsZero() {
+		t.Fatalf("while the relay stalls on the next message, the sent one is still unrecorded: %+v", first)
+	}
+	if m := load(t, s, ids[1]); !m.SentAt.IsZero() {
+		t.Fatalf("the stalled message is recorded sent before the relay answered: %+v", m)
+	}
+	close(snd.release)
+	if n := <-done; n != 3 {
+		t.Errorf("RunOnce sent %d, want 3", n)
+	}
+	for _, id := range ids {
+		if m := load(t, s, id); m.SentAt.IsZero() || m.Attempts != 1 {
+			t.Errorf("message %d after the round: sent %v, attempts %d", id, m.SentAt, m.Attempts)
+		}
+	}
+	if got := snd.sent.Load(); got != 3 {
+		t.Errorf("the relay was handed %d messages, want 3", got)
+	}
+}
