@@ -178,3 +178,53 @@ func testEnqueuedMessageRoundTrips(t *testing.T) {
 		t.Errorf("default channel %q", in[1].Channel)
 	}
 }
+
+// A claim returns the messages as claimed — the attempt counted, the
+// lease and the claimant recorded, bodies included — urgent first; a
+// message marked sent loses its bodies and its claim (both engines:
+// PostgreSQL does each in one statement).
+func TestClaimReturnsTheClaimedState(t *testing.T) { storetest.Each(t, testClaimReturnsTheClaimedState) }
+
+func testClaimReturnsTheClaimedState(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	lease := t0.Add(time.Minute)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i, urgent := range []bool{false, true, false} {
+			m := &store.Message{CreatedAt: t0, Kind: "k", Recipient: fmt.Sprintf("r%d@example.com", i), Subject: fmt.Sprintf("s%d", i),
+				TextBody: "t", HTMLBody: "h", Attachments: "a", MessageID: fmt.Sprintf("<%d@x>", i), NextAttemptAt: t0, Urgent: urgent}
+			if err := tx.EnqueueMessage(m); err != nil {
+				return err
+			}
+		}
+		// Not due yet: never claimed.
+		return tx.EnqueueMessage(&store.Message{CreatedAt: t0, Kind: "k", Recipient: "later@example.com", NextAttemptAt: t0.Add(time.Hour)})
+	})
+	var got []*store.Message
+	inTx(t, s, func(tx *store.Tx) (err error) { got, err = tx.ClaimDue(t0, lease, "node-a", "inst-1", 10); return err })
+	if len(got) != 3 || got[0].Recipient != "r1@example.com" || got[1].Recipient != "r0@example.com" || got[2].Recipient != "r2@example.com" {
+		t.Fatalf("claimed %+v", got)
+	}
+	for _, m := range got {
+		if m.Attempts != 1 || !m.NextAttemptAt.Equal(lease) || m.ClaimNode != "node-a" || m.ClaimInstance != "inst-1" ||
+			m.Subject == "" || m.TextBody != "t" || m.HTMLBody != "h" || m.Attachments != "a" {
+			t.Errorf("claimed message %+v", m)
+		}
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		again, err := tx.ClaimDue(t0, lease, "node-b", "inst-2", 10)
+		if err != nil || len(again) != 0 {
+			return fmt.Errorf("claimed again: %+v, %v", again, err)
+		}
+		return tx.MarkSent(got[0].ID, t0)
+	})
+	var all []*store.Message
+	inTx(t, s, func(tx *store.Tx) (err error) { all, err = tx.Messages(10); return err })
+	for _, m := range all {
+		sent := m.ID == got[0].ID
+		if sent != !m.SentAt.IsZero() || (sent && (m.Subject != "" || m.TextBody != "" || m.ClaimNode != "")) ||
+			(!sent && m.Recipient != "later@example.com" && m.Subject == "") {
+			t.Errorf("after marking %d sent: %+v", got[0].ID, m)
+		}
+	}
+}
