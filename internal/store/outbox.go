@@ -131,8 +131,9 @@ func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Messa
 // kind oldest due first, in one statement: it pushes their next attempt to
 // leaseUntil (hiding them from every other worker, on this node or
 // another), counts the attempt and records who holds them. Two workers
-// never get the same message: the statement runs under SQLite's write
-// lock. The messages come back in the order they should be sent.
+// never get the same message: the statement runs under the write lock
+// (SQLite's, or the advisory lock on PostgreSQL: postgres.go). The
+// messages come back in the order they should be sent.
 func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit int) ([]*Message, error) {
 	if t.tx.d == postgresDialect {
 		// One round trip (made under the write lock, postgres.go): the

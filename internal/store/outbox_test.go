@@ -183,7 +183,9 @@ func testEnqueuedMessageRoundTrips(t *testing.T) {
 // lease and the claimant recorded, bodies included — urgent first; a
 // message marked sent loses its bodies and its claim (both engines:
 // PostgreSQL does each in one statement).
-func TestClaimReturnsTheClaimedState(t *testing.T) { storetest.Each(t, testClaimReturnsTheClaimedState) }
+func TestClaimReturnsTheClaimedState(t *testing.T) {
+	storetest.Each(t, testClaimReturnsTheClaimedState)
+}
 
 func testClaimReturnsTheClaimedState(t *testing.T) {
 	t.Parallel()
