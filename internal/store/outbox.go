@@ -47,11 +47,16 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 		// lock, postgres.go): the body's row takes the message's key
 		// from the first insert within the same statement. The foreign
 		// key is checked at the statement's end, when both rows exist.
-		return t.tx.QueryRowContext(t.ctx, `WITH o AS (INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
+		// Scanned into a local: &m.ID would make every caller's message
+		// escape to the heap, on SQLite too.
+		var id int64
+		err := t.tx.QueryRowContext(t.ctx, `WITH o AS (INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
 			VALUES (?,?,?,?,?,?,?) RETURNING id)
 		INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) SELECT id, ?, ?, ?, ? FROM o RETURNING id`,
 			millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent,
-			m.Subject, m.TextBody, m.HTMLBody, m.Attachments).Scan(&m.ID)
+			m.Subject, m.TextBody, m.HTMLBody, m.Attachments).Scan(&id)
+		m.ID = id
+		return err
 	}
 	var err error
 	if m.ID, err = t.tx.insertID(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
