@@ -224,7 +224,8 @@ func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, er
 	}
 	// Every window counted in one statement; the blocks below read and
 	// write abuse_blocks only, so counting first changes nothing for them.
-	var adds []store.AbuseAdd
+	var addsBuf [4]store.AbuseAdd
+	adds := addsBuf[:0]
 	for _, c := range checks[a] {
 		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
 		if !r.on() || key == "" {
@@ -300,8 +301,8 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 		bs = append(bs, blocking{c, key, r.Limit})
 		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: sp.since})
 	}
-	ns, err := tx.SumAbuseCountsOf(ws)
-	if err != nil {
+	ns := make([]int, len(ws))
+	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
 		return fmt.Errorf("abuse: counting %s: %w", a, err)
 	}
 	var under []blocking
@@ -364,7 +365,9 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 	if err != nil {
 		return Decision{}, nil, keys, err
 	}
-	sums := make([]int, len(windows))
+	// A window checked below has room, and its sum is its count; decide
+	// returns sums only when every window was checked.
+	sums := counts
 	for i, scope := range scopeOrder {
 		key := keys[i]
 		if key == "" {
@@ -379,11 +382,10 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 			if c.scope != scope {
 				continue
 			}
-			d, n, err := l.window(tx, c, key, now, counts[i])
+			d, _, err := l.window(tx, c, key, now, counts[i])
 			if err != nil || !d.Allowed {
 				return d, nil, keys, err
 			}
-			sums[i] = n
 		}
 	}
 	return Decision{Allowed: true}, sums, keys, nil
@@ -417,8 +419,9 @@ func (l *Limiter) keys(s Subject) [3]string {
 // subject without that key), in one statement.
 func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now time.Time) ([]int, error) {
 	out := make([]int, len(windows))
-	var ws []store.AbuseWindow
-	var at []int
+	var wsBuf [4]store.AbuseWindow
+	var atBuf [4]int
+	ws, at := wsBuf[:0], atBuf[:0]
 	for i, c := range windows {
 		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
 		if !r.on() || key == "" {
@@ -427,12 +430,22 @@ func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now ti
 		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: spanOf(r, now).since})
 		at = append(at, i)
 	}
-	ns, err := tx.SumAbuseCountsOf(ws)
-	if err != nil {
+	// Usually every window is on: the counts go straight into out.
+	ns := out[:len(ws)]
+	identity := true
+	for j, i := range at {
+		identity = identity && i == j
+	}
+	if !identity {
+		ns = make([]int, len(ws))
+	}
+	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
 		return nil, fmt.Errorf("abuse: counting %s: %w", windows[at[0]].kind, err)
 	}
-	for j, i := range at {
-		out[i] = ns[j]
+	if !identity {
+		for j, i := range at {
+			out[i] = ns[j]
+		}
 	}
 	return out, nil
 }

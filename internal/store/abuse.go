@@ -83,12 +83,18 @@ type AbuseWindow struct {
 	Since     time.Time
 }
 
-// SumAbuseCountsOf sums each window (as SumAbuseCounts does), in one
-// statement: a limiter step reads all its windows in one round trip.
-func (t *Tx) SumAbuseCountsOf(ws []AbuseWindow) ([]int, error) {
-	out := make([]int, len(ws))
-	if len(ws) == 0 {
-		return out, nil
+// SumAbuseCountsOf sums each window of ws into the same place of out (as
+// SumAbuseCounts does), in one statement: a limiter step reads all its
+// windows in one round trip.
+func (t *Tx) SumAbuseCountsOf(ws []AbuseWindow, out []int) error {
+	switch len(ws) {
+	case 0:
+		return nil
+	case 1:
+		// The statement SumAbuseCounts runs: the same text, prepared once.
+		n, err := t.SumAbuseCounts(ws[0].Kind, ws[0].Key, ws[0].Since)
+		out[0] = n
+		return err
 	}
 	args := make([]any, 0, 3*len(ws))
 	dest := make([]any, len(ws))
@@ -96,9 +102,28 @@ func (t *Tx) SumAbuseCountsOf(ws []AbuseWindow) ([]int, error) {
 		args = append(args, w.Kind, w.Key, millis(w.Since))
 		dest[i] = &out[i]
 	}
+	return t.tx.QueryRowContext(t.ctx, sumsText(len(ws)), args...).Scan(dest...)
+}
+
+// sumsTexts are SumAbuseCountsOf's statements for 2, 3 and 4 windows,
+// built once (a limiter step never has more).
+var sumsTexts = func() (out [3]string) {
+	for i := range out {
+		out[i] = buildSumsText(i + 2)
+	}
+	return out
+}()
+
+func sumsText(n int) string {
+	if n >= 2 && n-2 < len(sumsTexts) {
+		return sumsTexts[n-2]
+	}
+	return buildSumsText(n)
+}
+
+func buildSumsText(n int) string {
 	const one = `(SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?)`
-	err := t.tx.QueryRowContext(t.ctx, `SELECT `+one+strings.Repeat(`, `+one, len(ws)-1), args...).Scan(dest...)
-	return out, err
+	return `SELECT ` + one + strings.Repeat(`, `+one, n-1)
 }
 
 // SumAbuseCounts sums the buckets of (kind, key) that start strictly after

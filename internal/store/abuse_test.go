@@ -315,14 +315,14 @@ func testAbuseCountsInOneStatement(t *testing.T) {
 		}
 		return nil
 	})
-	var got []int
-	inTx(t, s, func(tx *store.Tx) (err error) {
-		got, err = tx.SumAbuseCountsOf([]store.AbuseWindow{
-			{Kind: "a", Key: "k1"}, {Kind: "b", Key: "k1"}, {Kind: "a", Key: "k1", Since: b0}, {Kind: "a", Key: "k2"}})
-		return err
-	})
-	if want := []int{4, 1, 2, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("sums %v, want %v", got, want)
+	ws := []store.AbuseWindow{{Kind: "a", Key: "k1"}, {Kind: "b", Key: "k1"}, {Kind: "a", Key: "k1", Since: b0}, {Kind: "a", Key: "k2"}, {Kind: "b", Key: "k1", Since: b0}}
+	want := []int{4, 1, 2, 0, 0}
+	for n := range len(ws) + 1 {
+		got := make([]int, n)
+		inTx(t, s, func(tx *store.Tx) error { return tx.SumAbuseCountsOf(ws[:n], got) })
+		if fmt.Sprint(got) != fmt.Sprint(want[:n]) {
+			t.Errorf("sums of %d windows %v, want %v", n, got, want[:n])
+		}
 	}
 	// keep_until is the later one: the bucket at b1 outlives b1+1h-1ms.
 	inTx(t, s, func(tx *store.Tx) error {
