@@ -34,9 +34,10 @@ import (
 // What the lock costs is round trips. Each node's writer runs its waiting
 // transactions in one batch under the lock (writer.go), statement after
 // statement, each a round trip to the server: about 150–200 µs each on
-// the loaded two-core test machine, and a reset flow made about 50 of
-// them under the lock, which is the ~120 flows/s measured for one node
-// (docs/benchmarks.md). So the lock is held for as few round trips as the
+// the loaded two-core test machine (BenchmarkFlowMixPostgres), and a
+// reset flow makes several dozen of them under the lock (an estimate from
+// its steps' statements, not a count): at ~8 ms of lock time per flow,
+// that is the ~120 flows/s measured for one node (docs/benchmarks.md). So the lock is held for as few round trips as the
 // store can manage, on PostgreSQL only (SQLite's are function calls):
 //
 //   - a batch opens the next savepoint in the round trip that releases
