@@ -222,15 +222,26 @@ func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, er
 	if err != nil || !d.Allowed {
 		return d, nil, err
 	}
-	var set []Block
-	for i, c := range checks[a] {
+	// Every window counted in one statement; the blocks below read and
+	// write abuse_blocks only, so counting first changes nothing for them.
+	var addsBuf [4]store.AbuseAdd
+	adds := addsBuf[:0]
+	for _, c := range checks[a] {
 		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
 		if !r.on() || key == "" {
 			continue
 		}
 		sp := spanOf(r, now)
-		if err := tx.AddAbuseCount(c.kind, key, sp.bucket, sp.agesOut(sp.bucket)); err != nil {
-			return Decision{}, set, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
+		adds = append(adds, store.AbuseAdd{Kind: c.kind, Key: key, Start: sp.bucket, KeepUntil: sp.agesOut(sp.bucket)})
+	}
+	if err := tx.AddAbuseCounts(adds); err != nil {
+		return Decision{}, nil, fmt.Errorf("abuse: counting %s: %w", a, err)
+	}
+	var set []Block
+	for i, c := range checks[a] {
+		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
+		if !r.on() || key == "" {
+			continue
 		}
 		if r.Block <= 0 || sums[i]+1 < r.Limit {
 			continue
@@ -264,6 +275,17 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 		return fmt.Errorf("abuse: unknown action %q", a)
 	}
 	now := l.now()
+	// The counts given back, then the windows that block read in one
+	// statement and their blocks in another, instead of two reads per
+	// window: each counter has a kind and a scope of its own, so what one
+	// counter's refund changes is never what another's reads.
+	type blocking struct {
+		c     counter
+		key   string
+		limit int
+	}
+	var bs []blocking
+	var ws []store.AbuseWindow
 	for _, c := range counters {
 		r, key := c.rule(&l.policy), l.key(c.scope, s)
 		if !r.on() || key == "" {
@@ -276,25 +298,40 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 		if r.Block <= 0 {
 			continue
 		}
-		n, err := tx.SumAbuseCounts(c.kind, key, sp.since)
-		if err != nil {
-			return fmt.Errorf("abuse: counting %s: %w", c.kind, err)
-		}
-		if n >= r.Limit {
+		bs = append(bs, blocking{c, key, r.Limit})
+		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: sp.since})
+	}
+	ns := make([]int, len(ws))
+	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
+		return fmt.Errorf("abuse: counting %s: %w", a, err)
+	}
+	var under []blocking
+	var subjects [3]store.AbuseSubject
+	for i, b := range bs {
+		if ns[i] >= b.limit {
 			continue
 		}
-		b, err := tx.ActiveAbuseBlock(string(c.scope), key, now)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			continue
-		case err != nil:
-			return fmt.Errorf("abuse: reading %s block: %w", c.scope, err)
+		if len(under) == len(subjects) {
+			return fmt.Errorf("abuse: action %q has more windows than a refund reads at once", a)
 		}
-		if b.Reason != c.kind {
-			continue
-		}
-		if _, err := tx.DeleteAbuseBlock(string(c.scope), key); err != nil {
-			return fmt.Errorf("abuse: unblocking %s: %w", c.scope, err)
+		subjects[len(under)] = store.AbuseSubject{Kind: string(b.c.scope), Key: b.key}
+		under = append(under, b)
+	}
+	if len(under) == 0 {
+		return nil
+	}
+	blocks, err := tx.ActiveAbuseBlocksOf(now, subjects)
+	if err != nil {
+		return fmt.Errorf("abuse: reading blocks: %w", err)
+	}
+	for _, u := range under {
+		for _, b := range blocks {
+			if b.Kind != string(u.c.scope) || b.Key != u.key || b.Reason != u.c.kind {
+				continue
+			}
+			if _, err := tx.DeleteAbuseBlock(string(u.c.scope), u.key); err != nil {
+				return fmt.Errorf("abuse: unblocking %s: %w", u.c.scope, err)
+			}
 		}
 	}
 	return nil
@@ -321,7 +358,16 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 	if err != nil {
 		return Decision{}, nil, keys, fmt.Errorf("abuse: reading blocks: %w", err)
 	}
-	sums := make([]int, len(windows))
+	// Every window's count in one read too; nothing writes between it and
+	// the checks below (the transaction is the writer's), so each is what
+	// reading it there would give.
+	counts, err := l.counts(tx, windows, keys, now)
+	if err != nil {
+		return Decision{}, nil, keys, err
+	}
+	// A window checked below has room, and its sum is its count; decide
+	// returns sums only when every window was checked.
+	sums := counts
 	for i, scope := range scopeOrder {
 		key := keys[i]
 		if key == "" {
@@ -336,11 +382,10 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 			if c.scope != scope {
 				continue
 			}
-			d, n, err := l.window(tx, c, key, now)
+			d, _, err := l.window(tx, c, key, now, counts[i])
 			if err != nil || !d.Allowed {
 				return d, nil, keys, err
 			}
-			sums[i] = n
 		}
 	}
 	return Decision{Allowed: true}, sums, keys, nil
@@ -370,17 +415,48 @@ func (l *Limiter) keys(s Subject) [3]string {
 	return out
 }
 
-// window checks one counter for room, returning its count.
-func (l *Limiter) window(tx *store.Tx, c counter, key string, now time.Time) (Decision, int, error) {
+// counts reads the count of each of windows (0 for a rule that is off or a
+// subject without that key), in one statement.
+func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now time.Time) ([]int, error) {
+	out := make([]int, len(windows))
+	var wsBuf [4]store.AbuseWindow
+	var atBuf [4]int
+	ws, at := wsBuf[:0], atBuf[:0]
+	for i, c := range windows {
+		r, key := c.rule(&l.policy), keys[scopeIndex(c.scope)]
+		if !r.on() || key == "" {
+			continue
+		}
+		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: spanOf(r, now).since})
+		at = append(at, i)
+	}
+	// Usually every window is on: the counts go straight into out.
+	ns := out[:len(ws)]
+	identity := true
+	for j, i := range at {
+		identity = identity && i == j
+	}
+	if !identity {
+		ns = make([]int, len(ws))
+	}
+	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
+		return nil, fmt.Errorf("abuse: counting %s: %w", windows[at[0]].kind, err)
+	}
+	if !identity {
+		for j, i := range at {
+			out[i] = ns[j]
+		}
+	}
+	return out, nil
+}
+
+// window checks one counter, whose count is n, for room.
+func (l *Limiter) window(tx *store.Tx, c counter, key string, now time.Time, n int) (Decision, int, error) {
 	r := c.rule(&l.policy)
 	if !r.on() {
 		return Decision{Allowed: true}, 0, nil
 	}
 	sp := spanOf(r, now)
-	n, err := tx.SumAbuseCounts(c.kind, key, sp.since)
-	if err != nil {
-		return Decision{}, 0, fmt.Errorf("abuse: counting %s: %w", c.kind, err)
-	}
 	if n < r.Limit {
 		return Decision{Allowed: true}, n, nil
 	}

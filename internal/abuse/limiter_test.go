@@ -719,3 +719,105 @@ func testCheckAgainstLockout(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentTakesWithSeveralKeysStayExact: each Take counts two keys
+// (the client IP and the destination, both limited), the subjects overlap
+// (three IPs, two destinations), and 80 Takes race from three nodes on
+// PostgreSQL (one store on SQLite). Whatever order they ran in, the result
+// must be one a serial run could give: no key allowed past its limit, and
+// every refused Take refused because one of its keys was full — so none
+// was refused while both of its keys had room.
+func TestConcurrentTakesWithSeveralKeysStayExact(t *testing.T) {
+	storetest.Each(t, testConcurrentTakesWithSeveralKeysStayExact)
+}
+
+func testConcurrentTakesWithSeveralKeysStayExact(t *testing.T) {
+	t.Parallel()
+	const ipLimit, destLimit, workers, each = 7, 9, 8, 10
+	p := abuse.DefaultPolicy()
+	p.IPSends = abuse.Rule{Limit: ipLimit, Window: time.Hour}
+	p.DestinationSends = abuse.Rule{Limit: destLimit, Window: time.Hour}
+	e := newEnv(t, p)
+	nodes := []*store.Store{e.st}
+	if storetest.Engine(t) == "postgres" {
+		for range 2 {
+			st, err := storetest.Reopen(e.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			nodes = append(nodes, st)
+		}
+	}
+	ips := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}
+	dests := []string{"a@example.com", "b@example.com"}
+	type take struct {
+		ip, dest string
+		allowed  bool
+	}
+	var mu sync.Mutex
+	var takes []take
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				s := abuse.Subject{Login: "carol", IP: ips[(w+i)%len(ips)], Destination: dests[(w*each+i)%len(dests)]}
+				d, _, err := e.l.In(nodes[w%len(nodes)]).Take(context.Background(), abuse.SendCode, s)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				takes = append(takes, take{s.IP, s.Destination, d.Allowed})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	perIP, perDest := map[string]int{}, map[string]int{}
+	total := 0
+	for _, tk := range takes {
+		if tk.allowed {
+			perIP[tk.ip]++
+			perDest[tk.dest]++
+			total++
+		}
+	}
+	for k, n := range perIP {
+		if n > ipLimit {
+			t.Errorf("IP %s: %d allowed, limit %d", k, n, ipLimit)
+		}
+	}
+	for k, n := range perDest {
+		if n > destLimit {
+			t.Errorf("destination %s: %d allowed, limit %d", k, n, destLimit)
+		}
+	}
+	for _, tk := range takes {
+		if !tk.allowed && perIP[tk.ip] < ipLimit && perDest[tk.dest] < destLimit {
+			t.Errorf("a Take for %s → %s was refused though both had room (%d, %d)", tk.ip, tk.dest, perIP[tk.ip], perDest[tk.dest])
+		}
+	}
+	// Two destinations of 9 bind before three IPs of 7.
+	if total != len(dests)*destLimit {
+		t.Errorf("%d Takes allowed, want %d", total, len(dests)*destLimit)
+	}
+	// What the store counted is what was allowed.
+	e.do(func(tx *store.Tx) error {
+		for _, ip := range ips {
+			n, err := tx.SumAbuseCounts("send_ip", ip, time.Time{})
+			if err != nil {
+				return err
+			}
+			if n != perIP[ip] {
+				t.Errorf("IP %s: counted %d, allowed %d", ip, n, perIP[ip])
+			}
+		}
+		return nil
+	})
+}

@@ -42,6 +42,17 @@ type harness struct {
 // real SQLite store. Codes are read back from the outbox.
 func newHarness(t *testing.T, urls ...string) *harness {
 	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sspr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newHarnessOn(t, st, urls...)
+}
+
+// newHarnessOn is newHarness on the store st.
+func newHarnessOn(t *testing.T, st *store.Store, urls ...string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	srv, err := demo.Start(ctx, demo.Options{})
 	if err != nil {
@@ -58,11 +69,6 @@ func newHarness(t *testing.T, urls ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "sspr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	cat, err := i18n.Load("en")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,101 @@ func (t *Tx) AddAbuseCount(kind, key string, start, keepUntil time.Time) error {
 		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = abuse_counters.count + 1, keep_until = CASE WHEN excluded.keep_until > abuse_counters.keep_until THEN excluded.keep_until ELSE abuse_counters.keep_until END`,
 		kind, key, millis(start), millis(keepUntil))
 	return err
+}
+
+// AbuseAdd is one count AddAbuseCounts adds: to the bucket of (Kind, Key)
+// that starts at Start, kept until KeepUntil (see AddAbuseCount).
+type AbuseAdd struct {
+	Kind, Key        string
+	Start, KeepUntil time.Time
+}
+
+// AddAbuseCounts adds one to each bucket of adds, in one statement: a
+// limiter step counts all its windows at once (one round trip, which on
+// PostgreSQL is made under the write lock). Buckets named twice are added
+// one by one: one statement may not change a row twice.
+func (t *Tx) AddAbuseCounts(adds []AbuseAdd) error {
+	for i := range adds {
+		for j := range i {
+			if adds[i].Kind == adds[j].Kind && adds[i].Key == adds[j].Key && adds[i].Start.Equal(adds[j].Start) {
+				return t.addAbuseCountsOneByOne(adds)
+			}
+		}
+	}
+	switch len(adds) {
+	case 0:
+		return nil
+	case 1:
+		return t.AddAbuseCount(adds[0].Kind, adds[0].Key, adds[0].Start, adds[0].KeepUntil)
+	}
+	args := make([]any, 0, 4*len(adds))
+	for _, a := range adds {
+		args = append(args, a.Kind, a.Key, millis(a.Start), millis(a.KeepUntil))
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_counters (kind, key, bucket_start, count, keep_until) VALUES (?, ?, ?, 1, ?)`+
+		strings.Repeat(`, (?, ?, ?, 1, ?)`, len(adds)-1)+`
+		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = abuse_counters.count + 1, keep_until = CASE WHEN excluded.keep_until > abuse_counters.keep_until THEN excluded.keep_until ELSE abuse_counters.keep_until END`,
+		args...)
+	return err
+}
+
+func (t *Tx) addAbuseCountsOneByOne(adds []AbuseAdd) error {
+	for _, a := range adds {
+		if err := t.AddAbuseCount(a.Kind, a.Key, a.Start, a.KeepUntil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AbuseWindow names the buckets of (Kind, Key) that start strictly after
+// Since.
+type AbuseWindow struct {
+	Kind, Key string
+	Since     time.Time
+}
+
+// SumAbuseCountsOf sums each window of ws into the same place of out (as
+// SumAbuseCounts does), in one statement: a limiter step reads all its
+// windows in one round trip.
+func (t *Tx) SumAbuseCountsOf(ws []AbuseWindow, out []int) error {
+	switch len(ws) {
+	case 0:
+		return nil
+	case 1:
+		// The statement SumAbuseCounts runs: the same text, prepared once.
+		n, err := t.SumAbuseCounts(ws[0].Kind, ws[0].Key, ws[0].Since)
+		out[0] = n
+		return err
+	}
+	args := make([]any, 0, 3*len(ws))
+	dest := make([]any, len(ws))
+	for i, w := range ws {
+		args = append(args, w.Kind, w.Key, millis(w.Since))
+		dest[i] = &out[i]
+	}
+	return t.tx.QueryRowContext(t.ctx, sumsText(len(ws)), args...).Scan(dest...)
+}
+
+// sumsTexts are SumAbuseCountsOf's statements for 2, 3 and 4 windows,
+// built once (a limiter step never has more).
+var sumsTexts = func() (out [3]string) {
+	for i := range out {
+		out[i] = buildSumsText(i + 2)
+	}
+	return out
+}()
+
+func sumsText(n int) string {
+	if n >= 2 && n-2 < len(sumsTexts) {
+		return sumsTexts[n-2]
+	}
+	return buildSumsText(n)
+}
+
+func buildSumsText(n int) string {
+	const one = `(SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?)`
+	return `SELECT ` + one + strings.Repeat(`, `+one, n-1)
 }
 
 // SumAbuseCounts sums the buckets of (kind, key) that start strictly after

@@ -290,3 +290,49 @@ func TestAbuseEventsMigrateToCounters(t *testing.T) {
 		t.Errorf("abuse_events still there (%d, %v)", tables, err)
 	}
 }
+
+// AddAbuseCounts and SumAbuseCountsOf do what AddAbuseCount and
+// SumAbuseCounts do, for several buckets and windows in one statement —
+// a bucket named twice counted twice, keep_until kept at the later.
+func TestAbuseCountsInOneStatement(t *testing.T) { storetest.Each(t, testAbuseCountsInOneStatement) }
+
+func testAbuseCountsInOneStatement(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	b0, b1 := t0, t0.Add(time.Minute)
+	inTx(t, s, func(tx *store.Tx) error {
+		if err := tx.AddAbuseCounts(nil); err != nil {
+			return err
+		}
+		for _, adds := range [][]store.AbuseAdd{
+			{{Kind: "a", Key: "k1", Start: b0, KeepUntil: b1}},
+			{{Kind: "a", Key: "k1", Start: b0, KeepUntil: b1}, {Kind: "b", Key: "k1", Start: b0, KeepUntil: b1}},
+			{{Kind: "a", Key: "k1", Start: b1, KeepUntil: b1}, {Kind: "a", Key: "k1", Start: b1, KeepUntil: b1.Add(time.Hour)}},
+		} {
+			if err := tx.AddAbuseCounts(adds); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ws := []store.AbuseWindow{{Kind: "a", Key: "k1"}, {Kind: "b", Key: "k1"}, {Kind: "a", Key: "k1", Since: b0}, {Kind: "a", Key: "k2"}, {Kind: "b", Key: "k1", Since: b0}}
+	want := []int{4, 1, 2, 0, 0}
+	for n := range len(ws) + 1 {
+		got := make([]int, n)
+		inTx(t, s, func(tx *store.Tx) error { return tx.SumAbuseCountsOf(ws[:n], got) })
+		if fmt.Sprint(got) != fmt.Sprint(want[:n]) {
+			t.Errorf("sums of %d windows %v, want %v", n, got, want[:n])
+		}
+	}
+	// keep_until is the later one: the bucket at b1 outlives b1+1h-1ms.
+	inTx(t, s, func(tx *store.Tx) error {
+		if _, err := tx.DeleteExpiredAbuse(b1.Add(time.Hour - time.Millisecond)); err != nil {
+			return err
+		}
+		n, err := tx.SumAbuseCounts("a", "k1", time.Time{})
+		if err == nil && n != 2 {
+			err = fmt.Errorf("after expiry: %d counted, want 2 (the bucket at b1)", n)
+		}
+		return err
+	})
+}

@@ -1,10 +1,113 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"time"
 )
+
+// The chain's end within a PostgreSQL batch.
+//
+// Appending an audit row took three round trips to the server: read the
+// newest row's hash, insert the row, write the head. On PostgreSQL every
+// one of them is made while the batch holds the one write lock
+// (postgres.go), so every node's writes wait for them. But while a batch
+// holds the lock nobody else appends, so the batch itself knows the
+// chain's end once it has read or written it, and only the last head it
+// wrote matters when it commits. auditTail keeps both:
+//
+//   - LastAuditHash reads the newest hash from the database once per batch;
+//     afterwards it is the hash InsertAudit last wrote;
+//   - SetAuditHead only notes the head; flushAuditHead writes it before the
+//     batch commits (writer.go), so a batch appending n rows writes the
+//     head once.
+//
+// What a transaction of the batch did to the tail is undone with it when
+// it is rolled back to its savepoint (runBatch keeps a copy from before
+// it). Any other statement that names an audit table (a verification
+// reading the head, retention deleting rows, a migration, a copy) first
+// gets the noted head written and makes the tail be read again
+// (touchAudit), so it sees exactly what it would have seen before. Table
+// names are matched without regard to case. SQLite does not use it: its
+// writer is in-process, and the round trips are function calls.
+type auditTail struct {
+	// known: hash is the newest row's hash (nil: the log is empty).
+	known bool
+	hash  []byte
+	// pending: head is to be written before the batch commits.
+	pending bool
+	head    AuditHead
+}
+
+// setAuditHeadSQL writes the chain's head.
+const setAuditHeadSQL = `INSERT INTO audit_head (one, last_id, hash, mac) VALUES (1, ?, ?, ?)
+		ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, mac = excluded.mac`
+
+// untracked is t without the audit tail, for the statements that keep
+// the tail themselves.
+func (t preparedTx) untracked() preparedTx {
+	t.tail = nil
+	return t
+}
+
+// touchAudit runs before every statement of a PostgreSQL batch: one that
+// names an audit table gets the noted head written first and the tail
+// forgotten (see auditTail).
+func (t preparedTx) touchAudit(ctx context.Context, query string) error {
+	if t.tail == nil || !containsFold(query, "audit") {
+		return nil
+	}
+	t.tail.known, t.tail.hash = false, nil
+	return t.flushAuditHead(ctx)
+}
+
+// flushAuditHead writes the head SetAuditHead noted, if any.
+func (t preparedTx) flushAuditHead(ctx context.Context) error {
+	if t.tail == nil || !t.tail.pending {
+		return nil
+	}
+	h := t.tail.head
+	if _, err := t.untracked().ExecContext(ctx, setAuditHeadSQL, h.LastID, h.Hash, h.MAC); err != nil {
+		return err
+	}
+	t.tail.pending = false
+	return nil
+}
+
+// rawTx is the transaction itself, for statements built at run time (a
+// copy between databases): the audit tail is written and forgotten first,
+// as for any statement that may touch the chain.
+func (t preparedTx) rawTx(ctx context.Context) (*sql.Tx, error) {
+	if t.tail != nil {
+		t.tail.known, t.tail.hash = false, nil
+		if err := t.flushAuditHead(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return t.Tx, nil
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// in any case, without allocating (it runs before every statement).
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
 
 // AuditRecord is one row of the append-only audit log.
 type AuditRecord struct {
@@ -26,10 +129,16 @@ type AuditRecord struct {
 // LastAuditHash returns the hash of the newest audit row, or nil when the
 // log is empty.
 func (t *Tx) LastAuditHash() ([]byte, error) {
+	if tail := t.tx.tail; tail != nil && tail.known {
+		return tail.hash, nil
+	}
 	var h []byte
-	err := t.tx.QueryRowContext(t.ctx, `SELECT hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&h)
+	err := t.tx.untracked().QueryRowContext(t.ctx, `SELECT hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		h, err = nil, nil
+	}
+	if err == nil && t.tx.tail != nil {
+		t.tx.tail.known, t.tx.tail.hash = true, h
 	}
 	return h, err
 }
@@ -37,8 +146,11 @@ func (t *Tx) LastAuditHash() ([]byte, error) {
 // InsertAudit appends r; the caller computed PrevHash and Hash.
 func (t *Tx) InsertAudit(r *AuditRecord) error {
 	var err error
-	r.ID, err = t.tx.insertID(t.ctx, `INSERT INTO audit (at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash)
+	r.ID, err = t.tx.untracked().insertID(t.ctx, `INSERT INTO audit (at, event, flow, actor, subject, directory, client_ip, outcome, reason, detail, prev_hash, hash)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, millis(r.At), r.Event, r.Flow, r.Actor, r.Subject, r.Directory, r.ClientIP, r.Outcome, r.Reason, r.Detail, r.PrevHash, r.Hash)
+	if err == nil && t.tx.tail != nil {
+		t.tx.tail.known, t.tx.tail.hash = true, r.Hash
+	}
 	return err
 }
 
@@ -72,8 +184,13 @@ type AuditHead struct {
 
 // SetAuditHead records the new end of the chain.
 func (t *Tx) SetAuditHead(h AuditHead) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit_head (one, last_id, hash, mac) VALUES (1, ?, ?, ?)
-		ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, mac = excluded.mac`, h.LastID, h.Hash, h.MAC)
+	if tail := t.tx.tail; tail != nil {
+		// Written before the batch commits, or before a statement that
+		// may read it (see auditTail).
+		tail.pending, tail.head = true, h
+		return nil
+	}
+	_, err := t.tx.ExecContext(t.ctx, setAuditHeadSQL, h.LastID, h.Hash, h.MAC)
 	return err
 }
 

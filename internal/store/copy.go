@@ -71,7 +71,11 @@ func CopySQLiteToPostgres(ctx context.Context, src, dst string, log *slog.Logger
 		return res, fmt.Errorf("reading %s: %w", src, err)
 	}
 	err = to.InTx(ctx, func(tx *Tx) error {
-		w := tx.tx.Tx // statements built here run once: not through the statement cache
+		// Statements built here run once: not through the statement cache.
+		w, err := tx.tx.rawTx(ctx)
+		if err != nil {
+			return err
+		}
 		order, err := postgresTableOrder(ctx, w)
 		if err != nil {
 			return err

@@ -18,5 +18,8 @@
 // On PostgreSQL the same SQL runs rebound to $n placeholders, every writing
 // transaction takes one advisory lock (the same one-writer guarantee, across
 // nodes) and ReadTx runs READ ONLY REPEATABLE READ; the migrations have
-// PostgreSQL twins under the same numbers (migrations/postgres).
+// PostgreSQL twins under the same numbers (migrations/postgres). What the
+// lock costs is the round trips made while it is held, so a batch makes as
+// few as it can: the audit chain's end is kept by the batch (audit.go), and
+// statements that go together are one (postgres.go).
 package store

@@ -42,6 +42,22 @@ func (t *Tx) EnqueueMessage(m *Message) error {
 	if m.Channel == "" {
 		m.Channel = "email"
 	}
+	if t.tx.d == postgresDialect {
+		// One round trip instead of two (they are made under the write
+		// lock, postgres.go): the body's row takes the message's key
+		// from the first insert within the same statement. The foreign
+		// key is checked at the statement's end, when both rows exist.
+		// Scanned into a local: &m.ID would make every caller's message
+		// escape to the heap, on SQLite too.
+		var id int64
+		err := t.tx.QueryRowContext(t.ctx, `WITH o AS (INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
+			VALUES (?,?,?,?,?,?,?) RETURNING id)
+		INSERT INTO outbox_bodies (id, subject, text_body, html_body, attachments) SELECT id, ?, ?, ?, ? FROM o RETURNING id`,
+			millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent,
+			m.Subject, m.TextBody, m.HTMLBody, m.Attachments).Scan(&id)
+		m.ID = id
+		return err
+	}
 	var err error
 	if m.ID, err = t.tx.insertID(t.ctx, `INSERT INTO outbox (created_at, kind, channel, recipient, message_id, next_attempt_at, urgent)
 		VALUES (?,?,?,?,?,?,?)`, millis(m.CreatedAt), m.Kind, m.Channel, m.Recipient, m.MessageID, millis(m.NextAttemptAt), m.Urgent); err != nil {
@@ -120,9 +136,30 @@ func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Messa
 // kind oldest due first, in one statement: it pushes their next attempt to
 // leaseUntil (hiding them from every other worker, on this node or
 // another), counts the attempt and records who holds them. Two workers
-// never get the same message: the statement runs under SQLite's write
-// lock. The messages come back in the order they should be sent.
+// never get the same message: the statement runs under the write lock
+// (SQLite's, or the advisory lock on PostgreSQL: postgres.go). The
+// messages come back in the order they should be sent.
 func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit int) ([]*Message, error) {
+	if t.tx.d == postgresDialect {
+		// One round trip (made under the write lock, postgres.go): the
+		// claimed rows as RETURNING gives them (their new values), joined
+		// with their bodies in the same statement.
+		var out []*Message
+		err := t.tx.queryEach(t.ctx, `WITH o AS (UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
+			WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+				ORDER BY urgent DESC, next_attempt_at, id LIMIT ?)
+			RETURNING outbox.*)
+		SELECT `+messageColumns+` FROM o LEFT JOIN outbox_bodies b ON b.id = o.id ORDER BY o.urgent DESC, o.id`,
+			[]any{millis(leaseUntil), node, instance, millis(now), limit}, func(rows *sql.Rows) error {
+				m, err := scanMessage(rows)
+				out = append(out, m)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	var ids []int64
 	err := t.tx.queryEach(t.ctx, `UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 		WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
@@ -199,6 +236,13 @@ func (t *Tx) ReleaseClaims(node, instance string, now time.Time) (int64, error) 
 // subject and bodies: a delivered code has no business staying in the
 // database.
 func (t *Tx) MarkSent(id int64, at time.Time) error {
+	if t.tx.d == postgresDialect {
+		// One round trip: a data-modifying WITH runs whatever the
+		// statement around it does.
+		_, err := t.tx.ExecContext(t.ctx, `WITH s AS (UPDATE outbox SET sent_at=?, last_error='', claim_node='', claim_instance='' WHERE id=? RETURNING id)
+			DELETE FROM outbox_bodies WHERE id IN (SELECT id FROM s)`, millis(at), id)
+		return err
+	}
 	if _, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET sent_at=?, last_error='', claim_node='', claim_instance=''
 		WHERE id=?`, millis(at), id); err != nil {
 		return err

@@ -30,6 +30,50 @@ import (
 // (ReadTx) run READ ONLY REPEATABLE READ beside it and do not take the
 // lock. Finer locking (row locks per subject) may replace the one lock
 // later; it would not change the callers.
+//
+// What the lock costs is round trips. Each node's writer runs its waiting
+// transactions in one batch under the lock (writer.go), statement after
+// statement, each a round trip to the server: about 150–200 µs each on
+// the loaded two-core test machine (BenchmarkFlowMixPostgres), and a
+// reset flow makes several dozen of them under the lock (an estimate from
+// its steps' statements, not a count): at ~8 ms of lock time per flow,
+// that is the ~120 flows/s measured for one node (docs/benchmarks.md). So the lock is held for as few round trips as the
+// store can manage, on PostgreSQL only (SQLite's are function calls):
+//
+//   - a batch opens the next savepoint in the round trip that releases
+//     the one before, and commits the last without releasing it;
+//   - the batch keeps the audit chain's end itself while it holds the
+//     lock: the newest hash is read once, the head written once before
+//     COMMIT (auditTail, audit.go) — one round trip per appended row;
+//   - a message and its bodies are queued, claimed and marked sent in one
+//     statement each (WITH ... RETURNING); a limiter step reads all its
+//     windows' counts in one statement and counts them in another.
+//
+// Why not finer locks yet (issue 14), as far as it was looked into:
+//
+//   - SERIALIZABLE with a retry on 40001/40P01 would keep every guarantee
+//     without reviewing the callers, but every audited transaction reads
+//     and rewrites the chain's head, one row: under load nearly all of
+//     them would conflict and run again.
+//   - The chain needs one order, so its end must be read after a lock is
+//     taken; in REPEATABLE READ or SERIALIZABLE the snapshot is older
+//     than any lock the transaction takes, so that read would be stale.
+//     It takes READ COMMITTED (or a session-level lock taken before
+//     BEGIN), and in READ COMMITTED every read-then-write of the ~110
+//     InTx closures (flows, limiter, notices, sessions, enrollments,
+//     approvals, connectors, jobs, forward cursors) needs a lock or a
+//     conditional write of its own: each must be reviewed, not guessed.
+//     Flow records are already safe (UpdateFlow checks the version the
+//     step read, and PostgreSQL re-checks it after waiting for a
+//     concurrent writer of the row); the limiter would need per-key
+//     advisory locks in sorted order, the outbox FOR UPDATE SKIP LOCKED.
+//   - A retried transaction must be safe to run again, and not every
+//     closure is: the verify step (flow/factors.go) changes the flow
+//     record it captured (f.Attempts++) before writing it.
+//   - One connection per transaction would also give up group commit:
+//     the audit lock would be held across each transaction's own COMMIT.
+//     Keeping a batch per node and taking the audit lock only for the
+//     batch's appended rows, head and COMMIT at its end keeps it.
 
 // writeLockKey is the advisory lock every writing transaction takes: an
 // arbitrary constant ("sspr" in ASCII), the same on every node.

@@ -119,6 +119,9 @@ type preparedTx struct {
 	// d rebinds each statement and its arguments for the engine
 	// (postgres.go); the cache holds the rebound text.
 	d dialect
+	// tail is what a PostgreSQL batch of writing transactions knows of the
+	// audit chain's end (audit.go); nil elsewhere.
+	tail *auditTail
 }
 
 func newPreparedTx(tx *sql.Tx, cache *stmtCache, d dialect) preparedTx {
@@ -127,6 +130,9 @@ func newPreparedTx(tx *sql.Tx, cache *stmtCache, d dialect) preparedTx {
 
 // ExecContext runs query through its prepared statement when there is one.
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.touchAudit(ctx, query); err != nil {
+		return nil, err
+	}
 	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -137,6 +143,10 @@ func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) 
 // QueryRowContext runs query through its prepared statement when there is
 // one.
 func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	// A head that could not be written leaves the transaction aborted:
+	// the query below then fails, and so does the batch (flushAuditHead
+	// tries again before it commits).
+	_ = t.touchAudit(ctx, query)
 	query, args = t.d.rebind(query), t.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -147,6 +157,9 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 // QueryContext runs query unprepared (see preparedTx), rebound for the
 // engine.
 func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.touchAudit(ctx, query); err != nil {
+		return nil, err
+	}
 	return t.Tx.QueryContext(ctx, t.d.rebind(query), t.d.args(args)...)
 }
 
@@ -157,6 +170,9 @@ func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any)
 // reset under an iteration. The hot multi-row reads (a limiter's buckets,
 // the outbox claim, a person's enrollments) go through it.
 func (t preparedTx) queryEach(ctx context.Context, query string, args []any, each func(*sql.Rows) error) error {
+	if err := t.touchAudit(ctx, query); err != nil {
+		return err
+	}
 	query, args = t.d.rebind(query), t.d.args(args)
 	var rows *sql.Rows
 	var err error

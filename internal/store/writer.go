@@ -179,28 +179,64 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	ptx := newPreparedTx(sqlTx, s.stmts, s.d)
+	pg := s.d == postgresDialect
+	if pg {
+		// The batch holds the write lock until it commits: nobody else
+		// appends to the audit chain meanwhile (see auditTail).
+		ptx.tail = &auditTail{}
+	}
 	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0
 	for i, r := range run {
 		tx := &Tx{ctx: context.WithoutCancel(r.ctx), tx: ptx}
-		if !single {
+		// On PostgreSQL the savepoint is opened before the first
+		// transaction only: the one after each later transaction is
+		// opened in the same round trip that releases the one before
+		// (see savepointNext below), or kept by ROLLBACK TO, which
+		// leaves its savepoint in place.
+		if !single && (!pg || i == 0) {
 			if _, err := ptx.ExecContext(tx.ctx, `SAVEPOINT grp`); err != nil {
+				if pg {
+					// Later transactions would run without one.
+					_ = sqlTx.Rollback()
+					answerAll(run, writeResult{err: fmt.Errorf("store: savepoint: %w", err)})
+					return
+				}
 				results[i] = writeResult{err: fmt.Errorf("store: savepoint: %w", err)}
 				continue
 			}
+		}
+		var before auditTail
+		if pg {
+			before = *ptx.tail
 		}
 		results[i] = runOne(r.fn, tx)
 		results[i].after = tx.after
 		if single {
 			break
 		}
+		failed := results[i].err != nil || results[i].panicked
 		var err error
-		if results[i].err != nil || results[i].panicked {
+		switch {
+		case failed:
 			_, err = ptx.ExecContext(tx.ctx, `ROLLBACK TO grp`)
-		}
-		if err == nil {
+			if pg {
+				// What the rolled-back transaction did to the chain's
+				// end is undone with it.
+				*ptx.tail = before
+			}
+			if err == nil && !pg {
+				_, err = ptx.ExecContext(tx.ctx, `RELEASE grp`)
+			}
+		case !pg:
 			_, err = ptx.ExecContext(tx.ctx, `RELEASE grp`)
+		case i < len(run)-1:
+			// One round trip: PostgreSQL runs a text of several
+			// statements (no arguments) as one simple query. After the
+			// last transaction nothing is released: COMMIT commits the
+			// savepoint's work with the rest.
+			_, err = ptx.ExecContext(tx.ctx, savepointNext)
 		}
 		if err != nil {
 			// The transaction is in a state nobody can vouch for: give
@@ -209,8 +245,16 @@ func (s *Store) runBatch(batch []*writeReq) {
 			answerAll(run, writeResult{err: fmt.Errorf("store: savepoint: %w", err)})
 			return
 		}
-		if results[i].err == nil && !results[i].panicked {
+		if !failed {
 			committed++
+		}
+	}
+	if pg && (committed > 0 || (single && results[0].err == nil && !results[0].panicked)) {
+		// The chain's head, written once for the whole batch.
+		if err := ptx.flushAuditHead(context.Background()); err != nil {
+			_ = sqlTx.Rollback()
+			answerAll(run, writeResult{err: fmt.Errorf("store: writing the audit head: %w", err)})
+			return
 		}
 	}
 	if single && (results[0].err != nil || results[0].panicked) {
@@ -242,6 +286,10 @@ func runOne(fn func(*Tx) error, tx *Tx) (res writeResult) {
 	}()
 	return writeResult{err: fn(tx)}
 }
+
+// savepointNext releases a transaction's savepoint and opens the next
+// one's, in one round trip (PostgreSQL).
+const savepointNext = `RELEASE grp; SAVEPOINT grp`
 
 func answerAll(run []*writeReq, res writeResult) {
 	for _, r := range run {

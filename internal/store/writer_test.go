@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/store/storetest"
 )
@@ -243,5 +245,98 @@ func testAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 	})
 	if readErr == nil || readRan != 0 {
 		t.Errorf("a failed read ran its AfterCommit (%d times, err %v)", readRan, readErr)
+	}
+}
+
+// The audit chain stays whole across a batch: transactions that append
+// once or twice, that append and then fail or panic (the last of the batch
+// among them), and that read the head back in the middle of the batch
+// (which must see the head their own append set, and the newest row's
+// hash), all share one commit; the chain then verifies with exactly the
+// committed events. On PostgreSQL the batch keeps the chain's end itself
+// (auditTail), so this is what guards that bookkeeping.
+func TestAuditChainAcrossABatch(t *testing.T) {
+	storetest.Each(t, testAuditChainAcrossABatch)
+}
+
+func testAuditChainAcrossABatch(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	chain := audit.NewChain([]byte("batch test key"))
+	release, _ := holdWriter(t, s)
+	const n = 32
+	errs := make([]error, n)
+	appended := make([]int, n)
+	var wg sync.WaitGroup
+	run := func(i int) {
+		defer func() {
+			if v := recover(); v != nil && v != "boom" {
+				t.Errorf("transaction %d panicked: %v", i, v)
+			}
+		}()
+		errs[i] = s.InTx(context.Background(), func(tx *store.Tx) error {
+			ev := func(k int) audit.Event {
+				return audit.Event{At: t0, Event: "test.batch", Flow: fmt.Sprintf("t%d-%d", i, k), Outcome: audit.Success}
+			}
+			appended[i] = 0
+			if err := chain.Append(tx, ev(0)); err != nil {
+				return err
+			}
+			appended[i]++
+			switch i % 5 {
+			case 0:
+				if err := chain.Append(tx, ev(1)); err != nil {
+					return err
+				}
+				appended[i]++
+			case 1:
+				return fmt.Errorf("refused %d", i)
+			case 2:
+				head, ok, err := tx.GetAuditHead()
+				if err != nil || !ok {
+					return fmt.Errorf("reading the head: %v, %v", ok, err)
+				}
+				last, err := tx.LastAuditHash()
+				if err != nil {
+					return err
+				}
+				if !bytes.Equal(head.Hash, last) {
+					return fmt.Errorf("transaction %d: head %x, newest row %x", i, head.Hash, last)
+				}
+			case 3:
+				panic("boom")
+			}
+			return nil
+		})
+	}
+	for i := range n - 1 {
+		wg.Go(func() { run(i) })
+	}
+	// The last to queue appends and fails: the batch's last transaction
+	// is rolled back, and the head written before COMMIT must be the one
+	// before it.
+	waitQueued(t, s, n-1)
+	wg.Go(func() { run(n - 1) })
+	waitQueued(t, s, n)
+	c0, _ := store.Commits(s)
+	release()
+	wg.Wait()
+	if c1, _ := store.Commits(s); c1-c0 != 2 {
+		t.Fatalf("%d commits, want 2 (the held transaction, then one batch)", c1-c0)
+	}
+	want := 0
+	for i := range n {
+		// n-1 is refused too (31 % 5 == 1); 3 panics, so errs has nil.
+		failed := i%5 == 1 || i%5 == 3
+		if i%5 != 3 && (errs[i] != nil) != failed {
+			t.Errorf("transaction %d: err %v, want failure %v", i, errs[i], failed)
+		}
+		if !failed {
+			want += appended[i]
+		}
+	}
+	got, err := chain.Verify(context.Background(), s)
+	if err != nil || got != want {
+		t.Fatalf("Verify = %d, %v; want %d records", got, err, want)
 	}
 }
