@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/mailsink"
 	"github.com/sspr/sspr/internal/store/storetest"
@@ -98,27 +96,9 @@ func TestThreeNodesBehindHAProxy(t *testing.T) {
 	db := storetest.RawDB(t, dsn)
 
 	dir := t.TempDir()
-	binary := filepath.Join(dir, "sspr")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sspr/sspr/cmd/sspr").CombinedOutput(); err != nil {
-		t.Fatalf("building sspr: %v\n%s", err, out)
-	}
-
+	binary := buildSSPR(t, dir)
 	// Users of their own, in an OU of their own, removed afterwards.
-	ou := dirtest.UniqueName("cluster")
-	users := dirOptions{kind: "openldap", url: dirtest.LDAPSURL(t), bindDN: os.Getenv("SSPR_TEST_LDAP_ADMIN_DN"),
-		password: os.Getenv("SSPR_TEST_LDAP_ADMIN_PASSWORD"), caFile: ldapCfg.CAFile,
-		baseDN: "ou=" + ou + ",ou=people," + ldapCfg.BaseDN, prefix: ou + "u"}
-	conn := dirtest.LDAPAdmin(t)
-	ensureOU(t, conn, "ou=people,"+ldapCfg.BaseDN)
-	t.Cleanup(func() {
-		for i := range clusterFlows {
-			_ = conn.Del(ldap.NewDelRequest("uid="+users.login(i)+","+users.baseDN, nil))
-		}
-		_ = conn.Del(ldap.NewDelRequest(users.baseDN, nil))
-	})
-	if err := createUsers(users, clusterFlows, 2, "Cluster-Initial-Pass-1", nil); err != nil {
-		t.Fatal(err)
-	}
+	users := ownUsers(t, ldapCfg, "cluster", clusterFlows, "Cluster-Initial-Pass-1")
 
 	// One SMTP sink per node, so every mail says which node sent it;
 	// node-3's goes through a gate the test can freeze.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/sspr/sspr/internal/directory/ldapdir"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
@@ -53,27 +54,9 @@ func TestSoak(t *testing.T) {
 	const users, concurrency = 48, 32
 
 	dir := t.TempDir()
-	binary := filepath.Join(dir, "sspr")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sspr/sspr/cmd/sspr").CombinedOutput(); err != nil {
-		t.Fatalf("building sspr: %v\n%s", err, out)
-	}
-
+	binary := buildSSPR(t, dir)
 	// Load users of their own, in an OU of their own, removed afterwards.
-	ou := dirtest.UniqueName("soak")
-	admin := dirOptions{kind: "openldap", url: dirtest.LDAPSURL(t), bindDN: os.Getenv("SSPR_TEST_LDAP_ADMIN_DN"),
-		password: os.Getenv("SSPR_TEST_LDAP_ADMIN_PASSWORD"), caFile: ldapCfg.CAFile,
-		baseDN: "ou=" + ou + ",ou=people," + ldapCfg.BaseDN, prefix: ou + "u"}
-	conn := dirtest.LDAPAdmin(t)
-	ensureOU(t, conn, "ou=people,"+ldapCfg.BaseDN)
-	t.Cleanup(func() {
-		for i := range users {
-			_ = conn.Del(ldap.NewDelRequest("uid="+admin.login(i)+","+admin.baseDN, nil))
-		}
-		_ = conn.Del(ldap.NewDelRequest(admin.baseDN, nil))
-	})
-	if err := createUsers(admin, users, 2, "Soak-Initial-Pass-1", nil); err != nil {
-		t.Fatal(err)
-	}
+	admin := ownUsers(t, ldapCfg, "soak", users, "Soak-Initial-Pass-1")
 
 	httpAddr, smtpAddr := freeAddr(t), freeAddr(t)
 	db := filepath.Join(dir, "sspr.db")
@@ -203,4 +186,36 @@ func waitHealthy(t *testing.T, base string, logs *strings.Builder) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("sspr did not come up:\n%s", logs)
+}
+
+// buildSSPR builds the real sspr binary into dir.
+func buildSSPR(t *testing.T, dir string) string {
+	t.Helper()
+	binary := filepath.Join(dir, "sspr")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sspr/sspr/cmd/sspr").CombinedOutput(); err != nil {
+		t.Fatalf("building sspr: %v\n%s", err, out)
+	}
+	return binary
+}
+
+// ownUsers creates n users with password in an OU of their own (named
+// after name) in the test OpenLDAP, removed when the test ends.
+func ownUsers(t *testing.T, ldapCfg ldapdir.Config, name string, n int, password string) dirOptions {
+	t.Helper()
+	ou := dirtest.UniqueName(name)
+	users := dirOptions{kind: "openldap", url: dirtest.LDAPSURL(t), bindDN: os.Getenv("SSPR_TEST_LDAP_ADMIN_DN"),
+		password: os.Getenv("SSPR_TEST_LDAP_ADMIN_PASSWORD"), caFile: ldapCfg.CAFile,
+		baseDN: "ou=" + ou + ",ou=people," + ldapCfg.BaseDN, prefix: ou + "u"}
+	conn := dirtest.LDAPAdmin(t)
+	ensureOU(t, conn, "ou=people,"+ldapCfg.BaseDN)
+	t.Cleanup(func() {
+		for i := range n {
+			_ = conn.Del(ldap.NewDelRequest("uid="+users.login(i)+","+users.baseDN, nil))
+		}
+		_ = conn.Del(ldap.NewDelRequest(users.baseDN, nil))
+	})
+	if err := createUsers(users, n, 2, password, nil); err != nil {
+		t.Fatal(err)
+	}
+	return users
 }
