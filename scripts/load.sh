@@ -191,6 +191,9 @@ abuse:
   sends_per_destination: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}}
   ip_failures: {limit: 100000000, window: ${LOAD_LIMIT_WINDOW:-1m}, block: 1s}
   resets_per_user: {limit: 100000000, window: 1m}
+  # Below both test directories' lockout thresholds (OpenLDAP 5, Samba 3),
+  # as sspr's start-up check asks; the load makes no failed attempts.
+  user_failures: {limit: 2, window: 1h, block: 24h}
 log:
   level: warn
 ${SSPR_LOAD_EXTRA_YAML:-}
