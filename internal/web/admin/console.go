@@ -97,7 +97,7 @@ func New(f Flow, ips web.ClientIPs, log *slog.Logger, opts Options) (*Console, e
 		opts.Now = time.Now
 	}
 	c := &Console{flow: f, ips: ips, log: log, opts: opts, pages: map[string]*template.Template{}}
-	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "report", "reports", "compliance", "config", "expiry"} {
+	for _, page := range []string{"signin", "factor", "home", "coverage", "activity", "audit", "roles", "message", "locked", "helpdesk", "import", "report", "reports", "compliance", "config", "expiry", "jobs"} {
 		t, err := template.New("").Funcs(template.FuncMap{"json": func(v any) string {
 			b, _ := json.Marshal(v)
 			return string(b)

@@ -35,6 +35,9 @@ type ReportOptions struct {
 	// EffectiveConfig renders the running configuration with every secret
 	// hidden (config.EffectiveYAML); nil shows none.
 	EffectiveConfig func() []byte
+	// Jobs lists the enabled scheduled jobs (the jobs page); nil lists
+	// none.
+	Jobs func(context.Context) ([]JobStatus, error)
 }
 
 // reportView is one report as every format shows it: the page, the CSV
@@ -107,6 +110,8 @@ func (c *Console) reportRoutes() []Route {
 		Route{Method: "GET", Path: "/admin/compliance", Name: "compliance", Label: "Compliance", Roles: readers, Nav: true, handler: c.compliance},
 		Route{Method: "GET", Path: "/admin/config", Name: "config.view", Label: "Configuration", Roles: readers, Nav: true, handler: c.configView("html")},
 		Route{Method: "GET", Path: "/admin/config.json", Name: "config.view_json", Roles: readers, handler: c.configView("json")},
+		Route{Method: "GET", Path: "/admin/jobs", Name: "jobs.view", Label: "Scheduled jobs", Roles: readers, Nav: true, handler: c.jobsView("html")},
+		Route{Method: "GET", Path: "/admin/jobs.json", Name: "jobs.view_json", Roles: readers, handler: c.jobsView("json")},
 	)
 }
 
