@@ -430,22 +430,20 @@ func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now ti
 		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: spanOf(r, now).since})
 		at = append(at, i)
 	}
-	// Usually every window is on: the counts go straight into out.
-	ns := out[:len(ws)]
-	identity := true
-	for j, i := range at {
-		identity = identity && i == j
+	if len(ws) == 0 {
+		return out, nil
 	}
-	if !identity {
+	var nsBuf [4]int
+	ns := nsBuf[:]
+	if len(ws) > len(ns) {
 		ns = make([]int, len(ws))
 	}
+	ns = ns[:len(ws)]
 	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
 		return nil, fmt.Errorf("abuse: counting %s: %w", windows[at[0]].kind, err)
 	}
-	if !identity {
-		for j, i := range at {
-			out[i] = ns[j]
-		}
+	for j, i := range at {
+		out[i] = ns[j]
 	}
 	return out, nil
 }
