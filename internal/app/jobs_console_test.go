@@ -7,7 +7,6 @@ import (
 
 	"github.com/sspr/sspr/internal/flow"
 	"github.com/sspr/sspr/internal/jobs"
-	"github.com/sspr/sspr/internal/web/admin"
 )
 
 // TestConsoleListsTheScheduledJobs: the console's jobs page (admin
@@ -25,8 +24,8 @@ func TestConsoleListsTheScheduledJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := func(st []admin.JobStatus) map[string]admin.JobStatus {
-		m := map[string]admin.JobStatus{}
+	byName := func(st []jobs.Status) map[string]jobs.Status {
+		m := map[string]jobs.Status{}
 		for _, s := range st {
 			m[s.Name] = s
 		}
@@ -59,7 +58,7 @@ func TestConsoleListsTheScheduledJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	tidy := byName(after)["jobs_tidy"]
-	if !tidy.LastEnded.Equal(clock.Now()) || tidy.LastResult == "" || tidy.RunningOn != "" {
+	if !tidy.LastEnded.Equal(clock.Now()) || tidy.LastResult == "" || tidy.Holder != "" {
 		t.Errorf("after a run: %+v", tidy)
 	}
 	if rc := byName(after)[flow.JobReconfirm]; !rc.LastEnded.IsZero() {

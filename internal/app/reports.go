@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/sspr/sspr/internal/audit"
 	"github.com/sspr/sspr/internal/config"
+	"github.com/sspr/sspr/internal/jobs"
 	"github.com/sspr/sspr/internal/secrets"
 	"github.com/sspr/sspr/internal/store"
 	"github.com/sspr/sspr/internal/web/admin"
@@ -18,27 +20,17 @@ import (
 func (a *App) reportOptions() admin.ReportOptions {
 	cost, _ := a.cfg.Admin.CostPerCall.Value() // validated at load
 	cfg := a.cfg
+	// The runner is built once, on the first visit of the jobs page.
+	runner := sync.OnceValues(a.JobRunner)
 	return admin.ReportOptions{CostPerCall: cost, Currency: a.cfg.Admin.CostPerCall.Currency,
-		EffectiveConfig: func() []byte { return config.EffectiveYAML(cfg) }, Jobs: a.jobStatuses}
-}
-
-// jobStatuses lists the enabled scheduled jobs for the console's jobs page
-// (what `sspr jobs list` prints).
-func (a *App) jobStatuses(ctx context.Context) ([]admin.JobStatus, error) {
-	r, err := a.JobRunner()
-	if err != nil {
-		return nil, err
-	}
-	st, err := r.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]admin.JobStatus, 0, len(st))
-	for _, s := range st {
-		out = append(out, admin.JobStatus{Name: s.Name, Schedule: s.Schedule, Next: s.Next, LastStarted: s.LastStarted,
-			LastEnded: s.LastEnded, LastResult: s.LastResult, RunningOn: s.Holder})
-	}
-	return out, nil
+		EffectiveConfig: func() []byte { return config.EffectiveYAML(cfg) },
+		Jobs: func(ctx context.Context) ([]jobs.Status, error) {
+			r, err := runner()
+			if err != nil {
+				return nil, err
+			}
+			return r.List(ctx)
+		}}
 }
 
 // Config is the configuration a runs with. Callers must not change it:

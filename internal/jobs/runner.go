@@ -33,6 +33,9 @@ type Job struct {
 // Store is the part of the store the runner needs.
 type Store interface {
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
+	// ReadTx reads beside the writer (List: a status page must not queue
+	// behind every writing transaction).
+	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
 }
 
 // Runner runs jobs on their schedules, each once across the processes
@@ -294,7 +297,7 @@ type Status struct {
 func (r *Runner) List(ctx context.Context) ([]Status, error) {
 	now := r.now()
 	var out []Status
-	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := r.Store.ReadTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		for _, j := range r.Jobs {
 			s := Status{Name: j.Name, Schedule: j.Schedule.String()}

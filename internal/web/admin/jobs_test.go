@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/jobs"
 	"github.com/sspr/sspr/internal/web"
 )
 
@@ -22,13 +23,13 @@ import (
 // not an empty list.
 func TestJobsPageListsTheJobs(t *testing.T) {
 	ended := time.Date(2026, 12, 7, 3, 30, 12, 0, time.UTC)
-	jobs := []JobStatus{
+	listed := []jobs.Status{
 		{Name: "reminders", Schedule: "0 9 * * 1-5", Next: time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC),
-			LastStarted: ended.Add(-time.Minute), LastEnded: ended, LastResult: "success: sent 12", RunningOn: "node-2"},
+			LastStarted: ended.Add(-time.Minute), LastEnded: ended, LastResult: "success: sent 12", Holder: "node-2"},
 		{Name: "expiry", Schedule: "0 7 * * *", Next: time.Date(2026, 12, 8, 7, 0, 0, 0, time.UTC)},
 	}
 	var listErr error
-	console := func(list func(context.Context) ([]JobStatus, error)) *Console {
+	console := func(list JobList) *Console {
 		c, err := New(auditPages{}, web.ClientIPs{}, slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Options{Reports: ReportOptions{Jobs: list}})
 		if err != nil {
@@ -42,7 +43,7 @@ func TestJobsPageListsTheJobs(t *testing.T) {
 			&flow.Principal{Login: "a", Roles: []flow.Role{flow.RoleAuditor}})
 		return rec
 	}
-	c := console(func(context.Context) ([]JobStatus, error) { return jobs, listErr })
+	c := console(func(context.Context) ([]jobs.Status, error) { return listed, listErr })
 
 	rec := get(c, "html")
 	body := rec.Body.String()
@@ -57,18 +58,18 @@ func TestJobsPageListsTheJobs(t *testing.T) {
 	}
 
 	rec = get(c, "json")
-	var got struct{ Jobs []JobStatus }
+	var got struct{ Jobs []jobs.Status }
 	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Jobs) != 2 || got.Jobs[0].RunningOn != "node-2" || !got.Jobs[0].LastEnded.Equal(ended) || !got.Jobs[1].LastEnded.IsZero() {
+	if len(got.Jobs) != 2 || got.Jobs[0].Holder != "node-2" || !got.Jobs[0].LastEnded.Equal(ended) || !got.Jobs[1].LastEnded.IsZero() {
 		t.Errorf("JSON: %+v", got.Jobs)
 	}
 
 	if body := get(console(nil), "html").Body.String(); !strings.Contains(body, "No scheduled job is enabled") {
 		t.Errorf("with no jobs:\n%s", body)
 	}
-	var none map[string][]JobStatus
+	var none map[string][]jobs.Status
 	if err := json.Unmarshal(get(console(nil), "json").Body.Bytes(), &none); err != nil || none["jobs"] == nil || len(none["jobs"]) != 0 {
 		t.Errorf("JSON with no jobs: %v %v", none, err)
 	}

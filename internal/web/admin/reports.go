@@ -37,7 +37,7 @@ type ReportOptions struct {
 	EffectiveConfig func() []byte
 	// Jobs lists the enabled scheduled jobs (the jobs page); nil lists
 	// none.
-	Jobs func(context.Context) ([]JobStatus, error)
+	Jobs JobList
 }
 
 // reportView is one report as every format shows it: the page, the CSV
