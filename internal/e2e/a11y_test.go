@@ -73,17 +73,17 @@ func TestAccessibility(t *testing.T) {
 	// checklist with a breached password; a mismatch), done.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(id("login"))))
 	check("start")
-	must(chromedp.Do(ctx, chromedp.Submit(id("login")), chromedp.WaitVisible(id("form-error"))))
+	must(chromedp.Do(ctx, submit(id("login")), chromedp.WaitVisible(id("form-error"))))
 	check("start-refused")
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("login"), "alice"), chromedp.Submit(id("login")), chromedp.WaitVisible(id("code"))))
+	must(chromedp.Do(ctx, sendKeys(id("login"), "alice"), submit(id("login")), chromedp.WaitVisible(id("code"))))
 	check("code")
 	code := in.code(t, "alice", 1)
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("code"), "00000000"), chromedp.Submit(id("code")), chromedp.WaitVisible(id("form-error"))))
+	must(chromedp.Do(ctx, sendKeys(id("code"), "00000000"), submit(id("code")), chromedp.WaitVisible(id("form-error"))))
 	check("code-refused")
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/reset/choose"), chromedp.WaitVisible(chromedp.CSS("input[name=factor]"))))
 	check("choose")
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/reset/code"), chromedp.WaitVisible(id("code")),
-		chromedp.SendKeys(id("code"), code), chromedp.Submit(id("code")), chromedp.WaitVisible(id("password"))))
+		sendKeys(id("code"), code), submit(id("code")), chromedp.WaitVisible(id("password"))))
 	check("password")
 	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('li[data-id="breach"]')).display !== "none"`))
 	must(err)
@@ -92,7 +92,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	// The breach shows while typing, before any submit (issue 8, item 1),
 	// and the checklist's summary is announced.
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("password"), "Summer2024!"),
+	must(chromedp.Do(ctx, sendKeys(id("password"), "Summer2024!"),
 		chromedp.WaitVisible(chromedp.CSS(`li[data-id="breach"][data-state="problem"]`))))
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("rules-status").textContent.includes("data breach")`)); err != nil {
 		t.Errorf("the checklist's live region never announced the breach: %v", err)
@@ -103,63 +103,63 @@ func TestAccessibility(t *testing.T) {
 		t.Errorf("a breached password shows strength %q", label)
 	}
 	check("password-breached")
-	must(chromedp.Do(ctx, clear("password"), chromedp.SendKeys(id("password"), "Kettle-Harbour-42"),
-		chromedp.SendKeys(id("confirm"), "Kettle-Harbour-43"), chromedp.Submit(id("password")), chromedp.WaitVisible(id("form-error"))))
+	must(chromedp.Do(ctx, clear("password"), sendKeys(id("password"), "Kettle-Harbour-42"),
+		sendKeys(id("confirm"), "Kettle-Harbour-43"), submit(id("password")), chromedp.WaitVisible(id("form-error"))))
 	check("password-mismatch")
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("password"), "Kettle-Harbour-42"), chromedp.SendKeys(id("confirm"), "Kettle-Harbour-42"),
-		chromedp.Submit(id("password")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
+	must(chromedp.Do(ctx, sendKeys(id("password"), "Kettle-Harbour-42"), sendKeys(id("confirm"), "Kettle-Harbour-42"),
+		submit(id("password")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
 	check("done")
 
 	// Unlock the demo's locked account.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(id("login")),
-		chromedp.Click(chromedp.CSS(`input[name=action][value=unlock]`)), chromedp.SendKeys(id("login"), demo.LockedUser),
-		chromedp.Submit(id("login")), chromedp.WaitVisible(id("code"))))
+		click(chromedp.CSS(`input[name=action][value=unlock]`)), sendKeys(id("login"), demo.LockedUser),
+		submit(id("login")), chromedp.WaitVisible(id("code"))))
 	check("unlock-code")
 	code = in.code(t, demo.LockedUser, 1)
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("code"), code), chromedp.Submit(id("code")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
+	must(chromedp.Do(ctx, sendKeys(id("code"), code), submit(id("code")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
 	check("unlock-done")
 
 	// Change, with its checklist, and a refusal.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/change"), chromedp.WaitVisible(id("login"))))
 	check("change")
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("old"), "wrong-password-1"),
-		chromedp.SendKeys(id("password"), "Welcome2024!"), chromedp.WaitVisible(chromedp.CSS(`li[data-id="breach"][data-state="problem"]`)),
-		chromedp.SendKeys(id("confirm"), "Welcome2024!"), chromedp.Submit(id("password")), chromedp.WaitVisible(id("form-error"))))
+	must(chromedp.Do(ctx, sendKeys(id("login"), "bob"), sendKeys(id("old"), "wrong-password-1"),
+		sendKeys(id("password"), "Welcome2024!"), chromedp.WaitVisible(chromedp.CSS(`li[data-id="breach"][data-state="problem"]`)),
+		sendKeys(id("confirm"), "Welcome2024!"), submit(id("password")), chromedp.WaitVisible(id("form-error"))))
 	check("change-refused")
 
 	// Enrollment: sign in (and a refusal), the list, adding an app.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/enroll"), chromedp.WaitVisible(id("login"))))
 	check("enroll-signin")
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("password"), "nope-nope-1"),
-		chromedp.Submit(id("password")), chromedp.WaitVisible(id("form-error"))))
+	must(chromedp.Do(ctx, sendKeys(id("login"), "bob"), sendKeys(id("password"), "nope-nope-1"),
+		submit(id("password")), chromedp.WaitVisible(id("form-error"))))
 	check("enroll-signin-refused")
-	must(chromedp.Do(ctx, clear("login"), chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("password"), "Spring-2026"),
-		chromedp.Submit(id("password")), chromedp.WaitVisible(id("signout"))))
+	must(chromedp.Do(ctx, clear("login"), sendKeys(id("login"), "bob"), sendKeys(id("password"), "Spring-2026"),
+		submit(id("password")), chromedp.WaitVisible(id("signout"))))
 	// Bob's directory mail is a factor already: the step-up page comes
 	// first, then the list.
 	check("enroll-stepup")
 	choice := chromedp.CSS(`input[name=enrollment][value="` + directoryMailID + `"]`)
-	must(chromedp.Do(ctx, chromedp.WaitVisible(choice), chromedp.Click(choice), chromedp.Submit(choice), chromedp.WaitVisible(id("code"))))
+	must(chromedp.Do(ctx, chromedp.WaitVisible(choice), click(choice), submit(choice), chromedp.WaitVisible(id("code"))))
 	check("enroll-stepup-code")
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("code"), in.code(t, "bob", 1)), chromedp.Submit(id("code")), chromedp.WaitVisible(id("factors"))))
+	must(chromedp.Do(ctx, sendKeys(id("code"), in.code(t, "bob", 1)), submit(id("code")), chromedp.WaitVisible(id("factors"))))
 	check("enroll-home")
-	must(chromedp.Do(ctx, chromedp.Click(id("add-totp")), chromedp.WaitVisible(id("code"))))
+	must(chromedp.Do(ctx, click(id("add-totp")), chromedp.WaitVisible(id("code"))))
 	check("enroll-totp")
-	must(chromedp.Do(ctx, chromedp.Click(id("cancel")), chromedp.WaitVisible(id("add-email")), chromedp.Click(id("add-email")), chromedp.WaitVisible(id("email"))))
+	must(chromedp.Do(ctx, click(id("cancel")), chromedp.WaitVisible(id("add-email")), click(id("add-email")), chromedp.WaitVisible(id("email"))))
 	check("enroll-email")
 	// Backup codes (shown once), then a new session's step-up: the choice
 	// of method and the code field.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/enroll/home"), chromedp.WaitVisible(id("add-backup_codes")),
-		chromedp.Click(id("add-backup_codes")), chromedp.WaitVisible(id("backup-code"))))
+		click(id("add-backup_codes")), chromedp.WaitVisible(id("backup-code"))))
 	check("enroll-backup-codes")
 	backup, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelectorAll("#backup-codes code")[parseInt(document.getElementById("backup-code").getAttribute("data-position"), 10) - 1].textContent`))
 	must(err)
-	must(chromedp.Do(ctx, chromedp.SendKeys(id("backup-code"), backup), chromedp.Submit(id("backup-code")), chromedp.WaitVisible(id("factors")),
-		chromedp.Click(id("signout")), chromedp.WaitVisible(id("login")),
-		chromedp.SendKeys(id("login"), "bob"), chromedp.SendKeys(id("password"), "Spring-2026"),
-		chromedp.Submit(id("password")), chromedp.WaitVisible(chromedp.CSS("input[name=enrollment]"))))
+	must(chromedp.Do(ctx, sendKeys(id("backup-code"), backup), submit(id("backup-code")), chromedp.WaitVisible(id("factors")),
+		click(id("signout")), chromedp.WaitVisible(id("login")),
+		sendKeys(id("login"), "bob"), sendKeys(id("password"), "Spring-2026"),
+		submit(id("password")), chromedp.WaitVisible(chromedp.CSS("input[name=enrollment]"))))
 	check("enroll-verify-choose")
-	must(chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("input[name=enrollment]")), chromedp.WaitVisible(id("backup-code"))))
+	must(chromedp.Do(ctx, submit(chromedp.CSS("input[name=enrollment]")), chromedp.WaitVisible(id("backup-code"))))
 	check("enroll-verify")
 
 	// A missing page and the demo mailbox.

@@ -62,9 +62,9 @@ admin:
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("login"))))
 	shot("signin")
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("login"), adminU.Login),
-		chromedp.SendKeys(chromedp.ID("password"), adminU.Password),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), adminU.Login),
+		sendKeys(chromedp.ID("password"), adminU.Password),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	labelled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](everyInputLabelled))
@@ -73,8 +73,8 @@ admin:
 		t.Error("an input on the second-factor page has no label")
 	}
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), totpAt(t, secret, time.Now().Add(30*time.Second))),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), totpAt(t, secret, time.Now().Add(30*time.Second))),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS("nav")),
 	))
 	shot("home")

@@ -164,14 +164,14 @@ admin:
 	must(chromedp.Do(ctx, disableScripts, chromedp.EmulateViewport(1280, 900)))
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("login"))))
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("login"), browserAdmin.Login),
-		chromedp.SendKeys(chromedp.ID("password"), browserAdmin.Password),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), browserAdmin.Login),
+		sendKeys(chromedp.ID("password"), browserAdmin.Password),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), totpAt(t, browserSecret, time.Now().Add(30*time.Second))),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), totpAt(t, browserSecret, time.Now().Add(30*time.Second))),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS("nav")),
 	))
 	httpB := adminSignIn(t, in, httpAdmin, httpSecret)

@@ -47,25 +47,25 @@ admin:
 	}
 	// Enroll the passkey in the portal.
 	must(chromedp.Do(ctx, chromedp.Navigate(local.Origin+"/enroll"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), adminU.Login),
-		chromedp.SendKeys(chromedp.ID("password"), adminU.Password),
-		chromedp.Submit(chromedp.ID("password"))))
+		sendKeys(chromedp.ID("login"), adminU.Login),
+		sendKeys(chromedp.ID("password"), adminU.Password),
+		submit(chromedp.ID("password"))))
 	must(stepUpChromium(t, ctx, in, adminU.Mail))
-	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("add-passkey")), chromedp.Click(chromedp.ID("add-passkey")),
+	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("add-passkey")), click(chromedp.ID("add-passkey")),
 		chromedp.WaitVisible(chromedp.ID("passkey-create")),
-		chromedp.SendKeys(chromedp.ID("passkey-name"), "Admin key"),
-		chromedp.Click(chromedp.ID("passkey-create")),
+		sendKeys(chromedp.ID("passkey-name"), "Admin key"),
+		click(chromedp.ID("passkey-create")),
 		chromedp.WaitVisible(chromedp.ID("factors")),
-		chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
+		click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
 
 	// Sign in to the console with it.
 	must(chromedp.Do(ctx, chromedp.Navigate(local.Origin+"/admin/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), adminU.Login),
-		chromedp.SendKeys(chromedp.ID("password"), adminU.Password),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), adminU.Login),
+		sendKeys(chromedp.ID("password"), adminU.Password),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.ID("passkey-button"))))
 	screenshot(t, ctx, "admin-passkey")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("passkey-button")), chromedp.WaitVisible(chromedp.CSS("nav"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("passkey-button")), chromedp.WaitVisible(chromedp.CSS("nav"))))
 	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	must(err)
 	if !strings.Contains(body, "Welcome") {

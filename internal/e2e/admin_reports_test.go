@@ -205,12 +205,12 @@ func TestAdminReportsInChromium(t *testing.T) {
 	}
 	must(chromedp.Do(ctx, disableScripts, chromedp.EmulateViewport(1280, 900)))
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), viewer.Login),
-		chromedp.SendKeys(chromedp.ID("password"), viewer.Password),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), viewer.Login),
+		sendKeys(chromedp.ID("password"), viewer.Password),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.ID("code")),
-		chromedp.SendKeys(chromedp.ID("code"), totpAt(t, viewerSecret, time.Now().Add(30*time.Second))),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), totpAt(t, viewerSecret, time.Now().Add(30*time.Second))),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS("nav")),
 	))
 	text := func(path string) string {

@@ -44,6 +44,47 @@ func newBrowserCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// click, submit and sendKeys are chromedp's Click, Submit and SendKeys,
+// run again when the node they found went away before they could act on
+// it ("No node with given id found"): the page they queried was being
+// replaced, by the navigation of the step before or by a page that
+// re-asks by itself, and the action did nothing. chromedp retries the
+// query of an action but not the action itself.
+func click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return againWhenGone(func() chromedp.Action[chromedp.Void] { return chromedp.Click(sel, opts...) })
+}
+
+func submit[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return againWhenGone(func() chromedp.Action[chromedp.Void] { return chromedp.Submit(sel, opts...) })
+}
+
+func sendKeys[S chromedp.Selectable](sel S, keys string, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return againWhenGone(func() chromedp.Action[chromedp.Void] { return chromedp.SendKeys(sel, keys, opts...) })
+}
+
+func againWhenGone(action func() chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for tries := 1; ; tries++ {
+			v, err := action()(ctx, t)
+			if err == nil || tries == 20 || !nodeGone(err) || ctx.Err() != nil {
+				return v, err
+			}
+			select {
+			case <-ctx.Done():
+				return v, err
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// nodeGone is the browser's answer about a node of a page that is no more.
+func nodeGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id") || strings.Contains(msg, "Could not find node with given id") ||
+		strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Node is detached from document")
+}
+
 // screenshot keeps a picture of the page for people reviewing a failure.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
@@ -85,19 +126,19 @@ func browserReset(t *testing.T, scripts bool) {
 	}
 	screenshot(t, ctx, "start")
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	code := in.waitCode(t, "alice@demo.sspr.test", 0)
 	screenshot(t, ctx, "code")
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), code[:4]+" "+code[4:]),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), code[:4]+" "+code[4:]),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), "short"),
-		chromedp.SendKeys(chromedp.ID("confirm"), "short"),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("password"), "short"),
+		sendKeys(chromedp.ID("confirm"), "short"),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.ID("form-error")),
 	))
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("form-error")))
@@ -107,9 +148,9 @@ func browserReset(t *testing.T, scripts bool) {
 		t.Fatalf("the refusal does not name the rule: %q", text)
 	}
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("password"), "Browser-Pass-42"),
-		chromedp.SendKeys(chromedp.ID("confirm"), "Browser-Pass-42"),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("password"), "Browser-Pass-42"),
+		sendKeys(chromedp.ID("confirm"), "Browser-Pass-42"),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("h1.success")),
 	))
 	text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1.success")))

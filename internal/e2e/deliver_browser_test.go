@@ -39,17 +39,17 @@ func browserApproval(t *testing.T, scripts bool) {
 		}
 	}
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	code := in.waitCode(t, "alice@"+demo.MailDomain, 0)
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), code),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS(`input[value="manager_approval"]`)),
-		chromedp.Click(chromedp.CSS(`input[value="manager_approval"]`)),
-		chromedp.Submit(chromedp.CSS(`input[value="manager_approval"]`)),
+		click(chromedp.CSS(`input[value="manager_approval"]`)),
+		submit(chromedp.CSS(`input[value="manager_approval"]`)),
 		chromedp.WaitVisible(chromedp.ID("approval-wait")),
 	))
 	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
@@ -69,7 +69,7 @@ func browserApproval(t *testing.T, scripts bool) {
 	if !strings.Contains(shown, "Alice Archer (alice)") || !strings.Contains(shown, "127.0.0.1") {
 		t.Fatalf("the approval page does not say who asks from where:\n%s", shown)
 	}
-	must(chromedp.Do(manager, chromedp.Click(chromedp.CSS(`button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(".alert-info"))))
+	must(chromedp.Do(manager, click(chromedp.CSS(`button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(".alert-info"))))
 	done, err := chromedp.Run(manager, chromedp.Text(chromedp.CSS(".alert-info")))
 	must(err)
 	screenshot(t, manager, "approval-manager-done"+suffix)
@@ -80,13 +80,13 @@ func browserApproval(t *testing.T, scripts bool) {
 	// The person's page asks again by itself (or, without scripts, when
 	// the person presses "Check now") and reaches the password.
 	if !scripts {
-		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#approval-wait button`))))
+		must(chromedp.Do(ctx, click(chromedp.CSS(`#approval-wait button`))))
 	}
 	must(chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), "Browser-Approved-42"),
-		chromedp.SendKeys(chromedp.ID("confirm"), "Browser-Approved-42"),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("password"), "Browser-Approved-42"),
+		sendKeys(chromedp.ID("confirm"), "Browser-Approved-42"),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("h1.success")),
 	))
 	screenshot(t, ctx, "approval-done"+suffix)

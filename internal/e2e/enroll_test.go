@@ -388,19 +388,19 @@ func TestPasskeyEnrollThenResetInBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "enroll-signin")
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "Winter-2026"),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		sendKeys(chromedp.ID("password"), "Winter-2026"),
+		submit(chromedp.ID("password")),
 	))
 	// The directory's mail address is proved first, then the home page.
 	must(stepUpChromium(t, ctx, in, "alice@demo.sspr.test"))
 	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("add-passkey"))))
 	screenshot(t, ctx, "enroll-home-empty")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.ID("passkey-create"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.ID("passkey-create"))))
 	screenshot(t, ctx, "enroll-passkey")
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("passkey-name"), "Test phone"),
-		chromedp.Click(chromedp.ID("passkey-create")),
+		sendKeys(chromedp.ID("passkey-name"), "Test phone"),
+		click(chromedp.ID("passkey-create")),
 		chromedp.WaitVisible(chromedp.ID("factors")),
 	))
 	screenshot(t, ctx, "enroll-home-passkey")
@@ -416,7 +416,7 @@ func TestPasskeyEnrollThenResetInBrowser(t *testing.T) {
 		t.Fatalf("the authenticator holds %d credentials", len(creds))
 	}
 	signCount := creds[0].SignCount
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
 	in.waitNotices(t, aliceMail, 1)
 
 	// Reset the password with the mailed code and the passkey.
@@ -424,29 +424,29 @@ func TestPasskeyEnrollThenResetInBrowser(t *testing.T) {
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(local.Origin+"/"),
 		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	code := in.waitCode(t, aliceMail, before)
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), code),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=factor][value=passkey]`)),
 	))
 	screenshot(t, ctx, "reset-choose")
 	must(chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`input[name=factor][value=passkey]`)),
-		chromedp.Submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
+		click(chromedp.CSS(`input[name=factor][value=passkey]`)),
+		submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
 		chromedp.WaitVisible(chromedp.ID("passkey-button")),
 	))
 	screenshot(t, ctx, "reset-passkey")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("passkey-button")), chromedp.WaitVisible(chromedp.ID("password"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("passkey-button")), chromedp.WaitVisible(chromedp.ID("password"))))
 	const newPassword = "Passkey-Reset-42"
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("password"), newPassword),
-		chromedp.SendKeys(chromedp.ID("confirm"), newPassword),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("password"), newPassword),
+		sendKeys(chromedp.ID("confirm"), newPassword),
+		submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("h1.success")),
 	))
 	screenshot(t, ctx, "reset-done")
@@ -493,9 +493,9 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 		must(chromedp.Do(ctx,
 			chromedp.Navigate(in.URL+"/enroll"),
 			chromedp.WaitVisible(chromedp.ID("login")),
-			chromedp.SendKeys(chromedp.ID("login"), "alice"),
-			chromedp.SendKeys(chromedp.ID("password"), "Winter-2026"),
-			chromedp.Submit(chromedp.ID("password")),
+			sendKeys(chromedp.ID("login"), "alice"),
+			sendKeys(chromedp.ID("password"), "Winter-2026"),
+			submit(chromedp.ID("password")),
 			chromedp.WaitVisible(chromedp.CSS("main h1")),
 		))
 	}
@@ -504,12 +504,12 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 	must(stepUpChromium(t, ctx, in, "alice@demo.sspr.test"))
 
 	// The email page (then back).
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-email")), chromedp.WaitVisible(chromedp.ID("email"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("add-email")), chromedp.WaitVisible(chromedp.ID("email"))))
 	screenshot(t, ctx, "enroll-add-email")
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/enroll/home"), chromedp.WaitVisible(chromedp.ID("add-totp"))))
 
 	// An authenticator app.
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-totp")), chromedp.WaitVisible(chromedp.ID("code"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("add-totp")), chromedp.WaitVisible(chromedp.ID("code"))))
 	screenshot(t, ctx, "enroll-totp")
 	labelled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](everyInputLabelled))
 	must(err)
@@ -519,14 +519,14 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 	secret, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("totp-secret").textContent`))
 	must(err)
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), totpAt(t, secret, time.Now())),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), totpAt(t, secret, time.Now())),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("factors")),
 	))
 
 	// Backup codes: typed back with letters and a dash, which the page's
 	// scripts must leave alone.
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-backup_codes")), chromedp.WaitVisible(chromedp.ID("backup-code"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("add-backup_codes")), chromedp.WaitVisible(chromedp.ID("backup-code"))))
 	screenshot(t, ctx, "enroll-backup-codes")
 	code, err := chromedp.Run(ctx, chromedp.Evaluate[string](
 		`document.querySelectorAll("#backup-codes code")[Number(document.getElementById("backup-code").dataset.position) - 1].textContent`))
@@ -537,8 +537,8 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 		t.Error("the print button is hidden with scripts on")
 	}
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("backup-code"), code),
-		chromedp.Submit(chromedp.ID("backup-code")),
+		sendKeys(chromedp.ID("backup-code"), code),
+		submit(chromedp.ID("backup-code")),
 		chromedp.WaitVisible(chromedp.ID("factors")),
 	))
 	screenshot(t, ctx, "enroll-home")
@@ -547,15 +547,15 @@ func TestEnrollPagesInBrowser(t *testing.T) {
 	}
 
 	// A new session asks for a step-up first.
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
 	signIn()
 	screenshot(t, ctx, "enroll-stepup")
 	if got := text("main h1"); got != "Confirm it is you" {
 		t.Fatalf("heading %q", got)
 	}
 	must(chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`input[name=enrollment]`)), // the first: the authenticator app
-		chromedp.Submit(chromedp.CSS(`input[name=enrollment]`)),
+		click(chromedp.CSS(`input[name=enrollment]`)), // the first: the authenticator app
+		submit(chromedp.CSS(`input[name=enrollment]`)),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	screenshot(t, ctx, "enroll-stepup-code")

@@ -220,7 +220,7 @@ func TestPortalLanguagesAndBrandingInBrowser(t *testing.T) {
 	// Without JavaScript, the switcher is plain links: French from German.
 	must("scripts off", chromedp.Do(ctx, disableScripts))
 	must("german", chromedp.Do(ctx, chromedp.Navigate(in.URL+"/?lang=de"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.Click(chromedp.CSS(`.langs a[hreflang=fr]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=fr] #login`))))
+		click(chromedp.CSS(`.langs a[hreflang=fr]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=fr] #login`))))
 	if title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || title != "Mot de passe oublié ?" {
 		t.Errorf("after choosing Français the heading is %q (%v)", title, err)
 	}

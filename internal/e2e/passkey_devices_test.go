@@ -78,19 +78,19 @@ func TestPasskeysOnTwoDevicesInBrowser(t *testing.T) {
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(local.Origin+"/enroll"),
 		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "Winter-2026"),
-		chromedp.Submit(chromedp.ID("password")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		sendKeys(chromedp.ID("password"), "Winter-2026"),
+		submit(chromedp.ID("password")),
 	))
 	// Alice's directory mail is a factor already: prove it first.
 	must(stepUpChromium(t, ctx, in, "alice@demo.sspr.test"))
 	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("add-passkey"))))
 	addPasskey := func(name string) {
 		t.Helper()
-		must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.ID("passkey-create"))))
+		must(chromedp.Do(ctx, click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.ID("passkey-create"))))
 		must(chromedp.Do(ctx,
-			chromedp.SendKeys(chromedp.ID("passkey-name"), name),
-			chromedp.Click(chromedp.ID("passkey-create")),
+			sendKeys(chromedp.ID("passkey-name"), name),
+			click(chromedp.ID("passkey-create")),
 			chromedp.WaitVisible(chromedp.ID("factors")),
 		))
 		if got := text("#factors"); !strings.Contains(got, "Passkey ("+name+")") {
@@ -113,7 +113,7 @@ func TestPasskeysOnTwoDevicesInBrowser(t *testing.T) {
 			t.Fatalf("the %s holds %+v, want one discoverable credential", name, creds)
 		}
 	}
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login"))))
 
 	// Before a factor is verified, the options are alike for alice (two
 	// passkeys) and for a login that does not exist.
@@ -141,26 +141,26 @@ func TestPasskeysOnTwoDevicesInBrowser(t *testing.T) {
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(local.Origin+"/"),
 		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.Navigate(local.Origin+"/reset/choose"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=factor][value=passkey]`)),
-		chromedp.Click(chromedp.CSS(`input[name=factor][value=passkey]`)),
-		chromedp.Submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
+		click(chromedp.CSS(`input[name=factor][value=passkey]`)),
+		submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
 		chromedp.WaitVisible(chromedp.ID("passkey-button")),
-		chromedp.Click(chromedp.ID("passkey-button")),
+		click(chromedp.ID("passkey-button")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=factor][value=email]`)),
 	))
 	screenshot(t, ctx, "passkey-first")
 	must(chromedp.Do(ctx,
-		chromedp.Submit(chromedp.CSS(`input[name=factor][value=email]`)),
+		submit(chromedp.CSS(`input[name=factor][value=email]`)),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	code := in.waitCode(t, aliceMail, before+1)
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), code),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("password")),
 	))
 	if used(phone) == 0 {
@@ -176,18 +176,18 @@ func TestPasskeysOnTwoDevicesInBrowser(t *testing.T) {
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(local.Origin+"/"),
 		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"),
-		chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"),
+		submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	))
 	code = in.waitCode(t, aliceMail, before)
 	must(chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Submit(chromedp.ID("code")),
+		sendKeys(chromedp.ID("code"), code),
+		submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=factor][value=passkey]`)),
-		chromedp.Submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
+		submit(chromedp.CSS(`input[name=factor][value=passkey]`)),
 		chromedp.WaitVisible(chromedp.ID("passkey-button")),
-		chromedp.Click(chromedp.ID("passkey-button")),
+		click(chromedp.ID("passkey-button")),
 		chromedp.WaitVisible(chromedp.ID("password")),
 	))
 	screenshot(t, ctx, "passkey-second-device")

@@ -153,10 +153,10 @@ func TestBrowserLiveChecklist(t *testing.T) {
 		}
 	}
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"), chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"), submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code"))))
 	code := in.waitCode(t, "alice@demo.sspr.test", 0)
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Submit(chromedp.ID("code")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("code"), code), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("rules"))))
 
 	state := func(id string) string {
@@ -175,9 +175,9 @@ func TestBrowserLiveChecklist(t *testing.T) {
 			t.Fatalf("checklist item %s is %q, want %q", id, got, want)
 		}
 	}
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("password"), "abc")))
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("password"), "abc")))
 	waitState("length.min", "fail")
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("password"), "-Quiet-Lantern-7")))
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("password"), "-Quiet-Lantern-7")))
 	waitState("length.min", "pass")
 	screenshot(t, ctx, "checklist")
 	// Wait for the answer about the whole password: on a loaded machine the

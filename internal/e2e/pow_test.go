@@ -52,7 +52,7 @@ func TestProofOfWork(t *testing.T) {
 	// The portal's script solves it in a real browser.
 	ctx := newBrowserCtx(t)
 	err = chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "bob"), chromedp.Click(chromedp.CSS("form[data-pow-nonce] button[type=submit]")),
+		sendKeys(chromedp.ID("login"), "bob"), click(chromedp.CSS("form[data-pow-nonce] button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("code")))
 	if err != nil {
 		screenshot(t, ctx, "pow")

@@ -70,7 +70,7 @@ func TestRedirectFactorsInBrowser(t *testing.T) {
 		}
 	}
 	must("start", chromedp.Do(ctx, chromedp.Navigate(lh.Origin+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), redirectUser), chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), redirectUser), submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("redirect-link"))))
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("redirect-link")))
 	must("OIDC button", err)
@@ -78,29 +78,29 @@ func TestRedirectFactorsInBrowser(t *testing.T) {
 		t.Fatalf("OIDC button %q", text)
 	}
 	screenshot(t, ctx, "redirect-oidc-step")
-	must("to the OP", chromedp.Do(ctx, chromedp.Click(chromedp.ID("redirect-link")), chromedp.WaitVisible(chromedp.ID("username"))))
+	must("to the OP", chromedp.Do(ctx, click(chromedp.ID("redirect-link")), chromedp.WaitVisible(chromedp.ID("username"))))
 	screenshot(t, ctx, "redirect-oidc-provider")
-	must("sign in at the OP", chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("username"), "test-user@localhost"),
-		chromedp.SendKeys(chromedp.ID("password"), "verysecure"), chromedp.Submit(chromedp.ID("password")),
+	must("sign in at the OP", chromedp.Do(ctx, sendKeys(chromedp.ID("username"), "test-user@localhost"),
+		sendKeys(chromedp.ID("password"), "verysecure"), submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=factor][value=certificate]`))))
 	screenshot(t, ctx, "redirect-choose")
 	choice := chromedp.CSS(`input[name=factor][value=certificate]`)
-	must("certificate step", chromedp.Do(ctx, chromedp.Click(choice), chromedp.Submit(choice), chromedp.WaitVisible(chromedp.ID("certificate-form"))))
+	must("certificate step", chromedp.Do(ctx, click(choice), submit(choice), chromedp.WaitVisible(chromedp.ID("certificate-form"))))
 	screenshot(t, ctx, "redirect-certificate-step")
 	choice = chromedp.CSS(`input[name=factor][value=saml]`)
 	must("back to the choice", chromedp.Do(ctx, chromedp.Navigate(lh.Origin+"/reset/choose"), chromedp.WaitVisible(choice),
-		chromedp.Click(choice), chromedp.Submit(choice), chromedp.WaitVisible(chromedp.ID("redirect-link"))))
+		click(choice), submit(choice), chromedp.WaitVisible(chromedp.ID("redirect-link"))))
 	text, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("redirect-link")))
 	must("SAML button", err)
 	if text != "Continue with Example SAML" {
 		t.Fatalf("SAML button %q", text)
 	}
 	screenshot(t, ctx, "redirect-saml-step")
-	must("SAML sign-in and back", chromedp.Do(ctx, chromedp.Click(chromedp.ID("redirect-link")), chromedp.WaitVisible(chromedp.ID("password"))))
+	must("SAML sign-in and back", chromedp.Do(ctx, click(chromedp.ID("redirect-link")), chromedp.WaitVisible(chromedp.ID("password"))))
 	screenshot(t, ctx, "redirect-password")
 	const pw = "Browser-Pass-42"
-	must("new password", chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("password"), pw), chromedp.SendKeys(chromedp.ID("confirm"), pw),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
+	must("new password", chromedp.Do(ctx, sendKeys(chromedp.ID("password"), pw), sendKeys(chromedp.ID("confirm"), pw),
+		submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("h1.success"))))
 	screenshot(t, ctx, "redirect-done")
 	if err := bindAs(t, srv, redirectUser, pw); err != nil {
 		t.Fatalf("the directory refuses the new password: %v", err)

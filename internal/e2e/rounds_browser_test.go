@@ -57,14 +57,14 @@ func TestRoundsPortalInChromium(t *testing.T) {
 
 	// Enrollment: one touch of the key.
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/enroll"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), user), chromedp.SendKeys(chromedp.ID("password"), roundsOldPassword),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("add-yubikey")),
-		chromedp.Click(chromedp.ID("add-yubikey")), chromedp.WaitVisible(chromedp.ID("code"))))
+		sendKeys(chromedp.ID("login"), user), sendKeys(chromedp.ID("password"), roundsOldPassword),
+		submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("add-yubikey")),
+		click(chromedp.ID("add-yubikey")), chromedp.WaitVisible(chromedp.ID("code"))))
 	screenshot(t, ctx, "rounds-yubikey-enroll")
 	if h := text("h1"); h != "Touch your YubiKey" {
 		t.Fatalf("YubiKey enrollment page: %q", h)
 	}
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), token.OTP()), chromedp.Submit(chromedp.ID("code")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("code"), token.OTP()), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.CSS(`.factor-kind`))))
 	if s := text("main"); !strings.Contains(s, "YubiKey") {
 		t.Fatalf("after enrolling the key: %q", s)
@@ -73,9 +73,9 @@ func TestRoundsPortalInChromium(t *testing.T) {
 	startReset := func(kind string) {
 		t.Helper()
 		must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-			chromedp.SendKeys(chromedp.ID("login"), user), chromedp.Submit(chromedp.ID("login")),
+			sendKeys(chromedp.ID("login"), user), submit(chromedp.ID("login")),
 			chromedp.WaitVisible(chromedp.CSS(`input[name=factor]`)),
-			chromedp.Click(chromedp.CSS(`input[value=`+kind+`]`)), chromedp.Submit(chromedp.CSS(`input[value=`+kind+`]`)),
+			click(chromedp.CSS(`input[value=`+kind+`]`)), submit(chromedp.CSS(`input[value=`+kind+`]`)),
 			chromedp.WaitVisible(chromedp.CSS(`h1`))))
 	}
 
@@ -94,20 +94,20 @@ func TestRoundsPortalInChromium(t *testing.T) {
 	if s := text("#duo-push-wait"); !strings.Contains(s, "Approve the request on your phone") {
 		t.Fatalf("Duo prompt: %q", s)
 	}
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("duo-push")), chromedp.WaitVisible(chromedp.ID("password"))))
+	must(chromedp.Do(ctx, click(chromedp.ID("duo-push")), chromedp.WaitVisible(chromedp.ID("password"))))
 	screenshot(t, ctx, "rounds-duo-approved")
 
 	// RADIUS with an Access-Challenge round, to a changed password.
 	startReset("radius")
 	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("code"))))
 	screenshot(t, ctx, "rounds-radius-prompt")
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), env["CHALLENGE_PASSWORD"]), chromedp.Submit(chromedp.ID("code")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("code"), env["CHALLENGE_PASSWORD"]), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("server-message"))))
 	screenshot(t, ctx, "rounds-radius-challenge")
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), env["CHALLENGE_CODE"]), chromedp.Submit(chromedp.ID("code")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("code"), env["CHALLENGE_CODE"]), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), "Quartz-Browser-8842"), chromedp.SendKeys(chromedp.ID("confirm"), "Quartz-Browser-8842"),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(`h1.success`))))
+		sendKeys(chromedp.ID("password"), "Quartz-Browser-8842"), sendKeys(chromedp.ID("confirm"), "Quartz-Browser-8842"),
+		submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(`h1.success`))))
 	screenshot(t, ctx, "rounds-radius-done")
 	if err := bindAs(t, srv, user, "Quartz-Browser-8842"); err != nil {
 		t.Fatalf("the directory refuses the new password: %v", err)
@@ -120,19 +120,19 @@ func TestRoundsPortalInChromium(t *testing.T) {
 	ctx = newBrowserCtx(t)
 	must(chromedp.Do(ctx, disableScripts))
 	must(chromedp.Do(ctx, chromedp.Navigate(in2.URL+"/enroll"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "enroller"), chromedp.SendKeys(chromedp.ID("password"), roundsOldPassword),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("add-radius")),
-		chromedp.Click(chromedp.ID("add-radius")), chromedp.WaitVisible(chromedp.ID("username"))))
+		sendKeys(chromedp.ID("login"), "enroller"), sendKeys(chromedp.ID("password"), roundsOldPassword),
+		submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("add-radius")),
+		click(chromedp.ID("add-radius")), chromedp.WaitVisible(chromedp.ID("username"))))
 	screenshot(t, ctx, "rounds-radius-enroll")
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("username"), user), chromedp.Submit(chromedp.ID("username")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("username"), user), submit(chromedp.ID("username")),
 		chromedp.WaitVisible(chromedp.ID("code"))))
 	screenshot(t, ctx, "rounds-radius-enroll-confirm")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("cancel")), chromedp.WaitVisible(chromedp.ID("add-duo")),
-		chromedp.Click(chromedp.ID("add-duo")), chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "duo-"+user), chromedp.Submit(chromedp.ID("username")),
+	must(chromedp.Do(ctx, click(chromedp.ID("cancel")), chromedp.WaitVisible(chromedp.ID("add-duo")),
+		click(chromedp.ID("add-duo")), chromedp.WaitVisible(chromedp.ID("username")),
+		sendKeys(chromedp.ID("username"), "duo-"+user), submit(chromedp.ID("username")),
 		chromedp.WaitVisible(chromedp.ID("duo-push"))))
 	screenshot(t, ctx, "rounds-duo-enroll-confirm")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("duo-push")), chromedp.WaitVisible(chromedp.CSS(`.factor-kind`))))
+	must(chromedp.Do(ctx, click(chromedp.ID("duo-push")), chromedp.WaitVisible(chromedp.CSS(`.factor-kind`))))
 	if s := text("main"); !strings.Contains(s, "Duo") {
 		t.Fatalf("after enrolling Duo: %q", s)
 	}

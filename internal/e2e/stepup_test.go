@@ -59,10 +59,10 @@ func stepUpChromium(t *testing.T, ctx context.Context, in *instance, mail string
 	t.Helper()
 	before := in.codeMailsTo(mail)
 	choice := chromedp.CSS(`input[name=enrollment][value="` + directoryMailID + `"]`)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(choice), chromedp.Click(choice), chromedp.Submit(choice),
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(choice), click(choice), submit(choice),
 		chromedp.WaitVisible(chromedp.ID("code"))); err != nil {
 		return err
 	}
-	return chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), in.waitCode(t, mail, before)), chromedp.Submit(chromedp.ID("code")),
+	return chromedp.Do(ctx, sendKeys(chromedp.ID("code"), in.waitCode(t, mail, before)), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("factors")))
 }

@@ -265,13 +265,13 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 		}
 	}
 	must(chromedp.Do(ctx, chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), "alice"), chromedp.Submit(chromedp.ID("login")),
+		sendKeys(chromedp.ID("login"), "alice"), submit(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("code"))))
 	code := in.waitCode(t, "alice@demo.sspr.test", 0)
-	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Submit(chromedp.ID("code")),
+	must(chromedp.Do(ctx, sendKeys(chromedp.ID("code"), code), submit(chromedp.ID("code")),
 		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), "Browser-Outcome-42"), chromedp.SendKeys(chromedp.ID("confirm"), "Browser-Outcome-42"),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
+		sendKeys(chromedp.ID("password"), "Browser-Outcome-42"), sendKeys(chromedp.ID("confirm"), "Browser-Outcome-42"),
+		submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
 	must(chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.sameDocument = 1`)))
 	state := func(name string) string {
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
@@ -286,7 +286,7 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 			for name, s := range want {
 				if state(name) != s {
 					if !scripts {
-						must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
+						must(chromedp.Do(ctx, click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
 					} else {
 						time.Sleep(500 * time.Millisecond)
 					}
@@ -305,7 +305,7 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 			return true
 		}
 		if !scripts {
-			must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
+			must(chromedp.Do(ctx, click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("sync-status"))))
 		}
 		return false
 	})
@@ -367,7 +367,7 @@ func browserSyncOutcomes(t *testing.T, scripts bool) {
 	const gone = "The outcome of your password change is no longer shown here."
 	waitFor(t, "the status gone", func() bool {
 		if !scripts {
-			must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("main"))))
+			must(chromedp.Do(ctx, click(chromedp.ID("sync-again")), chromedp.WaitVisible(chromedp.ID("main"))))
 		}
 		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("main")))
 		must(err)
