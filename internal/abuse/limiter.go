@@ -275,17 +275,12 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 		return fmt.Errorf("abuse: unknown action %q", a)
 	}
 	now := l.now()
-	// The counts given back, then the windows that block read in one
-	// statement and their blocks in another, instead of two reads per
-	// window: each counter has a kind and a scope of its own, so what one
+	// The counts given back, then, in one statement, the blocks those
+	// counters set lifted where their window is now under the limit:
+	// each counter has a kind and a scope of its own, so what one
 	// counter's refund changes is never what another's reads.
-	type blocking struct {
-		c     counter
-		key   string
-		limit int
-	}
-	var bs []blocking
-	var ws []store.AbuseWindow
+	var liftsBuf [4]store.AbuseLift
+	lifts := liftsBuf[:0]
 	for _, c := range counters {
 		r, key := c.rule(&l.policy), l.key(c.scope, s)
 		if !r.on() || key == "" {
@@ -298,41 +293,10 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 		if r.Block <= 0 {
 			continue
 		}
-		bs = append(bs, blocking{c, key, r.Limit})
-		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: sp.since})
+		lifts = append(lifts, store.AbuseLift{Kind: string(c.scope), Key: key, Reason: c.kind, Since: sp.since, Limit: r.Limit})
 	}
-	ns := make([]int, len(ws))
-	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
-		return fmt.Errorf("abuse: counting %s: %w", a, err)
-	}
-	var under []blocking
-	var subjects [3]store.AbuseSubject
-	for i, b := range bs {
-		if ns[i] >= b.limit {
-			continue
-		}
-		if len(under) == len(subjects) {
-			return fmt.Errorf("abuse: action %q has more windows than a refund reads at once", a)
-		}
-		subjects[len(under)] = store.AbuseSubject{Kind: string(b.c.scope), Key: b.key}
-		under = append(under, b)
-	}
-	if len(under) == 0 {
-		return nil
-	}
-	blocks, err := tx.ActiveAbuseBlocksOf(now, subjects)
-	if err != nil {
-		return fmt.Errorf("abuse: reading blocks: %w", err)
-	}
-	for _, u := range under {
-		for _, b := range blocks {
-			if b.Kind != string(u.c.scope) || b.Key != u.key || b.Reason != u.c.kind {
-				continue
-			}
-			if _, err := tx.DeleteAbuseBlock(string(u.c.scope), u.key); err != nil {
-				return fmt.Errorf("abuse: unblocking %s: %w", u.c.scope, err)
-			}
-		}
+	if err := tx.LiftAbuseBlocksUnder(now, lifts); err != nil {
+		return fmt.Errorf("abuse: unblocking after a refund of %s: %w", a, err)
 	}
 	return nil
 }
@@ -347,21 +311,17 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 		return Decision{}, nil, keys, fmt.Errorf("abuse: unknown action %q", a)
 	}
 	// The three subjects' blocks in one read; they are still looked at
-	// scope by scope below, so the IP's refusals come first as before.
+	// scope by scope below, so the IP's refusals come first as before...
 	var subjects [3]store.AbuseSubject
 	for i, scope := range scopeOrder {
 		if keys[i] != "" {
 			subjects[i] = store.AbuseSubject{Kind: string(scope), Key: keys[i]}
 		}
 	}
-	blocks, err := tx.ActiveAbuseBlocksOf(now, subjects)
-	if err != nil {
-		return Decision{}, nil, keys, fmt.Errorf("abuse: reading blocks: %w", err)
-	}
-	// Every window's count in one read too; nothing writes between it and
-	// the checks below (the transaction is the writer's), so each is what
-	// reading it there would give.
-	counts, err := l.counts(tx, windows, keys, now)
+	// ... and every window's count in the same statement; nothing writes
+	// between it and the checks below (the transaction is the writer's),
+	// so each is what reading it there would give.
+	blocks, counts, err := l.blocksAndCounts(tx, subjects, windows, keys, now)
 	if err != nil {
 		return Decision{}, nil, keys, err
 	}
@@ -415,9 +375,10 @@ func (l *Limiter) keys(s Subject) [3]string {
 	return out
 }
 
-// counts reads the count of each of windows (0 for a rule that is off or a
-// subject without that key), in one statement.
-func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now time.Time) ([]int, error) {
+// blocksAndCounts reads the active blocks of subjects and the count of
+// each of windows (0 for a rule that is off or a subject without that
+// key), in one statement.
+func (l *Limiter) blocksAndCounts(tx *store.Tx, subjects [3]store.AbuseSubject, windows []counter, keys [3]string, now time.Time) ([]*store.AbuseBlock, []int, error) {
 	out := make([]int, len(windows))
 	var wsBuf [4]store.AbuseWindow
 	var atBuf [4]int
@@ -430,22 +391,20 @@ func (l *Limiter) counts(tx *store.Tx, windows []counter, keys [3]string, now ti
 		ws = append(ws, store.AbuseWindow{Kind: c.kind, Key: key, Since: spanOf(r, now).since})
 		at = append(at, i)
 	}
-	if len(ws) == 0 {
-		return out, nil
-	}
 	var nsBuf [4]int
 	ns := nsBuf[:]
 	if len(ws) > len(ns) {
 		ns = make([]int, len(ws))
 	}
 	ns = ns[:len(ws)]
-	if err := tx.SumAbuseCountsOf(ws, ns); err != nil {
-		return nil, fmt.Errorf("abuse: counting %s: %w", windows[at[0]].kind, err)
+	blocks, err := tx.ActiveAbuseBlocksAndSums(now, subjects, ws, ns)
+	if err != nil {
+		return nil, nil, fmt.Errorf("abuse: reading blocks and counts: %w", err)
 	}
 	for j, i := range at {
 		out[i] = ns[j]
 	}
-	return out, nil
+	return blocks, out, nil
 }
 
 // window checks one counter, whose count is n, for room.

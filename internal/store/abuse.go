@@ -77,53 +77,10 @@ func (t *Tx) addAbuseCountsOneByOne(adds []AbuseAdd) error {
 }
 
 // AbuseWindow names the buckets of (Kind, Key) that start strictly after
-// Since.
+// Since; ActiveAbuseBlocksAndSums sums them.
 type AbuseWindow struct {
 	Kind, Key string
 	Since     time.Time
-}
-
-// SumAbuseCountsOf sums each window of ws into the same place of out (as
-// SumAbuseCounts does), in one statement: a limiter step reads all its
-// windows in one round trip.
-func (t *Tx) SumAbuseCountsOf(ws []AbuseWindow, out []int) error {
-	switch len(ws) {
-	case 0:
-		return nil
-	case 1:
-		// The statement SumAbuseCounts runs: the same text, prepared once.
-		n, err := t.SumAbuseCounts(ws[0].Kind, ws[0].Key, ws[0].Since)
-		out[0] = n
-		return err
-	}
-	args := make([]any, 0, 3*len(ws))
-	dest := make([]any, len(ws))
-	for i, w := range ws {
-		args = append(args, w.Kind, w.Key, millis(w.Since))
-		dest[i] = &out[i]
-	}
-	return t.tx.QueryRowContext(t.ctx, sumsText(len(ws)), args...).Scan(dest...)
-}
-
-// sumsTexts are SumAbuseCountsOf's statements for 2, 3 and 4 windows,
-// built once (a limiter step never has more).
-var sumsTexts = func() (out [3]string) {
-	for i := range out {
-		out[i] = buildSumsText(i + 2)
-	}
-	return out
-}()
-
-func sumsText(n int) string {
-	if n >= 2 && n-2 < len(sumsTexts) {
-		return sumsTexts[n-2]
-	}
-	return buildSumsText(n)
-}
-
-func buildSumsText(n int) string {
-	const one = `(SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?)`
-	return `SELECT ` + one + strings.Repeat(`, `+one, n-1)
 }
 
 // SumAbuseCounts sums the buckets of (kind, key) that start strictly after
@@ -255,6 +212,99 @@ func (t *Tx) ActiveAbuseBlocksOf(now time.Time, subjects [3]AbuseSubject) ([]*Ab
 			return nil
 		})
 	return out, err
+}
+
+// ActiveAbuseBlocksAndSums is ActiveAbuseBlocksOf and SumAbuseCountsOf in
+// one statement: a limiter step reads the blocks of its subjects and the
+// counts of its windows in one round trip (on PostgreSQL, made under the
+// write lock), not two. Each window's sum goes into the same place of out.
+func (t *Tx) ActiveAbuseBlocksAndSums(now time.Time, subjects [3]AbuseSubject, ws []AbuseWindow, out []int) ([]*AbuseBlock, error) {
+	if len(ws) == 0 {
+		return t.ActiveAbuseBlocksOf(now, subjects)
+	}
+	args := make([]any, 0, 3*len(ws)+7)
+	for _, w := range ws {
+		args = append(args, w.Kind, w.Key, millis(w.Since))
+	}
+	args = append(args, millis(now))
+	for _, s := range subjects {
+		args = append(args, s.Kind, s.Key)
+	}
+	// The first row (kind NULL) carries the sums; every other row is a
+	// block, whose sum columns are 0.
+	sums := make([]int64, len(ws))
+	dest := make([]any, 5+len(ws))
+	var blocks []*AbuseBlock
+	err := t.tx.queryEach(t.ctx, blocksAndSumsText(len(ws)), args, func(rows *sql.Rows) error {
+		var kind, key, reason sql.NullString
+		var until, created int64
+		dest[0], dest[1], dest[2], dest[3], dest[4] = &kind, &key, &until, &reason, &created
+		for i := range sums {
+			dest[5+i] = &sums[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if !kind.Valid {
+			for i, n := range sums {
+				out[i] = int(n)
+			}
+			return nil
+		}
+		blocks = append(blocks, &AbuseBlock{Kind: kind.String, Key: key.String, Until: fromMillis(until), Reason: reason.String, CreatedAt: fromMillis(created)})
+		return nil
+	})
+	return blocks, err
+}
+
+// blocksAndSumsTexts are ActiveAbuseBlocksAndSums's statements for 1 to 4
+// windows, built once.
+var blocksAndSumsTexts = func() (out [4]string) {
+	for i := range out {
+		out[i] = buildBlocksAndSumsText(i + 1)
+	}
+	return out
+}()
+
+func blocksAndSumsText(n int) string {
+	if n >= 1 && n-1 < len(blocksAndSumsTexts) {
+		return blocksAndSumsTexts[n-1]
+	}
+	return buildBlocksAndSumsText(n)
+}
+
+func buildBlocksAndSumsText(n int) string {
+	const one = `(SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?)`
+	return `SELECT NULL, NULL, 0, NULL, 0, ` + one + strings.Repeat(`, `+one, n-1) + `
+		UNION ALL SELECT kind, key, until, reason, created_at` + strings.Repeat(`, 0`, n) + ` FROM abuse_blocks
+		WHERE until > ? AND ((kind = ? AND key = ?) OR (kind = ? AND key = ?) OR (kind = ? AND key = ?))`
+}
+
+// AbuseLift is a block LiftAbuseBlocksUnder lifts when its window is back
+// under its limit: the block of (Kind, Key) set for Reason, whose window
+// is the buckets of the counter (Reason, Key) that start after Since.
+type AbuseLift struct {
+	Kind, Key, Reason string
+	Since             time.Time
+	Limit             int
+}
+
+// LiftAbuseBlocksUnder deletes, in one statement, each block of lifts that
+// still holds after now, was set for its reason, and whose window now
+// counts fewer than its limit: what a limiter refund gives back may bring
+// a window under the limit that blocked.
+func (t *Tx) LiftAbuseBlocksUnder(now time.Time, lifts []AbuseLift) error {
+	if len(lifts) == 0 {
+		return nil
+	}
+	const one = `(kind = ? AND key = ? AND reason = ? AND (SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?) < ?)`
+	args := make([]any, 0, 1+7*len(lifts))
+	args = append(args, millis(now))
+	for _, l := range lifts {
+		args = append(args, l.Kind, l.Key, l.Reason, l.Reason, l.Key, millis(l.Since), l.Limit)
+	}
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM abuse_blocks WHERE until > ? AND (`+one+strings.Repeat(` OR `+one, len(lifts)-1)+`)`, args...)
+	return err
 }
 
 // ActiveAbuseBlocks lists the blocks that still hold after now, those that

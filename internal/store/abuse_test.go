@@ -291,9 +291,11 @@ func TestAbuseEventsMigrateToCounters(t *testing.T) {
 	}
 }
 
-// AddAbuseCounts and SumAbuseCountsOf do what AddAbuseCount and
-// SumAbuseCounts do, for several buckets and windows in one statement —
-// a bucket named twice counted twice, keep_until kept at the later.
+// AddAbuseCounts and ActiveAbuseBlocksAndSums do what AddAbuseCount,
+// SumAbuseCounts and ActiveAbuseBlocksOf do, for several buckets, windows
+// and subjects in one statement — a bucket named twice counted twice,
+// keep_until kept at the later; LiftAbuseBlocksUnder lifts exactly the
+// blocks whose own window went under its limit.
 func TestAbuseCountsInOneStatement(t *testing.T) { storetest.Each(t, testAbuseCountsInOneStatement) }
 
 func testAbuseCountsInOneStatement(t *testing.T) {
@@ -317,13 +319,51 @@ func testAbuseCountsInOneStatement(t *testing.T) {
 	})
 	ws := []store.AbuseWindow{{Kind: "a", Key: "k1"}, {Kind: "b", Key: "k1"}, {Kind: "a", Key: "k1", Since: b0}, {Kind: "a", Key: "k2"}, {Kind: "b", Key: "k1", Since: b0}}
 	want := []int{4, 1, 2, 0, 0}
+	inTx(t, s, func(tx *store.Tx) error {
+		for _, b := range []store.AbuseBlock{
+			{Kind: "ip", Key: "k1", Until: t0.Add(time.Hour), Reason: "a", CreatedAt: t0},
+			{Kind: "user", Key: "k1", Until: t0.Add(time.Hour), Reason: "b", CreatedAt: t0},
+			{Kind: "user", Key: "k2", Until: t0, Reason: "a", CreatedAt: t0}, // ended
+		} {
+			if err := tx.SetAbuseBlock(&b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	subjects := [3]store.AbuseSubject{{Kind: "ip", Key: "k1"}, {Kind: "user", Key: "k2"}, {}}
 	for n := range len(ws) + 1 {
 		got := make([]int, n)
-		inTx(t, s, func(tx *store.Tx) error { return tx.SumAbuseCountsOf(ws[:n], got) })
+		var blocks []*store.AbuseBlock
+		inTx(t, s, func(tx *store.Tx) (err error) {
+			blocks, err = tx.ActiveAbuseBlocksAndSums(t0, subjects, ws[:n], got)
+			return err
+		})
 		if fmt.Sprint(got) != fmt.Sprint(want[:n]) {
 			t.Errorf("sums of %d windows %v, want %v", n, got, want[:n])
 		}
+		if len(blocks) != 1 || blocks[0].Kind != "ip" || blocks[0].Key != "k1" || blocks[0].Reason != "a" || !blocks[0].Until.Equal(t0.Add(time.Hour)) {
+			t.Errorf("blocks beside %d windows: %+v, want the ip block of k1 only", n, blocks)
+		}
 	}
+	// Counter a of k1 counts 4 (2 after b0), b counts 1. The ip block
+	// (reason a) goes when its window is under its limit; the user block
+	// (reason b) stays while its window is not, and a lift naming another
+	// reason than the block's touches nothing.
+	inTx(t, s, func(tx *store.Tx) error {
+		return tx.LiftAbuseBlocksUnder(t0, []store.AbuseLift{
+			{Kind: "user", Key: "k1", Reason: "b", Limit: 1},          // 1 < 1: stays
+			{Kind: "user", Key: "k1", Reason: "a", Limit: 100},        // not its reason: stays
+			{Kind: "ip", Key: "k1", Reason: "a", Since: b0, Limit: 3}, // 2 < 3: lifted
+		})
+	})
+	inTx(t, s, func(tx *store.Tx) error {
+		blocks, err := tx.ActiveAbuseBlocksOf(t0, [3]store.AbuseSubject{{Kind: "ip", Key: "k1"}, {Kind: "user", Key: "k1"}, {}})
+		if err == nil && (len(blocks) != 1 || blocks[0].Kind != "user") {
+			err = fmt.Errorf("after the lift: %+v, want the user block only", blocks)
+		}
+		return err
+	})
 	// keep_until is the later one: the bucket at b1 outlives b1+1h-1ms.
 	inTx(t, s, func(tx *store.Tx) error {
 		if _, err := tx.DeleteExpiredAbuse(b1.Add(time.Hour - time.Millisecond)); err != nil {
