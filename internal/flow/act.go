@@ -257,7 +257,7 @@ func (r *Reset) stepFlow(ctx context.Context, token string) (*record.Flow, error
 		return f, nil
 	}
 	var f *record.Flow
-	err := r.read(ctx, func(tx *store.Tx) error {
+	err := r.readOne(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err

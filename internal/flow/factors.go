@@ -49,7 +49,7 @@ func (r *Reset) enrollments(ctx context.Context, _ *record.Flow, user *directory
 // pre-enroll, and the kinds that need no enrollment.
 func (c *Catalogue) enrollmentsOf(ctx context.Context, k *Kit, user *directory.User) ([]*enrolled, error) {
 	var rows []*store.Enrollment
-	err := k.read(ctx, func(tx *store.Tx) error {
+	err := k.readOne(ctx, func(tx *store.Tx) error {
 		var err error
 		rows, err = tx.Enrollments(user.Directory, user.DN)
 		return err
@@ -541,7 +541,7 @@ func (r *Reset) Choose(ctx context.Context, token string, kind factor.Kind, clie
 
 func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clientIP string) (Status, error) {
 	var f *record.Flow
-	if err := r.read(ctx, func(tx *store.Tx) error {
+	if err := r.readOne(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err
@@ -589,7 +589,7 @@ func (r *Reset) choose(ctx context.Context, token string, kind factor.Kind, clie
 func (r *Reset) Resend(ctx context.Context, token, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var kind factor.Kind
-	if err := r.read(ctx, func(tx *store.Tx) error {
+	if err := r.readOne(ctx, func(tx *store.Tx) error {
 		f, err := r.load(tx, token)
 		if err != nil {
 			return err
@@ -619,7 +619,7 @@ func (r *Reset) VerifyCode(ctx context.Context, token, code, clientIP string) (S
 func (r *Reset) Verify(ctx context.Context, token string, resp factor.Response, clientIP string) (Status, error) {
 	defer r.padStep(ctx, r.mono())
 	var f *record.Flow
-	if err := r.read(ctx, func(tx *store.Tx) error {
+	if err := r.readOne(ctx, func(tx *store.Tx) error {
 		var err error
 		f, err = r.load(tx, token)
 		return err

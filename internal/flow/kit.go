@@ -109,3 +109,19 @@ func (k *Kit) read(ctx context.Context, fn func(*store.Tx) error) error {
 	}
 	return k.Store.InTx(ctx, fn)
 }
+
+// oneReader is a Store that runs a single read outside any transaction
+// (store.Store.ReadOne).
+type oneReader interface {
+	ReadOne(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// readOne is read for a fn that runs exactly one statement (loading a
+// flow, listing a person's enrollments): no transaction around it, which
+// on PostgreSQL saves two round trips per read.
+func (k *Kit) readOne(ctx context.Context, fn func(*store.Tx) error) error {
+	if rd, ok := k.Store.(oneReader); ok {
+		return rd.ReadOne(ctx, fn)
+	}
+	return k.read(ctx, fn)
+}

@@ -109,8 +109,14 @@ func (c *stmtCache) close() {
 // same text on the same connection would reuse (and reset) the one compiled
 // statement under them; Exec and QueryRow finish before they return.
 type preparedTx struct {
+	// Tx is the transaction; nil in a ReadOne, whose one statement runs
+	// on db, the pool, outside any transaction.
 	*sql.Tx
-	cache *stmtCache
+	db *sql.DB
+	// statements counts a ReadOne's statements (nil elsewhere): a second
+	// one would see another snapshot than the first, so it is refused.
+	statements *int
+	cache      *stmtCache
 	// bound are the cache's statements bound to this transaction, made
 	// once each: binding allocates, and a group commit runs the same few
 	// statements many times in one transaction. database/sql closes them
@@ -128,16 +134,37 @@ func newPreparedTx(tx *sql.Tx, cache *stmtCache, d dialect) preparedTx {
 	return preparedTx{Tx: tx, cache: cache, bound: map[*sql.Stmt]*sql.Stmt{}, d: d}
 }
 
+// querier runs statements: the transaction, or for a ReadOne the pool.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q is where t's statements run, counting a ReadOne's (see statements).
+func (t preparedTx) q() querier {
+	if t.statements != nil {
+		if *t.statements++; *t.statements > 1 {
+			panic("store: a ReadOne ran a second statement; it sees another snapshot than the first (use ReadTx)")
+		}
+	}
+	if t.Tx == nil {
+		return t.db
+	}
+	return t.Tx
+}
+
 // ExecContext runs query through its prepared statement when there is one.
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := t.touchAudit(ctx, query); err != nil {
 		return nil, err
 	}
 	query, args = t.d.rebind(query), t.d.args(args)
+	q := t.q()
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return q.ExecContext(ctx, query, args...)
 }
 
 // QueryRowContext runs query through its prepared statement when there is
@@ -148,10 +175,11 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 	// tries again before it commits).
 	_ = t.touchAudit(ctx, query)
 	query, args = t.d.rebind(query), t.d.args(args)
+	q := t.q()
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return q.QueryRowContext(ctx, query, args...)
 }
 
 // QueryContext runs query unprepared (see preparedTx), rebound for the
@@ -160,7 +188,7 @@ func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any)
 	if err := t.touchAudit(ctx, query); err != nil {
 		return nil, err
 	}
-	return t.Tx.QueryContext(ctx, t.d.rebind(query), t.d.args(args)...)
+	return t.q().QueryContext(ctx, t.d.rebind(query), t.d.args(args)...)
 }
 
 // queryEach runs query through its prepared statement when there is one and
@@ -176,10 +204,11 @@ func (t preparedTx) queryEach(ctx context.Context, query string, args []any, eac
 	query, args = t.d.rebind(query), t.d.args(args)
 	var rows *sql.Rows
 	var err error
+	q := t.q()
 	if st := t.stmt(ctx, query); st != nil {
 		rows, err = st.QueryContext(ctx, args...)
 	} else {
-		rows, err = t.Tx.QueryContext(ctx, query, args...)
+		rows, err = q.QueryContext(ctx, query, args...)
 	}
 	if err != nil {
 		return err
@@ -217,6 +246,9 @@ func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st == nil {
 		return nil
 	}
+	if t.Tx == nil {
+		return st // a ReadOne: the pool's statement, on any connection
+	}
 	// Bound to this transaction's connection; on the writer it is the
 	// connection the statement was prepared on, so nothing is parsed.
 	if b, ok := t.bound[st]; ok {
@@ -248,6 +280,28 @@ func (s *Store) openReader(ctx context.Context, path string) error {
 	}
 	s.reader, s.readStmts = db, newStmtCache(db)
 	return nil
+}
+
+// ReadOne runs fn, which runs exactly one statement that only reads, on a
+// reader connection outside any transaction: one statement sees one
+// snapshot by itself, so the BEGIN and ROLLBACK around it that ReadTx
+// sends would only add two round trips to PostgreSQL (on SQLite, two calls
+// into the engine). The hot reads of a reset step (its flow, a person's
+// enrollments) go through it. A second statement in fn panics: it would
+// see another snapshot than the first; such a fn belongs in ReadTx. On
+// SQLite the reader connections refuse writes; on PostgreSQL nothing
+// does, so fn must not write.
+func (s *Store) ReadOne(ctx context.Context, fn func(*Tx) error) error {
+	s.readStmts.prepareWanted(ctx)
+	var statements int
+	tx := &Tx{ctx: ctx, tx: preparedTx{db: s.reader, cache: s.readStmts, d: s.d, statements: &statements}}
+	err := fn(tx)
+	if err == nil {
+		for _, fn := range tx.after {
+			fn()
+		}
+	}
+	return err
 }
 
 // ReadTx runs fn in a read-only transaction on one of the reader

@@ -46,6 +46,55 @@ func testReadTxReadsAndCannotWrite(t *testing.T) {
 	}
 }
 
+// ReadOne runs its one statement, prepared or not, outside any
+// transaction, and sees what was committed; a second statement panics,
+// since it would see another snapshot; fn's error comes back as it is.
+func TestReadOneRunsOneStatement(t *testing.T) { storetest.Each(t, testReadOneRunsOneStatement) }
+
+func testReadOneRunsOneStatement(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("o1", t0.Add(time.Hour))) })
+	// Three times: the first runs the statement unprepared, the later
+	// ones through the statement the next ReadOne prepared.
+	for range 3 {
+		err := s.ReadOne(context.Background(), func(tx *store.Tx) error {
+			f, err := tx.FlowByTokenHash([]byte("o1"))
+			if err == nil && f.Login != "jane" {
+				t.Errorf("read flow of %q, want jane", f.Login)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ReadOne(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.FlowByTokenHash([]byte("nobody"))
+		return err
+	}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReadOne of a missing flow = %v, want ErrNotFound", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a second statement in ReadOne did not panic")
+			}
+		}()
+		_ = s.ReadOne(context.Background(), func(tx *store.Tx) error {
+			if _, err := tx.FlowByTokenHash([]byte("o1")); err != nil {
+				return err
+			}
+			_, err := tx.Enrollments("dir", "cn=o1")
+			return err
+		})
+	}()
+	boom := errors.New("boom")
+	if err := s.ReadOne(context.Background(), func(*store.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("ReadOne = %v, want fn's error", err)
+	}
+}
+
 // TestReadTxDoesNotQueueBehindTheWriter: while a writing transaction is
 // open (and has written), a ReadTx still runs, and sees the last committed
 // state, not the writer's uncommitted one. With a single connection for
