@@ -73,6 +73,17 @@ func (t *Tx) HoldMessage(messageID int64, tokenHash []byte) error {
 // ReleaseHeldMessages makes a flow's held messages due at now, returning
 // how many.
 func (t *Tx) ReleaseHeldMessages(tokenHash []byte, now time.Time) (int64, error) {
+	if t.tx.d == postgresDialect {
+		// One round trip under the write lock: the hold rows go and
+		// their messages become due in one statement (SQLite has no DML
+		// in a WITH; its two statements are calls into the engine).
+		res, err := t.tx.ExecContext(t.ctx, `WITH h AS (DELETE FROM held_messages WHERE token_hash = ? RETURNING message_id)
+			UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT message_id FROM h)`, tokenHash, millis(now))
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
 	res, err := t.tx.ExecContext(t.ctx, `UPDATE outbox SET next_attempt_at = ?
 		WHERE id IN (SELECT message_id FROM held_messages WHERE token_hash = ?)`, millis(now), tokenHash)
 	if err != nil {

@@ -230,3 +230,58 @@ func testClaimReturnsTheClaimedState(t *testing.T) {
 		}
 	}
 }
+
+// Messages held for a flow are not claimed; ReleaseHeldMessages makes
+// exactly that flow's due (one statement on PostgreSQL, two on SQLite),
+// forgets its holds, and reports how many it released; another flow's
+// stay held until DiscardHeldMessages deletes them.
+func TestHeldMessagesReleasedOrDiscardedPerFlow(t *testing.T) {
+	storetest.Each(t, testHeldMessagesReleasedOrDiscardedPerFlow)
+}
+
+func testHeldMessagesReleasedOrDiscardedPerFlow(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	far := t0.Add(100 * 365 * 24 * time.Hour)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i, flow := range []string{"f1", "f1", "f2"} {
+			m := &store.Message{CreatedAt: t0, Kind: "k", Recipient: fmt.Sprintf("%s-%d@example.com", flow, i), MessageID: fmt.Sprintf("<h%d@x>", i), NextAttemptAt: far}
+			if err := tx.EnqueueMessage(m); err != nil {
+				return err
+			}
+			if err := tx.HoldMessage(m.ID, []byte(flow)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	claim := func(node string) []*store.Message {
+		var got []*store.Message
+		inTx(t, s, func(tx *store.Tx) (err error) { got, err = tx.ClaimDue(t0, t0.Add(time.Minute), node, node, 10); return err })
+		return got
+	}
+	if got := claim("early"); len(got) != 0 {
+		t.Fatalf("held messages claimed: %+v", got)
+	}
+	var released, again int64
+	inTx(t, s, func(tx *store.Tx) (err error) {
+		if released, err = tx.ReleaseHeldMessages([]byte("f1"), t0); err != nil {
+			return err
+		}
+		again, err = tx.ReleaseHeldMessages([]byte("f1"), t0)
+		return err
+	})
+	if released != 2 || again != 0 {
+		t.Errorf("released %d, then %d; want 2, then 0", released, again)
+	}
+	if got := claim("after"); len(got) != 2 || got[0].Recipient[:2] != "f1" || got[1].Recipient[:2] != "f1" {
+		t.Errorf("after releasing f1, claimed %+v; want f1's two", got)
+	}
+	var discarded int64
+	inTx(t, s, func(tx *store.Tx) (err error) { discarded, err = tx.DiscardHeldMessages([]byte("f2")); return err })
+	var all []*store.Message
+	inTx(t, s, func(tx *store.Tx) (err error) { all, err = tx.Messages(10); return err })
+	if discarded != 1 || len(all) != 2 {
+		t.Errorf("discarded %d, %d messages left; want 1 and f1's two", discarded, len(all))
+	}
+}
