@@ -257,7 +257,10 @@ func testHeldMessagesReleasedOrDiscardedPerFlow(t *testing.T) {
 	})
 	claim := func(node string) []*store.Message {
 		var got []*store.Message
-		inTx(t, s, func(tx *store.Tx) (err error) { got, err = tx.ClaimDue(t0, t0.Add(time.Minute), node, node, 10); return err })
+		inTx(t, s, func(tx *store.Tx) (err error) {
+			got, err = tx.ClaimDue(t0, t0.Add(time.Minute), node, node, 10)
+			return err
+		})
 		return got
 	}
 	if got := claim("early"); len(got) != 0 {
