@@ -201,7 +201,7 @@ func (l *Limiter) key(scope Scope, s Subject) string {
 // or destination, so which kind of refusal comes back never depends on the
 // account.
 func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
-	d, _, _, err := l.decide(tx, a, s, l.now())
+	d, _, _, err := l.decide(tx, a, l.keys(s), l.now(), nil)
 	return d, err
 }
 
@@ -216,12 +216,16 @@ func (l *Limiter) Check(tx *store.Tx, a Action, s Subject) (Decision, error) {
 // yet concurrent guesses never exceed the limit. A slot that fills a window
 // whose rule has a Block also blocks the subject; the blocks set are
 // returned (usually none), for the audit log and notifications.
+//
+// On PostgreSQL the count is added in the statement that reads the blocks
+// and windows (which sees them as they were before it), one round trip
+// under the write lock instead of two; a refusal then takes it back and
+// decides again on what it reads without it, so a refused step leaves
+// the counts and its answer (Retry-After included) exactly as if it had
+// only read.
 func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, error) {
 	now := l.now()
-	d, sums, keys, err := l.decide(tx, a, s, now)
-	if err != nil || !d.Allowed {
-		return d, nil, err
-	}
+	keys := l.keys(s)
 	// Every window counted in one statement; the blocks below read and
 	// write abuse_blocks only, so counting first changes nothing for them.
 	var addsBuf [4]store.AbuseAdd
@@ -234,8 +238,28 @@ func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, er
 		sp := spanOf(r, now)
 		adds = append(adds, store.AbuseAdd{Kind: c.kind, Key: key, Start: sp.bucket, KeepUntil: sp.agesOut(sp.bucket)})
 	}
-	if err := tx.AddAbuseCounts(adds); err != nil {
-		return Decision{}, nil, fmt.Errorf("abuse: counting %s: %w", a, err)
+	d, sums, counted, err := l.decide(tx, a, keys, now, adds)
+	if err != nil {
+		return d, nil, err
+	}
+	if !d.Allowed {
+		if !counted {
+			return d, nil, nil
+		}
+		if err := tx.TakeBackAbuseAdds(adds); err != nil {
+			return Decision{}, nil, fmt.Errorf("abuse: taking back %s: %w", a, err)
+		}
+		d, _, _, err = l.decide(tx, a, keys, now, nil)
+		if err == nil && d.Allowed {
+			// The same reads under the same lock cannot decide otherwise.
+			err = fmt.Errorf("abuse: %s refused, then allowed on the same counts", a)
+		}
+		return d, nil, err
+	}
+	if !counted {
+		if err := tx.AddAbuseCounts(adds); err != nil {
+			return Decision{}, nil, fmt.Errorf("abuse: counting %s: %w", a, err)
+		}
 	}
 	var set []Block
 	for i, c := range checks[a] {
@@ -302,13 +326,14 @@ func (l *Limiter) Refund(tx *store.Tx, a Action, s Subject) error {
 }
 
 // decide checks blocks and windows for a, returning the decision and, for
-// each of checks[a], the window's count (0 for rules that are off), and s's
-// keys in scopeOrder.
-func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Decision, []int, [3]string, error) {
-	keys := l.keys(s)
+// each of checks[a], the window's count (0 for rules that are off). keys
+// are the subject's keys in scopeOrder. adds, if any, are counted in the
+// statement that reads (where the store can: counted says so); the counts
+// returned are from before them.
+func (l *Limiter) decide(tx *store.Tx, a Action, keys [3]string, now time.Time, adds []store.AbuseAdd) (Decision, []int, bool, error) {
 	windows, ok := checks[a]
 	if !ok {
-		return Decision{}, nil, keys, fmt.Errorf("abuse: unknown action %q", a)
+		return Decision{}, nil, false, fmt.Errorf("abuse: unknown action %q", a)
 	}
 	// The three subjects' blocks in one read; they are still looked at
 	// scope by scope below, so the IP's refusals come first as before...
@@ -321,9 +346,9 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 	// ... and every window's count in the same statement; nothing writes
 	// between it and the checks below (the transaction is the writer's),
 	// so each is what reading it there would give.
-	blocks, counts, err := l.blocksAndCounts(tx, subjects, windows, keys, now)
+	blocks, counts, counted, err := l.blocksAndCounts(tx, subjects, windows, keys, now, adds)
 	if err != nil {
-		return Decision{}, nil, keys, err
+		return Decision{}, nil, false, err
 	}
 	// A window checked below has room, and its sum is its count; decide
 	// returns sums only when every window was checked.
@@ -335,20 +360,26 @@ func (l *Limiter) decide(tx *store.Tx, a Action, s Subject, now time.Time) (Deci
 		}
 		for _, b := range blocks {
 			if b.Kind == string(scope) && b.Key == key {
-				return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil, keys, nil
+				return refusal(string(scope)+"_blocked", scope, b.Until.Sub(now)), nil, counted, nil
 			}
 		}
 		for i, c := range windows {
 			if c.scope != scope {
 				continue
 			}
+			if r := c.rule(&l.policy); counted && r.on() && counts[i] >= r.Limit {
+				// Full: Take takes this step's counts back and decides
+				// again, reading the buckets (for when the window has
+				// room again) without them.
+				return Decision{}, nil, true, nil
+			}
 			d, _, err := l.window(tx, c, key, now, counts[i])
 			if err != nil || !d.Allowed {
-				return d, nil, keys, err
+				return d, nil, counted, err
 			}
 		}
 	}
-	return Decision{Allowed: true}, sums, keys, nil
+	return Decision{Allowed: true}, sums, counted, nil
 }
 
 // scopeOrder is the order decide checks scopes in: refusals about the
@@ -377,8 +408,9 @@ func (l *Limiter) keys(s Subject) [3]string {
 
 // blocksAndCounts reads the active blocks of subjects and the count of
 // each of windows (0 for a rule that is off or a subject without that
-// key), in one statement.
-func (l *Limiter) blocksAndCounts(tx *store.Tx, subjects [3]store.AbuseSubject, windows []counter, keys [3]string, now time.Time) ([]*store.AbuseBlock, []int, error) {
+// key), in one statement that also counts adds where the store can
+// (counted).
+func (l *Limiter) blocksAndCounts(tx *store.Tx, subjects [3]store.AbuseSubject, windows []counter, keys [3]string, now time.Time, adds []store.AbuseAdd) ([]*store.AbuseBlock, []int, bool, error) {
 	out := make([]int, len(windows))
 	var wsBuf [4]store.AbuseWindow
 	var atBuf [4]int
@@ -397,14 +429,14 @@ func (l *Limiter) blocksAndCounts(tx *store.Tx, subjects [3]store.AbuseSubject, 
 		ns = make([]int, len(ws))
 	}
 	ns = ns[:len(ws)]
-	blocks, err := tx.ActiveAbuseBlocksAndSums(now, subjects, ws, ns)
+	blocks, counted, err := tx.CountAbuseAndRead(adds, now, subjects, ws, ns)
 	if err != nil {
-		return nil, nil, fmt.Errorf("abuse: reading blocks and counts: %w", err)
+		return nil, nil, false, fmt.Errorf("abuse: reading blocks and counts: %w", err)
 	}
 	for j, i := range at {
 		out[i] = ns[j]
 	}
-	return blocks, out, nil
+	return blocks, out, counted, nil
 }
 
 // window checks one counter, whose count is n, for room.

@@ -821,3 +821,81 @@ func testConcurrentTakesWithSeveralKeysStayExact(t *testing.T) {
 		return nil
 	})
 }
+
+// A refused Take answers exactly what Check answers (reason, scope and
+// Retry-After) and leaves every count as it found it, whether it refused
+// on a full window, a full window of another scope than the one it also
+// counts, or a block — also on PostgreSQL, where Take counts in the
+// statement that reads and takes the counts back when it refuses.
+func TestRefusedTakeCountsNothing(t *testing.T) { storetest.Each(t, testRefusedTakeCountsNothing) }
+
+func testRefusedTakeCountsNothing(t *testing.T) {
+	t.Parallel()
+	p := abuse.DefaultPolicy()
+	p.IPSends = abuse.Rule{Limit: 3, Window: time.Hour}
+	e := newEnv(t, p)
+	e.clock.Set(aligned.Add(7 * time.Minute))
+	ip := "198.51.100.9"
+	// Every counter the steps below may touch, summed over all time.
+	subjects := []abuse.Subject{{IP: "198.51.100.9", Destination: "+49301234009"}, alice}
+	sums := func() string {
+		var out []string
+		e.do(func(tx *store.Tx) error {
+			for _, s := range subjects {
+				k := e.l.KeysOf(s)
+				for _, c := range []struct{ kind, key string }{
+					{"send_ip", k[0]}, {"send_destination", k[2]}, {"verify_failure_ip", k[0]}, {"verify_failure_user", k[1]},
+				} {
+					if c.key == "" {
+						continue
+					}
+					n, err := tx.SumAbuseCounts(c.kind, c.key, time.Time{})
+					if err != nil {
+						return err
+					}
+					out = append(out, fmt.Sprintf("%s=%d", c.kind, n))
+				}
+			}
+			return nil
+		})
+		return strings.Join(out, " ")
+	}
+	// Three sends from one IP fill its window; the numbers differ, so the
+	// destination windows have room.
+	for i := range 3 {
+		if d, _ := e.take(abuse.SendCode, abuse.Subject{IP: ip, Destination: fmt.Sprintf("+4930123400%d", i)}); !d.Allowed {
+			t.Fatalf("send %d refused: %+v", i, d)
+		}
+	}
+	e.clock.Advance(11 * time.Minute)
+	refused := subjects[0]
+	before, want := sums(), e.check(abuse.SendCode, refused)
+	// The window's first bucket (from aligned+5m) ages out an hour and a
+	// bucket after it began: 59 minutes after now (aligned+18m).
+	if want.Allowed || want.Reason != "send_ip" || want.RetryAfter != 52*time.Minute {
+		t.Fatalf("the fourth send from one IP: Check = %+v, want send_ip with Retry-After 52m", want)
+	}
+	for range 2 {
+		if d, _ := e.take(abuse.SendCode, refused); d != want || d.Allowed {
+			t.Errorf("refused send: Take = %+v, Check = %+v", d, want)
+		}
+	}
+	if after := sums(); after != before {
+		t.Errorf("a refused Take changed the counts:\n before %s\n after  %s", before, after)
+	}
+	// Blocked: five failures block alice; the next Take is refused as
+	// blocked, and counts nothing either.
+	for range 5 {
+		e.fail(alice)
+	}
+	before, want = sums(), e.check(abuse.Verify, alice)
+	if want.Reason != "user_blocked" {
+		t.Fatalf("after five failures, Check = %+v", want)
+	}
+	if d, _ := e.take(abuse.Verify, alice); d != want {
+		t.Errorf("blocked verify: Take = %+v, Check = %+v", d, want)
+	}
+	if after := sums(); after != before {
+		t.Errorf("a Take refused by a block changed the counts:\n before %s\n after  %s", before, after)
+	}
+}

@@ -43,12 +43,8 @@ type AbuseAdd struct {
 // PostgreSQL is made under the write lock). Buckets named twice are added
 // one by one: one statement may not change a row twice.
 func (t *Tx) AddAbuseCounts(adds []AbuseAdd) error {
-	for i := range adds {
-		for j := range i {
-			if adds[i].Kind == adds[j].Kind && adds[i].Key == adds[j].Key && adds[i].Start.Equal(adds[j].Start) {
-				return t.addAbuseCountsOneByOne(adds)
-			}
-		}
+	if repeatsBucket(adds) {
+		return t.addAbuseCountsOneByOne(adds)
 	}
 	switch len(adds) {
 	case 0:
@@ -60,11 +56,28 @@ func (t *Tx) AddAbuseCounts(adds []AbuseAdd) error {
 	for _, a := range adds {
 		args = append(args, a.Kind, a.Key, millis(a.Start), millis(a.KeepUntil))
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO abuse_counters (kind, key, bucket_start, count, keep_until) VALUES (?, ?, ?, 1, ?)`+
-		strings.Repeat(`, (?, ?, ?, 1, ?)`, len(adds)-1)+`
-		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = abuse_counters.count + 1, keep_until = CASE WHEN excluded.keep_until > abuse_counters.keep_until THEN excluded.keep_until ELSE abuse_counters.keep_until END`,
-		args...)
+	_, err := t.tx.ExecContext(t.ctx, addCountsText(len(adds)), args...)
 	return err
+}
+
+// repeatsBucket reports whether adds names a bucket twice (one statement
+// may not change a row twice).
+func repeatsBucket(adds []AbuseAdd) bool {
+	for i := range adds {
+		for j := range i {
+			if adds[i].Kind == adds[j].Kind && adds[i].Key == adds[j].Key && adds[i].Start.Equal(adds[j].Start) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addCountsText is the INSERT that adds one to each of n buckets.
+func addCountsText(n int) string {
+	return `INSERT INTO abuse_counters (kind, key, bucket_start, count, keep_until) VALUES (?, ?, ?, 1, ?)` +
+		strings.Repeat(`, (?, ?, ?, 1, ?)`, n-1) + `
+		ON CONFLICT (kind, key, bucket_start) DO UPDATE SET count = abuse_counters.count + 1, keep_until = CASE WHEN excluded.keep_until > abuse_counters.keep_until THEN excluded.keep_until ELSE abuse_counters.keep_until END`
 }
 
 func (t *Tx) addAbuseCountsOneByOne(adds []AbuseAdd) error {
@@ -214,18 +227,40 @@ func (t *Tx) ActiveAbuseBlocksOf(now time.Time, subjects [3]AbuseSubject) ([]*Ab
 	return out, err
 }
 
-// ActiveAbuseBlocksAndSums is ActiveAbuseBlocksOf and SumAbuseCountsOf in
-// one statement: a limiter step reads the blocks of its subjects and the
+// ActiveAbuseBlocksAndSums is ActiveAbuseBlocksOf and the sums of windows
+// in one statement: a limiter step reads the blocks of its subjects and the
 // counts of its windows in one round trip (on PostgreSQL, made under the
 // write lock), not two. Each window's sum goes into the same place of out.
 func (t *Tx) ActiveAbuseBlocksAndSums(now time.Time, subjects [3]AbuseSubject, ws []AbuseWindow, out []int) ([]*AbuseBlock, error) {
-	if len(ws) == 0 {
-		return t.ActiveAbuseBlocksOf(now, subjects)
+	blocks, _, err := t.CountAbuseAndRead(nil, now, subjects, ws, out)
+	return blocks, err
+}
+
+// CountAbuseAndRead is ActiveAbuseBlocksAndSums that, on PostgreSQL, also
+// adds adds (as AddAbuseCounts) in the same statement, and reports whether
+// it did: the blocks and sums it returns are those from before the adds
+// (a statement's WITH writes are not seen by the rest of it), so a limiter
+// step reads and counts in one round trip, and takes the counts back
+// (TakeBackAbuseAdds) in the rare case it refuses. On SQLite, or when
+// adds names a bucket twice, nothing is added and counted is false.
+func (t *Tx) CountAbuseAndRead(adds []AbuseAdd, now time.Time, subjects [3]AbuseSubject, ws []AbuseWindow, out []int) (blocks []*AbuseBlock, counted bool, err error) {
+	counting := len(adds) > 0 && t.tx.d == postgresDialect && !repeatsBucket(adds)
+	if len(ws) == 0 && !counting {
+		blocks, err = t.ActiveAbuseBlocksOf(now, subjects)
+		return blocks, false, err
 	}
-	args := make([]any, 0, 3*len(ws)+7)
+	args := make([]any, 0, 4*len(adds)+3*len(ws)+7)
+	text := ""
+	if counting {
+		for _, a := range adds {
+			args = append(args, a.Kind, a.Key, millis(a.Start), millis(a.KeepUntil))
+		}
+		text = `WITH added AS (` + addCountsText(len(adds)) + `) `
+	}
 	for _, w := range ws {
 		args = append(args, w.Kind, w.Key, millis(w.Since))
 	}
+	text += blocksAndSumsText(len(ws))
 	args = append(args, millis(now))
 	for _, s := range subjects {
 		args = append(args, s.Kind, s.Key)
@@ -234,8 +269,7 @@ func (t *Tx) ActiveAbuseBlocksAndSums(now time.Time, subjects [3]AbuseSubject, w
 	// block, whose sum columns are 0.
 	sums := make([]int64, len(ws))
 	dest := make([]any, 5+len(ws))
-	var blocks []*AbuseBlock
-	err := t.tx.queryEach(t.ctx, blocksAndSumsText(len(ws)), args, func(rows *sql.Rows) error {
+	err = t.tx.queryEach(t.ctx, text, args, func(rows *sql.Rows) error {
 		var kind, key, reason sql.NullString
 		var until, created int64
 		dest[0], dest[1], dest[2], dest[3], dest[4] = &kind, &key, &until, &reason, &created
@@ -254,28 +288,59 @@ func (t *Tx) ActiveAbuseBlocksAndSums(now time.Time, subjects [3]AbuseSubject, w
 		blocks = append(blocks, &AbuseBlock{Kind: kind.String, Key: key.String, Until: fromMillis(until), Reason: reason.String, CreatedAt: fromMillis(created)})
 		return nil
 	})
-	return blocks, err
+	if err != nil {
+		return nil, false, err
+	}
+	return blocks, counting, nil
 }
 
-// blocksAndSumsTexts are ActiveAbuseBlocksAndSums's statements for 1 to 4
+// TakeBackAbuseAdds subtracts what AddAbuseCounts (or CountAbuseAndRead)
+// added for adds, in one statement: a limiter step that counted before it
+// knew it would refuse gives the counts back in its own transaction.
+func (t *Tx) TakeBackAbuseAdds(adds []AbuseAdd) error {
+	if len(adds) == 0 {
+		return nil
+	}
+	if repeatsBucket(adds) {
+		for _, a := range adds {
+			if err := t.TakeBackAbuseAdds([]AbuseAdd{a}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	const one = `(kind = ? AND key = ? AND bucket_start = ?)`
+	args := make([]any, 0, 3*len(adds))
+	for _, a := range adds {
+		args = append(args, a.Kind, a.Key, millis(a.Start))
+	}
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE abuse_counters SET count = count - 1 WHERE count > 0 AND (`+one+strings.Repeat(` OR `+one, len(adds)-1)+`)`, args...)
+	return err
+}
+
+// blocksAndSumsTexts are ActiveAbuseBlocksAndSums's statements for 0 to 4
 // windows, built once.
-var blocksAndSumsTexts = func() (out [4]string) {
+var blocksAndSumsTexts = func() (out [5]string) {
 	for i := range out {
-		out[i] = buildBlocksAndSumsText(i + 1)
+		out[i] = buildBlocksAndSumsText(i)
 	}
 	return out
 }()
 
 func blocksAndSumsText(n int) string {
-	if n >= 1 && n-1 < len(blocksAndSumsTexts) {
-		return blocksAndSumsTexts[n-1]
+	if n < len(blocksAndSumsTexts) {
+		return blocksAndSumsTexts[n]
 	}
 	return buildBlocksAndSumsText(n)
 }
 
 func buildBlocksAndSumsText(n int) string {
 	const one = `(SELECT COALESCE(SUM(count), 0) FROM abuse_counters WHERE kind = ? AND key = ? AND bucket_start > ?)`
-	return `SELECT NULL, NULL, 0, NULL, 0, ` + one + strings.Repeat(`, `+one, n-1) + `
+	sums := ""
+	if n > 0 {
+		sums = `, ` + one + strings.Repeat(`, `+one, n-1)
+	}
+	return `SELECT NULL, NULL, 0, NULL, 0` + sums + `
 		UNION ALL SELECT kind, key, until, reason, created_at` + strings.Repeat(`, 0`, n) + ` FROM abuse_blocks
 		WHERE until > ? AND ((kind = ? AND key = ?) OR (kind = ? AND key = ?) OR (kind = ? AND key = ?))`
 }
