@@ -34,11 +34,12 @@ import (
 // What the lock costs is round trips. Each node's writer runs its waiting
 // transactions in one batch under the lock (writer.go), statement after
 // statement, each a round trip to the server: about 150–200 µs each on
-// the loaded two-core test machine (BenchmarkFlowMixPostgres), and a
-// reset flow makes several dozen of them under the lock (an estimate from
-// its steps' statements, not a count): at ~8 ms of lock time per flow,
-// that is the ~120 flows/s measured for one node (docs/benchmarks.md). So the lock is held for as few round trips as the
-// store can manage, on PostgreSQL only (SQLite's are function calls):
+// the loaded two-core test machine (BenchmarkFlowMixPostgres). A reset
+// makes 34 of them under the lock (counted from PostgreSQL's statement
+// log; 43 before the merges below), which at ~6 ms of lock time per flow
+// is about the 110 flows/s measured for one node (docs/benchmarks.md). So
+// the lock is held for as few round trips as the store can manage, on
+// PostgreSQL only (SQLite's are function calls):
 //
 //   - a batch opens the next savepoint in the round trip that releases
 //     the one before, and commits the last without releasing it;
@@ -46,8 +47,18 @@ import (
 //     lock: the newest hash is read once, the head written once before
 //     COMMIT (auditTail, audit.go) — one round trip per appended row;
 //   - a message and its bodies are queued, claimed and marked sent in one
-//     statement each (WITH ... RETURNING); a limiter step reads all its
-//     windows' counts in one statement and counts them in another.
+//     statement each (WITH ... RETURNING), and a flow's held messages
+//     released in one;
+//   - a limiter step reads its subjects' blocks and its windows' counts
+//     and counts itself in one statement (a WITH INSERT, whose reads see
+//     the counts from before it; a refusal takes them back), and a refund
+//     lifts the blocks it brought under their limit in one conditional
+//     DELETE.
+//
+// Reads are not under the lock, but each costs round trips all the same:
+// the hot ones of a reset step (its flow, a person's enrollments) are one
+// statement each and run outside any transaction (ReadOne), not between a
+// BEGIN and a ROLLBACK.
 //
 // Why not finer locks yet (issue 14), as far as it was looked into:
 //
