@@ -252,7 +252,7 @@ func (l *Limiter) Take(tx *store.Tx, a Action, s Subject) (Decision, []Block, er
 		d, _, _, err = l.decide(tx, a, keys, now, nil)
 		if err == nil && d.Allowed {
 			// The same reads under the same lock cannot decide otherwise.
-			err = fmt.Errorf("abuse: %s refused, then allowed on the same counts", a)
+			return Decision{}, nil, fmt.Errorf("abuse: %s refused, then allowed on the same counts", a)
 		}
 		return d, nil, err
 	}
