@@ -90,7 +90,7 @@ func (t *Tx) addAbuseCountsOneByOne(adds []AbuseAdd) error {
 }
 
 // AbuseWindow names the buckets of (Kind, Key) that start strictly after
-// Since; ActiveAbuseBlocksAndSums sums them.
+// Since; CountAbuseAndRead sums them.
 type AbuseWindow struct {
 	Kind, Key string
 	Since     time.Time
@@ -227,21 +227,15 @@ func (t *Tx) ActiveAbuseBlocksOf(now time.Time, subjects [3]AbuseSubject) ([]*Ab
 	return out, err
 }
 
-// ActiveAbuseBlocksAndSums is ActiveAbuseBlocksOf and the sums of windows
-// in one statement: a limiter step reads the blocks of its subjects and the
-// counts of its windows in one round trip (on PostgreSQL, made under the
-// write lock), not two. Each window's sum goes into the same place of out.
-func (t *Tx) ActiveAbuseBlocksAndSums(now time.Time, subjects [3]AbuseSubject, ws []AbuseWindow, out []int) ([]*AbuseBlock, error) {
-	blocks, _, err := t.CountAbuseAndRead(nil, now, subjects, ws, out)
-	return blocks, err
-}
-
-// CountAbuseAndRead is ActiveAbuseBlocksAndSums that, on PostgreSQL, also
-// adds adds (as AddAbuseCounts) in the same statement, and reports whether
-// it did: the blocks and sums it returns are those from before the adds
-// (a statement's WITH writes are not seen by the rest of it), so a limiter
-// step reads and counts in one round trip, and takes the counts back
-// (TakeBackAbuseAdds) in the rare case it refuses. On SQLite, or when
+// CountAbuseAndRead is ActiveAbuseBlocksOf and the sum of each window of
+// ws (into the same place of out) in one statement: a limiter step reads
+// the blocks of its subjects and the counts of its windows in one round
+// trip (on PostgreSQL, made under the write lock), not two. On PostgreSQL
+// it also adds adds (as AddAbuseCounts) in that statement, and reports
+// whether it did: the blocks and sums it returns are those from before
+// the adds (a statement's WITH writes are not seen by the rest of it), so
+// a limiter step reads and counts in one round trip, and takes the counts
+// back (TakeBackAbuseAdds) in the rare case it refuses. On SQLite, or when
 // adds names a bucket twice, nothing is added and counted is false.
 func (t *Tx) CountAbuseAndRead(adds []AbuseAdd, now time.Time, subjects [3]AbuseSubject, ws []AbuseWindow, out []int) (blocks []*AbuseBlock, counted bool, err error) {
 	counting := len(adds) > 0 && t.tx.d == postgresDialect && !repeatsBucket(adds)
@@ -318,7 +312,7 @@ func (t *Tx) TakeBackAbuseAdds(adds []AbuseAdd) error {
 	return err
 }
 
-// blocksAndSumsTexts are ActiveAbuseBlocksAndSums's statements for 0 to 4
+// blocksAndSumsTexts are CountAbuseAndRead's reading statements for 0 to 4
 // windows, built once.
 var blocksAndSumsTexts = func() (out [5]string) {
 	for i := range out {

@@ -291,7 +291,7 @@ func TestAbuseEventsMigrateToCounters(t *testing.T) {
 	}
 }
 
-// AddAbuseCounts and ActiveAbuseBlocksAndSums do what AddAbuseCount,
+// AddAbuseCounts and CountAbuseAndRead do what AddAbuseCount,
 // SumAbuseCounts and ActiveAbuseBlocksOf do, for several buckets, windows
 // and subjects in one statement — a bucket named twice counted twice,
 // keep_until kept at the later; LiftAbuseBlocksUnder lifts exactly the
@@ -336,7 +336,7 @@ func testAbuseCountsInOneStatement(t *testing.T) {
 		got := make([]int, n)
 		var blocks []*store.AbuseBlock
 		inTx(t, s, func(tx *store.Tx) (err error) {
-			blocks, err = tx.ActiveAbuseBlocksAndSums(t0, subjects, ws[:n], got)
+			blocks, _, err = tx.CountAbuseAndRead(nil, t0, subjects, ws[:n], got)
 			return err
 		})
 		if fmt.Sprint(got) != fmt.Sprint(want[:n]) {
