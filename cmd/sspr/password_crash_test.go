@@ -196,7 +196,8 @@ log: {level: info}
 			o.retried = true
 			o.password = fmt.Sprintf("Crash-Retry-%02d-Zq9!", i)
 			if code, body := post(t, srv.base+"/api/v1/reset/password", map[string]string{"flow_id": flowID, "password": o.password}); code != http.StatusOK {
-				t.Fatalf("retry after a kill at %s: %d %v", delay, code, body)
+				// The restarted server's log says what the directory answered.
+				t.Fatalf("retry after a kill at %s: %d %v\n%s", delay, code, body, srv.logs)
 			}
 		default:
 			t.Fatalf("flow killed %s into the password step is %q after a restart (stuck)\n%s", delay, state, srv.logs)
