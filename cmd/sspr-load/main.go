@@ -158,7 +158,7 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&o.window, "window", 0, "report every window (0: once at the end)")
 	fs.DurationVar(&o.phase, "phase", 10*time.Second, "with -raw-url: alternate sspr and raw phases of this length")
 	fs.Var(&o.pids, "pid", "sspr's process ID, for CPU per flow, RSS and open files; several nodes: their IDs, comma-separated (summed)")
-	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow")
+	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow (with the processes it forked: Samba serves from children)")
 	fs.StringVar(&o.db, "db", "", "sspr's SQLite database, for its size and row counts")
 	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
@@ -387,7 +387,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 		before, _ = sampleProcs(o.pids)
 	}
 	if o.dirPID > 0 {
-		dirBefore, _ = sampleProc(o.dirPID)
+		dirBefore, _ = sampleTree(o.dirPID)
 	}
 	var ops0 opCounts
 	opsOK := false
@@ -406,7 +406,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 		res.CPU = after.cpu - before.cpu
 	}
 	if o.dirPID > 0 {
-		dirAfter, _ = sampleProc(o.dirPID)
+		dirAfter, _ = sampleTree(o.dirPID)
 		res.DirCPU = dirAfter.cpu - dirBefore.cpu
 	}
 	if opsOK {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A directory that serves from forked children (Samba) has its work
+// counted: the CPU a child burns shows in the tree's sample, not in the
+// parent's own.
+func TestSampleTreeCountsChildren(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	// A shell that forks a busy child and waits for it: the child is a
+	// grandchild of this test, as Samba's workers are of its main process.
+	cmd := exec.Command("sh", "-c", "sh -c 'while :; do :; done' & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	defer func() { _ = syscall.Kill(-pid, syscall.SIGKILL); _ = cmd.Wait() }()
+	before, err := sampleTree(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own0, _ := sampleProc(pid)
+	// However loaded the machine, the busy child gets some CPU: wait for
+	// the tree to show 200 ms of it, for as long as a minute.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		after, err := sampleTree(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.cpu-before.cpu >= 200*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tree's CPU grew by %s in a minute; the busy grandchild was not counted", after.cpu-before.cpu)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	own1, _ := sampleProc(pid)
+	if own := own1.cpu - own0.cpu; own >= 200*time.Millisecond {
+		t.Fatalf("the waiting shell itself used %s: the test cannot tell its children's time from its own", own)
+	}
+}
