@@ -20,6 +20,7 @@
 #   LOAD_DELETE=1 delete the load users and their OU afterwards (sspr-load delete)
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
+#   LOAD_POOL_SIZE=N  the directory's pool_size (service connections; default 8)
 #   LOAD_LIMIT_WINDOW=1h  window of the (raised) per-address limits, default 1m
 #   LOAD_PREFILL=N  before the run, count N identify and N send events for
 #                 127.0.0.1 in sspr's database (sspr-load prefill), as if
@@ -129,6 +130,10 @@ ad)
     ca_file: \"$SSPR_TEST_AD_CA_FILE\""
 	;;
 esac
+if [[ -n ${LOAD_POOL_SIZE:-} ]]; then
+	directory+="
+    pool_size: $LOAD_POOL_SIZE"
+fi
 
 admin+=(-prefix "$prefix")
 if [[ -z ${LOAD_SKIP_USERS:-} ]]; then

@@ -669,6 +669,9 @@ func summary(o runOptions, res *result, mail *catcher) error {
 	fmt.Println()
 	if r.Elapsed > 0 {
 		fmt.Printf("         raw  %d resets in %s = %.1f resets/s (%d errors)", r.OK, r.Elapsed.Round(time.Millisecond), r.perSecond(), r.Errors)
+		if r.OK > 0 && o.dirPID > 0 {
+			fmt.Printf(", directory CPU %s ms/reset", ms(r.DirCPU/time.Duration(r.OK)))
+		}
 		if r.OK > 0 {
 			fmt.Printf(", load program CPU %s ms/reset", ms(r.SelfCPU/time.Duration(r.OK)))
 		}

@@ -85,19 +85,35 @@ func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
 	return d.client.RootDSE(ctx)
 }
 
-// statusAttrs are the account-state attributes FindUser reads with the
-// lookup, so that AccountStatus and EffectivePolicy of the user just found
-// cost no further request. All of them, the constructed ones included, are
-// returned in a subtree search.
-var statusAttrs = []string{"userAccountControl", "msDS-User-Account-Control-Computed",
-	"lockoutTime", "accountExpires", "pwdLastSet", "msDS-UserPasswordExpiryTimeComputed", "adminCount",
-	"badPwdCount", "badPasswordTime", "msDS-ResultantPSO"}
+// lookupStatusAttrs are the account-state attributes FindUser reads with
+// the lookup, so that AccountStatus and EffectivePolicy of the user just
+// found cost no further request: the stored ones, and msDS-ResultantPSO,
+// which names the policy in force. The lock and the password expiry are
+// derived from them and that (cached) policy, as AD derives its constructed
+// msDS-User-Account-Control-Computed and msDS-UserPasswordExpiryTimeComputed:
+// asked for in the search, each of those cost Samba about a millisecond per
+// lookup, under the database lock its password writes wait for (issue 10).
+var lookupStatusAttrs = []string{"userAccountControl", "lockoutTime", "accountExpires", "pwdLastSet",
+	"adminCount", "badPwdCount", "badPasswordTime", "msDS-ResultantPSO"}
+
+// statusAttrs are what a status read without a fresh lookup asks for: the
+// lookup's attributes and the constructed ones themselves.
+var statusAttrs = append([]string{"msDS-User-Account-Control-Computed", "msDS-UserPasswordExpiryTimeComputed"}, lookupStatusAttrs...)
+
+// uacUnderivedExpiry are the userAccountControl bits for which AD's
+// password-expiry rules have exceptions beyond "password never expires"
+// (smart-card-only accounts; machine and trust accounts): for those the
+// constructed attributes are read rather than derived.
+const uacUnderivedExpiry = 0x40000 | 0x800 | 0x1000 | 0x2000
+
+// uacDontExpirePassword is ADS_UF_DONT_EXPIRE_PASSWD.
+const uacDontExpirePassword = 0x10000
 
 // FindUser looks login up by sAMAccountName, userPrincipalName or mail (or
 // the configured attributes), reading the account's state in the same
 // search.
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	return d.client.FindUserWithStatus(ctx, login, statusAttrs)
+	return d.client.FindUserWithStatus(ctx, login, lookupStatusAttrs)
 }
 
 // VerifyPassword binds as the user on a fresh connection. The data code of a
@@ -280,12 +296,22 @@ func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*d
 }
 
 // statusOn computes the status from the attributes FindUser read when they
-// are fresh (no request), else reads them on conn.
+// are fresh (no request; the lock and the expiry derived with the policy in
+// force), else reads them, the constructed ones included, on conn.
 func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, user *directory.User) (*directory.AccountStatus, error) {
 	dn := user.DN
-	e, err := d.client.StatusEntry(conn, user, statusAttrs)
-	if err != nil {
-		return nil, err
+	var derived *directory.PasswordPolicy
+	e := d.client.StatusSnapshot(user, lookupStatusAttrs)
+	if e != nil && ldapdir.Atoi(e.GetAttributeValue("userAccountControl"))&uacUnderivedExpiry == 0 {
+		// Deriving needs the policy; without it the directory's own
+		// computation is read instead.
+		derived, _ = d.policyOn(ctx, conn, user)
+	}
+	if derived == nil {
+		var err error
+		if e, err = conn.Read(dn, statusAttrs); err != nil {
+			return nil, err
+		}
 	}
 	now := d.now()
 	st := &directory.AccountStatus{}
@@ -327,6 +353,9 @@ func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, user *dire
 	st.MustChange = strings.TrimSpace(pwdLastSet) == "0"
 	st.PasswordLastSet, _ = ldapdir.ParseFileTime(pwdLastSet)
 	st.PasswordExpires, _ = ldapdir.ParseFileTime(e.GetAttributeValue("msDS-UserPasswordExpiryTimeComputed"))
+	if derived != nil && !st.MustChange && !st.PasswordLastSet.IsZero() && derived.MaxAge > 0 && uac&uacDontExpirePassword == 0 {
+		st.PasswordExpires = st.PasswordLastSet.Add(derived.MaxAge)
+	}
 	if !st.MustChange {
 		st.PasswordExpired = computed&uacPasswordExpired != 0 ||
 			(!st.PasswordExpires.IsZero() && !now.Before(st.PasswordExpires))

@@ -19,8 +19,10 @@
 // (lockoutTime=0), SetMustChange (pwdLastSet 0 / -1), AccountStatus (computed
 // userAccountControl, lockoutTime against the lockout duration in force,
 // accountExpires, msDS-UserPasswordExpiryTimeComputed, pwdLastSet, adminCount
-// and configured protected groups), EffectivePolicy (msDS-ResultantPSO, else
-// the domain), Groups (LDAP_MATCHING_RULE_IN_CHAIN) and Check, which proves
+// and configured protected groups; for a user just looked up, the lock and
+// the expiry are derived from the stored attributes and the policy in force
+// instead of asking the DC to construct them in the lookup), EffectivePolicy
+// (msDS-ResultantPSO, else the domain), Groups (LDAP_MATCHING_RULE_IN_CHAIN) and Check, which proves
 // the service account's Reset-Password right from the user's security
 // descriptor and its write access to lockoutTime / pwdLastSet from
 // allowedAttributesEffective, without changing anything.

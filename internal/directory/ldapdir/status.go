@@ -19,13 +19,16 @@ const StatusMaxAge = 10 * time.Second
 // read with FindUserWithStatus while they are fresh (StatusMaxAge) and hold
 // every one of attrs, else a base read on conn. The first costs no request.
 func (c *Client) StatusEntry(conn *Conn, u *directory.User, attrs []string) (*ldap.Entry, error) {
-	if e := c.statusSnapshot(u, attrs); e != nil {
+	if e := c.StatusSnapshot(u, attrs); e != nil {
 		return e, nil
 	}
 	return conn.Read(u.DN, attrs)
 }
 
-func (c *Client) statusSnapshot(u *directory.User, attrs []string) *ldap.Entry {
+// StatusSnapshot returns the entry of u with attrs as its lookup read them
+// (FindUserWithStatus), or nil when they are older than StatusMaxAge or the
+// lookup did not read every one of attrs.
+func (c *Client) StatusSnapshot(u *directory.User, attrs []string) *ldap.Entry {
 	if u.StatusAttributes == nil || u.ReadAt.IsZero() {
 		return nil
 	}

@@ -252,6 +252,8 @@ type Request struct {
 	// Entries is how many entries the server returned to a search (counted
 	// from the answers on the same connection).
 	Entries int
+	// Attributes are the attributes a search asked for.
+	Attributes []string
 }
 
 var opNames = map[ber.Tag]string{0: "bind", 2: "unbind", 3: "search", 6: "modify", 8: "add", 10: "delete",
@@ -281,6 +283,11 @@ func (tp *Tap) Requests() []Request {
 			}
 			if req.Op == "search" && len(op.Children) > 0 {
 				req.Base, _ = op.Children[0].Value.(string)
+			}
+			if req.Op == "search" && len(op.Children) > 7 {
+				for _, a := range op.Children[7].Children {
+					req.Attributes = append(req.Attributes, a.Data.String())
+				}
 			}
 			reqs[id] = len(out)
 			out = append(out, req)
