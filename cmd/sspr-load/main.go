@@ -136,6 +136,7 @@ type runOptions struct {
 	rate        float64
 	window      time.Duration
 	phase       time.Duration
+	settle      time.Duration
 	pids        pidList
 	dirPID      int
 	db          string
@@ -157,6 +158,7 @@ func cmdRun(args []string) error {
 	fs.Float64Var(&o.rate, "rate", 0, "start this many flows per second (0: as fast as the concurrency allows)")
 	fs.DurationVar(&o.window, "window", 0, "report every window (0: once at the end)")
 	fs.DurationVar(&o.phase, "phase", 10*time.Second, "with -raw-url: alternate sspr and raw phases of this length")
+	fs.DurationVar(&o.settle, "settle", 0, "count only what completes from this long after a phase's start to its end (its steady part): not the ramp-up, nor the drain of what began before the end")
 	fs.Var(&o.pids, "pid", "sspr's process ID, for CPU per flow, RSS and open files; several nodes: their IDs, comma-separated (summed)")
 	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow (with the processes it forked: Samba serves from children)")
 	fs.StringVar(&o.db, "db", "", "sspr's SQLite database, for its size and row counts")
@@ -257,6 +259,7 @@ func drive(ctx context.Context, o runOptions) (*result, error) {
 	deadline := time.Now().Add(o.duration)
 	windowFlows := int64(0)
 	windowBusy := time.Duration(0) // time spent in sspr phases this window
+	windowCPU := time.Duration(0)  // sspr's CPU over the counted parts of them
 	var windowSample procSample
 	if len(o.pids) > 0 {
 		windowSample, _ = sampleProcs(o.pids)
@@ -265,8 +268,8 @@ func drive(ctx context.Context, o runOptions) (*result, error) {
 		if o.window == 0 && !final {
 			return
 		}
-		res.Windows = append(res.Windows, printWindow(o, windowBusy, windowFlows, errs.take(), lat.take(), &windowSample))
-		windowBusy, windowFlows = 0, 0
+		res.Windows = append(res.Windows, printWindow(o, windowBusy, windowFlows, windowCPU, errs.take(), lat.take(), &windowSample))
+		windowBusy, windowFlows, windowCPU = 0, 0, 0
 	}
 	if o.monitor {
 		measureQuiet(ctx, o)
@@ -287,6 +290,7 @@ func drive(ctx context.Context, o runOptions) (*result, error) {
 		res.Skipped += skipped
 		windowFlows += ok
 		windowBusy += phase.Elapsed
+		windowCPU += phase.CPU
 		if rawOn && time.Now().Before(deadline) && ctx.Err() == nil {
 			totals["raw"].add(rawPhase(ctx, o, min(o.phase, time.Until(deadline))))
 		}
@@ -380,46 +384,80 @@ func (e *errorCounts) take() map[string]int64 {
 	return out
 }
 
-// measure samples the processes and the directory's op counter around fn.
-func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
-	var before, after, dirBefore, dirAfter procSample
+// phaseSamples is what measure reads at each end of the part of a phase
+// that counts.
+type phaseSamples struct {
+	at             time.Time
+	procs, dir     procSample
+	self           procSample
+	ops            opCounts
+	procsOK, opsOK bool
+}
+
+func takeSamples(o runOptions) phaseSamples {
+	s := phaseSamples{at: time.Now()}
 	if len(o.pids) > 0 {
-		before, _ = sampleProcs(o.pids)
+		var err error
+		s.procs, err = sampleProcs(o.pids)
+		s.procsOK = err == nil
 	}
 	if o.dirPID > 0 {
-		dirBefore, _ = sampleTree(o.dirPID)
+		s.dir, _ = sampleTree(o.dirPID)
 	}
-	var ops0 opCounts
-	opsOK := false
 	if o.monitor {
-		ops0, opsOK = countOps(*o.raw)
+		s.ops, s.opsOK = countOps(*o.raw)
 	}
-	selfBefore, _ := sampleProc(os.Getpid())
-	start := time.Now()
-	ok, bad := fn()
-	res := phaseResult{Elapsed: time.Since(start), OK: ok, Errors: bad}
-	if selfAfter, err := sampleProc(os.Getpid()); err == nil {
-		res.SelfCPU = selfAfter.cpu - selfBefore.cpu
+	s.self, _ = sampleProc(os.Getpid())
+	return s
+}
+
+// measure runs a phase of length with fn and samples the processes and the
+// directory's op counter around the part of it that counts. Without
+// -settle that is the whole phase, the drain of what began before its end
+// included. With -settle it is the steady part, from settle after the
+// start to the end: what completes during the ramp-up or the drain runs
+// but is not counted (fn counts what completes while counts says so), so
+// a flow whose first steps never reach the directory (identify's padding)
+// is not measured against a raw reset that does at once.
+func measure(o runOptions, length time.Duration, fn func(counts func(time.Time) bool) (ok, bad int64)) phaseResult {
+	var before, after phaseSamples
+	var res phaseResult
+	if settle := o.settle; settle > 0 && settle < length {
+		start := time.Now()
+		from, to := start.Add(settle), start.Add(length)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(time.Until(from))
+			before = takeSamples(o)
+			time.Sleep(time.Until(to))
+			after = takeSamples(o)
+		}()
+		ok, bad := fn(func(t time.Time) bool { return !t.Before(from) && t.Before(to) })
+		<-done
+		res = phaseResult{Elapsed: to.Sub(from), OK: ok, Errors: bad}
+	} else {
+		before = takeSamples(o)
+		ok, bad := fn(func(time.Time) bool { return true })
+		after = takeSamples(o)
+		res = phaseResult{Elapsed: after.at.Sub(before.at), OK: ok, Errors: bad}
 	}
-	if len(o.pids) > 0 {
-		after, _ = sampleProcs(o.pids)
-		res.CPU = after.cpu - before.cpu
+	res.SelfCPU = after.self.cpu - before.self.cpu
+	if before.procsOK && after.procsOK {
+		res.CPU = after.procs.cpu - before.procs.cpu
 	}
 	if o.dirPID > 0 {
-		dirAfter, _ = sampleTree(o.dirPID)
-		res.DirCPU = dirAfter.cpu - dirBefore.cpu
+		res.DirCPU = after.dir.cpu - before.dir.cpu
 	}
-	if opsOK {
-		if ops1, ok := countOps(*o.raw); ok {
-			// Each countOps is a bind, a search and an unbind of its own.
-			d := ops1.minus(ops0)
-			d["bind"]--
-			d["search"]--
-			d["unbind"]--
-			res.OpsByKind, res.OpsSeen = d, true
-			res.QuietOps = quietOpsPerSecond * res.Elapsed.Seconds()
-			res.DirOps = d.total()
-		}
+	if before.opsOK && after.opsOK {
+		// Each countOps is a bind, a search and an unbind of its own.
+		d := after.ops.minus(before.ops)
+		d["bind"]--
+		d["search"]--
+		d["unbind"]--
+		res.OpsByKind, res.OpsSeen = d, true
+		res.QuietOps = quietOpsPerSecond * res.Elapsed.Seconds()
+		res.DirOps = d.total()
 	}
 	return res
 }
@@ -428,7 +466,7 @@ func measure(o runOptions, fn func() (ok, bad int64)) phaseResult {
 // flow when one ends) or, with a rate, open loop with an in-flight cap.
 func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users chan int, lat, ids *latencies, errs *errorCounts, length time.Duration) (int64, int64, phaseResult, int64) {
 	var ok, bad, skipped, unknownSeq atomic.Int64
-	res := measure(o, func() (int64, int64) {
+	res := measure(o, length, func(counts func(time.Time) bool) (int64, int64) {
 		pctx, cancel := context.WithTimeout(ctx, length)
 		defer cancel()
 		one := func() {
@@ -453,7 +491,9 @@ func sspPhase(ctx context.Context, o runOptions, c *client, mail *catcher, users
 				errs.add(err)
 				return
 			}
-			ok.Add(1)
+			if counts(time.Now()) {
+				ok.Add(1)
+			}
 		}
 		var wg sync.WaitGroup
 		if o.rate <= 0 {
@@ -505,7 +545,7 @@ func mailOf(o runOptions, i int) string { return o.raw.mail(i) }
 // rawPhase resets passwords straight in the directory for length.
 func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResult {
 	var next atomic.Int64
-	res := measure(o, func() (int64, int64) {
+	res := measure(o, length, func(counts func(time.Time) bool) (int64, int64) {
 		var ok, bad atomic.Int64
 		pctx, cancel := context.WithTimeout(ctx, length)
 		defer cancel()
@@ -520,7 +560,9 @@ func rawPhase(ctx context.Context, o runOptions, length time.Duration) phaseResu
 						bad.Add(1)
 						continue
 					}
-					ok.Add(1)
+					if counts(time.Now()) {
+						ok.Add(1)
+					}
 				}
 			})
 		}
@@ -552,7 +594,9 @@ type windowStat struct {
 	Rows       map[string]int64 `json:"rows,omitempty"`
 }
 
-func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[string]int64, lat map[string][]time.Duration, last *procSample) windowStat {
+// counted is sspr's CPU over the counted parts of the window's phases:
+// with -settle the CPU per flow is that over the flows counted.
+func printWindow(o runOptions, elapsed time.Duration, flows int64, counted time.Duration, errs map[string]int64, lat map[string][]time.Duration, last *procSample) windowStat {
 	w := windowStat{End: time.Now(), Elapsed: elapsed, Flows: flows, P50: map[string]time.Duration{}, P99: map[string]time.Duration{}}
 	fmt.Printf("\n[%s] window %s: %d flows (%.1f/s)", time.Now().UTC().Format("15:04:05"), elapsed.Round(time.Second), flows, float64(flows)/elapsed.Seconds())
 	var nerr int64
@@ -584,6 +628,9 @@ func printWindow(o runOptions, elapsed time.Duration, flows int64, errs map[stri
 	if len(o.pids) > 0 {
 		if now, err := sampleProcs(o.pids); err == nil {
 			cpu := now.cpu - last.cpu
+			if o.settle > 0 {
+				cpu = counted
+			}
 			perFlow := "-"
 			if flows > 0 {
 				w.CPUPerFlow = cpu / time.Duration(flows)

@@ -50,3 +50,36 @@ func TestSampleTreeCountsChildren(t *testing.T) {
 		t.Fatalf("the waiting shell itself used %s: the test cannot tell its children's time from its own", own)
 	}
 }
+
+// With -settle, a phase counts only what completes in its steady part:
+// not during the ramp-up, nor in the drain after its end; its time is the
+// steady part's.
+func TestSettleCountsTheSteadyPartOnly(t *testing.T) {
+	o := runOptions{settle: 100 * time.Millisecond}
+	res := measure(o, 300*time.Millisecond, func(counts func(time.Time) bool) (int64, int64) {
+		t0 := time.Now() // measure's start, give or take microseconds
+		var ok int64
+		for _, at := range []time.Duration{50, 150, 250, 350} {
+			if counts(t0.Add(at * time.Millisecond)) {
+				ok++
+			}
+		}
+		if !counts(t0.Add(150*time.Millisecond)) || counts(t0.Add(50*time.Millisecond)) || counts(t0.Add(350*time.Millisecond)) {
+			t.Error("counts: want the window [settle, length) of the phase")
+		}
+		return ok, 1
+	})
+	if res.OK != 2 || res.Errors != 1 || res.Elapsed != 200*time.Millisecond {
+		t.Fatalf("measure = %d ok, %d errors in %s; want 2, 1 in 200ms", res.OK, res.Errors, res.Elapsed)
+	}
+	// Without it, everything counts, over the whole phase.
+	res = measure(runOptions{}, 300*time.Millisecond, func(counts func(time.Time) bool) (int64, int64) {
+		if !counts(time.Now().Add(time.Hour)) {
+			t.Error("without -settle everything counts")
+		}
+		return 4, 0
+	})
+	if res.OK != 4 {
+		t.Fatalf("without -settle: %d ok, want 4", res.OK)
+	}
+}
