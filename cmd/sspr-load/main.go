@@ -285,14 +285,17 @@ func drive(ctx context.Context, o runOptions) (*result, error) {
 				length = min(length, time.Until(nextWindow))
 			}
 		}
+		if o.settle > 0 && length <= o.settle {
+			break // a phase with no steady part: nothing would count
+		}
 		ok, _, phase, skipped := sspPhase(ctx, o, c, mail, users, lat, ids, errs, length)
 		totals["sspr"].add(phase)
 		res.Skipped += skipped
 		windowFlows += ok
 		windowBusy += phase.Elapsed
 		windowCPU += phase.CPU
-		if rawOn && time.Now().Before(deadline) && ctx.Err() == nil {
-			totals["raw"].add(rawPhase(ctx, o, min(o.phase, time.Until(deadline))))
+		if rawLength := min(o.phase, time.Until(deadline)); rawOn && rawLength > o.settle && ctx.Err() == nil {
+			totals["raw"].add(rawPhase(ctx, o, rawLength))
 		}
 		if o.window > 0 && !time.Now().Before(nextWindow) {
 			report(false)
@@ -418,7 +421,8 @@ func takeSamples(o runOptions) phaseSamples {
 // start to the end: what completes during the ramp-up or the drain runs
 // but is not counted (fn counts what completes while counts says so), so
 // a flow whose first steps never reach the directory (identify's padding)
-// is not measured against a raw reset that does at once.
+// is not measured against a raw reset that does at once. Errors and step
+// latencies are those of the whole phase.
 func measure(o runOptions, length time.Duration, fn func(counts func(time.Time) bool) (ok, bad int64)) phaseResult {
 	var before, after phaseSamples
 	var res phaseResult

@@ -191,7 +191,9 @@ func sampleTree(pid int) (procSample, error) {
 	}
 	root.cpu = 0
 	for p, t := range cpu {
-		for q := p; q > 1; q = parent[q] {
+		// Up the parents to pid (or PID 0); bounded, as /proc is not read
+		// atomically and a reused PID could make a loop.
+		for q, hops := p, 0; q > 0 && hops < 64; q, hops = parent[q], hops+1 {
 			if q == pid {
 				root.cpu += t
 				break

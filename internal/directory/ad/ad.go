@@ -109,6 +109,23 @@ const uacUnderivedExpiry = 0x40000 | 0x800 | 0x1000 | 0x2000
 // uacDontExpirePassword is ADS_UF_DONT_EXPIRE_PASSWD.
 const uacDontExpirePassword = 0x10000
 
+// maxAgeFloor: Samba takes a maximum password age of a day or less as
+// "never expires" where Windows would not; such a policy (outside what
+// Windows lets an administrator set) has the DC compute the expiry.
+const maxAgeFloor = 24 * time.Hour
+
+// derivable reports whether the lock and the expiry of the looked-up entry
+// e can be derived as AD derives them: an ordinary account (no smart-card,
+// machine or trust exceptions) with a readable pwdLastSet.
+func derivable(e *ldap.Entry) bool {
+	if ldapdir.Atoi(e.GetAttributeValue("userAccountControl"))&uacUnderivedExpiry != 0 {
+		return false
+	}
+	v := e.GetAttributeValue("pwdLastSet")
+	_, ok := ldapdir.ParseFileTime(v)
+	return v != "" && ok
+}
+
 // FindUser looks login up by sAMAccountName, userPrincipalName or mail (or
 // the configured attributes), reading the account's state in the same
 // search.
@@ -285,7 +302,9 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 // force), disabled (userAccountControl 0x2 or Config.DisabledFilter), account
 // expiry (accountExpires), password expiry (msDS-UserPasswordExpiryTimeComputed),
 // must change (pwdLastSet=0), and Protected for adminCount=1 or membership of
-// a configured protected group.
+// a configured protected group. For a user just looked up, the lock and the
+// password expiry are derived from the lookup's attributes and the policy in
+// force (statusOn).
 func (d *Directory) AccountStatus(ctx context.Context, user *directory.User) (*directory.AccountStatus, error) {
 	if user == nil {
 		return nil, ldapdir.NoUser("status")
@@ -302,10 +321,12 @@ func (d *Directory) statusOn(ctx context.Context, conn *ldapdir.Conn, user *dire
 	dn := user.DN
 	var derived *directory.PasswordPolicy
 	e := d.client.StatusSnapshot(user, lookupStatusAttrs)
-	if e != nil && ldapdir.Atoi(e.GetAttributeValue("userAccountControl"))&uacUnderivedExpiry == 0 {
+	if e != nil && derivable(e) {
 		// Deriving needs the policy; without it the directory's own
 		// computation is read instead.
-		derived, _ = d.policyOn(ctx, conn, user)
+		if p, err := d.policyOn(ctx, conn, user); err == nil && (p.MaxAge == 0 || p.MaxAge > maxAgeFloor) {
+			derived = p
+		}
 	}
 	if derived == nil {
 		var err error
@@ -429,6 +450,13 @@ func (d *Directory) readPSO(ctx context.Context, conn *ldapdir.Conn, pso string)
 func (d *Directory) readDomainPolicy(ctx context.Context, conn *ldapdir.Conn, domain string) (*directory.PasswordPolicy, error) {
 	e, err := conn.Read(domain, []string{"minPwdLength", "pwdProperties", "pwdHistoryLength",
 		"maxPwdAge", "minPwdAge", "lockoutThreshold", "lockoutDuration", "lockOutObservationWindow"})
+	if err == nil && e.GetAttributeValue("maxPwdAge") == "" {
+		// Every domain object has maxPwdAge: without it this is not the
+		// domain, or the service account may not read its policy — an
+		// empty policy would say "no lockout, never expires".
+		err = ldap.NewError(ldap.LDAPResultInsufficientAccessRights,
+			errors.New("the domain's password policy (maxPwdAge of "+domain+") is not readable by the service account"))
+	}
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "policy", err)
 	}

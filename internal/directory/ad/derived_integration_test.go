@@ -45,7 +45,12 @@ func TestADLookupAsksForNoConstructedStatus(t *testing.T) {
 // constructed attributes, for every kind of account a flow meets.
 func TestADDerivedStatusIsTheDirectorys(t *testing.T) {
 	cfg := dirtest.ADServiceConfig(t)
-	d := newAD(t, cfg)
+	// Through a tap, to see that the status was derived: no read of the
+	// user's entry after the lookup.
+	tap := ldapdirtest.NewTLSTap(t, ldapdirtest.HostPort(t, cfg.URLs[0]), ldapdirtest.TrustCA(t, cfg.CAFile))
+	tapped := cfg
+	tapped.URLs, tapped.CAFile = []string{tap.URL()}, tap.CAFile()
+	d := newAD(t, tapped)
 	admin := dirtest.ADAdmin(t)
 	cases := []struct {
 		name  string
@@ -81,7 +86,13 @@ func TestADDerivedStatusIsTheDirectorys(t *testing.T) {
 			if found.StatusAttributes == nil {
 				t.Fatal("the lookup read no status attributes")
 			}
+			tap.Reset()
 			derived := status(t, d, found)
+			for _, r := range tap.Requests() {
+				if r.Op == "search" && strings.EqualFold(r.Base, found.DN) {
+					t.Fatalf("the status read the entry again (%v): it was not derived from the lookup", r.Attributes)
+				}
+			}
 			read := *found
 			read.StatusAttributes = nil // no snapshot: the DC's constructed attributes are read
 			fromDC := status(t, d, &read)
