@@ -59,18 +59,9 @@ const clockTicks = 100
 
 func sampleProc(pid int) (procSample, error) {
 	s := procSample{at: time.Now()}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return s, err
-	}
-	// The command name may hold spaces; fields count from after its ')'.
-	rest := string(stat)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+2:]
-	}
-	f := strings.Fields(rest)
-	if len(f) < 22 {
-		return s, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
@@ -206,17 +197,9 @@ func sampleTree(pid int) (procSample, error) {
 // statTimes reads a process's parent and its CPU time: its own user and
 // system time and that of the children it has reaped.
 func statTimes(pid int) (ppid int, cpu time.Duration, err error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, 0, err
-	}
-	rest := string(stat)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+2:]
-	}
-	f := strings.Fields(rest)
-	if len(f) < 15 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
 	ppid, _ = strconv.Atoi(f[1])
 	var ticks int64
@@ -225,4 +208,23 @@ func statTimes(pid int) (ppid int, cpu time.Duration, err error) {
 		ticks += v
 	}
 	return ppid, time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// statFields reads /proc/PID/stat and returns its fields after the command
+// name (which may hold spaces): f[1] is the parent, f[11:15] utime, stime,
+// cutime and cstime.
+func statFields(pid int) ([]string, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	rest := string(stat)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+2:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 22 {
+		return nil, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	return f, nil
 }
