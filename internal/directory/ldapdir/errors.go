@@ -234,6 +234,17 @@ func mapLDAPError(op string, le *ldap.Error) *directory.Error {
 	e.Kind = kind
 
 	switch le.ResultCode {
+	case ldap.LDAPResultAttributeOrValueExists:
+		if (op == "reset" || op == "change") && ADErrorCode(diag) == "" {
+			// A password write whose password-history value is already
+			// there: another write of the same account's password was
+			// being applied at that instant (ppolicy adds one pwdHistory
+			// value per change, stamped to the second) — one a crashed
+			// process had sent, for instance. Nothing was changed, and
+			// trying again shortly succeeds.
+			e.Kind = directory.KindUnavailable
+			return e
+		}
 	case ldap.LDAPResultInvalidCredentials:
 		if k, ok := adBindDataKinds[ADDataCode(diag)]; ok {
 			e.Kind = k

@@ -210,3 +210,23 @@ func TestResponseControlsNone(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// A password write that finds its history value already there met another
+// write of the same password still being applied (a killed process's, say):
+// nothing changed, so the person is asked to try again — not told the
+// directory is misconfigured. Elsewhere the code keeps its meaning.
+func TestPasswordWriteMeetingAnotherIsUnavailable(t *testing.T) {
+	exists := ldap.NewError(ldap.LDAPResultAttributeOrValueExists, errors.New("modify/add: pwdHistory: value #0 already exists"))
+	for _, op := range []string{"reset", "change"} {
+		if k := MapError(context.Background(), op, exists).Kind; k != directory.KindUnavailable {
+			t.Errorf("%s: %v, want unavailable", op, k)
+		}
+	}
+	if k := MapError(context.Background(), "add_member", exists).Kind; k != directory.KindMisconfigured {
+		t.Errorf("add_member: %v, want misconfigured", k)
+	}
+	ad := ldap.NewError(ldap.LDAPResultAttributeOrValueExists, errors.New("00002083: AtrErr: DSID-03151904, #1"))
+	if k := MapError(context.Background(), "change", ad).Kind; k != directory.KindMisconfigured {
+		t.Errorf("AD ERROR_DS_ATT_VAL_ALREADY_EXISTS on change: %v, want misconfigured", k)
+	}
+}
