@@ -76,8 +76,9 @@ func (d *Devices) Check(token string, now time.Time) error {
 		return ErrDeviceInvalid
 	}
 	key := d.key(uint32(v))
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if key == nil || err != nil || !hmac.Equal(got, mac(key, body)) {
+	// Compared in canonical encoding: decoding forgives trailing bits and
+	// line breaks, so other spellings of the token would pass.
+	if key == nil || !hmac.Equal([]byte(sig), []byte(base64.RawURLEncoding.EncodeToString(mac(key, body)))) {
 		return ErrDeviceInvalid
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)

@@ -1,17 +1,59 @@
 package access
 
 import (
+	"crypto/rand"
+	"strings"
 	"testing"
 )
 
 // FuzzDeviceCheck: a device token of any shape is refused without panic
-// unless it was issued by the ring.
+// unless it is the very token the ring issued — not another spelling of
+// its signature (trailing base64 bits, a line break) either.
 func FuzzDeviceCheck(f *testing.F) {
+	d := testDevices()
+	issued, err := d.Issue(testNow, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(issued)
+	for _, s := range respellings(issued) {
+		f.Add(s)
+	}
 	f.Add("d1.1.1700000000.AAAA.BBBB")
 	f.Add("d1.4294967296.1.x.y")
 	f.Add("....")
-	d := testDevices()
 	f.Fuzz(func(t *testing.T, s string) {
-		_ = d.Check(s, testNow)
+		if d.Check(s, testNow) == nil && s != issued {
+			t.Fatalf("%q passed without being issued", s)
+		}
 	})
+}
+
+// respellings are encodings of tok's final base64url part that decode to
+// the same bytes: the last character with its unused low bits set, and a
+// line break inside it.
+func respellings(tok string) []string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	i := strings.LastIndexByte(tok, '.')
+	return []string{
+		tok[:len(tok)-1] + string(alphabet[last|1]),
+		tok[:i+3] + "\n" + tok[i+3:],
+	}
+}
+
+func TestDeviceTokenRespellingsAreRefused(t *testing.T) {
+	d := testDevices()
+	issued, err := d.Issue(testNow, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(issued, testNow); err != nil {
+		t.Fatalf("issued token refused: %v", err)
+	}
+	for _, s := range respellings(issued) {
+		if err := d.Check(s, testNow); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
 }

@@ -318,8 +318,11 @@ func (f *Factor) open(purpose, s string, v any) error {
 	if !ok {
 		return ErrBadToken
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(mac, f.mac(purpose, p)) {
+	// The signature is compared in its canonical encoding, not decoded:
+	// base64 decoding forgives non-zero trailing bits and line breaks, so a
+	// decoded comparison would open other spellings of our token too.
+	want := base64.RawURLEncoding.EncodeToString(f.mac(purpose, p))
+	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return ErrBadToken
 	}
 	b, err := base64.RawURLEncoding.DecodeString(p)

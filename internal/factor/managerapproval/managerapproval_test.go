@@ -178,6 +178,9 @@ func FuzzOpen(f *testing.F) {
 	fa, _ := setup(&testing.T{})
 	tok, _ := fa.sign("token", token{ID: "abc", ManagerDN: "uid=boss", Expires: 1})
 	f.Add(tok)
+	for _, s := range respellings(tok) {
+		f.Add(s)
+	}
 	f.Add("e30.")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -189,4 +192,34 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// respellings are encodings of tok's signature that decode to the same
+// bytes: the last character with its unused low bits set, and a line break
+// inside it. Each must be refused: only the token we issued opens.
+func respellings(tok string) []string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	i := strings.LastIndexByte(tok, '.')
+	return []string{
+		tok[:len(tok)-1] + string(alphabet[last|1]),
+		tok[:i+3] + "\n" + tok[i+3:],
+	}
+}
+
+func TestTokenRespellingsDoNotOpen(t *testing.T) {
+	fa, _ := setup(t)
+	tok, err := fa.sign("token", token{ID: "abc", ManagerDN: "uid=boss", Expires: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v token
+	if err := fa.open("token", tok, &v); err != nil {
+		t.Fatalf("our token refused: %v", err)
+	}
+	for _, s := range respellings(tok) {
+		if err := fa.open("token", s, &v); err == nil {
+			t.Errorf("%q opened", s)
+		}
+	}
 }
