@@ -26,6 +26,14 @@ type ForceChanger interface {
 	SetMustChange(ctx context.Context, user *User, mustChange bool) error
 }
 
+// Refresher reads an account an earlier lookup found again, by its DN,
+// with what FindUser reads: for a step that knows whom it acts for, a
+// cheaper request than the login filter's search. An entry gone or out of
+// the directory's scope is KindNotFound.
+type Refresher interface {
+	Refresh(ctx context.Context, user *User) (*User, error)
+}
+
 // StatusReader reads an account's state in the one model shared by every
 // directory. A connector may answer from the state its FindUser read with
 // the lookup a few seconds ago (User.StatusAttributes), without asking the

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -238,7 +239,7 @@ func (r *Reset) stepUser(ctx context.Context, f *record.Flow) (*directory.User, 
 	if slot != nil && slot.user != nil && string(slot.token) == string(f.TokenHash) {
 		return slot.user, nil
 	}
-	u, err := r.user(ctx, f)
+	u, err := r.reread(ctx, f)
 	if err == nil && u != nil && slot != nil {
 		slot.token, slot.user = f.TokenHash, u
 	}
@@ -498,4 +499,31 @@ func (c *Catalogue) noticeTargets(ctx context.Context, k *Kit, user *directory.U
 		}
 	}
 	return out
+}
+
+// reread reads a verified flow's person afresh for the password step: by
+// the DN identify found where the connector can (directory.Refresher, one
+// base read instead of the login filter's search; Samba spent about 1.5 ms
+// less on it, issue 10), else by login again (user). Only verified flows
+// come here, so no stranger can time the difference between the two.
+func (r *Reset) reread(ctx context.Context, f *record.Flow) (*directory.User, error) {
+	if !f.Known {
+		return nil, nil
+	}
+	d, ok := r.Directories.Directory(f.Directory)
+	rf, refreshes := d.(directory.Refresher)
+	if !ok || !refreshes {
+		return r.user(ctx, f)
+	}
+	u, err := rf.Refresh(ctx, &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login})
+	if err != nil {
+		return nil, err
+	}
+	if u.Directory == "" {
+		u.Directory = f.Directory
+	}
+	if !strings.EqualFold(u.DN, f.SubjectDN) || u.Directory != f.Directory {
+		return nil, errors.New("the account changed during the flow")
+	}
+	return u, nil
 }

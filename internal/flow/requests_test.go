@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ import (
 // TestResetFlowDirectoryRequests counts, from the directory's side (a tap in
 // front of it), the requests of one complete reset — identify, the mailed
 // code, the new password — on a warm connection pool and policy cache: the
-// lookup, one fresh lookup in the password step (status, policy and notice
-// addresses read from it) and the write. Before, verify looked the person up
+// lookup, one fresh read of the person's DN in the password step (status,
+// policy and notice addresses read from it) and the write. Before, verify looked the person up
 // again, and the password step asked for the policy, the status and the
 // notice addresses one request each (issue 10: ≤ 4 per flow).
 func TestResetFlowDirectoryRequests(t *testing.T) {
@@ -68,6 +69,21 @@ func TestResetFlowDirectoryRequests(t *testing.T) {
 	t.Logf("one complete reset: %d requests %v", len(reqs), ops)
 	if len(reqs) > 4 || ops["modify"] != 1 || ops["search"] > 2 || ops["bind"] != 0 {
 		t.Errorf("one complete reset sent %d requests %v (%+v), want at most 4: the lookup, one in the password step, the write", len(reqs), ops, reqs)
+	}
+	// The password step reads the person by the DN identify found (one
+	// base read), not by the login filter's subtree search again.
+	var byDN, byLogin int
+	for _, r := range reqs {
+		switch {
+		case r.Op != "search":
+		case strings.EqualFold(r.Base, "uid=alice,ou=people,"+srv.BaseDN()):
+			byDN++
+		case strings.EqualFold(r.Base, srv.BaseDN()):
+			byLogin++
+		}
+	}
+	if byDN != 1 || byLogin != 1 {
+		t.Errorf("searches by login %d, by DN %d (%+v), want one each: identify's lookup and the password step's read", byLogin, byDN, reqs)
 	}
 	// The notice still went to the person's address.
 	ms := h.messages(t)

@@ -38,7 +38,7 @@ func Preset() ldapdir.Config { return ldapdir.PresetActiveDirectory() }
 // Directory is an Active Directory connector. It implements
 // directory.Directory and every capability interface: PasswordResetter,
 // PasswordChanger, Unlocker, ForceChanger, StatusReader, PolicyReader,
-// GroupResolver, HealthChecker, and DomainOwner.
+// GroupResolver, HealthChecker, DomainOwner and Refresher.
 type Directory struct {
 	client *ldapdir.Client
 	now    func() time.Time
@@ -55,6 +55,7 @@ var (
 	_ directory.GroupResolver    = (*Directory)(nil)
 	_ directory.HealthChecker    = (*Directory)(nil)
 	_ directory.DomainOwner      = (*Directory)(nil)
+	_ directory.Refresher        = (*Directory)(nil)
 )
 
 // New returns a connector for cfg, with the AD preset filling empty fields.
@@ -93,8 +94,18 @@ func (d *Directory) RootDSE(ctx context.Context) (*ldapdir.RootDSE, error) {
 // msDS-User-Account-Control-Computed and msDS-UserPasswordExpiryTimeComputed:
 // asked for in the search, each of those cost Samba about a millisecond per
 // lookup, under the database lock its password writes wait for (issue 10).
-var lookupStatusAttrs = []string{"userAccountControl", "lockoutTime", "accountExpires", "pwdLastSet",
-	"adminCount", "badPwdCount", "badPasswordTime", "msDS-ResultantPSO"}
+var lookupStatusAttrs = append(storedStatusAttrs[:len(storedStatusAttrs):len(storedStatusAttrs)], resultantPSO)
+
+// storedStatusAttrs are the lookup's attributes that the DC stores rather
+// than constructs.
+var storedStatusAttrs = []string{"userAccountControl", "lockoutTime", "accountExpires", "pwdLastSet",
+	"adminCount", "badPwdCount", "badPasswordTime"}
+
+// resultantPSO names the fine-grained policy in force (empty: the domain's).
+// Samba constructs it at about a millisecond a search, so Refresh reuses
+// the one the last lookup of the account read (ldapdir's
+// RememberPolicySource, for the policy cache's TTL).
+const resultantPSO = "msDS-ResultantPSO"
 
 // statusAttrs are what a status read without a fresh lookup asks for: the
 // lookup's attributes and the constructed ones themselves.
@@ -130,7 +141,36 @@ func derivable(e *ldap.Entry) bool {
 // the configured attributes), reading the account's state in the same
 // search.
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
-	return d.client.FindUserWithStatus(ctx, login, lookupStatusAttrs)
+	u, err := d.client.FindUserWithStatus(ctx, login, lookupStatusAttrs)
+	if err == nil {
+		d.client.RememberPolicySource(u.DN, u.StatusAttributes[resultantPSO])
+	}
+	return u, err
+}
+
+// Refresh reads the account user names again by its DN, with what FindUser
+// reads. The policy in force is the one its last lookup read while the
+// policy cache holds (Config.PolicyCacheTTL), as the policy itself is: the
+// DC still applies its own on the write.
+func (d *Directory) Refresh(ctx context.Context, user *directory.User) (*directory.User, error) {
+	if user == nil {
+		return nil, ldapdir.NoUser("search")
+	}
+	pso, known := d.client.PolicySource(user.DN)
+	attrs := lookupStatusAttrs
+	if known {
+		attrs = storedStatusAttrs
+	}
+	u, err := d.client.ReadUser(ctx, user.DN, attrs)
+	if err != nil {
+		return nil, err
+	}
+	if known {
+		u.StatusAttributes[resultantPSO] = pso
+	} else {
+		d.client.RememberPolicySource(u.DN, u.StatusAttributes[resultantPSO])
+	}
+	return u, nil
 }
 
 // VerifyPassword binds as the user on a fresh connection. The data code of a
@@ -412,11 +452,11 @@ func (d *Directory) EffectivePolicy(ctx context.Context, user *directory.User) (
 // from the attributes FindUser read when fresh, the policy itself from the
 // client's cache (Config.PolicyCacheTTL) when it holds it.
 func (d *Directory) policyOn(ctx context.Context, conn *ldapdir.Conn, user *directory.User) (*directory.PasswordPolicy, error) {
-	u, err := d.client.StatusEntry(conn, user, []string{"msDS-ResultantPSO"})
+	u, err := d.client.StatusEntry(conn, user, []string{resultantPSO})
 	if err != nil {
 		return nil, ldapdir.MapError(ctx, "policy", err)
 	}
-	if pso := u.GetAttributeValue("msDS-ResultantPSO"); pso != "" {
+	if pso := u.GetAttributeValue(resultantPSO); pso != "" {
 		return d.client.CachedPolicy(pso, func() (*directory.PasswordPolicy, error) { return d.readPSO(ctx, conn, pso) })
 	}
 	domain := d.domainDN(ctx, conn)

@@ -11,9 +11,11 @@ import (
 )
 
 // BenchmarkADLookup times one lookup search on the real DC, one connection,
-// one at a time, with the attributes sspr asks for now (the stored status
+// one at a time: identify's ("now": the login filter, the stored status
 // attributes and msDS-ResultantPSO), with the constructed lock and expiry
-// attributes it asked for before, and with the raw reset's dn and mail:
+// attributes it asked for before, the password step's Refresh (a base read
+// of the DN, without msDS-ResultantPSO after a lookup; "refresh-cold" with
+// it), and the raw reset's search for dn and mail:
 //
 //	go test -run '^$' -bench ADLookup ./internal/directory/ad
 //
@@ -29,13 +31,21 @@ func BenchmarkADLookup(b *testing.B) {
 	for _, c := range []struct {
 		name, filter string
 		attrs        []string
+		base         string
+		scope        int
 	}{
-		{"now", filter, append(append([]string{}, named...), ad.LookupStatusAttrs...)},
-		{"constructed", filter, append(append([]string{}, named...), ad.StatusAttrs...)},
-		{"raw", "(sAMAccountName=" + ldap.EscapeFilter(u.Login) + ")", []string{"dn", "mail"}},
+		{"now", filter, append(append([]string{}, named...), ad.LookupStatusAttrs...), "", 0},
+		{"constructed", filter, append(append([]string{}, named...), ad.StatusAttrs...), "", 0},
+		{"refresh", preset.UserFilter, append(append([]string{}, named...), ad.StoredStatusAttrs...), u.DN, ldap.ScopeBaseObject},
+		{"refresh-cold", preset.UserFilter, append(append([]string{}, named...), ad.LookupStatusAttrs...), u.DN, ldap.ScopeBaseObject},
+		{"raw", "(sAMAccountName=" + ldap.EscapeFilter(u.Login) + ")", []string{"dn", "mail"}, "", 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			req := ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching, 2, 10, false, c.filter, c.attrs, nil)
+			base, scope := cfg.BaseDN, ldap.ScopeWholeSubtree
+			if c.base != "" {
+				base, scope = c.base, c.scope
+			}
+			req := ldap.NewSearchRequest(base, scope, ldap.DerefInSearching, 2, 10, false, c.filter, c.attrs, nil)
 			for b.Loop() {
 				res, err := conn.Search(req)
 				if err != nil || len(res.Entries) != 1 {

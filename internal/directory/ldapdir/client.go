@@ -30,6 +30,7 @@ type Client struct {
 	now      func() time.Time
 	pool     *pool
 	policies policyCache
+	sources  policySources
 
 	mu       sync.Mutex
 	failedAt map[string]time.Time // URL → when it last failed to answer
@@ -434,10 +435,7 @@ func (c *Client) FindUserOn(ctx context.Context, conn *Conn, login string, extra
 }
 
 func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statusAttrs, extraAttrs []string) (*directory.User, error) {
-	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
-		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
-	attrs = append(attrs, extraAttrs...)
-	attrs = append(attrs, c.cfg.ExtraAttributes...)
+	attrs := c.lookupAttrs(extraAttrs)
 	asked := len(attrs)
 	attrs = append(attrs, statusAttrs...)
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.DerefInSearching,
@@ -462,7 +460,13 @@ func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statu
 	default:
 		return nil, ambiguous(len(entries))
 	}
-	e := entries[0]
+	return c.userFrom(entries[0], attrs[:asked], statusAttrs), nil
+}
+
+// userFrom makes the User of entry e, read with asked (the configured and
+// extra attributes) and statusAttrs (the connector's, kept apart in
+// User.StatusAttributes).
+func (c *Client) userFrom(e *ldap.Entry, asked, statusAttrs []string) *directory.User {
 	u := &directory.User{
 		Directory:   c.cfg.Name,
 		DN:          e.DN,
@@ -477,7 +481,7 @@ func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statu
 	for _, a := range e.Attributes {
 		// The account-state attributes are the connector's, not part
 		// of what callers asked to read.
-		if containsFold(statusAttrs, a.Name) && !containsFold(attrs[:asked], a.Name) {
+		if containsFold(statusAttrs, a.Name) && !containsFold(asked, a.Name) {
 			continue
 		}
 		u.Attributes[a.Name] = a.Values
@@ -489,7 +493,63 @@ func (c *Client) findUserOn(ctx context.Context, conn *Conn, login string, statu
 		}
 		u.ReadAt = c.now()
 	}
-	return u, nil
+	return u
+}
+
+// ReadUser reads the account at dn again, with what FindUserWithStatus
+// reads, by DN instead of by login: a base search, with the configured
+// user filter, of an entry under the base DN. A step that already knows
+// whom it acts for (the password step of a verified flow) spares the
+// directory the login filter's subtree search (issue 10). An entry that is
+// gone, moved out of the base DN or no longer matches the user filter is
+// KindNotFound, as FindUser would say.
+func (c *Client) ReadUser(ctx context.Context, dn string, statusAttrs []string, extraAttrs ...string) (*directory.User, error) {
+	notFound := &directory.Error{Kind: directory.KindNotFound, Op: "search", Diagnostic: "no entry " + dn + " under " + c.cfg.BaseDN + " matches the user filter"}
+	base, err := ldap.ParseDN(c.cfg.BaseDN)
+	if err != nil {
+		return nil, &directory.Error{Kind: directory.KindMisconfigured, Op: "search", Diagnostic: "base DN: " + err.Error()}
+	}
+	entryDN, err := ldap.ParseDN(dn)
+	if err != nil || !(base.AncestorOfFold(entryDN) || base.EqualFold(entryDN)) {
+		return nil, notFound
+	}
+	conn, err := c.ServiceConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	attrs := c.lookupAttrs(extraAttrs)
+	asked := len(attrs)
+	attrs = append(attrs, statusAttrs...)
+	filter := c.cfg.UserFilter
+	if filter == "" {
+		filter = "(objectClass=*)"
+	}
+	var u *directory.User
+	err = c.timed(conn, "find", func() error {
+		res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			1, int(c.cfg.Timeout/time.Second), false, filter, attrs, nil))
+		switch {
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+			return notFound
+		case err != nil:
+			return MapError(ctx, "search", err)
+		case len(res.Entries) != 1:
+			return notFound
+		}
+		u = c.userFrom(res.Entries[0], attrs[:asked], statusAttrs)
+		return nil
+	})
+	return u, err
+}
+
+// lookupAttrs are the attributes a lookup reads into User: the configured
+// ones, then extraAttrs.
+func (c *Client) lookupAttrs(extraAttrs []string) []string {
+	attrs := []string{c.cfg.LoginNameAttribute, c.cfg.MailAttribute, c.cfg.DisplayNameAttribute,
+		c.cfg.MobileAttribute, c.cfg.ManagerAttribute}
+	attrs = append(attrs, extraAttrs...)
+	return append(attrs, c.cfg.ExtraAttributes...)
 }
 
 func ambiguous(n int) error {

@@ -100,3 +100,58 @@ func (c *Client) CachedPolicy(source string, load func() (*directory.PasswordPol
 	cp := *p
 	return &cp, nil
 }
+
+// policySources remembers, by account DN, which policy is in force for
+// the account as a lookup last read it (AD's msDS-ResultantPSO, which
+// Samba constructs at about a millisecond a search), for
+// Config.PolicyCacheTTL: a later read of the same account within it need
+// not ask again. It holds at most maxPolicySources accounts.
+type policySources struct {
+	mu sync.Mutex
+	m  map[string]cachedSource
+}
+
+type cachedSource struct {
+	source []string
+	at     time.Time
+}
+
+const maxPolicySources = 50000
+
+// RememberPolicySource records source (the values of the attribute that
+// names the policy in force; empty for the default policy) as dn's.
+func (c *Client) RememberPolicySource(dn string, source []string) {
+	if c.cfg.PolicyCacheTTL < 0 {
+		return
+	}
+	now := c.now()
+	c.sources.mu.Lock()
+	defer c.sources.mu.Unlock()
+	if c.sources.m == nil {
+		c.sources.m = map[string]cachedSource{}
+	}
+	if len(c.sources.m) >= maxPolicySources {
+		for k, v := range c.sources.m {
+			if now.Sub(v.at) >= c.cfg.PolicyCacheTTL || now.Before(v.at) {
+				delete(c.sources.m, k)
+			}
+		}
+		if len(c.sources.m) >= maxPolicySources {
+			clear(c.sources.m)
+		}
+	}
+	c.sources.m[NormDN(dn)] = cachedSource{source: append([]string(nil), source...), at: now}
+}
+
+// PolicySource returns what RememberPolicySource recorded for dn within
+// Config.PolicyCacheTTL.
+func (c *Client) PolicySource(dn string) ([]string, bool) {
+	now := c.now()
+	c.sources.mu.Lock()
+	hit, ok := c.sources.m[NormDN(dn)]
+	c.sources.mu.Unlock()
+	if !ok || now.Before(hit.at) || now.Sub(hit.at) >= c.cfg.PolicyCacheTTL {
+		return nil, false
+	}
+	return append([]string(nil), hit.source...), true
+}

@@ -60,6 +60,7 @@ var (
 	_ directory.GroupResolver    = (*Directory)(nil)
 	_ directory.HealthChecker    = (*Directory)(nil)
 	_ directory.DomainOwner      = (*Directory)(nil)
+	_ directory.Refresher        = (*Directory)(nil)
 )
 
 // New returns a connector for cfg, with the preset of cfg.Flavor (OpenLDAP
@@ -118,6 +119,15 @@ func (d *Directory) flavor() string { return d.client.Config().Flavor }
 // reading the account's state in the same search.
 func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User, error) {
 	return d.client.FindUserWithStatus(ctx, login, d.statusAttrs())
+}
+
+// Refresh reads the account user names again by its DN (one base read),
+// with what FindUser reads.
+func (d *Directory) Refresh(ctx context.Context, user *directory.User) (*directory.User, error) {
+	if user == nil {
+		return nil, ldapdir.NoUser("search")
+	}
+	return d.client.ReadUser(ctx, user.DN, d.statusAttrs())
 }
 
 // VerifyPassword binds as the user on a fresh connection, with the ppolicy
