@@ -353,6 +353,7 @@ func ldapConfig(d config.Directory, questions []config.AttributeQuestion, extra 
 		Domains: d.Domains, MobileAttribute: d.MobileAttribute, ManagerAttribute: d.ManagerAttribute,
 		ProtectedGroups: d.ProtectedGroups, UnlockOnReset: d.UnlockOnReset, PasswordPolicyDN: d.PasswordPolicyDN,
 		DisabledFilter: d.DisabledFilter, GroupBaseDN: d.GroupBaseDN, PoolSize: d.PoolSize,
+		WriteConcurrency: d.WriteConcurrency,
 	}
 	for _, a := range questions {
 		lc.ExtraAttributes = append(lc.ExtraAttributes, a.Attribute)

@@ -47,6 +47,9 @@ func (d *Directory) validate(p *Problems, path string, names map[string]bool) {
 	if d.PoolSize < 0 || d.PoolSize > 64 {
 		p.addf(path+".pool_size", "%d is outside 0..64", d.PoolSize)
 	}
+	if d.WriteConcurrency < -1 || d.WriteConcurrency > 64 {
+		p.addf(path+".write_concurrency", "%d is outside -1..64 (-1: no limit)", d.WriteConcurrency)
+	}
 	d.validateURLs(p, path)
 	if d.BindDN == "" {
 		p.add(path+".bind_dn", "is required (the service account)")

@@ -140,6 +140,11 @@ func TestDirectoryRules(t *testing.T) {
 		{"no directories", func(c *config.Config) { c.Directories = nil }, []string{"directories"}},
 		{"duplicate directory name", func(c *config.Config) { c.Directories[1].Name = "corp" }, []string{"directories[1].name"}},
 		{"bad type", func(c *config.Config) { c.Directories[0].Type = "novell" }, []string{"directories[0].type"}},
+		{"write_concurrency -1 (no limit)", func(c *config.Config) { c.Directories[0].WriteConcurrency = -1 }, nil},
+		{"write_concurrency out of range", func(c *config.Config) {
+			c.Directories[0].WriteConcurrency = -2
+			c.Directories[1].WriteConcurrency = 65
+		}, []string{"directories[0].write_concurrency", "directories[1].write_concurrency"}},
 		{"password_write on ad", func(c *config.Config) { c.Directories[0].PasswordWrite = "modify" }, []string{"directories[0].password_write"}},
 		{"bad password_write", func(c *config.Config) { c.Directories[1].PasswordWrite = "plain" }, []string{"directories[1].password_write"}},
 		{"missing bind password", func(c *config.Config) { c.Directories[0].BindPassword = config.Secret{} }, []string{"directories[0].bind_password"}},

@@ -204,7 +204,7 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 		return ldapdir.NoUser("reset")
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "reset", func(conn *ldapdir.Conn) error {
 		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 			return err
 		}
@@ -273,6 +273,11 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		return ldapdir.NoUser("change")
 	}
 	defer ldapdir.ForgetStatus(user)
+	release, err := d.client.AcquireWrite(ctx, "change")
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, _, err := d.client.UserConn(ctx, user.DN, oldPassword)
 	if err != nil {
 		switch directory.KindOf(err) {
@@ -307,7 +312,7 @@ func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 		return ldapdir.NoUser("unlock")
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
 		return unlockOn(conn, user.DN)
 	})
 }
@@ -330,7 +335,7 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 		v = "0"
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "must change", func(conn *ldapdir.Conn) error {
 		req := ldap.NewModifyRequest(user.DN, nil)
 		req.Replace("pwdLastSet", []string{v})
 		return conn.Modify(req)

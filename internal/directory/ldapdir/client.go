@@ -31,6 +31,9 @@ type Client struct {
 	pool     *pool
 	policies policyCache
 	sources  policySources
+	// writes holds a token per account write under way
+	// (Config.WriteConcurrency); nil: no limit but the pool.
+	writes chan struct{}
 
 	mu       sync.Mutex
 	failedAt map[string]time.Time // URL → when it last failed to answer
@@ -96,6 +99,9 @@ func New(cfg Config) (*Client, error) {
 		c.rootCAs = pool
 	}
 	c.pool = newPool(c, cfg.PoolSize, cfg.PoolIdleTimeout)
+	if cfg.WriteConcurrency > 0 {
+		c.writes = make(chan struct{}, cfg.WriteConcurrency)
+	}
 	return c, nil
 }
 
@@ -618,4 +624,46 @@ func (c *Client) FreshServiceConn(ctx context.Context) (*Conn, error) {
 		return nil, c.serviceBindError(ctx, err)
 	}
 	return conn, nil
+}
+
+// AcquireWrite waits for a turn to write to an account (Config.
+// WriteConcurrency), taken before a connection so that waiting writes hold
+// none: lookups keep the pool and reach the directory before the writes
+// queued in sspr, not behind them at the DC. It returns the turn's
+// release. Waiting ends with ctx or after Config.Timeout as KindUnavailable,
+// which leaves the flow as it was (try again). Without a limit it returns
+// at once.
+func (c *Client) AcquireWrite(ctx context.Context, op string) (release func(), err error) {
+	if c.writes == nil {
+		return func() {}, nil
+	}
+	release = func() { <-c.writes }
+	select {
+	case c.writes <- struct{}{}:
+		return release, nil
+	default:
+	}
+	wait := time.NewTimer(c.cfg.Timeout)
+	defer wait.Stop()
+	select {
+	case c.writes <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, &directory.Error{Kind: directory.KindUnavailable, Op: op, Err: ctx.Err(),
+			Diagnostic: "waited for a turn to write (write_concurrency) until: " + ctx.Err().Error()}
+	case <-wait.C:
+		return nil, &directory.Error{Kind: directory.KindUnavailable, Op: op,
+			Diagnostic: fmt.Sprintf("%d writes to the directory were under way for %s (write_concurrency): it is slower than the writes arrive", cap(c.writes), c.cfg.Timeout)}
+	}
+}
+
+// WithWriteConn is WithServiceConn for an account write: a turn to write
+// first (AcquireWrite), then a pooled service connection.
+func (c *Client) WithWriteConn(ctx context.Context, op string, fn func(conn *Conn) error) error {
+	release, err := c.AcquireWrite(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return c.WithServiceConn(ctx, op, fn)
 }

@@ -118,6 +118,15 @@ type Config struct {
 	// (default DefaultPoolSize). Connections bound as an end user are never
 	// pooled.
 	PoolSize int
+	// WriteConcurrency is the most account writes (reset, change,
+	// unlock, must change) sent to the directory at once; more wait their
+	// turn in sspr, up to Timeout. 0 takes the preset's (Active Directory:
+	// DefaultADWriteConcurrency), negative or none in the preset means no
+	// limit but the pool. A Samba DC applies one password write at a time,
+	// tens of milliseconds of hashing each: writes queued at the DC made
+	// every lookup wait behind them, so identify overran its padding under
+	// load while the DC's throughput stayed the same (issue 10).
+	WriteConcurrency int
 	// PoolIdleTimeout closes a pooled connection unused this long
 	// (default 2 minutes).
 	PoolIdleTimeout time.Duration
@@ -155,6 +164,7 @@ const (
 	// of a busy portal while staying far below what a domain controller
 	// allows per client, and callers past it wait rather than fail.
 	DefaultPoolSize             = 8
+	DefaultADWriteConcurrency   = 2
 	DefaultPoolIdleTimeout      = 2 * time.Minute
 	DefaultPolicyCacheTTL       = 60 * time.Second
 	DefaultFailedServerHoldDown = 30 * time.Second
@@ -252,6 +262,9 @@ func (c Config) WithDefaults(preset Config) Config {
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = preset.PoolSize
+	}
+	if c.WriteConcurrency == 0 {
+		c.WriteConcurrency = preset.WriteConcurrency
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = DefaultPoolSize
@@ -386,6 +399,9 @@ func (c Config) Validate() error {
 	}
 	if c.PoolSize < 0 || c.PoolSize > 64 {
 		problems = append(problems, fmt.Sprintf("PoolSize: %d is outside 1..64", c.PoolSize))
+	}
+	if c.WriteConcurrency > 64 {
+		problems = append(problems, fmt.Sprintf("WriteConcurrency: %d is above 64", c.WriteConcurrency))
 	}
 	if c.MaxGroupDepth < 0 || c.MaxGroupDepth > 100 {
 		problems = append(problems, fmt.Sprintf("MaxGroupDepth: %d is outside 1..100", c.MaxGroupDepth))

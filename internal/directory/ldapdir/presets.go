@@ -27,6 +27,7 @@ func PresetActiveDirectory() Config {
 		GroupFilter:           "(objectClass=group)",
 		GroupMemberAttributes: []string{"member"},
 		MemberOfAttribute:     "memberOf",
+		WriteConcurrency:      DefaultADWriteConcurrency,
 	}
 }
 

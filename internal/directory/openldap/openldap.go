@@ -184,7 +184,7 @@ func (d *Directory) ResetPassword(ctx context.Context, user *directory.User, new
 		return ldapdir.NoUser("reset")
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "reset", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "reset", func(conn *ldapdir.Conn) error {
 		if err := d.client.RequireConfidential(conn, "reset"); err != nil {
 			return err
 		}
@@ -294,6 +294,11 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		return ldapdir.NoUser("change")
 	}
 	defer ldapdir.ForgetStatus(user)
+	release, err := d.client.AcquireWrite(ctx, "change")
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, controls, err := d.client.UserConn(ctx, user.DN, oldPassword, ldapdir.PasswordPolicyRequest())
 	if err != nil {
 		e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "change", err), "change", ldapdir.PasswordPolicyResponse(controls))
@@ -328,7 +333,7 @@ func (d *Directory) Unlock(ctx context.Context, user *directory.User) error {
 		return ldapdir.NoUser("unlock")
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "unlock", func(conn *ldapdir.Conn) error {
 		return d.unlockOn(ctx, conn, user.DN)
 	})
 }
@@ -399,7 +404,7 @@ func (d *Directory) SetMustChange(ctx context.Context, user *directory.User, mus
 		attr, value = "krbPasswordExpiration", ldapdir.FormatGeneralizedTime(d.now())
 	}
 	defer ldapdir.ForgetStatus(user)
-	return d.client.WithServiceConn(ctx, "must change", func(conn *ldapdir.Conn) error {
+	return d.client.WithWriteConn(ctx, "must change", func(conn *ldapdir.Conn) error {
 		req := ldap.NewModifyRequest(user.DN, nil)
 		if mustChange {
 			req.Replace(attr, []string{value})
