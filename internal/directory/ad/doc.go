@@ -21,7 +21,9 @@
 // accountExpires, msDS-UserPasswordExpiryTimeComputed, pwdLastSet, adminCount
 // and configured protected groups; for a user just looked up, the lock and
 // the expiry are derived from the stored attributes and the policy in force
-// instead of asking the DC to construct them in the lookup), EffectivePolicy
+// instead of asking the DC to construct them in the lookup), Refresh (the
+// password step's read of the account by its DN, reusing the lookup's
+// msDS-ResultantPSO for the policy cache's TTL), EffectivePolicy
 // (msDS-ResultantPSO, else the domain), Groups (LDAP_MATCHING_RULE_IN_CHAIN) and Check, which proves
 // the service account's Reset-Password right from the user's security
 // descriptor and its write access to lockoutTime / pwdLastSet from

@@ -22,6 +22,12 @@
 // FindUserWithStatus reads a connector's account-state attributes with the
 // lookup and StatusEntry answers from them while fresh; CachedPolicy keeps
 // password policies per source for Config.PolicyCacheTTL (status.go).
+// ReadUser reads an account found before again by its DN (one base read,
+// held to the base DN and the user filter), for a step that knows whom it
+// acts for. Account writes take turns (Config.WriteConcurrency,
+// AcquireWrite, WithWriteConn) before they take a connection, so a DC
+// that applies one password write at a time is not handed a queue that
+// lookups wait behind.
 // CheckBasics holds the health checks every LDAP connector shares; presets.go
 // the product presets (AD, OpenLDAP, 389-DS, FreeIPA); groups.go nested
 // group resolution; connector.go the steps every connector takes alike
