@@ -643,7 +643,11 @@ func (c *Client) AcquireWrite(ctx context.Context, op string) (release func(), e
 		return release, nil
 	default:
 	}
-	wait := time.NewTimer(c.cfg.Timeout)
+	timeout := c.cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	wait := time.NewTimer(timeout)
 	defer wait.Stop()
 	select {
 	case c.writes <- struct{}{}:
@@ -653,7 +657,7 @@ func (c *Client) AcquireWrite(ctx context.Context, op string) (release func(), e
 			Diagnostic: "waited for a turn to write (write_concurrency) until: " + ctx.Err().Error()}
 	case <-wait.C:
 		return nil, &directory.Error{Kind: directory.KindUnavailable, Op: op,
-			Diagnostic: fmt.Sprintf("%d writes to the directory were under way for %s (write_concurrency): it is slower than the writes arrive", cap(c.writes), c.cfg.Timeout)}
+			Diagnostic: fmt.Sprintf("%d writes to the directory were under way for %s (write_concurrency): it is slower than the writes arrive", cap(c.writes), timeout)}
 	}
 }
 
