@@ -3,8 +3,9 @@ package access
 import (
 	"bytes"
 	"crypto/rand"
-	"strings"
 	"testing"
+
+	"github.com/sspr/sspr/internal/testenv/tokentest"
 )
 
 // FuzzDeviceCheck: a device token of any shape is refused without panic
@@ -19,7 +20,7 @@ func FuzzDeviceCheck(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(issued)
-	for _, s := range respellings(issued) {
+	for _, s := range tokentest.Respellings(issued) {
 		f.Add(s)
 	}
 	f.Add("d1.1.1700000000.AAAA.BBBB")
@@ -32,19 +33,7 @@ func FuzzDeviceCheck(f *testing.F) {
 	})
 }
 
-// respellings are encodings of tok's final base64url part that decode to
-// the same bytes: the last character with its unused low bits set, and a
-// line break inside it.
-func respellings(tok string) []string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	last := strings.IndexByte(alphabet, tok[len(tok)-1])
-	i := strings.LastIndexByte(tok, '.')
-	return []string{
-		tok[:len(tok)-1] + string(alphabet[last|1]),
-		tok[:i+3] + "\n" + tok[i+3:],
-	}
-}
-
+// Other spellings of an issued token's signature are refused.
 func TestDeviceTokenRespellingsAreRefused(t *testing.T) {
 	d := testDevices()
 	issued, err := d.Issue(testNow, rand.Reader)
@@ -54,7 +43,7 @@ func TestDeviceTokenRespellingsAreRefused(t *testing.T) {
 	if err := d.Check(issued, testNow); err != nil {
 		t.Fatalf("issued token refused: %v", err)
 	}
-	for _, s := range respellings(issued) {
+	for _, s := range tokentest.Respellings(issued) {
 		if err := d.Check(s, testNow); err == nil {
 			t.Errorf("%q accepted", s)
 		}

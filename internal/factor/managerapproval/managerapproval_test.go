@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sspr/sspr/internal/testenv/testclock"
+	"github.com/sspr/sspr/internal/testenv/tokentest"
 
 	"github.com/sspr/sspr/internal/factor"
 )
@@ -178,7 +179,7 @@ func FuzzOpen(f *testing.F) {
 	fa, _ := setup(&testing.T{})
 	tok, _ := fa.sign("token", token{ID: "abc", ManagerDN: "uid=boss", Expires: 1})
 	f.Add(tok)
-	for _, s := range respellings(tok) {
+	for _, s := range tokentest.Respellings(tok) {
 		f.Add(s)
 	}
 	f.Add("e30.")
@@ -194,19 +195,8 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-// respellings are encodings of tok's signature that decode to the same
-// bytes: the last character with its unused low bits set, and a line break
-// inside it. Each must be refused: only the token we issued opens.
-func respellings(tok string) []string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	last := strings.IndexByte(alphabet, tok[len(tok)-1])
-	i := strings.LastIndexByte(tok, '.')
-	return []string{
-		tok[:len(tok)-1] + string(alphabet[last|1]),
-		tok[:i+3] + "\n" + tok[i+3:],
-	}
-}
-
+// Other spellings of an issued token's signature (trailing base64 bits, a
+// line break) do not open: only the token we issued does.
 func TestTokenRespellingsDoNotOpen(t *testing.T) {
 	fa, _ := setup(t)
 	tok, err := fa.sign("token", token{ID: "abc", ManagerDN: "uid=boss", Expires: 1})
@@ -217,7 +207,7 @@ func TestTokenRespellingsDoNotOpen(t *testing.T) {
 	if err := fa.open("token", tok, &v); err != nil {
 		t.Fatalf("our token refused: %v", err)
 	}
-	for _, s := range respellings(tok) {
+	for _, s := range tokentest.Respellings(tok) {
 		if err := fa.open("token", s, &v); err == nil {
 			t.Errorf("%q opened", s)
 		}
