@@ -23,6 +23,17 @@ func newAD(t *testing.T, cfg ldapdir.Config) *ad.Directory {
 	return d
 }
 
+// tappedAD is the service configuration and a connector that talks to the
+// DC through a TLS tap, which records every request.
+func tappedAD(t *testing.T) (cfg, tapped ldapdir.Config, tap *ldapdirtest.Tap, d *ad.Directory) {
+	t.Helper()
+	cfg = dirtest.ADServiceConfig(t)
+	tap = ldapdirtest.NewTLSTap(t, ldapdirtest.HostPort(t, cfg.URLs[0]), ldapdirtest.TrustCA(t, cfg.CAFile))
+	tapped = cfg
+	tapped.URLs, tapped.CAFile = []string{tap.URL()}, tap.CAFile()
+	return cfg, tapped, tap, newAD(t, tapped)
+}
+
 // The helpers every LDAP connector's tests share (ldapdirtest).
 var (
 	ctx        = ldapdirtest.Context

@@ -44,13 +44,9 @@ func TestADLookupAsksForNoConstructedStatus(t *testing.T) {
 // attributes and the policy in force) is the status read with the DC's own
 // constructed attributes, for every kind of account a flow meets.
 func TestADDerivedStatusIsTheDirectorys(t *testing.T) {
-	cfg := dirtest.ADServiceConfig(t)
 	// Through a tap, to see that the status was derived: no read of the
 	// user's entry after the lookup.
-	tap := ldapdirtest.NewTLSTap(t, ldapdirtest.HostPort(t, cfg.URLs[0]), ldapdirtest.TrustCA(t, cfg.CAFile))
-	tapped := cfg
-	tapped.URLs, tapped.CAFile = []string{tap.URL()}, tap.CAFile()
-	d := newAD(t, tapped)
+	cfg, _, tap, d := tappedAD(t)
 	admin := dirtest.ADAdmin(t)
 	cases := []struct {
 		name  string

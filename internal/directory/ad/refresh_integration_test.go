@@ -9,7 +9,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/sspr/sspr/internal/directory"
-	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
@@ -20,11 +19,7 @@ import (
 // status and policy as the DC's own computation, a fine-grained policy
 // included.
 func TestADRefreshReadsTheDNWithoutResultantPSO(t *testing.T) {
-	cfg := dirtest.ADServiceConfig(t)
-	tap := ldapdirtest.NewTLSTap(t, ldapdirtest.HostPort(t, cfg.URLs[0]), ldapdirtest.TrustCA(t, cfg.CAFile))
-	tapped := cfg
-	tapped.URLs, tapped.CAFile = []string{tap.URL()}, tap.CAFile()
-	d := newAD(t, tapped)
+	cfg, tapped, tap, d := tappedAD(t)
 	admin := dirtest.ADAdmin(t)
 
 	for _, c := range []struct {
