@@ -456,10 +456,10 @@ type Directory struct {
 	GroupBaseDN string `yaml:"group_base_dn"`
 	// PoolSize bounds the pooled service-account connections.
 	PoolSize int `yaml:"pool_size"`
-	// WriteConcurrency bounds the account writes (reset, change, unlock)
-	// sent to the directory at once; more wait in sspr. Default 2 for ad
-	// (a Samba DC applies one at a time, and lookups queued behind them),
-	// no limit but pool_size for the others; -1: no limit.
+	// WriteConcurrency bounds the account writes (reset, change, unlock,
+	// must change) sent to the directory at once; more wait in sspr. Default
+	// 2 for ad (a Samba DC applies one at a time, and lookups queued behind
+	// them), no limit for the others; -1: no limit.
 	WriteConcurrency int `yaml:"write_concurrency"`
 }
 

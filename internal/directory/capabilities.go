@@ -29,7 +29,9 @@ type ForceChanger interface {
 // Refresher reads an account an earlier lookup found again, by its DN,
 // with what FindUser reads: for a step that knows whom it acts for, a
 // cheaper request than the login filter's search. An entry gone or out of
-// the directory's scope is KindNotFound.
+// the directory's scope is KindNotFound. What changes seldom may come from
+// the connector's caches (AD: which password policy is in force, for the
+// policy cache's TTL); the account's own state is read afresh.
 type Refresher interface {
 	Refresh(ctx context.Context, user *User) (*User, error)
 }

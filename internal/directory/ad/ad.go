@@ -273,11 +273,6 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		return ldapdir.NoUser("change")
 	}
 	defer ldapdir.ForgetStatus(user)
-	release, err := d.client.AcquireWrite(ctx, "change")
-	if err != nil {
-		return err
-	}
-	defer release()
 	conn, _, err := d.client.UserConn(ctx, user.DN, oldPassword)
 	if err != nil {
 		switch directory.KindOf(err) {
@@ -291,6 +286,14 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		}
 	}
 	defer conn.Close()
+	// The turn to write comes after the bind has shown the old password
+	// right: a wrong one must be answered as such at once, whatever
+	// writes are under way (a stranger cannot wait on, or hold, a turn).
+	release, err := d.client.AcquireWrite(ctx, "change")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := d.client.RequireConfidential(conn, "change"); err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ type Config struct {
 	// unlock, must change) sent to the directory at once; more wait their
 	// turn in sspr, up to Timeout. 0 takes the preset's (Active Directory:
 	// DefaultADWriteConcurrency), negative or none in the preset means no
-	// limit but the pool. A Samba DC applies one password write at a time,
+	// limit. A Samba DC applies one password write at a time,
 	// tens of milliseconds of hashing each: writes queued at the DC made
 	// every lookup wait behind them, so identify overran its padding under
 	// load while the DC's throughput stayed the same (issue 10).

@@ -12,44 +12,64 @@ import (
 
 // Config.WriteConcurrency bounds the account writes under way: the ones
 // beyond it wait in sspr without holding a connection (a lookup still gets
-// one), give up after Config.Timeout or with their context as "unavailable,
-// try again", and go on as soon as a turn is free.
+// one while the pool's others are taken), give up after Config.Timeout or
+// with their context as "unavailable, try again", and go on as soon as a
+// turn is free.
 func TestWriteConcurrencyBoundsWrites(t *testing.T) {
 	c, _ := demoClient(t, func(cfg *Config) {
-		cfg.PoolSize, cfg.WriteConcurrency, cfg.Timeout = 4, 2, 300*time.Millisecond
+		cfg.PoolSize, cfg.WriteConcurrency, cfg.Timeout = 2, 1, 30*time.Second
 	})
 	ctx := context.Background()
+
+	// One write under way, holding its turn and one of two connections;
+	// three more waiting for the turn.
+	inside, finish := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = c.WithWriteConn(ctx, "reset", func(*Conn) error {
+			close(inside)
+			<-finish
+			return nil
+		})
+	})
+	<-inside
+	for range 3 {
+		wg.Go(func() { _ = c.WithWriteConn(ctx, "reset", func(*Conn) error { return nil }) })
+	}
+	time.Sleep(50 * time.Millisecond) // let them queue (were they to take connections, they would now)
+	lookup, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.FindUser(lookup, "alice"); err != nil {
+		t.Fatalf("a lookup while writes wait for their turn: %v (the waiting writes hold the pool)", err)
+	}
+	close(finish)
+	wg.Wait()
+
+	c.cfg.Timeout = 300 * time.Millisecond
 	r1, err := c.AcquireWrite(ctx, "reset")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := c.AcquireWrite(ctx, "reset")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.FindUser(ctx, "alice"); err != nil {
-		t.Fatalf("a lookup while two writes hold their turns: %v", err)
-	}
 	if _, err := c.AcquireWrite(ctx, "reset"); directory.KindOf(err) != directory.KindUnavailable {
-		t.Fatalf("a third write past the timeout: %v, want unavailable", err)
+		t.Fatalf("a second write past the timeout: %v, want unavailable", err)
 	}
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
+	cancelled, cancelNow := context.WithCancel(ctx)
+	cancelNow()
 	if _, err := c.AcquireWrite(cancelled, "unlock"); directory.KindOf(err) != directory.KindUnavailable {
-		t.Fatalf("a third write with its context ended: %v, want unavailable", err)
+		t.Fatalf("a second write with its context ended: %v, want unavailable", err)
 	}
 	r1()
-	r3, err := c.AcquireWrite(ctx, "reset")
+	r2, err := c.AcquireWrite(ctx, "reset")
 	if err != nil {
-		t.Fatalf("a write after a turn was released: %v", err)
+		t.Fatalf("a write after the turn was released: %v", err)
 	}
 	r2()
-	r3()
 
-	// Many at once: never more than two under way, every one done.
+	// Many at once, with a bound of two: never more under way, every one
+	// done.
+	c.writes = make(chan struct{}, 2)
 	c.cfg.Timeout = 30 * time.Second // only a deadlock breaker
 	var now, most atomic.Int32
-	var wg sync.WaitGroup
 	errs := make(chan error, 12)
 	for range 12 {
 		wg.Go(func() {
@@ -91,5 +111,33 @@ func TestWriteConcurrencyUnlimited(t *testing.T) {
 	ol := Config{}.WithDefaults(PresetOpenLDAP())
 	if ad.WriteConcurrency != DefaultADWriteConcurrency || own.WriteConcurrency != -1 || ol.WriteConcurrency != 0 {
 		t.Fatalf("write concurrency: AD preset %d, AD with -1 %d, OpenLDAP %d", ad.WriteConcurrency, own.WriteConcurrency, ol.WriteConcurrency)
+	}
+}
+
+// The policy source remembered for an account (AD's msDS-ResultantPSO)
+// is found whatever the DN's case, for PolicyCacheTTL and no longer, and
+// never with a negative TTL (read every time).
+func TestPolicySourceRemembered(t *testing.T) {
+	c, clock := demoClient(t, func(cfg *Config) { cfg.PolicyCacheTTL = time.Minute })
+	c.RememberPolicySource("CN=Alice,OU=People,DC=example,DC=test", []string{"CN=pso"})
+	c.RememberPolicySource("CN=Bob,OU=People,DC=example,DC=test", nil) // the domain's policy
+	if got, ok := c.PolicySource("cn=alice,ou=people,dc=example,dc=test"); !ok || len(got) != 1 || got[0] != "CN=pso" {
+		t.Fatalf("alice: %v %v", got, ok)
+	}
+	if got, ok := c.PolicySource("CN=Bob,OU=People,DC=example,DC=test"); !ok || len(got) != 0 {
+		t.Fatalf("bob: %v %v, want known and empty", got, ok)
+	}
+	if _, ok := c.PolicySource("CN=Carol,OU=People,DC=example,DC=test"); ok {
+		t.Fatal("carol was never looked up")
+	}
+	clock.Advance(time.Minute)
+	if _, ok := c.PolicySource("CN=Alice,OU=People,DC=example,DC=test"); ok {
+		t.Fatal("alice's policy source outlived PolicyCacheTTL")
+	}
+
+	never, _ := demoClient(t, func(cfg *Config) { cfg.PolicyCacheTTL = -1 })
+	never.RememberPolicySource("CN=Alice,OU=People,DC=example,DC=test", []string{"CN=pso"})
+	if _, ok := never.PolicySource("CN=Alice,OU=People,DC=example,DC=test"); ok {
+		t.Fatal("remembered with a negative PolicyCacheTTL")
 	}
 }

@@ -294,11 +294,6 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		return ldapdir.NoUser("change")
 	}
 	defer ldapdir.ForgetStatus(user)
-	release, err := d.client.AcquireWrite(ctx, "change")
-	if err != nil {
-		return err
-	}
-	defer release()
 	conn, controls, err := d.client.UserConn(ctx, user.DN, oldPassword, ldapdir.PasswordPolicyRequest())
 	if err != nil {
 		e := ldapdir.ApplyPasswordPolicy(ldapdir.MapError(ctx, "change", err), "change", ldapdir.PasswordPolicyResponse(controls))
@@ -310,6 +305,14 @@ func (d *Directory) ChangePassword(ctx context.Context, user *directory.User, ol
 		}
 	}
 	defer conn.Close()
+	// The turn to write comes after the bind has shown the old password
+	// right: a wrong one must be answered as such at once, whatever
+	// writes are under way (a stranger cannot wait on, or hold, a turn).
+	release, err := d.client.AcquireWrite(ctx, "change")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := d.client.RequireConfidential(conn, "change"); err != nil {
 		return err
 	}
