@@ -107,7 +107,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	// away; the connector's own timeouts bound it.
 	dirCtx := context.WithoutCancel(ctx)
 	u := &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, DisplayName: f.DisplayName}
-	found, _ := r.stepUser(dirCtx, f)
+	found, findErr := r.stepUser(dirCtx, f)
 	if found != nil {
 		// Found afresh in this step: its status attributes stand in for
 		// a status read (ldapdir.StatusMaxAge).
@@ -120,6 +120,11 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
+	} else if directory.KindOf(findErr) == directory.KindNotFound {
+		// Gone since identify, moved out of the directory's base DN, no
+		// longer matching its user filter, or its login now names another
+		// account: nothing is written, the flow ends.
+		actErr = findErr
 	} else if before, refusal = r.guard(dirCtx, d, u); refusal == nil && before != nil && before.Protected && len(f.FactorsDone) < PrivilegedMinimum {
 		// Privileged now, with fewer factors than privileged accounts need
 		// (its status could not be read, or it changed, since identify).
@@ -523,7 +528,7 @@ func (r *Reset) reread(ctx context.Context, f *record.Flow) (*directory.User, er
 		u.Directory = f.Directory
 	}
 	if !strings.EqualFold(u.DN, f.SubjectDN) || u.Directory != f.Directory {
-		return nil, errors.New("the account changed during the flow")
+		return nil, errAccountChanged
 	}
 	return u, nil
 }

@@ -445,10 +445,15 @@ func (r *Reset) user(ctx context.Context, f *record.Flow) (*directory.User, erro
 		return nil, err
 	}
 	if u.DN != f.SubjectDN || u.Directory != f.Directory {
-		return nil, errors.New("the account changed during the flow")
+		return nil, errAccountChanged
 	}
 	return u, nil
 }
+
+// errAccountChanged: the flow's login now finds another account than the
+// one identify found (or the directory another entry at its DN).
+var errAccountChanged = &directory.Error{Kind: directory.KindNotFound, Op: "search",
+	Diagnostic: "the account found at identify is no longer the one the login or DN finds"}
 
 // findIn looks login up again in the directory it was found in (a login
 // may exist in several directories).

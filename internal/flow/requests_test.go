@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -180,5 +181,62 @@ func TestRightCodeRefundsInTheStep(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPasswordStepRefusesAnAccountGoneOutOfScope: the password step reads
+// the person again by the DN identify found; an entry that no longer
+// matches the directory's user filter (or left its base DN, or is gone)
+// ends the flow with nothing written, rather than resetting an account
+// sspr no longer serves.
+func TestPasswordStepRefusesAnAccountGoneOutOfScope(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	srv, err := demo.Start(ctx, demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tap := ldapdirtest.NewTap(t, srv.Addr())
+	connector := func(userFilter string) directory.Directory {
+		cfg := openldap.Preset()
+		cfg.Name = "demo"
+		cfg.URLs = []string{tap.URL()}
+		cfg.BindDN, cfg.BindPassword, cfg.BaseDN = srv.ServiceDN(), srv.ServicePassword(), srv.BaseDN()
+		cfg.AllowInsecurePasswordWrites = true
+		cfg.Timeout = 5 * time.Second
+		if userFilter != "" {
+			cfg.UserFilter = userFilter
+		}
+		dir, err := openldap.New(cfg, openldap.Options{PasswordWrite: "modify"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dir.Close() })
+		return dir
+	}
+	h.reset.Directories = directory.NewSet(connector(""))
+	token, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7", Language: "en"})
+	if err != nil || st.State != flow.StateChallenged {
+		t.Fatalf("start: %v %+v", err, st)
+	}
+	if st, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), "192.0.2.7"); err != nil || st.State != flow.StateVerified {
+		t.Fatalf("verify: %v %+v", err, st)
+	}
+	// Since identify, the directory's scope no longer takes alice in.
+	h.reset.Directories = directory.NewSet(connector("(objectClass=sspr-nobody)"))
+	tap.Reset()
+	_, err = h.reset.SetPassword(ctx, token, "Out-Of-Scope-1", "Out-Of-Scope-1", "192.0.2.7")
+	var fe *flow.Error
+	if !errors.As(err, &fe) || fe.Code != flow.CodeResetNotPermitted {
+		t.Fatalf("password for an account out of scope: %v, want %s", err, flow.CodeResetNotPermitted)
+	}
+	for _, r := range tap.Requests() {
+		if r.Op == "modify" || r.Op == "extended" {
+			t.Fatalf("the password step wrote to the directory: %+v", tap.Requests())
+		}
+	}
+	if st, err := h.reset.Status(ctx, token); err != nil || st.State != flow.StateFailed {
+		t.Fatalf("after the refusal: %v %+v, want failed", err, st)
 	}
 }
