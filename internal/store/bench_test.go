@@ -126,3 +126,65 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkClaimDue is the outbox worker's claim on SQLite, in a writing
+// transaction of its own as the worker runs it, with 2,000 delivered
+// messages in the table: "empty" when nothing is due (every poll and every
+// kick that finds the work taken), "one" when one message is due.
+func BenchmarkClaimDue(b *testing.B) {
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, b.TempDir()+"/sspr.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		for i := range 2000 {
+			m := newMessage(fmt.Sprintf("sent-%d@example.com", i), t0)
+			if err := tx.EnqueueMessage(m); err != nil {
+				return err
+			}
+			if err := tx.MarkSent(m.ID, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	claim := func(now time.Time, want int) []*store.Message {
+		var ms []*store.Message
+		err := s.InTx(ctx, func(tx *store.Tx) (err error) {
+			ms, err = tx.ClaimDue(now, now.Add(time.Hour), "node", "instance", 8)
+			if err == nil && len(ms) != want {
+				err = fmt.Errorf("claimed %d, want %d", len(ms), want)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ms
+	}
+	b.Run("empty", func(b *testing.B) {
+		for b.Loop() {
+			claim(t0, 0)
+		}
+	})
+	b.Run("one", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EnqueueMessage(newMessage("due@example.com", t0)) }); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			ms := claim(t0, 1)
+			b.StopTimer()
+			if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSent(ms[0].ID, t0) }); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+}
