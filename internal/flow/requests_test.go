@@ -28,23 +28,8 @@ import (
 func TestResetFlowDirectoryRequests(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	srv, err := demo.Start(ctx, demo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tap := ldapdirtest.NewTap(t, srv.Addr())
-	cfg := openldap.Preset()
-	cfg.Name = "demo"
-	cfg.URLs = []string{tap.URL()}
-	cfg.BindDN, cfg.BindPassword, cfg.BaseDN = srv.ServiceDN(), srv.ServicePassword(), srv.BaseDN()
-	cfg.AllowInsecurePasswordWrites = true
-	cfg.Timeout = 5 * time.Second
-	dir, err := openldap.New(cfg, openldap.Options{PasswordWrite: "modify"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.reset.Directories = directory.NewSet(dir)
+	srv, tap, connector := tappedDemo(t)
+	h.reset.Directories = directory.NewSet(connector(""))
 
 	reset := func(pw string) {
 		t.Helper()
@@ -192,29 +177,7 @@ func TestRightCodeRefundsInTheStep(t *testing.T) {
 func TestPasswordStepRefusesAnAccountGoneOutOfScope(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	srv, err := demo.Start(ctx, demo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tap := ldapdirtest.NewTap(t, srv.Addr())
-	connector := func(userFilter string) directory.Directory {
-		cfg := openldap.Preset()
-		cfg.Name = "demo"
-		cfg.URLs = []string{tap.URL()}
-		cfg.BindDN, cfg.BindPassword, cfg.BaseDN = srv.ServiceDN(), srv.ServicePassword(), srv.BaseDN()
-		cfg.AllowInsecurePasswordWrites = true
-		cfg.Timeout = 5 * time.Second
-		if userFilter != "" {
-			cfg.UserFilter = userFilter
-		}
-		dir, err := openldap.New(cfg, openldap.Options{PasswordWrite: "modify"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = dir.Close() })
-		return dir
-	}
+	_, tap, connector := tappedDemo(t)
 	h.reset.Directories = directory.NewSet(connector(""))
 	token, st, err := h.reset.Start(ctx, flow.StartInput{Login: "alice", ClientIP: "192.0.2.7", Language: "en"})
 	if err != nil || st.State != flow.StateChallenged {
@@ -238,5 +201,34 @@ func TestPasswordStepRefusesAnAccountGoneOutOfScope(t *testing.T) {
 	}
 	if st, err := h.reset.Status(ctx, token); err != nil || st.State != flow.StateFailed {
 		t.Fatalf("after the refusal: %v %+v, want failed", err, st)
+	}
+}
+
+// tappedDemo starts the demo directory behind a tap and returns a maker of
+// connectors to it, each with the given user filter ("" for the preset's).
+func tappedDemo(t *testing.T) (*demo.Server, *ldapdirtest.Tap, func(userFilter string) directory.Directory) {
+	t.Helper()
+	srv, err := demo.Start(context.Background(), demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tap := ldapdirtest.NewTap(t, srv.Addr())
+	return srv, tap, func(userFilter string) directory.Directory {
+		cfg := openldap.Preset()
+		cfg.Name = "demo"
+		cfg.URLs = []string{tap.URL()}
+		cfg.BindDN, cfg.BindPassword, cfg.BaseDN = srv.ServiceDN(), srv.ServicePassword(), srv.BaseDN()
+		cfg.AllowInsecurePasswordWrites = true
+		cfg.Timeout = 5 * time.Second
+		if userFilter != "" {
+			cfg.UserFilter = userFilter
+		}
+		dir, err := openldap.New(cfg, openldap.Options{PasswordWrite: "modify"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dir.Close() })
+		return dir
 	}
 }
