@@ -215,13 +215,14 @@ type outcome struct {
 	at      time.Time
 }
 
-// RunOnce delivers, one after another, every message due now and reports
-// how many were sent. A sent message is recorded at once in a transaction
-// of its own (the worker goes on meanwhile); failures are recorded with
-// the claim of the next round's messages, in one transaction. A round claims up to
-// ClaimBatch messages when that many are due (one when the outbox is
-// nearly empty): under load the writer is busy, and a worker that waited
-// its turn once per message fell behind the steps enqueueing them.
+// RunOnce delivers, one after another, every message due when it claims,
+// and reports how many were sent. A round claims up to ClaimBatch
+// messages: under load the writer is busy, and a worker that waited its
+// turn once per message fell behind the steps enqueueing them. It claims
+// again only after a full claim or when failures wait to be recorded: a
+// short claim took everything due at its time. A sent message is recorded
+// at once in a transaction of its own (the worker goes on meanwhile);
+// failures are recorded with the next claim, in one transaction.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
 	sent := 0
@@ -262,8 +263,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if len(claimed) == 0 {
 			return sent, ctx.Err()
 		}
-		// More may be due: wake an idle worker to share the work.
-		w.Kick()
+		// A full claim may have left more due: wake an idle worker to
+		// share the work. A short one took everything due at its time;
+		// whatever a step enqueues later kicks a worker itself.
+		full := len(claimed) == w.ClaimBatch
+		if full {
+			w.Kick()
+		}
 		var early earlyRecords
 		for _, m := range claimed {
 			if ctx.Err() != nil {
@@ -285,6 +291,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			early.record(w, ctx, o)
 		}
 		sent += early.wait(w, &pending)
+		if !full && len(pending) == 0 {
+			// Another claim now would find nothing but what a later
+			// kick or poll is there for: under load that empty claim
+			// was half of all claims, each a writing transaction
+			// (issue 10).
+			return sent, ctx.Err()
+		}
 	}
 }
 

@@ -1,0 +1,103 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sspr/sspr/internal/notify"
+	"github.com/sspr/sspr/internal/store"
+	"github.com/sspr/sspr/internal/store/storetest"
+	"github.com/sspr/sspr/internal/testenv/testclock"
+)
+
+// countingStore counts the writing transactions a worker asks for: each
+// one is a commit (SQLite) or a lock and commit round trip (PostgreSQL).
+type countingStore struct {
+	*store.Store
+	txs atomic.Int32
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(*store.Tx) error) error {
+	c.txs.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+
+// recipientSender accepts every message except those to fail, which it
+// answers with a temporary error.
+type recipientSender struct {
+	fail string
+	sent atomic.Int32
+}
+
+func (s *recipientSender) Send(ctx context.Context, m *store.Message) error {
+	if m.Recipient == s.fail {
+		return errors.New("451 try again later")
+	}
+	s.sent.Add(1)
+	return nil
+}
+
+// TestRoundEndsAfterAShortClaim: a round that claimed fewer messages than
+// ClaimBatch took everything due, so it does not claim again only to find
+// nothing — under load that empty claim was half of all claims, each a
+// writing transaction. A full claim is followed by another, and failures
+// are recorded with one.
+func TestRoundEndsAfterAShortClaim(t *testing.T) { storetest.Each(t, testRoundEndsAfterAShortClaim) }
+
+func testRoundEndsAfterAShortClaim(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name      string
+		messages  int
+		batch     int
+		fail      bool
+		sent, txs int32
+	}{
+		// One claim of 3, and a record per message.
+		{name: "short", messages: 3, batch: 8, sent: 3, txs: 1 + 3},
+		// Full claims (4, 4) are followed by a claim that finds nothing.
+		{name: "full", messages: 8, batch: 4, sent: 8, txs: 3 + 8},
+		// A claim of 3 (one fails), a record per sent message, and the
+		// failure recorded with a claim, which finds nothing due yet.
+		{name: "failure", messages: 3, batch: 8, fail: true, sent: 2, txs: 1 + 2 + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &countingStore{Store: openStore(t, "")}
+			var recipients []string
+			for i := range c.messages {
+				recipients = append(recipients, string(rune('a'+i))+"@example.com")
+			}
+			ids := enqueue(t, s.Store, t0, recipients...)
+			snd := &recipientSender{}
+			if c.fail {
+				snd.fail = recipients[1]
+			}
+			w := worker(s, snd, testclock.New(t0), 5)
+			w.ClaimBatch = c.batch
+			n, err := w.RunOnce(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int32(n) != c.sent || snd.sent.Load() != c.sent {
+				t.Errorf("RunOnce reports %d sent, the relay took %d; want %d", n, snd.sent.Load(), c.sent)
+			}
+			if got := s.txs.Load(); got != c.txs {
+				t.Errorf("the round used %d writing transactions, want %d", got, c.txs)
+			}
+			for i, id := range ids {
+				m := load(t, s.Store, id)
+				failed := c.fail && i == 1
+				if m.SentAt.IsZero() != failed || m.Attempts != 1 {
+					t.Errorf("message to %s after the round: sent %v, attempts %d, last error %q", m.Recipient, m.SentAt, m.Attempts, m.LastError)
+				}
+				if failed && m.LastError == "" {
+					t.Errorf("the failed message's error was not recorded")
+				}
+			}
+		})
+	}
+}
+
+var _ notify.OutboxStore = (*countingStore)(nil)
