@@ -88,9 +88,12 @@ type SMTPSender struct {
 
 // conn is one open SMTP session with the relay.
 type conn struct {
-	c     *smtp.Client
-	nc    net.Conn
-	sent  int         // messages carried so far
+	c    *smtp.Client
+	nc   net.Conn
+	sent int // messages carried so far
+	// clean: the last transaction ended with the relay's final reply, so
+	// the session is ready for the next MAIL FROM without an RSET.
+	clean bool
 	timer *time.Timer // closes the connection after IdleTimeout in the pool
 }
 
@@ -143,25 +146,29 @@ func (s *SMTPSender) Send(ctx context.Context, m *store.Message) error {
 	deadline, _ := ctx.Deadline()
 	for {
 		cn := s.takeIdle()
+		reused := cn != nil
 		if cn == nil {
 			if cn, err = s.dial(ctx); err != nil {
 				return err
 			}
 		} else {
 			_ = cn.nc.SetDeadline(deadline)
-			// RSET ends anything a previous failure left open and shows
-			// the connection still works; a stale one is dropped and the
-			// next (or a new) one tried: nothing was sent on it yet.
-			if err := cn.c.Reset(); err != nil {
-				cn.close()
-				continue
+			if !cn.clean {
+				// RSET ends what a refusal left open; a stale connection
+				// is dropped and the next (or a new) one tried: nothing
+				// was sent on it yet.
+				if err := cn.c.Reset(); err != nil {
+					cn.close()
+					continue
+				}
 			}
 		}
 		stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Now()) })
-		err = s.transact(cn, m.Recipient, raw)
+		atMail, err := s.transact(cn, m.Recipient, raw)
 		stopped := stop()
 		if err == nil && stopped {
 			cn.sent++
+			cn.clean = true
 			s.putIdle(cn)
 			return nil
 		}
@@ -172,8 +179,19 @@ func (s *SMTPSender) Send(ctx context.Context, m *store.Message) error {
 			return nil
 		}
 		var tpErr *textproto.Error
-		if errors.As(err, &tpErr) && tpErr.Code != 421 && stopped {
+		refused := errors.As(err, &tpErr)
+		if reused && atMail && stopped && (!refused || tpErr.Code == 421) {
+			// A kept connection the relay has closed meanwhile (idle
+			// timeout, restart) fails at the first command, before
+			// anything of the message was sent: the next (or a new)
+			// one is tried, as a failed RSET was before sessions that
+			// ended cleanly stopped sending one (a round trip per mail).
+			cn.close()
+			continue
+		}
+		if refused && tpErr.Code != 421 && stopped {
 			// A refusal leaves the session usable (RSET comes first next time).
+			cn.clean = false
 			s.putIdle(cn)
 		} else {
 			cn.close()
@@ -182,25 +200,26 @@ func (s *SMTPSender) Send(ctx context.Context, m *store.Message) error {
 	}
 }
 
-// transact runs one mail transaction on cn.
-func (s *SMTPSender) transact(cn *conn, rcpt string, raw []byte) error {
+// transact runs one mail transaction on cn; atMail reports a failure of
+// its first command, MAIL FROM, before any of the message was sent.
+func (s *SMTPSender) transact(cn *conn, rcpt string, raw []byte) (atMail bool, err error) {
 	if err := cn.c.Mail(s.from.Address); err != nil {
-		return fmt.Errorf("SMTP MAIL FROM: %w", err)
+		return true, fmt.Errorf("SMTP MAIL FROM: %w", err)
 	}
 	if err := cn.c.Rcpt(rcpt); err != nil {
-		return fmt.Errorf("SMTP RCPT TO: %w", err)
+		return false, fmt.Errorf("SMTP RCPT TO: %w", err)
 	}
 	w, err := cn.c.Data()
 	if err != nil {
-		return fmt.Errorf("SMTP DATA: %w", err)
+		return false, fmt.Errorf("SMTP DATA: %w", err)
 	}
 	if _, err := w.Write(raw); err != nil {
-		return fmt.Errorf("SMTP DATA: %w", err)
+		return false, fmt.Errorf("SMTP DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("SMTP DATA: %w", err)
+		return false, fmt.Errorf("SMTP DATA: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // dial opens and greets a new connection (STARTTLS and AUTH included).

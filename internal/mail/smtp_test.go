@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -448,7 +449,8 @@ func TestNewSMTPSenderChecksConfig(t *testing.T) {
 }
 
 // TestConnectionReuse: messages sent one after another share a connection
-// (RSET between them), a refused recipient does not cost the connection, a
+// (RSET only after a refusal: a transaction the relay accepted leaves the
+// session ready for the next), a refused recipient does not cost the connection, a
 // connection carries at most MaxPerConnection messages, a relay that
 // dropped the connection is reconnected to without an error, and an idle
 // connection is closed.
@@ -484,9 +486,12 @@ func TestConnectionReuse(t *testing.T) {
 	if n := s.Dials(); n != 2 {
 		t.Errorf("%d connections opened, want 2", n)
 	}
+	if n := sink.Stats().Resets; n != 1 {
+		t.Errorf("%d RSET commands, want 1 (after the refusal only)", n)
+	}
 
 	// The relay restarts: the kept connection is dead; Send notices at
-	// RSET and opens a new one.
+	// MAIL FROM, before any of the message was sent, and opens a new one.
 	addr := sink.Addr()
 	sink.Close()
 	back, err := mailsink.Start(addr, opts)
@@ -529,5 +534,81 @@ func TestIdleConnectionClosed(t *testing.T) {
 			t.Fatal("Close left the connection open")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestKeptConnectionClosedWith421: a relay that ends a kept session by
+// answering its next MAIL FROM with 421 (an idle timeout) has received
+// nothing of the message: Send opens a new connection and delivers there.
+func TestKeptConnectionClosedWith421(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var accepted []string // "connection:recipient" of every message taken
+	go func() {
+		for conn := 1; ; conn++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(conn int, c net.Conn) {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				say := func(s string) { _, _ = c.Write([]byte(s + "\r\n")) }
+				say("220 relay ESMTP")
+				mails, rcpt := 0, ""
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch strings.ToUpper(strings.Fields(line + " x")[0]) {
+					case "MAIL":
+						if mails++; conn == 1 && mails == 2 {
+							say("421 4.4.2 idle timeout, closing")
+							return
+						}
+						say("250 ok")
+					case "RCPT":
+						rcpt = strings.TrimSpace(line)
+						say("250 ok")
+					case "DATA":
+						say("354 go ahead")
+						for l := ""; l != ".\r\n"; {
+							if l, err = br.ReadString('\n'); err != nil {
+								return
+							}
+						}
+						mu.Lock()
+						accepted = append(accepted, strconv.Itoa(conn)+":"+rcpt)
+						mu.Unlock()
+						say("250 queued")
+					default:
+						say("250 ok")
+					}
+				}
+			}(conn, c)
+		}
+	}()
+	s := sender(t, ln.Addr().String(), nil)
+	t.Cleanup(func() { s.Close() })
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		if err := s.Send(context.Background(), message(to)); err != nil {
+			t.Fatalf("Send to %s: %v", to, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"1:RCPT TO:<a@example.com>", "2:RCPT TO:<b@example.com>"}
+	if strings.Join(accepted, ",") != strings.Join(want, ",") {
+		t.Errorf("the relay took %q, want %q", accepted, want)
+	}
+	if n := s.Dials(); n != 2 {
+		t.Errorf("%d connections opened, want 2", n)
 	}
 }

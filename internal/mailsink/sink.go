@@ -71,6 +71,8 @@ type Stats struct {
 	MaxInTransaction int
 	// Transactions is the number of messages received.
 	Transactions int
+	// Resets is the number of RSET commands received.
+	Resets int
 }
 
 // Sink is a running SMTP receiver. Its methods are safe for concurrent use.
@@ -419,6 +421,9 @@ func (ss *session) serve() {
 				return
 			}
 		case "RSET":
+			ss.sink.mu.Lock()
+			ss.sink.stats.Resets++
+			ss.sink.mu.Unlock()
 			ss.resetTransaction()
 			rerr = ss.reply(250, "2.0.0 OK")
 		case "NOOP":
