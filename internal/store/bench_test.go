@@ -28,6 +28,19 @@ func BenchmarkFlowMix(b *testing.B) {
 	benchFlowMix(b, s, false)
 }
 
+// BenchmarkFlowMixBatched is BenchmarkFlowMix with many more transactions
+// in flight than cores, as under load, appending to the audit chain as
+// audit.Chain does: what a group commit's batch shares shows.
+func BenchmarkFlowMixBatched(b *testing.B) {
+	s, err := store.OpenSQLite(context.Background(), b.TempDir()+"/sspr.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetParallelism(32)
+	benchFlowMix(b, s, true)
+}
+
 // BenchmarkFlowMixPostgres is BenchmarkFlowMix on PostgreSQL
 // (SSPR_TEST_PG_DSN), appending to the audit chain as audit.Chain does
 // (the newest row's hash, the row, the head). Its CPU figure is the

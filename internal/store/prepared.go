@@ -125,8 +125,8 @@ type preparedTx struct {
 	// d rebinds each statement and its arguments for the engine
 	// (postgres.go); the cache holds the rebound text.
 	d dialect
-	// tail is what a PostgreSQL batch of writing transactions knows of the
-	// audit chain's end (audit.go); nil elsewhere.
+	// tail is what a batch of writing transactions knows of the audit
+	// chain's end (audit.go); nil outside the writer.
 	tail *auditTail
 }
 

@@ -180,11 +180,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	ptx := newPreparedTx(sqlTx, s.stmts, s.d)
 	pg := s.d == postgresDialect
-	if pg {
-		// The batch holds the write lock until it commits: nobody else
-		// appends to the audit chain meanwhile (see auditTail).
-		ptx.tail = &auditTail{}
-	}
+	// The batch is the only writer until it commits (SQLite's one
+	// writer, PostgreSQL's write lock): nobody else appends to the audit
+	// chain meanwhile (see auditTail).
+	ptx.tail = &auditTail{}
 	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0
@@ -207,10 +206,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 				continue
 			}
 		}
-		var before auditTail
-		if pg {
-			before = *ptx.tail
-		}
+		before := *ptx.tail
 		results[i] = runOne(r.fn, tx)
 		results[i].after = tx.after
 		if single {
@@ -221,11 +217,9 @@ func (s *Store) runBatch(batch []*writeReq) {
 		switch {
 		case failed:
 			_, err = ptx.ExecContext(tx.ctx, `ROLLBACK TO grp`)
-			if pg {
-				// What the rolled-back transaction did to the chain's
-				// end is undone with it.
-				*ptx.tail = before
-			}
+			// What the rolled-back transaction did to the chain's end is
+			// undone with it.
+			*ptx.tail = before
 			if err == nil && !pg {
 				_, err = ptx.ExecContext(tx.ctx, `RELEASE grp`)
 			}
@@ -249,7 +243,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 			committed++
 		}
 	}
-	if pg && (committed > 0 || (single && results[0].err == nil && !results[0].panicked)) {
+	if committed > 0 || (single && results[0].err == nil && !results[0].panicked) {
 		// The chain's head, written once for the whole batch.
 		if err := ptx.flushAuditHead(context.Background()); err != nil {
 			_ = sqlTx.Rollback()

@@ -253,8 +253,8 @@ func testAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 // among them), and that read the head back in the middle of the batch
 // (which must see the head their own append set, and the newest row's
 // hash), all share one commit; the chain then verifies with exactly the
-// committed events. On PostgreSQL the batch keeps the chain's end itself
-// (auditTail), so this is what guards that bookkeeping.
+// committed events. The batch keeps the chain's end itself (auditTail),
+// so this is what guards that bookkeeping.
 func TestAuditChainAcrossABatch(t *testing.T) {
 	storetest.Each(t, testAuditChainAcrossABatch)
 }
