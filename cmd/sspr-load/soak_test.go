@@ -24,10 +24,11 @@ import (
 // grows with each flow: 0.4 KB of outbox (two messages, sent; a code still
 // queued at the end holds its 4.6 KB), 1.2 KB of audit rows, 1.2 KB of flow
 // and some abuse counters per flow, plus a fixed part — the empty schema
-// and the write-ahead log (up to ~4 MiB between checkpoints).
+// and the write-ahead log (up to ~16 MiB between checkpoints: the store
+// checkpoints every 4,000 pages).
 const (
 	predictedBytesPerFlow = 4000
-	predictedFixedBytes   = 8 << 20
+	predictedFixedBytes   = 24 << 20
 )
 
 // TestSoak is the CI version of the 30-minute soak (docs/benchmarks.md):
