@@ -38,6 +38,12 @@ func (l *limiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest 
 	return d.Allowed, d.RetryAfter, err
 }
 
+// TakeIn is Take in tx (a flow step's own transaction; flow.TxTaker).
+func (l *limiter) TakeIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	d, _, err := l.l.Take(tx, limitActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+	return d.Allowed, d.RetryAfter, err
+}
+
 // RefundIn gives back what an allowed Take counted, in tx (a flow step's
 // own transaction; flow.TxRefunder).
 func (l *limiter) RefundIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) error {

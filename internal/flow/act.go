@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +15,10 @@ import (
 	"github.com/sspr/sspr/internal/notify"
 	"github.com/sspr/sspr/internal/store"
 )
+
+// errResetLimited ends a claim whose reset limit refused it (TxTaker):
+// the claim's transaction is rolled back, the count with it.
+var errResetLimited = errors.New("flow: reset limit reached")
 
 // MaxPasswordBytes bounds what is sent to a directory.
 const MaxPasswordBytes = 512
@@ -117,6 +122,14 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 	var refusal *Error
 	var before *directory.AccountStatus
 	refund := func() {}
+	// The reset limit is taken in the claim's transaction when the
+	// limiter can (TxTaker). Not when a password sync is configured: its
+	// pre-hook, which runs before the claim, is handed the new password,
+	// and a reset the limit refuses must not reach it.
+	taker, takeInClaim := r.Limiter.(TxTaker)
+	if r.Sync != nil && newPassword != "" {
+		takeInClaim = false
+	}
 	d, ok := r.Directories.Directory(f.Directory)
 	if !ok {
 		actErr = &directory.Error{Kind: directory.KindMisconfigured, Op: event, Diagnostic: "directory " + f.Directory + " is no longer configured"}
@@ -129,7 +142,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		// Privileged now, with fewer factors than privileged accounts need
 		// (its status could not be read, or it changed, since identify).
 		refusal = &Error{Code: CodeProtectedAccount, Err: errors.New("privileged account verified with fewer than two factors")}
-	} else if refusal == nil {
+	} else if refusal == nil && !takeInClaim {
 		var e *Error
 		if refund, e = r.take(ctx, LimitReset, limitKey(f), clientIP, ""); e != nil {
 			refusal = refuse(CodeTooManyResets)
@@ -173,7 +186,21 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		refund()
 		return Status{}, r.wrap(err)
 	}
+	limited := false
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
+		if takeInClaim {
+			// A limiter that fails here fails the claim (its statement
+			// ended the transaction on PostgreSQL): the store is what
+			// failed, and the claim needs it as much.
+			ok, _, err := taker.TakeIn(tx, LimitReset, limitKey(f), clientIP, "")
+			if err != nil {
+				return fmt.Errorf("abuse controls: %w", err)
+			}
+			if !ok {
+				limited = true
+				return errResetLimited // nothing of the claim is written
+			}
+		}
 		f.UpdatedAt = now
 		if err := moveTo(f, working); err != nil {
 			return err
@@ -198,9 +225,15 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		}
 		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
+	if limited {
+		return r.recordAct(dirCtx, f, action, event, clientIP, refuse(CodeTooManyResets), nil)
+	}
 	if err != nil {
 		refund() // not claimed, nothing written
 		return Status{}, r.wrap(err)
+	}
+	if takeInClaim {
+		refund = r.refunder(ctx, LimitReset, limitKey(f), clientIP, "")
 	}
 
 	actErr = do(dirCtx, d, u)

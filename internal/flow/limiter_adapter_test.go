@@ -37,6 +37,13 @@ func (s *storeLimiter) Refund(ctx context.Context, a flow.LimitAction, login, ip
 	return s.l.In(s.st).Refund(ctx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
 }
 
+// TakeIn takes a slot in the step's transaction, as internal/app's limiter
+// does (flow.TxTaker).
+func (s *storeLimiter) TakeIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	d, _, err := s.l.Take(tx, testActions[a], abuse.Subject{Login: login, IP: ip, Destination: dest})
+	return d.Allowed, d.RetryAfter, err
+}
+
 // RefundIn gives a slot back in the step's transaction, as internal/app's
 // limiter does (flow.TxRefunder).
 func (s *storeLimiter) RefundIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) error {

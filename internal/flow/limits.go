@@ -46,6 +46,15 @@ type TxRefunder interface {
 	RefundIn(tx *store.Tx, action LimitAction, login, clientIP, destination string) error
 }
 
+// TxTaker is a Limiter that can also take a slot inside a transaction the
+// step already holds (internal/app's does): the password step's reset
+// limit then rides in the transaction that claims the flow, one writing
+// transaction less per reset (issue 10). The check and the count stay
+// atomic, and a claim that fails takes its count back with it.
+type TxTaker interface {
+	TakeIn(tx *store.Tx, action LimitAction, login, clientIP, destination string) (ok bool, retry time.Duration, err error)
+}
+
 // limit takes a slot for the action; nil means go ahead (and it is
 // counted). A limiter that fails is logged and lets the step through: the
 // directory's own lockout still stands behind it.
@@ -71,6 +80,12 @@ func (k *Kit) take(ctx context.Context, a LimitAction, login, clientIP, destinat
 	if !ok {
 		return refund, &Error{Code: CodeRateLimited, RetryAfter: retry}
 	}
+	return k.refunder(ctx, a, login, clientIP, destination), nil
+}
+
+// refunder gives back, at most once and in a transaction of its own, a
+// slot an allowed take counted.
+func (k *Kit) refunder(ctx context.Context, a LimitAction, login, clientIP, destination string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -78,7 +93,7 @@ func (k *Kit) take(ctx context.Context, a LimitAction, login, clientIP, destinat
 				k.log().Error("giving back an abuse-control slot failed", "action", a, "err", err)
 			}
 		})
-	}, nil
+	}
 }
 
 // failure counts a verification that failed without anything to check (an

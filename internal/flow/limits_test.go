@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/sspr/sspr/internal/abuse"
 	"github.com/sspr/sspr/internal/factor"
 	"github.com/sspr/sspr/internal/flow"
+	"github.com/sspr/sspr/internal/store"
 )
 
 // limitWith puts the abuse controls of p in front of the harness's flow.
@@ -223,5 +225,70 @@ func TestQuietRefusalsAreAudited(t *testing.T) {
 	}
 	if h.findAudit(t, "reset.identify", "denied", "rate_limited") == nil {
 		t.Fatal("the refused identify is not in the audit log")
+	}
+}
+
+// recordingLimiter notes which actions were taken in a writing transaction
+// of their own (Take) and which in a step's (TakeIn).
+type recordingLimiter struct {
+	*storeLimiter
+	mu      sync.Mutex
+	own, in []flow.LimitAction
+}
+
+func (r *recordingLimiter) Take(ctx context.Context, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	r.mu.Lock()
+	r.own = append(r.own, a)
+	r.mu.Unlock()
+	return r.storeLimiter.Take(ctx, a, login, ip, dest)
+}
+
+func (r *recordingLimiter) TakeIn(tx *store.Tx, a flow.LimitAction, login, ip, dest string) (bool, time.Duration, error) {
+	r.mu.Lock()
+	r.in = append(r.in, a)
+	r.mu.Unlock()
+	return r.storeLimiter.TakeIn(tx, a, login, ip, dest)
+}
+
+// TestResetLimitTakenInTheClaim: with a limiter that can take in a step's
+// transaction, the password step counts the reset in the transaction that
+// claims the flow — one writing transaction less per reset — and the
+// limit holds as before: the second reset of the day is refused, and
+// nothing of its claim is written.
+func TestResetLimitTakenInTheClaim(t *testing.T) {
+	h := newHarness(t)
+	rl := &recordingLimiter{storeLimiter: newStoreLimiter(abuse.Policy{UserResets: abuse.Rule{Limit: 1, Window: 24 * time.Hour}}, h.store, h.clock.Now)}
+	h.reset.Limiter = rl
+	ctx := context.Background()
+	verified := func() string {
+		token, _, err := h.reset.Start(ctx, flow.StartInput{Login: "carol"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.reset.VerifyCode(ctx, token, h.lastCode(t), ""); err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
+	if st, err := h.reset.SetPassword(ctx, verified(), "First-Reset-77", "First-Reset-77", ""); err != nil || st.State != flow.StateDone {
+		t.Fatalf("first reset: %v %+v", err, st)
+	}
+	token := verified()
+	if _, err := h.reset.SetPassword(ctx, token, "Second-Reset-77", "Second-Reset-77", ""); flowCode(err) != flow.CodeTooManyResets {
+		t.Fatalf("second reset in a day: %v, want too_many_resets", err)
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if slices.Contains(rl.own, flow.LimitReset) {
+		t.Errorf("the reset limit was taken in a transaction of its own: %v", rl.own)
+	}
+	if want := []flow.LimitAction{flow.LimitReset, flow.LimitReset}; !slices.Equal(rl.in, want) {
+		t.Errorf("taken in a step's transaction: %v, want %v", rl.in, want)
+	}
+	// The refused claim wrote nothing: the password is still the first
+	// reset's.
+	u, _ := h.dir.FindUser(ctx, "carol")
+	if err := h.dir.VerifyPassword(ctx, u, "First-Reset-77"); err != nil {
+		t.Errorf("after the refused second reset, the first reset's password: %v", err)
 	}
 }
