@@ -186,7 +186,6 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		refund()
 		return Status{}, r.wrap(err)
 	}
-	limited := false
 	err = r.Store.InTx(dirCtx, func(tx *store.Tx) error {
 		if takeInClaim {
 			// A limiter that fails here fails the claim (its statement
@@ -197,7 +196,6 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 				return fmt.Errorf("abuse controls: %w", err)
 			}
 			if !ok {
-				limited = true
 				return errResetLimited // nothing of the claim is written
 			}
 		}
@@ -225,7 +223,7 @@ func (r *Reset) act(ctx context.Context, token, clientIP string, action Action, 
 		}
 		return r.Audit.Append(tx, r.event(f, event+"_submitted", clientIP, audit.Info, ""))
 	})
-	if limited {
+	if errors.Is(err, errResetLimited) {
 		return r.recordAct(dirCtx, f, action, event, clientIP, refuse(CodeTooManyResets), nil)
 	}
 	if err != nil {

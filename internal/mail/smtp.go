@@ -182,10 +182,8 @@ func (s *SMTPSender) Send(ctx context.Context, m *store.Message) error {
 		refused := errors.As(err, &tpErr)
 		if reused && atMail && stopped && (!refused || tpErr.Code == 421) {
 			// A kept connection the relay has closed meanwhile (idle
-			// timeout, restart) fails at the first command, before
-			// anything of the message was sent: the next (or a new)
-			// one is tried, as a failed RSET was before sessions that
-			// ended cleanly stopped sending one (a round trip per mail).
+			// timeout, restart) fails at its first command, before any
+			// of the message was sent: the next (or a new) one is tried.
 			cn.close()
 			continue
 		}
