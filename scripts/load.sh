@@ -21,6 +21,7 @@
 #   LOAD_KEEP=1   leave the work folder (config, database, sspr.log) in place
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
 #   LOAD_POOL_SIZE=N  the directory's pool_size (service connections; default 8)
+#   LOAD_WRITE_CONCURRENCY=N  the directory's write_concurrency (per node)
 #   LOAD_LIMIT_WINDOW=1h  window of the (raised) per-address limits, default 1m
 #   LOAD_PREFILL=N  before the run, count N identify and N send events for
 #                 127.0.0.1 in sspr's database (sspr-load prefill), as if
@@ -133,6 +134,10 @@ esac
 if [[ -n ${LOAD_POOL_SIZE:-} ]]; then
 	directory+="
     pool_size: $LOAD_POOL_SIZE"
+fi
+if [[ -n ${LOAD_WRITE_CONCURRENCY:-} ]]; then
+	directory+="
+    write_concurrency: $LOAD_WRITE_CONCURRENCY"
 fi
 
 admin+=(-prefix "$prefix")

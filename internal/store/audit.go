@@ -78,14 +78,14 @@ func (t preparedTx) flushAuditHead(ctx context.Context) error {
 // rawTx is the transaction itself, for statements built at run time (a
 // copy between databases): the audit tail is written and forgotten first,
 // as for any statement that may touch the chain.
-func (t preparedTx) rawTx(ctx context.Context) (*sql.Tx, error) {
+func (t preparedTx) rawTx(ctx context.Context) (querier, error) {
 	if t.tail != nil {
 		t.tail.known, t.tail.hash = false, nil
 		if err := t.flushAuditHead(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return t.Tx, nil
+	return t.q(), nil
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub,

@@ -136,7 +136,7 @@ func sqliteTables(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
 
 // postgresTableOrder lists the target's tables with every table after the
 // tables its foreign keys reference, so rows can go in table by table.
-func postgresTableOrder(ctx context.Context, tx *sql.Tx) ([]string, error) {
+func postgresTableOrder(ctx context.Context, tx querier) ([]string, error) {
 	names, err := queryStrings(ctx, tx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func postgresTableOrder(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	return order, nil
 }
 
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+func queryStrings(ctx context.Context, tx querier, q string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]str
 const copyBatch = 500
 
 // copyTable copies table t's rows, column by column as the target has them.
-func copyTable(ctx context.Context, from, to *sql.Tx, t string) (int64, error) {
+func copyTable(ctx context.Context, from *sql.Tx, to querier, t string) (int64, error) {
 	cols, err := queryStrings(ctx, to, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, t)
 	if err != nil {
 		return 0, err
@@ -287,7 +287,7 @@ func copyTable(ctx context.Context, from, to *sql.Tx, t string) (int64, error) {
 // resetIdentities moves each identity column's sequence past the ids
 // copied (and past the ids SQLite's AUTOINCREMENT ever handed out, so an id
 // is never reused).
-func resetIdentities(ctx context.Context, from, to *sql.Tx) error {
+func resetIdentities(ctx context.Context, from *sql.Tx, to querier) error {
 	rows, err := to.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'`)
 	if err != nil {
 		return err

@@ -110,9 +110,12 @@ func (c *stmtCache) close() {
 // statement under them; Exec and QueryRow finish before they return.
 type preparedTx struct {
 	// Tx is the transaction; nil in a ReadOne, whose one statement runs
-	// on db, the pool, outside any transaction.
+	// on db, the pool, outside any transaction, and in a PostgreSQL
+	// writer batch, which runs on conn, in the transaction the writer
+	// opened on it (pgBatch).
 	*sql.Tx
-	db *sql.DB
+	db   *sql.DB
+	conn *sql.Conn
 	// statements counts a ReadOne's statements (nil elsewhere): a second
 	// one would see another snapshot than the first, so it is refused.
 	statements *int
@@ -148,7 +151,10 @@ func (t preparedTx) q() querier {
 			panic("store: a ReadOne ran a second statement; it sees another snapshot than the first (use ReadTx)")
 		}
 	}
-	if t.Tx == nil {
+	switch {
+	case t.conn != nil:
+		return t.conn
+	case t.Tx == nil:
 		return t.db
 	}
 	return t.Tx

@@ -45,6 +45,9 @@ type Store struct {
 	stmts, readStmts *stmtCache
 	// w runs every writing transaction (writer.go).
 	w *writer
+	// wconn is the PostgreSQL writer's connection (pgBatch); only the
+	// writer's goroutine touches it.
+	wconn *sql.Conn
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and runs

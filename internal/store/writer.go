@@ -130,6 +130,11 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 
 func (s *Store) writeLoop() {
 	defer close(s.w.ended)
+	defer func() {
+		if s.wconn != nil {
+			_ = s.wconn.Close() // between batches: no transaction open
+		}
+	}()
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		req, ok := <-s.w.queue
@@ -165,43 +170,28 @@ func (s *Store) runBatch(batch []*writeReq) {
 	if len(run) == 0 {
 		return
 	}
-	// Statements are prepared only while no transaction holds the one
-	// connection (see prepared.go).
-	s.stmts.prepareWanted(context.Background())
-	sqlTx, err := s.db.BeginTx(context.Background(), nil)
+	single := len(run) == 1
+	bt, ptx, err := s.beginBatch(!single)
 	if err != nil {
-		answerAll(run, writeResult{err: fmt.Errorf("store: begin: %w", err)})
-		return
-	}
-	if err := s.lockWriter(context.Background(), sqlTx); err != nil {
-		_ = sqlTx.Rollback()
 		answerAll(run, writeResult{err: err})
 		return
 	}
-	ptx := newPreparedTx(sqlTx, s.stmts, s.d)
 	pg := s.d == postgresDialect
 	// The batch is the only writer until it commits (SQLite's one
 	// writer, PostgreSQL's write lock): nobody else appends to the audit
 	// chain meanwhile (see auditTail).
 	ptx.tail = &auditTail{}
-	single := len(run) == 1
 	results := make([]writeResult, len(run))
 	committed := 0
 	for i, r := range run {
 		tx := &Tx{ctx: context.WithoutCancel(r.ctx), tx: ptx}
-		// On PostgreSQL the savepoint is opened before the first
-		// transaction only: the one after each later transaction is
-		// opened in the same round trip that releases the one before
-		// (see savepointNext below), or kept by ROLLBACK TO, which
-		// leaves its savepoint in place.
-		if !single && (!pg || i == 0) {
+		// On PostgreSQL the first savepoint was opened with the
+		// transaction (beginBatch), and the one after each later
+		// transaction is opened in the same round trip that releases the
+		// one before (see savepointNext below), or kept by ROLLBACK TO,
+		// which leaves its savepoint in place.
+		if !single && !pg {
 			if _, err := ptx.ExecContext(tx.ctx, `SAVEPOINT grp`); err != nil {
-				if pg {
-					// Later transactions would run without one.
-					_ = sqlTx.Rollback()
-					answerAll(run, writeResult{err: fmt.Errorf("store: savepoint: %w", err)})
-					return
-				}
 				results[i] = writeResult{err: fmt.Errorf("store: savepoint: %w", err)}
 				continue
 			}
@@ -235,7 +225,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		if err != nil {
 			// The transaction is in a state nobody can vouch for: give
 			// everything up.
-			_ = sqlTx.Rollback()
+			_ = bt.Rollback()
 			answerAll(run, writeResult{err: fmt.Errorf("store: savepoint: %w", err)})
 			return
 		}
@@ -246,16 +236,16 @@ func (s *Store) runBatch(batch []*writeReq) {
 	if committed > 0 || (single && results[0].err == nil && !results[0].panicked) {
 		// The chain's head, written once for the whole batch.
 		if err := ptx.flushAuditHead(context.Background()); err != nil {
-			_ = sqlTx.Rollback()
+			_ = bt.Rollback()
 			answerAll(run, writeResult{err: fmt.Errorf("store: writing the audit head: %w", err)})
 			return
 		}
 	}
 	if single && (results[0].err != nil || results[0].panicked) {
-		_ = sqlTx.Rollback()
+		_ = bt.Rollback()
 	} else if !single && committed == 0 {
-		_ = sqlTx.Rollback()
-	} else if err := sqlTx.Commit(); err != nil {
+		_ = bt.Rollback()
+	} else if err := bt.Commit(); err != nil {
 		for i := range results {
 			if results[i].err == nil && !results[i].panicked {
 				results[i].err = fmt.Errorf("store: commit: %w", err)
@@ -268,6 +258,37 @@ func (s *Store) runBatch(batch []*writeReq) {
 	for i, r := range run {
 		r.done <- results[i]
 	}
+}
+
+// batchTx ends a batch's transaction: a *sql.Tx on SQLite, a pgBatch on
+// PostgreSQL.
+type batchTx interface {
+	Commit() error
+	Rollback() error
+}
+
+// beginBatch opens a batch's transaction, with its first savepoint when
+// savepoint is set and the engine opens it in the same round trip
+// (PostgreSQL; on SQLite runBatch opens every savepoint itself).
+func (s *Store) beginBatch(savepoint bool) (batchTx, preparedTx, error) {
+	if s.d == postgresDialect {
+		b, err := s.beginPG(savepoint)
+		if err != nil {
+			return nil, preparedTx{}, err
+		}
+		// No database/sql statements here: they belong to the pool, not
+		// to one connection. pgx keeps the statements it ran prepared
+		// on the connection itself, by text.
+		return b, preparedTx{conn: b.conn, d: s.d}, nil
+	}
+	// Statements are prepared only while no transaction holds the one
+	// connection (see prepared.go).
+	s.stmts.prepareWanted(context.Background())
+	sqlTx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		return nil, preparedTx{}, fmt.Errorf("store: begin: %w", err)
+	}
+	return sqlTx, newPreparedTx(sqlTx, s.stmts, s.d), nil
 }
 
 // runOne runs fn, turning a panic into a result that InTx raises again in
