@@ -229,7 +229,14 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	var pending []*outcome
 	for {
 		var claimed []*store.Message
-		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		// A claim alone is one statement the store may make beside its
+		// writer (writeOne); failures to record ride in a transaction
+		// with it.
+		claim := w.writeOne
+		if len(pending) > 0 {
+			claim = w.Store.InTx
+		}
+		err := claim(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 			if err := w.recordAll(tx, pending); err != nil {
 				return err
 			}
@@ -312,7 +319,7 @@ type earlyRecords struct {
 
 func (e *earlyRecords) record(w *Worker, ctx context.Context, o *outcome) {
 	e.wg.Go(func() {
-		err := w.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.record(tx, o) })
+		err := w.writeOne(context.WithoutCancel(ctx), func(tx *store.Tx) error { return w.record(tx, o) })
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if err != nil {
@@ -364,6 +371,23 @@ func (w *Worker) send(ctx context.Context, m *store.Message) *outcome {
 	}
 	o.at = w.Now()
 	return o
+}
+
+// oneWriter is a store that can make a write of one statement beside its
+// writer, committed by itself (store.Store.WriteOne).
+type oneWriter interface {
+	WriteOne(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// writeOne runs fn, a claim or the record of one delivery, through the
+// store's WriteOne when it has one: on PostgreSQL one round trip that
+// neither waits for nor holds the write lock every node's steps take
+// turns on. Otherwise it is a transaction like any other.
+func (w *Worker) writeOne(ctx context.Context, fn func(*store.Tx) error) error {
+	if s, ok := w.Store.(oneWriter); ok {
+		return s.WriteOne(ctx, fn)
+	}
+	return w.Store.InTx(ctx, fn)
 }
 
 // recordAll writes a round's outcomes to the outbox.

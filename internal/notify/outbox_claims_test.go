@@ -12,16 +12,22 @@ import (
 	"github.com/sspr/sspr/internal/testenv/testclock"
 )
 
-// countingStore counts the writing transactions a worker asks for: each
-// one is a commit (SQLite) or a lock and commit round trip (PostgreSQL).
+// countingStore counts the writes a worker asks for: each one is a commit
+// (SQLite) or, on PostgreSQL, a transaction under the write lock (InTx)
+// or one statement beside it (WriteOne).
 type countingStore struct {
 	*store.Store
-	txs atomic.Int32
+	txs, ones atomic.Int32
 }
 
 func (c *countingStore) InTx(ctx context.Context, fn func(*store.Tx) error) error {
 	c.txs.Add(1)
 	return c.Store.InTx(ctx, fn)
+}
+
+func (c *countingStore) WriteOne(ctx context.Context, fn func(*store.Tx) error) error {
+	c.ones.Add(1)
+	return c.Store.WriteOne(ctx, fn)
 }
 
 // recipientSender accepts every message except those to fail, which it
@@ -53,15 +59,20 @@ func testRoundEndsAfterAShortClaim(t *testing.T) {
 		messages  int
 		batch     int
 		fail      bool
-		sent, txs int32
+		sent      int32
+		// writes are all the round's writes; inTx those that are
+		// transactions of the writer (the others are WriteOne: a claim
+		// alone, a delivery's record).
+		writes, inTx int32
 	}{
 		// One claim of 3, and a record per message.
-		{name: "short", messages: 3, batch: 8, sent: 3, txs: 1 + 3},
+		{name: "short", messages: 3, batch: 8, sent: 3, writes: 1 + 3},
 		// Full claims (4, 4) are followed by a claim that finds nothing.
-		{name: "full", messages: 8, batch: 4, sent: 8, txs: 3 + 8},
+		{name: "full", messages: 8, batch: 4, sent: 8, writes: 3 + 8},
 		// A claim of 3 (one fails), a record per sent message, and the
-		// failure recorded with a claim, which finds nothing due yet.
-		{name: "failure", messages: 3, batch: 8, fail: true, sent: 2, txs: 1 + 2 + 1},
+		// failure recorded in a transaction with a claim, which finds
+		// nothing due yet.
+		{name: "failure", messages: 3, batch: 8, fail: true, sent: 2, writes: 1 + 2 + 1, inTx: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := &countingStore{Store: openStore(t, "")}
@@ -83,8 +94,11 @@ func testRoundEndsAfterAShortClaim(t *testing.T) {
 			if int32(n) != c.sent || snd.sent.Load() != c.sent {
 				t.Errorf("RunOnce reports %d sent, the relay took %d; want %d", n, snd.sent.Load(), c.sent)
 			}
-			if got := s.txs.Load(); got != c.txs {
-				t.Errorf("the round used %d writing transactions, want %d", got, c.txs)
+			if got := s.txs.Load() + s.ones.Load(); got != c.writes {
+				t.Errorf("the round wrote %d times, want %d", got, c.writes)
+			}
+			if got := s.txs.Load(); got != c.inTx {
+				t.Errorf("the round used %d transactions of the writer, want %d", got, c.inTx)
 			}
 			for i, id := range ids {
 				m := load(t, s.Store, id)

@@ -135,19 +135,24 @@ func (t *Tx) ClaimNext(now, leaseUntil time.Time, node, instance string) (*Messa
 // ClaimDue claims up to limit due messages, urgent ones first and each
 // kind oldest due first, in one statement: it pushes their next attempt to
 // leaseUntil (hiding them from every other worker, on this node or
-// another), counts the attempt and records who holds them. Two workers
-// never get the same message: the statement runs under the write lock
-// (SQLite's, or the advisory lock on PostgreSQL: postgres.go). The
-// messages come back in the order they should be sent.
+// another), counts the attempt and records who holds them. The messages
+// come back in the order they should be sent.
+//
+// Two workers never get the same message. On SQLite the claim runs in the
+// one writer. On PostgreSQL it holds without the write lock too
+// (WriteOne): FOR UPDATE SKIP LOCKED passes over the rows another claim is
+// taking, and a row that another claim took and committed after this
+// statement's snapshot is checked again when it is locked, against the
+// newest version, which is no longer due.
 func (t *Tx) ClaimDue(now, leaseUntil time.Time, node, instance string, limit int) ([]*Message, error) {
 	if t.tx.d == postgresDialect {
-		// One round trip (made under the write lock, postgres.go): the
-		// claimed rows as RETURNING gives them (their new values), joined
-		// with their bodies in the same statement.
+		// One round trip: the claimed rows as RETURNING gives them
+		// (their new values), joined with their bodies in the same
+		// statement.
 		var out []*Message
 		err := t.tx.queryEach(t.ctx, `WITH o AS (UPDATE outbox SET next_attempt_at=?, attempts=attempts+1, claim_node=?, claim_instance=?
 			WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-				ORDER BY urgent DESC, next_attempt_at, id LIMIT ?)
+				ORDER BY urgent DESC, next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 			RETURNING outbox.*)
 		SELECT `+messageColumns+` FROM o LEFT JOIN outbox_bodies b ON b.id = o.id ORDER BY o.urgent DESC, o.id`,
 			[]any{millis(leaseUntil), node, instance, millis(now), limit}, func(rows *sql.Rows) error {

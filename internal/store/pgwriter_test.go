@@ -225,3 +225,129 @@ func TestSwallowedFailureIsNotCommitted(t *testing.T) {
 		inTx(t, s, func(tx *store.Tx) error { return tx.InsertFlow(newFlow("after", t0.Add(time.Hour))) })
 	})
 }
+
+// TestClaimsBesideTheWriter: an outbox claim and a delivery's record go
+// through WriteOne. On PostgreSQL that is one round trip each, made while
+// the writer is busy (they do not queue behind it or take the write lock).
+// On either engine workers claiming at once never get the same message.
+func TestClaimsBesideTheWriter(t *testing.T) { storetest.Each(t, testClaimsBesideTheWriter) }
+
+func testClaimsBesideTheWriter(t *testing.T) {
+	t.Parallel()
+	const messages, workers = 60, 6
+	s, _ := open(t)
+	inTx(t, s, func(tx *store.Tx) error {
+		for i := range messages {
+			if err := tx.EnqueueMessage(newMessage(fmt.Sprintf("m%02d@example.com", i), t0)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	claims := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				var got []*store.Message
+				err := s.WriteOne(context.Background(), func(tx *store.Tx) error {
+					var err error
+					got, err = tx.ClaimDue(t0, t0.Add(time.Hour), "node", fmt.Sprint("w", w), 3)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					claims[m.ID]++
+				}
+				mu.Unlock()
+				for _, m := range got {
+					if err := s.WriteOne(context.Background(), func(tx *store.Tx) error { return tx.MarkSent(m.ID, t0) }); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(claims) != messages {
+		t.Errorf("%d messages claimed, want %d", len(claims), messages)
+	}
+	for id, n := range claims {
+		if n != 1 {
+			t.Errorf("message %d claimed %d times", id, n)
+		}
+	}
+	inTx(t, s, func(tx *store.Tx) error {
+		due, err := tx.DueMessages(t0.Add(2*time.Hour), messages)
+		if len(due) != 0 {
+			t.Errorf("%d messages still due after every one was marked sent", len(due))
+		}
+		return err
+	})
+	if storetest.Engine(t) != "postgres" {
+		return
+	}
+
+	// Beside a busy writer, one round trip each.
+	dsn, err := url.Parse(storetest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := newRoundTripCounter(t, dsn.Host)
+	dsn.Host = counter.ln.Addr().String()
+	q := dsn.Query()
+	q.Set("sslmode", "disable")
+	dsn.RawQuery = q.Encode()
+	ps, err := store.Open(context.Background(), "postgres", dsn.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ps.Close() })
+	inTx(t, ps, func(tx *store.Tx) error { return tx.EnqueueMessage(newMessage("busy@example.com", t0)) })
+	claimAndMark := func() (int, error) {
+		var got []*store.Message
+		if err := ps.WriteOne(context.Background(), func(tx *store.Tx) error {
+			var err error
+			got, err = tx.ClaimDue(t0, t0.Add(time.Hour), "node", "i", 3)
+			return err
+		}); err != nil || len(got) == 0 {
+			return len(got), err
+		}
+		return len(got), ps.WriteOne(context.Background(), func(tx *store.Tx) error { return tx.MarkSent(got[0].ID, t0) })
+	}
+	// Once to have both statements prepared on a connection of the pool.
+	if n, err := claimAndMark(); n != 1 || err != nil {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	inTx(t, ps, func(tx *store.Tx) error { return tx.EnqueueMessage(newMessage("busy2@example.com", t0)) })
+	release, _ := holdWriter(t, ps)
+	defer release()
+	before := counter.ready.Load()
+	done := make(chan error, 1)
+	go func() {
+		n, err := claimAndMark()
+		if err == nil && n != 1 {
+			err = fmt.Errorf("claimed %d messages, want 1", n)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // only a deadlock breaker
+		t.Fatal("a claim waited for the busy writer")
+	}
+	if got := counter.ready.Load() - before; got != 2 {
+		t.Errorf("a claim and its record took %d round trips, want 2", got)
+	}
+}

@@ -42,6 +42,9 @@ import (
 // the lock is held for as few round trips as the store can manage, on
 // PostgreSQL only (SQLite's are function calls):
 //
+//   - a batch opens its transaction, takes the lock and opens its first
+//     savepoint in one round trip, on the writer's own connection
+//     (pgBatch): database/sql's BeginTx would send BEGIN alone;
 //   - a batch opens the next savepoint in the round trip that releases
 //     the one before, and commits the last without releasing it;
 //   - the batch keeps the audit chain's end itself while it holds the
@@ -191,10 +194,10 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("opening the PostgreSQL database %s: %w", RedactDSN(dsn), err)
 	}
-	s := &Store{db: db, d: postgresDialect, stmts: newStmtCache(db)}
 	// Reads share the pool: PostgreSQL has no single-writer connection to
-	// keep them away from. They keep their own statement cache.
-	s.reader, s.readStmts = db, newStmtCache(db)
+	// keep them away from. No database/sql statements (stmtCache): pgx
+	// keeps what each connection ran prepared.
+	s := &Store{db: db, d: postgresDialect, reader: db}
 	s.startWriter()
 	if err := s.migrate(ctx, o.log); err != nil {
 		s.stopWriter()

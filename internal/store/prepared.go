@@ -29,7 +29,11 @@ import (
 // text at run time; statements past it simply run unprepared.
 const maxPrepared = 256
 
-// stmtCache keeps one pool's prepared statements, by SQL text.
+// stmtCache keeps one pool's prepared statements, by SQL text. A nil one
+// keeps none: on PostgreSQL, whose driver (pgx) keeps every statement it
+// ran prepared on the connection itself, by text, a database/sql
+// statement of the pool would only be prepared once more on every
+// connection it meets — a round trip each.
 type stmtCache struct {
 	db *sql.DB
 	mu sync.Mutex
@@ -48,6 +52,9 @@ func newStmtCache(db *sql.DB) *stmtCache {
 // get returns the prepared statement for query, or nil (and remembers that
 // query is wanted) when there is none yet.
 func (c *stmtCache) get(query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[query]; ok {
@@ -69,6 +76,9 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 // held while preparing: a transaction that holds the connection may be
 // calling get.
 func (c *stmtCache) prepareWanted(ctx context.Context) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	if len(c.wanted) == 0 {
 		c.mu.Unlock()
@@ -95,6 +105,9 @@ func (c *stmtCache) prepareWanted(ctx context.Context) {
 }
 
 func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q, st := range c.stmts {
@@ -148,7 +161,7 @@ type querier interface {
 func (t preparedTx) q() querier {
 	if t.statements != nil {
 		if *t.statements++; *t.statements > 1 {
-			panic("store: a ReadOne ran a second statement; it sees another snapshot than the first (use ReadTx)")
+			panic("store: a ReadOne or WriteOne ran a second statement; it is not atomic with the first (use ReadTx or InTx)")
 		}
 	}
 	switch {
@@ -298,9 +311,30 @@ func (s *Store) openReader(ctx context.Context, path string) error {
 // SQLite the reader connections refuse writes; on PostgreSQL nothing
 // does, so fn must not write.
 func (s *Store) ReadOne(ctx context.Context, fn func(*Tx) error) error {
-	s.readStmts.prepareWanted(ctx)
+	return s.oneStatement(ctx, s.reader, s.readStmts, fn)
+}
+
+// WriteOne runs fn, a write that is correct by itself under the row locks
+// PostgreSQL takes for it: an outbox claim (FOR UPDATE SKIP LOCKED), or a
+// change to rows the caller holds by such a claim. It needs neither the
+// store-wide write lock (postgres.go) nor a transaction around it, so on
+// PostgreSQL fn runs exactly one statement, on the pool, committed by
+// itself: one round trip, beside the writer instead of queued behind it,
+// and no other node's writer waits for it. A second statement panics, as
+// in ReadOne. On SQLite, whose one writer is its lock, it is InTx (and fn
+// may run several statements).
+func (s *Store) WriteOne(ctx context.Context, fn func(*Tx) error) error {
+	if s.d != postgresDialect {
+		return s.InTx(ctx, fn)
+	}
+	return s.oneStatement(ctx, s.db, s.stmts, fn)
+}
+
+// oneStatement runs fn's one statement on db, outside any transaction.
+func (s *Store) oneStatement(ctx context.Context, db *sql.DB, cache *stmtCache, fn func(*Tx) error) error {
+	cache.prepareWanted(ctx)
 	var statements int
-	tx := &Tx{ctx: ctx, tx: preparedTx{db: s.reader, cache: s.readStmts, d: s.d, statements: &statements}}
+	tx := &Tx{ctx: ctx, tx: preparedTx{db: db, cache: cache, d: s.d, statements: &statements}}
 	err := fn(tx)
 	if err == nil {
 		for _, fn := range tx.after {
