@@ -22,6 +22,8 @@
 #   SSPR_LOAD_EXTRA_YAML  appended to the generated configuration
 #   LOAD_POOL_SIZE=N  the directory's pool_size (service connections; default 8)
 #   LOAD_WRITE_CONCURRENCY=N  the directory's write_concurrency (per node)
+#   LOAD_NODE_GOMAXPROCS=N  GOMAXPROCS of each sspr node only (not of the
+#                 load program): nodes sharing a machine's cores
 #   LOAD_LIMIT_WINDOW=1h  window of the (raised) per-address limits, default 1m
 #   LOAD_PREFILL=N  before the run, count N identify and N send events for
 #                 127.0.0.1 in sspr's database (sspr-load prefill), as if
@@ -242,7 +244,11 @@ for ((k = 1; k <= nodes; k++)); do
 		((k == 1)) || profile=
 	fi
 	write_config "$cfg" "${http_ports[k - 1]}" "load-$k" "$profile"
-	"$work/sspr" serve --config "$cfg" >"$log" 2>&1 &
+	if [[ -n ${LOAD_NODE_GOMAXPROCS:-} ]]; then
+		GOMAXPROCS=$LOAD_NODE_GOMAXPROCS "$work/sspr" serve --config "$cfg" >"$log" 2>&1 &
+	else
+		"$work/sspr" serve --config "$cfg" >"$log" 2>&1 &
+	fi
 	sspr_pids+=($!)
 	wait_healthy "${http_ports[k - 1]}"
 done
