@@ -40,6 +40,13 @@ type User struct {
 	// ReadAt is when the lookup read the entry (zero when unknown); a
 	// connector uses StatusAttributes only for a few seconds after it.
 	ReadAt time.Time
+	// Note is what the connector asks sspr to keep with the person for the
+	// flow's later steps, handed back in the User those steps build, on
+	// whichever node serves them (AD: the password policy in force, as the
+	// lookup read it, and when). Opaque to everything but the connector
+	// that wrote it, which must not trust it beyond what it could have
+	// cached itself; empty when it asks for nothing.
+	Note string
 }
 
 // Directory is the base interface every connector implements.

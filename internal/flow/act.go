@@ -551,7 +551,7 @@ func (r *Reset) reread(ctx context.Context, f *record.Flow) (*directory.User, er
 	if !ok || !refreshes {
 		return r.user(ctx, f)
 	}
-	u, err := rf.Refresh(ctx, &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login})
+	u, err := rf.Refresh(ctx, &directory.User{Directory: f.Directory, DN: f.SubjectDN, Login: f.Login, Note: f.DirectoryNote})
 	if err != nil {
 		return nil, err
 	}

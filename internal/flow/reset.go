@@ -311,6 +311,7 @@ func (r *Reset) Start(ctx context.Context, in StartInput) (token string, st Stat
 	var available []*enrolled
 	if user != nil {
 		f.Directory, f.SubjectDN, f.Login, f.DisplayName = user.Directory, user.DN, user.Login, user.DisplayName
+		f.DirectoryNote = user.Note
 		f.Privileged = r.privileged(ctx, user)
 		if f.Privileged {
 			f.FactorsRequired = max(f.FactorsRequired, PrivilegedMinimum)

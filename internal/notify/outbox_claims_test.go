@@ -55,11 +55,11 @@ func TestRoundEndsAfterAShortClaim(t *testing.T) { storetest.Each(t, testRoundEn
 func testRoundEndsAfterAShortClaim(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		name      string
-		messages  int
-		batch     int
-		fail      bool
-		sent      int32
+		name     string
+		messages int
+		batch    int
+		fail     bool
+		sent     int32
 		// writes are all the round's writes; inTx those that are
 		// transactions of the writer (the others are WriteOne: a claim
 		// alone, a delivery's record).

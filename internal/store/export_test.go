@@ -25,6 +25,11 @@ func PreparedStatements(s *Store) int {
 // IsPrepared reports whether the writer pool would run query prepared, for
 // tests: it asks for it, lets the pool prepare what it wants, and looks.
 func IsPrepared(s *Store, query string) bool {
+	if s.stmts == nil {
+		// PostgreSQL: pgx keeps prepared what it ran with arguments; a
+		// text without them (a script) goes as a simple query.
+		return false
+	}
 	s.stmts.get(query)
 	s.stmts.prepareWanted(context.Background())
 	s.stmts.mu.Lock()

@@ -14,7 +14,7 @@ type Flow = record.Flow
 
 const flowColumns = `token_hash, kind, state, directory, subject_dn, login, display_name, language, known, privileged,
 	factors_done, factors_required, challenge_kind, challenge_enrollment, challenge_state, challenge_expires_at,
-	challenges_sent, attempts, password_attempts, client_ip, created_at, updated_at, expires_at, version, policy, access`
+	challenges_sent, attempts, password_attempts, client_ip, created_at, updated_at, expires_at, version, policy, access, directory_note`
 
 func joinKinds(k []string) string { return strings.Join(k, ",") }
 
@@ -27,10 +27,10 @@ func splitKinds(s string) []string {
 
 // InsertFlow stores a new flow.
 func (t *Tx) InsertFlow(f *Flow) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO flows (`+flowColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO flows (`+flowColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		f.TokenHash, f.Kind, f.State, f.Directory, f.SubjectDN, f.Login, f.DisplayName, f.Language, f.Known, f.Privileged,
 		joinKinds(f.FactorsDone), f.FactorsRequired, f.ChallengeKind, f.ChallengeEnrollment, f.ChallengeState, millis(f.ChallengeExpiresAt),
-		f.ChallengesSent, f.Attempts, f.PasswordAttempts, f.ClientIP, millis(f.CreatedAt), millis(f.UpdatedAt), millis(f.ExpiresAt), f.Version, f.Policy, f.Access)
+		f.ChallengesSent, f.Attempts, f.PasswordAttempts, f.ClientIP, millis(f.CreatedAt), millis(f.UpdatedAt), millis(f.ExpiresAt), f.Version, f.Policy, f.Access, f.DirectoryNote)
 	return err
 }
 
@@ -42,7 +42,7 @@ func (t *Tx) FlowByTokenHash(hash []byte) (*Flow, error) {
 	err := t.tx.QueryRowContext(t.ctx, `SELECT `+flowColumns+` FROM flows WHERE token_hash = ?`, hash).Scan(
 		&f.TokenHash, &f.Kind, &f.State, &f.Directory, &f.SubjectDN, &f.Login, &f.DisplayName, &f.Language, &f.Known, &f.Privileged,
 		&done, &f.FactorsRequired, &f.ChallengeKind, &f.ChallengeEnrollment, &f.ChallengeState, &chExp,
-		&f.ChallengesSent, &f.Attempts, &f.PasswordAttempts, &f.ClientIP, &created, &updated, &expires, &f.Version, &f.Policy, &f.Access)
+		&f.ChallengesSent, &f.Attempts, &f.PasswordAttempts, &f.ClientIP, &created, &updated, &expires, &f.Version, &f.Policy, &f.Access, &f.DirectoryNote)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -55,7 +55,8 @@ func (t *Tx) FlowByTokenHash(hash []byte) (*Flow, error) {
 }
 
 // UpdateFlow writes f back if nobody changed it since it was read, and bumps
-// its version; otherwise it returns ErrConflict and changes nothing.
+// its version; otherwise it returns ErrConflict and changes nothing. The
+// directory's note is written once, by InsertFlow.
 func (t *Tx) UpdateFlow(f *Flow) error {
 	res, err := t.tx.ExecContext(t.ctx, `UPDATE flows SET state=?, directory=?, subject_dn=?, login=?, display_name=?, language=?, known=?, privileged=?,
 		factors_done=?, factors_required=?, challenge_kind=?, challenge_enrollment=?, challenge_state=?, challenge_expires_at=?,

@@ -47,7 +47,7 @@ func newFlow(token string, expires time.Time) *store.Flow {
 		Language: "de", Known: true, FactorsDone: []string{"email", "totp"}, FactorsRequired: 2,
 		ChallengeKind: "totp", ChallengeEnrollment: "e1", ChallengeState: []byte{1, 2, 3}, ChallengeExpiresAt: t0.Add(10 * time.Minute),
 		Attempts: 1, ChallengesSent: 2, PasswordAttempts: 3, ClientIP: "192.0.2.1",
-		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: expires,
+		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: expires, DirectoryNote: "policy-source 1741944413000\nCN=pso",
 	}
 }
 
@@ -153,7 +153,8 @@ func flowsEqual(a, b *store.Flow) bool {
 		a.ChallengeKind == b.ChallengeKind && a.ChallengeEnrollment == b.ChallengeEnrollment &&
 		a.ChallengeExpiresAt.Equal(b.ChallengeExpiresAt) && a.Attempts == b.Attempts && a.ChallengesSent == b.ChallengesSent &&
 		a.PasswordAttempts == b.PasswordAttempts && a.ClientIP == b.ClientIP && a.CreatedAt.Equal(b.CreatedAt) &&
-		a.UpdatedAt.Equal(b.UpdatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.Version == b.Version
+		a.UpdatedAt.Equal(b.UpdatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.Version == b.Version &&
+		a.DirectoryNote == b.DirectoryNote
 }
 
 func TestDeleteExpiredFlows(t *testing.T) { storetest.Each(t, testDeleteExpiredFlows) }

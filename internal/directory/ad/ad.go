@@ -144,6 +144,7 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 	u, err := d.client.FindUserWithStatus(ctx, login, lookupStatusAttrs)
 	if err == nil {
 		d.client.RememberPolicySource(u.DN, u.StatusAttributes[resultantPSO])
+		u.Note = d.client.PolicySourceNote(u.StatusAttributes[resultantPSO])
 	}
 	return u, err
 }
@@ -151,12 +152,20 @@ func (d *Directory) FindUser(ctx context.Context, login string) (*directory.User
 // Refresh reads the account user names again by its DN, with what FindUser
 // reads. The policy in force is the one its last lookup read while the
 // policy cache holds (Config.PolicyCacheTTL), as the policy itself is: the
-// DC still applies its own on the write.
+// DC still applies its own on the write. On a node that did not do that
+// lookup it is the one the lookup's note (user.Note, kept by the flow)
+// names, under the same age limit.
 func (d *Directory) Refresh(ctx context.Context, user *directory.User) (*directory.User, error) {
 	if user == nil {
 		return nil, ldapdir.NoUser("search")
 	}
 	pso, known := d.client.PolicySource(user.DN)
+	if !known {
+		// A node that did not do the lookup: the flow kept what it read.
+		if pso, known = d.client.NotedPolicySource(user.Note); known {
+			d.client.RememberPolicySource(user.DN, pso)
+		}
+	}
 	attrs := lookupStatusAttrs
 	if known {
 		attrs = storedStatusAttrs

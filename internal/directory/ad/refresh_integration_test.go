@@ -9,6 +9,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/sspr/sspr/internal/directory"
+	"github.com/sspr/sspr/internal/directory/ldapdir/ldapdirtest"
 	"github.com/sspr/sspr/internal/testenv/dirtest"
 )
 
@@ -100,6 +101,42 @@ func TestADRefreshReadsTheDNWithoutResultantPSO(t *testing.T) {
 		}
 		if p.MaxAge.Hours() != 90*24 {
 			t.Fatalf("policy after a cold Refresh: %+v, want the PSO's 90-day maximum age", *p)
+		}
+	})
+
+	// Behind a load balancer the password step often lands on a node
+	// that did not do identify's lookup: the flow hands it the lookup's
+	// note (directory.User.Note), and it does not ask Samba for the
+	// policy in force either.
+	t.Run("on another node, with the lookup's note", func(t *testing.T) {
+		u := dirtest.CreateADUser(t, "First-Pass1!")
+		dirtest.ApplyADPSO(t, dirtest.ADTestPSO(t), u.DN)
+		found := find(t, d, u.Login)
+		if found.Note == "" {
+			t.Fatal("the lookup left no note for later steps")
+		}
+		other := newAD(t, tapped) // knows nothing of u
+		tap.Reset()
+		again, err := other.Refresh(ctx(t), &directory.User{DN: found.DN, Login: found.Login, Note: found.Note})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := tap.Requests()
+		var read []ldapdirtest.Request
+		for _, r := range reqs {
+			if r.Op == "search" && strings.EqualFold(r.Base, found.DN) {
+				read = append(read, r)
+			}
+		}
+		if len(read) != 1 || slices.ContainsFunc(read[0].Attributes, func(a string) bool { return strings.EqualFold(a, "msDS-ResultantPSO") }) {
+			t.Fatalf("Refresh with the lookup's note sent %+v, want one base read without msDS-ResultantPSO", reqs)
+		}
+		p, err := other.EffectivePolicy(ctx(t), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.MaxAge.Hours() != 90*24 {
+			t.Fatalf("policy on the other node: %+v, want the PSO's 90-day maximum age", *p)
 		}
 	})
 

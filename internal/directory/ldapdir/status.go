@@ -1,6 +1,8 @@
 package ldapdir
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,4 +156,44 @@ func (c *Client) PolicySource(dn string) ([]string, bool) {
 		return nil, false
 	}
 	return append([]string(nil), hit.source...), true
+}
+
+// policySourceNote starts a note of PolicySourceNote.
+const policySourceNote = "policy-source "
+
+// PolicySourceNote is source (see RememberPolicySource), read by a lookup
+// just now, as a directory.User.Note: the flow keeps it, so a later step
+// served by another node (whose own memory of it is empty) need not ask
+// the directory again. NotedPolicySource reads it back.
+func (c *Client) PolicySourceNote(source []string) string {
+	if c.cfg.PolicyCacheTTL < 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(policySourceNote)
+	b.WriteString(strconv.FormatInt(c.now().UnixMilli(), 10))
+	for _, v := range source {
+		b.WriteByte('\n')
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// NotedPolicySource returns the source a note of PolicySourceNote holds,
+// while it is as young as RememberPolicySource's memory of it would be
+// (Config.PolicyCacheTTL); false for anything else.
+func (c *Client) NotedPolicySource(note string) ([]string, bool) {
+	if c.cfg.PolicyCacheTTL < 0 || !strings.HasPrefix(note, policySourceNote) {
+		return nil, false
+	}
+	lines := strings.Split(note[len(policySourceNote):], "\n")
+	ms, err := strconv.ParseInt(lines[0], 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	at, now := time.UnixMilli(ms), c.now()
+	if now.Before(at) || now.Sub(at) >= c.cfg.PolicyCacheTTL {
+		return nil, false
+	}
+	return lines[1:], true
 }

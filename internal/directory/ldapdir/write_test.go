@@ -141,3 +141,34 @@ func TestPolicySourceRemembered(t *testing.T) {
 		t.Fatal("remembered with a negative PolicyCacheTTL")
 	}
 }
+
+// A lookup's policy source travels as a note (directory.User.Note, kept by
+// the flow) to a node that did not do the lookup: read back by another
+// client, for PolicyCacheTTL and no longer; the domain's policy (no
+// source) is a source too; anything else is no note.
+func TestPolicySourceNote(t *testing.T) {
+	lookup, clock := demoClient(t, func(cfg *Config) { cfg.PolicyCacheTTL = time.Minute })
+	other, otherClock := demoClient(t, func(cfg *Config) { cfg.PolicyCacheTTL = time.Minute })
+	otherClock.Set(clock.Now())
+	note := lookup.PolicySourceNote([]string{"CN=pso,CN=Password Settings Container,CN=System,DC=example,DC=test"})
+	if got, ok := other.NotedPolicySource(note); !ok || len(got) != 1 || got[0] != "CN=pso,CN=Password Settings Container,CN=System,DC=example,DC=test" {
+		t.Fatalf("noted source: %q %v", got, ok)
+	}
+	domain := lookup.PolicySourceNote(nil)
+	if got, ok := other.NotedPolicySource(domain); !ok || len(got) != 0 {
+		t.Fatalf("the domain's policy: %q %v, want known and empty", got, ok)
+	}
+	for _, bad := range []string{"", "policy-source", "policy-source x\nCN=pso", "something else"} {
+		if got, ok := other.NotedPolicySource(bad); ok {
+			t.Errorf("note %q read as %q", bad, got)
+		}
+	}
+	otherClock.Advance(time.Minute)
+	if _, ok := other.NotedPolicySource(note); ok {
+		t.Error("a note outlived PolicyCacheTTL")
+	}
+	never, _ := demoClient(t, func(cfg *Config) { cfg.PolicyCacheTTL = -1 })
+	if never.PolicySourceNote(nil) != "" {
+		t.Error("a note written with a negative PolicyCacheTTL")
+	}
+}

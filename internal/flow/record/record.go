@@ -41,6 +41,11 @@ type Flow struct {
 	ExpiresAt        time.Time
 	// Version increases with every update; UpdateFlow refuses a stale one.
 	Version int
+	// DirectoryNote is what the directory connector asked to keep from
+	// identify's lookup (directory.User.Note), handed back to it with the
+	// person at later steps, on whichever node serves them. Stored once,
+	// with the flow.
+	DirectoryNote string
 }
 
 // Act is the recorded intent of a directory write: the flow claimed it
