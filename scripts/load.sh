@@ -167,7 +167,10 @@ if [[ ${LOAD_STORE:-sqlite} == postgres ]]; then
 	pg_dsn=$(printf '%s' "$SSPR_TEST_PG_DSN" | sed -E "s#/[^/?]+(\?|$)#/$pg_db\1#")
 	storage="  driver: postgres
   dsn: \"$pg_dsn\""
-	db_flags=()
+	# PostgreSQL's CPU per flow: the postmaster and the backends it forks
+	# (the checkpointer's parent is the postmaster).
+	pg_checkpointer=$(psql -Atq "$SSPR_TEST_PG_DSN" -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+	db_flags=(-store-pid "$(ps -o ppid= -p "$pg_checkpointer" | tr -d ' ')")
 fi
 
 # write_config FILE PORT NODE [PROFILE]: one node's configuration.

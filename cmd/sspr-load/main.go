@@ -139,6 +139,7 @@ type runOptions struct {
 	settle      time.Duration
 	pids        pidList
 	dirPID      int
+	storePID    int
 	db          string
 	codeWait    time.Duration
 	jsonOut     string
@@ -161,6 +162,7 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&o.settle, "settle", 0, "count only what completes from this long after a phase's start to its end (its steady part): not the ramp-up, nor the drain of what began before the end")
 	fs.Var(&o.pids, "pid", "sspr's process ID, for CPU per flow, RSS and open files; several nodes: their IDs, comma-separated (summed)")
 	fs.IntVar(&o.dirPID, "dir-pid", 0, "the directory server's process ID, for its CPU per flow (with the processes it forked: Samba serves from children)")
+	fs.IntVar(&o.storePID, "store-pid", 0, "PostgreSQL's postmaster process ID, for the database's CPU per flow (with the backends it forked); sspr on SQLite has none")
 	fs.StringVar(&o.db, "db", "", "sspr's SQLite database, for its size and row counts")
 	fs.DurationVar(&o.codeWait, "code-wait", 30*time.Second, "give up on a code mail after this long")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
@@ -199,6 +201,8 @@ type phaseResult struct {
 	Errors  int64         `json:"errors"`
 	CPU     time.Duration `json:"sspr_cpu_ns"`
 	DirCPU  time.Duration `json:"directory_cpu_ns"`
+	// StoreCPU is PostgreSQL's (-store-pid), zero without it.
+	StoreCPU time.Duration `json:"store_cpu_ns"`
 	// SelfCPU is this program's own CPU (the clients, and for sspr the
 	// mail catcher): on one machine it competes with what it measures.
 	SelfCPU time.Duration `json:"load_cpu_ns"`
@@ -341,6 +345,7 @@ func (p *phaseResult) add(q phaseResult) {
 	p.Errors += q.Errors
 	p.CPU += q.CPU
 	p.DirCPU += q.DirCPU
+	p.StoreCPU += q.StoreCPU
 	p.SelfCPU += q.SelfCPU
 	p.DirOps += q.DirOps
 	p.OpsSeen = p.OpsSeen || q.OpsSeen
@@ -392,6 +397,7 @@ func (e *errorCounts) take() map[string]int64 {
 type phaseSamples struct {
 	at             time.Time
 	procs, dir     procSample
+	store          procSample
 	self           procSample
 	ops            opCounts
 	procsOK, opsOK bool
@@ -406,6 +412,9 @@ func takeSamples(o runOptions) phaseSamples {
 	}
 	if o.dirPID > 0 {
 		s.dir, _ = sampleTree(o.dirPID)
+	}
+	if o.storePID > 0 {
+		s.store, _ = sampleTree(o.storePID)
 	}
 	if o.monitor {
 		s.ops, s.opsOK = countOps(*o.raw)
@@ -452,6 +461,9 @@ func measure(o runOptions, length time.Duration, fn func(counts func(time.Time) 
 	}
 	if o.dirPID > 0 {
 		res.DirCPU = after.dir.cpu - before.dir.cpu
+	}
+	if o.storePID > 0 {
+		res.StoreCPU = after.store.cpu - before.store.cpu
 	}
 	if before.opsOK && after.opsOK {
 		// Each countOps is a bind, a search and an unbind of its own.
@@ -710,6 +722,9 @@ func summary(o runOptions, res *result, mail *catcher) error {
 	}
 	if s.OK > 0 && o.dirPID > 0 {
 		fmt.Printf(", directory CPU %s ms/flow", ms(s.DirCPU/time.Duration(s.OK)))
+	}
+	if s.OK > 0 && o.storePID > 0 {
+		fmt.Printf(", PostgreSQL CPU %s ms/flow", ms(s.StoreCPU/time.Duration(s.OK)))
 	}
 	if s.OK > 0 {
 		fmt.Printf(", load program CPU %s ms/flow", ms(s.SelfCPU/time.Duration(s.OK)))
