@@ -75,6 +75,27 @@ func (c *roundTripCounter) relay(client, server net.Conn) {
 	}
 }
 
+// openCounted opens a store on a new PostgreSQL database through a
+// roundTripCounter.
+func openCounted(t *testing.T) (*store.Store, *roundTripCounter) {
+	t.Helper()
+	dsn, err := url.Parse(storetest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := newRoundTripCounter(t, dsn.Host)
+	dsn.Host = counter.ln.Addr().String()
+	q := dsn.Query()
+	q.Set("sslmode", "disable")
+	dsn.RawQuery = q.Encode()
+	s, err := store.Open(context.Background(), "postgres", dsn.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, counter
+}
+
 // TestWritingTransactionRoundTrips: on PostgreSQL a writing transaction
 // opens, takes the write lock and (in a batch) opens its first savepoint
 // in one round trip, where database/sql's BEGIN, the lock and the
@@ -90,20 +111,7 @@ func TestWritingTransactionRoundTrips(t *testing.T) {
 }
 
 func testWritingTransactionRoundTrips(t *testing.T) {
-	dsn, err := url.Parse(storetest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter := newRoundTripCounter(t, dsn.Host)
-	dsn.Host = counter.ln.Addr().String()
-	q := dsn.Query()
-	q.Set("sslmode", "disable")
-	dsn.RawQuery = q.Encode()
-	s, err := store.Open(context.Background(), "postgres", dsn.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, counter := openCounted(t)
 
 	n := 0
 	insert := func() error {
@@ -144,7 +152,7 @@ func testWritingTransactionRoundTrips(t *testing.T) {
 	if got := counter.ready.Load() - before; got != 8 {
 		t.Errorf("the held transaction's end and a batch of three took %d round trips, want 8", got)
 	}
-	err = s.ReadTx(context.Background(), func(tx *store.Tx) error {
+	err := s.ReadTx(context.Background(), func(tx *store.Tx) error {
 		for i := 1; i <= 5; i++ {
 			if _, err := tx.FlowByTokenHash([]byte(fmt.Sprint("rt", i))); err != nil {
 				return fmt.Errorf("flow rt%d: %w", i, err)
@@ -297,20 +305,7 @@ func testClaimsBesideTheWriter(t *testing.T) {
 	}
 
 	// Beside a busy writer, one round trip each.
-	dsn, err := url.Parse(storetest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter := newRoundTripCounter(t, dsn.Host)
-	dsn.Host = counter.ln.Addr().String()
-	q := dsn.Query()
-	q.Set("sslmode", "disable")
-	dsn.RawQuery = q.Encode()
-	ps, err := store.Open(context.Background(), "postgres", dsn.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ps.Close() })
+	ps, counter := openCounted(t)
 	inTx(t, ps, func(tx *store.Tx) error { return tx.EnqueueMessage(newMessage("busy@example.com", t0)) })
 	claimAndMark := func() (int, error) {
 		var got []*store.Message
