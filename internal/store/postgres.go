@@ -235,7 +235,7 @@ func RedactDSN(dsn string) string {
 // write lock (see above) and, for a batch of several, the first savepoint
 // (writer.go) each cost another round trip. A text of several statements
 // without arguments is one simple query, so all three go in one. Every
-// writing transaction pays this, 7–8 per reset (issue 14).
+// writing transaction pays this, about six per reset (issue 14).
 type pgBatch struct {
 	s    *Store
 	conn *sql.Conn
